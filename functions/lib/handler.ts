@@ -1,0 +1,19 @@
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { classifyError } from "./errors.js";
+import { logger } from "./logger.js";
+
+/**
+ * Wraps a plain stage function as a Lambda handler: Powertools logger context, and AWS throttling/5xx
+ * errors re-thrown as `TransientAwsError` so one Retry rule covers them. Errors are never swallowed: Step
+ * Functions' Retry/Catch match on their `name`.
+ */
+export function stageHandler<E, R>(fn: (event: E) => Promise<R>) {
+  return middy(async (event: E) => {
+    try {
+      return await fn(event);
+    } catch (error) {
+      throw classifyError(error);
+    }
+  }).use(injectLambdaContext(logger, { clearState: true }));
+}

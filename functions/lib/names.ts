@@ -1,0 +1,131 @@
+/**
+ * One source of truth for the names that several parts depend on: tag keys (IAM conditions key on them),
+ * state names (the stack and the tests share them), error names (Step Functions Retry/Catch match on them)
+ * and defaults (health check, draining, retention). Constants only: imported by stacks, functions, tests
+ * and the simulator alike, so it must never import an SDK or aws-cdk-lib.
+ */
+
+export const PROJECT = "immutable-deploy";
+
+export const TAG = {
+  app: "immutable-deploy:app",
+  environment: "immutable-deploy:environment",
+  release: "immutable-deploy:release",
+  role: "immutable-deploy:role",
+  baseHash: "immutable-deploy:base-hash",
+} as const;
+
+export const IMAGE_ROLE = { base: "base", release: "release" } as const;
+
+/** Human-readable state names, in DESIGN.md's stage order. */
+export const STATE = {
+  start: "Start deploy",
+  prepare: "Prepare deploy",
+  lock: "Lock environment",
+  lockAcquired: "Lock acquired?",
+  waitForLock: "Wait for lock",
+  imageGiven: "Image given?",
+  useGivenImage: "Use given image",
+  bake: "Bake release image",
+  launch: "Launch release group",
+  checkGroupHealth: "Check group health",
+  groupHealthy: "Group healthy?",
+  waitForGroup: "Wait for group",
+  checkLoadBalancerHealth: "Check load balancer health",
+  loadBalancerHealthy: "Healthy at load balancer?",
+  waitForLoadBalancer: "Wait for load balancer",
+  retire: "Retire old groups",
+  checkRetired: "Check old groups retired",
+  retired: "Old groups retired?",
+  waitForRetirement: "Wait for retirement",
+  deleteOldGroups: "Delete old groups",
+  imageRetention: "Apply image retention",
+  unlock: "Unlock environment",
+  notifySucceeded: "Notify succeeded",
+  succeeded: "Deploy succeeded",
+  notifyNoOp: "Notify no-op",
+  noOp: "Nothing to deploy",
+  healthDeadlinePassed: "Release unhealthy",
+  retirementDeadlinePassed: "Retirement overdue",
+  rollback: "Roll back",
+  unlockAfterRollback: "Unlock after rollback",
+  notifyRolledBack: "Notify rolled back",
+  rolledBack: "Deploy rolled back",
+  unlockAfterFailure: "Unlock after failure",
+  notifyFailed: "Notify failed",
+  failed: "Deploy failed",
+} as const;
+export type StateName = (typeof STATE)[keyof typeof STATE];
+
+/** Error names our stage functions throw (`error.name`); Step Functions matches Retry/Catch on them. */
+export const ERROR = {
+  invalidInput: "InvalidDeployInput",
+  releaseUnhealthy: "ReleaseUnhealthy",
+  retirementOverdue: "RetirementOverdue",
+  bakeFailed: "BakeFailed",
+  launchFailed: "LaunchFailed",
+  lockLost: "LockLost",
+  lockTimeout: "LockTimeout",
+  notYetVisible: "NotYetVisible",
+  stillInUse: "StillInUse",
+  transientAws: "TransientAwsError",
+  /** Set by the simulator to emulate a Lambda that dies after its side effect. */
+  crash: "Runtime.ExitError",
+} as const;
+
+/**
+ * Errors that are retried with backoff by the state machine (never caught first): AWS throttling and
+ * service hiccups the stage functions re-throw, eventual consistency, and Lambda service errors.
+ */
+export const RETRYABLE_ERRORS = [
+  ERROR.transientAws,
+  ERROR.notYetVisible,
+  ERROR.stillInUse,
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.TooManyRequestsException",
+] as const;
+
+/** AWS error codes that mean "try again later" (throttling, transient service errors). */
+export const TRANSIENT_AWS_CODES = [
+  "Throttling",
+  "ThrottlingException",
+  "ThrottledException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "TooManyRequestsException",
+  "ProvisionedThroughputExceededException",
+  "InternalError",
+  "InternalFailure",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "Unavailable",
+  "EC2ThrottledException",
+] as const;
+
+/** Defaults shared by the stacks (config), the functions and the simulator. */
+export const DEFAULTS = {
+  healthCheckPath: "/api/status/health",
+  healthCheckIntervalSeconds: 30,
+  healthCheckTimeoutSeconds: 4,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+  drainingSeconds: 300,
+  instanceType: "t3.micro",
+  minCapacity: 1,
+  desiredCapacity: 2,
+  maxCapacity: 4,
+  healthCheckGracePeriodSeconds: 300,
+  retainReleaseImages: 3,
+  appPort: 3000,
+  lockWaitSeconds: 3600,
+  groupHealthySeconds: 900,
+  loadBalancerHealthySeconds: 900,
+  retireSeconds: 1200,
+  stateMachineTimeoutSeconds: 4 * 3600,
+  artifactPrefix: "releases/",
+  artifactSuffix: ".tgz",
+} as const;

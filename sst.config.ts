@@ -1,0 +1,13 @@
+import type { SSTConfig } from "sst";
+import { Environment } from "./stacks/Environment.js";
+import { Pipeline } from "./stacks/Pipeline.js";
+
+export default {
+  config() {
+    return { name: "immutable-deploy", region: "us-east-1" };
+  },
+  stacks(app) {
+    app.setDefaultFunctionProps({ runtime: "nodejs22.x", architecture: "arm_64", tracing: "active" });
+    app.stack(Environment).stack(Pipeline);
+  },
+} satisfies SSTConfig;
