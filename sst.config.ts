@@ -7,7 +7,7 @@ export default {
     return { name: "immutable-deploy", region: "us-east-1" };
   },
   stacks(app) {
-    app.setDefaultFunctionProps({ runtime: "nodejs22.x", architecture: "arm_64", tracing: "active" });
+    app.setDefaultFunctionProps({ runtime: "nodejs24.x", architecture: "arm_64", tracing: "active" });
     app.stack(Environment).stack(Pipeline);
   },
 } satisfies SSTConfig;

@@ -75,6 +75,18 @@ export interface DeployPlan {
   desiredCapacity: number;
   /** Epoch seconds: how long the Lock stage may wait for another deploy. */
   lockDeadline: number;
+  /** Present when the deploy bakes: the CodeBuild environment overrides, every value a string ("" = unset). */
+  bakeRequest?: BakeRequest;
+}
+
+/** What the Bake state passes to CodeBuild (buildspec.yml's per-execution variables). */
+export interface BakeRequest {
+  ARTIFACT_BUCKET: string;
+  ARTIFACT_KEY: string;
+  ARTIFACT_VERSION_ID: string;
+  RELEASE: string;
+  BASE_IMAGE_ID: string;
+  REBUILD_BASE: "true" | "false";
 }
 
 /** Every wait-loop check returns at least this (DESIGN.md "Wait loops"). */

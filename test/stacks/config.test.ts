@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULTS } from "../../functions/lib/names.js";
+import { StageConfigError, loadStageConfig, parseStageConfig, siteDomain } from "../../stacks/config.js";
+
+const base = { domain: "example.com", hostedZoneId: "Z0123456789EXAMPLE01" };
+
+describe("stage configuration", () => {
+  it("fills every default from the one defaults module", () => {
+    const config = parseStageConfig("dev01", base);
+    expect(config).toMatchObject({
+      stage: "dev01",
+      loadBalancer: "application",
+      instanceType: DEFAULTS.instanceType,
+      minCapacity: 1,
+      desiredCapacity: 2,
+      maxCapacity: 4,
+      drainingSeconds: 300,
+      healthCheck: { path: "/api/status/health", intervalSeconds: 30, timeoutSeconds: 4, healthyThreshold: 2, unhealthyThreshold: 2 },
+      retainReleaseImages: 3,
+    });
+    expect(config.sshPublicKey).toBeUndefined();
+    expect(config.certificateArn).toBeUndefined();
+  });
+
+  it("names the production site by the apex domain and other stages by a sub-domain", () => {
+    expect(siteDomain(parseStageConfig("production", base))).toBe("example.com");
+    expect(siteDomain(parseStageConfig("dev01", base))).toBe("dev01.example.com");
+  });
+
+  it("rejects an unknown stage, listing the configured ones", () => {
+    expect(() => loadStageConfig("nope")).toThrowError(/Unknown stage "nope"; configured stages: dev01, classic01, production/);
+  });
+
+  const badFields: [string, Record<string, unknown>, RegExp][] = [
+    ["missing domain", { hostedZoneId: base.hostedZoneId }, /domain: missing; allowed: a lower-case DNS name/],
+    ["bad hosted zone", { ...base, hostedZoneId: "zone-1" }, /hostedZoneId: "zone-1"; allowed: a Route 53 hosted zone id/],
+    ["unknown load balancer", { ...base, loadBalancer: "network" }, /loadBalancer: "network"; allowed: "application" or "classic"/],
+    ["zero max", { ...base, maxCapacity: 0 }, /maxCapacity: 0; allowed: an integer from 1 to 500/],
+    ["fractional desired", { ...base, desiredCapacity: 1.5 }, /desiredCapacity: 1.5; allowed: an integer from 1 to 500/],
+    ["desired above max", { ...base, desiredCapacity: 9, maxCapacity: 4 }, /desiredCapacity: 9; allowed: at most maxCapacity \(4\)/],
+    ["min above desired", { ...base, minCapacity: 3, desiredCapacity: 2 }, /minCapacity: 3; allowed: at most desiredCapacity \(2\)/],
+    ["interval too short", { ...base, healthCheck: { intervalSeconds: 1 } }, /healthCheck.intervalSeconds: 1; allowed: an integer from 5 to 300/],
+    ["timeout not below interval", { ...base, healthCheck: { intervalSeconds: 10, timeoutSeconds: 10 } }, /healthCheck.timeoutSeconds: 10; allowed: less than healthCheck.intervalSeconds \(10\)/],
+    ["relative health path", { ...base, healthCheck: { path: "health" } }, /healthCheck.path: "health"; allowed: an absolute URL path/],
+    ["draining too long", { ...base, drainingSeconds: 4000 }, /drainingSeconds: 4000; allowed: an integer from 0 to 3600/],
+    ["bad certificate", { ...base, certificateArn: "arn:aws:iam::1:cert" }, /certificateArn: "arn:aws:iam::1:cert"; allowed: an ACM certificate ARN/],
+    ["bad ssh key", { ...base, sshPublicKey: "hello" }, /sshPublicKey: "hello"; allowed: an OpenSSH public key line/],
+    ["one subnet", { ...base, vpc: { vpcId: "vpc-0abc12345", publicSubnetIds: ["subnet-0abc1234"], availabilityZones: ["us-east-1a"] } }, /vpc.publicSubnetIds: \["subnet-0abc1234"\]; allowed: at least two subnets/],
+    ["ipv6 on classic", { ...base, loadBalancer: "classic", ipv6: true }, /ipv6: true; allowed: false unless loadBalancer is "application"/],
+    ["typo", { ...base, desiredCapacty: 2 }, /desiredCapacty: unknown field; allowed: domain, hostedZoneId/],
+    ["nested typo", { ...base, healthCheck: { intervall: 5 } }, /healthCheck.intervall: unknown field; allowed: path, intervalSeconds/],
+    ["bad region", { ...base, region: "mars-1" }, /region: "mars-1"; allowed: an AWS region/],
+  ];
+  it.each(badFields)("%s: names the stage, the field, the value and what is allowed", (_, input, message) => {
+    const attempt = () => parseStageConfig("dev01", input);
+    expect(attempt).toThrowError(StageConfigError);
+    expect(attempt).toThrowError(/^Invalid configuration for stage "dev01":/);
+    expect(attempt).toThrowError(message);
+  });
+});
