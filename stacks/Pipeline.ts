@@ -218,7 +218,7 @@ export function Pipeline({ stack }: StackContext) {
   );
   allow(
     "applyImageRetention",
-    ["ec2:DeregisterImage", "ec2:DeleteSnapshot", "ec2:CreateTags"],
+    ["ec2:DeregisterImage", "ec2:DeleteSnapshot", "ec2:CreateTags", "ec2:DeleteTags"],
     [
       stack.formatArn({ service: "ec2", account: "", resource: "image", resourceName: "*" }),
       stack.formatArn({ service: "ec2", account: "", resource: "snapshot", resourceName: "*" }),
@@ -432,10 +432,10 @@ function deployDefinition(stack: Stack, { fn, bakeProject, settings }: Definitio
     return task;
   };
   /** submit -> check -> Choice(ready / failed / otherwise Wait -> check). */
-  const waitLoop = (check: sfn.TaskStateBase, choiceName: string, waitName: string, resultPath: string) => {
+  const waitLoop = (check: sfn.TaskStateBase, choiceName: string, waitName: string, resultPath: string, recheck: sfn.IChainable = check) => {
     const choice = new sfn.Choice(stack, choiceName);
     const wait = new sfn.Wait(stack, waitName, { time: sfn.WaitTime.secondsPath(`${resultPath}.nextPollSeconds`) });
-    wait.next(check);
+    wait.next(recheck);
     return { choice, wait, ready: sfn.Condition.stringEquals(`${resultPath}.status`, "ready"), failed: sfn.Condition.stringEquals(`${resultPath}.status`, "failed") };
   };
   const failWith = (state: string, errorName: string, causePath: string) =>
@@ -468,10 +468,13 @@ function deployDefinition(stack: Stack, { fn, bakeProject, settings }: Definitio
     },
   });
   const prepare = beforeLaunch(invoke("prepareDeploy", STATE.prepare, "$.plan"));
+  // After waiting for another deploy, the environment has changed: plan again before the next attempt.
+  const refreshPlan = beforeLaunch(invoke("prepareDeploy", STATE.refreshPlan, "$.plan"));
 
   // 2. Lock (waits for another deploy of this environment; a duplicate is a no-op)
   const lock = beforeLaunch(invoke("lockEnvironment", STATE.lock, "$.lock"));
-  const lockLoop = waitLoop(lock, STATE.lockAcquired, STATE.waitForLock, "$.lock");
+  const lockLoop = waitLoop(lock, STATE.lockAcquired, STATE.waitForLock, "$.lock", refreshPlan);
+  refreshPlan.next(lock);
   const noOp = notify("no-op", STATE.notifyNoOp).next(new sfn.Succeed(stack, STATE.noOp));
   const lockTimedOut = failWith("Lock timed out", ERROR.lockTimeout, "$.lock.message").next(unlockAfterFailure);
 

@@ -14,7 +14,7 @@ export interface StageFunction {
 }
 
 export const STAGE_FUNCTIONS = {
-  prepareDeploy: { name: "prepareDeploy", states: [STATE.prepare], timeoutSeconds: 60 },
+  prepareDeploy: { name: "prepareDeploy", states: [STATE.prepare, STATE.refreshPlan], timeoutSeconds: 60 },
   lockEnvironment: { name: "lockEnvironment", states: [STATE.lock], timeoutSeconds: 30 },
   launchReleaseGroup: { name: "launchReleaseGroup", states: [STATE.launch], timeoutSeconds: 60 },
   checkGroupHealth: { name: "checkGroupHealth", states: [STATE.checkGroupHealth], timeoutSeconds: 60 },

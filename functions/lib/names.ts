@@ -13,6 +13,10 @@ export const TAG = {
   release: "immutable-deploy:release",
   role: "immutable-deploy:role",
   baseHash: "immutable-deploy:base-hash",
+  /** On each release group: the execution (ARN) that launched it. */
+  execution: "immutable-deploy:execution",
+  /** On snapshots whose image retention deregistered: deleted on this or a later run. */
+  pendingDelete: "immutable-deploy:pending-delete",
 } as const;
 
 export const IMAGE_ROLE = { base: "base", release: "release" } as const;
@@ -21,6 +25,7 @@ export const IMAGE_ROLE = { base: "base", release: "release" } as const;
 export const STATE = {
   start: "Start deploy",
   prepare: "Prepare deploy",
+  refreshPlan: "Refresh plan",
   lock: "Lock environment",
   lockAcquired: "Lock acquired?",
   waitForLock: "Wait for lock",
@@ -69,6 +74,7 @@ export const ERROR = {
   notYetVisible: "NotYetVisible",
   stillInUse: "StillInUse",
   transientAws: "TransientAwsError",
+  eventPublishFailed: "EventPublishFailed",
   /** Set by the simulator to emulate a Lambda that dies after its side effect. */
   crash: "Runtime.ExitError",
 } as const;
@@ -104,6 +110,8 @@ export const TRANSIENT_AWS_CODES = [
   "ServiceUnavailableException",
   "Unavailable",
   "EC2ThrottledException",
+  "ResourceContention",
+  "ResourceContentionFault",
 ] as const;
 
 /** Defaults shared by the stacks (config), the functions and the simulator. */

@@ -60,6 +60,7 @@ const bakeResult = {
 function happyHandlers(overrides: Record<string, StateHandler> = {}): Record<string, StateHandler> {
   return {
     [STATE.prepare]: sequence(livePlan),
+    [STATE.refreshPlan]: sequence(livePlan),
     [STATE.lock]: sequence({ status: "ready", nextPollSeconds: 0, message: "locked" }),
     [STATE.bake]: sequence(bakeResult),
     [STATE.launch]: sequence({ groupName: livePlan.groupName, launchTemplateVersion: "7", desiredCapacity: 2, healthyBy: 1_900_000_000 }),
@@ -238,6 +239,8 @@ describe("deploy state machine flow", () => {
     const run = await runFlow(definition, handlers, s3Event);
     expect(run.status).toBe("SUCCEEDED");
     expect(run.visited.filter((s) => s === STATE.waitForLock)).toHaveLength(2);
+    // The environment changed while waiting: the plan is made again before each new attempt.
+    expect(called(handlers, STATE.refreshPlan)).toBe(2);
     expect(called(handlers, STATE.launch)).toBe(1);
   });
 
@@ -326,6 +329,7 @@ describe("critical states on their own", () => {
     const catchTarget = (state: string) => definition.States[state].Catch?.[0]?.Next;
     expect(catchTarget(STATE.prepare)).toBe(STATE.unlockAfterFailure);
     expect(catchTarget(STATE.lock)).toBe(STATE.unlockAfterFailure);
+    expect(catchTarget(STATE.refreshPlan)).toBe(STATE.unlockAfterFailure);
     expect(catchTarget(STATE.bake)).toBe(STATE.unlockAfterFailure);
     for (const state of [STATE.launch, STATE.checkGroupHealth, STATE.checkLoadBalancerHealth])
       expect(catchTarget(state)).toBe(STATE.rollback);

@@ -1,0 +1,260 @@
+import type { AutoScalingGroup, LaunchTemplateSpecification } from "@aws-sdk/client-auto-scaling";
+import {
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeleteTagsCommand,
+  DeregisterImageCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  type DescribeLaunchTemplateVersionsCommandInput,
+  type Image,
+  paginateDescribeImages,
+  paginateDescribeLaunchTemplateVersions,
+  paginateDescribeSnapshots,
+} from "@aws-sdk/client-ec2";
+import { ec2 } from "./lib/clients.js";
+import type { DeployState, EnvironmentSettings, RetentionResult } from "./lib/contract.js";
+import { hasErrorCode, StillInUseError } from "./lib/errors.js";
+import { describeEnvironmentGroups } from "./lib/groups.js";
+import { stageHandler } from "./lib/handler.js";
+import { logger } from "./lib/logger.js";
+import { IMAGE_ROLE, PROJECT, TAG } from "./lib/names.js";
+
+/**
+ * Marks the snapshots of an image about to be deregistered. Set before DeregisterImage, so a crash (or an
+ * InvalidSnapshot.InUse retry) between deregistering and deleting never orphans a snapshot: every run also
+ * deletes the snapshots carrying it. (Belongs with TAG in names.ts; kept here until that module is extended.)
+ */
+export const PENDING_DELETE_TAG = TAG.pendingDelete;
+
+/** Versions named per DescribeLaunchTemplateVersions call. */
+const VERSIONS_PER_CALL = 50;
+
+const IMAGE_GONE = ["InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"];
+const SNAPSHOT_GONE = ["InvalidSnapshot.NotFound"];
+const LAUNCH_TEMPLATE_GONE = [
+  "InvalidLaunchTemplateId.NotFound",
+  "InvalidLaunchTemplateId.Malformed",
+  "InvalidLaunchTemplateId.VersionNotFound",
+  "InvalidLaunchTemplateName.NotFoundException",
+];
+
+/**
+ * Deploy step 10: keep the live image, the N newest other release images (instant rollback), the image the
+ * input named, and every image an Auto Scaling group of the environment or a remaining launch-template
+ * version references; deregister the other release images of this app and environment, then delete their
+ * snapshots. Base images are never touched here. Idempotent: a re-run finishes what a previous run began.
+ */
+export async function applyImageRetention(state: DeployState): Promise<RetentionResult> {
+  const { settings, plan } = state;
+  if (plan?.keepImages) {
+    logger.info("image retention skipped: keepImages");
+    return { kept: [], deregistered: [], deletedSnapshots: [], skipped: true };
+  }
+
+  const images = await listReleaseImages(settings);
+  const inUse = await imagesInUse(settings);
+  const liveImageId = state.image?.imageId;
+  const protectedIds = new Set([...inUse, liveImageId, plan?.imageId].filter((id): id is string => Boolean(id)));
+  const previous = new Set(
+    images
+      .filter((image) => image.ImageId !== liveImageId)
+      .slice(0, settings.retainReleaseImages)
+      .map((image) => image.ImageId),
+  );
+  // A pending image is a bake still running (or stuck): not ours to judge yet.
+  const isKept = (image: Image) =>
+    protectedIds.has(image.ImageId ?? "") || previous.has(image.ImageId) || image.State === "pending";
+  const kept = images.filter(isKept);
+  const expired = images.filter((image) => !isKept(image));
+
+  const deregistered: string[] = [];
+  const snapshotsToDelete = new Set<string>();
+  for (const image of expired) {
+    const snapshotIds = snapshotIdsOf(image);
+    if (snapshotIds.length > 0) await markPendingDelete(snapshotIds, settings);
+    await deregisterImage(image.ImageId as string);
+    deregistered.push(image.ImageId as string);
+    snapshotIds.forEach((id) => snapshotsToDelete.add(id));
+  }
+
+  // Snapshots marked by an earlier run (crash, or InvalidSnapshot.InUse), except any a kept image still uses.
+  for (const id of await listPendingDeleteSnapshots(settings)) snapshotsToDelete.add(id);
+  const keptSnapshots = new Set(kept.flatMap(snapshotIdsOf));
+  const stillNeeded = [...snapshotsToDelete].filter((id) => keptSnapshots.has(id));
+  if (stillNeeded.length > 0) await unmarkPendingDelete(stillNeeded);
+  const deletedSnapshots = await deleteSnapshots([...snapshotsToDelete].filter((id) => !keptSnapshots.has(id)));
+
+  logger.info("image retention applied", { kept: kept.map((i) => i.ImageId), deregistered, deletedSnapshots });
+  return {
+    kept: kept.map((image) => image.ImageId as string),
+    deregistered,
+    deletedSnapshots,
+    skipped: false,
+  };
+}
+
+/** This app's and environment's release images, newest first (all pages). */
+async function listReleaseImages(settings: EnvironmentSettings): Promise<Image[]> {
+  const images: Image[] = [];
+  const pages = paginateDescribeImages(
+    { client: ec2, pageSize: 100 },
+    {
+      Owners: ["self"],
+      Filters: [
+        { Name: `tag:${TAG.app}`, Values: [settings.app] },
+        { Name: `tag:${TAG.environment}`, Values: [settings.environment] },
+        { Name: `tag:${TAG.role}`, Values: [IMAGE_ROLE.release] },
+      ],
+    },
+  );
+  for await (const page of pages) images.push(...(page.Images ?? []));
+  return images
+    .filter((image) => image.ImageId)
+    .sort((a, b) => (b.CreationDate ?? "").localeCompare(a.CreationDate ?? ""));
+}
+
+/**
+ * Every image a launch could still use: the launch-template versions the environment's groups name (their own
+ * template, mixed-instances templates and overrides, their instances' templates) and every remaining version
+ * of the environment's launch template.
+ */
+export async function imagesInUse(settings: EnvironmentSettings): Promise<Set<string>> {
+  const groups = await describeEnvironmentGroups(settings);
+  const versionsByTemplate = new Map<string, { ref: Pick<DescribeLaunchTemplateVersionsCommandInput, "LaunchTemplateId" | "LaunchTemplateName">; versions: Set<string> }>();
+  for (const spec of groups.flatMap(launchTemplatesOf)) {
+    const ref = spec.LaunchTemplateId ? { LaunchTemplateId: spec.LaunchTemplateId } : { LaunchTemplateName: spec.LaunchTemplateName };
+    const key = spec.LaunchTemplateId ?? `name:${spec.LaunchTemplateName}`;
+    if (key === settings.launchTemplateId) continue; // all of its versions are read below
+    const entry = versionsByTemplate.get(key) ?? { ref, versions: new Set<string>() };
+    entry.versions.add(spec.Version ?? "$Default");
+    versionsByTemplate.set(key, entry);
+  }
+
+  const imageIds = new Set<string>(await imagesOfAllVersions(settings.launchTemplateId));
+  for (const { ref, versions } of versionsByTemplate.values()) {
+    const list = [...versions];
+    for (let i = 0; i < list.length; i += VERSIONS_PER_CALL) {
+      const batch = list.slice(i, i + VERSIONS_PER_CALL);
+      for (const id of await imagesOfVersions({ ...ref, Versions: batch })) imageIds.add(id);
+    }
+  }
+  return imageIds;
+}
+
+function launchTemplatesOf(group: AutoScalingGroup): LaunchTemplateSpecification[] {
+  const mixed = group.MixedInstancesPolicy?.LaunchTemplate;
+  const specs = [
+    group.LaunchTemplate,
+    mixed?.LaunchTemplateSpecification,
+    ...(mixed?.Overrides ?? []).map((override) => override.LaunchTemplateSpecification),
+    ...(group.Instances ?? []).map((instance) => instance.LaunchTemplate),
+  ];
+  return specs.filter((spec): spec is LaunchTemplateSpecification => Boolean(spec?.LaunchTemplateId || spec?.LaunchTemplateName));
+}
+
+async function imagesOfAllVersions(launchTemplateId: string): Promise<string[]> {
+  const imageIds: string[] = [];
+  try {
+    const pages = paginateDescribeLaunchTemplateVersions({ client: ec2, pageSize: 200 }, { LaunchTemplateId: launchTemplateId });
+    for await (const page of pages) {
+      for (const version of page.LaunchTemplateVersions ?? []) addAmi(imageIds, version.LaunchTemplateData?.ImageId);
+    }
+  } catch (error) {
+    if (!hasErrorCode(error, ...LAUNCH_TEMPLATE_GONE)) throw error;
+  }
+  return imageIds;
+}
+
+async function imagesOfVersions(input: DescribeLaunchTemplateVersionsCommandInput): Promise<string[]> {
+  const imageIds: string[] = [];
+  try {
+    const result = await ec2.send(new DescribeLaunchTemplateVersionsCommand(input));
+    for (const version of result.LaunchTemplateVersions ?? []) addAmi(imageIds, version.LaunchTemplateData?.ImageId);
+  } catch (error) {
+    // A template or version that no longer exists cannot launch anything.
+    if (!hasErrorCode(error, ...LAUNCH_TEMPLATE_GONE)) throw error;
+  }
+  return imageIds;
+}
+
+/** Only plain AMI ids count (a `resolve:ssm:` parameter names no image of ours). */
+function addAmi(imageIds: string[], imageId: string | undefined): void {
+  if (imageId?.startsWith("ami-")) imageIds.push(imageId);
+}
+
+function snapshotIdsOf(image: Image): string[] {
+  return (image.BlockDeviceMappings ?? [])
+    .map((mapping) => mapping.Ebs?.SnapshotId)
+    .filter((id): id is string => Boolean(id));
+}
+
+async function markPendingDelete(snapshotIds: string[], settings: EnvironmentSettings): Promise<void> {
+  await ec2.send(
+    new CreateTagsCommand({
+      Resources: snapshotIds,
+      Tags: [
+        { Key: PENDING_DELETE_TAG, Value: "true" },
+        { Key: TAG.app, Value: settings.app },
+        { Key: TAG.environment, Value: settings.environment },
+      ],
+    }),
+  );
+}
+
+async function unmarkPendingDelete(snapshotIds: string[]): Promise<void> {
+  await ec2.send(new DeleteTagsCommand({ Resources: snapshotIds, Tags: [{ Key: PENDING_DELETE_TAG }] }));
+}
+
+async function listPendingDeleteSnapshots(settings: EnvironmentSettings): Promise<string[]> {
+  const snapshotIds: string[] = [];
+  const pages = paginateDescribeSnapshots(
+    { client: ec2, pageSize: 1000 },
+    {
+      OwnerIds: ["self"],
+      Filters: [
+        { Name: `tag:${PENDING_DELETE_TAG}`, Values: ["true"] },
+        { Name: `tag:${TAG.app}`, Values: [settings.app] },
+        { Name: `tag:${TAG.environment}`, Values: [settings.environment] },
+      ],
+    },
+  );
+  for await (const page of pages) {
+    for (const snapshot of page.Snapshots ?? []) if (snapshot.SnapshotId) snapshotIds.push(snapshot.SnapshotId);
+  }
+  return snapshotIds;
+}
+
+async function deregisterImage(imageId: string): Promise<void> {
+  try {
+    await ec2.send(new DeregisterImageCommand({ ImageId: imageId }));
+  } catch (error) {
+    if (!hasErrorCode(error, ...IMAGE_GONE)) throw error;
+  }
+}
+
+/** Deletes every snapshot it can; throws `StillInUseError` (retried) naming those still in use. */
+async function deleteSnapshots(snapshotIds: string[]): Promise<string[]> {
+  const deleted: string[] = [];
+  const inUse: string[] = [];
+  for (const snapshotId of snapshotIds) {
+    try {
+      await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+      deleted.push(snapshotId);
+    } catch (error) {
+      if (hasErrorCode(error, ...SNAPSHOT_GONE)) continue;
+      if (hasErrorCode(error, "InvalidSnapshot.InUse")) {
+        inUse.push(snapshotId);
+        continue;
+      }
+      throw error;
+    }
+  }
+  if (inUse.length > 0) {
+    throw new StillInUseError(
+      `snapshot(s) ${inUse.join(", ")} still in use (image deregistration not yet visible); deleted ${deleted.length} other(s), will retry`,
+    );
+  }
+  return deleted;
+}
+
+export const handler = stageHandler(applyImageRetention);

@@ -1,0 +1,118 @@
+import { type AutoScalingGroup, DescribeScalingActivitiesCommand, type Instance } from "@aws-sdk/client-auto-scaling";
+import { autoScaling } from "./lib/clients.js";
+import { nowSeconds } from "./lib/clock.js";
+import type { CheckResult, DeployState, LaunchResult } from "./lib/contract.js";
+import { describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
+import { stageHandler } from "./lib/handler.js";
+import { logger } from "./lib/logger.js";
+import {
+  BOOT_POLL_SECONDS,
+  listSome,
+  nextPollSeconds,
+  REPLACEMENT_POLL_SECONDS,
+  type TimeWindow,
+} from "./lib/polling.js";
+
+/** $.groupHealth: the wait-loop contract plus what the load-balancer check uses to time its polls. */
+export interface GroupHealthResult extends CheckResult {
+  healthy: number;
+  desired: number;
+  /** Epoch seconds of this check; the next check reads it back from $.groupHealth. */
+  checkedAt: number;
+  /**
+   * When ready: the window in which the last instance went InService, which is when Auto Scaling registered
+   * it at the load balancer (after the previous check, at or before this one).
+   */
+  inServiceWindow?: TimeWindow;
+}
+
+/** The new group as described now; undefined when it is gone or being deleted. */
+export async function describeNewGroup(launch: LaunchResult): Promise<AutoScalingGroup | undefined> {
+  const [group] = await describeGroupsByName([launch.groupName]);
+  return group && !isBeingDeleted(group) ? group : undefined;
+}
+
+/** A check's answer when the new group vanished (deleted by hand?): nothing to wait for. */
+export function newGroupGone(launch: LaunchResult): CheckResult & { healthy: number; desired: number } {
+  return {
+    status: "failed",
+    nextPollSeconds: 0,
+    message: `deploy: new group ${launch.groupName} no longer exists`,
+    healthy: 0,
+    desired: launch.desiredCapacity,
+  };
+}
+
+const isHealthyInService = (instance: Instance) =>
+  instance.LifecycleState === "InService" && instance.HealthStatus === "Healthy";
+
+/** Why the group is not healthy, for the failure message: the instances and the last failed scaling activity. */
+async function unhealthyReason(groupName: string, instances: Instance[], desired: number): Promise<string> {
+  const notHealthy = instances
+    .filter((instance) => !isHealthyInService(instance))
+    .map((instance) => `${instance.InstanceId} ${instance.LifecycleState}/${instance.HealthStatus}`);
+  const parts: string[] = [];
+  if (notHealthy.length > 0) parts.push(`not healthy: ${listSome(notHealthy)}`);
+  if (instances.length < desired) parts.push(`${desired - instances.length} instance(s) never launched`);
+  const activities = await autoScaling.send(
+    new DescribeScalingActivitiesCommand({ AutoScalingGroupName: groupName, MaxRecords: 10 }),
+  );
+  const failedActivity = activities.Activities?.find(
+    (activity) => activity.StatusCode === "Failed" || activity.StatusCode === "Cancelled",
+  );
+  if (failedActivity) parts.push(`last failed activity: ${failedActivity.StatusMessage ?? failedActivity.Description}`);
+  return parts.join("; ");
+}
+
+export async function checkGroupHealth(state: DeployState): Promise<GroupHealthResult> {
+  const { launch } = state;
+  if (!launch) throw new Error("checkGroupHealth needs $.launch");
+  const now = nowSeconds();
+  const group = await describeNewGroup(launch);
+  if (!group) return { ...newGroupGone(launch), checkedAt: now };
+
+  // The group's own desired count is the truth (the launch asked for launch.desiredCapacity).
+  const desired = group.DesiredCapacity ?? launch.desiredCapacity;
+  const instances = group.Instances ?? [];
+  const healthy = instances.filter(isHealthyInService).length;
+  const progress = `(${healthy}/${desired})`;
+  const result = { healthy, desired, checkedAt: now };
+
+  if (healthy >= desired) {
+    const previous = state.groupHealth as Partial<GroupHealthResult> | undefined;
+    const createdAt = group.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : now;
+    const from = previous?.status === "waiting" && typeof previous.checkedAt === "number" ? previous.checkedAt : createdAt;
+    logger.info("new group healthy", { groupName: launch.groupName, healthy, desired });
+    return {
+      status: "ready",
+      nextPollSeconds: 0,
+      message: `deploy: new instance(s) are healthy in the group ${progress}`,
+      ...result,
+      inServiceWindow: { from: Math.min(from, now), to: now },
+    };
+  }
+
+  if (now > launch.healthyBy) {
+    const reason = await unhealthyReason(launch.groupName, instances, desired);
+    return {
+      status: "failed",
+      nextPollSeconds: 0,
+      message: `deploy: new instance(s) not healthy in the group by the deadline ${progress}: ${reason}`,
+      ...result,
+    };
+  }
+
+  // Booting instances turn InService within seconds to a minute; replacing an unhealthy one takes minutes.
+  const booting =
+    instances.some((instance) => instance.LifecycleState?.startsWith("Pending")) ||
+    instances.filter((instance) => !instance.LifecycleState?.startsWith("Terminat")).length < desired;
+  const everySeconds = booting ? BOOT_POLL_SECONDS : REPLACEMENT_POLL_SECONDS;
+  return {
+    status: "waiting",
+    nextPollSeconds: nextPollSeconds({ now, deadline: launch.healthyBy, everySeconds }),
+    message: `deploy: ensuring new instance(s) are healthy in the group ${progress}`,
+    ...result,
+  };
+}
+
+export const handler = stageHandler(checkGroupHealth);

@@ -1,0 +1,78 @@
+import { nowSeconds } from "./lib/clock.js";
+import type { CheckResult, DeployState } from "./lib/contract.js";
+import { stageHandler } from "./lib/handler.js";
+import { describeInstanceHealth, describeLoadBalancer } from "./lib/loadBalancer.js";
+import { logger } from "./lib/logger.js";
+import { BOOT_POLL_SECONDS, listSome, nextPeriodicChangeAt, nextPollSeconds } from "./lib/polling.js";
+import { describeNewGroup, type GroupHealthResult, newGroupGone } from "./checkGroupHealth.js";
+
+/** $.loadBalancerHealth */
+export interface LoadBalancerHealthResult extends CheckResult {
+  healthy: number;
+  desired: number;
+}
+
+export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadBalancerHealthResult> {
+  const { launch, settings } = state;
+  if (!launch) throw new Error("checkLoadBalancerHealth needs $.launch");
+  const now = nowSeconds();
+  const group = await describeNewGroup(launch);
+  if (!group) return newGroupGone(launch);
+
+  const desired = group.DesiredCapacity ?? launch.desiredCapacity;
+  // Terminating instances are on their way out of the load balancer: they never count.
+  const instanceIds = (group.Instances ?? [])
+    .filter((instance) => !instance.LifecycleState?.startsWith("Terminat"))
+    .flatMap((instance) => (instance.InstanceId ? [instance.InstanceId] : []));
+  const health = await describeInstanceHealth(settings.loadBalancer, instanceIds);
+  const healthy = health.filter((instance) => instance.healthy).length;
+  const progress = `(${healthy}/${desired})`;
+
+  if (healthy >= desired) {
+    logger.info("new group healthy at load balancer", { groupName: launch.groupName, healthy, desired });
+    return {
+      status: "ready",
+      nextPollSeconds: 0,
+      message: `deploy: new instance(s) are healthy at load balancer ${progress}`,
+      healthy,
+      desired,
+    };
+  }
+
+  if (now > launch.healthyBy) {
+    const notHealthy = health
+      .filter((instance) => !instance.healthy)
+      .map((instance) => `${instance.instanceId} ${instance.state}${instance.reason ? ` (${instance.reason})` : ""}`);
+    return {
+      status: "failed",
+      nextPollSeconds: 0,
+      message:
+        `deploy: new instance(s) not healthy at ${describeLoadBalancer(settings.loadBalancer)} by the deadline ` +
+        `${progress}: ${listSome(notHealthy)}`,
+      healthy,
+      desired,
+    };
+  }
+
+  // Health checks run every interval from registration; a target turns healthy after `healthyThreshold`
+  // passing checks, so the next change can only come one interval-multiple after the registration window.
+  const { intervalSeconds, healthyThreshold } = settings.healthCheck;
+  const registered = (state.groupHealth as Partial<GroupHealthResult> | undefined)?.inServiceWindow;
+  const deadline = launch.healthyBy;
+  const nextPoll = registered
+    ? nextPollSeconds({
+        now,
+        deadline,
+        changeAt: nextPeriodicChangeAt(now, registered, intervalSeconds, Math.max(1, healthyThreshold - 1)),
+      })
+    : nextPollSeconds({ now, deadline, everySeconds: BOOT_POLL_SECONDS });
+  return {
+    status: "waiting",
+    nextPollSeconds: nextPoll,
+    message: `deploy: ensuring new instance(s) are healthy at load balancer ${progress}`,
+    healthy,
+    desired,
+  };
+}
+
+export const handler = stageHandler(checkLoadBalancerHealth);

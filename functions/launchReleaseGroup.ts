@@ -1,0 +1,242 @@
+import { createHash } from "node:crypto";
+import { type AutoScalingGroup, CreateAutoScalingGroupCommand, type Tag } from "@aws-sdk/client-auto-scaling";
+import {
+  CreateLaunchTemplateVersionCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  type Filter,
+  type LaunchTemplateTagSpecificationRequest,
+  type LaunchTemplateVersion,
+  type ResourceType,
+} from "@aws-sdk/client-ec2";
+import { autoScaling, ec2 } from "./lib/clients.js";
+import { nowSeconds } from "./lib/clock.js";
+import type { DeployPlan, DeployState, EnvironmentSettings, LaunchResult } from "./lib/contract.js";
+import { hasErrorCode, LaunchFailedError, NotYetVisibleError, StillInUseError } from "./lib/errors.js";
+import { describeGroupsByName, isBeingDeleted, tagValue } from "./lib/groups.js";
+import { stageHandler } from "./lib/handler.js";
+import { groupAttachmentParameters } from "./lib/loadBalancer.js";
+import { logger } from "./lib/logger.js";
+import { IMAGE_ROLE, PROJECT, TAG } from "./lib/names.js";
+
+/**
+ * Tag naming the execution that created a group, so a re-run or redrive adopts its own group and never
+ * another execution's. Read only by the deploy stages (no IAM condition keys on it), hence kept here rather
+ * than in names.ts.
+ */
+export const EXECUTION_TAG = TAG.execution;
+
+/** Launch-template versions this project creates say which group they are for: found again on re-run, cleaned up after. */
+export const LAUNCH_TEMPLATE_VERSION_PREFIX = `${PROJECT} group `;
+
+/** DescribeLaunchTemplateVersions returns at most 200 versions per page. */
+const LAUNCH_TEMPLATE_VERSIONS_PER_PAGE = 200;
+
+/** Errors that mean the release cannot launch as configured (bad image, bad template, limits): no retry helps. */
+const LAUNCH_REJECTED_CODES = [
+  "ValidationError",
+  "LimitExceededFault",
+  "LimitExceeded",
+  "InvalidAMIID.NotFound",
+  "InvalidAMIID.Malformed",
+  "InvalidAMIID.Unavailable",
+  "InvalidLaunchTemplateId.NotFound",
+  "InvalidLaunchTemplateId.Malformed",
+  "InvalidLaunchTemplateId.VersionNotFound",
+  "InvalidParameterValue",
+  "InvalidParameterCombination",
+  "InvalidParameter",
+  "MissingParameter",
+];
+
+export function launchTemplateVersionDescription(groupName: string): string {
+  return `${LAUNCH_TEMPLATE_VERSION_PREFIX}${groupName}`;
+}
+
+/** The group a version was created for, or undefined when this project did not create it. */
+export function groupNameOfVersion(version: LaunchTemplateVersion): string | undefined {
+  const description = version.VersionDescription ?? "";
+  return description.startsWith(LAUNCH_TEMPLATE_VERSION_PREFIX)
+    ? description.slice(LAUNCH_TEMPLATE_VERSION_PREFIX.length)
+    : undefined;
+}
+
+/** Every version of the launch template (all pages), optionally narrowed by EC2 filters. */
+export async function listLaunchTemplateVersions(
+  launchTemplateId: string,
+  filters?: Filter[],
+): Promise<LaunchTemplateVersion[]> {
+  const versions: LaunchTemplateVersion[] = [];
+  let token: string | undefined;
+  do {
+    const page = await ec2.send(
+      new DescribeLaunchTemplateVersionsCommand({
+        LaunchTemplateId: launchTemplateId,
+        Filters: filters,
+        MaxResults: LAUNCH_TEMPLATE_VERSIONS_PER_PAGE,
+        NextToken: token,
+      }),
+    );
+    versions.push(...(page.LaunchTemplateVersions ?? []));
+    token = page.NextToken;
+  } while (token);
+  return versions;
+}
+
+function rejectedLaunch(error: unknown, what: string): never {
+  if (hasErrorCode(error, ...LAUNCH_REJECTED_CODES)) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new LaunchFailedError(`${what}: ${message}`, { cause: error });
+  }
+  throw error;
+}
+
+function releaseTags(settings: EnvironmentSettings, plan: DeployPlan): { Key: string; Value: string }[] {
+  return [
+    { Key: TAG.app, Value: settings.app },
+    { Key: TAG.environment, Value: settings.environment },
+    { Key: TAG.release, Value: plan.release },
+    { Key: TAG.role, Value: IMAGE_ROLE.release },
+  ];
+}
+
+/**
+ * A version's TagSpecifications replace the source version's list as a whole, so the template's own tags
+ * (set by the Environment stack) are carried over and ours added on top, for instances and their volumes.
+ */
+function mergeTagSpecifications(
+  source: LaunchTemplateTagSpecificationRequest[],
+  tags: { Key: string; Value: string }[],
+): LaunchTemplateTagSpecificationRequest[] {
+  const ours: ResourceType[] = ["instance", "volume"];
+  const merged = source.filter((spec) => !ours.includes(spec.ResourceType as ResourceType));
+  for (const resourceType of ours) {
+    const inherited = source.find((spec) => spec.ResourceType === resourceType)?.Tags ?? [];
+    const keys = new Set(tags.map((tag) => tag.Key));
+    merged.push({ ResourceType: resourceType, Tags: [...inherited.filter((tag) => !keys.has(tag.Key ?? "")), ...tags] });
+  }
+  return merged;
+}
+
+/** The version for this group: the one an earlier run created, or a new one from the template's default. */
+async function ensureLaunchTemplateVersion(settings: EnvironmentSettings, plan: DeployPlan, imageId: string): Promise<string> {
+  const description = launchTemplateVersionDescription(plan.groupName);
+  const existing = (
+    await listLaunchTemplateVersions(settings.launchTemplateId, [{ Name: "image-id", Values: [imageId] }])
+  ).find((version) => version.VersionDescription === description && version.LaunchTemplateData?.ImageId === imageId);
+  if (existing?.VersionNumber !== undefined) {
+    logger.info("reusing launch template version", { version: existing.VersionNumber, groupName: plan.groupName });
+    return String(existing.VersionNumber);
+  }
+
+  // $Default is the configuration the Environment stack manages; $Latest may be an earlier release's version.
+  const source = await ec2
+    .send(
+      new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: settings.launchTemplateId, Versions: ["$Default"] }),
+    )
+    .catch((error: unknown) => rejectedLaunch(error, `launch template ${settings.launchTemplateId}`));
+  const sourceTags = source.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.TagSpecifications ?? [];
+  const created = await ec2
+    .send(
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: settings.launchTemplateId,
+        SourceVersion: "$Default",
+        VersionDescription: description,
+        // Same request twice (a retried call) yields one version; 64 characters at most.
+        ClientToken: createHash("sha256").update(`${settings.launchTemplateId}|${plan.groupName}|${imageId}`).digest("hex"),
+        LaunchTemplateData: {
+          ImageId: imageId,
+          TagSpecifications: mergeTagSpecifications(sourceTags, releaseTags(settings, plan)),
+        },
+      }),
+    )
+    .catch((error: unknown) => rejectedLaunch(error, `cannot create a launch template version with image ${imageId}`));
+  const version = created.LaunchTemplateVersion?.VersionNumber;
+  if (version === undefined) throw new Error("CreateLaunchTemplateVersion returned no version number");
+  logger.info("created launch template version", { version, imageId, groupName: plan.groupName });
+  return String(version);
+}
+
+function groupTags(state: DeployState, plan: DeployPlan): Tag[] {
+  const { settings } = state;
+  const tag = (Key: string, Value: string, PropagateAtLaunch: boolean): Tag => ({
+    ResourceId: plan.groupName,
+    ResourceType: "auto-scaling-group",
+    Key,
+    Value,
+    PropagateAtLaunch,
+  });
+  return [
+    tag(TAG.app, settings.app, true),
+    tag(TAG.environment, settings.environment, true),
+    tag(TAG.release, plan.release, true),
+    tag(EXECUTION_TAG, state.execution.id, false),
+    tag("Name", `${settings.app}-${settings.environment}-${plan.release}`, true),
+  ];
+}
+
+/** The group for this execution: created now, or the one an earlier run of this execution created. */
+async function ensureGroup(state: DeployState, plan: DeployPlan, version: string): Promise<AutoScalingGroup> {
+  const { settings } = state;
+  const desired = plan.desiredCapacity;
+  try {
+    await autoScaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: plan.groupName,
+        // Pinned to the version number: a later $Latest/$Default change must never alter this release's instances.
+        LaunchTemplate: { LaunchTemplateId: settings.launchTemplateId, Version: version },
+        VPCZoneIdentifier: settings.subnetIds.join(","),
+        MinSize: Math.min(settings.capacity.min, desired),
+        DesiredCapacity: desired,
+        MaxSize: Math.max(settings.capacity.max, desired),
+        HealthCheckType: "ELB",
+        HealthCheckGracePeriod: settings.healthCheckGracePeriodSeconds,
+        ...groupAttachmentParameters(settings.loadBalancer),
+        Tags: groupTags(state, plan),
+      }),
+    );
+    logger.info("created auto scaling group", { groupName: plan.groupName, version, desired });
+  } catch (error) {
+    if (!hasErrorCode(error, "AlreadyExistsFault", "AlreadyExists")) {
+      rejectedLaunch(error, `cannot create group ${plan.groupName}`);
+    }
+    logger.info("auto scaling group already exists", { groupName: plan.groupName });
+  }
+
+  const [group] = await describeGroupsByName([plan.groupName]);
+  if (!group) throw new NotYetVisibleError(`group ${plan.groupName} was created but is not visible yet`);
+  if (isBeingDeleted(group)) {
+    throw new StillInUseError(`group ${plan.groupName} is being deleted; it is created again once it is gone`);
+  }
+  const owner = tagValue(group.Tags, EXECUTION_TAG);
+  if (owner !== state.execution.id) {
+    throw new LaunchFailedError(
+      `group ${plan.groupName} already exists and belongs to ${owner ? `execution ${owner}` : "no deploy execution"}`,
+    );
+  }
+  return group;
+}
+
+export async function launchReleaseGroup(state: DeployState): Promise<LaunchResult> {
+  const { plan } = state;
+  const imageId = state.image?.imageId;
+  if (!plan || !imageId) throw new Error("launchReleaseGroup needs $.plan and $.image.imageId");
+  const { timeouts } = state.settings;
+
+  const version = await ensureLaunchTemplateVersion(state.settings, plan, imageId);
+  const group = await ensureGroup(state, plan, version);
+
+  // From the group's creation time, so a re-run or redrive keeps the deadline the first run set.
+  const createdAt = group.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : nowSeconds();
+  const pinnedVersion = group.LaunchTemplate?.Version ?? version;
+  if (pinnedVersion !== version) {
+    logger.warn("group is pinned to another launch template version", { groupName: plan.groupName, pinnedVersion, version });
+  }
+  return {
+    groupName: plan.groupName,
+    launchTemplateVersion: pinnedVersion,
+    desiredCapacity: plan.desiredCapacity,
+    healthyBy: createdAt + timeouts.groupHealthySeconds + timeouts.loadBalancerHealthySeconds,
+  };
+}
+
+export const handler = stageHandler(launchReleaseGroup);

@@ -1,0 +1,220 @@
+import { z } from "zod";
+import type { ArtifactRef } from "./contract.js";
+import { InvalidDeployInputError } from "./errors.js";
+import { DEFAULTS } from "./names.js";
+
+/**
+ * The two execution-input shapes of DESIGN.md ("Execution input"), validated with zod. Every problem becomes
+ * one line naming the field path, the value received and what is allowed, thrown as `InvalidDeployInput`.
+ * Pure: no AWS calls (Prepare checks the named images afterwards).
+ */
+
+export const AMI_ID_PATTERN = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const RELEASE_LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** S3 bucket naming rules (lower case, digits, dots, hyphens; 3-63 characters). */
+export const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+const ALLOWED = {
+  ami: 'is not an AMI id; allowed: "ami-" followed by 8 or 17 lower-case hex digits',
+  release: 'is not a release label; allowed: 1-64 letters, digits, ".", "_", "-", starting with a letter or digit',
+  bucket: "is not an S3 bucket name; allowed: 3-63 lower-case letters, digits, dots and hyphens",
+  key: `is not a release artifact key; allowed: a key under "${DEFAULTS.artifactPrefix}" ending in "${DEFAULTS.artifactSuffix}" (at most 1024 characters)`,
+  versionId: "is not an S3 version id; allowed: a non-empty string of at most 1024 characters",
+  source: 'is not an S3 event source; allowed: "aws.s3"',
+  detailType: 'is not a supported event; allowed: "Object Created"',
+} as const;
+
+function isArtifactKey(key: string): boolean {
+  return (
+    key.length <= 1024 &&
+    key.startsWith(DEFAULTS.artifactPrefix) &&
+    key.endsWith(DEFAULTS.artifactSuffix) &&
+    key.length > DEFAULTS.artifactPrefix.length + DEFAULTS.artifactSuffix.length
+  );
+}
+
+const amiId = z.string().regex(AMI_ID_PATTERN, ALLOWED.ami);
+const releaseLabel = z.string().regex(RELEASE_LABEL_PATTERN, ALLOWED.release);
+const bucketName = z.string().regex(BUCKET_NAME_PATTERN, ALLOWED.bucket);
+const artifactKey = z.string().refine(isArtifactKey, ALLOWED.key);
+const versionId = z.string().min(1, ALLOWED.versionId).max(1024, ALLOWED.versionId);
+
+/** An S3 `Object Created` event as EventBridge delivers it; envelope fields we don't use may vary, so pass them. */
+const s3EventSchema = z
+  .object({
+    source: z.string().refine((v) => v === "aws.s3", ALLOWED.source),
+    "detail-type": z.string().refine((v) => v === "Object Created", ALLOWED.detailType),
+    detail: z
+      .object({
+        bucket: z.object({ name: bucketName }).passthrough(),
+        object: z
+          .object({
+            key: artifactKey,
+            etag: z.string().min(1, "is empty; allowed: the object's ETag"),
+            "version-id": versionId.optional(),
+          })
+          .passthrough(),
+      })
+      .passthrough(),
+  })
+  .passthrough();
+
+/** The manual input of `aws stepfunctions start-execution`: unknown keys are typos, so they are rejected. */
+const manualInputSchema = z
+  .object({
+    artifact: z.object({ bucket: bucketName, key: artifactKey, versionId: versionId.optional() }).strict().optional(),
+    imageId: amiId.optional(),
+    baseImageId: amiId.optional(),
+    rebuildBase: z.boolean().optional(),
+    keepImages: z.boolean().optional(),
+    release: releaseLabel.optional(),
+  })
+  .strict()
+  .superRefine((input, ctx) => {
+    const complete = (message: string, path: string[] = []) =>
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path, message, params: { complete: true } });
+    if (input.artifact === undefined && input.imageId === undefined) {
+      complete('input: neither "artifact" nor "imageId" given; allowed: exactly one of them');
+    }
+    if (input.artifact !== undefined && input.imageId !== undefined) {
+      complete('input: both "artifact" and "imageId" given; allowed: exactly one of them (an image is deployed without a bake)');
+    }
+    if (input.imageId !== undefined && input.baseImageId !== undefined) {
+      complete(`baseImageId: ${show(input.baseImageId)} given with "imageId"; allowed: only with "artifact" (it selects the base image to bake on)`, ["baseImageId"]);
+    }
+    if (input.imageId !== undefined && input.rebuildBase === true) {
+      complete('rebuildBase: true given with "imageId"; allowed: only with "artifact" (nothing is baked)', ["rebuildBase"]);
+    }
+    if (input.baseImageId !== undefined && input.rebuildBase === true) {
+      complete(`rebuildBase: true given with baseImageId ${show(input.baseImageId)}; allowed: one of them (rebuild the base, or bake on the given one)`, ["rebuildBase"]);
+    }
+  });
+
+/** What the execution asks for, whichever shape it came in. */
+export interface DeployRequest {
+  source: "s3-event" | "manual";
+  artifact?: ArtifactRef;
+  imageId?: string;
+  baseImageId?: string;
+  rebuildBase: boolean;
+  keepImages: boolean;
+  /** Given, or derived from the artifact key; absent for an image-only input (Prepare reads the image's tag). */
+  release?: string;
+}
+
+/** `releases/v2.tgz` -> `v2`, `releases/team/myapp-1.4.2.tgz` -> `myapp-1.4.2` (the file name without the suffix). */
+export function releaseFromArtifactKey(key: string): string {
+  const fileName = key.slice(key.lastIndexOf("/") + 1);
+  return fileName.endsWith(DEFAULTS.artifactSuffix) ? fileName.slice(0, -DEFAULTS.artifactSuffix.length) : fileName;
+}
+
+export function isS3EventShape(input: Record<string, unknown>): boolean {
+  return "source" in input || "detail-type" in input || "detail" in input;
+}
+
+/** Validates either input shape; throws `InvalidDeployInputError` listing every problem found. */
+export function parseDeployInput(input: unknown): DeployRequest {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new InvalidDeployInputError(
+      `input: ${show(input)} is not an object; allowed: an EventBridge S3 "Object Created" event, or {"artifact": {"bucket", "key"}} or {"imageId": "ami-..."} with optional baseImageId, rebuildBase, keepImages, release`,
+    );
+  }
+  const record = input as Record<string, unknown>;
+  return isS3EventShape(record) ? parseS3Event(record) : parseManualInput(record);
+}
+
+function parseS3Event(input: Record<string, unknown>): DeployRequest {
+  const result = s3EventSchema.safeParse(input);
+  if (!result.success) throw invalidInput(result.error, input);
+  const { bucket, object } = result.data.detail;
+  return {
+    source: "s3-event",
+    artifact: {
+      bucket: bucket.name,
+      key: object.key,
+      etag: object.etag,
+      ...(object["version-id"] !== undefined && { versionId: object["version-id"] }),
+    },
+    rebuildBase: false,
+    keepImages: false,
+    release: derivedRelease(object.key, "detail.object.key"),
+  };
+}
+
+function parseManualInput(input: Record<string, unknown>): DeployRequest {
+  const result = manualInputSchema.safeParse(input);
+  if (!result.success) throw invalidInput(result.error, input);
+  const parsed = result.data;
+  const artifact = parsed.artifact && {
+    bucket: parsed.artifact.bucket,
+    key: parsed.artifact.key,
+    ...(parsed.artifact.versionId !== undefined && { versionId: parsed.artifact.versionId }),
+  };
+  return {
+    source: "manual",
+    ...(artifact && { artifact }),
+    ...(parsed.imageId !== undefined && { imageId: parsed.imageId }),
+    ...(parsed.baseImageId !== undefined && { baseImageId: parsed.baseImageId }),
+    rebuildBase: parsed.rebuildBase ?? false,
+    keepImages: parsed.keepImages ?? false,
+    release: parsed.release ?? (artifact ? derivedRelease(artifact.key, "artifact.key") : undefined),
+  };
+}
+
+function derivedRelease(key: string, field: string): string {
+  const release = releaseFromArtifactKey(key);
+  if (!RELEASE_LABEL_PATTERN.test(release)) {
+    throw new InvalidDeployInputError(
+      `${field}: ${show(key)} gives release label ${show(release)}, which is not a release label; allowed: a file name (before "${DEFAULTS.artifactSuffix}") of 1-64 letters, digits, ".", "_", "-", starting with a letter or digit${field === "artifact.key" ? ', or give "release" explicitly' : ""}`,
+    );
+  }
+  return release;
+}
+
+/** A value as it appears in messages: JSON, shortened so a huge input cannot flood the execution history. */
+export function show(value: unknown): string {
+  if (value === undefined) return "(missing)";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+const EXPECTED_TYPE: Record<string, string> = {
+  string: "a string",
+  boolean: "true or false",
+  object: "an object",
+  number: "a number",
+};
+
+function valueAt(root: unknown, path: (string | number)[]): unknown {
+  let value: unknown = root;
+  for (const segment of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<string | number, unknown>)[segment];
+  }
+  return value;
+}
+
+function describeIssue(issue: z.ZodIssue, input: unknown): string {
+  const field = issue.path.length > 0 ? issue.path.join(".") : "input";
+  const value = valueAt(input, issue.path);
+  if (issue.code === z.ZodIssueCode.custom && issue.params?.complete) return issue.message;
+  if (issue.code === z.ZodIssueCode.unrecognized_keys) {
+    const prefix = issue.path.length > 0 ? `${field}.` : "";
+    return issue.keys.map((key) => `${prefix}${key}: unknown field; allowed: ${allowedKeys(issue.path)}`).join(" | ");
+  }
+  if (issue.code === z.ZodIssueCode.invalid_type) {
+    const expected = EXPECTED_TYPE[issue.expected] ?? issue.expected;
+    if (value === undefined) return `${field}: (missing); required: ${expected}`;
+    return `${field}: ${show(value)} is ${issue.received === "null" ? "null" : `a ${issue.received}`}; allowed: ${expected}`;
+  }
+  return `${field}: ${show(value)} ${issue.message}`;
+}
+
+function allowedKeys(path: (string | number)[]): string {
+  const shape = path.length === 0 ? manualInputSchema._def.schema.shape : manualInputSchema._def.schema.shape.artifact.unwrap().shape;
+  return Object.keys(shape).join(", ");
+}
+
+function invalidInput(error: z.ZodError, input: unknown): InvalidDeployInputError {
+  return new InvalidDeployInputError(error.issues.map((issue) => describeIssue(issue, input)).join(" | "));
+}

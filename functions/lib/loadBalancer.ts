@@ -1,0 +1,140 @@
+/**
+ * One view of the environment's load balancer, whichever kind it is: an ALB/NLB target group (elbv2) or a
+ * classic ELB (elb). Auto Scaling attaches a group to it (and then registers/deregisters the group's instances
+ * itself); the checks ask it which instances pass its health check.
+ */
+import {
+  type AutoScalingGroup,
+  AttachLoadBalancersCommand,
+  AttachLoadBalancerTargetGroupsCommand,
+  DetachLoadBalancersCommand,
+  DetachLoadBalancerTargetGroupsCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { DescribeInstanceHealthCommand } from "@aws-sdk/client-elastic-load-balancing";
+import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { autoScaling, elb, elbv2 } from "./clients.js";
+import type { EnvironmentSettings } from "./contract.js";
+import { hasErrorCode } from "./errors.js";
+
+export type LoadBalancerSettings = EnvironmentSettings["loadBalancer"];
+
+/**
+ * Classic ELB reports an instance that is draining (connection draining after deregistration) as InService
+ * with this description; it takes no new requests, so it is not healthy for a deploy.
+ */
+const CLASSIC_DEREGISTRATION_IN_PROGRESS = "deregistration currently in progress";
+
+export interface InstanceLoadBalancerHealth {
+  instanceId: string;
+  healthy: boolean;
+  /** The load balancer's own state word (`healthy`, `initial`, `draining`, `InService`, ...) or `not registered`. */
+  state: string;
+  reason?: string;
+}
+
+/** How the load balancer is named in messages. */
+export function describeLoadBalancer(loadBalancer: LoadBalancerSettings): string {
+  return loadBalancer.kind === "application"
+    ? `target group ${loadBalancer.targetGroupArn}`
+    : `classic load balancer ${loadBalancer.loadBalancerName}`;
+}
+
+/** The CreateAutoScalingGroup parameters that attach a new group to the load balancer. */
+export function groupAttachmentParameters(
+  loadBalancer: LoadBalancerSettings,
+): { TargetGroupARNs: string[] } | { LoadBalancerNames: string[] } {
+  return loadBalancer.kind === "application"
+    ? { TargetGroupARNs: [loadBalancer.targetGroupArn] }
+    : { LoadBalancerNames: [loadBalancer.loadBalancerName] };
+}
+
+/** Whether the group (as described) is attached to the load balancer. */
+export function isAttached(group: AutoScalingGroup, loadBalancer: LoadBalancerSettings): boolean {
+  return loadBalancer.kind === "application"
+    ? (group.TargetGroupARNs ?? []).includes(loadBalancer.targetGroupArn)
+    : (group.LoadBalancerNames ?? []).includes(loadBalancer.loadBalancerName);
+}
+
+/** Auto Scaling's answer for a group that does not exist (any more): a ValidationError "... not found". */
+export function isGroupNotFound(error: unknown): boolean {
+  return hasErrorCode(error, "ValidationError") && /not found/i.test(error instanceof Error ? error.message : String(error));
+}
+
+/** Attach the group: Auto Scaling registers its instances (attaching twice is a no-op in AWS). */
+export async function attachGroup(groupName: string, loadBalancer: LoadBalancerSettings): Promise<void> {
+  if (loadBalancer.kind === "application") {
+    await autoScaling.send(
+      new AttachLoadBalancerTargetGroupsCommand({
+        AutoScalingGroupName: groupName,
+        TargetGroupARNs: [loadBalancer.targetGroupArn],
+      }),
+    );
+  } else {
+    await autoScaling.send(
+      new AttachLoadBalancersCommand({ AutoScalingGroupName: groupName, LoadBalancerNames: [loadBalancer.loadBalancerName] }),
+    );
+  }
+}
+
+/**
+ * Detach the group: its instances are deregistered and drain (deregistration delay / connection draining).
+ * A group gone meanwhile is detached by definition.
+ */
+export async function detachGroup(groupName: string, loadBalancer: LoadBalancerSettings): Promise<void> {
+  const command =
+    loadBalancer.kind === "application"
+      ? new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: groupName, TargetGroupARNs: [loadBalancer.targetGroupArn] })
+      : new DetachLoadBalancersCommand({ AutoScalingGroupName: groupName, LoadBalancerNames: [loadBalancer.loadBalancerName] });
+  try {
+    await autoScaling.send(command as DetachLoadBalancersCommand);
+  } catch (error) {
+    if (!isGroupNotFound(error)) throw error;
+  }
+}
+
+/**
+ * The load balancer's view of the given instances, in their order. One call whatever the instance count:
+ * both DescribeTargetHealth and DescribeInstanceHealth, asked without an instance list, return every
+ * registered target in one unpaged response, so a 300-instance group costs what a 1-instance group does
+ * (naming instances instead would take one call per batch and fail on an already terminated one). An
+ * instance missing from the answer is not registered (yet): not healthy.
+ */
+export async function describeInstanceHealth(
+  loadBalancer: LoadBalancerSettings,
+  instanceIds: string[],
+): Promise<InstanceLoadBalancerHealth[]> {
+  if (instanceIds.length === 0) return [];
+  const registered = new Map<string, InstanceLoadBalancerHealth>();
+  // One instance may be registered more than once (several ports): it is healthy only if every entry is.
+  const record = (entry: InstanceLoadBalancerHealth) => {
+    const previous = registered.get(entry.instanceId);
+    if (!previous || (previous.healthy && !entry.healthy)) registered.set(entry.instanceId, entry);
+  };
+  if (loadBalancer.kind === "application") {
+    const answer = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: loadBalancer.targetGroupArn }));
+    for (const description of answer.TargetHealthDescriptions ?? []) {
+      const instanceId = description.Target?.Id;
+      if (!instanceId) continue;
+      const state = description.TargetHealth?.State ?? "unknown";
+      // Only `healthy` takes traffic; `initial`, `unhealthy`, `draining`, `unused`, `unavailable` do not.
+      record({ instanceId, healthy: state === "healthy", state, reason: description.TargetHealth?.Reason });
+    }
+  } else {
+    const answer = await elb.send(new DescribeInstanceHealthCommand({ LoadBalancerName: loadBalancer.loadBalancerName }));
+    for (const instanceState of answer.InstanceStates ?? []) {
+      const instanceId = instanceState.InstanceId;
+      if (!instanceId) continue;
+      const state = instanceState.State ?? "unknown";
+      const draining = (instanceState.Description ?? "").toLowerCase().includes(CLASSIC_DEREGISTRATION_IN_PROGRESS);
+      record({
+        instanceId,
+        healthy: state === "InService" && !draining,
+        state: draining ? "draining" : state,
+        reason: instanceState.ReasonCode && instanceState.ReasonCode !== "N/A" ? instanceState.ReasonCode : undefined,
+      });
+    }
+  }
+  return instanceIds.map(
+    (instanceId) => registered.get(instanceId) ?? { instanceId, healthy: false, state: "not registered" },
+  );
+}

@@ -1,0 +1,123 @@
+import { createHash } from "node:crypto";
+import { DescribeImagesCommand, type Image } from "@aws-sdk/client-ec2";
+import { ec2 } from "./lib/clients.js";
+import { nowSeconds } from "./lib/clock.js";
+import type { BakeRequest, DeployPlan, DeployState, EnvironmentSettings, GroupSnapshot } from "./lib/contract.js";
+import { hasErrorCode, InvalidDeployInputError } from "./lib/errors.js";
+import { describeEnvironmentGroups, isBeingDeleted, snapshotGroup, tagValue } from "./lib/groups.js";
+import { stageHandler } from "./lib/handler.js";
+import { type DeployRequest, parseDeployInput, RELEASE_LABEL_PATTERN, show } from "./lib/input.js";
+import { logger } from "./lib/logger.js";
+import { IMAGE_ROLE, TAG } from "./lib/names.js";
+
+/** Auto Scaling group names are at most 255 characters. */
+const GROUP_NAME_MAX = 255;
+
+/**
+ * Deploy step 1: validate the execution input (either shape), resolve the release label, derive the new
+ * group's name and find the environment's live groups. Read-only: a bad input fails here with
+ * `InvalidDeployInput` before anything is touched, and a re-run (redrive) yields the same plan.
+ */
+export async function prepareDeploy(state: DeployState): Promise<DeployPlan> {
+  const { settings, execution } = state;
+  const request = parseDeployInput(state.input);
+
+  const image = request.imageId ? await describeNamedImage(request.imageId, "imageId", IMAGE_ROLE.release, settings) : undefined;
+  if (request.baseImageId) await describeNamedImage(request.baseImageId, "baseImageId", IMAGE_ROLE.base, settings);
+  const release = request.release ?? releaseOfImage(image, request.imageId);
+
+  const groupName = releaseGroupName(settings, release, execution.id);
+  const liveGroups = (await describeEnvironmentGroups(settings))
+    .filter((group) => !isBeingDeleted(group) && group.AutoScalingGroupName !== groupName)
+    .map(snapshotGroup);
+
+  const plan: DeployPlan = {
+    release,
+    ...(request.artifact && { artifact: request.artifact }),
+    ...(request.imageId && { imageId: request.imageId }),
+    ...(request.baseImageId && { baseImageId: request.baseImageId }),
+    rebuildBase: request.rebuildBase,
+    keepImages: request.keepImages,
+    groupName,
+    liveGroups,
+    desiredCapacity: desiredCapacityFor(settings, liveGroups),
+    lockDeadline: nowSeconds() + settings.timeouts.lockWaitSeconds,
+    ...(request.artifact && { bakeRequest: bakeRequestFor(request, release) }),
+  };
+  logger.info("deploy prepared", { release, groupName, liveGroups: liveGroups.map((g) => g.name), source: request.source });
+  return plan;
+}
+
+/** `${app}-${environment}-${release}-${8 hex of sha256(execution id)}`: a redrive or re-run finds the same group. */
+export function releaseGroupName(settings: EnvironmentSettings, release: string, executionId: string): string {
+  const suffix = createHash("sha256").update(executionId).digest("hex").slice(0, 8);
+  const safeRelease = release.replace(/[^A-Za-z0-9._-]/g, "-");
+  // Shorten the readable part, never the hash: it is what makes the name unique per execution.
+  const readable = `${settings.app}-${settings.environment}-${safeRelease}`.slice(0, GROUP_NAME_MAX - suffix.length - 1);
+  return `${readable}-${suffix}`;
+}
+
+/** max(configured desired, the live groups' desired), capped by the configured max. */
+export function desiredCapacityFor(settings: EnvironmentSettings, liveGroups: GroupSnapshot[]): number {
+  const liveDesired = Math.max(0, ...liveGroups.map((group) => group.desired));
+  return Math.min(Math.max(settings.capacity.desired, liveDesired), settings.capacity.max);
+}
+
+/** The Bake state's CodeBuild overrides: every value a string, "" for unset (CodeBuild has no null). */
+export function bakeRequestFor(request: DeployRequest, release: string): BakeRequest {
+  return {
+    ARTIFACT_BUCKET: request.artifact?.bucket ?? "",
+    ARTIFACT_KEY: request.artifact?.key ?? "",
+    ARTIFACT_VERSION_ID: request.artifact?.versionId ?? "",
+    RELEASE: release,
+    BASE_IMAGE_ID: request.baseImageId ?? "",
+    REBUILD_BASE: request.rebuildBase ? "true" : "false",
+  };
+}
+
+/** The named image, which must exist, be available and be this app's (and for releases, this environment's). */
+async function describeNamedImage(
+  imageId: string,
+  field: "imageId" | "baseImageId",
+  role: (typeof IMAGE_ROLE)[keyof typeof IMAGE_ROLE],
+  settings: EnvironmentSettings,
+): Promise<Image> {
+  let image: Image | undefined;
+  try {
+    image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
+  } catch (error) {
+    if (!hasErrorCode(error, "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable")) throw error;
+  }
+  const problem = imageProblem(image, role, settings);
+  if (problem) {
+    throw new InvalidDeployInputError(`${field}: ${show(imageId)} ${problem}`);
+  }
+  return image as Image;
+}
+
+function imageProblem(image: Image | undefined, role: string, settings: EnvironmentSettings): string | undefined {
+  const expected = `allowed: an available ${role} image tagged ${TAG.app}=${settings.app}${
+    role === IMAGE_ROLE.release ? ` and ${TAG.environment}=${settings.environment}` : ""
+  }`;
+  if (!image) return `does not exist or is not visible to this account; ${expected}`;
+  if (image.State !== "available") return `is ${image.State ?? "in an unknown state"}, not available; ${expected}`;
+  if (tagValue(image.Tags, TAG.app) !== settings.app) return `is not tagged for app ${settings.app}; ${expected}`;
+  if (tagValue(image.Tags, TAG.role) !== role) return `is not a ${role} image (${TAG.role}=${tagValue(image.Tags, TAG.role) ?? "none"}); ${expected}`;
+  // Image retention is per environment: an image another environment owns could be deregistered under us.
+  if (role === IMAGE_ROLE.release && tagValue(image.Tags, TAG.environment) !== settings.environment) {
+    return `belongs to environment ${tagValue(image.Tags, TAG.environment) ?? "(none)"}, not ${settings.environment}; ${expected}`;
+  }
+  return undefined;
+}
+
+function releaseOfImage(image: Image | undefined, imageId: string | undefined): string {
+  const release = tagValue(image?.Tags, TAG.release);
+  if (!release || !RELEASE_LABEL_PATTERN.test(release)) {
+    throw new InvalidDeployInputError(
+      `imageId: ${show(imageId)} has no usable ${TAG.release} tag (${show(release)}); allowed: an image tagged with its release, or give "release" explicitly`,
+    );
+  }
+  return release;
+}
+
+export const handler = stageHandler(prepareDeploy);

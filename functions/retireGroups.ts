@@ -1,0 +1,73 @@
+import { type AutoScalingGroup, UpdateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
+import { autoScaling } from "./lib/clients.js";
+import { nowSeconds } from "./lib/clock.js";
+import type { DeployState, RetirementResult } from "./lib/contract.js";
+import { describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
+import { stageHandler } from "./lib/handler.js";
+import { describeLoadBalancer, detachGroup, isAttached, isGroupNotFound } from "./lib/loadBalancer.js";
+import { logger } from "./lib/logger.js";
+
+/** $.retirement: the contract plus when the load balancer has finished draining the old instances. */
+export interface RetirementProgress extends RetirementResult {
+  /** Epoch seconds: the old groups are scaled to 0 from then on (checkRetired does it). */
+  drainedBy: number;
+}
+
+const hasRunningInstances = (group: AutoScalingGroup) =>
+  (group.Instances ?? []).some((instance) => !instance.LifecycleState?.startsWith("Terminat"));
+
+/** Scale groups to 0 (Max stays), skipping those already there; a group gone meanwhile is fine. */
+export async function scaleGroupsToZero(groups: AutoScalingGroup[]): Promise<string[]> {
+  const scaled: string[] = [];
+  for (const group of groups) {
+    const name = group.AutoScalingGroupName ?? "";
+    if ((group.MinSize ?? 0) === 0 && (group.DesiredCapacity ?? 0) === 0) continue;
+    try {
+      await autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, DesiredCapacity: 0 }));
+      scaled.push(name);
+      logger.info("scaled old group to 0", { groupName: name });
+    } catch (error) {
+      if (!isGroupNotFound(error)) throw error;
+      logger.info("old group already gone", { groupName: name });
+    }
+  }
+  return scaled;
+}
+
+/**
+ * Takes the old groups out of the load balancer so their instances drain, and scales them to 0 once draining
+ * is over. Terminating an instance the moment it is detached would cut its in-flight requests (a detached
+ * group's scale-in no longer waits for the deregistration delay), so the scale-in happens here only when
+ * nothing drains, otherwise in checkRetired after `drainedBy`.
+ */
+export async function retireGroups(state: DeployState): Promise<RetirementProgress> {
+  const { plan, settings } = state;
+  if (!plan) throw new Error("retireGroups needs $.plan");
+  const newGroupName = state.launch?.groupName ?? plan.groupName;
+  const oldNames = plan.liveGroups.map((group) => group.name).filter((name) => name !== newGroupName);
+  const groups = (await describeGroupsByName(oldNames)).filter((group) => !isBeingDeleted(group));
+
+  let draining = false;
+  for (const group of groups) {
+    const name = group.AutoScalingGroupName ?? "";
+    if (isAttached(group, settings.loadBalancer)) {
+      await detachGroup(name, settings.loadBalancer);
+      logger.info("detached old group", { groupName: name, loadBalancer: describeLoadBalancer(settings.loadBalancer) });
+      draining = true;
+    } else if (hasRunningInstances(group) && (group.DesiredCapacity ?? 0) > 0) {
+      // Detached by an earlier run of this stage (redrive) at a time we no longer know: drain in full again.
+      draining = true;
+    }
+  }
+
+  const now = nowSeconds();
+  const drainedBy = draining ? now + settings.drainingSeconds : now;
+  if (!draining) await scaleGroupsToZero(groups);
+  return {
+    groups: groups.map((group) => group.AutoScalingGroupName ?? ""),
+    drainedBy,
+    retiredBy: drainedBy + settings.timeouts.retireSeconds,
+  };
+}
+
+export const handler = stageHandler(retireGroups);

@@ -1,0 +1,134 @@
+import "aws-sdk-client-mock-vitest/extend";
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  DescribeScalingActivitiesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { checkGroupHealth, handler, type GroupHealthResult } from "../../functions/checkGroupHealth.js";
+import { resetClock, setClock } from "../../functions/lib/clock.js";
+import { ERROR } from "../../functions/lib/names.js";
+import { awsError, deployState, group, instances, lambdaContext, NEW_GROUP, NOW } from "./fixtures.js";
+
+const autoScalingMock = mockClient(AutoScalingClient);
+
+const givenNewGroup = (fields: Parameters<typeof group>[1]) =>
+  autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(NEW_GROUP, fields)] });
+
+beforeEach(() => {
+  autoScalingMock.reset();
+  setClock(() => NOW * 1000);
+});
+afterEach(() => resetClock());
+
+describe("checkGroupHealth", () => {
+  it("waits while instances boot, polling every few seconds, with a progress message", async () => {
+    // Prepare
+    givenNewGroup({ Instances: [...instances(1), ...instances(1, "Pending", "Healthy", "i-boot")] });
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({
+      status: "waiting",
+      nextPollSeconds: 5,
+      message: "deploy: ensuring new instance(s) are healthy in the group (1/2)",
+    });
+    expect(autoScalingMock).toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [NEW_GROUP] });
+  });
+
+  it("waits longer while an unhealthy instance is being replaced", async () => {
+    // Prepare
+    givenNewGroup({ Instances: [...instances(1), ...instances(1, "InService", "Unhealthy", "i-bad")] });
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 15 });
+  });
+
+  it("is ready when every desired instance is InService and Healthy, and records when they went InService", async () => {
+    // Prepare: the previous check ran 5 s ago and was still waiting.
+    givenNewGroup({ Instances: instances(2) });
+    const previous: GroupHealthResult = { status: "waiting", nextPollSeconds: 5, message: "", healthy: 1, desired: 2, checkedAt: NOW - 5 };
+
+    // Act
+    const result = await checkGroupHealth(deployState("application", { groupHealth: previous }));
+
+    // Assess
+    expect(result).toMatchObject({
+      status: "ready",
+      message: "deploy: new instance(s) are healthy in the group (2/2)",
+      inServiceWindow: { from: NOW - 5, to: NOW },
+    });
+  });
+
+  it("counts against the group's own desired capacity", async () => {
+    // Prepare
+    givenNewGroup({ DesiredCapacity: 3, Instances: instances(2) });
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", healthy: 2, desired: 3 });
+  });
+
+  it("never polls past the deadline", async () => {
+    // Prepare
+    givenNewGroup({ Instances: instances(2, "Pending") });
+    const state = deployState();
+    state.launch!.healthyBy = NOW + 2;
+
+    // Act
+    const result = await checkGroupHealth(state);
+
+    // Assess
+    expect(result.nextPollSeconds).toBe(2);
+  });
+
+  it("fails after the deadline, naming the instances that are not healthy and the failed activity", async () => {
+    // Prepare
+    givenNewGroup({ Instances: [...instances(1), ...instances(1, "Pending", "Healthy", "i-stuck")] });
+    autoScalingMock.on(DescribeScalingActivitiesCommand).resolves({
+      Activities: [
+        { ActivityId: "a", AutoScalingGroupName: NEW_GROUP, Cause: "c", StartTime: new Date(), StatusCode: "Failed", StatusMessage: "Instance failed to boot", Description: "Launching" },
+      ],
+    });
+    setClock(() => (NOW + 601) * 1000);
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result.status).toBe("failed");
+    expect(result.message).toContain("(1/2)");
+    expect(result.message).toContain("i-stuck0000 Pending/Healthy");
+    expect(result.message).toContain("Instance failed to boot");
+  });
+
+  it("fails when the new group is gone", async () => {
+    // Prepare
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({ status: "failed", message: expect.stringContaining("no longer exists") });
+  });
+
+  it("a throttled describe reaches the state machine as TransientAwsError", async () => {
+    // Prepare
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).rejects(awsError("Throttling", "Rate exceeded"));
+
+    // Act
+    const check = handler(deployState(), lambdaContext);
+
+    // Assess
+    await expect(check).rejects.toMatchObject({ name: ERROR.transientAws });
+  });
+});

@@ -1,0 +1,231 @@
+import "aws-sdk-client-mock-vitest/extend";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { DescribeInstanceHealthCommand, ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
+import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, type TargetHealthStateEnum } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { checkLoadBalancerHealth, handler } from "../../functions/checkLoadBalancerHealth.js";
+import type { GroupHealthResult } from "../../functions/checkGroupHealth.js";
+import { resetClock, setClock } from "../../functions/lib/clock.js";
+import { ERROR } from "../../functions/lib/names.js";
+import {
+  awsError,
+  CLASSIC_LB_NAME,
+  deployState,
+  group,
+  instances,
+  lambdaContext,
+  NEW_GROUP,
+  NOW,
+  TARGET_GROUP_ARN,
+} from "./fixtures.js";
+
+const autoScalingMock = mockClient(AutoScalingClient);
+const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
+const elbMock = mockClient(ElasticLoadBalancingClient);
+
+function givenNewGroupInstances(ids: string[], desired = ids.length) {
+  autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [group(NEW_GROUP, { DesiredCapacity: desired, Instances: ids.map((id) => ({ ...instances(1)[0], InstanceId: id })) })],
+  });
+}
+
+const targets = (states: Record<string, TargetHealthStateEnum>) => ({
+  TargetHealthDescriptions: Object.entries(states).map(([id, state]) => ({ Target: { Id: id, Port: 80 }, TargetHealth: { State: state } })),
+});
+
+const groupReady = (from: number, to: number): GroupHealthResult => ({
+  status: "ready",
+  nextPollSeconds: 0,
+  message: "",
+  healthy: 2,
+  desired: 2,
+  checkedAt: to,
+  inServiceWindow: { from, to },
+});
+
+beforeEach(() => {
+  autoScalingMock.reset();
+  elbv2Mock.reset();
+  elbMock.reset();
+  setClock(() => NOW * 1000);
+});
+afterEach(() => resetClock());
+
+describe("checkLoadBalancerHealth with an application load balancer", () => {
+  it("is ready when every new instance is healthy in the target group", async () => {
+    // Prepare
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "healthy", "i-2": "healthy", "i-old": "draining" }));
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application"));
+
+    // Assess
+    expect(result).toMatchObject({ status: "ready", message: "deploy: new instance(s) are healthy at load balancer (2/2)" });
+    expect(elbv2Mock).toHaveReceivedCommandWith(DescribeTargetHealthCommand, { TargetGroupArn: TARGET_GROUP_ARN });
+  });
+
+  it.each(["draining", "initial", "unhealthy", "unused", "unavailable"] as TargetHealthStateEnum[])(
+    "does not count a %s target as healthy",
+    async (state) => {
+      // Prepare
+      givenNewGroupInstances(["i-1", "i-2"]);
+      elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "healthy", "i-2": state }));
+
+      // Act
+      const result = await checkLoadBalancerHealth(deployState("application"));
+
+      // Assess
+      expect(result).toMatchObject({ status: "waiting", message: "deploy: ensuring new instance(s) are healthy at load balancer (1/2)" });
+    },
+  );
+
+  it("does not count an instance the target group does not list (not registered yet)", async () => {
+    // Prepare
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "healthy" }));
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application"));
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", healthy: 1 });
+  });
+
+  it("checks a 150-instance group with one load balancer call and one group call", async () => {
+    // Prepare
+    const ids = instances(150).map((instance) => instance.InstanceId!);
+    givenNewGroupInstances(ids);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets(Object.fromEntries(ids.map((id, i) => [id, i < 149 ? "healthy" : "initial"]))));
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application"));
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", message: expect.stringContaining("(149/150)") });
+    expect(elbv2Mock).toHaveReceivedCommandTimes(DescribeTargetHealthCommand, 1);
+    expect(autoScalingMock).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 1);
+  });
+
+  it("polls right after the health checks that can turn the targets healthy", async () => {
+    // Prepare: the instances registered between NOW-10 and NOW-4; interval 30 s, threshold 2.
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "initial", "i-2": "initial" }));
+    const state = deployState("application", { groupHealth: groupReady(NOW - 10, NOW - 4) });
+
+    // Act
+    const first = await checkLoadBalancerHealth(state);
+    setClock(() => (NOW + 21) * 1000);
+    const second = await checkLoadBalancerHealth(state);
+    setClock(() => (NOW + 27) * 1000);
+    const third = await checkLoadBalancerHealth(state);
+
+    // Assess: candidates NOW-10+30, NOW-4+30, NOW-10+60, ... each plus 1 s margin.
+    expect(first.nextPollSeconds).toBe(21);
+    expect(second.nextPollSeconds).toBe(6);
+    expect(third.nextPollSeconds).toBe(24);
+  });
+
+  it("fails after the deadline, naming the unhealthy targets and their state", async () => {
+    // Prepare
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [
+        { Target: { Id: "i-1" }, TargetHealth: { State: "healthy" } },
+        { Target: { Id: "i-2" }, TargetHealth: { State: "unhealthy", Reason: "Target.ResponseCodeMismatch" } },
+      ],
+    });
+    setClock(() => (NOW + 601) * 1000);
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application"));
+
+    // Assess
+    expect(result.status).toBe("failed");
+    expect(result.message).toContain("i-2 unhealthy (Target.ResponseCodeMismatch)");
+  });
+
+  it("a throttled DescribeTargetHealth reaches the state machine as TransientAwsError", async () => {
+    // Prepare
+    givenNewGroupInstances(["i-1"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).rejects(awsError("Throttling", "Rate exceeded"));
+
+    // Act
+    const check = handler(deployState("application"), lambdaContext);
+
+    // Assess
+    await expect(check).rejects.toMatchObject({ name: ERROR.transientAws });
+  });
+});
+
+describe("checkLoadBalancerHealth with a classic load balancer", () => {
+  it("is ready when every new instance is InService", async () => {
+    // Prepare
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbMock.on(DescribeInstanceHealthCommand).resolves({
+      InstanceStates: [
+        { InstanceId: "i-1", State: "InService", ReasonCode: "N/A", Description: "N/A" },
+        { InstanceId: "i-2", State: "InService", ReasonCode: "N/A", Description: "N/A" },
+      ],
+    });
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("classic"));
+
+    // Assess
+    expect(result).toMatchObject({ status: "ready" });
+    expect(elbMock).toHaveReceivedCommandWith(DescribeInstanceHealthCommand, { LoadBalancerName: CLASSIC_LB_NAME });
+    expect(elbv2Mock).not.toHaveReceivedCommand(DescribeTargetHealthCommand);
+  });
+
+  it("does not count an InService instance whose deregistration is in progress (draining)", async () => {
+    // Prepare
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbMock.on(DescribeInstanceHealthCommand).resolves({
+      InstanceStates: [
+        { InstanceId: "i-1", State: "InService", ReasonCode: "N/A", Description: "N/A" },
+        { InstanceId: "i-2", State: "InService", ReasonCode: "N/A", Description: "Instance deregistration currently in progress." },
+      ],
+    });
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("classic"));
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", healthy: 1 });
+  });
+
+  it("does not count an OutOfService instance, and names it on failure", async () => {
+    // Prepare
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbMock.on(DescribeInstanceHealthCommand).resolves({
+      InstanceStates: [
+        { InstanceId: "i-1", State: "InService" },
+        { InstanceId: "i-2", State: "OutOfService", ReasonCode: "Instance", Description: "Instance has failed at least the UnhealthyThreshold number of health checks consecutively." },
+      ],
+    });
+    setClock(() => (NOW + 601) * 1000);
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("classic"));
+
+    // Assess
+    expect(result.status).toBe("failed");
+    expect(result.message).toContain("i-2 OutOfService (Instance)");
+  });
+
+  it("checks a 130-instance group with one DescribeInstanceHealth call", async () => {
+    // Prepare
+    const ids = instances(130).map((instance) => instance.InstanceId!);
+    givenNewGroupInstances(ids);
+    elbMock.on(DescribeInstanceHealthCommand).resolves({ InstanceStates: ids.map((id) => ({ InstanceId: id, State: "InService" })) });
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("classic"));
+
+    // Assess
+    expect(result).toMatchObject({ status: "ready", message: expect.stringContaining("(130/130)") });
+    expect(elbMock).toHaveReceivedCommandTimes(DescribeInstanceHealthCommand, 1);
+  });
+});

@@ -1,0 +1,271 @@
+import "aws-sdk-client-mock-vitest/extend";
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+} from "@aws-sdk/client-auto-scaling";
+import {
+  CreateLaunchTemplateVersionCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  EC2Client,
+} from "@aws-sdk/client-ec2";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { EXECUTION_TAG, handler, launchReleaseGroup } from "../../functions/launchReleaseGroup.js";
+import { resetClock, setClock } from "../../functions/lib/clock.js";
+import { ERROR, TAG } from "../../functions/lib/names.js";
+import {
+  awsError,
+  CLASSIC_LB_NAME,
+  deployState,
+  EXECUTION_ID,
+  group,
+  IMAGE_ID,
+  LAUNCH_TEMPLATE_ID,
+  lambdaContext,
+  NEW_GROUP,
+  NOW,
+  TARGET_GROUP_ARN,
+} from "./fixtures.js";
+
+const autoScalingMock = mockClient(AutoScalingClient);
+const ec2Mock = mockClient(EC2Client);
+const DESCRIPTION = `immutable-deploy group ${NEW_GROUP}`;
+const CREATED = NOW - 100;
+const HEALTHY_BY = CREATED + 900 + 900;
+
+/** A state as Launch receives it: no $.launch yet. */
+const launchState = (kind: "application" | "classic" = "application") => deployState(kind, { launch: undefined });
+
+function givenNoVersionYet() {
+  ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { Filters: [{ Name: "image-id", Values: [IMAGE_ID] }] }).resolves({ LaunchTemplateVersions: [] });
+  ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { Versions: ["$Default"] }).resolves({
+    LaunchTemplateVersions: [
+      {
+        VersionNumber: 1,
+        DefaultVersion: true,
+        LaunchTemplateData: { TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "Team", Value: "web" }] }] },
+      },
+    ],
+  });
+  ec2Mock.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 5 } });
+}
+
+const createdGroup = (kind: "application" | "classic" = "application") =>
+  group(NEW_GROUP, { kind, CreatedTime: new Date(CREATED * 1000), LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "5" } });
+
+beforeEach(() => {
+  autoScalingMock.reset();
+  ec2Mock.reset();
+  setClock(() => NOW * 1000);
+});
+afterEach(() => resetClock());
+
+describe("launchReleaseGroup", () => {
+  it("creates a launch template version from $Default with the image and release tags, keeping the template's tags", async () => {
+    // Prepare
+    givenNoVersionYet();
+    autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [createdGroup()] });
+
+    // Act
+    await launchReleaseGroup(launchState());
+
+    // Assess
+    const create = ec2Mock.commandCalls(CreateLaunchTemplateVersionCommand)[0].args[0].input;
+    expect(create).toMatchObject({ LaunchTemplateId: LAUNCH_TEMPLATE_ID, SourceVersion: "$Default", VersionDescription: DESCRIPTION });
+    expect(create.ClientToken?.length).toBeLessThanOrEqual(64);
+    expect(create.LaunchTemplateData?.ImageId).toBe(IMAGE_ID);
+    const instanceTags = create.LaunchTemplateData?.TagSpecifications?.find((spec) => spec.ResourceType === "instance")?.Tags;
+    expect(instanceTags).toEqual(
+      expect.arrayContaining([
+        { Key: "Team", Value: "web" },
+        { Key: TAG.app, Value: "shop" },
+        { Key: TAG.environment, Value: "dev01" },
+        { Key: TAG.release, Value: "v2" },
+        { Key: TAG.role, Value: "release" },
+      ]),
+    );
+    const volumeTags = create.LaunchTemplateData?.TagSpecifications?.find((spec) => spec.ResourceType === "volume")?.Tags;
+    expect(volumeTags).toContainEqual({ Key: TAG.release, Value: "v2" });
+  });
+
+  it.each([
+    ["application" as const, { TargetGroupARNs: [TARGET_GROUP_ARN] }],
+    ["classic" as const, { LoadBalancerNames: [CLASSIC_LB_NAME] }],
+  ])("creates the group pinned to the new version and attached to the %s load balancer", async (kind, attachment) => {
+    // Prepare
+    givenNoVersionYet();
+    autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [createdGroup(kind)] });
+
+    // Act
+    const result = await launchReleaseGroup(launchState(kind));
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandWith(CreateAutoScalingGroupCommand, {
+      AutoScalingGroupName: NEW_GROUP,
+      LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "5" },
+      VPCZoneIdentifier: "subnet-a,subnet-b",
+      MinSize: 1,
+      DesiredCapacity: 2,
+      MaxSize: 4,
+      HealthCheckType: "ELB",
+      HealthCheckGracePeriod: 300,
+      ...attachment,
+    });
+    const input = autoScalingMock.commandCalls(CreateAutoScalingGroupCommand)[0].args[0].input;
+    expect(input.Tags).toContainEqual(expect.objectContaining({ Key: TAG.release, Value: "v2", PropagateAtLaunch: true }));
+    expect(input.Tags).toContainEqual(expect.objectContaining({ Key: EXECUTION_TAG, Value: EXECUTION_ID }));
+    expect(result).toEqual({ groupName: NEW_GROUP, launchTemplateVersion: "5", desiredCapacity: 2, healthyBy: HEALTHY_BY });
+  });
+
+  it("keeps min at or below desired when the configured min is larger", async () => {
+    // Prepare
+    givenNoVersionYet();
+    autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [createdGroup()] });
+    const state = launchState();
+    state.settings.capacity = { min: 3, desired: 3, max: 4 };
+    state.plan!.desiredCapacity = 2;
+
+    // Act
+    await launchReleaseGroup(state);
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandWith(CreateAutoScalingGroupCommand, { MinSize: 2, DesiredCapacity: 2, MaxSize: 4 });
+  });
+
+  it("is idempotent: a second run reuses the version and the group, with the same deadline", async () => {
+    // Prepare: the first run's version and group exist.
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [
+        { VersionNumber: 5, VersionDescription: DESCRIPTION, LaunchTemplateData: { ImageId: IMAGE_ID } },
+      ],
+    });
+    autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("AlreadyExistsFault", "AutoScalingGroup by this name already exists"));
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [createdGroup()] });
+    setClock(() => (NOW + 500) * 1000);
+
+    // Act
+    const result = await launchReleaseGroup(launchState());
+
+    // Assess
+    expect(ec2Mock).not.toHaveReceivedCommand(CreateLaunchTemplateVersionCommand);
+    expect(autoScalingMock).toHaveReceivedCommandWith(CreateAutoScalingGroupCommand, { LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "5" } });
+    expect(result.healthyBy).toBe(HEALTHY_BY);
+  });
+
+  it("after a crash between the version and the group, re-run creates only the group", async () => {
+    // Prepare: version exists, group does not.
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [
+        { VersionNumber: 7, VersionDescription: "immutable-deploy group another-group", LaunchTemplateData: { ImageId: IMAGE_ID } },
+        { VersionNumber: 5, VersionDescription: DESCRIPTION, LaunchTemplateData: { ImageId: IMAGE_ID } },
+      ],
+    });
+    autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [createdGroup()] });
+
+    // Act
+    const result = await launchReleaseGroup(launchState());
+
+    // Assess
+    expect(ec2Mock).not.toHaveReceivedCommand(CreateLaunchTemplateVersionCommand);
+    expect(autoScalingMock).toHaveReceivedCommandTimes(CreateAutoScalingGroupCommand, 1);
+    expect(result.launchTemplateVersion).toBe("5");
+  });
+
+  it("pages through launch template versions", async () => {
+    // Prepare
+    ec2Mock
+      .on(DescribeLaunchTemplateVersionsCommand)
+      .resolvesOnce({ LaunchTemplateVersions: [{ VersionNumber: 2, VersionDescription: "manual" }], NextToken: "page-2" })
+      .resolvesOnce({ LaunchTemplateVersions: [{ VersionNumber: 5, VersionDescription: DESCRIPTION, LaunchTemplateData: { ImageId: IMAGE_ID } }] });
+    autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [createdGroup()] });
+
+    // Act
+    const result = await launchReleaseGroup(launchState());
+
+    // Assess
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeLaunchTemplateVersionsCommand, { NextToken: "page-2" });
+    expect(result.launchTemplateVersion).toBe("5");
+  });
+
+  it("throws NotYetVisible when the group just created is not described yet, then succeeds on retry", async () => {
+    // Prepare
+    givenNoVersionYet();
+    autoScalingMock
+      .on(CreateAutoScalingGroupCommand)
+      .resolvesOnce({})
+      .rejects(awsError("AlreadyExistsFault", "AutoScalingGroup by this name already exists"));
+    autoScalingMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolvesOnce({ AutoScalingGroups: [] })
+      .resolves({ AutoScalingGroups: [createdGroup()] });
+
+    // Act
+    const first = launchReleaseGroup(launchState());
+    await expect(first).rejects.toMatchObject({ name: ERROR.notYetVisible });
+    const second = await launchReleaseGroup(launchState());
+
+    // Assess
+    expect(second.groupName).toBe(NEW_GROUP);
+    expect(autoScalingMock).toHaveReceivedCommandTimes(CreateAutoScalingGroupCommand, 2);
+  });
+
+  it("refuses to adopt a group of the same name that another execution created", async () => {
+    // Prepare
+    givenNoVersionYet();
+    autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("AlreadyExistsFault"));
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [group(NEW_GROUP, { Tags: [{ Key: EXECUTION_TAG, Value: "arn:other-execution" }] })],
+    });
+
+    // Act
+    const launch = launchReleaseGroup(launchState());
+
+    // Assess
+    await expect(launch).rejects.toMatchObject({ name: ERROR.launchFailed, message: expect.stringContaining("arn:other-execution") });
+  });
+
+  it("reports an invalid image as LaunchFailed with the AWS message", async () => {
+    // Prepare
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] });
+    ec2Mock.on(CreateLaunchTemplateVersionCommand).rejects(awsError("InvalidAMIID.NotFound", "The image id '[ami-0new]' does not exist"));
+
+    // Act
+    const launch = launchReleaseGroup(launchState());
+
+    // Assess
+    await expect(launch).rejects.toMatchObject({ name: ERROR.launchFailed, message: expect.stringContaining("does not exist") });
+    expect(autoScalingMock).not.toHaveReceivedCommand(CreateAutoScalingGroupCommand);
+  });
+
+  it("reports a group validation error as LaunchFailed", async () => {
+    // Prepare
+    givenNoVersionYet();
+    autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("ValidationError", "You must use a valid fully-formed launch template."));
+
+    // Act
+    const launch = launchReleaseGroup(launchState());
+
+    // Assess
+    await expect(launch).rejects.toMatchObject({ name: ERROR.launchFailed, message: expect.stringContaining("fully-formed") });
+  });
+
+  it("lets throttling propagate, and the handler re-throws it as TransientAwsError", async () => {
+    // Prepare
+    givenNoVersionYet();
+    autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("Throttling", "Rate exceeded"));
+
+    // Act
+    const plain = launchReleaseGroup(launchState());
+    const viaHandler = handler(launchState(), lambdaContext);
+
+    // Assess
+    await expect(plain).rejects.toMatchObject({ name: "Throttling" });
+    await expect(viaHandler).rejects.toMatchObject({ name: ERROR.transientAws });
+  });
+});

@@ -1,0 +1,225 @@
+import "aws-sdk-client-mock-vitest/extend";
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from "@aws-sdk/client-sfn";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { resetClock, setClock } from "../../functions/lib/clock.js";
+import { ERROR } from "../../functions/lib/names.js";
+import { assertLockHeld } from "../../functions/lib/lock.js";
+import { LOCK_POLL_SECONDS, lockEnvironment } from "../../functions/lockEnvironment.js";
+import { controlPlan, controlSettings, controlState, executionArn, LOCK_TABLE, MY_EXECUTION } from "./controlFixtures.js";
+
+const dynamoMock = mockClient(DynamoDBClient);
+const sfnMock = mockClient(SFNClient);
+const NOW_SECONDS = 1_750_000_000;
+const OTHER_EXECUTION = executionArn("exec-other");
+const LOCK_KEY = { lockId: { S: "shop#dev01" } };
+
+function conditionFailed() {
+  return new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} });
+}
+
+function lockItem(holder: string, release: string) {
+  return { Item: { lockId: { S: "shop#dev01" }, holder: { S: holder }, release: { S: release }, acquiredAt: { N: String(NOW_SECONDS - 600) } } };
+}
+
+beforeEach(() => {
+  dynamoMock.reset();
+  sfnMock.reset();
+  setClock(() => NOW_SECONDS * 1000);
+});
+
+afterEach(() => resetClock());
+
+describe("lockEnvironment", () => {
+  it("takes a free lock with a conditional write", async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).resolves({});
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+
+    // Assess
+    expect(result).toEqual({ status: "ready", nextPollSeconds: 0, message: "lock acquired for release v2" });
+    expect(dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: LOCK_TABLE,
+      Item: { ...LOCK_KEY, holder: { S: MY_EXECUTION }, release: { S: "v2" }, acquiredAt: { N: String(NOW_SECONDS) } },
+      ConditionExpression: "attribute_not_exists(lockId) OR holder = :me",
+      ExpressionAttributeValues: { ":me": { S: MY_EXECUTION } },
+    });
+  });
+
+  it("is idempotent: a second run of an execution that holds the lock is ready again", async () => {
+    // Prepare: the condition `holder = :me` lets our own write through
+    dynamoMock.on(PutItemCommand).resolves({});
+    const state = controlState({ plan: controlPlan() });
+    await lockEnvironment(state);
+
+    // Act
+    const again = await lockEnvironment(state);
+
+    // Assess
+    expect(again.status).toBe("ready");
+    expect(dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 2);
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it("is a no-op duplicate, without taking the lock, when the release is already live", async () => {
+    // Prepare
+    const plan = controlPlan({ liveGroups: [{ name: "shop-dev01-v2-aaaaaaaa", min: 1, desired: 2, max: 4, release: "v2" }] });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan }));
+
+    // Assess
+    expect(result).toEqual({ status: "duplicate", nextPollSeconds: 0, message: "release v2 is already live in group shop-dev01-v2-aaaaaaaa; nothing to deploy" });
+    expect(dynamoMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it("is a duplicate for a given image of the live release too", async () => {
+    // Prepare
+    const plan = controlPlan({
+      artifact: undefined,
+      imageId: "ami-0123456789abcdef0",
+      liveGroups: [{ name: "shop-dev01-v2-aaaaaaaa", min: 1, desired: 2, max: 4, release: "v2" }],
+    });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan }));
+
+    // Assess
+    expect(result.status).toBe("duplicate");
+    expect(dynamoMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it("waits while a running execution deploys another release", async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v1"));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan({ lockDeadline: NOW_SECONDS + 600 }) }));
+
+    // Assess
+    expect(result).toEqual({ status: "waiting", nextPollSeconds: LOCK_POLL_SECONDS, message: "waiting for deploy of v1 (execution exec-other) to finish" });
+    expect(sfnMock).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: OTHER_EXECUTION });
+    expect(dynamoMock).toHaveReceivedCommandWith(GetItemCommand, { TableName: LOCK_TABLE, Key: LOCK_KEY, ConsistentRead: true });
+    expect(dynamoMock).not.toHaveReceivedCommand(UpdateItemCommand);
+  });
+
+  it("polls no later than the deadline", async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v1"));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan({ lockDeadline: NOW_SECONDS + 7 }) }));
+
+    // Assess
+    expect(result.status).toBe("waiting");
+    expect(result.nextPollSeconds).toBe(7);
+  });
+
+  it("fails once the lock deadline has passed, naming the holder", async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v1"));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan({ lockDeadline: NOW_SECONDS - 1 }) }));
+
+    // Assess
+    expect(result.status).toBe("failed");
+    expect(result.message).toContain("the deploy of v1 (execution exec-other) still holds it");
+  });
+
+  it("is a no-op duplicate when a running execution is deploying the same release", async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v2"));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+
+    // Assess
+    expect(result).toEqual({ status: "duplicate", nextPollSeconds: 0, message: "release v2 is already being deployed by execution exec-other; nothing to do" });
+    expect(dynamoMock).not.toHaveReceivedCommand(UpdateItemCommand);
+  });
+
+  it.each([
+    { holderState: "finished (FAILED)", describe: (m: typeof sfnMock) => m.on(DescribeExecutionCommand).resolves({ status: "FAILED" }) },
+    { holderState: "gone", describe: (m: typeof sfnMock) => m.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: "gone", $metadata: {} })) },
+  ])("takes over a lock whose holder is $holderState", async ({ describe: describeHolder }) => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v1"));
+    dynamoMock.on(UpdateItemCommand).resolves({});
+    describeHolder(sfnMock);
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+
+    // Assess
+    expect(result.status).toBe("ready");
+    expect(result.message).toContain("took over from execution exec-other (release v1)");
+    expect(dynamoMock).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: LOCK_TABLE,
+      Key: LOCK_KEY,
+      ConditionExpression: "holder = :previous",
+      ExpressionAttributeValues: { ":me": { S: MY_EXECUTION }, ":release": { S: "v2" }, ":now": { N: String(NOW_SECONDS) }, ":previous": { S: OTHER_EXECUTION } },
+    });
+  });
+
+  it("looks again when another execution took a stale lock over first", async () => {
+    // Prepare: both race for the stale lock; the other one wins and is running
+    const third = executionArn("exec-third");
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolvesOnce(lockItem(OTHER_EXECUTION, "v1")).resolves(lockItem(third, "v3"));
+    dynamoMock.on(UpdateItemCommand).rejects(conditionFailed());
+    sfnMock.on(DescribeExecutionCommand, { executionArn: OTHER_EXECUTION }).resolves({ status: "SUCCEEDED" });
+    sfnMock.on(DescribeExecutionCommand, { executionArn: third }).resolves({ status: "RUNNING" });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", message: "waiting for deploy of v3 (execution exec-third) to finish" });
+  });
+
+  it("propagates throttling for the handler to classify", async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).rejects(Object.assign(new Error("slow down"), { name: "ProvisionedThroughputExceededException" }));
+
+    // Act
+    const error = await lockEnvironment(controlState({ plan: controlPlan() })).catch((e: unknown) => e);
+
+    // Assess
+    expect((error as Error).name).toBe("ProvisionedThroughputExceededException");
+  });
+});
+
+describe("assertLockHeld", () => {
+  it("passes for the holder and throws LockLost for anyone else", async () => {
+    // Prepare
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v1"));
+
+    // Act
+    const mine = await assertLockHeld(controlSettings(), OTHER_EXECUTION).then(() => "held");
+    const theirs = await assertLockHeld(controlSettings(), MY_EXECUTION).catch((e: unknown) => e);
+
+    // Assess
+    expect(mine).toBe("held");
+    expect((theirs as Error).name).toBe(ERROR.lockLost);
+    expect((theirs as Error).message).toContain(`held by ${OTHER_EXECUTION} (release v1)`);
+  });
+});

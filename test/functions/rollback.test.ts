@@ -1,0 +1,164 @@
+import "aws-sdk-client-mock-vitest/extend";
+import {
+  AttachLoadBalancersCommand,
+  AttachLoadBalancerTargetGroupsCommand,
+  AutoScalingClient,
+  DeleteAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  DetachLoadBalancersCommand,
+  DetachLoadBalancerTargetGroupsCommand,
+  UpdateAutoScalingGroupCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { DeleteLaunchTemplateVersionsCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { handler, rollback } from "../../functions/rollback.js";
+import { resetClock, setClock } from "../../functions/lib/clock.js";
+import { ERROR } from "../../functions/lib/names.js";
+import {
+  awsError,
+  CLASSIC_LB_NAME,
+  deployState,
+  group,
+  instances,
+  lambdaContext,
+  LAUNCH_TEMPLATE_ID,
+  NEW_GROUP,
+  NOW,
+  OLD_GROUP,
+  TARGET_GROUP_ARN,
+} from "./fixtures.js";
+
+const autoScalingMock = mockClient(AutoScalingClient);
+const ec2Mock = mockClient(EC2Client);
+
+const serving = (kind: "application" | "classic" = "application") =>
+  group(OLD_GROUP, { kind, Instances: instances(2, "InService", "Healthy", "i-old") });
+
+function givenGroups(...groups: ReturnType<typeof group>[]) {
+  autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: groups });
+}
+
+beforeEach(() => {
+  autoScalingMock.reset();
+  ec2Mock.reset();
+  setClock(() => NOW * 1000);
+  ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+    LaunchTemplateVersions: [
+      { VersionNumber: 3, VersionDescription: `immutable-deploy group ${OLD_GROUP}` },
+      { VersionNumber: 4, VersionDescription: `immutable-deploy group ${NEW_GROUP}` },
+    ],
+  });
+  ec2Mock.on(DeleteLaunchTemplateVersionsCommand).callsFake((input: { Versions: string[] }) => ({
+    SuccessfullyDeletedLaunchTemplateVersions: input.Versions.map((v) => ({ VersionNumber: Number(v) })),
+  }));
+});
+afterEach(() => resetClock());
+
+describe("rollback", () => {
+  it.each([
+    ["application" as const, DetachLoadBalancerTargetGroupsCommand, { TargetGroupARNs: [TARGET_GROUP_ARN] }],
+    ["classic" as const, DetachLoadBalancersCommand, { LoadBalancerNames: [CLASSIC_LB_NAME] }],
+  ])("detaches and force-deletes the new group and its version, leaving the serving %s group alone", async (kind, detach, names) => {
+    // Prepare
+    givenGroups(serving(kind), group(NEW_GROUP, { kind, Instances: instances(2, "InService", "Unhealthy") }));
+
+    // Act
+    const result = await rollback(deployState(kind));
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandWith(detach as never, { AutoScalingGroupName: NEW_GROUP, ...names } as never);
+    expect(autoScalingMock).toHaveReceivedCommandWith(DeleteAutoScalingGroupCommand, { AutoScalingGroupName: NEW_GROUP, ForceDelete: true });
+    expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Versions: ["4"] });
+    expect(result).toEqual({
+      restoredGroups: [OLD_GROUP],
+      deletedGroup: NEW_GROUP,
+      message: `rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4; restored ${OLD_GROUP}`,
+    });
+  });
+
+  it.each([
+    ["application" as const, AttachLoadBalancerTargetGroupsCommand, { TargetGroupARNs: [TARGET_GROUP_ARN] }],
+    ["classic" as const, AttachLoadBalancersCommand, { LoadBalancerNames: [CLASSIC_LB_NAME] }],
+  ])("re-attaches a detached old group to the %s load balancer and restores its capacity", async (kind, attach, names) => {
+    // Prepare: the old group was half retired (detached, scaled to 0), the new group never got healthy.
+    givenGroups(group(OLD_GROUP, { kind, attached: false, MinSize: 0, DesiredCapacity: 0, MaxSize: 4 }), group(NEW_GROUP, { kind }));
+
+    // Act
+    const result = await rollback(deployState(kind));
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 1, DesiredCapacity: 2, MaxSize: 4 });
+    expect(autoScalingMock).toHaveReceivedCommandWith(attach as never, { AutoScalingGroupName: OLD_GROUP, ...names } as never);
+    expect(result.deletedGroup).toBe(NEW_GROUP);
+  });
+
+  it("keeps the new group when it is the only one serving (old groups already retired)", async () => {
+    // Prepare
+    givenGroups(group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 0 }), group(NEW_GROUP, { Instances: instances(2) }));
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(DeleteAutoScalingGroupCommand);
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteLaunchTemplateVersionsCommand);
+    expect(autoScalingMock).toHaveReceivedCommandWith(AttachLoadBalancerTargetGroupsCommand, { AutoScalingGroupName: OLD_GROUP });
+    expect(result).toMatchObject({ keptGroup: NEW_GROUP, restoredGroups: [OLD_GROUP] });
+  });
+
+  it("on a first deploy (no old group) deletes the new group", async () => {
+    // Prepare
+    givenGroups(group(NEW_GROUP, { Instances: instances(1) }));
+    const state = deployState();
+    state.plan!.liveGroups = [];
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandWith(DeleteAutoScalingGroupCommand, { AutoScalingGroupName: NEW_GROUP, ForceDelete: true });
+    expect(result.restoredGroups).toEqual([]);
+  });
+
+  it("after a crash half-way (group being deleted, version left) finishes the job without errors", async () => {
+    // Prepare
+    givenGroups(serving(), group(NEW_GROUP, { Status: "Delete in progress", attached: false }));
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(DeleteAutoScalingGroupCommand);
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteLaunchTemplateVersionsCommand, { Versions: ["4"] });
+    expect(result.deletedGroup).toBe(NEW_GROUP);
+  });
+
+  it("a second run after success changes nothing and does not fail", async () => {
+    // Prepare
+    givenGroups(serving());
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [{ VersionNumber: 3, VersionDescription: `immutable-deploy group ${OLD_GROUP}` }] });
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(DeleteAutoScalingGroupCommand);
+    expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteLaunchTemplateVersionsCommand);
+    expect(result).toEqual({ restoredGroups: [OLD_GROUP], message: `rollback: ${NEW_GROUP} was never created; restored ${OLD_GROUP}` });
+  });
+
+  it("a throttled delete reaches the state machine as TransientAwsError", async () => {
+    // Prepare
+    givenGroups(serving(), group(NEW_GROUP));
+    autoScalingMock.on(DeleteAutoScalingGroupCommand).rejects(awsError("Throttling", "Rate exceeded"));
+
+    // Act
+    const attempt = handler(deployState(), lambdaContext);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.transientAws });
+  });
+});
