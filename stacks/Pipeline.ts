@@ -116,7 +116,7 @@ export function Pipeline({ stack }: StackContext) {
     source: codebuild.Source.s3({ bucket: bakeSource.bucket, path: bakeSource.s3ObjectKey }),
     buildSpec: codebuild.BuildSpec.fromSourceFilename("buildspec.yml"),
     environment: {
-      buildImage: codebuild.LinuxBuildImage.AMAZON_LINUX_2_5,
+      buildImage: codebuild.LinuxBuildImage.AMAZON_LINUX_2023_5,
       computeType: codebuild.ComputeType.SMALL,
     },
     encryptionKey: bakeKey,
@@ -393,7 +393,7 @@ function grantPackerBake(
   );
   project.addToRolePolicy(
     new iam.PolicyStatement({
-      actions: ["ssm:StartSession", "ssm:TerminateSession", "ssm:DescribeInstanceInformation"],
+      actions: ["ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession", "ssm:DescribeInstanceInformation"],
       resources: ["*"],
     }),
   );

@@ -1,0 +1,96 @@
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
+import { list } from "tar";
+import { packRelease, RELEASE_MANIFEST } from "../../scripts/pack-release.js";
+import { exampleAppDir, repoRoot } from "./support.js";
+
+async function archiveEntries(file: string): Promise<string[]> {
+  const entries: string[] = [];
+  await list({ file, onReadEntry: (entry) => entries.push(entry.path) });
+  return entries.sort();
+}
+
+function unpack(file: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "unpacked-"));
+  const result = spawnSync("tar", ["-xzf", file, "-C", dir]);
+  expect(result.status).toBe(0);
+  return dir;
+}
+
+describe("packRelease", () => {
+  let workDir: string;
+
+  beforeEach(() => {
+    workDir = mkdtempSync(join(tmpdir(), "pack-release-test-"));
+  });
+
+  it("packs the example app with package.json, package-lock.json, its files and the release label", async () => {
+    // Prepare
+    const outFile = join(workDir, "dist/releases/v2.tgz");
+    // Act
+    const packed = await packRelease({ appDir: exampleAppDir, release: "v2", outFile });
+    // Assess
+    expect(packed.outFile).toBe(outFile);
+    expect(await archiveEntries(outFile)).toEqual(
+      expect.arrayContaining(["package.json", "package-lock.json", "server.js", "public/styles.css", RELEASE_MANIFEST]),
+    );
+    const unpacked = unpack(outFile);
+    expect(JSON.parse(readFileSync(join(unpacked, RELEASE_MANIFEST), "utf8"))).toEqual({
+      release: "v2",
+      name: "immutable-deploy-example-app",
+      version: "1.0.0",
+    });
+    expect(readFileSync(join(unpacked, "package-lock.json"), "utf8")).toBe(readFileSync(join(exampleAppDir, "package-lock.json"), "utf8"));
+  });
+
+  it("without a files list, ships everything but node_modules and dot files", async () => {
+    // Prepare
+    const appDir = join(workDir, "app");
+    cpSync(exampleAppDir, appDir, { recursive: true });
+    const packageJson = JSON.parse(readFileSync(join(appDir, "package.json"), "utf8"));
+    delete packageJson.files;
+    writeFileSync(join(appDir, "package.json"), JSON.stringify(packageJson));
+    mkdirSync(join(appDir, "node_modules/left-pad"), { recursive: true });
+    writeFileSync(join(appDir, "node_modules/left-pad/index.js"), "");
+    writeFileSync(join(appDir, ".env"), "SECRET=1");
+    mkdirSync(join(appDir, "dist"));
+    writeFileSync(join(appDir, "dist/bundle.js"), "");
+    // Act
+    const outFile = join(appDir, "dist/v3.tgz");
+    await packRelease({ appDir, release: "v3", outFile });
+    // Assess
+    const entries = await archiveEntries(outFile);
+    expect(entries).toEqual(expect.arrayContaining(["dist/bundle.js", "server.js", "package-lock.json"]));
+    expect(entries.filter((entry) => entry.includes("node_modules") || entry.includes(".env") || entry.endsWith("v3.tgz"))).toEqual([]);
+  });
+
+  it("rejects an app folder without package-lock.json, saying why", async () => {
+    const appDir = join(workDir, "app");
+    cpSync(exampleAppDir, appDir, { recursive: true });
+    rmSync(join(appDir, "package-lock.json"));
+    await expect(packRelease({ appDir, release: "v2", outFile: join(workDir, "v2.tgz") })).rejects.toThrow(
+      /has no package-lock.json: the bake installs dependencies with `npm ci`/,
+    );
+  });
+
+  it("rejects a release label the pipeline would not accept", async () => {
+    await expect(packRelease({ appDir: exampleAppDir, release: "v2/../x", outFile: join(workDir, "x.tgz") })).rejects.toThrow(
+      /is not a release label/,
+    );
+  });
+
+  it("runs from the command line", () => {
+    const outFile = join(workDir, "cli.tgz");
+    const result = spawnSync(
+      process.execPath,
+      ["--import", "tsx", join(repoRoot, "scripts/pack-release.ts"), "--app", exampleAppDir, "--release", "v7", "--out", outFile],
+      { cwd: repoRoot, encoding: "utf8" },
+    );
+    expect(result.stderr).not.toMatch(/pack-release:/);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`packed release v7 into ${outFile}`);
+  });
+});
