@@ -17,6 +17,7 @@ import { stageHandler } from "./lib/handler.js";
 import { groupAttachmentParameters } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
 import { IMAGE_ROLE, PROJECT, TAG } from "./lib/names.js";
+import { assertLockHeld } from "./lib/lock.js";
 
 /**
  * Tag naming the execution that created a group, so a re-run or redrive adopts its own group and never
@@ -222,6 +223,8 @@ export async function launchReleaseGroup(state: DeployState): Promise<LaunchResu
   if (!plan || !imageId) throw new Error("launchReleaseGroup needs $.plan and $.image.imageId");
   const { timeouts } = state.settings;
 
+  // A redriven execution whose lock another deploy took over must not launch beside it.
+  await assertLockHeld(state.settings, state.execution.id);
   const version = await ensureLaunchTemplateVersion(state.settings, plan, imageId);
   const group = await ensureGroup(state, plan, version);
 

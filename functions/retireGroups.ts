@@ -6,6 +6,7 @@ import { describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { describeLoadBalancer, detachGroup, isAttached, isGroupNotFound } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
+import { assertLockHeld } from "./lib/lock.js";
 
 /** $.retirement: the contract plus when the load balancer has finished draining the old instances. */
 export interface RetirementProgress extends RetirementResult {
@@ -45,6 +46,8 @@ export async function retireGroups(state: DeployState): Promise<RetirementProgre
   if (!plan) throw new Error("retireGroups needs $.plan");
   const newGroupName = state.launch?.groupName ?? plan.groupName;
   const oldNames = plan.liveGroups.map((group) => group.name).filter((name) => name !== newGroupName);
+  // A redriven execution whose lock another deploy took over must not retire that deploy's groups.
+  await assertLockHeld(settings, state.execution.id);
   const groups = (await describeGroupsByName(oldNames)).filter((group) => !isBeingDeleted(group));
 
   let draining = false;

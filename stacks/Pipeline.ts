@@ -179,6 +179,9 @@ export function Pipeline({ stack }: StackContext) {
   allow("lockEnvironment", ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], [lockTable.tableArn]);
   allow("lockEnvironment", ["states:DescribeExecution"], [executionArns]);
   allow("unlockEnvironment", ["dynamodb:DeleteItem", "dynamodb:GetItem"], [lockTable.tableArn]);
+  // Launch and retire check they still hold the lock (a late redrive must not act beside a newer deploy).
+  allow("launchReleaseGroup", ["dynamodb:GetItem"], [lockTable.tableArn]);
+  allow("retireGroups", ["dynamodb:GetItem"], [lockTable.tableArn]);
 
   allow("launchReleaseGroup", [...describeGroups, "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeImages"], ["*"]);
   allow("launchReleaseGroup", ["ec2:CreateLaunchTemplateVersion"], [launchTemplateArn]);

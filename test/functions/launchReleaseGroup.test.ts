@@ -9,6 +9,7 @@ import {
   DescribeLaunchTemplateVersionsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EXECUTION_TAG, handler, launchReleaseGroup } from "../../functions/launchReleaseGroup.js";
@@ -29,6 +30,11 @@ import {
 } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
+const dynamoMock = mockClient(DynamoDBClient);
+/** The lock table says this execution holds the lock (or `holder`). */
+function lockHeldBy(holder: string) {
+  dynamoMock.on(GetItemCommand).resolves({ Item: { lockId: { S: "shop#dev01" }, holder: { S: holder }, release: { S: "v2" }, acquiredAt: { N: "1" } } });
+}
 const ec2Mock = mockClient(EC2Client);
 const DESCRIPTION = `immutable-deploy group ${NEW_GROUP}`;
 const CREATED = NOW - 100;
@@ -56,12 +62,27 @@ const createdGroup = (kind: "application" | "classic" = "application") =>
 
 beforeEach(() => {
   autoScalingMock.reset();
+  dynamoMock.reset();
+  lockHeldBy(EXECUTION_ID);
   ec2Mock.reset();
   setClock(() => NOW * 1000);
 });
 afterEach(() => resetClock());
 
 describe("launchReleaseGroup", () => {
+  it("launches nothing when another deploy has taken the lock over (a late redrive)", async () => {
+    // Prepare
+    lockHeldBy("arn:aws:states:us-east-1:123456789012:execution:deploy:run-2");
+
+    // Act
+    const attempt = launchReleaseGroup(deployState());
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.lockLost });
+    expect(ec2Mock).not.toHaveReceivedCommand(CreateLaunchTemplateVersionCommand);
+    expect(autoScalingMock).not.toHaveReceivedCommand(CreateAutoScalingGroupCommand);
+  });
+
   it("creates a launch template version from $Default with the image and release tags, keeping the template's tags", async () => {
     // Prepare
     givenNoVersionYet();

@@ -6,6 +6,7 @@ import {
   DetachLoadBalancerTargetGroupsCommand,
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handler, retireGroups } from "../../functions/retireGroups.js";
@@ -15,6 +16,7 @@ import {
   awsError,
   CLASSIC_LB_NAME,
   deployState,
+  EXECUTION_ID,
   group,
   instances,
   lambdaContext,
@@ -26,15 +28,36 @@ import {
 } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
+const dynamoMock = mockClient(DynamoDBClient);
+/** The lock table says this execution holds the lock (or `holder`). */
+function lockHeldBy(holder: string) {
+  dynamoMock.on(GetItemCommand).resolves({ Item: { lockId: { S: "shop#dev01" }, holder: { S: holder }, release: { S: "v2" }, acquiredAt: { N: "1" } } });
+}
 const DRAINED_BY = NOW + 300;
 
 beforeEach(() => {
   autoScalingMock.reset();
+  dynamoMock.reset();
+  lockHeldBy(EXECUTION_ID);
   setClock(() => NOW * 1000);
 });
 afterEach(() => resetClock());
 
 describe("retireGroups", () => {
+  it("refuses to retire anything when another deploy has taken the lock over (a late redrive)", async () => {
+    // Prepare
+    lockHeldBy("arn:aws:states:us-east-1:123456789012:execution:deploy:run-2");
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP)] });
+
+    // Act
+    const attempt = retireGroups(deployState());
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.lockLost, message: expect.stringContaining("run-2") });
+    expect(autoScalingMock).not.toHaveReceivedCommand(DetachLoadBalancerTargetGroupsCommand);
+    expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
+  });
+
   it.each([
     ["application" as const, DetachLoadBalancerTargetGroupsCommand, { TargetGroupARNs: [TARGET_GROUP_ARN] }],
     ["classic" as const, DetachLoadBalancersCommand, { LoadBalancerNames: [CLASSIC_LB_NAME] }],
