@@ -54,26 +54,30 @@ export class TransientAwsError extends DeployError {
   }
 }
 
-/** The AWS error code of an SDK v3 error (`name`, or `Code` for some query-protocol services). */
-export function awsErrorCode(error: unknown): string | undefined {
-  if (typeof error !== "object" || error === null) return undefined;
+/**
+ * Every name an SDK v3 error goes by: its `name` (for modeled exceptions the shape name, e.g.
+ * `ScalingActivityInProgressFault`) and its wire code (`Code`, e.g. `ScalingActivityInProgress`).
+ */
+export function awsErrorCodes(error: unknown): string[] {
+  if (typeof error !== "object" || error === null) return [];
   const e = error as { name?: unknown; Code?: unknown; code?: unknown };
-  for (const candidate of [e.name, e.Code, e.code]) {
-    if (typeof candidate === "string" && candidate !== "Error") return candidate;
-  }
-  return undefined;
+  return [e.name, e.Code, e.code].filter((c): c is string => typeof c === "string" && c !== "Error");
+}
+
+/** The most specific AWS error code of an SDK v3 error, for messages. */
+export function awsErrorCode(error: unknown): string | undefined {
+  const codes = awsErrorCodes(error);
+  return codes[1] ?? codes[0];
 }
 
 export function isTransientAwsError(error: unknown): boolean {
-  const code = awsErrorCode(error);
-  if (code && (TRANSIENT_AWS_CODES as readonly string[]).includes(code)) return true;
+  if (awsErrorCodes(error).some((code) => (TRANSIENT_AWS_CODES as readonly string[]).includes(code))) return true;
   const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
   return typeof status === "number" && status >= 500;
 }
 
 export function hasErrorCode(error: unknown, ...codes: string[]): boolean {
-  const code = awsErrorCode(error);
-  return code !== undefined && codes.includes(code);
+  return awsErrorCodes(error).some((code) => codes.includes(code));
 }
 
 /** Re-throws AWS throttling/5xx errors as `TransientAwsError` (retried); everything else unchanged. */

@@ -1,0 +1,23 @@
+/** The simulated AWS region: one import for the runner, scenarios and tests. */
+export { SIMULATION_EPOCH_MS, Scheduler, VirtualClock, type ScheduledEvent } from "./clock.js";
+export { SimulatedRegion, type SimulatedRegionOptions } from "./region.js";
+export { attachRegion, bindFunctionClock, UnmodelledOperationError, REGION_MIDDLEWARE_NAME, type RegionAttachment } from "./middleware.js";
+export { awsError, type ServiceName } from "./errors.js";
+export { FaultInjector, type Fault, type ApiErrorFault, type CrashAfterEvent } from "./faults.js";
+export { createEnvironment, artifactBucketName, LOCK_TABLE_PARTITION_KEY, type CreateEnvironmentOptions } from "./environment.js";
+export { TrafficModel, type TrafficCounters, type TrafficFailure } from "./traffic.js";
+export { physicalMinimum, loadBalancerHealthySeconds, type PhysicalWork, type PhysicalMinimum } from "./physical.js";
+export { leftovers, countLeftovers, imagesInUse, liveReleases, environmentGroups, type Leftovers } from "./inventory.js";
+export {
+  DEFAULT_TIMING,
+  DEFAULT_ENVIRONMENT,
+  REGION_DELAYS,
+  resolveTiming,
+  resolveEnvironment,
+  type Timing,
+  type EnvironmentOptions,
+  type LoadBalancerKind,
+} from "./timing.js";
+export { bakeRequestFromVariables, DEFAULT_BAKE_VARIABLE_NAMES, type BakeRequest, type SimBuild, type CodeBuildSyncOutput } from "./services/codebuild.js";
+export type { S3ObjectCreatedEvent, EventBridgeEvent, DeliveredEvent, SimExecution } from "./services/messaging.js";
+export type { ReleaseBehavior, SimInstance, SimImage } from "./services/ec2.js";

@@ -1,0 +1,711 @@
+import type {
+  CreateLaunchTemplateVersionCommandInput,
+  CreateLaunchTemplateVersionCommandOutput,
+  CreateTagsCommandInput,
+  CreateTagsCommandOutput,
+  DeleteLaunchTemplateVersionsCommandInput,
+  DeleteLaunchTemplateVersionsCommandOutput,
+  DeleteSnapshotCommandInput,
+  DeleteSnapshotCommandOutput,
+  DeleteTagsCommandInput,
+  DeleteTagsCommandOutput,
+  DeregisterImageCommandInput,
+  DeregisterImageCommandOutput,
+  DescribeImagesCommandInput,
+  DescribeImagesCommandOutput,
+  DescribeInstancesCommandInput,
+  DescribeInstancesCommandOutput,
+  DescribeLaunchTemplatesCommandInput,
+  DescribeLaunchTemplatesCommandOutput,
+  DescribeLaunchTemplateVersionsCommandInput,
+  DescribeLaunchTemplateVersionsCommandOutput,
+  DescribeSnapshotsCommandInput,
+  DescribeSnapshotsCommandOutput,
+  Filter,
+  Image,
+  Instance,
+  LaunchTemplate,
+  LaunchTemplateVersion,
+  ModifyLaunchTemplateCommandInput,
+  ModifyLaunchTemplateCommandOutput,
+  ResponseLaunchTemplateData,
+  Snapshot,
+  Tag,
+  TerminateInstancesCommandInput,
+  TerminateInstancesCommandOutput,
+} from "@aws-sdk/client-ec2";
+import { TAG } from "../../functions/lib/names.js";
+import { type CallContext, type OperationHandlers, type Output, type RegionContext, decodeToken, encodeToken, isHidden } from "../context.js";
+import { awsError } from "../errors.js";
+import { REGION_DELAYS } from "../timing.js";
+
+export type ImageState = "pending" | "available";
+export type SnapshotState = "pending" | "completed";
+export type InstanceState = "pending" | "running" | "shutting-down" | "terminated";
+
+export interface SimImage {
+  imageId: string;
+  name: string;
+  state: ImageState;
+  ownerId: string;
+  createdAtMs: number;
+  snapshotIds: string[];
+  tags: Tag[];
+}
+
+export interface SimSnapshot {
+  snapshotId: string;
+  ownerId: string;
+  state: SnapshotState;
+  createdAtMs: number;
+  volumeSize: number;
+  description: string;
+  tags: Tag[];
+}
+
+export interface SimLaunchTemplateVersion {
+  versionNumber: number;
+  description?: string;
+  data: ResponseLaunchTemplateData;
+  createdAtMs: number;
+}
+
+export interface SimLaunchTemplate {
+  launchTemplateId: string;
+  name: string;
+  createdAtMs: number;
+  defaultVersion: number;
+  latestVersion: number;
+  versions: Map<number, SimLaunchTemplateVersion>;
+  tags: Tag[];
+}
+
+export interface SimInstance {
+  instanceId: string;
+  imageId: string;
+  /** The image's `immutable-deploy:release` tag, when it has one (traffic counts `servedBy` with it). */
+  release?: string;
+  state: InstanceState;
+  /** The app answers requests and health checks. */
+  appServing: boolean;
+  launchedAtMs: number;
+  subnetId: string;
+  availabilityZone: string;
+  privateIpAddress: string;
+  launchTemplate?: { launchTemplateId: string; version: string };
+  tags: Tag[];
+  stateReason?: { Code: string; Message: string };
+}
+
+/** How the app of a release behaves on its instances (scenario `deploy.appHealthy` / `deploy.bootFails`). */
+export interface ReleaseBehavior {
+  /** False: the app never becomes healthy (a broken release). Default true. */
+  appHealthy: boolean;
+  /** True: every instance of the release fails to boot (terminated with Server.InternalError). Default false. */
+  bootFails: boolean;
+}
+
+export type InstanceListener = (instance: SimInstance) => void;
+
+/** Owner of the stock images the Environment stack's launch template starts from (like Amazon's own AMIs). */
+export const STOCK_IMAGE_OWNER = "137112412989";
+
+export function tagValueOf(tags: readonly Tag[] | undefined, key: string): string | undefined {
+  return tags?.find((tag) => tag.Key === key)?.Value;
+}
+
+/** EC2-style filter matching on tags and a few named attributes. Unknown filter names fail loudly. */
+export function matchesEc2Filters(
+  filters: readonly Filter[] | undefined,
+  tags: readonly Tag[],
+  attributes: Record<string, string | undefined>,
+): boolean {
+  for (const filter of filters ?? []) {
+    const name = filter.Name ?? "";
+    const values = filter.Values ?? [];
+    const matches = (candidate: string | undefined) =>
+      candidate !== undefined && values.some((value) => wildcardMatch(value, candidate));
+    if (name.startsWith("tag:")) {
+      if (!matches(tagValueOf(tags, name.slice(4)))) return false;
+    } else if (name === "tag-key") {
+      if (!tags.some((tag) => matches(tag.Key))) return false;
+    } else if (name === "tag-value") {
+      if (!tags.some((tag) => matches(tag.Value))) return false;
+    } else if (name in attributes) {
+      if (!matches(attributes[name])) return false;
+    } else {
+      throw awsError("EC2", "InvalidParameterValue", `The filter '${name}' is invalid (not modelled by the simulated region)`);
+    }
+  }
+  return true;
+}
+
+function wildcardMatch(pattern: string, value: string): boolean {
+  if (!pattern.includes("*") && !pattern.includes("?")) return pattern === value;
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  return regex.test(value);
+}
+
+function page<T>(items: T[], maxResults: number | undefined, nextToken: string | undefined, service: "EC2"): { items: T[]; nextToken?: string } {
+  const offset = decodeToken(nextToken);
+  if (offset === undefined) throw awsError(service, "InvalidPaginationToken", `Invalid token: ${nextToken}`);
+  if (maxResults === undefined) return { items: items.slice(offset) };
+  const end = offset + maxResults;
+  return { items: items.slice(offset, end), nextToken: end < items.length ? encodeToken(end) : undefined };
+}
+
+export class Ec2Service {
+  readonly images = new Map<string, SimImage>();
+  readonly snapshots = new Map<string, SimSnapshot>();
+  readonly launchTemplates = new Map<string, SimLaunchTemplate>();
+  readonly instances = new Map<string, SimInstance>();
+  /** Deregistered image ids: DescribeImages omits them instead of failing with NotFound. */
+  private readonly deregistered = new Set<string>();
+  private readonly releaseBehaviors = new Map<string, ReleaseBehavior>();
+  private readonly instanceListeners: InstanceListener[] = [];
+  private readonly lifecycleTimers = new Map<string, Array<{ cancel(): void }>>();
+
+  constructor(private readonly ctx: RegionContext) {}
+
+  /** Called on every instance state change (running, app serving, shutting-down, terminated). */
+  onInstanceChange(listener: InstanceListener): void {
+    this.instanceListeners.push(listener);
+  }
+
+  setReleaseBehavior(release: string, behavior: Partial<ReleaseBehavior>): void {
+    this.releaseBehaviors.set(release, { ...this.releaseBehavior(release), ...behavior });
+  }
+
+  releaseBehavior(release: string | undefined): ReleaseBehavior {
+    return (release && this.releaseBehaviors.get(release)) || { appHealthy: true, bootFails: false };
+  }
+
+  // ---- images and snapshots --------------------------------------------------------------------------
+
+  /** Creates an AMI with one root snapshot; both `pending` until `availableAtMs` (default: now). */
+  createImage(options: { name: string; tags: Tag[]; ownerId?: string; availableAtMs?: number }): SimImage {
+    const now = this.ctx.clock.now();
+    const availableAtMs = options.availableAtMs ?? now;
+    const imageId = this.ctx.ids.next("ami");
+    const snapshot: SimSnapshot = {
+      snapshotId: this.ctx.ids.next("snap"),
+      ownerId: options.ownerId ?? this.ctx.account,
+      state: availableAtMs > now ? "pending" : "completed",
+      createdAtMs: now,
+      volumeSize: 8,
+      description: `Created by CreateImage for ${imageId}`,
+      tags: options.tags.map((tag) => ({ ...tag })),
+    };
+    const image: SimImage = {
+      imageId,
+      name: options.name,
+      state: availableAtMs > now ? "pending" : "available",
+      ownerId: options.ownerId ?? this.ctx.account,
+      createdAtMs: now,
+      snapshotIds: [snapshot.snapshotId],
+      tags: options.tags.map((tag) => ({ ...tag })),
+    };
+    this.snapshots.set(snapshot.snapshotId, snapshot);
+    this.images.set(imageId, image);
+    if (availableAtMs > now) {
+      this.ctx.scheduler.at(
+        availableAtMs,
+        () => {
+          if (this.images.get(imageId) === image) image.state = "available";
+          if (this.snapshots.get(snapshot.snapshotId) === snapshot) snapshot.state = "completed";
+        },
+        `image ${imageId} available`,
+      );
+    }
+    return image;
+  }
+
+  /** Images of this account (not the stock ones). */
+  ownImages(): SimImage[] {
+    return [...this.images.values()].filter((image) => image.ownerId === this.ctx.account);
+  }
+
+  // ---- launch templates ---------------------------------------------------------------------------------
+
+  createLaunchTemplate(options: { name: string; data: ResponseLaunchTemplateData; tags?: Tag[] }): SimLaunchTemplate {
+    const now = this.ctx.clock.now();
+    const template: SimLaunchTemplate = {
+      launchTemplateId: this.ctx.ids.next("lt"),
+      name: options.name,
+      createdAtMs: now,
+      defaultVersion: 1,
+      latestVersion: 1,
+      versions: new Map([[1, { versionNumber: 1, data: options.data, createdAtMs: now, description: "created by the Environment stack" }]]),
+      tags: options.tags ?? [],
+    };
+    this.launchTemplates.set(template.launchTemplateId, template);
+    return template;
+  }
+
+  findLaunchTemplate(id: string | undefined, name: string | undefined): SimLaunchTemplate | undefined {
+    if (id) return this.launchTemplates.get(id);
+    return [...this.launchTemplates.values()].find((template) => template.name === name);
+  }
+
+  requireLaunchTemplate(id: string | undefined, name: string | undefined): SimLaunchTemplate {
+    const template = this.findLaunchTemplate(id, name);
+    if (template) return template;
+    if (id) throw awsError("EC2", "InvalidLaunchTemplateId.NotFound", `The specified launch template, with template ID ${id}, does not exist.`);
+    throw awsError("EC2", "InvalidLaunchTemplateName.NotFoundException", `The specified launch template, with template name ${name}, does not exist.`);
+  }
+
+  /** `$Latest`, `$Default` or a number -> the version number, or undefined when it does not exist. */
+  resolveVersion(template: SimLaunchTemplate, version: string | undefined): number | undefined {
+    const wanted = version ?? "$Default";
+    const number = wanted === "$Latest" ? template.latestVersion : wanted === "$Default" ? template.defaultVersion : Number(wanted);
+    return template.versions.has(number) ? number : undefined;
+  }
+
+  // ---- instances ------------------------------------------------------------------------------------------
+
+  /**
+   * Starts an instance (the Auto Scaling group's RunInstances): `pending`, then after the boot time either
+   * `running` (the app serving appStartSeconds later, when the release is healthy) or, for a release whose
+   * boot fails, `shutting-down` -> `terminated` with `Server.InternalError`.
+   */
+  launchInstance(options: {
+    imageId: string;
+    subnetId: string;
+    launchTemplate?: { launchTemplateId: string; version: string };
+    tags: Tag[];
+  }): SimInstance {
+    const image = this.images.get(options.imageId);
+    const release = image ? tagValueOf(image.tags, TAG.release) : undefined;
+    const behavior = this.releaseBehavior(release);
+    const n = this.ctx.ids.count("ip");
+    const instance: SimInstance = {
+      instanceId: this.ctx.ids.next("i"),
+      imageId: options.imageId,
+      release,
+      state: "pending",
+      appServing: false,
+      launchedAtMs: this.ctx.clock.now(),
+      subnetId: options.subnetId,
+      availabilityZone: `${this.ctx.regionName}${"abc"[n % 3]}`,
+      privateIpAddress: `10.0.${Math.floor(n / 250) % 250}.${(n % 250) + 4}`,
+      launchTemplate: options.launchTemplate,
+      tags: options.tags,
+    };
+    this.instances.set(instance.instanceId, instance);
+    const { instanceBootSeconds, appStartSeconds, terminationSeconds } = this.ctx.timing;
+    const boot = this.ctx.scheduler.after(
+      instanceBootSeconds,
+      () => {
+        if (instance.state !== "pending") return;
+        if (behavior.bootFails) {
+          instance.stateReason = { Code: "Server.InternalError", Message: "Server.InternalError: Internal error on launch" };
+          this.setState(instance, "shutting-down");
+          this.track(instance, this.ctx.scheduler.after(Math.min(terminationSeconds, 5), () => this.finishTermination(instance), `terminate ${instance.instanceId}`));
+          return;
+        }
+        this.setState(instance, "running");
+        if (!behavior.appHealthy) return;
+        this.track(
+          instance,
+          this.ctx.scheduler.after(
+            appStartSeconds,
+            () => {
+              if (instance.state !== "running") return;
+              instance.appServing = true;
+              this.emit(instance);
+            },
+            `app start ${instance.instanceId}`,
+          ),
+        );
+      },
+      `boot ${instance.instanceId}`,
+    );
+    this.track(instance, boot);
+    this.emit(instance);
+    return instance;
+  }
+
+  /** Starts termination: the app stops at once, the instance is `terminated` after terminationSeconds. */
+  terminateInstance(instanceId: string, reason = "Client.UserInitiatedShutdown: User initiated shutdown"): void {
+    const instance = this.instances.get(instanceId);
+    if (!instance || instance.state === "shutting-down" || instance.state === "terminated") return;
+    this.cancelTimers(instance);
+    instance.stateReason = { Code: reason.split(":")[0], Message: reason };
+    this.setState(instance, "shutting-down");
+    this.track(
+      instance,
+      this.ctx.scheduler.after(this.ctx.timing.terminationSeconds, () => this.finishTermination(instance), `terminate ${instanceId}`),
+    );
+  }
+
+  private finishTermination(instance: SimInstance): void {
+    this.cancelTimers(instance);
+    this.setState(instance, "terminated");
+    // Terminated instances stay visible for a while, as in EC2, then vanish.
+    this.ctx.scheduler.after(REGION_DELAYS.terminatedVisibleSeconds, () => this.instances.delete(instance.instanceId), "forget instance");
+  }
+
+  private setState(instance: SimInstance, state: InstanceState): void {
+    instance.state = state;
+    if (state !== "running") instance.appServing = false;
+    this.emit(instance);
+  }
+
+  private emit(instance: SimInstance): void {
+    this.ctx.touch();
+    for (const listener of this.instanceListeners) listener(instance);
+  }
+
+  private track(instance: SimInstance, timer: { cancel(): void }): void {
+    const timers = this.lifecycleTimers.get(instance.instanceId) ?? [];
+    timers.push(timer);
+    this.lifecycleTimers.set(instance.instanceId, timers);
+  }
+
+  private cancelTimers(instance: SimInstance): void {
+    for (const timer of this.lifecycleTimers.get(instance.instanceId) ?? []) timer.cancel();
+    this.lifecycleTimers.delete(instance.instanceId);
+  }
+
+  // ---- API ------------------------------------------------------------------------------------------------
+
+  handlers(): OperationHandlers {
+    return {
+      DescribeImages: (input: DescribeImagesCommandInput, call: CallContext) => this.describeImages(input, call),
+      DeregisterImage: (input: DeregisterImageCommandInput) => this.deregisterImage(input),
+      DescribeSnapshots: (input: DescribeSnapshotsCommandInput) => this.describeSnapshots(input),
+      DeleteSnapshot: (input: DeleteSnapshotCommandInput) => this.deleteSnapshot(input),
+      CreateTags: (input: CreateTagsCommandInput) => this.createTags(input),
+      DeleteTags: (input: DeleteTagsCommandInput) => this.deleteTags(input),
+      DescribeLaunchTemplates: (input: DescribeLaunchTemplatesCommandInput) => this.describeLaunchTemplates(input),
+      DescribeLaunchTemplateVersions: (input: DescribeLaunchTemplateVersionsCommandInput, call: CallContext) =>
+        this.describeLaunchTemplateVersions(input, call),
+      CreateLaunchTemplateVersion: (input: CreateLaunchTemplateVersionCommandInput) => this.createLaunchTemplateVersion(input),
+      ModifyLaunchTemplate: (input: ModifyLaunchTemplateCommandInput) => this.modifyLaunchTemplate(input),
+      DeleteLaunchTemplateVersions: (input: DeleteLaunchTemplateVersionsCommandInput) => this.deleteLaunchTemplateVersions(input),
+      DescribeInstances: (input: DescribeInstancesCommandInput, call: CallContext) => this.describeInstances(input, call),
+      TerminateInstances: (input: TerminateInstancesCommandInput) => this.terminateInstances(input),
+    };
+  }
+
+  private toImage(image: SimImage): Image {
+    return {
+      ImageId: image.imageId,
+      Name: image.name,
+      State: image.state,
+      OwnerId: image.ownerId,
+      CreationDate: new Date(image.createdAtMs).toISOString(),
+      Public: false,
+      ImageType: "machine",
+      Architecture: "x86_64",
+      RootDeviceName: "/dev/xvda",
+      RootDeviceType: "ebs",
+      VirtualizationType: "hvm",
+      EnaSupport: true,
+      BlockDeviceMappings: image.snapshotIds.map((snapshotId, index) => ({
+        DeviceName: index === 0 ? "/dev/xvda" : `/dev/xvd${"bcdefgh"[index - 1]}`,
+        Ebs: { SnapshotId: snapshotId, VolumeSize: 8, VolumeType: "gp3", DeleteOnTermination: true, Encrypted: true },
+      })),
+      Tags: image.tags.length > 0 ? image.tags.map((tag) => ({ ...tag })) : undefined,
+    };
+  }
+
+  private describeImages(input: DescribeImagesCommandInput, call: CallContext): Output<DescribeImagesCommandOutput> {
+    let candidates: SimImage[];
+    if (input.ImageIds && input.ImageIds.length > 0) {
+      const missing = input.ImageIds.filter((id) => !this.images.has(id) || isHidden(this.images.get(id)!.createdAtMs, call));
+      // Recently deregistered ids are simply absent; ids that never existed are an error.
+      const unknown = missing.filter((id) => !this.deregistered.has(id));
+      if (unknown.length > 0) throw awsError("EC2", "InvalidAMIID.NotFound", `The image id '[${unknown.join(", ")}]' does not exist`);
+      candidates = input.ImageIds.filter((id) => !missing.includes(id)).map((id) => this.images.get(id)!);
+    } else {
+      candidates = [...this.images.values()].filter((image) => !isHidden(image.createdAtMs, call));
+    }
+    const owners = input.Owners ?? [];
+    const images = candidates
+      .filter((image) => owners.length === 0 || owners.some((owner) => (owner === "self" ? this.ctx.account : owner) === image.ownerId || (owner === "amazon" && image.ownerId === STOCK_IMAGE_OWNER)))
+      .filter((image) =>
+        matchesEc2Filters(input.Filters, image.tags, { state: image.state, name: image.name, "image-id": image.imageId, "owner-id": image.ownerId }),
+      );
+    const result = page(images, input.MaxResults, input.NextToken, "EC2");
+    return { Images: result.items.map((image) => this.toImage(image)), NextToken: result.nextToken };
+  }
+
+  private deregisterImage(input: DeregisterImageCommandInput): Output<DeregisterImageCommandOutput> {
+    const imageId = input.ImageId ?? "";
+    const image = this.images.get(imageId);
+    if (!image) throw awsError("EC2", "InvalidAMIID.NotFound", `The image id '[${imageId}]' does not exist`);
+    if (image.ownerId !== this.ctx.account) throw awsError("EC2", "AuthFailure", `Not authorized for image:${imageId}`);
+    this.images.delete(imageId);
+    this.deregistered.add(imageId);
+    // DeleteAssociatedSnapshots (newer API) deletes the snapshots in the same call.
+    const deleteSnapshotResults = input.DeleteAssociatedSnapshots
+      ? image.snapshotIds.map((snapshotId) => {
+          this.snapshots.delete(snapshotId);
+          return { SnapshotId: snapshotId, ReturnCode: "success" as const };
+        })
+      : undefined;
+    return { Return: true, DeleteSnapshotResults: deleteSnapshotResults };
+  }
+
+  private toSnapshot(snapshot: SimSnapshot): Snapshot {
+    return {
+      SnapshotId: snapshot.snapshotId,
+      State: snapshot.state,
+      StartTime: new Date(snapshot.createdAtMs),
+      VolumeSize: snapshot.volumeSize,
+      Description: snapshot.description,
+      OwnerId: snapshot.ownerId,
+      Encrypted: true,
+      Progress: snapshot.state === "completed" ? "100%" : "50%",
+      VolumeId: "vol-ffffffff",
+      StorageTier: "standard",
+      Tags: snapshot.tags.length > 0 ? snapshot.tags.map((tag) => ({ ...tag })) : undefined,
+    };
+  }
+
+  private describeSnapshots(input: DescribeSnapshotsCommandInput): Output<DescribeSnapshotsCommandOutput> {
+    let candidates: SimSnapshot[];
+    if (input.SnapshotIds && input.SnapshotIds.length > 0) {
+      const missing = input.SnapshotIds.filter((id) => !this.snapshots.has(id));
+      if (missing.length > 0) throw awsError("EC2", "InvalidSnapshot.NotFound", `The snapshot '${missing[0]}' does not exist.`);
+      candidates = input.SnapshotIds.map((id) => this.snapshots.get(id)!);
+    } else {
+      candidates = [...this.snapshots.values()];
+    }
+    const owners = (input.OwnerIds ?? []).map((owner) => (owner === "self" ? this.ctx.account : owner));
+    const snapshots = candidates
+      .filter((snapshot) => owners.length === 0 || owners.includes(snapshot.ownerId))
+      .filter((snapshot) =>
+      matchesEc2Filters(input.Filters, snapshot.tags, { status: snapshot.state, description: snapshot.description, "snapshot-id": snapshot.snapshotId }),
+    );
+    const result = page(snapshots, input.MaxResults, input.NextToken, "EC2");
+    return { Snapshots: result.items.map((snapshot) => this.toSnapshot(snapshot)), NextToken: result.nextToken };
+  }
+
+  private deleteSnapshot(input: DeleteSnapshotCommandInput): Output<DeleteSnapshotCommandOutput> {
+    const snapshotId = input.SnapshotId ?? "";
+    if (!this.snapshots.has(snapshotId)) throw awsError("EC2", "InvalidSnapshot.NotFound", `The snapshot '${snapshotId}' does not exist.`);
+    const user = [...this.images.values()].find((image) => image.snapshotIds.includes(snapshotId));
+    if (user) throw awsError("EC2", "InvalidSnapshot.InUse", `The snapshot ${snapshotId} is currently in use by ${user.imageId}`);
+    if (this.ctx.faults.takeSnapshotInUse()) {
+      throw awsError("EC2", "InvalidSnapshot.InUse", `The snapshot ${snapshotId} is currently in use by an image being deregistered`);
+    }
+    this.snapshots.delete(snapshotId);
+    return {};
+  }
+
+  private taggable(resourceId: string): { tags: Tag[] } | undefined {
+    return this.images.get(resourceId) ?? this.snapshots.get(resourceId) ?? this.instances.get(resourceId) ?? this.launchTemplates.get(resourceId);
+  }
+
+  private createTags(input: CreateTagsCommandInput): Output<CreateTagsCommandOutput> {
+    for (const resourceId of input.Resources ?? []) {
+      const resource = this.taggable(resourceId);
+      if (!resource) throw awsError("EC2", "InvalidID", `The ID '${resourceId}' is not valid`);
+      for (const tag of input.Tags ?? []) {
+        resource.tags = [...resource.tags.filter((existing) => existing.Key !== tag.Key), { Key: tag.Key, Value: tag.Value ?? "" }];
+      }
+    }
+    return {};
+  }
+
+  private deleteTags(input: DeleteTagsCommandInput): Output<DeleteTagsCommandOutput> {
+    for (const resourceId of input.Resources ?? []) {
+      const resource = this.taggable(resourceId);
+      if (!resource) continue;
+      resource.tags = resource.tags.filter((existing) => !(input.Tags ?? []).some((tag) => tag.Key === existing.Key));
+    }
+    return {};
+  }
+
+  private toLaunchTemplate(template: SimLaunchTemplate): LaunchTemplate {
+    return {
+      LaunchTemplateId: template.launchTemplateId,
+      LaunchTemplateName: template.name,
+      CreateTime: new Date(template.createdAtMs),
+      CreatedBy: `arn:aws:iam::${this.ctx.account}:root`,
+      DefaultVersionNumber: template.defaultVersion,
+      LatestVersionNumber: template.latestVersion,
+      Tags: template.tags.length > 0 ? template.tags : undefined,
+    };
+  }
+
+  private describeLaunchTemplates(input: DescribeLaunchTemplatesCommandInput): Output<DescribeLaunchTemplatesCommandOutput> {
+    const ids = input.LaunchTemplateIds ?? [];
+    const names = input.LaunchTemplateNames ?? [];
+    for (const id of ids) this.requireLaunchTemplate(id, undefined);
+    for (const name of names) this.requireLaunchTemplate(undefined, name);
+    const templates = [...this.launchTemplates.values()]
+      .filter((template) => (ids.length === 0 || ids.includes(template.launchTemplateId)) && (names.length === 0 || names.includes(template.name)))
+      .filter((template) => matchesEc2Filters(input.Filters, template.tags, { "launch-template-name": template.name }));
+    return { LaunchTemplates: templates.map((template) => this.toLaunchTemplate(template)) };
+  }
+
+  private toVersion(template: SimLaunchTemplate, version: SimLaunchTemplateVersion): LaunchTemplateVersion {
+    return {
+      LaunchTemplateId: template.launchTemplateId,
+      LaunchTemplateName: template.name,
+      VersionNumber: version.versionNumber,
+      VersionDescription: version.description,
+      CreateTime: new Date(version.createdAtMs),
+      CreatedBy: `arn:aws:iam::${this.ctx.account}:root`,
+      DefaultVersion: template.defaultVersion === version.versionNumber,
+      LaunchTemplateData: structuredClone(version.data),
+    };
+  }
+
+  private describeLaunchTemplateVersions(
+    input: DescribeLaunchTemplateVersionsCommandInput,
+    call: CallContext,
+  ): Output<DescribeLaunchTemplateVersionsCommandOutput> {
+    const template = this.requireLaunchTemplate(input.LaunchTemplateId, input.LaunchTemplateName);
+    let versions: SimLaunchTemplateVersion[];
+    if (input.Versions && input.Versions.length > 0) {
+      versions = input.Versions.map((wanted) => {
+        const number = this.resolveVersion(template, wanted);
+        const version = number === undefined ? undefined : template.versions.get(number);
+        if (!version || isHidden(version.createdAtMs, call)) {
+          throw awsError("EC2", "InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${wanted} for launch template ${template.launchTemplateId}`);
+        }
+        return version;
+      });
+    } else {
+      const min = input.MinVersion ? Number(input.MinVersion) : Number.NEGATIVE_INFINITY;
+      const max = input.MaxVersion ? Number(input.MaxVersion) : Number.POSITIVE_INFINITY;
+      versions = [...template.versions.values()]
+        .filter((version) => version.versionNumber >= min && version.versionNumber <= max && !isHidden(version.createdAtMs, call))
+        .sort((a, b) => b.versionNumber - a.versionNumber);
+    }
+    versions = versions.filter((version) =>
+      matchesEc2Filters(input.Filters, [], {
+        "image-id": version.data.ImageId,
+        "instance-type": version.data.InstanceType,
+        "is-default-version": String(template.defaultVersion === version.versionNumber),
+      }),
+    );
+    const result = page(versions, input.MaxResults, input.NextToken, "EC2");
+    return { LaunchTemplateVersions: result.items.map((version) => this.toVersion(template, version)), NextToken: result.nextToken };
+  }
+
+  private createLaunchTemplateVersion(input: CreateLaunchTemplateVersionCommandInput): Output<CreateLaunchTemplateVersionCommandOutput> {
+    const template = this.requireLaunchTemplate(input.LaunchTemplateId, input.LaunchTemplateName);
+    let base: ResponseLaunchTemplateData = {};
+    if (input.SourceVersion !== undefined) {
+      const number = this.resolveVersion(template, input.SourceVersion);
+      if (number === undefined) {
+        throw awsError("EC2", "InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${input.SourceVersion} for launch template ${template.launchTemplateId}`);
+      }
+      base = structuredClone(template.versions.get(number)!.data);
+    }
+    // Request and response launch template data share the fields this project uses (ImageId, tags, ...).
+    const data = { ...base, ...(structuredClone(input.LaunchTemplateData ?? {}) as ResponseLaunchTemplateData) };
+    const versionNumber = template.latestVersion + 1;
+    const version: SimLaunchTemplateVersion = { versionNumber, description: input.VersionDescription, data, createdAtMs: this.ctx.clock.now() };
+    template.versions.set(versionNumber, version);
+    template.latestVersion = versionNumber;
+    // EC2 accepts a missing AMI here and only warns: launches from this version will fail.
+    const imageMissing = data.ImageId !== undefined && !this.images.has(data.ImageId);
+    return {
+      LaunchTemplateVersion: this.toVersion(template, version),
+      Warning: imageMissing
+        ? { Errors: [{ Code: "InvalidAMIID.NotFound", Message: `The image id '[${data.ImageId}]' does not exist` }] }
+        : undefined,
+    };
+  }
+
+  private modifyLaunchTemplate(input: ModifyLaunchTemplateCommandInput): Output<ModifyLaunchTemplateCommandOutput> {
+    const template = this.requireLaunchTemplate(input.LaunchTemplateId, input.LaunchTemplateName);
+    if (input.DefaultVersion !== undefined) {
+      const number = this.resolveVersion(template, input.DefaultVersion);
+      if (number === undefined) {
+        throw awsError("EC2", "InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${input.DefaultVersion} for launch template ${template.launchTemplateId}`);
+      }
+      template.defaultVersion = number;
+    }
+    return { LaunchTemplate: this.toLaunchTemplate(template) };
+  }
+
+  private deleteLaunchTemplateVersions(input: DeleteLaunchTemplateVersionsCommandInput): Output<DeleteLaunchTemplateVersionsCommandOutput> {
+    const template = this.requireLaunchTemplate(input.LaunchTemplateId, input.LaunchTemplateName);
+    const versions = input.Versions ?? [];
+    if (versions.length > 200) throw awsError("EC2", "InvalidParameterValue", "You can delete up to 200 launch template versions in a single request.");
+    const succeeded: NonNullable<DeleteLaunchTemplateVersionsCommandOutput["SuccessfullyDeletedLaunchTemplateVersions"]> = [];
+    const failed: NonNullable<DeleteLaunchTemplateVersionsCommandOutput["UnsuccessfullyDeletedLaunchTemplateVersions"]> = [];
+    for (const wanted of versions) {
+      const number = Number(wanted);
+      const base = { LaunchTemplateId: template.launchTemplateId, LaunchTemplateName: template.name, VersionNumber: number };
+      if (!template.versions.has(number)) {
+        failed.push({ ...base, ResponseError: { Code: "launchTemplateVersionDoesNotExist", Message: `The specified launch template version ${wanted} does not exist.` } });
+      } else if (number === template.defaultVersion) {
+        // Refused per version (not a thrown error), as EC2 does.
+        failed.push({ ...base, ResponseError: { Code: "unexpectedError", Message: "Cannot delete the default version of a launch template." } });
+      } else {
+        template.versions.delete(number);
+        succeeded.push(base);
+      }
+    }
+    return {
+      SuccessfullyDeletedLaunchTemplateVersions: succeeded.length > 0 ? succeeded : undefined,
+      UnsuccessfullyDeletedLaunchTemplateVersions: failed.length > 0 ? failed : undefined,
+    };
+  }
+
+  private toInstance(instance: SimInstance): Instance {
+    const stateCodes: Record<InstanceState, number> = { pending: 0, running: 16, "shutting-down": 32, terminated: 48 };
+    return {
+      InstanceId: instance.instanceId,
+      ImageId: instance.imageId,
+      InstanceType: "t3.micro",
+      LaunchTime: new Date(instance.launchedAtMs),
+      State: { Code: stateCodes[instance.state], Name: instance.state },
+      StateReason: instance.stateReason,
+      SubnetId: instance.subnetId,
+      VpcId: "vpc-00000000000000001",
+      PrivateIpAddress: instance.privateIpAddress,
+      Placement: { AvailabilityZone: instance.availabilityZone, Tenancy: "default" },
+      Tags: instance.tags.map((tag) => ({ ...tag })),
+    };
+  }
+
+  private describeInstances(input: DescribeInstancesCommandInput, call: CallContext): Output<DescribeInstancesCommandOutput> {
+    let candidates: SimInstance[];
+    if (input.InstanceIds && input.InstanceIds.length > 0) {
+      const missing = input.InstanceIds.filter((id) => !this.instances.has(id) || isHidden(this.instances.get(id)!.launchedAtMs, call));
+      if (missing.length > 0) throw awsError("EC2", "InvalidInstanceID.NotFound", `The instance IDs '${missing.join(", ")}' do not exist`);
+      candidates = input.InstanceIds.map((id) => this.instances.get(id)!);
+    } else {
+      candidates = [...this.instances.values()].filter((instance) => !isHidden(instance.launchedAtMs, call));
+    }
+    const instances = candidates.filter((instance) =>
+      matchesEc2Filters(input.Filters, instance.tags, {
+        "instance-state-name": instance.state,
+        "image-id": instance.imageId,
+        "instance-id": instance.instanceId,
+      }),
+    );
+    const result = page(instances, input.MaxResults, input.NextToken, "EC2");
+    return {
+      Reservations: result.items.map((instance) => ({
+        ReservationId: `r-${instance.instanceId.slice(2)}`,
+        OwnerId: this.ctx.account,
+        Instances: [this.toInstance(instance)],
+      })),
+      NextToken: result.nextToken,
+    };
+  }
+
+  private terminateInstances(input: TerminateInstancesCommandInput): Output<TerminateInstancesCommandOutput> {
+    const ids = input.InstanceIds ?? [];
+    const missing = ids.filter((id) => !this.instances.has(id));
+    if (missing.length > 0) throw awsError("EC2", "InvalidInstanceID.NotFound", `The instance IDs '${missing.join(", ")}' do not exist`);
+    return {
+      TerminatingInstances: ids.map((id) => {
+        const instance = this.instances.get(id)!;
+        const previous = instance.state;
+        this.terminateInstance(id);
+        return { InstanceId: id, PreviousState: { Name: previous }, CurrentState: { Name: instance.state } };
+      }),
+    };
+  }
+}

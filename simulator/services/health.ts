@@ -1,0 +1,128 @@
+import type { ScheduledEvent } from "../clock.js";
+import type { RegionContext } from "../context.js";
+import type { Ec2Service } from "./ec2.js";
+
+export type RegistrationState = "initial" | "healthy" | "unhealthy" | "draining";
+
+export interface HealthCheckSettings {
+  intervalSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+export interface Registration {
+  instanceId: string;
+  state: RegistrationState;
+  registeredAtMs: number;
+  consecutiveOk: number;
+  consecutiveFail: number;
+  /** Why the last checks failed: the instance is not running, or it runs but the app does not answer. */
+  failureKind?: "timeout" | "failed-checks";
+  drainingUntilMs?: number;
+  timer?: ScheduledEvent;
+}
+
+export type RegistrationListener = (pool: HealthCheckedPool, instanceId: string, registration: Registration | undefined) => void;
+
+/**
+ * The registrations of one load balancer (an ALB target group or a classic ELB) and their health checks.
+ * Each registered instance is checked every interval from its registration; it becomes healthy after
+ * healthyThreshold consecutive successes and unhealthy after unhealthyThreshold consecutive failures. A
+ * check succeeds when the instance is `running` and its app serves. Deregistration drains for the delay
+ * (immediately removed when the pool drains only healthy instances and this one was not).
+ */
+export class HealthCheckedPool {
+  readonly registrations = new Map<string, Registration>();
+
+  constructor(
+    readonly id: string,
+    private readonly ctx: RegionContext,
+    private readonly ec2: Ec2Service,
+    public healthCheck: HealthCheckSettings,
+    public drainingSeconds: number,
+    private readonly listener: RegistrationListener,
+    private readonly drainOnlyHealthy: boolean,
+  ) {}
+
+  register(instanceId: string): void {
+    const existing = this.registrations.get(instanceId);
+    if (existing && existing.state !== "draining") return;
+    existing?.timer?.cancel();
+    const registration: Registration = {
+      instanceId,
+      state: "initial",
+      registeredAtMs: this.ctx.clock.now(),
+      consecutiveOk: 0,
+      consecutiveFail: 0,
+    };
+    this.registrations.set(instanceId, registration);
+    this.scheduleCheck(registration);
+    this.changed(instanceId, registration);
+  }
+
+  deregister(instanceId: string): void {
+    const registration = this.registrations.get(instanceId);
+    if (!registration || registration.state === "draining") return;
+    registration.timer?.cancel();
+    const drains = this.drainingSeconds > 0 && (!this.drainOnlyHealthy || registration.state === "healthy");
+    if (!drains) {
+      this.registrations.delete(instanceId);
+      this.changed(instanceId, undefined);
+      return;
+    }
+    registration.state = "draining";
+    registration.drainingUntilMs = this.ctx.clock.now() + this.drainingSeconds * 1000;
+    registration.timer = this.ctx.scheduler.at(
+      registration.drainingUntilMs,
+      () => {
+        if (this.registrations.get(instanceId) !== registration) return;
+        this.registrations.delete(instanceId);
+        this.changed(instanceId, undefined);
+      },
+      `drained ${instanceId} from ${this.id}`,
+    );
+    this.changed(instanceId, registration);
+  }
+
+  /** Instances that get new requests: healthy and not draining. */
+  routableInstanceIds(): string[] {
+    return [...this.registrations.values()].filter((r) => r.state === "healthy").map((r) => r.instanceId);
+  }
+
+  private scheduleCheck(registration: Registration): void {
+    registration.timer = this.ctx.scheduler.after(
+      this.healthCheck.intervalSeconds,
+      () => this.check(registration),
+      `health check ${registration.instanceId} at ${this.id}`,
+    );
+  }
+
+  private check(registration: Registration): void {
+    if (this.registrations.get(registration.instanceId) !== registration || registration.state === "draining") return;
+    const instance = this.ec2.instances.get(registration.instanceId);
+    const ok = instance !== undefined && instance.state === "running" && instance.appServing;
+    const before = registration.state;
+    if (ok) {
+      registration.consecutiveOk += 1;
+      registration.consecutiveFail = 0;
+      if (registration.state !== "healthy" && registration.consecutiveOk >= this.healthCheck.healthyThreshold) {
+        registration.state = "healthy";
+        registration.failureKind = undefined;
+      }
+    } else {
+      registration.consecutiveFail += 1;
+      registration.consecutiveOk = 0;
+      registration.failureKind = instance?.state === "running" ? "failed-checks" : "timeout";
+      if (registration.state !== "unhealthy" && registration.consecutiveFail >= this.healthCheck.unhealthyThreshold) {
+        registration.state = "unhealthy";
+      }
+    }
+    this.scheduleCheck(registration);
+    if (registration.state !== before) this.changed(registration.instanceId, registration);
+  }
+
+  private changed(instanceId: string, registration: Registration | undefined): void {
+    this.ctx.touch();
+    this.listener(this, instanceId, registration);
+  }
+}

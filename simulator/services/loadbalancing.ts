@@ -1,0 +1,338 @@
+import type {
+  DeregisterInstancesFromLoadBalancerCommandInput,
+  DeregisterInstancesFromLoadBalancerCommandOutput,
+  DescribeInstanceHealthCommandInput,
+  DescribeInstanceHealthCommandOutput,
+  DescribeLoadBalancerAttributesCommandInput,
+  DescribeLoadBalancerAttributesCommandOutput,
+  DescribeLoadBalancersCommandInput as DescribeClassicLoadBalancersCommandInput,
+  DescribeLoadBalancersCommandOutput as DescribeClassicLoadBalancersCommandOutput,
+  InstanceState,
+  RegisterInstancesWithLoadBalancerCommandInput,
+  RegisterInstancesWithLoadBalancerCommandOutput,
+} from "@aws-sdk/client-elastic-load-balancing";
+import type {
+  DeregisterTargetsCommandInput,
+  DeregisterTargetsCommandOutput,
+  DescribeTargetGroupAttributesCommandInput,
+  DescribeTargetGroupAttributesCommandOutput,
+  DescribeTargetGroupsCommandInput,
+  DescribeTargetGroupsCommandOutput,
+  DescribeTargetHealthCommandInput,
+  DescribeTargetHealthCommandOutput,
+  RegisterTargetsCommandInput,
+  RegisterTargetsCommandOutput,
+  TargetGroup,
+  TargetHealthDescription,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DEFAULTS } from "../../functions/lib/names.js";
+import { type CallContext, type OperationHandlers, type Output, type RegionContext, isHidden } from "../context.js";
+import { awsError } from "../errors.js";
+import type { Ec2Service } from "./ec2.js";
+import { type HealthCheckSettings, HealthCheckedPool, type Registration, type RegistrationListener } from "./health.js";
+
+export interface SimTargetGroup {
+  arn: string;
+  name: string;
+  port: number;
+  pool: HealthCheckedPool;
+}
+
+export interface SimClassicLoadBalancer {
+  name: string;
+  dnsName: string;
+  createdAtMs: number;
+  pool: HealthCheckedPool;
+}
+
+/** Both load balancer kinds, sharing the health-checked registration model. */
+export class LoadBalancingService {
+  readonly targetGroups = new Map<string, SimTargetGroup>();
+  readonly classicLoadBalancers = new Map<string, SimClassicLoadBalancer>();
+  private readonly listeners: RegistrationListener[] = [];
+
+  constructor(
+    private readonly ctx: RegionContext,
+    private readonly ec2: Ec2Service,
+  ) {}
+
+  /** Called when a registration appears, changes state, or is removed (`registration` undefined). */
+  onRegistrationChange(listener: RegistrationListener): void {
+    this.listeners.push(listener);
+  }
+
+  private readonly notify: RegistrationListener = (pool, instanceId, registration) => {
+    for (const listener of this.listeners) listener(pool, instanceId, registration);
+  };
+
+  createTargetGroup(options: { name: string; port?: number; healthCheck: HealthCheckSettings; drainingSeconds: number }): SimTargetGroup {
+    const arn = `arn:aws:elasticloadbalancing:${this.ctx.regionName}:${this.ctx.account}:targetgroup/${options.name}/${this.ctx.ids.next("tg", 16).slice(3)}`;
+    const group: SimTargetGroup = {
+      arn,
+      name: options.name,
+      port: options.port ?? DEFAULTS.appPort,
+      pool: new HealthCheckedPool(arn, this.ctx, this.ec2, options.healthCheck, options.drainingSeconds, this.notify, false),
+    };
+    this.targetGroups.set(arn, group);
+    return group;
+  }
+
+  createClassicLoadBalancer(options: { name: string; healthCheck: HealthCheckSettings; drainingSeconds: number }): SimClassicLoadBalancer {
+    const lb: SimClassicLoadBalancer = {
+      name: options.name,
+      dnsName: `${options.name}-1234567890.${this.ctx.regionName}.elb.amazonaws.com`,
+      createdAtMs: this.ctx.clock.now(),
+      // Connection draining applies to in-service instances only; an out-of-service one leaves at once.
+      pool: new HealthCheckedPool(options.name, this.ctx, this.ec2, options.healthCheck, options.drainingSeconds, this.notify, true),
+    };
+    this.classicLoadBalancers.set(options.name, lb);
+    return lb;
+  }
+
+  requireTargetGroup(arn: string): SimTargetGroup {
+    const group = this.targetGroups.get(arn);
+    if (!group) throw awsError("ELBv2", "TargetGroupNotFound", `Target groups '${arn}' not found`);
+    return group;
+  }
+
+  requireClassic(name: string): SimClassicLoadBalancer {
+    const lb = this.classicLoadBalancers.get(name);
+    if (!lb) throw awsError("ELB", "LoadBalancerNotFound", `There is no ACTIVE Load Balancer named '${name}'`);
+    return lb;
+  }
+
+  /** Every pool an instance is registered with (including draining), for the Auto Scaling group's checks. */
+  poolsOf(instanceId: string): HealthCheckedPool[] {
+    const pools: HealthCheckedPool[] = [];
+    for (const group of this.targetGroups.values()) if (group.pool.registrations.has(instanceId)) pools.push(group.pool);
+    for (const lb of this.classicLoadBalancers.values()) if (lb.pool.registrations.has(instanceId)) pools.push(lb.pool);
+    return pools;
+  }
+
+  handlers(): { elbv2: OperationHandlers; elb: OperationHandlers } {
+    return {
+      elbv2: {
+        DescribeTargetHealth: (input: DescribeTargetHealthCommandInput, call: CallContext) => this.describeTargetHealth(input, call),
+        RegisterTargets: (input: RegisterTargetsCommandInput) => this.registerTargets(input),
+        DeregisterTargets: (input: DeregisterTargetsCommandInput) => this.deregisterTargets(input),
+        DescribeTargetGroups: (input: DescribeTargetGroupsCommandInput) => this.describeTargetGroups(input),
+        DescribeTargetGroupAttributes: (input: DescribeTargetGroupAttributesCommandInput) => this.describeTargetGroupAttributes(input),
+      },
+      elb: {
+        DescribeInstanceHealth: (input: DescribeInstanceHealthCommandInput) => this.describeInstanceHealth(input),
+        RegisterInstancesWithLoadBalancer: (input: RegisterInstancesWithLoadBalancerCommandInput) => this.registerInstances(input),
+        DeregisterInstancesFromLoadBalancer: (input: DeregisterInstancesFromLoadBalancerCommandInput) => this.deregisterInstances(input),
+        DescribeLoadBalancers: (input: DescribeClassicLoadBalancersCommandInput) => this.describeClassicLoadBalancers(input),
+        DescribeLoadBalancerAttributes: (input: DescribeLoadBalancerAttributesCommandInput) => this.describeLoadBalancerAttributes(input),
+      },
+    };
+  }
+
+  // ---- ALB target groups -----------------------------------------------------------------------------
+
+  private targetHealth(group: SimTargetGroup, instanceId: string, registration: Registration | undefined): TargetHealthDescription {
+    const target = { Id: instanceId, Port: group.port };
+    if (!registration) {
+      return { Target: target, TargetHealth: { State: "unused", Reason: "Target.NotRegistered", Description: "Target is not registered to the target group" } };
+    }
+    const base = { Target: target, HealthCheckPort: String(group.port) };
+    switch (registration.state) {
+      case "initial":
+        return { ...base, TargetHealth: { State: "initial", Reason: "Elb.RegistrationInProgress", Description: "Target registration is in progress" } };
+      case "healthy":
+        return { ...base, TargetHealth: { State: "healthy" } };
+      case "unhealthy":
+        return registration.failureKind === "timeout"
+          ? { ...base, TargetHealth: { State: "unhealthy", Reason: "Target.Timeout", Description: "Request timed out" } }
+          : { ...base, TargetHealth: { State: "unhealthy", Reason: "Target.FailedHealthChecks", Description: "Health checks failed" } };
+      case "draining":
+        return { ...base, TargetHealth: { State: "draining", Reason: "Target.DeregistrationInProgress", Description: "Target deregistration is in progress" } };
+    }
+  }
+
+  private describeTargetHealth(input: DescribeTargetHealthCommandInput, call: CallContext): Output<DescribeTargetHealthCommandOutput> {
+    const group = this.requireTargetGroup(input.TargetGroupArn ?? "");
+    if (input.Targets && input.Targets.length > 0) {
+      return {
+        TargetHealthDescriptions: input.Targets.map((target) => {
+          const id = target.Id ?? "";
+          if (!this.ec2.instances.has(id)) throw awsError("ELBv2", "InvalidTarget", `The following targets are not valid instances: '${id}'`);
+          return this.targetHealth(group, id, group.pool.registrations.get(id));
+        }),
+      };
+    }
+    const registrations = [...group.pool.registrations.values()].filter((r) => !isHidden(r.registeredAtMs, call));
+    return { TargetHealthDescriptions: registrations.map((r) => this.targetHealth(group, r.instanceId, r)) };
+  }
+
+  private requireRunningInstances(ids: string[], service: "ELBv2" | "ELB"): void {
+    for (const id of ids) {
+      const instance = this.ec2.instances.get(id);
+      if (!instance || instance.state === "terminated" || instance.state === "shutting-down") {
+        throw service === "ELBv2"
+          ? awsError("ELBv2", "InvalidTarget", `The following targets are not in a running state and cannot be registered: '${id}'`)
+          : awsError("ELB", "InvalidInstance", `The specified EC2 instance '${id}' is not valid`);
+      }
+    }
+  }
+
+  private registerTargets(input: RegisterTargetsCommandInput): Output<RegisterTargetsCommandOutput> {
+    const group = this.requireTargetGroup(input.TargetGroupArn ?? "");
+    const ids = (input.Targets ?? []).map((target) => target.Id ?? "");
+    this.requireRunningInstances(ids, "ELBv2");
+    for (const id of ids) group.pool.register(id);
+    return {};
+  }
+
+  private deregisterTargets(input: DeregisterTargetsCommandInput): Output<DeregisterTargetsCommandOutput> {
+    const group = this.requireTargetGroup(input.TargetGroupArn ?? "");
+    for (const target of input.Targets ?? []) {
+      const id = target.Id ?? "";
+      if (!this.ec2.instances.has(id)) throw awsError("ELBv2", "InvalidTarget", `The following targets are not valid instances: '${id}'`);
+      group.pool.deregister(id);
+    }
+    return {};
+  }
+
+  private toTargetGroup(group: SimTargetGroup): TargetGroup {
+    const check = group.pool.healthCheck;
+    return {
+      TargetGroupArn: group.arn,
+      TargetGroupName: group.name,
+      Protocol: "HTTP",
+      Port: group.port,
+      VpcId: "vpc-00000000000000001",
+      TargetType: "instance",
+      HealthCheckProtocol: "HTTP",
+      HealthCheckPort: "traffic-port",
+      HealthCheckEnabled: true,
+      HealthCheckPath: DEFAULTS.healthCheckPath,
+      HealthCheckIntervalSeconds: check.intervalSeconds,
+      HealthCheckTimeoutSeconds: DEFAULTS.healthCheckTimeoutSeconds,
+      HealthyThresholdCount: check.healthyThreshold,
+      UnhealthyThresholdCount: check.unhealthyThreshold,
+      Matcher: { HttpCode: "200" },
+      LoadBalancerArns: [`arn:aws:elasticloadbalancing:${this.ctx.regionName}:${this.ctx.account}:loadbalancer/app/${group.name}/0000000000000001`],
+    };
+  }
+
+  private describeTargetGroups(input: DescribeTargetGroupsCommandInput): Output<DescribeTargetGroupsCommandOutput> {
+    const arns = input.TargetGroupArns ?? [];
+    const names = input.Names ?? [];
+    for (const arn of arns) this.requireTargetGroup(arn);
+    const groups = [...this.targetGroups.values()].filter(
+      (group) => (arns.length === 0 || arns.includes(group.arn)) && (names.length === 0 || names.includes(group.name)),
+    );
+    if (names.length > 0 && groups.length < names.length) throw awsError("ELBv2", "TargetGroupNotFound", `One or more target groups not found`);
+    return { TargetGroups: groups.map((group) => this.toTargetGroup(group)) };
+  }
+
+  private describeTargetGroupAttributes(input: DescribeTargetGroupAttributesCommandInput): Output<DescribeTargetGroupAttributesCommandOutput> {
+    const group = this.requireTargetGroup(input.TargetGroupArn ?? "");
+    return {
+      Attributes: [
+        { Key: "deregistration_delay.timeout_seconds", Value: String(group.pool.drainingSeconds) },
+        { Key: "stickiness.enabled", Value: "false" },
+        { Key: "load_balancing.algorithm.type", Value: "round_robin" },
+      ],
+    };
+  }
+
+  // ---- classic ELB --------------------------------------------------------------------------------------
+
+  /**
+   * What DescribeInstanceHealth reports. Checked against the Classic Load Balancer guide ("Configure
+   * connection draining"): while a deregistering instance drains, it is still reported `InService` with
+   * "Instance deregistration currently in progress."; after draining, `OutOfService` with "Instance is not
+   * currently registered with the LoadBalancer." So a check must not count InService alone as healthy.
+   */
+  private instanceState(instanceId: string, registration: Registration | undefined): InstanceState {
+    if (!registration) {
+      return { InstanceId: instanceId, State: "OutOfService", ReasonCode: "N/A", Description: "Instance is not currently registered with the LoadBalancer." };
+    }
+    switch (registration.state) {
+      case "initial":
+        return { InstanceId: instanceId, State: "OutOfService", ReasonCode: "ELB", Description: "Instance registration is still in progress." };
+      case "healthy":
+        return { InstanceId: instanceId, State: "InService", ReasonCode: "N/A", Description: "N/A" };
+      case "unhealthy":
+        return {
+          InstanceId: instanceId,
+          State: "OutOfService",
+          ReasonCode: "Instance",
+          Description: "Instance has failed at least the UnhealthyThreshold number of health checks consecutively.",
+        };
+      case "draining":
+        return { InstanceId: instanceId, State: "InService", ReasonCode: "N/A", Description: "Instance deregistration currently in progress." };
+    }
+  }
+
+  private describeInstanceHealth(input: DescribeInstanceHealthCommandInput): Output<DescribeInstanceHealthCommandOutput> {
+    const lb = this.requireClassic(input.LoadBalancerName ?? "");
+    if (input.Instances && input.Instances.length > 0) {
+      return {
+        InstanceStates: input.Instances.map((entry) => {
+          const id = entry.InstanceId ?? "";
+          if (!this.ec2.instances.has(id)) throw awsError("ELB", "InvalidInstance", `Could not find EC2 instance ${id}.`);
+          return this.instanceState(id, lb.pool.registrations.get(id));
+        }),
+      };
+    }
+    return { InstanceStates: [...lb.pool.registrations.values()].map((r) => this.instanceState(r.instanceId, r)) };
+  }
+
+  private registeredInstances(lb: SimClassicLoadBalancer): Array<{ InstanceId: string }> {
+    return [...lb.pool.registrations.values()].filter((r) => r.state !== "draining").map((r) => ({ InstanceId: r.instanceId }));
+  }
+
+  private registerInstances(input: RegisterInstancesWithLoadBalancerCommandInput): Output<RegisterInstancesWithLoadBalancerCommandOutput> {
+    const lb = this.requireClassic(input.LoadBalancerName ?? "");
+    const ids = (input.Instances ?? []).map((entry) => entry.InstanceId ?? "");
+    this.requireRunningInstances(ids, "ELB");
+    for (const id of ids) lb.pool.register(id);
+    return { Instances: this.registeredInstances(lb) };
+  }
+
+  private deregisterInstances(input: DeregisterInstancesFromLoadBalancerCommandInput): Output<DeregisterInstancesFromLoadBalancerCommandOutput> {
+    const lb = this.requireClassic(input.LoadBalancerName ?? "");
+    for (const entry of input.Instances ?? []) {
+      const id = entry.InstanceId ?? "";
+      if (!this.ec2.instances.has(id)) throw awsError("ELB", "InvalidInstance", `Could not find EC2 instance ${id}.`);
+      lb.pool.deregister(id);
+    }
+    return { Instances: this.registeredInstances(lb) };
+  }
+
+  private describeClassicLoadBalancers(input: DescribeClassicLoadBalancersCommandInput): Output<DescribeClassicLoadBalancersCommandOutput> {
+    const names = input.LoadBalancerNames ?? [];
+    for (const name of names) this.requireClassic(name);
+    const lbs = [...this.classicLoadBalancers.values()].filter((lb) => names.length === 0 || names.includes(lb.name));
+    return {
+      LoadBalancerDescriptions: lbs.map((lb) => ({
+        LoadBalancerName: lb.name,
+        DNSName: lb.dnsName,
+        CreatedTime: new Date(lb.createdAtMs),
+        Scheme: "internet-facing",
+        Instances: this.registeredInstances(lb),
+        HealthCheck: {
+          Target: `HTTP:${DEFAULTS.appPort}${DEFAULTS.healthCheckPath}`,
+          Interval: lb.pool.healthCheck.intervalSeconds,
+          Timeout: DEFAULTS.healthCheckTimeoutSeconds,
+          HealthyThreshold: lb.pool.healthCheck.healthyThreshold,
+          UnhealthyThreshold: lb.pool.healthCheck.unhealthyThreshold,
+        },
+      })),
+    };
+  }
+
+  private describeLoadBalancerAttributes(input: DescribeLoadBalancerAttributesCommandInput): Output<DescribeLoadBalancerAttributesCommandOutput> {
+    const lb = this.requireClassic(input.LoadBalancerName ?? "");
+    return {
+      LoadBalancerAttributes: {
+        ConnectionDraining: { Enabled: lb.pool.drainingSeconds > 0, Timeout: lb.pool.drainingSeconds },
+        CrossZoneLoadBalancing: { Enabled: true },
+        ConnectionSettings: { IdleTimeout: 60 },
+      },
+    };
+  }
+}

@@ -1,0 +1,373 @@
+import {
+  DeleteAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeScalingActivitiesCommand,
+  DetachLoadBalancersCommand,
+  DetachLoadBalancerTargetGroupsCommand,
+  ResourceInUseFault,
+  ScalingActivityInProgressFault,
+  UpdateAutoScalingGroupCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { DescribeInstanceHealthCommand } from "@aws-sdk/client-elastic-load-balancing";
+import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { describe, expect, it } from "vitest";
+import { allClients } from "../../functions/lib/clients.js";
+import { describeGroupsByName } from "../../functions/lib/groups.js";
+import { describeGroup, launchGroup, simulatedWorld } from "../../simulator/fixtures.js";
+import {
+  DEFAULT_TIMING,
+  Scheduler,
+  SIMULATION_EPOCH_MS,
+  TrafficModel,
+  VirtualClock,
+  attachRegion,
+  loadBalancerHealthySeconds,
+  physicalMinimum,
+} from "../../simulator/index.js";
+
+const T0 = SIMULATION_EPOCH_MS;
+
+function targetGroupArn(world: ReturnType<typeof simulatedWorld>): string {
+  if (world.settings.loadBalancer.kind !== "application") throw new Error("expected an ALB environment");
+  return world.settings.loadBalancer.targetGroupArn;
+}
+
+async function targetStates(world: ReturnType<typeof simulatedWorld>): Promise<string[]> {
+  const health = await world.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn(world) }));
+  return (health.TargetHealthDescriptions ?? []).map((d) => d.TargetHealth?.State ?? "?").sort();
+}
+
+describe("virtual clock and scheduler", () => {
+  it("fires events in time order, FIFO for equal times, and moves the clock to each event", () => {
+    // Prepare
+    const scheduler = new Scheduler(new VirtualClock(T0));
+    const fired: string[] = [];
+    scheduler.at(T0 + 2000, () => fired.push(`b@${scheduler.now() - T0}`));
+    scheduler.at(T0 + 1000, () => fired.push(`a@${scheduler.now() - T0}`));
+    scheduler.at(T0 + 2000, () => fired.push(`c@${scheduler.now() - T0}`));
+    const cancelled = scheduler.at(T0 + 1500, () => fired.push("cancelled"));
+    cancelled.cancel();
+    // Act
+    scheduler.runUntil(T0 + 5000);
+    // Assess
+    expect(fired).toEqual(["a@1000", "b@2000", "c@2000"]);
+    expect(scheduler.now()).toBe(T0 + 5000);
+  });
+
+  it("drives concurrent activities: the clock jumps to the earliest wake-up only when all are parked", async () => {
+    // Prepare
+    const scheduler = new Scheduler(new VirtualClock(T0));
+    const log: string[] = [];
+    const activity = async (name: string, waits: number[]) => {
+      for (const seconds of waits) {
+        await Promise.resolve(); // some work between waits
+        await scheduler.sleep(seconds);
+        log.push(`${name}@${(scheduler.now() - T0) / 1000}`);
+      }
+      return name;
+    };
+    // Act
+    const results = await scheduler.drive([activity("a", [10, 10]), activity("b", [5, 30])]);
+    // Assess
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
+    expect(log).toEqual(["b@5", "a@10", "a@20", "b@35"]);
+    expect(scheduler.now()).toBe(T0 + 35_000);
+  });
+});
+
+describe("Auto Scaling group with an ALB target group", () => {
+  it("launches instances that become InService after the boot time, and targets healthy after threshold x interval", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    const start = world.region.now();
+    // Act
+    const name = await launchGroup(world, { release: "v1" });
+    world.region.advance(DEFAULT_TIMING.instanceBootSeconds - 1);
+    const beforeBoot = await describeGroup(world, name);
+    world.region.advance(1);
+    const afterBoot = await describeGroup(world, name);
+    const statesAtBoot = await targetStates(world);
+    world.region.runUntil(start + (DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING)) * 1000 - 1);
+    const statesJustBefore = await targetStates(world);
+    world.region.advance(0.001);
+    const statesAfter = await targetStates(world);
+    // Assess
+    expect(beforeBoot?.Instances?.map((i) => i.LifecycleState)).toEqual(["Pending", "Pending"]);
+    expect(afterBoot?.Instances?.map((i) => i.LifecycleState)).toEqual(["InService", "InService"]);
+    expect(afterBoot?.Instances?.every((i) => i.HealthStatus === "Healthy")).toBe(true);
+    expect(statesAtBoot).toEqual(["initial", "initial"]);
+    expect(statesJustBefore).toEqual(["initial", "initial"]);
+    expect(statesAfter).toEqual(["healthy", "healthy"]);
+    expect(loadBalancerHealthySeconds(DEFAULT_TIMING)).toBe(DEFAULT_TIMING.healthyThreshold * DEFAULT_TIMING.healthCheckIntervalSeconds);
+  });
+
+  it("drains scaled-in instances for the deregistration delay, then terminates them", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    const name = await launchGroup(world, { release: "v1" });
+    world.region.advance(200);
+    // Act
+    await world.clients.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, DesiredCapacity: 0 }));
+    const scaledIn = world.region.now();
+    const terminating = await describeGroup(world, name);
+    const draining = await targetStates(world);
+    world.region.runUntil(scaledIn + DEFAULT_TIMING.drainingSeconds * 1000 - 1);
+    const stillDraining = await targetStates(world);
+    world.region.runUntil(scaledIn + DEFAULT_TIMING.drainingSeconds * 1000);
+    const drained = await targetStates(world);
+    const proceeding = await describeGroup(world, name);
+    world.region.advance(DEFAULT_TIMING.terminationSeconds);
+    const empty = await describeGroup(world, name);
+    // Assess
+    expect(terminating?.Instances?.map((i) => i.LifecycleState)).toEqual(["Terminating", "Terminating"]);
+    expect(draining).toEqual(["draining", "draining"]);
+    expect(stillDraining).toEqual(["draining", "draining"]);
+    expect(drained).toEqual([]);
+    expect(proceeding?.Instances?.map((i) => i.LifecycleState)).toEqual(["Terminating:Proceed", "Terminating:Proceed"]);
+    expect(empty?.Instances).toEqual([]);
+  });
+
+  it("keeps terminating instances in Terminating:Wait for the lifecycle-hook delay", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    const name = await launchGroup(world, { release: "v1", desired: 1 });
+    world.region.advance(200);
+    world.region.faults.inject([{ lifecycleHookSeconds: 120 }]);
+    // Act
+    await world.clients.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, DesiredCapacity: 0 }));
+    world.region.advance(DEFAULT_TIMING.drainingSeconds + 119);
+    const waiting = await describeGroup(world, name);
+    world.region.advance(1 + DEFAULT_TIMING.terminationSeconds);
+    const done = await describeGroup(world, name);
+    // Assess
+    expect(waiting?.Instances?.[0]?.LifecycleState).toBe("Terminating:Wait");
+    expect(done?.Instances).toEqual([]);
+  });
+
+  it("refuses to delete a group while instances remain or activities run, then deletes it", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    const name = await launchGroup(world, { release: "v1" });
+    world.region.advance(200);
+    const deleteGroup = () => world.clients.autoScaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name }));
+    // Act
+    const withInstances = await deleteGroup().catch((error: unknown) => error);
+    await world.clients.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, DesiredCapacity: 0 }));
+    const whileDraining = await deleteGroup().catch((error: unknown) => error);
+    world.region.advance(DEFAULT_TIMING.drainingSeconds + DEFAULT_TIMING.terminationSeconds);
+    await deleteGroup();
+    const beingDeleted = await describeGroup(world, name);
+    world.region.advance(60);
+    const gone = await describeGroup(world, name);
+    // Assess
+    expect(withInstances).toBeInstanceOf(ResourceInUseFault);
+    expect(withInstances).toMatchObject({ name: "ResourceInUseFault", Code: "ResourceInUse", $metadata: { httpStatusCode: 400 } });
+    expect(whileDraining).toBeInstanceOf(ScalingActivityInProgressFault);
+    expect(whileDraining).toMatchObject({ Code: "ScalingActivityInProgress" });
+    expect(beingDeleted?.Status).toBe("Delete in progress");
+    expect(gone).toBeUndefined();
+  });
+
+  it("ForceDelete terminates the instances without waiting for draining", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    const name = await launchGroup(world, { release: "v1" });
+    world.region.advance(200);
+    // Act
+    await world.clients.autoScaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }));
+    world.region.advance(DEFAULT_TIMING.terminationSeconds);
+    // Assess
+    expect(await describeGroup(world, name)).toBeUndefined();
+    expect([...world.region.ec2.instances.values()].map((i) => i.state)).toEqual(["terminated", "terminated"]);
+  });
+
+  it("replaces instances of a release that never becomes healthy after the grace period", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    world.region.setReleaseBehavior("broken", { appHealthy: false });
+    const name = await launchGroup(world, { release: "broken", desired: 1 });
+    // Act
+    world.region.advance(DEFAULT_TIMING.instanceBootSeconds + 2 * DEFAULT_TIMING.healthCheckIntervalSeconds);
+    const unhealthyAtLb = await targetStates(world);
+    const stillInGracePeriod = await describeGroup(world, name);
+    world.region.advance(world.settings.healthCheckGracePeriodSeconds);
+    const activities = await world.clients.autoScaling.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: name }));
+    // Assess
+    expect(unhealthyAtLb).toEqual(["unhealthy"]);
+    expect(stillInGracePeriod?.Instances?.[0]?.HealthStatus).toBe("Healthy");
+    expect(activities.Activities?.some((a) => a.Cause?.includes("ELB system health check failure"))).toBe(true);
+    expect(activities.Activities?.filter((a) => a.Description?.startsWith("Launching")).length).toBe(2);
+  });
+
+  it("records a failed launch and retries when instances fail to boot", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    world.region.setReleaseBehavior("noboot", { bootFails: true });
+    const name = await launchGroup(world, { release: "noboot", desired: 1 });
+    // Act
+    world.region.advance(DEFAULT_TIMING.instanceBootSeconds + 1);
+    const activities = await world.clients.autoScaling.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: name }));
+    world.region.advance(30);
+    const retried = await describeGroup(world, name);
+    // Assess
+    expect(activities.Activities?.[0]).toMatchObject({ StatusCode: "Failed", StatusMessage: expect.stringContaining("Server.InternalError") });
+    expect(retried?.Instances?.length).toBe(1);
+    expect(retried?.Instances?.[0]?.LifecycleState).toBe("Pending");
+  });
+
+  it("pages 120 groups, rejects more than 50 names by default, and describes a 200-instance group in one call", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    const names: string[] = [];
+    for (let i = 0; i < 120; i++) names.push(await launchGroup(world, { release: `r${i}`, groupName: `g-${String(i).padStart(3, "0")}`, desired: 0 }));
+    const big = await launchGroup(world, { release: "big", desired: 200, max: 200 });
+    world.region.advance(DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING));
+    const callsBefore = world.region.apiCallCounts()["AutoScaling:DescribeAutoScalingGroups"] ?? 0;
+    // Act
+    const first = await world.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ MaxRecords: 100 }));
+    const second = await world.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ MaxRecords: 100, NextToken: first.NextToken }));
+    const tooMany = await world.clients.autoScaling
+      .send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: names.slice(0, 51) }))
+      .catch((error: unknown) => error);
+    const bigGroup = await describeGroup(world, big);
+    const health = await world.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn(world) }));
+    const describeCalls = (world.region.apiCallCounts()["AutoScaling:DescribeAutoScalingGroups"] ?? 0) - callsBefore;
+    // Assess
+    expect(first.AutoScalingGroups?.length).toBe(100);
+    expect(second.AutoScalingGroups?.length).toBe(21);
+    expect(second.NextToken).toBeUndefined();
+    expect(tooMany).toMatchObject({ name: "ValidationError", Code: "ValidationError" });
+    expect(bigGroup?.Instances?.filter((i) => i.LifecycleState === "InService").length).toBe(200);
+    expect(health.TargetHealthDescriptions?.filter((d) => d.TargetHealth?.State === "healthy").length).toBe(200);
+    expect(describeCalls).toBe(4);
+  });
+
+  it("answers functions/lib groups helpers through allClients, batching 50 names per call", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    const attachment = attachRegion(world.region, allClients);
+    const names: string[] = [];
+    for (let i = 0; i < 120; i++) names.push(await launchGroup(world, { release: `r${i}`, groupName: `g-${i}`, desired: 0 }));
+    const before = world.region.apiCallCounts()["AutoScaling:DescribeAutoScalingGroups"] ?? 0;
+    try {
+      // Act
+      const groups = await describeGroupsByName([...names, "missing-group"]);
+      const calls = (world.region.apiCallCounts()["AutoScaling:DescribeAutoScalingGroups"] ?? 0) - before;
+      // Assess
+      expect(groups.length).toBe(120);
+      expect(calls).toBe(3);
+    } finally {
+      attachment.detach();
+    }
+  });
+});
+
+describe("classic ELB", () => {
+  it("reports OutOfService while registering, InService when healthy, and InService during connection draining", async () => {
+    // Prepare
+    const world = simulatedWorld({ environment: { loadBalancer: "classic" } });
+    if (world.settings.loadBalancer.kind !== "classic") throw new Error("expected a classic environment");
+    const loadBalancerName = world.settings.loadBalancer.loadBalancerName;
+    const name = await launchGroup(world, { release: "v1", desired: 1 });
+    const health = async () =>
+      (await world.clients.elb.send(new DescribeInstanceHealthCommand({ LoadBalancerName: loadBalancerName }))).InstanceStates ?? [];
+    // Act
+    world.region.advance(DEFAULT_TIMING.instanceBootSeconds);
+    const registering = await health();
+    world.region.advance(loadBalancerHealthySeconds(DEFAULT_TIMING));
+    const inService = await health();
+    const instanceId = inService[0]?.InstanceId ?? "";
+    await world.clients.autoScaling.send(new DetachLoadBalancersCommand({ AutoScalingGroupName: name, LoadBalancerNames: [loadBalancerName] }));
+    const draining = await health();
+    world.region.advance(DEFAULT_TIMING.drainingSeconds);
+    const afterDraining = await world.clients.elb.send(
+      new DescribeInstanceHealthCommand({ LoadBalancerName: loadBalancerName, Instances: [{ InstanceId: instanceId }] }),
+    );
+    // Assess
+    expect(registering).toEqual([
+      { InstanceId: instanceId, State: "OutOfService", ReasonCode: "ELB", Description: "Instance registration is still in progress." },
+    ]);
+    expect(inService).toEqual([{ InstanceId: instanceId, State: "InService", ReasonCode: "N/A", Description: "N/A" }]);
+    expect(draining).toEqual([
+      { InstanceId: instanceId, State: "InService", ReasonCode: "N/A", Description: "Instance deregistration currently in progress." },
+    ]);
+    expect(afterDraining.InstanceStates).toEqual([
+      { InstanceId: instanceId, State: "OutOfService", ReasonCode: "N/A", Description: "Instance is not currently registered with the LoadBalancer." },
+    ]);
+  });
+});
+
+describe("traffic model", () => {
+  it("fails every request while no instance is healthy, none while one is", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    const traffic = new TrafficModel(world.region, world.settings.loadBalancer, 10);
+    traffic.start();
+    await launchGroup(world, { release: "v1" });
+    // Act
+    const healthyAfter = DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING);
+    world.region.advance(healthyAfter);
+    const beforeHealthy = traffic.counters();
+    world.region.advance(600);
+    const steady = TrafficModel.difference(traffic.counters(), beforeHealthy);
+    // Assess
+    expect(beforeHealthy).toEqual({ total: healthyAfter * 10, failed: healthyAfter * 10, servedBy: {} });
+    expect(steady).toEqual({ total: 6000, failed: 0, servedBy: { v1: 6000 } });
+    expect(traffic.failures[0]).toMatchObject({ reason: "no healthy target", count: healthyAfter * 10 });
+  });
+
+  it("swaps releases with zero failed requests when the new group is healthy before the old one drains", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    const old = await launchGroup(world, { release: "v1" });
+    world.region.advance(200);
+    const traffic = new TrafficModel(world.region, world.settings.loadBalancer, 10);
+    traffic.start();
+    // Act
+    await launchGroup(world, { release: "v2" });
+    world.region.advance(200);
+    await world.clients.autoScaling.send(
+      new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: old, TargetGroupARNs: [targetGroupArn(world)] }),
+    );
+    await world.clients.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: old, MinSize: 0, DesiredCapacity: 0 }));
+    world.region.advance(DEFAULT_TIMING.drainingSeconds + DEFAULT_TIMING.terminationSeconds + 60);
+    const counters = traffic.counters();
+    // Assess
+    expect(counters.failed).toBe(0);
+    expect(counters.total).toBe((200 + DEFAULT_TIMING.drainingSeconds + DEFAULT_TIMING.terminationSeconds + 60) * 10);
+    expect(counters.servedBy.v1).toBeGreaterThan(0);
+    expect(counters.servedBy.v2).toBeGreaterThan(counters.servedBy.v1 ?? 0);
+  });
+
+  it("fails requests routed to an instance terminated behind the load balancer's back until checks notice", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    await launchGroup(world, { release: "v1", desired: 2 });
+    world.region.advance(200);
+    const traffic = new TrafficModel(world.region, world.settings.loadBalancer, 10);
+    traffic.start();
+    const [instance] = [...world.region.ec2.instances.values()];
+    // Act
+    world.region.ec2.terminateInstance(instance.instanceId);
+    world.region.advance(600);
+    // Assess
+    expect(traffic.counters().failed).toBeGreaterThan(0);
+    expect(traffic.counters().failed).toBeLessThanOrEqual(5 * 2 * DEFAULT_TIMING.healthCheckIntervalSeconds);
+    expect(traffic.failures.map((f) => f.reason)).toEqual(["target not serving"]);
+    expect([...world.region.ec2.instances.values()].filter((i) => i.state === "running").length).toBe(2);
+  });
+});
+
+describe("physical minimum", () => {
+  it("adds bake, boot, health checks, draining, hook and termination with zero orchestration delay", () => {
+    // Act
+    const normal = physicalMinimum(DEFAULT_TIMING, { bake: "release", launch: true, retire: true });
+    const first = physicalMinimum(DEFAULT_TIMING, { bake: "base-and-release", launch: true, retire: false });
+    const slowApp = physicalMinimum({ ...DEFAULT_TIMING, appStartSeconds: 45 }, { bake: "none", launch: true, retire: true, lifecycleHookSeconds: 60 });
+    // Assess
+    expect(normal.totalSeconds).toBe(600 + 40 + 60 + 300 + 30);
+    expect(first.totalSeconds).toBe(900 + 600 + 40 + 60);
+    expect(slowApp.parts.loadBalancerHealthySeconds).toBe(90);
+    expect(slowApp.totalSeconds).toBe(40 + 90 + 300 + 60 + 30);
+  });
+});
