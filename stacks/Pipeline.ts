@@ -422,7 +422,8 @@ function deployDefinition(stack: Stack, { fn, bakeProject, settings }: Definitio
       lambdaFunction: fn[id],
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      payload: payload ? sfn.TaskInput.fromObject(payload) : sfn.TaskInput.fromJsonPathAt("$"),
+      // Without a payload the function receives the whole state document.
+      ...(payload ? { payload: sfn.TaskInput.fromObject(payload) } : {}),
       resultPath,
     });
     task.addRetry({ errors: [...RETRYABLE_ERRORS], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 8, maxDelay: Duration.seconds(60), jitterStrategy: sfn.JitterType.FULL });

@@ -107,6 +107,10 @@ describe("deploy state machine flow", () => {
       STATE.unlock,
       STATE.notifySucceeded,
     ]);
+    // Every stage function receives the whole state document as its payload.
+    const prepareCall = (handlers[STATE.prepare] as ReturnType<typeof sequence>).calls[0];
+    expect(prepareCall).toEqual(run.inputs[STATE.prepare]);
+    expect(definition.States[STATE.launch].Parameters).toBeUndefined();
     const prepareInput = run.inputs[STATE.prepare];
     expect(prepareInput.input).toEqual(s3Event);
     expect(prepareInput.settings).toMatchObject({ app: "webapp", environment: "dev01", loadBalancer: { kind: "application" } });
