@@ -77,7 +77,8 @@ interface Invocation {
   crashed?: Error;
 }
 
-type StageModule = Record<string, (event: Json) => Promise<Json>>;
+type StageHandler = (event: Json, context: Json) => Promise<Json>;
+type StageModule = Record<string, StageHandler>;
 
 export class DeployRunner {
   readonly executions: Execution[] = [];
@@ -240,7 +241,8 @@ export class DeployRunner {
     const fn = await this.stageFunction(stateName);
     const current: Invocation = { execution: execution.arn };
     try {
-      const output = await this.invocation.run(current, () => fn(JSON.parse(JSON.stringify(input))));
+      const event = JSON.parse(JSON.stringify(input));
+      const output = await this.invocation.run(current, () => fn(event, lambdaContext(stateName, execution.name)));
       if (current.crashed) throw current.crashed;
       return output === undefined ? null : JSON.parse(JSON.stringify(output));
     } catch (thrown) {
@@ -261,7 +263,7 @@ export class DeployRunner {
     return count;
   }
 
-  private stageFunction(stateName: string): Promise<(event: Json) => Promise<Json>> {
+  private stageFunction(stateName: string): Promise<StageHandler> {
     const spec = Object.values(STAGE_FUNCTIONS).find((f) => (f.states as readonly string[]).includes(stateName));
     if (!spec) throw new Error(`no stage function runs Task state "${stateName}" (stacks/stageFunctions.ts)`);
     let loading = this.stageModules.get(spec.name);
@@ -271,8 +273,9 @@ export class DeployRunner {
       this.stageModules.set(spec.name, loading);
     }
     return loading.then((module) => {
-      const fn = module[spec.name];
-      if (typeof fn !== "function") throw new Error(`functions/${spec.name}.ts does not export ${spec.name}()`);
+      // The deployed handler (middy + logger + error classification), exactly as Lambda runs it.
+      const fn = module.handler;
+      if (typeof fn !== "function") throw new Error(`functions/${spec.name}.ts does not export handler()`);
       return fn;
     });
   }
@@ -375,6 +378,25 @@ function retryDelaySeconds(state: Json, errorName: string, attempt: number): num
 function lambdaError(error: Error): Error {
   const name = error.name && error.name !== "Error" ? error.name : "Error";
   return namedError(name, JSON.stringify({ errorType: name, errorMessage: error.message, trace: [] }));
+}
+
+/** The Lambda context object the handler's middlewares (Powertools logger) read. */
+function lambdaContext(stateName: string, executionName: string) {
+  const functionName = `sim-${stateName.replace(/[^A-Za-z0-9]+/g, "-")}`;
+  return {
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: "256",
+    awsRequestId: `${executionName}-${Math.random().toString(16).slice(2, 10)}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "simulated",
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
 }
 
 function namedError(name: string, message: string): Error {

@@ -1,0 +1,419 @@
+import { z } from "zod";
+import { allClients } from "../functions/lib/clients.js";
+import type { EnvironmentSettings, Outcome } from "../functions/lib/contract.js";
+import { IMAGE_ROLE, TAG } from "../functions/lib/names.js";
+import type { AslDefinition } from "../stacks/stateMachineDefinition.js";
+import { artifactBucketName, createEnvironment } from "./environment.js";
+import type { Fault } from "./faults.js";
+import { imagesInUse, leftovers, type Leftovers } from "./inventory.js";
+import { attachRegion, bindFunctionClock } from "./middleware.js";
+import { physicalMinimum } from "./physical.js";
+import { SimulatedRegion } from "./region.js";
+import { DeployRunner, type Execution, matchesReleaseUpload, type StartOptions } from "./runner.js";
+import { tagValueOf } from "./services/ec2.js";
+import type { EventBridgeEvent } from "./services/messaging.js";
+import { DEFAULT_TIMING, type Timing } from "./timing.js";
+import { TrafficModel, type TrafficCounters } from "./traffic.js";
+
+/**
+ * Scenarios (DESIGN.md "Simulation"): a JSON file of steps run against a fresh simulated region with the
+ * real state machine and stage functions. `runScenario` returns DESIGN.md's result object and checks the
+ * invariants after every step.
+ */
+
+const OUTCOMES = ["succeeded", "rolled-back", "failed", "no-op"] as const;
+const positiveInt = z.number().int().positive();
+const seconds = z.number().int().min(0);
+
+const FaultSchema = z.union([
+  z.object({ operation: z.string().regex(/^[A-Za-z0-9]+:[A-Za-z0-9]+$/, 'a "Service:Operation" such as "AutoScaling:DescribeAutoScalingGroups"'), error: z.string().min(1), times: positiveInt.default(1) }).strict(),
+  z.object({ lifecycleHookSeconds: seconds }).strict(),
+  z.object({ snapshotInUseTimes: positiveInt }).strict(),
+  z.object({ bakeFailsTimes: positiveInt }).strict(),
+]);
+
+const DeploySchema = z
+  .object({
+    release: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a release label such as v2"),
+    appHealthy: z.boolean().default(true),
+    bootFails: z.boolean().default(false),
+    trigger: z.enum(["s3", "start-execution"]).default("s3"),
+    /** Deploy the image an earlier release baked (no bake): a rollback. */
+    image: z.string().optional(),
+    duplicateEvent: z.boolean().default(false),
+    crashAfter: z.string().regex(/^[A-Za-z0-9]+:[A-Za-z0-9]+$/, 'a "Service:Operation"').optional(),
+    keepImages: z.boolean().optional(),
+  })
+  .strict();
+
+const StepCommon = { faults: z.array(FaultSchema).default([]), expect: z.enum(OUTCOMES).optional() };
+const StepSchema = z.union([
+  z.object({ deploy: DeploySchema, ...StepCommon }).strict(),
+  z.object({ redrive: z.literal(true), ...StepCommon }).strict(),
+  z.object({ scaleLiveGroup: z.object({ desired: z.number().int().min(0) }).strict(), ...StepCommon }).strict(),
+  z
+    .object({
+      concurrent: z.array(z.object({ deploy: DeploySchema, expect: z.enum(OUTCOMES).optional() }).strict()).min(2),
+      faults: StepCommon.faults,
+    })
+    .strict(),
+]);
+
+export const ScenarioSchema = z
+  .object({
+    name: z.string().default("scenario"),
+    environment: z
+      .object({
+        loadBalancer: z.enum(["application", "classic"]).default("application"),
+        minCapacity: z.number().int().min(0).default(1),
+        desiredCapacity: z.number().int().min(1).default(2),
+        maxCapacity: z.number().int().min(1).default(4),
+        retainReleaseImages: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .default({}),
+    timing: z
+      .object(Object.fromEntries(Object.keys(DEFAULT_TIMING).map((key) => [key, seconds.optional()])) as Record<keyof Timing, z.ZodOptional<typeof seconds>>)
+      .strict()
+      .default({}),
+    traffic: z.object({ requestsPerSecond: z.number().min(0).default(10) }).strict().default({}),
+    steps: z.array(StepSchema).min(1),
+  })
+  .strict();
+
+export type Scenario = z.output<typeof ScenarioSchema>;
+type DeploySpec = z.output<typeof DeploySchema>;
+
+export interface StepResult {
+  release: string;
+  outcome: Outcome;
+  expected?: Outcome;
+  simSeconds: number;
+  physicalMinimumSeconds: number;
+  failedRequests: number;
+  servedBy: Record<string, number>;
+  apiCalls: Record<string, number>;
+  stateTransitions: number;
+  lambdaInvocations: number;
+  bakes: { base: number; release: number };
+  /** The environment's live group after the step. */
+  liveGroup?: { name: string; release?: string; desired: number; inService: number };
+  /** Extra executions of the step (a duplicate event's), by outcome. */
+  duplicates?: Outcome[];
+  error?: string;
+  cause?: string;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  steps: StepResult[];
+  leftovers: Pick<Leftovers, "groups" | "launchTemplateVersions" | "images" | "snapshots" | "locks">;
+  invariantViolations: string[];
+}
+
+/** Parses a scenario; a bad one fails with the field, the value and what is allowed. */
+export function parseScenario(input: unknown): Scenario {
+  const result = ScenarioSchema.safeParse(input);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `${issue.path.join(".") || "(scenario)"}: ${issue.message}`);
+  throw new Error(`invalid scenario:\n  ${lines.join("\n  ")}`);
+}
+
+export async function runScenario(scenarioInput: unknown, definition: AslDefinition): Promise<ScenarioResult> {
+  const scenario = parseScenario(scenarioInput);
+  const region = new SimulatedRegion({ timing: scenario.timing });
+  const settings = createEnvironment(region, { environment: "sim", ...scenario.environment });
+  if (scenario.environment.retainReleaseImages !== undefined) settings.retainReleaseImages = scenario.environment.retainReleaseImages;
+  const attachment = attachRegion(region, allClients);
+  const restoreClock = bindFunctionClock(region);
+  try {
+    return await new ScenarioRun(scenario, region, settings, definition).run();
+  } finally {
+    attachment.detach();
+    restoreClock();
+  }
+}
+
+class ScenarioRun {
+  private readonly runner: DeployRunner;
+  private readonly traffic: TrafficModel;
+  private readonly bucket: string;
+  private readonly violations: string[] = [];
+  private readonly results: StepResult[] = [];
+  /** Options for the next execution the S3 trigger starts (crashAfter of a step). */
+  private nextTriggeredStart: StartOptions = {};
+  private suppressTrigger = false;
+  private startedThisStep: Execution[] = [];
+  private lastFailed?: Execution;
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly region: SimulatedRegion,
+    private readonly settings: EnvironmentSettings,
+    definition: AslDefinition,
+  ) {
+    this.runner = new DeployRunner({ region, settings, definition });
+    this.traffic = new TrafficModel(region, settings.loadBalancer, scenario.traffic.requestsPerSecond);
+    this.bucket = artifactBucketName(settings.app, settings.environment);
+    // The Pipeline's EventBridge rule.
+    region.eventBridge.onEvent(({ event }) => {
+      if (this.suppressTrigger || !matchesReleaseUpload(event, this.bucket)) return;
+      this.startExecution(event, this.nextTriggeredStart);
+      this.nextTriggeredStart = {};
+    });
+  }
+
+  async run(): Promise<ScenarioResult> {
+    this.traffic.start();
+    for (const [index, step] of this.scenario.steps.entries()) {
+      this.region.faults.clear();
+      this.region.faults.inject(step.faults as Fault[]);
+      const label = `step ${index + 1}`;
+      if ("deploy" in step) await this.deploySteps(label, [{ deploy: step.deploy, expect: step.expect }]);
+      else if ("concurrent" in step) await this.deploySteps(label, step.concurrent);
+      else if ("redrive" in step) await this.redriveStep(label, step.expect);
+      else await this.scaleLiveGroupStep(label, step.scaleLiveGroup.desired);
+    }
+    this.traffic.stop();
+    this.region.faults.clear();
+    const found = leftovers(this.region, this.settings);
+    if (this.region.unmodelledCalls.length)
+      this.violations.push(`the stage functions called operations the region does not model: ${[...new Set(this.region.unmodelledCalls)].join(", ")}`);
+    return {
+      scenario: this.scenario.name,
+      steps: this.results,
+      leftovers: {
+        groups: found.groups,
+        launchTemplateVersions: found.launchTemplateVersions,
+        images: found.images,
+        snapshots: found.snapshots,
+        locks: found.locks,
+      },
+      invariantViolations: this.violations,
+    };
+  }
+
+  private startExecution(input: unknown, options: StartOptions = {}): Execution {
+    const execution = this.runner.start(input, options);
+    this.startedThisStep.push(execution);
+    return execution;
+  }
+
+  /** One or several deploys started at the same virtual instant, driven to completion. */
+  private async deploySteps(label: string, deploys: { deploy: DeploySpec; expect?: Outcome }[]) {
+    const before = this.snapshot();
+    this.startedThisStep = [];
+    const primaries: Execution[] = [];
+    for (const { deploy } of deploys) {
+      this.region.setReleaseBehavior(deploy.release, { appHealthy: deploy.appHealthy, bootFails: deploy.bootFails });
+      const count = this.startedThisStep.length;
+      this.startDeploy(label, deploy);
+      primaries.push(this.startedThisStep[count]);
+    }
+    await this.region.scheduler.drive(this.startedThisStep.map((e) => e.done));
+    for (const [i, { deploy, expect }] of deploys.entries()) {
+      const primary = primaries[i];
+      const extra = deploys.length === 1 ? this.startedThisStep.filter((e) => e !== primary) : [];
+      this.record(label, deploy, [primary, ...extra], before, expect);
+    }
+  }
+
+  private startDeploy(label: string, deploy: DeploySpec): void {
+    if (deploy.image) {
+      const imageId = this.imageOfRelease(deploy.image);
+      if (!imageId) {
+        this.violations.push(`${label}: no image of release ${deploy.image} to deploy (was it baked and kept?)`);
+        return;
+      }
+      const input = { imageId, release: deploy.release, ...(deploy.keepImages ? { keepImages: true } : {}) };
+      this.startExecution(input, { crashAfter: deploy.crashAfter });
+      return;
+    }
+    const key = `releases/${deploy.release}.tgz`;
+    if (deploy.trigger === "start-execution") {
+      this.suppressTrigger = true;
+      const { object } = this.region.s3.putObject(this.bucket, key, `release ${deploy.release}`);
+      this.suppressTrigger = false;
+      const artifact = { bucket: this.bucket, key, ...(object.versionId ? { versionId: object.versionId } : {}) };
+      this.startExecution({ artifact, ...(deploy.keepImages ? { keepImages: true } : {}) }, { crashAfter: deploy.crashAfter });
+      return;
+    }
+    this.nextTriggeredStart = { crashAfter: deploy.crashAfter };
+    const { event } = this.region.s3.putObject(this.bucket, key, `release ${deploy.release}`);
+    // At-least-once delivery: EventBridge hands the very same event to the rule again.
+    if (deploy.duplicateEvent) this.startExecution(structuredClone(event) as EventBridgeEvent);
+  }
+
+  private async redriveStep(label: string, expect: Outcome | undefined) {
+    const execution = this.lastFailed;
+    const before = this.snapshot();
+    if (!execution) {
+      this.violations.push(`${label}: redrive asked for, but no execution has failed`);
+      return;
+    }
+    this.startedThisStep = [execution];
+    this.runner.redrive(execution);
+    await this.region.scheduler.drive([execution.done]);
+    this.record(label, { release: this.releaseOf(execution) } as DeploySpec, [execution], before, expect);
+  }
+
+  private async scaleLiveGroupStep(label: string, desired: number) {
+    const live = this.liveGroupNames();
+    if (live.length !== 1) {
+      this.violations.push(`${label}: scaleLiveGroup needs exactly one live group, found ${live.length}`);
+      return;
+    }
+    this.region.autoScaling.scaleGroup(live[0], desired);
+    const t = this.region.timing;
+    // Let the scale-out finish: boot, app start and the load balancer's checks.
+    this.region.advance(t.instanceBootSeconds + t.appStartSeconds + t.healthCheckIntervalSeconds * (t.healthyThreshold + 1));
+  }
+
+  private record(label: string, deploy: DeploySpec, executions: Execution[], before: StepSnapshot, expected?: Outcome) {
+    const [primary, ...extra] = executions.filter(Boolean);
+    const after = this.snapshot();
+    const traffic = TrafficModel.difference(after.traffic, before.traffic);
+    const result = primary?.result;
+    const outcome: Outcome = result?.outcome ?? "failed";
+    const bakes = { base: after.bakes.base - before.bakes.base, release: after.bakes.release - before.bakes.release };
+    const simSeconds = Math.round((after.timeMs - before.timeMs) / 1000);
+    const step: StepResult = {
+      release: deploy.release,
+      outcome,
+      ...(expected ? { expected } : {}),
+      simSeconds,
+      physicalMinimumSeconds: this.physicalMinimumOf(outcome, bakes, before.hadLiveGroup, deploy),
+      failedRequests: traffic.failed,
+      servedBy: traffic.servedBy,
+      apiCalls: diffCounts(after.apiCalls, before.apiCalls),
+      stateTransitions: executions.reduce((n, e) => n + (e?.result?.stateTransitions ?? 0), 0),
+      lambdaInvocations: executions.reduce((n, e) => n + (e?.result?.lambdaInvocations ?? 0), 0),
+      bakes,
+      ...this.liveGroupSummary(),
+      ...(extra.length ? { duplicates: extra.map((e) => e.result?.outcome ?? "failed") } : {}),
+      ...(result?.error ? { error: result.error, cause: result.cause } : {}),
+    };
+    this.results.push(step);
+    if (result?.status === "FAILED") this.lastFailed = primary;
+    this.checkInvariants(label, step, before, executions);
+  }
+
+  private physicalMinimumOf(outcome: Outcome, bakes: { base: number }, hadLiveGroup: boolean, deploy: DeploySpec): number {
+    if (outcome === "no-op") return 0;
+    const bake = deploy.image ? "none" : bakes.base > 0 ? "base-and-release" : "release";
+    const lifecycleHookSeconds = this.region.faults.lifecycleHookSeconds;
+    return physicalMinimum(this.region.timing, { bake, launch: true, retire: hadLiveGroup && outcome === "succeeded", lifecycleHookSeconds })
+      .totalSeconds;
+  }
+
+  private checkInvariants(label: string, step: StepResult, before: StepSnapshot, executions: Execution[]) {
+    const where = `${label} (${step.release})`;
+    if (step.expected && step.outcome !== step.expected)
+      this.violations.push(`${where}: outcome ${step.outcome}, expected ${step.expected}${step.error ? ` (${step.error}: ${step.cause})` : ""}`);
+    if (before.healthyCapacity && step.failedRequests > 0)
+      this.violations.push(`${where}: ${step.failedRequests} failed request(s) although the environment had healthy capacity before the step`);
+    for (const outcome of step.duplicates ?? [])
+      if (outcome !== "no-op") this.violations.push(`${where}: a duplicate execution ended ${outcome}, expected no-op`);
+    // Whatever happened, every image a group or launch template version uses must still exist.
+    const available = new Set(this.region.ec2.ownImages().map((image) => image.imageId));
+    for (const group of this.liveGroupNames()) {
+      const imageId = this.imageOfGroup(group);
+      if (imageId && !available.has(imageId)) this.violations.push(`${where}: the live group ${group} uses image ${imageId}, which was deregistered`);
+    }
+    // A finished deploy (not one stopped for a redrive) leaves nothing behind.
+    if (executions.some((e) => e?.result?.outcome === "failed")) return;
+    const found = leftovers(this.region, this.settings);
+    const live = found.groups;
+    if (live.length > 1) this.violations.push(`${where}: ${live.length} groups left: ${live.join(", ")}`);
+    if (found.locks.length) this.violations.push(`${where}: lock left behind: ${JSON.stringify(found.locks)}`);
+    const usedVersions = new Set(live.map((name) => Number(this.region.autoScaling.groups.get(name)?.launchTemplate?.version)));
+    const strayVersions = found.launchTemplateVersions.filter((v) => !usedVersions.has(v));
+    if (strayVersions.length) this.violations.push(`${where}: launch template versions nothing uses: ${strayVersions.join(", ")}`);
+    const releaseImages = this.region.ec2
+      .ownImages()
+      .filter((image) => tagValueOf(image.tags, TAG.app) === this.settings.app && tagValueOf(image.tags, TAG.role) === IMAGE_ROLE.release);
+    const allowed = this.settings.retainReleaseImages + 1 + (step.outcome === "rolled-back" ? 1 : 0);
+    if (releaseImages.length > allowed)
+      this.violations.push(`${where}: ${releaseImages.length} release images kept, retention allows ${allowed}`);
+    const imageSnapshots = new Set(this.region.ec2.ownImages().flatMap((image) => image.snapshotIds ?? []));
+    const orphans = found.snapshots.filter((id) => !imageSnapshots.has(id));
+    if (orphans.length) this.violations.push(`${where}: snapshots of no image: ${orphans.join(", ")}`);
+    const inUse = imagesInUse(this.region);
+    for (const id of inUse) if (id.startsWith("ami-") && !available.has(id) && this.isOwnImageId(id))
+      this.violations.push(`${where}: image ${id} is referenced but was deregistered`);
+  }
+
+  private isOwnImageId(id: string): boolean {
+    return this.region.ec2.images.get(id)?.ownerId === this.region.account;
+  }
+
+  private liveGroupSummary(): { liveGroup?: StepResult["liveGroup"] } {
+    const [name] = this.liveGroupNames();
+    const group = name ? this.region.autoScaling.groups.get(name) : undefined;
+    if (!group) return {};
+    const inService = [...group.instances.values()].filter((i) => i.lifecycleState === "InService").length;
+    return { liveGroup: { name, release: tagValueOf(group.tags, TAG.release), desired: group.desired, inService } };
+  }
+
+  private healthyTargets(): number {
+    const lb = this.settings.loadBalancer;
+    const pool =
+      lb.kind === "application"
+        ? this.region.loadBalancing.targetGroups.get(lb.targetGroupArn)?.pool
+        : this.region.loadBalancing.classicLoadBalancers.get(lb.loadBalancerName)?.pool;
+    return pool?.routableInstanceIds().length ?? 0;
+  }
+
+  private liveGroupNames(): string[] {
+    return leftovers(this.region, this.settings).groups;
+  }
+
+  private imageOfGroup(name: string): string | undefined {
+    const group = this.region.autoScaling.groups.get(name);
+    const template = group && this.region.ec2.launchTemplates.get(group.launchTemplate.launchTemplateId);
+    return template?.versions.get(Number(group?.launchTemplate.version))?.data.ImageId;
+  }
+
+  /** The newest available release image of `release` (for `image` deploys: a rollback). */
+  private imageOfRelease(release: string): string | undefined {
+    return this.region.ec2
+      .ownImages()
+      .filter((image) => tagValueOf(image.tags, TAG.release) === release && tagValueOf(image.tags, TAG.role) === IMAGE_ROLE.release)
+      .at(-1)?.imageId;
+  }
+
+  private releaseOf(execution: Execution): string {
+    const plan = execution.stateInputs[execution.result?.failedState ?? ""]?.plan;
+    return plan?.release ?? "?";
+  }
+
+  private snapshot(): StepSnapshot {
+    const live = this.liveGroupNames();
+    return {
+      timeMs: this.region.now(),
+      traffic: this.traffic.counters(),
+      apiCalls: Object.fromEntries(this.region.apiCalls),
+      bakes: { ...this.region.codeBuild.bakes },
+      hadLiveGroup: live.length > 0,
+      healthyCapacity: this.healthyTargets() > 0,
+    };
+  }
+}
+
+interface StepSnapshot {
+  timeMs: number;
+  traffic: TrafficCounters;
+  apiCalls: Record<string, number>;
+  bakes: { base: number; release: number };
+  hadLiveGroup: boolean;
+  healthyCapacity: boolean;
+}
+
+function diffCounts(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const delta = value - (before[key] ?? 0);
+    if (delta > 0) out[key] = delta;
+  }
+  return out;
+}
