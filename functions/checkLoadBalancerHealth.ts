@@ -39,10 +39,27 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
     };
   }
 
+  const registered = (state.groupHealth as Partial<GroupHealthResult> | undefined)?.inServiceWindow;
+  // Past the group's health check grace period Auto Scaling would start replacing instances the load
+  // balancer calls unhealthy: a release not healthy by then will not be, so roll back now, not at the deadline.
+  const graceEndsAt = registered ? registered.to + settings.healthCheckGracePeriodSeconds : undefined;
+  const notHealthy = health
+    .filter((instance) => !instance.healthy)
+    .map((instance) => `${instance.instanceId} ${instance.state}${instance.reason ? ` (${instance.reason})` : ""}`);
+  if (graceEndsAt !== undefined && now >= graceEndsAt && now <= launch.healthyBy) {
+    return {
+      status: "failed",
+      nextPollSeconds: 0,
+      message:
+        `deploy: new instance(s) not healthy at ${describeLoadBalancer(settings.loadBalancer)} ` +
+        `${settings.healthCheckGracePeriodSeconds} s after going InService (the group's health check grace period) ` +
+        `${progress}: ${listSome(notHealthy)}`,
+      healthy,
+      desired,
+    };
+  }
+
   if (now > launch.healthyBy) {
-    const notHealthy = health
-      .filter((instance) => !instance.healthy)
-      .map((instance) => `${instance.instanceId} ${instance.state}${instance.reason ? ` (${instance.reason})` : ""}`);
     return {
       status: "failed",
       nextPollSeconds: 0,
@@ -57,8 +74,7 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
   // Health checks run every interval from registration; a target turns healthy after `healthyThreshold`
   // passing checks, so the next change can only come one interval-multiple after the registration window.
   const { intervalSeconds, healthyThreshold } = settings.healthCheck;
-  const registered = (state.groupHealth as Partial<GroupHealthResult> | undefined)?.inServiceWindow;
-  const deadline = launch.healthyBy;
+  const deadline = Math.min(launch.healthyBy, graceEndsAt ?? launch.healthyBy);
   const nextPoll = registered
     ? nextPollSeconds({
         now,

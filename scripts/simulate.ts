@@ -13,8 +13,8 @@ const USAGE = "usage: npm run simulate -- --scenario <file.json> [--json]";
 export function formatScenarioResult(result: ScenarioResult): string {
   const lines = [`scenario ${result.scenario}`];
   const header = ["#", "release", "outcome", "expected", "sim s", "min s", "ratio", "failed req", "served by", "API calls", "transitions", "lambdas", "bakes b/r"];
-  const rows = result.steps.map((step, i) => [
-    String(i + 1),
+  const rows = result.steps.map((step) => [
+    String(step.step),
     step.release,
     step.outcome,
     step.expected ?? "-",
@@ -31,7 +31,7 @@ export function formatScenarioResult(result: ScenarioResult): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const format = (row: string[]) => row.map((cell, c) => cell.padEnd(widths[c])).join("  ");
   lines.push(format(header), format(widths.map((w) => "-".repeat(w))), ...rows.map(format));
-  for (const [i, step] of result.steps.entries()) if (step.error) lines.push(`step ${i + 1}: ${step.error}: ${step.cause}`);
+  for (const step of result.steps) if (step.error) lines.push(`step ${step.step}: ${step.error}: ${step.cause}`);
   const left = result.leftovers;
   lines.push(
     `leftovers: ${left.groups.length} group(s) ${left.groups.join(" ")}; launch template versions [${left.launchTemplateVersions.join(", ")}]; ` +

@@ -85,6 +85,8 @@ export type Scenario = z.output<typeof ScenarioSchema>;
 type DeploySpec = z.output<typeof DeploySchema>;
 
 export interface StepResult {
+  /** 1-based index of the scenario step. */
+  step: number;
   release: string;
   outcome: Outcome;
   expected?: Outcome;
@@ -145,6 +147,8 @@ class ScenarioRun {
   private suppressTrigger = false;
   private startedThisStep: Execution[] = [];
   private lastFailed?: Execution;
+  private readonly releaseOfExecution = new Map<Execution, string>();
+  private stepNumber = 0;
 
   constructor(
     private readonly scenario: Scenario,
@@ -168,6 +172,7 @@ class ScenarioRun {
     for (const [index, step] of this.scenario.steps.entries()) {
       this.region.faults.clear();
       this.region.faults.inject(step.faults as Fault[]);
+      this.stepNumber = index + 1;
       const label = `step ${index + 1}`;
       if ("deploy" in step) await this.deploySteps(label, [{ deploy: step.deploy, expect: step.expect }]);
       else if ("concurrent" in step) await this.deploySteps(label, step.concurrent);
@@ -208,6 +213,7 @@ class ScenarioRun {
       this.region.setReleaseBehavior(deploy.release, { appHealthy: deploy.appHealthy, bootFails: deploy.bootFails });
       const count = this.startedThisStep.length;
       this.startDeploy(label, deploy);
+      for (const started of this.startedThisStep.slice(count)) this.releaseOfExecution.set(started, deploy.release);
       primaries.push(this.startedThisStep[count]);
     }
     await this.region.scheduler.drive(this.startedThisStep.map((e) => e.done));
@@ -254,7 +260,7 @@ class ScenarioRun {
     this.startedThisStep = [execution];
     this.runner.redrive(execution);
     await this.region.scheduler.drive([execution.done]);
-    this.record(label, { release: this.releaseOf(execution) } as DeploySpec, [execution], before, expect);
+    this.record(label, { release: this.releaseOf(execution) } as DeploySpec, [execution], before, expect, "failed", { redrive: true });
   }
 
   private async scaleLiveGroupStep(label: string, desired: number) {
@@ -263,26 +269,39 @@ class ScenarioRun {
       this.violations.push(`${label}: scaleLiveGroup needs exactly one live group, found ${live.length}`);
       return;
     }
+    const before = this.snapshot();
     this.region.autoScaling.scaleGroup(live[0], desired);
     const t = this.region.timing;
     // Let the scale-out finish: boot, app start and the load balancer's checks.
     this.region.advance(t.instanceBootSeconds + t.appStartSeconds + t.healthCheckIntervalSeconds * (t.healthyThreshold + 1));
+    const release = this.liveGroupSummary().liveGroup?.release ?? "?";
+    this.record(label, { release } as DeploySpec, [], before, undefined, "succeeded");
   }
 
-  private record(label: string, deploy: DeploySpec, executions: Execution[], before: StepSnapshot, expected?: Outcome) {
+  private record(
+    label: string,
+    deploy: DeploySpec,
+    executions: Execution[],
+    before: StepSnapshot,
+    expected?: Outcome,
+    outcomeWithoutExecution: Outcome = "failed",
+    options: { redrive?: boolean } = {},
+  ) {
     const [primary, ...extra] = executions.filter(Boolean);
     const after = this.snapshot();
     const traffic = TrafficModel.difference(after.traffic, before.traffic);
     const result = primary?.result;
-    const outcome: Outcome = result?.outcome ?? "failed";
+    const outcome: Outcome = result?.outcome ?? outcomeWithoutExecution;
     const bakes = { base: after.bakes.base - before.bakes.base, release: after.bakes.release - before.bakes.release };
     const simSeconds = Math.round((after.timeMs - before.timeMs) / 1000);
     const step: StepResult = {
+      step: this.stepNumber,
       release: deploy.release,
       outcome,
       ...(expected ? { expected } : {}),
       simSeconds,
-      physicalMinimumSeconds: this.physicalMinimumOf(outcome, bakes, before.hadLiveGroup, deploy),
+      // A redrive resumes half-done work: there is no meaningful minimum for the rest.
+      physicalMinimumSeconds: options.redrive ? 0 : this.physicalMinimumOf(outcome, bakes, before.hadLiveGroup, executions),
       failedRequests: traffic.failed,
       servedBy: traffic.servedBy,
       apiCalls: diffCounts(after.apiCalls, before.apiCalls),
@@ -298,11 +317,17 @@ class ScenarioRun {
     this.checkInvariants(label, step, before, executions);
   }
 
-  private physicalMinimumOf(outcome: Outcome, bakes: { base: number }, hadLiveGroup: boolean, deploy: DeploySpec): number {
-    if (outcome === "no-op") return 0;
-    const bake = deploy.image ? "none" : bakes.base > 0 ? "base-and-release" : "release";
+  /**
+   * What AWS itself needs for the step's work: for a deploy that went live, bake + boot + health checks (+
+   * draining and termination when a group was retired); for one that did not, only the bake (how soon a
+   * failure can be known is the deploy's own policy, not physics). Zero for a no-op or a redrive.
+   */
+  private physicalMinimumOf(outcome: Outcome, bakes: { base: number; release: number }, hadLiveGroup: boolean, executions: Execution[]): number {
+    if (outcome === "no-op" || executions.length === 0) return 0;
+    const bake = bakes.release === 0 ? "none" : bakes.base > 0 ? "base-and-release" : "release";
+    const succeeded = outcome === "succeeded";
     const lifecycleHookSeconds = this.region.faults.lifecycleHookSeconds;
-    return physicalMinimum(this.region.timing, { bake, launch: true, retire: hadLiveGroup && outcome === "succeeded", lifecycleHookSeconds })
+    return physicalMinimum(this.region.timing, { bake, launch: succeeded, retire: hadLiveGroup && succeeded, lifecycleHookSeconds })
       .totalSeconds;
   }
 
@@ -383,8 +408,7 @@ class ScenarioRun {
   }
 
   private releaseOf(execution: Execution): string {
-    const plan = execution.stateInputs[execution.result?.failedState ?? ""]?.plan;
-    return plan?.release ?? "?";
+    return this.releaseOfExecution.get(execution) ?? "?";
   }
 
   private snapshot(): StepSnapshot {

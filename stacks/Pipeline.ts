@@ -426,7 +426,15 @@ function deployDefinition(stack: Stack, { fn, bakeProject, settings }: Definitio
       ...(payload ? { payload: sfn.TaskInput.fromObject(payload) } : {}),
       resultPath,
     });
-    task.addRetry({ errors: [...RETRYABLE_ERRORS], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 8, maxDelay: Duration.seconds(60), jitterStrategy: sfn.JitterType.FULL });
+    // Throttling storms and eventual consistency: up to ~6 minutes of capped, jittered back-off.
+    task.addRetry({
+      errors: [...RETRYABLE_ERRORS],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 10,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     return task;
   };
   const notify = (outcome: Outcome, state: string) => {

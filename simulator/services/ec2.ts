@@ -107,6 +107,18 @@ export interface ReleaseBehavior {
 
 export type InstanceListener = (instance: SimInstance) => void;
 
+/**
+ * Runs instances for real instead of on the model's timers (the local rehearsal: one process per instance).
+ * With a host set, an instance is `running` when the host says it is up (not after instanceBootSeconds),
+ * and `terminated` when the host says it has stopped (not after terminationSeconds).
+ */
+export interface InstanceHost {
+  /** Starts the instance; call `running()` once it is up, or `failed(message)` when it cannot boot. */
+  boot(instance: SimInstance, outcome: { running(): void; failed(message: string): void }): void;
+  /** Stops the instance (it is `shutting-down`); call `terminated()` once it has stopped. */
+  terminate(instance: SimInstance, terminated: () => void): void;
+}
+
 /** Owner of the stock images the Environment stack's launch template starts from (like Amazon's own AMIs). */
 export const STOCK_IMAGE_OWNER = "137112412989";
 
@@ -164,8 +176,16 @@ export class Ec2Service {
   private readonly releaseBehaviors = new Map<string, ReleaseBehavior>();
   private readonly instanceListeners: InstanceListener[] = [];
   private readonly lifecycleTimers = new Map<string, Array<{ cancel(): void }>>();
+  private instanceHost?: InstanceHost;
+  /** The host each hosted instance was booted on (it also stops it, even if the host was changed since). */
+  private readonly hostOf = new Map<string, InstanceHost>();
 
   constructor(private readonly ctx: RegionContext) {}
+
+  /** Instances launched from now on run on `host` (undefined: back to the model's timers). */
+  setInstanceHost(host: InstanceHost | undefined): void {
+    this.instanceHost = host;
+  }
 
   /** Called on every instance state change (running, app serving, shutting-down, terminated). */
   onInstanceChange(listener: InstanceListener): void {
@@ -292,6 +312,11 @@ export class Ec2Service {
       tags: options.tags,
     };
     this.instances.set(instance.instanceId, instance);
+    if (this.instanceHost) {
+      this.bootOnHost(instance, this.instanceHost, behavior);
+      this.emit(instance);
+      return instance;
+    }
     const { instanceBootSeconds, appStartSeconds, terminationSeconds } = this.ctx.timing;
     const boot = this.ctx.scheduler.after(
       instanceBootSeconds,
@@ -325,6 +350,24 @@ export class Ec2Service {
     return instance;
   }
 
+  /** The host's answer comes back on its own time; a stale one (instance already terminating) is ignored. */
+  private bootOnHost(instance: SimInstance, host: InstanceHost, behavior: ReleaseBehavior): void {
+    this.hostOf.set(instance.instanceId, host);
+    host.boot(instance, {
+      running: () => {
+        if (instance.state !== "pending") return;
+        instance.appServing = behavior.appHealthy;
+        this.setState(instance, "running");
+      },
+      failed: (message) => {
+        if (instance.state !== "pending") return;
+        instance.stateReason = { Code: "Server.InternalError", Message: `Server.InternalError: ${message}` };
+        this.setState(instance, "shutting-down");
+        host.terminate(instance, () => this.finishTermination(instance));
+      },
+    });
+  }
+
   /** Starts termination: the app stops at once, the instance is `terminated` after terminationSeconds. */
   terminateInstance(instanceId: string, reason = "Client.UserInitiatedShutdown: User initiated shutdown"): void {
     const instance = this.instances.get(instanceId);
@@ -332,6 +375,11 @@ export class Ec2Service {
     this.cancelTimers(instance);
     instance.stateReason = { Code: reason.split(":")[0], Message: reason };
     this.setState(instance, "shutting-down");
+    const host = this.hostOf.get(instanceId);
+    if (host) {
+      host.terminate(instance, () => this.finishTermination(instance));
+      return;
+    }
     this.track(
       instance,
       this.ctx.scheduler.after(this.ctx.timing.terminationSeconds, () => this.finishTermination(instance), `terminate ${instanceId}`),
@@ -339,6 +387,8 @@ export class Ec2Service {
   }
 
   private finishTermination(instance: SimInstance): void {
+    if (instance.state === "terminated") return;
+    this.hostOf.delete(instance.instanceId);
     this.cancelTimers(instance);
     this.setState(instance, "terminated");
     // Terminated instances stay visible for a while, as in EC2, then vanish.

@@ -24,6 +24,16 @@ export interface Registration {
 
 export type RegistrationListener = (pool: HealthCheckedPool, instanceId: string, registration: Registration | undefined) => void;
 
+/** One health check's outcome: passed, answered but failed (`failed-checks`), or got no answer (`timeout`). */
+export type HealthProbeResult = "passed" | "failed-checks" | "timeout";
+
+/**
+ * Performs one health check of a registered instance for real (the local rehearsal: an HTTP GET of the
+ * health path) and calls `report` once with the outcome. Without a probe the model decides from the
+ * instance's state. Intervals and thresholds stay the pool's, so both agree on when a target turns healthy.
+ */
+export type HealthProbe = (pool: HealthCheckedPool, instanceId: string, report: (result: HealthProbeResult) => void) => void;
+
 /**
  * The registrations of one load balancer (an ALB target group or a classic ELB) and their health checks.
  * Each registered instance is checked every interval from its registration; it becomes healthy after
@@ -42,6 +52,8 @@ export class HealthCheckedPool {
     public drainingSeconds: number,
     private readonly listener: RegistrationListener,
     private readonly drainOnlyHealthy: boolean,
+    /** The current real health check, if any (read at each check, so it can be set after the pool exists). */
+    private readonly probe: () => HealthProbe | undefined = () => undefined,
   ) {}
 
   register(instanceId: string): void {
@@ -84,6 +96,19 @@ export class HealthCheckedPool {
     this.changed(instanceId, registration);
   }
 
+  /**
+   * Ends a deregistration before the delay when the target has no in-flight request left, as ALB does
+   * ("If a deregistering target has no in-flight requests and no active connections, Elastic Load Balancing
+   * immediately completes the deregistration process"). Only a data plane that sees requests can tell.
+   */
+  finishDraining(instanceId: string): void {
+    const registration = this.registrations.get(instanceId);
+    if (!registration || registration.state !== "draining") return;
+    registration.timer?.cancel();
+    this.registrations.delete(instanceId);
+    this.changed(instanceId, undefined);
+  }
+
   /** Instances that get new requests: healthy and not draining. */
   routableInstanceIds(): string[] {
     return [...this.registrations.values()].filter((r) => r.state === "healthy").map((r) => r.instanceId);
@@ -97,12 +122,31 @@ export class HealthCheckedPool {
     );
   }
 
+  private isCurrent(registration: Registration): boolean {
+    return this.registrations.get(registration.instanceId) === registration && registration.state !== "draining";
+  }
+
   private check(registration: Registration): void {
-    if (this.registrations.get(registration.instanceId) !== registration || registration.state === "draining") return;
+    if (!this.isCurrent(registration)) return;
+    const probe = this.probe();
+    if (probe) {
+      let reported = false;
+      probe(this, registration.instanceId, (result) => {
+        // The target may have been deregistered while the check was on its way.
+        if (reported || !this.isCurrent(registration)) return;
+        reported = true;
+        this.record(registration, result);
+      });
+      return;
+    }
     const instance = this.ec2.instances.get(registration.instanceId);
     const ok = instance !== undefined && instance.state === "running" && instance.appServing;
+    this.record(registration, ok ? "passed" : instance?.state === "running" ? "failed-checks" : "timeout");
+  }
+
+  private record(registration: Registration, result: HealthProbeResult): void {
     const before = registration.state;
-    if (ok) {
+    if (result === "passed") {
       registration.consecutiveOk += 1;
       registration.consecutiveFail = 0;
       if (registration.state !== "healthy" && registration.consecutiveOk >= this.healthCheck.healthyThreshold) {
@@ -112,7 +156,7 @@ export class HealthCheckedPool {
     } else {
       registration.consecutiveFail += 1;
       registration.consecutiveOk = 0;
-      registration.failureKind = instance?.state === "running" ? "failed-checks" : "timeout";
+      registration.failureKind = result;
       if (registration.state !== "unhealthy" && registration.consecutiveFail >= this.healthCheck.unhealthyThreshold) {
         registration.state = "unhealthy";
       }

@@ -29,7 +29,7 @@ import { DEFAULTS } from "../../functions/lib/names.js";
 import { type CallContext, type OperationHandlers, type Output, type RegionContext, isHidden } from "../context.js";
 import { awsError } from "../errors.js";
 import type { Ec2Service } from "./ec2.js";
-import { type HealthCheckSettings, HealthCheckedPool, type Registration, type RegistrationListener } from "./health.js";
+import { type HealthCheckSettings, HealthCheckedPool, type HealthProbe, type Registration, type RegistrationListener } from "./health.js";
 
 export interface SimTargetGroup {
   arn: string;
@@ -50,6 +50,8 @@ export class LoadBalancingService {
   readonly targetGroups = new Map<string, SimTargetGroup>();
   readonly classicLoadBalancers = new Map<string, SimClassicLoadBalancer>();
   private readonly listeners: RegistrationListener[] = [];
+  private healthProbe?: HealthProbe;
+  private readonly currentProbe = () => this.healthProbe;
 
   constructor(
     private readonly ctx: RegionContext,
@@ -59,6 +61,11 @@ export class LoadBalancingService {
   /** Called when a registration appears, changes state, or is removed (`registration` undefined). */
   onRegistrationChange(listener: RegistrationListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Health checks of every pool are performed by `probe` from now on (undefined: the model decides again). */
+  setHealthProbe(probe: HealthProbe | undefined): void {
+    this.healthProbe = probe;
   }
 
   private readonly notify: RegistrationListener = (pool, instanceId, registration) => {
@@ -71,7 +78,7 @@ export class LoadBalancingService {
       arn,
       name: options.name,
       port: options.port ?? DEFAULTS.appPort,
-      pool: new HealthCheckedPool(arn, this.ctx, this.ec2, options.healthCheck, options.drainingSeconds, this.notify, false),
+      pool: new HealthCheckedPool(arn, this.ctx, this.ec2, options.healthCheck, options.drainingSeconds, this.notify, false, this.currentProbe),
     };
     this.targetGroups.set(arn, group);
     return group;
@@ -83,7 +90,7 @@ export class LoadBalancingService {
       dnsName: `${options.name}-1234567890.${this.ctx.regionName}.elb.amazonaws.com`,
       createdAtMs: this.ctx.clock.now(),
       // Connection draining applies to in-service instances only; an out-of-service one leaves at once.
-      pool: new HealthCheckedPool(options.name, this.ctx, this.ec2, options.healthCheck, options.drainingSeconds, this.notify, true),
+      pool: new HealthCheckedPool(options.name, this.ctx, this.ec2, options.healthCheck, options.drainingSeconds, this.notify, true, this.currentProbe),
     };
     this.classicLoadBalancers.set(options.name, lb);
     return lb;

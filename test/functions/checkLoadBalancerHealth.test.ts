@@ -146,6 +146,40 @@ describe("checkLoadBalancerHealth with an application load balancer", () => {
     expect(result.message).toContain("i-2 unhealthy (Target.ResponseCodeMismatch)");
   });
 
+  it("fails as soon as the group's grace period is over with a target still unhealthy, not at the deadline", async () => {
+    // Prepare: in service since NOW - 300 (the grace period), so Auto Scaling would replace the instance now.
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [
+        { Target: { Id: "i-1" }, TargetHealth: { State: "healthy" } },
+        { Target: { Id: "i-2" }, TargetHealth: { State: "unhealthy", Reason: "Target.FailedHealthChecks" } },
+      ],
+    });
+    const state = deployState("application", { groupHealth: groupReady(NOW - 310, NOW - 300) });
+
+    // Act
+    const result = await checkLoadBalancerHealth(state);
+
+    // Assess
+    expect(state.launch!.healthyBy).toBeGreaterThan(NOW);
+    expect(result.status).toBe("failed");
+    expect(result.message).toContain("300 s after going InService");
+    expect(result.message).toContain("i-2 unhealthy (Target.FailedHealthChecks)");
+  });
+
+  it("keeps waiting inside the grace period and polls no later than its end", async () => {
+    // Prepare: in service since NOW - 280: 20 s of grace left.
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "healthy", "i-2": "unhealthy" }));
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application", { groupHealth: groupReady(NOW - 290, NOW - 280) }));
+
+    // Assess
+    expect(result.status).toBe("waiting");
+    expect(result.nextPollSeconds).toBeLessThanOrEqual(20);
+  });
+
   it("a throttled DescribeTargetHealth reaches the state machine as TransientAwsError", async () => {
     // Prepare
     givenNewGroupInstances(["i-1"]);
