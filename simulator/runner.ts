@@ -24,6 +24,8 @@ export interface RunnerOptions {
   settings: EnvironmentSettings;
   /** The synthesized definition (`loadDeployDefinition`); the runner injects `settings`. */
   definition: AslDefinition;
+  /** Benchmark baseline: every Wait state waits this long instead of the check's `nextPollSeconds`. */
+  fixedPollSeconds?: number;
 }
 
 export interface ProgressEvent {
@@ -86,6 +88,7 @@ export class DeployRunner {
   readonly settings: EnvironmentSettings;
   private readonly definition: AslDefinition;
   private readonly waits: Map<string, WaitSpec>;
+  private readonly fixedPollSeconds?: number;
   private readonly listeners = new Set<(event: ProgressEvent) => void>();
   private readonly invocation = new AsyncLocalStorage<Invocation>();
   private readonly stageModules = new Map<string, Promise<StageModule>>();
@@ -97,6 +100,7 @@ export class DeployRunner {
     const local = localDefinition(withSettings(options.definition, options.settings));
     this.definition = local.definition;
     this.waits = local.waits;
+    this.fixedPollSeconds = options.fixedPollSeconds;
   }
 
   onProgress(listener: (event: ProgressEvent) => void): () => void {
@@ -282,7 +286,7 @@ export class DeployRunner {
 
   /** A Wait state, in the region's time. */
   private async waitState(state: WaitSpec, input: Json): Promise<Json> {
-    const seconds = state.Seconds ?? readPath(input, state.SecondsPath);
+    const seconds = this.fixedPollSeconds ?? state.Seconds ?? readPath(input, state.SecondsPath);
     if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0)
       throw namedError("States.Runtime", `Wait state: ${state.SecondsPath} is ${JSON.stringify(seconds)}, not a number of seconds`);
     await this.region.scheduler.sleep(seconds);

@@ -121,7 +121,12 @@ export function parseScenario(input: unknown): Scenario {
   throw new Error(`invalid scenario:\n  ${lines.join("\n  ")}`);
 }
 
-export async function runScenario(scenarioInput: unknown, definition: AslDefinition): Promise<ScenarioResult> {
+export interface RunScenarioOptions {
+  /** Benchmark baseline: poll every n seconds instead of when the next change can happen. */
+  fixedPollSeconds?: number;
+}
+
+export async function runScenario(scenarioInput: unknown, definition: AslDefinition, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const scenario = parseScenario(scenarioInput);
   const region = new SimulatedRegion({ timing: scenario.timing });
   const settings = createEnvironment(region, { environment: "sim", ...scenario.environment });
@@ -129,7 +134,7 @@ export async function runScenario(scenarioInput: unknown, definition: AslDefinit
   const attachment = attachRegion(region, allClients);
   const restoreClock = bindFunctionClock(region);
   try {
-    return await new ScenarioRun(scenario, region, settings, definition).run();
+    return await new ScenarioRun(scenario, region, settings, definition, options).run();
   } finally {
     attachment.detach();
     restoreClock();
@@ -155,8 +160,9 @@ class ScenarioRun {
     private readonly region: SimulatedRegion,
     private readonly settings: EnvironmentSettings,
     definition: AslDefinition,
+    options: RunScenarioOptions,
   ) {
-    this.runner = new DeployRunner({ region, settings, definition });
+    this.runner = new DeployRunner({ region, settings, definition, fixedPollSeconds: options.fixedPollSeconds });
     this.traffic = new TrafficModel(region, settings.loadBalancer, scenario.traffic.requestsPerSecond);
     this.bucket = artifactBucketName(settings.app, settings.environment);
     // The Pipeline's EventBridge rule.
