@@ -41,11 +41,21 @@ export async function prepareDeploy(state: DeployState): Promise<DeployPlan> {
     groupName,
     liveGroups,
     desiredCapacity: desiredCapacityFor(settings, liveGroups),
-    lockDeadline: nowSeconds() + settings.timeouts.lockWaitSeconds,
+    lockDeadline: lockDeadlineFor(state),
     ...(request.artifact && { bakeRequest: bakeRequestFor(request, release) }),
   };
   logger.info("deploy prepared", { release, groupName, liveGroups: liveGroups.map((g) => g.name), source: request.source });
   return plan;
+}
+
+/**
+ * From the execution's start, not from now: Prepare runs again after each wait for the lock ("Refresh plan"),
+ * and a deadline that moved with it would let a deploy wait forever.
+ */
+export function lockDeadlineFor(state: DeployState): number {
+  const started = Date.parse(state.execution.startTime);
+  const from = Number.isFinite(started) ? Math.floor(started / 1000) : nowSeconds();
+  return from + state.settings.timeouts.lockWaitSeconds;
 }
 
 /** `${app}-${environment}-${release}-${8 hex of sha256(execution id)}`: a redrive or re-run finds the same group. */
