@@ -5,6 +5,7 @@
  * and a replay of the seeds' Bash script (fixed 4 s naps, sequential waits). Also the stage functions'
  * bundle sizes. Writes the same tables to BENCHMARK.md.
  */
+import "../simulator/offlineEnvironment.js";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -117,7 +118,6 @@ async function bundleSizes(): Promise<Row[]> {
 }
 
 async function main() {
-  process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
   const definition = await loadDeployDefinition("dev01");
   const sections: string[] = [
     "# Benchmark",

@@ -3,6 +3,7 @@
  * real synthesized state machine and the real stage functions against the in-process simulated region.
  * Exits non-zero when an expectation or an invariant fails.
  */
+import "../simulator/offlineEnvironment.js";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { loadDeployDefinition } from "../stacks/stateMachineDefinition.js";
@@ -55,8 +56,6 @@ async function main() {
   });
   if (values.help) return console.log(USAGE);
   if (!values.scenario) throw new Error(`--scenario is required; ${USAGE}`);
-  process.env.AWS_EC2_METADATA_DISABLED = "true";
-  process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
   let scenario: unknown;
   try {
     scenario = JSON.parse(await readFile(values.scenario, "utf8"));

@@ -1,0 +1,67 @@
+import { type Server, createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** A stand-in instance app: health 200 or 503, `/api/slow?ms=N`, everything else 200 with `x-release`. */
+export async function startFakeApp(options: { release: string; healthy?: boolean }): Promise<{ server: Server; port: number; requests: string[] }> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    res.setHeader("x-release", options.release);
+    if (url.pathname === "/api/status/health") {
+      res.statusCode = options.healthy === false ? 503 : 200;
+      return res.end("{}");
+    }
+    requests.push(url.pathname);
+    if (url.pathname === "/api/slow") {
+      setTimeout(() => res.end("slow"), Number(url.searchParams.get("ms") ?? "0"));
+      return;
+    }
+    res.end("ok");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as AddressInfo).port, requests };
+}
+
+export async function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await closed;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export function get(url: string): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Polls `condition` every 10 ms until it holds, failing after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** True while a process with this pid exists (signal 0 only checks). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,46 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { LoadGenerator } from "../../rehearsal/loadGenerator.js";
+import { closeServer } from "./helpers.js";
+
+describe("LoadGenerator", () => {
+  it("sends steady traffic and counts answers by release, failing non-200 answers and refused connections", async () => {
+    // Prepare: every third request answers 500; releases alternate.
+    let seen = 0;
+    const server = createServer((_req, res) => {
+      seen += 1;
+      res.setHeader("x-release", seen % 2 === 0 ? "v2" : "v1");
+      res.statusCode = seen % 3 === 0 ? 500 : 200;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const load = new LoadGenerator({ url, requestsPerSecond: 50, bucketSeconds: 1 });
+
+    // Act
+    load.start();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const report = await load.stop();
+    await closeServer(server);
+    const refused = new LoadGenerator({ url, requestsPerSecond: 50 });
+    refused.start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refusedReport = await refused.stop();
+
+    // Assess
+    expect(report.requests).toBeGreaterThanOrEqual(25);
+    expect(report.requests).toBeLessThanOrEqual(35);
+    expect(report.failedRequests).toBe(Math.floor(report.requests / 3));
+    expect((report.servedBy.v1 ?? 0) + (report.servedBy.v2 ?? 0) + report.failedRequests).toBe(report.requests);
+    expect(report.failures[0].reason).toBe("HTTP 500");
+    expect(report.timeline[0].fromSeconds).toBe(0);
+    expect(refusedReport.failedRequests).toBe(refusedReport.requests);
+    expect(refusedReport.failures[0].reason).toMatch(/ECONNREFUSED/);
+  });
+
+  it("rejects a rate that is not positive", () => {
+    // Prepare, Act, Assess
+    expect(() => new LoadGenerator({ url: "http://127.0.0.1:1", requestsPerSecond: 0 })).toThrow(RangeError);
+  });
+});
