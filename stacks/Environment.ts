@@ -12,7 +12,7 @@ import { NagSuppressions } from "cdk-nag";
 import type { StackContext } from "sst/constructs";
 import { TAG } from "../functions/lib/names.js";
 import { loadStageConfig, siteDomain, type StageConfig } from "./config.js";
-import { suppressSstInternals } from "./nag.js";
+import { sessionManagerRole, suppressSstInternals } from "./nag.js";
 
 /** What the Pipeline stack needs from the environment (via `use(Environment)`). */
 export interface EnvironmentResources {
@@ -77,18 +77,7 @@ export function Environment({ stack, app }: StackContext): EnvironmentResources 
   instanceSecurityGroup.addIngressRule(loadBalancerSecurityGroup, ec2.Port.tcp(80), "HTTP from the load balancer");
   loadBalancerSecurityGroup.addEgressRule(instanceSecurityGroup, ec2.Port.tcp(80), "HTTP to the instances");
 
-  const instanceRole = new iam.Role(stack, "InstanceRole", {
-    assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
-    description: "App instances: Session Manager access only",
-    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
-  });
-  NagSuppressions.addResourceSuppressions(instanceRole, [
-    {
-      id: "AwsSolutions-IAM4",
-      reason: "AmazonSSMManagedInstanceCore is AWS's maintained minimum for Session Manager (no SSH needed).",
-      appliesTo: ["Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"],
-    },
-  ]);
+  const instanceRole = sessionManagerRole(stack, "InstanceRole", "App instances: Session Manager access only");
 
   const keyPair = config.sshPublicKey
     ? new ec2.KeyPair(stack, "SshKeyPair", {

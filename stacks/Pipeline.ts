@@ -20,7 +20,7 @@ import { Function, use, type StackContext } from "sst/constructs";
 import type { EnvironmentSettings, Outcome } from "../functions/lib/contract.js";
 import { DEFAULTS, ERROR, PROJECT, RETRYABLE_ERRORS, STATE, TAG } from "../functions/lib/names.js";
 import { Environment } from "./Environment.js";
-import { suppressBucketNotificationsHandler, suppressSstInternals } from "./nag.js";
+import { sessionManagerRole, suppressBucketNotificationsHandler, suppressSstInternals } from "./nag.js";
 import { STAGE_FUNCTIONS, type StageFunctionId } from "./stageFunctions.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -84,18 +84,7 @@ export function Pipeline({ stack }: StackContext) {
   const eventBus = events.EventBus.fromEventBusName(stack, "DefaultBus", "default");
 
   // ---- Bake: CodeBuild runs Packer -------------------------------------------------------------------
-  const bakeRole = new iam.Role(stack, "BakeInstanceRole", {
-    assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
-    description: "Packer's temporary bake instance: Session Manager only",
-    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
-  });
-  NagSuppressions.addResourceSuppressions(bakeRole, [
-    {
-      id: "AwsSolutions-IAM4",
-      reason: "AmazonSSMManagedInstanceCore is AWS's maintained minimum for Session Manager, which Packer connects through.",
-      appliesTo: ["Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"],
-    },
-  ]);
+  const bakeRole = sessionManagerRole(stack, "BakeInstanceRole", "Packer's temporary bake instance: Session Manager only");
   const bakeProfile = new iam.InstanceProfile(stack, "BakeInstanceProfile", { role: bakeRole });
   const bakeSecurityGroup = new ec2.SecurityGroup(stack, "BakeSecurityGroup", {
     vpc: env.vpc,

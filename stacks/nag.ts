@@ -1,4 +1,6 @@
 import type { Stack } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type { Construct } from "constructs";
 import { NagSuppressions } from "cdk-nag";
 
 /** SST adds a stack-metadata custom resource to every stack; its Lambda and role are SST's, not ours. */
@@ -32,4 +34,21 @@ export function suppressBucketNotificationsHandler(stack: Stack): void {
       true,
     );
   }
+}
+
+/** An EC2 instance role whose only permission is Session Manager (AWS's maintained minimum for it). */
+export function sessionManagerRole(scope: Construct, id: string, description: string): iam.Role {
+  const role = new iam.Role(scope, id, {
+    assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
+    description,
+    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
+  });
+  NagSuppressions.addResourceSuppressions(role, [
+    {
+      id: "AwsSolutions-IAM4",
+      reason: "AmazonSSMManagedInstanceCore is AWS's maintained minimum for Session Manager, the only way in (no SSH).",
+      appliesTo: ["Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"],
+    },
+  ]);
+  return role;
 }

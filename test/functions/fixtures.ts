@@ -3,6 +3,7 @@
  * groups as DescribeAutoScalingGroups returns them, and AWS errors as the SDK throws them.
  */
 import type { AutoScalingGroup, Instance } from "@aws-sdk/client-auto-scaling";
+import { GetItemCommand, type GetItemCommandOutput } from "@aws-sdk/client-dynamodb";
 import type { DeployState, EnvironmentSettings, GroupSnapshot } from "../../functions/lib/contract.js";
 import { EXECUTION_TAG } from "../../functions/launchReleaseGroup.js";
 import { DEFAULTS, TAG } from "../../functions/lib/names.js";
@@ -131,3 +132,11 @@ export const lambdaContext = {
   fail: () => undefined,
   succeed: () => undefined,
 };
+
+/** Makes a mocked DynamoDB client answer that `holder` holds this environment's deploy lock. */
+export function givenLockHeldBy(dynamoMock: { on: (command: typeof GetItemCommand) => { resolves: (output: GetItemCommandOutput) => unknown } }, holder: string) {
+  dynamoMock.on(GetItemCommand).resolves({
+    Item: { lockId: { S: "shop#dev01" }, holder: { S: holder }, release: { S: "v2" }, acquiredAt: { N: "1" } },
+    $metadata: {},
+  });
+}

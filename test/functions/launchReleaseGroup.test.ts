@@ -9,7 +9,7 @@ import {
   DescribeLaunchTemplateVersionsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
-import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EXECUTION_TAG, handler, launchReleaseGroup } from "../../functions/launchReleaseGroup.js";
@@ -20,6 +20,7 @@ import {
   CLASSIC_LB_NAME,
   deployState,
   EXECUTION_ID,
+  givenLockHeldBy,
   group,
   IMAGE_ID,
   LAUNCH_TEMPLATE_ID,
@@ -31,10 +32,7 @@ import {
 
 const autoScalingMock = mockClient(AutoScalingClient);
 const dynamoMock = mockClient(DynamoDBClient);
-/** The lock table says this execution holds the lock (or `holder`). */
-function lockHeldBy(holder: string) {
-  dynamoMock.on(GetItemCommand).resolves({ Item: { lockId: { S: "shop#dev01" }, holder: { S: holder }, release: { S: "v2" }, acquiredAt: { N: "1" } } });
-}
+const lockHeldBy = (holder: string) => givenLockHeldBy(dynamoMock, holder);
 const ec2Mock = mockClient(EC2Client);
 const DESCRIPTION = `immutable-deploy group ${NEW_GROUP}`;
 const CREATED = NOW - 100;

@@ -6,7 +6,7 @@ import {
   DetachLoadBalancerTargetGroupsCommand,
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handler, retireGroups } from "../../functions/retireGroups.js";
@@ -17,6 +17,7 @@ import {
   CLASSIC_LB_NAME,
   deployState,
   EXECUTION_ID,
+  givenLockHeldBy,
   group,
   instances,
   lambdaContext,
@@ -29,10 +30,7 @@ import {
 
 const autoScalingMock = mockClient(AutoScalingClient);
 const dynamoMock = mockClient(DynamoDBClient);
-/** The lock table says this execution holds the lock (or `holder`). */
-function lockHeldBy(holder: string) {
-  dynamoMock.on(GetItemCommand).resolves({ Item: { lockId: { S: "shop#dev01" }, holder: { S: holder }, release: { S: "v2" }, acquiredAt: { N: "1" } } });
-}
+const lockHeldBy = (holder: string) => givenLockHeldBy(dynamoMock, holder);
 const DRAINED_BY = NOW + 300;
 
 beforeEach(() => {
