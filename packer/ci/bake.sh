@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The bake, as the CodeBuild project runs it (buildspec.yml): fetch the release artifact, resolve or bake
 # the base image, bake the release image, and leave the AMI ids in $BAKE_WORK_DIR for the buildspec to
-# export. Every step logs a `deploy:` line. Inputs are the CodeBuild environment variables (docs/bake.md).
+# export. Every step logs a `deploy:` line. Inputs are the CodeBuild environment variables (README.md, "Bake: the images").
 set -euo pipefail
 
 ci_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -53,7 +53,7 @@ aws s3api get-object --region "$AWS_REGION" --bucket "$ARTIFACT_BUCKET" --key "$
   "${version_args[@]}" "$work_dir/release.tgz" >/dev/null
 tar -xzf "$work_dir/release.tgz" -C "$work_dir/app" --no-same-owner
 for required in package.json package-lock.json; do
-  [[ -f "$work_dir/app/$required" ]] || fail "the release artifact has no $required at its root (see docs/bake.md)"
+  [[ -f "$work_dir/app/$required" ]] || fail "the release artifact has no $required at its root (see README.md, 'The example app and packaging your own app')"
 done
 
 base_hash="$(node "$packer_dir/base-hash.mjs" --packer-dir "$packer_dir" --node-version "$NODE_VERSION" \
