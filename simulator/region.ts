@@ -43,6 +43,12 @@ export class SimulatedRegion {
   readonly stepFunctions: StepFunctionsService;
   /** API calls answered (and failed by faults), by "Service:Operation". */
   readonly apiCalls = new Map<string, number>();
+  /** Hears every counted call, in the caller's async context (the runner attributes calls to stage functions). */
+  private readonly callListeners = new Set<(operation: string) => void>();
+  onApiCall(listener: (operation: string) => void): () => void {
+    this.callListeners.add(listener);
+    return () => this.callListeners.delete(listener);
+  }
   /** "Service:Operation" of every command that reached the region but is not modelled (should stay empty). */
   readonly unmodelledCalls: string[] = [];
   private readonly context: RegionContext;
@@ -145,6 +151,7 @@ export class SimulatedRegion {
 
   countCall(operation: string): void {
     this.apiCalls.set(operation, (this.apiCalls.get(operation) ?? 0) + 1);
+    for (const listener of this.callListeners) listener(operation);
   }
 
   /** API call counts as a plain object, sorted by name. */

@@ -69,6 +69,12 @@ export interface StartOptions {
   crashAfter?: string;
 }
 
+function stageFunctionOf(stateName: string) {
+  const spec = Object.values(STAGE_FUNCTIONS).find((f) => (f.states as readonly string[]).includes(stateName));
+  if (!spec) throw new Error(`no stage function runs Task state "${stateName}" (stacks/stageFunctions.ts)`);
+  return spec;
+}
+
 /** Real Step Functions Task states default to no timeout; the local interpreter's default (60 s real) is not ours. */
 const TASK_TIMEOUT_SECONDS = 24 * 3600;
 const WAIT_RESOURCE = "arn:aws:lambda:us-east-1:123456789012:function:VirtualClockWait";
@@ -76,6 +82,8 @@ const CODEBUILD_SYNC = "arn:aws:states:::codebuild:startBuild.sync";
 
 interface Invocation {
   execution: string;
+  /** The stage function (file name) running. */
+  stageFunction: string;
   crashed?: Error;
 }
 
@@ -84,6 +92,8 @@ type StageModule = Record<string, StageHandler>;
 
 export class DeployRunner {
   readonly executions: Execution[] = [];
+  /** Every AWS operation each stage function called ("Service:Operation" by function name). */
+  readonly callsByStageFunction = new Map<string, Set<string>>();
   readonly region: SimulatedRegion;
   readonly settings: EnvironmentSettings;
   private readonly definition: AslDefinition;
@@ -97,6 +107,13 @@ export class DeployRunner {
   constructor(options: RunnerOptions) {
     this.region = options.region;
     this.settings = options.settings;
+    this.region.onApiCall((operation) => {
+      const current = this.invocation.getStore();
+      if (!current) return;
+      let calls = this.callsByStageFunction.get(current.stageFunction);
+      if (!calls) this.callsByStageFunction.set(current.stageFunction, (calls = new Set()));
+      calls.add(operation);
+    });
     const local = localDefinition(withSettings(options.definition, options.settings));
     this.definition = local.definition;
     this.waits = local.waits;
@@ -243,7 +260,7 @@ export class DeployRunner {
   /** A stage function invocation, as Lambda would run it: JSON in, JSON out, named errors. */
   private async invokeStage(execution: Execution, stateName: string, state: Json, input: Json): Promise<Json> {
     const fn = await this.stageFunction(stateName);
-    const current: Invocation = { execution: execution.arn };
+    const current: Invocation = { execution: execution.arn, stageFunction: stageFunctionOf(stateName).name };
     try {
       const event = JSON.parse(JSON.stringify(input));
       const output = await this.invocation.run(current, () => fn(event, lambdaContext(stateName, execution.name)));
@@ -268,8 +285,7 @@ export class DeployRunner {
   }
 
   private stageFunction(stateName: string): Promise<StageHandler> {
-    const spec = Object.values(STAGE_FUNCTIONS).find((f) => (f.states as readonly string[]).includes(stateName));
-    if (!spec) throw new Error(`no stage function runs Task state "${stateName}" (stacks/stageFunctions.ts)`);
+    const spec = stageFunctionOf(stateName);
     let loading = this.stageModules.get(spec.name);
     if (!loading) {
       const url = new URL(`../functions/${spec.name}.js`, import.meta.url).href;

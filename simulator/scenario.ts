@@ -111,6 +111,8 @@ export interface ScenarioResult {
   steps: StepResult[];
   leftovers: Pick<Leftovers, "groups" | "launchTemplateVersions" | "images" | "snapshots" | "locks">;
   invariantViolations: string[];
+  /** The AWS operations each stage function called ("Service:Operation"), for checking IAM policies. */
+  callsByStageFunction?: Record<string, string[]>;
 }
 
 /** Parses a scenario; a bad one fails with the field, the value and what is allowed. */
@@ -201,6 +203,9 @@ class ScenarioRun {
         locks: found.locks,
       },
       invariantViolations: this.violations,
+      callsByStageFunction: Object.fromEntries(
+        [...this.runner.callsByStageFunction].map(([name, calls]) => [name, [...calls].sort()]),
+      ),
     };
   }
 

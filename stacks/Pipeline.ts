@@ -181,9 +181,8 @@ export function Pipeline({ stack }: StackContext) {
     [`aws:RequestTag/${TAG.app}`]: config.app,
     [`aws:RequestTag/${TAG.environment}`]: config.stage,
   });
-  allow("launchReleaseGroup", lbAttach, [groupArns], tagConditions);
 
-  allow("checkGroupHealth", describeGroups, ["*"]);
+  allow("checkGroupHealth", [...describeGroups, "autoscaling:DescribeScalingActivities"], ["*"]);
   allow(
     "checkLoadBalancerHealth",
     [...describeGroups, env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth"],
@@ -192,8 +191,10 @@ export function Pipeline({ stack }: StackContext) {
   allow("retireGroups", describeGroups, ["*"]);
   allow("retireGroups", ["autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
   allow("checkRetired", describeGroups, ["*"]);
+  // The scale-in to 0 happens here, once the detached groups have drained.
+  allow("checkRetired", ["autoscaling:UpdateAutoScalingGroup"], [groupArns], tagConditions);
   allow("deleteOldGroups", [...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
-  allow("deleteOldGroups", ["autoscaling:DeleteAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup"], [groupArns], tagConditions);
+  allow("deleteOldGroups", ["autoscaling:DeleteAutoScalingGroup"], [groupArns], tagConditions);
   allow("deleteOldGroups", ["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
   allow("rollback", [...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
   allow(

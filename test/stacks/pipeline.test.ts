@@ -86,7 +86,7 @@ describe("Pipeline stack (dev01, application load balancer)", () => {
   });
 
   it("scopes every mutating Auto Scaling action to this app's groups by name pattern and by tags", () => {
-    for (const prefix of ["RetireGroupsFunction", "DeleteOldGroupsFunction", "RollbackFunction"]) {
+    for (const prefix of ["RetireGroupsFunction", "CheckRetiredFunction", "DeleteOldGroupsFunction", "RollbackFunction"]) {
       const mutating = statementsOf(t, prefix).filter((s) =>
         actionsOf(s).some((a) => /^autoscaling:(Update|Delete|Detach|Attach)/.test(a)),
       );
@@ -156,9 +156,9 @@ describe("Pipeline stack (classic01)", () => {
   it("attaches groups to the classic ELB and reads instance health from it", async () => {
     const app = await synthesizeApp("classic01");
     const t = Template.fromJSON(app.template("Pipeline"));
-    const launch = statementsOf(t, "LaunchReleaseGroupFunction").flatMap(actionsOf);
-    expect(launch).toContain("autoscaling:AttachLoadBalancers");
-    expect(launch).not.toContain("autoscaling:AttachLoadBalancerTargetGroups");
+    const rollback = statementsOf(t, "RollbackFunction").flatMap(actionsOf);
+    expect(rollback).toContain("autoscaling:AttachLoadBalancers");
+    expect(rollback).not.toContain("autoscaling:AttachLoadBalancerTargetGroups");
     expect(statementsOf(t, "CheckLoadBalancerHealthFunction").flatMap(actionsOf)).toContain(
       "elasticloadbalancing:DescribeInstanceHealth",
     );

@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runScenario } from "../../simulator/scenario.js";
+import { STAGE_FUNCTIONS } from "../../stacks/stageFunctions.js";
+import { loadDeployDefinition, type AslDefinition } from "../../stacks/stateMachineDefinition.js";
+import { synthesizeApp } from "../../stacks/synthesize.js";
+
+/**
+ * IAM proven by behaviour: the scenarios run the real stage functions on the simulated region, which records
+ * every AWS operation each function calls; each of those must be an action its own role's policy allows.
+ * (Resource scoping and tag conditions are asserted in pipeline.test.ts.)
+ */
+const IAM_PREFIX: Record<string, string> = {
+  AutoScaling: "autoscaling",
+  EC2: "ec2",
+  ELBv2: "elasticloadbalancing",
+  ELB: "elasticloadbalancing",
+  DynamoDB: "dynamodb",
+  SFN: "states",
+  SNS: "sns",
+  EventBridge: "events",
+};
+const SCENARIOS = ["normal-deploy", "normal-deploy-classic", "snapshot-in-use", "crash-and-redrive", "concurrent-releases", "existing-image"];
+
+type Statement = { Action: string | string[] };
+
+/** Actions allowed to each stage function's role, by function name. */
+function allowedActions(template: Record<string, any>): Map<string, Set<string>> {
+  const resources = template.Resources as Record<string, any>;
+  const byRole = new Map<string, Set<string>>();
+  for (const resource of Object.values(resources)) {
+    if (resource.Type !== "AWS::IAM::Policy") continue;
+    for (const role of resource.Properties.Roles as { Ref: string }[]) {
+      const actions = byRole.get(role.Ref) ?? new Set<string>();
+      for (const statement of resource.Properties.PolicyDocument.Statement as Statement[])
+        for (const action of [statement.Action].flat()) actions.add(action);
+      byRole.set(role.Ref, actions);
+    }
+  }
+  const byFunction = new Map<string, Set<string>>();
+  for (const spec of Object.values(STAGE_FUNCTIONS)) {
+    const logicalPrefix = `${spec.name[0].toUpperCase()}${spec.name.slice(1)}Function`;
+    const fn = Object.entries(resources).find(([id, r]) => r.Type === "AWS::Lambda::Function" && id.startsWith(logicalPrefix));
+    if (!fn) throw new Error(`no Lambda for ${spec.name}`);
+    byFunction.set(spec.name, byRole.get(fn[1].Properties.Role["Fn::GetAtt"][0]) ?? new Set());
+  }
+  return byFunction;
+}
+
+function permits(allowed: Set<string>, action: string): boolean {
+  return [...allowed].some((a) => a === action || (a.endsWith("*") && action.startsWith(a.slice(0, -1))));
+}
+
+describe("stage function roles allow every call the functions make", () => {
+  let definition: AslDefinition;
+  const calls = { application: new Map<string, Set<string>>(), classic: new Map<string, Set<string>>() };
+  beforeAll(async () => {
+    definition = await loadDeployDefinition("dev01");
+    for (const name of SCENARIOS) {
+      const scenario = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../scenarios", `${name}.json`), "utf8"));
+      const kind: "application" | "classic" = scenario.environment?.loadBalancer ?? "application";
+      const result = await runScenario(scenario, definition);
+      for (const [fn, operations] of Object.entries(result.callsByStageFunction ?? {})) {
+        const set = calls[kind].get(fn) ?? new Set<string>();
+        for (const op of operations) set.add(op);
+        calls[kind].set(fn, set);
+      }
+    }
+  }, 300_000);
+
+  it.each([
+    ["dev01", "application"],
+    ["classic01", "classic"],
+  ] as const)("%s (%s load balancer)", async (stage, kind) => {
+    // Prepare
+    const allowed = allowedActions((await synthesizeApp(stage)).template("Pipeline"));
+    const missing: string[] = [];
+    // Act
+    for (const [fn, operations] of calls[kind]) {
+      for (const operation of operations) {
+        const [service, name] = operation.split(":");
+        const action = `${IAM_PREFIX[service]}:${name}`;
+        if (!permits(allowed.get(fn) ?? new Set(), action)) missing.push(`${fn} calls ${action}`);
+      }
+    }
+    // Assess: every function was exercised, and nothing it called is denied.
+    expect([...calls[kind].keys()].sort()).toEqual(Object.keys(STAGE_FUNCTIONS).sort());
+    expect(missing).toEqual([]);
+  }, 120_000);
+});
