@@ -1,4 +1,4 @@
-import { type AutoScalingGroup, DescribeScalingActivitiesCommand, type Instance } from "@aws-sdk/client-auto-scaling";
+import { type Activity, type AutoScalingGroup, DescribeScalingActivitiesCommand, type Instance } from "@aws-sdk/client-auto-scaling";
 import { autoScaling } from "./lib/clients.js";
 import { nowSeconds } from "./lib/clock.js";
 import type { CheckResult, DeployState, LaunchResult } from "./lib/contract.js";
@@ -7,9 +7,11 @@ import { stageHandler } from "./lib/handler.js";
 import { logger } from "./lib/logger.js";
 import {
   BOOT_POLL_SECONDS,
+  FAILED_LAUNCHES_TO_GIVE_UP,
   listSome,
   nextPollSeconds,
   REPLACEMENT_POLL_SECONDS,
+  SLOW_BOOT_AFTER_SECONDS,
   type TimeWindow,
 } from "./lib/polling.js";
 
@@ -46,21 +48,23 @@ export function newGroupGone(launch: LaunchResult): CheckResult & { healthy: num
 const isHealthyInService = (instance: Instance) =>
   instance.LifecycleState === "InService" && instance.HealthStatus === "Healthy";
 
+/** The group's recent scaling activities that failed or were cancelled, newest first. */
+async function failedActivities(groupName: string): Promise<Activity[]> {
+  const activities = await autoScaling.send(
+    new DescribeScalingActivitiesCommand({ AutoScalingGroupName: groupName, MaxRecords: 20 }),
+  );
+  return (activities.Activities ?? []).filter((activity) => activity.StatusCode === "Failed" || activity.StatusCode === "Cancelled");
+}
+
 /** Why the group is not healthy, for the failure message: the instances and the last failed scaling activity. */
-async function unhealthyReason(groupName: string, instances: Instance[], desired: number): Promise<string> {
+function unhealthyReason(instances: Instance[], desired: number, failed: Activity[]): string {
   const notHealthy = instances
     .filter((instance) => !isHealthyInService(instance))
     .map((instance) => `${instance.InstanceId} ${instance.LifecycleState}/${instance.HealthStatus}`);
   const parts: string[] = [];
   if (notHealthy.length > 0) parts.push(`not healthy: ${listSome(notHealthy)}`);
   if (instances.length < desired) parts.push(`${desired - instances.length} instance(s) never launched`);
-  const activities = await autoScaling.send(
-    new DescribeScalingActivitiesCommand({ AutoScalingGroupName: groupName, MaxRecords: 10 }),
-  );
-  const failedActivity = activities.Activities?.find(
-    (activity) => activity.StatusCode === "Failed" || activity.StatusCode === "Cancelled",
-  );
-  if (failedActivity) parts.push(`last failed activity: ${failedActivity.StatusMessage ?? failedActivity.Description}`);
+  if (failed[0]) parts.push(`last failed activity: ${failed[0].StatusMessage ?? failed[0].Description}`);
   return parts.join("; ");
 }
 
@@ -93,7 +97,7 @@ export async function checkGroupHealth(state: DeployState): Promise<GroupHealthR
   }
 
   if (now > launch.healthyBy) {
-    const reason = await unhealthyReason(launch.groupName, instances, desired);
+    const reason = unhealthyReason(instances, desired, await failedActivities(launch.groupName));
     return {
       status: "failed",
       nextPollSeconds: 0,
@@ -102,11 +106,30 @@ export async function checkGroupHealth(state: DeployState): Promise<GroupHealthR
     };
   }
 
-  // Booting instances turn InService within seconds to a minute; replacing an unhealthy one takes minutes.
+  // A boot past the usual minute or two: a release whose instances keep failing to launch will never be
+  // healthy (Auto Scaling retries forever), so give up now instead of at the deadline.
+  const createdAt = group.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : now;
+  const slowBoot = now - createdAt >= SLOW_BOOT_AFTER_SECONDS;
+  const inService = instances.some((instance) => instance.LifecycleState === "InService");
+  if (slowBoot && !inService) {
+    const failed = await failedActivities(launch.groupName);
+    if (failed.length >= FAILED_LAUNCHES_TO_GIVE_UP)
+      return {
+        status: "failed",
+        nextPollSeconds: 0,
+        message:
+          `deploy: new instance(s) keep failing to launch (${failed.length} failed launches, none in service) ${progress}: ` +
+          unhealthyReason(instances, desired, failed),
+        ...result,
+      };
+  }
+
+  // Booting instances turn InService within seconds to a minute; replacing an unhealthy one takes minutes,
+  // and so does a boot that has already taken longer than usual.
   const booting =
     instances.some((instance) => instance.LifecycleState?.startsWith("Pending")) ||
     instances.filter((instance) => !instance.LifecycleState?.startsWith("Terminat")).length < desired;
-  const everySeconds = booting ? BOOT_POLL_SECONDS : REPLACEMENT_POLL_SECONDS;
+  const everySeconds = booting && !slowBoot ? BOOT_POLL_SECONDS : REPLACEMENT_POLL_SECONDS;
   return {
     status: "waiting",
     nextPollSeconds: nextPollSeconds({ now, deadline: launch.healthyBy, everySeconds }),

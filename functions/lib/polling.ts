@@ -20,6 +20,10 @@ const CHANGE_MARGIN_SECONDS = 1;
  * polling over the whole deploy (the load-balancer and retirement waits are predicted exactly).
  */
 export const BOOT_POLL_SECONDS = 5;
+/** A boot longer than this is slow (or failing): poll less often, and look at the group's launch activities. */
+export const SLOW_BOOT_AFTER_SECONDS = 120;
+/** Failed launches of the new group, with none of its instances in service, that mean the release cannot boot. */
+export const FAILED_LAUNCHES_TO_GIVE_UP = 3;
 /** Replacing an unhealthy instance (terminate, launch, boot) takes minutes: no need to look often. */
 export const REPLACEMENT_POLL_SECONDS = 15;
 /** Instances terminating after scale-in: EC2 shutdown takes tens of seconds. */

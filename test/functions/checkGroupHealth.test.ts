@@ -39,6 +39,38 @@ describe("checkGroupHealth", () => {
     expect(autoScalingMock).toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [NEW_GROUP] });
   });
 
+  it("gives up early when the release's instances keep failing to launch, naming the failure", async () => {
+    // Prepare: 3 minutes in, nothing in service, three failed launches.
+    givenNewGroup({ CreatedTime: new Date((NOW - 180) * 1000), Instances: instances(2, "Pending", "Healthy", "i-boot") });
+    const failed = { StatusCode: "Failed" as const, StatusMessage: "Server.InternalError: Internal error on launch", ActivityId: "a", AutoScalingGroupName: NEW_GROUP, Cause: "c", StartTime: new Date() };
+    autoScalingMock.on(DescribeScalingActivitiesCommand).resolves({ Activities: [failed, failed, failed] });
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result.status).toBe("failed");
+    expect(result.message).toContain("keep failing to launch (3 failed launches, none in service)");
+    expect(result.message).toContain("Server.InternalError");
+  });
+
+  it("keeps waiting through a slow boot with fewer failures, polling less often, and does not look at activities early on", async () => {
+    // Prepare: a slow boot with one failed launch so far.
+    givenNewGroup({ CreatedTime: new Date((NOW - 180) * 1000), Instances: instances(2, "Pending", "Healthy", "i-boot") });
+    autoScalingMock.on(DescribeScalingActivitiesCommand).resolves({ Activities: [{ StatusCode: "Failed", ActivityId: "a", AutoScalingGroupName: NEW_GROUP, Cause: "c", StartTime: new Date() }] });
+
+    // Act
+    const slow = await checkGroupHealth(deployState());
+    autoScalingMock.resetHistory();
+    givenNewGroup({ Instances: instances(2, "Pending", "Healthy", "i-boot") });
+    const early = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(slow).toMatchObject({ status: "waiting", nextPollSeconds: 15 });
+    expect(early).toMatchObject({ status: "waiting", nextPollSeconds: 5 });
+    expect(autoScalingMock).not.toHaveReceivedCommand(DescribeScalingActivitiesCommand);
+  });
+
   it("waits longer while an unhealthy instance is being replaced", async () => {
     // Prepare
     givenNewGroup({ Instances: [...instances(1), ...instances(1, "InService", "Unhealthy", "i-bad")] });

@@ -83,6 +83,17 @@ describe("scenario specifics", () => {
     expect(run.leftovers.launchTemplateVersions).toEqual([]);
   });
 
+  it("a failed bake launches nothing; a release that cannot boot rolls back within minutes; eventual consistency is ridden out", async () => {
+    const [, bakeFailed, cannotBoot, notFoundAtFirst] = (await result("bake-boot-and-consistency-faults")).steps;
+    expect(bakeFailed).toMatchObject({ outcome: "failed", error: "States.TaskFailed", failedRequests: 0 });
+    expect(bakeFailed.apiCalls["AutoScaling:CreateAutoScalingGroup"]).toBeUndefined();
+    expect(cannotBoot.outcome).toBe("rolled-back");
+    expect(cannotBoot.cause).toContain("keep failing to launch");
+    // bake 600 + a few boot attempts: far below bake + the 1800 s health deadline.
+    expect(cannotBoot.simSeconds).toBeLessThan(900);
+    expect(notFoundAtFirst).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
+  });
+
   it("a throttling storm on every describe call is absorbed by retries", async () => {
     const [, storm] = (await result("throttling-storm")).steps;
     expect(storm.outcome).toBe("succeeded");
