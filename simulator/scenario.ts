@@ -47,17 +47,19 @@ const DeploySchema = z
   .strict();
 
 const StepCommon = { faults: z.array(FaultSchema).default([]), expect: z.enum(OUTCOMES).optional() };
-const StepSchema = z.union([
-  z.object({ deploy: DeploySchema, ...StepCommon }).strict(),
-  z.object({ redrive: z.literal(true), ...StepCommon }).strict(),
-  z.object({ scaleLiveGroup: z.object({ desired: z.number().int().min(0) }).strict(), ...StepCommon }).strict(),
-  z
+/** One schema per step kind, chosen by the step's key (so errors point inside the step). */
+const STEP_KINDS = {
+  deploy: z.object({ deploy: DeploySchema, ...StepCommon }).strict(),
+  redrive: z.object({ redrive: z.literal(true), ...StepCommon }).strict(),
+  scaleLiveGroup: z.object({ scaleLiveGroup: z.object({ desired: z.number().int().min(0) }).strict(), ...StepCommon }).strict(),
+  concurrent: z
     .object({
       concurrent: z.array(z.object({ deploy: DeploySchema, expect: z.enum(OUTCOMES).optional() }).strict()).min(2),
       faults: StepCommon.faults,
     })
     .strict(),
-]);
+};
+const StepSchema = z.union([STEP_KINDS.deploy, STEP_KINDS.redrive, STEP_KINDS.scaleLiveGroup, STEP_KINDS.concurrent]);
 
 export const ScenarioSchema = z
   .object({
@@ -119,8 +121,39 @@ export interface ScenarioResult {
 export function parseScenario(input: unknown): Scenario {
   const result = ScenarioSchema.safeParse(input);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `${issue.path.join(".") || "(scenario)"}: ${issue.message}`);
+  const lines = result.error.issues.map((issue) => {
+    const where = issue.path.join(".") || "(scenario)";
+    const value = JSON.stringify(valueAt(input, issue.path)) ?? "missing";
+    if (issue.code === "invalid_union" && issue.path.length === 2 && issue.path[0] === "steps") {
+      const step = valueAt(input, issue.path);
+      const kind = Object.keys(STEP_KINDS).find((k) => step !== null && typeof step === "object" && k in step) as keyof typeof STEP_KINDS | undefined;
+      const specific = kind && STEP_KINDS[kind].safeParse(step);
+      if (specific && !specific.success)
+        return specific.error.issues
+          .map((inner) => {
+            const path = [...issue.path, ...inner.path];
+            const detail = inner.code === "unrecognized_keys" ? `unknown field(s) ${inner.keys.join(", ")}` : inner.code === "invalid_union" ? `${JSON.stringify(valueAt(input, path))}; allowed: ${UNION_HINTS[String(path.at(-2))] ?? "see README, Writing a scenario"}` : `${JSON.stringify(valueAt(input, path)) ?? "missing"}; allowed: ${inner.message}`;
+            return `${path.join(".")}: ${detail}`;
+          })
+          .join("\n  ");
+      return `${where}: ${value} is not a step; allowed: {"deploy": {...}}, {"redrive": true}, {"scaleLiveGroup": {"desired": n}} or {"concurrent": [...]}, each with optional "faults" and "expect"`;
+    }
+    if (issue.code === "invalid_union") return `${where}: ${value}; allowed: ${UNION_HINTS[String(issue.path.at(-2))] ?? "see README, Writing a scenario"}`;
+    if (issue.code === "unrecognized_keys") return `${where}: unknown field(s) ${issue.keys.join(", ")}`;
+    return `${where}: ${value}; allowed: ${issue.message}`;
+  });
   throw new Error(`invalid scenario:\n  ${lines.join("\n  ")}`);
+}
+
+const UNION_HINTS: Record<string, string> = {
+  faults:
+    '{"operation": "Service:Operation", "error": "<code>", "times": n}, {"lifecycleHookSeconds": n}, {"snapshotInUseTimes": n} or {"bakeFailsTimes": n}',
+};
+
+function valueAt(input: unknown, path: (string | number)[]): unknown {
+  let value: unknown = input;
+  for (const key of path) value = value !== null && typeof value === "object" ? (value as Record<string | number, unknown>)[key] : undefined;
+  return value;
 }
 
 export interface RunScenarioOptions {
