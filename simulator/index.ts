@@ -7,7 +7,7 @@ export { FaultInjector, type Fault, type ApiErrorFault, type CrashAfterEvent } f
 export { createEnvironment, artifactBucketName, LOCK_TABLE_PARTITION_KEY, type CreateEnvironmentOptions } from "./environment.js";
 export { TrafficModel, type TrafficCounters, type TrafficFailure } from "./traffic.js";
 export { physicalMinimum, loadBalancerHealthySeconds, type PhysicalWork, type PhysicalMinimum } from "./physical.js";
-export { leftovers, countLeftovers, imagesInUse, liveReleases, environmentGroups, type Leftovers } from "./inventory.js";
+export { leftovers, countLeftovers, imagesInUse, deregisteredImagesInUse, liveReleases, environmentGroups, type Leftovers } from "./inventory.js";
 export {
   DEFAULT_TIMING,
   DEFAULT_ENVIRONMENT,

@@ -73,6 +73,11 @@ export function liveReleases(region: SimulatedRegion, settings: EnvironmentSetti
   return [...releases].sort();
 }
 
+/** Images still referenced (by a launch template version or a running instance) that were deregistered. */
+export function deregisteredImagesInUse(region: SimulatedRegion): string[] {
+  return [...imagesInUse(region)].filter((id) => region.ec2.wasDeregistered(id)).sort();
+}
+
 export function countLeftovers(found: Leftovers): Record<keyof Leftovers, number> {
   return {
     groups: found.groups.length,

@@ -5,7 +5,7 @@ import { IMAGE_ROLE, TAG } from "../functions/lib/names.js";
 import type { AslDefinition } from "../stacks/stateMachineDefinition.js";
 import { artifactBucketName, createEnvironment } from "./environment.js";
 import type { Fault } from "./faults.js";
-import { imagesInUse, leftovers, type Leftovers } from "./inventory.js";
+import { deregisteredImagesInUse, leftovers, type Leftovers } from "./inventory.js";
 import { attachRegion, bindFunctionClock } from "./middleware.js";
 import { physicalMinimum } from "./physical.js";
 import { SimulatedRegion } from "./region.js";
@@ -264,7 +264,7 @@ class ScenarioRun {
     for (const [i, { deploy, expect }] of deploys.entries()) {
       const primary = primaries[i];
       const extra = deploys.length === 1 ? this.startedThisStep.filter((e) => e !== primary) : [];
-      this.record(label, deploy, [primary, ...extra], before, expect);
+      this.record(label, deploy.release, [primary, ...extra], before, expect);
     }
   }
 
@@ -304,7 +304,7 @@ class ScenarioRun {
     this.startedThisStep = [execution];
     this.runner.redrive(execution);
     await this.region.scheduler.drive([execution.done]);
-    this.record(label, { release: this.releaseOf(execution) } as DeploySpec, [execution], before, expect, "failed", { redrive: true });
+    this.record(label, this.releaseOf(execution), [execution], before, expect, "failed", { redrive: true });
   }
 
   private async scaleLiveGroupStep(label: string, desired: number) {
@@ -319,12 +319,12 @@ class ScenarioRun {
     // Let the scale-out finish: boot, app start and the load balancer's checks.
     this.region.advance(t.instanceBootSeconds + t.appStartSeconds + t.healthCheckIntervalSeconds * (t.healthyThreshold + 1));
     const release = this.liveGroupSummary().liveGroup?.release ?? "?";
-    this.record(label, { release } as DeploySpec, [], before, undefined, "succeeded");
+    this.record(label, release, [], before, undefined, "succeeded");
   }
 
   private record(
     label: string,
-    deploy: DeploySpec,
+    release: string,
     executions: Execution[],
     before: StepSnapshot,
     expected?: Outcome,
@@ -340,7 +340,7 @@ class ScenarioRun {
     const simSeconds = Math.round((after.timeMs - before.timeMs) / 1000);
     const step: StepResult = {
       step: this.stepNumber,
-      release: deploy.release,
+      release,
       outcome,
       ...(expected ? { expected } : {}),
       simSeconds,
@@ -383,12 +383,9 @@ class ScenarioRun {
       this.violations.push(`${where}: ${step.failedRequests} failed request(s) although the environment had healthy capacity before the step`);
     for (const outcome of step.duplicates ?? [])
       if (outcome !== "no-op") this.violations.push(`${where}: a duplicate execution ended ${outcome}, expected no-op`);
-    // Whatever happened, every image a group or launch template version uses must still exist.
-    const available = new Set(this.region.ec2.ownImages().map((image) => image.imageId));
-    for (const group of this.liveGroupNames()) {
-      const imageId = this.imageOfGroup(group);
-      if (imageId && !available.has(imageId)) this.violations.push(`${where}: the live group ${group} uses image ${imageId}, which was deregistered`);
-    }
+    // Whatever happened, no image a launch template version or a running instance uses may be deregistered.
+    for (const id of deregisteredImagesInUse(this.region))
+      this.violations.push(`${where}: image ${id} is still in use (launch template version or instance) but was deregistered`);
     // A finished deploy (not one stopped for a redrive) leaves nothing behind.
     if (executions.some((e) => e?.result?.outcome === "failed")) return;
     const found = leftovers(this.region, this.settings);
@@ -407,13 +404,6 @@ class ScenarioRun {
     const imageSnapshots = new Set(this.region.ec2.ownImages().flatMap((image) => image.snapshotIds ?? []));
     const orphans = found.snapshots.filter((id) => !imageSnapshots.has(id));
     if (orphans.length) this.violations.push(`${where}: snapshots of no image: ${orphans.join(", ")}`);
-    const inUse = imagesInUse(this.region);
-    for (const id of inUse) if (id.startsWith("ami-") && !available.has(id) && this.isOwnImageId(id))
-      this.violations.push(`${where}: image ${id} is referenced but was deregistered`);
-  }
-
-  private isOwnImageId(id: string): boolean {
-    return this.region.ec2.images.get(id)?.ownerId === this.region.account;
   }
 
   private liveGroupSummary(): { liveGroup?: StepResult["liveGroup"] } {
@@ -435,12 +425,6 @@ class ScenarioRun {
 
   private liveGroupNames(): string[] {
     return leftovers(this.region, this.settings).groups;
-  }
-
-  private imageOfGroup(name: string): string | undefined {
-    const group = this.region.autoScaling.groups.get(name);
-    const template = group && this.region.ec2.launchTemplates.get(group.launchTemplate.launchTemplateId);
-    return template?.versions.get(Number(group?.launchTemplate.version))?.data.ImageId;
   }
 
   /** The newest available release image of `release` (for `image` deploys: a rollback). */

@@ -241,6 +241,11 @@ export class Ec2Service {
   }
 
   /** Images of this account (not the stock ones). */
+  /** True for an image id this region deregistered (it is gone from `images`). */
+  wasDeregistered(imageId: string): boolean {
+    return this.deregistered.has(imageId);
+  }
+
   ownImages(): SimImage[] {
     return [...this.images.values()].filter((image) => image.ownerId === this.ctx.account);
   }
