@@ -17,7 +17,7 @@ import { hasErrorCode, StillInUseError } from "./lib/errors.js";
 import { describeEnvironmentGroups } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { logger } from "./lib/logger.js";
-import { IMAGE_ROLE, PROJECT, TAG } from "./lib/names.js";
+import { IMAGE_ROLE, TAG } from "./lib/names.js";
 
 /**
  * Marks the snapshots of an image about to be deregistered. Set before DeregisterImage, so a crash (or an
