@@ -1,4 +1,3 @@
-import type { AutoScalingGroup, LaunchTemplateSpecification } from "@aws-sdk/client-auto-scaling";
 import {
   CreateTagsCommand,
   DeleteSnapshotCommand,
@@ -8,35 +7,26 @@ import {
   type DescribeLaunchTemplateVersionsCommandInput,
   type Image,
   paginateDescribeImages,
-  paginateDescribeLaunchTemplateVersions,
   paginateDescribeSnapshots,
 } from "@aws-sdk/client-ec2";
 import { ec2 } from "./lib/clients.js";
 import type { DeployState, EnvironmentSettings, RetentionResult } from "./lib/contract.js";
-import { hasErrorCode, StillInUseError } from "./lib/errors.js";
+import {
+  hasErrorCode,
+  IMAGE_GONE_CODES,
+  LAUNCH_TEMPLATE_GONE_CODES,
+  SNAPSHOT_GONE_CODES,
+  SNAPSHOT_IN_USE_CODES,
+  StillInUseError,
+} from "./lib/errors.js";
 import { describeEnvironmentGroups } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
+import { launchTemplatesOf, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
 import { logger } from "./lib/logger.js";
 import { IMAGE_ROLE, TAG } from "./lib/names.js";
 
-/**
- * Marks the snapshots of an image about to be deregistered. Set before DeregisterImage, so a crash (or an
- * InvalidSnapshot.InUse retry) between deregistering and deleting never orphans a snapshot: every run also
- * deletes the snapshots carrying it. (Belongs with TAG in names.ts; kept here until that module is extended.)
- */
-export const PENDING_DELETE_TAG = TAG.pendingDelete;
-
 /** Versions named per DescribeLaunchTemplateVersions call. */
 const VERSIONS_PER_CALL = 50;
-
-const IMAGE_GONE = ["InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"];
-const SNAPSHOT_GONE = ["InvalidSnapshot.NotFound"];
-const LAUNCH_TEMPLATE_GONE = [
-  "InvalidLaunchTemplateId.NotFound",
-  "InvalidLaunchTemplateId.Malformed",
-  "InvalidLaunchTemplateId.VersionNotFound",
-  "InvalidLaunchTemplateName.NotFoundException",
-];
 
 /**
  * Deploy step 10: keep the live image, the N newest other release images (instant rollback), the image the
@@ -141,26 +131,12 @@ export async function imagesInUse(settings: EnvironmentSettings): Promise<Set<st
   return imageIds;
 }
 
-function launchTemplatesOf(group: AutoScalingGroup): LaunchTemplateSpecification[] {
-  const mixed = group.MixedInstancesPolicy?.LaunchTemplate;
-  const specs = [
-    group.LaunchTemplate,
-    mixed?.LaunchTemplateSpecification,
-    ...(mixed?.Overrides ?? []).map((override) => override.LaunchTemplateSpecification),
-    ...(group.Instances ?? []).map((instance) => instance.LaunchTemplate),
-  ];
-  return specs.filter((spec): spec is LaunchTemplateSpecification => Boolean(spec?.LaunchTemplateId || spec?.LaunchTemplateName));
-}
-
 async function imagesOfAllVersions(launchTemplateId: string): Promise<string[]> {
   const imageIds: string[] = [];
   try {
-    const pages = paginateDescribeLaunchTemplateVersions({ client: ec2, pageSize: 200 }, { LaunchTemplateId: launchTemplateId });
-    for await (const page of pages) {
-      for (const version of page.LaunchTemplateVersions ?? []) addAmi(imageIds, version.LaunchTemplateData?.ImageId);
-    }
+    for (const version of await listLaunchTemplateVersions(launchTemplateId)) addAmi(imageIds, version.LaunchTemplateData?.ImageId);
   } catch (error) {
-    if (!hasErrorCode(error, ...LAUNCH_TEMPLATE_GONE)) throw error;
+    if (!hasErrorCode(error, ...LAUNCH_TEMPLATE_GONE_CODES)) throw error;
   }
   return imageIds;
 }
@@ -172,7 +148,7 @@ async function imagesOfVersions(input: DescribeLaunchTemplateVersionsCommandInpu
     for (const version of result.LaunchTemplateVersions ?? []) addAmi(imageIds, version.LaunchTemplateData?.ImageId);
   } catch (error) {
     // A template or version that no longer exists cannot launch anything.
-    if (!hasErrorCode(error, ...LAUNCH_TEMPLATE_GONE)) throw error;
+    if (!hasErrorCode(error, ...LAUNCH_TEMPLATE_GONE_CODES)) throw error;
   }
   return imageIds;
 }
@@ -193,7 +169,7 @@ async function markPendingDelete(snapshotIds: string[], settings: EnvironmentSet
     new CreateTagsCommand({
       Resources: snapshotIds,
       Tags: [
-        { Key: PENDING_DELETE_TAG, Value: "true" },
+        { Key: TAG.pendingDelete, Value: "true" },
         { Key: TAG.app, Value: settings.app },
         { Key: TAG.environment, Value: settings.environment },
       ],
@@ -202,7 +178,7 @@ async function markPendingDelete(snapshotIds: string[], settings: EnvironmentSet
 }
 
 async function unmarkPendingDelete(snapshotIds: string[]): Promise<void> {
-  await ec2.send(new DeleteTagsCommand({ Resources: snapshotIds, Tags: [{ Key: PENDING_DELETE_TAG }] }));
+  await ec2.send(new DeleteTagsCommand({ Resources: snapshotIds, Tags: [{ Key: TAG.pendingDelete }] }));
 }
 
 async function listPendingDeleteSnapshots(settings: EnvironmentSettings): Promise<string[]> {
@@ -212,7 +188,7 @@ async function listPendingDeleteSnapshots(settings: EnvironmentSettings): Promis
     {
       OwnerIds: ["self"],
       Filters: [
-        { Name: `tag:${PENDING_DELETE_TAG}`, Values: ["true"] },
+        { Name: `tag:${TAG.pendingDelete}`, Values: ["true"] },
         { Name: `tag:${TAG.app}`, Values: [settings.app] },
         { Name: `tag:${TAG.environment}`, Values: [settings.environment] },
       ],
@@ -228,7 +204,7 @@ async function deregisterImage(imageId: string): Promise<void> {
   try {
     await ec2.send(new DeregisterImageCommand({ ImageId: imageId }));
   } catch (error) {
-    if (!hasErrorCode(error, ...IMAGE_GONE)) throw error;
+    if (!hasErrorCode(error, ...IMAGE_GONE_CODES)) throw error;
   }
 }
 
@@ -241,8 +217,8 @@ async function deleteSnapshots(snapshotIds: string[]): Promise<string[]> {
       await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
       deleted.push(snapshotId);
     } catch (error) {
-      if (hasErrorCode(error, ...SNAPSHOT_GONE)) continue;
-      if (hasErrorCode(error, "InvalidSnapshot.InUse")) {
+      if (hasErrorCode(error, ...SNAPSHOT_GONE_CODES)) continue;
+      if (hasErrorCode(error, ...SNAPSHOT_IN_USE_CODES)) {
         inUse.push(snapshotId);
         continue;
       }

@@ -1,8 +1,8 @@
 import { type Activity, type AutoScalingGroup, DescribeScalingActivitiesCommand, type Instance } from "@aws-sdk/client-auto-scaling";
 import { autoScaling } from "./lib/clients.js";
 import { nowSeconds } from "./lib/clock.js";
-import type { CheckResult, DeployState, LaunchResult } from "./lib/contract.js";
-import { describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
+import type { DeployState, GroupHealthResult } from "./lib/contract.js";
+import { describeLiveGroup } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { logger } from "./lib/logger.js";
 import {
@@ -11,39 +11,9 @@ import {
   listSome,
   nextPollSeconds,
   REPLACEMENT_POLL_SECONDS,
+  newGroupGone,
   SLOW_BOOT_AFTER_SECONDS,
-  type TimeWindow,
 } from "./lib/polling.js";
-
-/** $.groupHealth: the wait-loop contract plus what the load-balancer check uses to time its polls. */
-export interface GroupHealthResult extends CheckResult {
-  healthy: number;
-  desired: number;
-  /** Epoch seconds of this check; the next check reads it back from $.groupHealth. */
-  checkedAt: number;
-  /**
-   * When ready: the window in which the last instance went InService, which is when Auto Scaling registered
-   * it at the load balancer (after the previous check, at or before this one).
-   */
-  inServiceWindow?: TimeWindow;
-}
-
-/** The new group as described now; undefined when it is gone or being deleted. */
-export async function describeNewGroup(launch: LaunchResult): Promise<AutoScalingGroup | undefined> {
-  const [group] = await describeGroupsByName([launch.groupName]);
-  return group && !isBeingDeleted(group) ? group : undefined;
-}
-
-/** A check's answer when the new group vanished (deleted by hand?): nothing to wait for. */
-export function newGroupGone(launch: LaunchResult): CheckResult & { healthy: number; desired: number } {
-  return {
-    status: "failed",
-    nextPollSeconds: 0,
-    message: `deploy: new group ${launch.groupName} no longer exists`,
-    healthy: 0,
-    desired: launch.desiredCapacity,
-  };
-}
 
 const isHealthyInService = (instance: Instance) =>
   instance.LifecycleState === "InService" && instance.HealthStatus === "Healthy";
@@ -72,7 +42,7 @@ export async function checkGroupHealth(state: DeployState): Promise<GroupHealthR
   const { launch } = state;
   if (!launch) throw new Error("checkGroupHealth needs $.launch");
   const now = nowSeconds();
-  const group = await describeNewGroup(launch);
+  const group = await describeLiveGroup(launch.groupName);
   if (!group) return { ...newGroupGone(launch), checkedAt: now };
 
   // The group's own desired count is the truth (the launch asked for launch.desiredCapacity).
@@ -83,7 +53,7 @@ export async function checkGroupHealth(state: DeployState): Promise<GroupHealthR
   const result = { healthy, desired, checkedAt: now };
 
   if (healthy >= desired) {
-    const previous = state.groupHealth as Partial<GroupHealthResult> | undefined;
+    const previous = state.groupHealth;
     const createdAt = group.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : now;
     const from = previous?.status === "waiting" && typeof previous.checkedAt === "number" ? previous.checkedAt : createdAt;
     logger.info("new group healthy", { groupName: launch.groupName, healthy, desired });

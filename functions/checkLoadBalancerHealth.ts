@@ -1,22 +1,16 @@
 import { nowSeconds } from "./lib/clock.js";
-import type { CheckResult, DeployState } from "./lib/contract.js";
+import type { DeployState, LoadBalancerHealthResult } from "./lib/contract.js";
+import { describeLiveGroup } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { describeInstanceHealth, describeLoadBalancer } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
-import { BOOT_POLL_SECONDS, listSome, nextPeriodicChangeAt, nextPollSeconds } from "./lib/polling.js";
-import { describeNewGroup, type GroupHealthResult, newGroupGone } from "./checkGroupHealth.js";
-
-/** $.loadBalancerHealth */
-export interface LoadBalancerHealthResult extends CheckResult {
-  healthy: number;
-  desired: number;
-}
+import { BOOT_POLL_SECONDS, listSome, newGroupGone, nextPeriodicChangeAt, nextPollSeconds } from "./lib/polling.js";
 
 export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadBalancerHealthResult> {
   const { launch, settings } = state;
   if (!launch) throw new Error("checkLoadBalancerHealth needs $.launch");
   const now = nowSeconds();
-  const group = await describeNewGroup(launch);
+  const group = await describeLiveGroup(launch.groupName);
   if (!group) return newGroupGone(launch);
 
   const desired = group.DesiredCapacity ?? launch.desiredCapacity;
@@ -39,7 +33,7 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
     };
   }
 
-  const registered = (state.groupHealth as Partial<GroupHealthResult> | undefined)?.inServiceWindow;
+  const registered = state.groupHealth?.inServiceWindow;
   // Past the group's health check grace period Auto Scaling would start replacing instances the load
   // balancer calls unhealthy: a release not healthy by then will not be, so roll back now, not at the deadline.
   const graceEndsAt = registered ? registered.to + settings.healthCheckGracePeriodSeconds : undefined;

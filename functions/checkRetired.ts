@@ -1,21 +1,20 @@
 import { nowSeconds } from "./lib/clock.js";
 import type { CheckResult, DeployState } from "./lib/contract.js";
-import { describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
+import { describeGroupsByName, isBeingDeleted, scaleGroupsToZero } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { logger } from "./lib/logger.js";
 import { ERROR } from "./lib/names.js";
 import { listSome, nextPollSeconds, TERMINATION_POLL_SECONDS } from "./lib/polling.js";
-import { type RetirementProgress, scaleGroupsToZero } from "./retireGroups.js";
 
 /**
  * Waits until the old groups have no instance left (or are gone). Once the load balancer has drained them
  * (`drainedBy`), it scales them to 0 (idempotent: only groups not already there).
  */
 export async function checkRetired(state: DeployState): Promise<CheckResult> {
-  const retirement = state.retirement as RetirementProgress | undefined;
+  const { retirement } = state;
   if (!retirement) throw new Error("checkRetired needs $.retirement");
   const now = nowSeconds();
-  const drainedBy = retirement.drainedBy ?? 0;
+  const { drainedBy } = retirement;
   const groups = await describeGroupsByName(retirement.groups);
   if (now >= drainedBy) await scaleGroupsToZero(groups.filter((group) => !isBeingDeleted(group)));
 

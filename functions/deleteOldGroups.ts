@@ -1,62 +1,8 @@
-import { type AutoScalingGroup, DeleteAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
-import { DeleteLaunchTemplateVersionsCommand } from "@aws-sdk/client-ec2";
-import { autoScaling, ec2 } from "./lib/clients.js";
 import type { CleanupResult, DeployState, EnvironmentSettings } from "./lib/contract.js";
-import { hasErrorCode, StillInUseError } from "./lib/errors.js";
-import { describeEnvironmentGroups, describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
+import { deleteGroup, describeEnvironmentGroups, describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { isGroupNotFound } from "./lib/loadBalancer.js";
+import { deleteLaunchTemplateVersions, groupNameOfVersion, listLaunchTemplateVersions, versionsUsedBy } from "./lib/launchTemplates.js";
 import { logger } from "./lib/logger.js";
-import { groupNameOfVersion, listLaunchTemplateVersions } from "./launchReleaseGroup.js";
-
-/** DeleteLaunchTemplateVersions takes at most 200 versions per call. */
-const LAUNCH_TEMPLATE_VERSIONS_PER_DELETE = 200;
-
-/**
- * Deletes a group without ForceDelete: AWS then refuses while instances remain or a scaling activity runs,
- * so a group that still (or again) serves is never torn down with its instances. The refusal is
- * StillInUseError, retried by the state machine. A group already gone, or being deleted, is fine.
- */
-export async function deleteGroup(name: string): Promise<void> {
-  try {
-    await autoScaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name }));
-    logger.info("deleted group", { groupName: name });
-  } catch (error) {
-    if (isGroupNotFound(error)) return;
-    if (hasErrorCode(error, "ScalingActivityInProgressFault", "ScalingActivityInProgress", "ResourceInUseFault", "ResourceInUse")) {
-      throw new StillInUseError(`group ${name} cannot be deleted yet: ${(error as Error).message}`, { cause: error });
-    }
-    throw error;
-  }
-}
-
-/** Deletes launch-template versions in batches; a version already gone counts as deleted. */
-export async function deleteLaunchTemplateVersions(launchTemplateId: string, versions: string[]): Promise<string[]> {
-  const deleted: string[] = [];
-  for (let i = 0; i < versions.length; i += LAUNCH_TEMPLATE_VERSIONS_PER_DELETE) {
-    const batch = versions.slice(i, i + LAUNCH_TEMPLATE_VERSIONS_PER_DELETE);
-    const answer = await ec2.send(new DeleteLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId, Versions: batch }));
-    for (const item of answer.SuccessfullyDeletedLaunchTemplateVersions ?? []) deleted.push(String(item.VersionNumber));
-    for (const item of answer.UnsuccessfullyDeletedLaunchTemplateVersions ?? []) {
-      if (item.ResponseError?.Code === "launchTemplateVersionDoesNotExist") deleted.push(String(item.VersionNumber));
-      // Anything else stays for the next deploy's cleanup: a leftover version must not fail a deploy that works.
-      else logger.warn("launch template version not deleted", { version: item.VersionNumber, error: item.ResponseError });
-    }
-  }
-  return deleted;
-}
-
-function versionsUsedBy(groups: AutoScalingGroup[], launchTemplateId: string): string[] {
-  return groups.flatMap((group) => {
-    const specifications = [
-      group.LaunchTemplate,
-      group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification,
-    ];
-    return specifications
-      .filter((spec) => spec?.LaunchTemplateId === launchTemplateId && spec.Version)
-      .map((spec) => spec?.Version ?? "");
-  });
-}
 
 /**
  * Versions this project created for groups that no longer exist. Kept: the default version, every version
@@ -82,6 +28,10 @@ async function unusedLaunchTemplateVersions(settings: EnvironmentSettings, keep:
     .map((version) => String(version.VersionNumber));
 }
 
+/**
+ * Deletes the retired groups *without* ForceDelete (AWS refuses while instances or scaling activities remain:
+ * `StillInUse`, retried), then the launch-template versions this project created that nothing uses any more.
+ */
 export async function deleteOldGroups(state: DeployState): Promise<CleanupResult> {
   const { retirement, settings } = state;
   if (!retirement) throw new Error("deleteOldGroups needs $.retirement");

@@ -3,91 +3,31 @@ import { type AutoScalingGroup, CreateAutoScalingGroupCommand, type Tag } from "
 import {
   CreateLaunchTemplateVersionCommand,
   DescribeLaunchTemplateVersionsCommand,
-  type Filter,
   type LaunchTemplateTagSpecificationRequest,
-  type LaunchTemplateVersion,
   type ResourceType,
 } from "@aws-sdk/client-ec2";
 import { autoScaling, ec2 } from "./lib/clients.js";
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployPlan, DeployState, EnvironmentSettings, LaunchResult } from "./lib/contract.js";
-import { hasErrorCode, LaunchFailedError, NotYetVisibleError, StillInUseError } from "./lib/errors.js";
+import {
+  errorMessage,
+  GROUP_EXISTS_CODES,
+  hasErrorCode,
+  LAUNCH_REJECTED_CODES,
+  LaunchFailedError,
+  NotYetVisibleError,
+  StillInUseError,
+} from "./lib/errors.js";
 import { describeGroupsByName, isBeingDeleted, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
+import { launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
 import { groupAttachmentParameters } from "./lib/loadBalancer.js";
-import { logger } from "./lib/logger.js";
-import { IMAGE_ROLE, PROJECT, TAG } from "./lib/names.js";
 import { assertLockHeld } from "./lib/lock.js";
-
-/**
- * Tag naming the execution that created a group, so a re-run or redrive adopts its own group and never
- * another execution's. Read only by the deploy stages (no IAM condition keys on it), hence kept here rather
- * than in names.ts.
- */
-export const EXECUTION_TAG = TAG.execution;
-
-/** Launch-template versions this project creates say which group they are for: found again on re-run, cleaned up after. */
-export const LAUNCH_TEMPLATE_VERSION_PREFIX = `${PROJECT} group `;
-
-/** DescribeLaunchTemplateVersions returns at most 200 versions per page. */
-const LAUNCH_TEMPLATE_VERSIONS_PER_PAGE = 200;
-
-/** Errors that mean the release cannot launch as configured (bad image, bad template, limits): no retry helps. */
-const LAUNCH_REJECTED_CODES = [
-  "ValidationError",
-  "LimitExceededFault",
-  "LimitExceeded",
-  "InvalidAMIID.NotFound",
-  "InvalidAMIID.Malformed",
-  "InvalidAMIID.Unavailable",
-  "InvalidLaunchTemplateId.NotFound",
-  "InvalidLaunchTemplateId.Malformed",
-  "InvalidLaunchTemplateId.VersionNotFound",
-  "InvalidParameterValue",
-  "InvalidParameterCombination",
-  "InvalidParameter",
-  "MissingParameter",
-];
-
-export function launchTemplateVersionDescription(groupName: string): string {
-  return `${LAUNCH_TEMPLATE_VERSION_PREFIX}${groupName}`;
-}
-
-/** The group a version was created for, or undefined when this project did not create it. */
-export function groupNameOfVersion(version: LaunchTemplateVersion): string | undefined {
-  const description = version.VersionDescription ?? "";
-  return description.startsWith(LAUNCH_TEMPLATE_VERSION_PREFIX)
-    ? description.slice(LAUNCH_TEMPLATE_VERSION_PREFIX.length)
-    : undefined;
-}
-
-/** Every version of the launch template (all pages), optionally narrowed by EC2 filters. */
-export async function listLaunchTemplateVersions(
-  launchTemplateId: string,
-  filters?: Filter[],
-): Promise<LaunchTemplateVersion[]> {
-  const versions: LaunchTemplateVersion[] = [];
-  let token: string | undefined;
-  do {
-    const page = await ec2.send(
-      new DescribeLaunchTemplateVersionsCommand({
-        LaunchTemplateId: launchTemplateId,
-        Filters: filters,
-        MaxResults: LAUNCH_TEMPLATE_VERSIONS_PER_PAGE,
-        NextToken: token,
-      }),
-    );
-    versions.push(...(page.LaunchTemplateVersions ?? []));
-    token = page.NextToken;
-  } while (token);
-  return versions;
-}
+import { logger } from "./lib/logger.js";
+import { IMAGE_ROLE, TAG } from "./lib/names.js";
 
 function rejectedLaunch(error: unknown, what: string): never {
-  if (hasErrorCode(error, ...LAUNCH_REJECTED_CODES)) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new LaunchFailedError(`${what}: ${message}`, { cause: error });
-  }
+  if (hasErrorCode(error, ...LAUNCH_REJECTED_CODES)) throw new LaunchFailedError(`${what}: ${errorMessage(error)}`, { cause: error });
   throw error;
 }
 
@@ -170,7 +110,7 @@ function groupTags(state: DeployState, plan: DeployPlan): Tag[] {
     tag(TAG.app, settings.app, true),
     tag(TAG.environment, settings.environment, true),
     tag(TAG.release, plan.release, true),
-    tag(EXECUTION_TAG, state.execution.id, false),
+    tag(TAG.execution, state.execution.id, false),
     tag("Name", `${settings.app}-${settings.environment}-${plan.release}`, true),
   ];
 }
@@ -197,7 +137,7 @@ async function ensureGroup(state: DeployState, plan: DeployPlan, version: string
     );
     logger.info("created auto scaling group", { groupName: plan.groupName, version, desired });
   } catch (error) {
-    if (!hasErrorCode(error, "AlreadyExistsFault", "AlreadyExists")) {
+    if (!hasErrorCode(error, ...GROUP_EXISTS_CODES)) {
       rejectedLaunch(error, `cannot create group ${plan.groupName}`);
     }
     logger.info("auto scaling group already exists", { groupName: plan.groupName });
@@ -208,7 +148,7 @@ async function ensureGroup(state: DeployState, plan: DeployPlan, version: string
   if (isBeingDeleted(group)) {
     throw new StillInUseError(`group ${plan.groupName} is being deleted; it is created again once it is gone`);
   }
-  const owner = tagValue(group.Tags, EXECUTION_TAG);
+  const owner = tagValue(group.Tags, TAG.execution);
   if (owner !== state.execution.id) {
     throw new LaunchFailedError(
       `group ${plan.groupName} already exists and belongs to ${owner ? `execution ${owner}` : "no deploy execution"}`,

@@ -1,7 +1,7 @@
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { eventBridge, sns } from "./lib/clients.js";
-import type { DeployState, NotifyEvent, Outcome } from "./lib/contract.js";
+import type { DeployState, NotifyEvent, NotifyResult, Outcome } from "./lib/contract.js";
 import { DeployError, isTransientAwsError, TransientAwsError } from "./lib/errors.js";
 import { stageHandler } from "./lib/handler.js";
 import { executionName } from "./lib/lock.js";
@@ -34,11 +34,6 @@ export interface DeployOutcomeDetail {
   imageId: string | null;
   message: string;
   error: { error: string; cause: string } | null;
-}
-
-export interface NotifyResult {
-  outcome: Outcome;
-  message: string;
 }
 
 /**

@@ -2,13 +2,21 @@ import { createHash } from "node:crypto";
 import { DescribeImagesCommand, type Image } from "@aws-sdk/client-ec2";
 import { ec2 } from "./lib/clients.js";
 import { nowSeconds } from "./lib/clock.js";
-import type { BakeRequest, DeployPlan, DeployState, EnvironmentSettings, GroupSnapshot } from "./lib/contract.js";
-import { hasErrorCode, InvalidDeployInputError } from "./lib/errors.js";
+import {
+  type BakeRequest,
+  type DeployPlan,
+  type DeployState,
+  type EnvironmentSettings,
+  type GroupSnapshot,
+  RELEASE_LABEL_PATTERN,
+} from "./lib/contract.js";
+import { hasErrorCode, IMAGE_NOT_FOUND_CODES, InvalidDeployInputError } from "./lib/errors.js";
 import { describeEnvironmentGroups, isBeingDeleted, snapshotGroup, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { type DeployRequest, parseDeployInput, RELEASE_LABEL_PATTERN, show } from "./lib/input.js";
+import { type DeployRequest, parseDeployInput } from "./lib/input.js";
 import { logger } from "./lib/logger.js";
 import { IMAGE_ROLE, TAG } from "./lib/names.js";
+import { show } from "./lib/validation.js";
 
 /** Auto Scaling group names are at most 255 characters. */
 const GROUP_NAME_MAX = 255;
@@ -96,7 +104,7 @@ async function describeNamedImage(
   try {
     image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
   } catch (error) {
-    if (!hasErrorCode(error, "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable")) throw error;
+    if (!hasErrorCode(error, ...IMAGE_NOT_FOUND_CODES)) throw error;
   }
   const problem = imageProblem(image, role, settings);
   if (problem) {

@@ -1,39 +1,14 @@
-import { type AutoScalingGroup, UpdateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
-import { autoScaling } from "./lib/clients.js";
+import type { AutoScalingGroup } from "@aws-sdk/client-auto-scaling";
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, RetirementResult } from "./lib/contract.js";
-import { describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
+import { describeGroupsByName, isBeingDeleted, scaleGroupsToZero } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { describeLoadBalancer, detachGroup, isAttached, isGroupNotFound } from "./lib/loadBalancer.js";
+import { describeLoadBalancer, detachGroup, isAttached } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
 import { assertLockHeld } from "./lib/lock.js";
 
-/** $.retirement: the contract plus when the load balancer has finished draining the old instances. */
-export interface RetirementProgress extends RetirementResult {
-  /** Epoch seconds: the old groups are scaled to 0 from then on (checkRetired does it). */
-  drainedBy: number;
-}
-
 const hasRunningInstances = (group: AutoScalingGroup) =>
   (group.Instances ?? []).some((instance) => !instance.LifecycleState?.startsWith("Terminat"));
-
-/** Scale groups to 0 (Max stays), skipping those already there; a group gone meanwhile is fine. */
-export async function scaleGroupsToZero(groups: AutoScalingGroup[]): Promise<string[]> {
-  const scaled: string[] = [];
-  for (const group of groups) {
-    const name = group.AutoScalingGroupName ?? "";
-    if ((group.MinSize ?? 0) === 0 && (group.DesiredCapacity ?? 0) === 0) continue;
-    try {
-      await autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, DesiredCapacity: 0 }));
-      scaled.push(name);
-      logger.info("scaled old group to 0", { groupName: name });
-    } catch (error) {
-      if (!isGroupNotFound(error)) throw error;
-      logger.info("old group already gone", { groupName: name });
-    }
-  }
-  return scaled;
-}
 
 /**
  * Takes the old groups out of the load balancer so their instances drain, and scales them to 0 once draining
@@ -41,7 +16,7 @@ export async function scaleGroupsToZero(groups: AutoScalingGroup[]): Promise<str
  * group's scale-in no longer waits for the deregistration delay), so the scale-in happens here only when
  * nothing drains, otherwise in checkRetired after `drainedBy`.
  */
-export async function retireGroups(state: DeployState): Promise<RetirementProgress> {
+export async function retireGroups(state: DeployState): Promise<RetirementResult> {
   const { plan, settings } = state;
   if (!plan) throw new Error("retireGroups needs $.plan");
   const newGroupName = state.launch?.groupName ?? plan.groupName;

@@ -1,21 +1,11 @@
-import { type AutoScalingGroup, DeleteAutoScalingGroupCommand, UpdateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
+import { type AutoScalingGroup, UpdateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
 import { autoScaling } from "./lib/clients.js";
-import type { DeployState, GroupSnapshot } from "./lib/contract.js";
-import { describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
+import type { DeployState, GroupSnapshot, RollbackResult } from "./lib/contract.js";
+import { deleteGroup, describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { attachGroup, detachGroup, isAttached, isGroupNotFound } from "./lib/loadBalancer.js";
+import { deleteLaunchTemplateVersions, launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
+import { attachGroup, detachGroup, isAttached } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
-import { launchTemplateVersionDescription, listLaunchTemplateVersions } from "./launchReleaseGroup.js";
-import { deleteLaunchTemplateVersions } from "./deleteOldGroups.js";
-
-/** $.rollback */
-export interface RollbackResult {
-  restoredGroups: string[];
-  deletedGroup?: string;
-  /** Set when the new group was kept because nothing else could serve (see rollback). */
-  keptGroup?: string;
-  message: string;
-}
 
 const hasInService = (group: AutoScalingGroup) =>
   (group.Instances ?? []).some((instance) => instance.LifecycleState === "InService");
@@ -47,12 +37,7 @@ async function restoreGroup(state: DeployState, group: AutoScalingGroup, snapsho
 async function deleteNewGroup(state: DeployState, group: AutoScalingGroup): Promise<void> {
   const name = group.AutoScalingGroupName ?? "";
   if (isAttached(group, state.settings.loadBalancer)) await detachGroup(name, state.settings.loadBalancer);
-  try {
-    await autoScaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }));
-    logger.info("deleted new group", { groupName: name });
-  } catch (error) {
-    if (!isGroupNotFound(error)) throw error;
-  }
+  await deleteGroup(name, { force: true });
 }
 
 /**

@@ -1,12 +1,7 @@
-import type { DeployState } from "./lib/contract.js";
+import type { DeployState, UnlockResult } from "./lib/contract.js";
 import { stageHandler } from "./lib/handler.js";
 import { executionName, lockIdFor, readLock, releaseLock } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
-
-export interface UnlockResult {
-  released: boolean;
-  message: string;
-}
 
 /**
  * Deploy step 11 (and the failure paths): releases the lock if this execution holds it. Idempotent: a lock

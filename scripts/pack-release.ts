@@ -14,7 +14,7 @@ import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from "no
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { create } from "tar";
-import { RELEASE_LABEL_PATTERN } from "../functions/lib/input.js";
+import { RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE } from "../functions/lib/contract.js";
 import { DEFAULTS } from "../functions/lib/names.js";
 
 export interface PackReleaseOptions {
@@ -83,7 +83,7 @@ export async function packRelease({ appDir, release, outFile }: PackReleaseOptio
   const out = resolve(outFile);
   if (!RELEASE_LABEL_PATTERN.test(release)) {
     throw new PackReleaseError(
-      `release ${JSON.stringify(release)} is not a release label: 1-64 letters, digits, ".", "_", "-", starting with a letter or digit`,
+      `release ${JSON.stringify(release)} is not a release label: ${RELEASE_LABEL_RULE}`,
     );
   }
   for (const required of REQUIRED_FILES) {

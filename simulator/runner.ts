@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import "./polyfills.js";
 import { StateMachine } from "aws-local-stepfunctions";
 import type { EnvironmentSettings, Outcome } from "../functions/lib/contract.js";
-import { DEFAULTS, ERROR, STATE } from "../functions/lib/names.js";
+import { DEFAULTS, LAMBDA_ERROR, STATE } from "../functions/lib/names.js";
 import { type AslDefinition, withSettings } from "../stacks/stateMachineDefinition.js";
 import { STAGE_FUNCTIONS } from "../stacks/stageFunctions.js";
 import type { SimulatedRegion } from "./region.js";
@@ -335,7 +335,7 @@ export class DeployRunner {
         return;
       }
       current.crashed = namedError(
-        ERROR.crash,
+        LAMBDA_ERROR.crashed,
         `Runtime exited with error: signal: killed (simulated crash right after ${operation} succeeded)`,
       );
       throw current.crashed;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { allClients } from "../functions/lib/clients.js";
 import type { EnvironmentSettings, Outcome } from "../functions/lib/contract.js";
 import { IMAGE_ROLE, TAG } from "../functions/lib/names.js";
+import { valueAt } from "../functions/lib/validation.js";
 import type { AslDefinition } from "../stacks/stateMachineDefinition.js";
 import { artifactBucketName, createEnvironment } from "./environment.js";
 import type { Fault } from "./faults.js";
@@ -150,11 +151,6 @@ const UNION_HINTS: Record<string, string> = {
     '{"operation": "Service:Operation", "error": "<code>", "times": n}, {"lifecycleHookSeconds": n}, {"snapshotInUseTimes": n} or {"bakeFailsTimes": n}',
 };
 
-function valueAt(input: unknown, path: (string | number)[]): unknown {
-  let value: unknown = input;
-  for (const key of path) value = value !== null && typeof value === "object" ? (value as Record<string | number, unknown>)[key] : undefined;
-  return value;
-}
 
 export interface RunScenarioOptions {
   /** Benchmark baseline: poll every n seconds instead of when the next change can happen. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULTS } from "../functions/lib/names.js";
+import { allowedKeysAt, valueAt } from "../functions/lib/validation.js";
 
 /**
  * Per-stage configuration: one typed object per stage. Everything but `domain` and `hostedZoneId` has a
@@ -154,15 +155,6 @@ export class StageConfigError extends Error {
   }
 }
 
-function valueAt(input: unknown, path: (string | number)[]): unknown {
-  let value: unknown = input;
-  for (const key of path) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<string | number, unknown>)[key];
-  }
-  return value;
-}
-
 function describeValue(value: unknown): string {
   return value === undefined ? "missing" : JSON.stringify(value);
 }
@@ -174,31 +166,12 @@ export function parseStageConfig(stage: string, input: unknown): StageConfig {
   const lines = result.error.issues.map((issue) => {
     if (issue.code === "unrecognized_keys") {
       const where = issue.path.length ? `${issue.path.join(".")}.` : "";
-      return `${issue.keys.map((k) => where + k).join(", ")}: unknown field; allowed: ${allowedKeys(issue.path).join(", ")}`;
+      return `${issue.keys.map((k) => where + k).join(", ")}: unknown field; allowed: ${allowedKeysAt(StageConfigSchema, issue.path).join(", ")}`;
     }
     const field = issue.path.join(".");
     return `${field}: ${describeValue(valueAt(input, issue.path))}; allowed: ${issue.message}`;
   });
   throw new StageConfigError(`Invalid configuration for stage "${stage}":\n  ${lines.join("\n  ")}`);
-}
-
-function allowedKeys(path: (string | number)[]): string[] {
-  // Unwrap the schema along the path to list the fields allowed there.
-  let schema: z.ZodTypeAny = StageConfigSchema;
-  const unwrap = (s: z.ZodTypeAny): z.ZodTypeAny => {
-    for (;;) {
-      if (s instanceof z.ZodEffects) s = s.innerType();
-      else if (s instanceof z.ZodDefault) s = s._def.innerType;
-      else if (s instanceof z.ZodOptional) s = s.unwrap();
-      else return s;
-    }
-  };
-  schema = unwrap(schema);
-  for (const key of path) {
-    if (!(schema instanceof z.ZodObject)) return [];
-    schema = unwrap(schema.shape[key as string]);
-  }
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
 /** The validated configuration of a configured stage; an unknown stage fails with the list of known ones. */

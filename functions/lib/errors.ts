@@ -1,4 +1,10 @@
-import { ERROR, TRANSIENT_AWS_CODES } from "./names.js";
+import { ERROR } from "./names.js";
+
+/**
+ * The errors stage functions throw on purpose (their `name` is what Step Functions' Retry/Catch match on),
+ * and every set of AWS error codes the stage functions handle by name. AWS codes live here only, so a typo
+ * or a code the service never returns is found in one place (test/aws checks them against AWS's models).
+ */
 
 /** Base of the errors stage functions throw on purpose: `name` is what Step Functions matches on. */
 export class DeployError extends Error {
@@ -15,18 +21,14 @@ export class InvalidDeployInputError extends DeployError {
   }
 }
 
-export class ReleaseUnhealthyError extends DeployError {
-  constructor(message: string) {
-    super(ERROR.releaseUnhealthy, message);
-  }
-}
-
+/** The release cannot launch as configured (bad image, bad template, a limit): no retry helps. */
 export class LaunchFailedError extends DeployError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ERROR.launchFailed, message, options);
   }
 }
 
+/** This execution no longer holds the environment's deploy lock: another deploy took it over. */
 export class LockLostError extends DeployError {
   constructor(message: string) {
     super(ERROR.lockLost, message);
@@ -54,6 +56,74 @@ export class TransientAwsError extends DeployError {
   }
 }
 
+// ---- AWS error codes, by what they mean to a deploy ------------------------------------------------------
+
+/** "Try again later": throttling and transient service errors, across the services the stages call. */
+export const TRANSIENT_AWS_CODES = [
+  "Throttling",
+  "ThrottlingException",
+  "ThrottledException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "TooManyRequestsException",
+  "ProvisionedThroughputExceededException",
+  "InternalError",
+  "InternalFailure",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "Unavailable",
+  "EC2ThrottledException",
+  "ResourceContention",
+  "ResourceContentionFault",
+] as const;
+
+/** Auto Scaling refuses to delete or change a group while it works on it. */
+export const GROUP_BUSY_CODES = ["ScalingActivityInProgressFault", "ScalingActivityInProgress", "ResourceInUseFault", "ResourceInUse"] as const;
+
+/** Auto Scaling: a group of that name exists already (CreateAutoScalingGroup). */
+export const GROUP_EXISTS_CODES = ["AlreadyExistsFault", "AlreadyExists"] as const;
+
+/** The release cannot launch as configured (bad image, bad template, limits): no retry helps. */
+export const LAUNCH_REJECTED_CODES = [
+  "ValidationError",
+  "LimitExceededFault",
+  "LimitExceeded",
+  "InvalidAMIID.NotFound",
+  "InvalidAMIID.Malformed",
+  "InvalidAMIID.Unavailable",
+  "InvalidLaunchTemplateId.NotFound",
+  "InvalidLaunchTemplateId.Malformed",
+  "InvalidLaunchTemplateId.VersionNotFound",
+  "InvalidParameterValue",
+  "InvalidParameterCombination",
+  "InvalidParameter",
+  "MissingParameter",
+] as const;
+
+/** EC2: the image does not exist (any more), or the id is not one. */
+export const IMAGE_NOT_FOUND_CODES = ["InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable"] as const;
+/** EC2: the image was deregistered already. */
+export const IMAGE_GONE_CODES = ["InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"] as const;
+export const SNAPSHOT_GONE_CODES = ["InvalidSnapshot.NotFound"] as const;
+export const SNAPSHOT_IN_USE_CODES = ["InvalidSnapshot.InUse"] as const;
+/** EC2: a launch template or version that no longer exists (it cannot launch anything). */
+export const LAUNCH_TEMPLATE_GONE_CODES = [
+  "InvalidLaunchTemplateId.NotFound",
+  "InvalidLaunchTemplateId.Malformed",
+  "InvalidLaunchTemplateId.VersionNotFound",
+  "InvalidLaunchTemplateName.NotFoundException",
+] as const;
+/** EC2 DeleteLaunchTemplateVersions reports per version; this one means "already deleted". */
+export const LAUNCH_TEMPLATE_VERSION_GONE_CODE = "launchTemplateVersionDoesNotExist";
+/** DynamoDB: a conditional write whose condition did not hold. */
+export const CONDITION_FAILED_CODES = ["ConditionalCheckFailedException"] as const;
+/** Step Functions: the execution does not exist (any more). */
+export const EXECUTION_GONE_CODES = ["ExecutionDoesNotExist"] as const;
+
+// ---- Reading SDK v3 errors ---------------------------------------------------------------------------------
+
 /**
  * Every name an SDK v3 error goes by: its `name` (for modeled exceptions the shape name, e.g.
  * `ScalingActivityInProgressFault`) and its wire code (`Code`, e.g. `ScalingActivityInProgress`).
@@ -76,8 +146,13 @@ export function isTransientAwsError(error: unknown): boolean {
   return typeof status === "number" && status >= 500;
 }
 
-export function hasErrorCode(error: unknown, ...codes: string[]): boolean {
+export function hasErrorCode(error: unknown, ...codes: readonly string[]): boolean {
   return awsErrorCodes(error).some((code) => codes.includes(code));
+}
+
+/** The message of anything thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Re-throws AWS throttling/5xx errors as `TransientAwsError` (retried); everything else unchanged. */
@@ -85,8 +160,7 @@ export function classifyError(error: unknown): unknown {
   if (error instanceof DeployError) return error;
   if (isTransientAwsError(error)) {
     const code = awsErrorCode(error) ?? "unknown";
-    const message = error instanceof Error ? error.message : String(error);
-    return new TransientAwsError(`${code}: ${message}`, { cause: error });
+    return new TransientAwsError(`${code}: ${errorMessage(error)}`, { cause: error });
   }
   return error;
 }

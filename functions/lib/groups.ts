@@ -1,10 +1,18 @@
+/**
+ * The Auto Scaling groups of an environment: finding them, reading them, scaling them to zero and deleting
+ * them. Every stage that touches a group goes through here, so each action exists once.
+ */
 import {
   type AutoScalingGroup,
+  DeleteAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
   paginateDescribeAutoScalingGroups,
+  UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { autoScaling } from "./clients.js";
 import type { EnvironmentSettings, GroupSnapshot } from "./contract.js";
+import { errorMessage, GROUP_BUSY_CODES, hasErrorCode, StillInUseError } from "./errors.js";
+import { logger } from "./logger.js";
 import { TAG } from "./names.js";
 
 /** DescribeAutoScalingGroups accepts at most 50 names per call and returns at most 100 groups per page. */
@@ -47,9 +55,20 @@ export async function describeGroupsByName(names: string[]): Promise<AutoScaling
   return groups;
 }
 
+/** The named group as described now; undefined when it is gone or being deleted. */
+export async function describeLiveGroup(name: string): Promise<AutoScalingGroup | undefined> {
+  const [group] = await describeGroupsByName([name]);
+  return group && !isBeingDeleted(group) ? group : undefined;
+}
+
 /** A group being deleted (`Status: "Delete in progress"`) is no longer live. */
 export function isBeingDeleted(group: AutoScalingGroup): boolean {
   return typeof group.Status === "string" && group.Status.toLowerCase().startsWith("delete");
+}
+
+/** Auto Scaling's answer for a group that does not exist (any more): a ValidationError "... not found". */
+export function isGroupNotFound(error: unknown): boolean {
+  return hasErrorCode(error, "ValidationError") && /not found/i.test(errorMessage(error));
 }
 
 export function snapshotGroup(group: AutoScalingGroup): GroupSnapshot {
@@ -61,4 +80,41 @@ export function snapshotGroup(group: AutoScalingGroup): GroupSnapshot {
     release: tagValue(group.Tags, TAG.release),
     launchTemplateVersion: group.LaunchTemplate?.Version,
   };
+}
+
+/** Scales groups to 0 (Max stays), skipping those already there; a group gone meanwhile is fine. */
+export async function scaleGroupsToZero(groups: AutoScalingGroup[]): Promise<string[]> {
+  const scaled: string[] = [];
+  for (const group of groups) {
+    const name = group.AutoScalingGroupName ?? "";
+    if ((group.MinSize ?? 0) === 0 && (group.DesiredCapacity ?? 0) === 0) continue;
+    try {
+      await autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, DesiredCapacity: 0 }));
+      scaled.push(name);
+      logger.info("scaled group to 0", { groupName: name });
+    } catch (error) {
+      if (!isGroupNotFound(error)) throw error;
+      logger.info("group already gone", { groupName: name });
+    }
+  }
+  return scaled;
+}
+
+/**
+ * Deletes a group; one already gone is fine. Without `force`, AWS refuses while instances remain or a
+ * scaling activity runs, so a group that still (or again) serves is never torn down with its instances: the
+ * refusal becomes `StillInUseError`, which the state machine retries. `force` terminates its instances too
+ * (only for a group that never served: a rollback's new group).
+ */
+export async function deleteGroup(name: string, options: { force?: boolean } = {}): Promise<void> {
+  try {
+    await autoScaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ...(options.force && { ForceDelete: true }) }));
+    logger.info("deleted group", { groupName: name, force: options.force ?? false });
+  } catch (error) {
+    if (isGroupNotFound(error)) return;
+    if (hasErrorCode(error, ...GROUP_BUSY_CODES)) {
+      throw new StillInUseError(`group ${name} cannot be deleted yet: ${errorMessage(error)}`, { cause: error });
+    }
+    throw error;
+  }
 }

@@ -1,7 +1,8 @@
 import { z } from "zod";
-import type { ArtifactRef } from "./contract.js";
+import { type ArtifactRef, isArtifactKey, RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE, releaseFromArtifactKey } from "./contract.js";
 import { InvalidDeployInputError } from "./errors.js";
 import { DEFAULTS } from "./names.js";
+import { allowedKeysAt, show, valueAt } from "./validation.js";
 
 /**
  * The two execution-input shapes of DESIGN.md ("Execution input"), validated with zod. Every problem becomes
@@ -10,28 +11,18 @@ import { DEFAULTS } from "./names.js";
  */
 
 export const AMI_ID_PATTERN = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-export const RELEASE_LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** S3 bucket naming rules (lower case, digits, dots, hyphens; 3-63 characters). */
 export const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 const ALLOWED = {
   ami: 'is not an AMI id; allowed: "ami-" followed by 8 or 17 lower-case hex digits',
-  release: 'is not a release label; allowed: 1-64 letters, digits, ".", "_", "-", starting with a letter or digit',
+  release: `is not a release label; allowed: ${RELEASE_LABEL_RULE}`,
   bucket: "is not an S3 bucket name; allowed: 3-63 lower-case letters, digits, dots and hyphens",
   key: `is not a release artifact key; allowed: a key under "${DEFAULTS.artifactPrefix}" ending in "${DEFAULTS.artifactSuffix}" (at most 1024 characters)`,
   versionId: "is not an S3 version id; allowed: a non-empty string of at most 1024 characters",
   source: 'is not an S3 event source; allowed: "aws.s3"',
   detailType: 'is not a supported event; allowed: "Object Created"',
 } as const;
-
-function isArtifactKey(key: string): boolean {
-  return (
-    key.length <= 1024 &&
-    key.startsWith(DEFAULTS.artifactPrefix) &&
-    key.endsWith(DEFAULTS.artifactSuffix) &&
-    key.length > DEFAULTS.artifactPrefix.length + DEFAULTS.artifactSuffix.length
-  );
-}
 
 const amiId = z.string().regex(AMI_ID_PATTERN, ALLOWED.ami);
 const releaseLabel = z.string().regex(RELEASE_LABEL_PATTERN, ALLOWED.release);
@@ -102,12 +93,6 @@ export interface DeployRequest {
   release?: string;
 }
 
-/** `releases/v2.tgz` -> `v2`, `releases/team/myapp-1.4.2.tgz` -> `myapp-1.4.2` (the file name without the suffix). */
-export function releaseFromArtifactKey(key: string): string {
-  const fileName = key.slice(key.lastIndexOf("/") + 1);
-  return fileName.endsWith(DEFAULTS.artifactSuffix) ? fileName.slice(0, -DEFAULTS.artifactSuffix.length) : fileName;
-}
-
 export function isS3EventShape(input: Record<string, unknown>): boolean {
   return "source" in input || "detail-type" in input || "detail" in input;
 }
@@ -165,17 +150,10 @@ function derivedRelease(key: string, field: string): string {
   const release = releaseFromArtifactKey(key);
   if (!RELEASE_LABEL_PATTERN.test(release)) {
     throw new InvalidDeployInputError(
-      `${field}: ${show(key)} gives release label ${show(release)}, which is not a release label; allowed: a file name (before "${DEFAULTS.artifactSuffix}") of 1-64 letters, digits, ".", "_", "-", starting with a letter or digit${field === "artifact.key" ? ', or give "release" explicitly' : ""}`,
+      `${field}: ${show(key)} gives release label ${show(release)}, which is not a release label; allowed: a file name (before "${DEFAULTS.artifactSuffix}") of ${RELEASE_LABEL_RULE}${field === "artifact.key" ? ', or give "release" explicitly' : ""}`,
     );
   }
   return release;
-}
-
-/** A value as it appears in messages: JSON, shortened so a huge input cannot flood the execution history. */
-export function show(value: unknown): string {
-  if (value === undefined) return "(missing)";
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 const EXPECTED_TYPE: Record<string, string> = {
@@ -184,15 +162,6 @@ const EXPECTED_TYPE: Record<string, string> = {
   object: "an object",
   number: "a number",
 };
-
-function valueAt(root: unknown, path: (string | number)[]): unknown {
-  let value: unknown = root;
-  for (const segment of path) {
-    if (typeof value !== "object" || value === null) return undefined;
-    value = (value as Record<string | number, unknown>)[segment];
-  }
-  return value;
-}
 
 function describeIssue(issue: z.ZodIssue, input: unknown): string {
   const field = issue.path.length > 0 ? issue.path.join(".") : "input";
@@ -211,8 +180,7 @@ function describeIssue(issue: z.ZodIssue, input: unknown): string {
 }
 
 function allowedKeys(path: (string | number)[]): string {
-  const shape = path.length === 0 ? manualInputSchema._def.schema.shape : manualInputSchema._def.schema.shape.artifact.unwrap().shape;
-  return Object.keys(shape).join(", ");
+  return allowedKeysAt(manualInputSchema, path).join(", ");
 }
 
 function invalidInput(error: z.ZodError, input: unknown): InvalidDeployInputError {

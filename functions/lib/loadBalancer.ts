@@ -14,7 +14,7 @@ import { DescribeInstanceHealthCommand } from "@aws-sdk/client-elastic-load-bala
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { autoScaling, elb, elbv2 } from "./clients.js";
 import type { EnvironmentSettings } from "./contract.js";
-import { hasErrorCode } from "./errors.js";
+import { isGroupNotFound } from "./groups.js";
 
 export type LoadBalancerSettings = EnvironmentSettings["loadBalancer"];
 
@@ -53,11 +53,6 @@ export function isAttached(group: AutoScalingGroup, loadBalancer: LoadBalancerSe
   return loadBalancer.kind === "application"
     ? (group.TargetGroupARNs ?? []).includes(loadBalancer.targetGroupArn)
     : (group.LoadBalancerNames ?? []).includes(loadBalancer.loadBalancerName);
-}
-
-/** Auto Scaling's answer for a group that does not exist (any more): a ValidationError "... not found". */
-export function isGroupNotFound(error: unknown): boolean {
-  return hasErrorCode(error, "ValidationError") && /not found/i.test(error instanceof Error ? error.message : String(error));
 }
 
 /** Attach the group: Auto Scaling registers its instances (attaching twice is a no-op in AWS). */

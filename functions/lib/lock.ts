@@ -9,7 +9,7 @@ import { DescribeExecutionCommand } from "@aws-sdk/client-sfn";
 import { dynamodb, sfn } from "./clients.js";
 import { nowSeconds } from "./clock.js";
 import type { EnvironmentSettings } from "./contract.js";
-import { hasErrorCode, LockLostError } from "./errors.js";
+import { CONDITION_FAILED_CODES, EXECUTION_GONE_CODES, hasErrorCode, LockLostError } from "./errors.js";
 
 /**
  * The per-environment deploy lock: one item per `${app}#${environment}` in the lock table (partition key
@@ -42,7 +42,7 @@ async function conditionalWrite(write: () => Promise<unknown>): Promise<boolean>
     await write();
     return true;
   } catch (error) {
-    if (hasErrorCode(error, "ConditionalCheckFailedException")) return false;
+    if (hasErrorCode(error, ...CONDITION_FAILED_CODES)) return false;
     throw error;
   }
 }
@@ -134,7 +134,7 @@ export async function isExecutionRunning(executionArn: string): Promise<boolean>
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     return execution.status === "RUNNING";
   } catch (error) {
-    if (hasErrorCode(error, "ExecutionDoesNotExist")) return false;
+    if (hasErrorCode(error, ...EXECUTION_GONE_CODES)) return false;
     throw error;
   }
 }

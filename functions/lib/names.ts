@@ -62,21 +62,37 @@ export const STATE = {
 } as const;
 export type StateName = (typeof STATE)[keyof typeof STATE];
 
-/** Error names our stage functions throw (`error.name`); Step Functions matches Retry/Catch on them. */
+/**
+ * Error names Step Functions' Retry/Catch match on. The stage functions throw the first group (classes in
+ * errors.ts); the state machine itself raises the second (a Pass state turns a check's `failed` into the
+ * error, stacks/pipeline/definition.ts), so that an execution fails with a name that says why.
+ */
 export const ERROR = {
+  // Thrown by the stage functions.
   invalidInput: "InvalidDeployInput",
-  releaseUnhealthy: "ReleaseUnhealthy",
-  retirementOverdue: "RetirementOverdue",
-  bakeFailed: "BakeFailed",
   launchFailed: "LaunchFailed",
   lockLost: "LockLost",
-  lockTimeout: "LockTimeout",
   notYetVisible: "NotYetVisible",
   stillInUse: "StillInUse",
   transientAws: "TransientAwsError",
   eventPublishFailed: "EventPublishFailed",
-  /** Set by the simulator to emulate a Lambda that dies after its side effect. */
-  crash: "Runtime.ExitError",
+  // Raised by the state machine when a wait loop reports `failed`.
+  releaseUnhealthy: "ReleaseUnhealthy",
+  retirementOverdue: "RetirementOverdue",
+  lockTimeout: "LockTimeout",
+} as const;
+
+/**
+ * Errors the Lambda service reports for an invocation (not thrown by our code): a function that crashed
+ * (`Runtime.ExitError`), ran past its timeout (`Sandbox.Timedout`), or never ran (service errors).
+ */
+export const LAMBDA_ERROR = {
+  crashed: "Runtime.ExitError",
+  timedOut: "Sandbox.Timedout",
+  serviceException: "Lambda.ServiceException",
+  awsLambdaException: "Lambda.AWSLambdaException",
+  sdkClientException: "Lambda.SdkClientException",
+  tooManyRequests: "Lambda.TooManyRequestsException",
 } as const;
 
 /**
@@ -87,31 +103,10 @@ export const RETRYABLE_ERRORS = [
   ERROR.transientAws,
   ERROR.notYetVisible,
   ERROR.stillInUse,
-  "Lambda.ServiceException",
-  "Lambda.AWSLambdaException",
-  "Lambda.SdkClientException",
-  "Lambda.TooManyRequestsException",
-] as const;
-
-/** AWS error codes that mean "try again later" (throttling, transient service errors). */
-export const TRANSIENT_AWS_CODES = [
-  "Throttling",
-  "ThrottlingException",
-  "ThrottledException",
-  "RequestLimitExceeded",
-  "RequestThrottled",
-  "RequestThrottledException",
-  "TooManyRequestsException",
-  "ProvisionedThroughputExceededException",
-  "InternalError",
-  "InternalFailure",
-  "InternalServerError",
-  "ServiceUnavailable",
-  "ServiceUnavailableException",
-  "Unavailable",
-  "EC2ThrottledException",
-  "ResourceContention",
-  "ResourceContentionFault",
+  LAMBDA_ERROR.serviceException,
+  LAMBDA_ERROR.awsLambdaException,
+  LAMBDA_ERROR.sdkClientException,
+  LAMBDA_ERROR.tooManyRequests,
 ] as const;
 
 /** Defaults shared by the stacks (config), the functions and the simulator. */

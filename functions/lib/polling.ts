@@ -1,3 +1,5 @@
+import type { CheckResult, LaunchResult, TimeWindow } from "./contract.js";
+
 /**
  * When the wait loops poll next. A fixed cadence either wastes state transitions (polling while nothing can
  * change) or adds delay (polling long after the change). Instead each check names the moment the next change
@@ -53,12 +55,6 @@ export function nextPollSeconds(plan: PollPlan): number {
   return Math.min(bounded, untilDeadline);
 }
 
-/** A time window in epoch seconds, both ends inclusive. */
-export interface TimeWindow {
-  from: number;
-  to: number;
-}
-
 /**
  * The next moment after `now` at which a periodic process can change state, when it started somewhere in
  * `started` and changes only at `started + k * periodSeconds` for k >= firstPeriod. Load balancer health
@@ -82,4 +78,15 @@ export function nextPeriodicChangeAt(now: number, started: TimeWindow, periodSec
 export function listSome(items: string[], limit = 10): string {
   const shown = items.slice(0, limit).join(", ");
   return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
+}
+
+/** A health check's answer when the new group vanished (deleted by hand?): nothing to wait for. */
+export function newGroupGone(launch: LaunchResult): CheckResult & { healthy: number; desired: number } {
+  return {
+    status: "failed",
+    nextPollSeconds: 0,
+    message: `deploy: new group ${launch.groupName} no longer exists`,
+    healthy: 0,
+    desired: launch.desiredCapacity,
+  };
 }

@@ -13,7 +13,8 @@ import {
 } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { applyImageRetention, handler, PENDING_DELETE_TAG } from "../../functions/applyImageRetention.js";
+import { applyImageRetention, handler } from "../../functions/applyImageRetention.js";
+import { TAG } from "../../functions/lib/names.js";
 import { ERROR } from "../../functions/lib/names.js";
 import { awsError, controlPlan, controlState, environmentGroup, lambdaContext, LAUNCH_TEMPLATE_ID, releaseImage } from "./controlFixtures.js";
 
@@ -114,7 +115,7 @@ describe("applyImageRetention", () => {
     expect(ec2Mock).toHaveReceivedCommandWith(CreateTagsCommand, {
       Resources: ["snap-1a", "snap-1b"],
       Tags: [
-        { Key: PENDING_DELETE_TAG, Value: "true" },
+        { Key: TAG.pendingDelete, Value: "true" },
         { Key: "immutable-deploy:app", Value: "shop" },
         { Key: "immutable-deploy:environment", Value: "dev01" },
       ],
@@ -166,7 +167,7 @@ describe("applyImageRetention", () => {
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeSnapshotsCommand, {
       OwnerIds: ["self"],
       Filters: [
-        { Name: `tag:${PENDING_DELETE_TAG}`, Values: ["true"] },
+        { Name: `tag:${TAG.pendingDelete}`, Values: ["true"] },
         { Name: "tag:immutable-deploy:app", Values: ["shop"] },
         { Name: "tag:immutable-deploy:environment", Values: ["dev01"] },
       ],
@@ -199,7 +200,7 @@ describe("applyImageRetention", () => {
     // Assess
     expect(result.deletedSnapshots).not.toContain("snap-6");
     expect(ec2Mock).not.toHaveReceivedCommandWith(DeleteSnapshotCommand, { SnapshotId: "snap-6" });
-    expect(ec2Mock).toHaveReceivedCommandWith(DeleteTagsCommand, { Resources: ["snap-6"], Tags: [{ Key: PENDING_DELETE_TAG }] });
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteTagsCommand, { Resources: ["snap-6"], Tags: [{ Key: TAG.pendingDelete }] });
   });
 
   it("is idempotent: a second run after success changes nothing", async () => {

@@ -6,7 +6,8 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkGroupHealth, handler, type GroupHealthResult } from "../../functions/checkGroupHealth.js";
+import { checkGroupHealth, handler } from "../../functions/checkGroupHealth.js";
+import type { GroupHealthResult } from "../../functions/lib/contract.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
 import { awsError, deployState, group, instances, lambdaContext, NEW_GROUP, NOW } from "./fixtures.js";

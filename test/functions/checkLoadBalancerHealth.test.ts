@@ -5,7 +5,7 @@ import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, type TargetH
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkLoadBalancerHealth, handler } from "../../functions/checkLoadBalancerHealth.js";
-import type { GroupHealthResult } from "../../functions/checkGroupHealth.js";
+import type { GroupHealthResult } from "../../functions/lib/contract.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
 import {

@@ -3,13 +3,13 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand, UpdateAutoScalingG
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkRetired } from "../../functions/checkRetired.js";
-import type { RetirementProgress } from "../../functions/retireGroups.js";
+import type { RetirementResult } from "../../functions/lib/contract.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
 import { deployState, group, instances, NOW, OLD_GROUP } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
-const retirement: RetirementProgress = { groups: [OLD_GROUP], drainedBy: NOW + 100, retiredBy: NOW + 1300 };
+const retirement: RetirementResult = { groups: [OLD_GROUP], drainedBy: NOW + 100, retiredBy: NOW + 1300 };
 const retiringState = () => deployState("application", { retirement });
 
 beforeEach(() => {

@@ -10,7 +10,7 @@ import { awsError, deployState, group, lambdaContext, LAUNCH_TEMPLATE_ID, NEW_GR
 
 const autoScalingMock = mockClient(AutoScalingClient);
 const ec2Mock = mockClient(EC2Client);
-const retiredState = () => deployState("application", { retirement: { groups: [OLD_GROUP], retiredBy: NOW + 100 } });
+const retiredState = () => deployState("application", { retirement: { groups: [OLD_GROUP], drainedBy: NOW, retiredBy: NOW + 100 } });
 
 const version = (VersionNumber: number, groupName?: string, DefaultVersion = false) => ({
   VersionNumber,

@@ -5,7 +5,6 @@
 import type { AutoScalingGroup, Instance } from "@aws-sdk/client-auto-scaling";
 import { GetItemCommand, type GetItemCommandOutput } from "@aws-sdk/client-dynamodb";
 import type { DeployState, EnvironmentSettings, GroupSnapshot } from "../../functions/lib/contract.js";
-import { EXECUTION_TAG } from "../../functions/launchReleaseGroup.js";
 import { DEFAULTS, TAG } from "../../functions/lib/names.js";
 
 /** The tests' "now" (epoch seconds), installed with setClock. */
@@ -106,7 +105,7 @@ export function group(name: string, options: Partial<AutoScalingGroup> & { kind?
     Tags: [
       { Key: TAG.app, Value: "shop" },
       { Key: TAG.environment, Value: "dev01" },
-      { Key: EXECUTION_TAG, Value: EXECUTION_ID },
+      { Key: TAG.execution, Value: EXECUTION_ID },
     ],
     ...fields,
   };

@@ -12,7 +12,7 @@ import {
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EXECUTION_TAG, handler, launchReleaseGroup } from "../../functions/launchReleaseGroup.js";
+import { handler, launchReleaseGroup } from "../../functions/launchReleaseGroup.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR, TAG } from "../../functions/lib/names.js";
 import {
@@ -135,7 +135,7 @@ describe("launchReleaseGroup", () => {
     });
     const input = autoScalingMock.commandCalls(CreateAutoScalingGroupCommand)[0].args[0].input;
     expect(input.Tags).toContainEqual(expect.objectContaining({ Key: TAG.release, Value: "v2", PropagateAtLaunch: true }));
-    expect(input.Tags).toContainEqual(expect.objectContaining({ Key: EXECUTION_TAG, Value: EXECUTION_ID }));
+    expect(input.Tags).toContainEqual(expect.objectContaining({ Key: TAG.execution, Value: EXECUTION_ID }));
     expect(result).toEqual({ groupName: NEW_GROUP, launchTemplateVersion: "5", desiredCapacity: 2, healthyBy: HEALTHY_BY });
   });
 
@@ -239,7 +239,7 @@ describe("launchReleaseGroup", () => {
     givenNoVersionYet();
     autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("AlreadyExistsFault"));
     autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
-      AutoScalingGroups: [group(NEW_GROUP, { Tags: [{ Key: EXECUTION_TAG, Value: "arn:other-execution" }] })],
+      AutoScalingGroups: [group(NEW_GROUP, { Tags: [{ Key: TAG.execution, Value: "arn:other-execution" }] })],
     });
 
     // Act

@@ -29,7 +29,7 @@ describe("notify", () => {
       plan: controlPlan(),
       image: { imageId: "ami-0123456789abcdef0", baked: true },
       launch: { groupName: "shop-dev01-v2-1a2b3c4d", launchTemplateVersion: "8", desiredCapacity: 3, healthyBy: 0 },
-      retirement: { groups: ["shop-dev01-v1-aaaaaaaa"], retiredBy: 0 },
+      retirement: { groups: ["shop-dev01-v1-aaaaaaaa"], drainedBy: 0, retiredBy: 0 },
     });
 
     // Act
