@@ -1,8 +1,8 @@
 import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DEFAULTS } from "../functions/lib/names.js";
-import type { HealthCheckedPool, HealthProbe, HealthProbeResult, Registration } from "../simulator/services/health.js";
-import type { LoadBalancingService } from "../simulator/services/loadbalancing.js";
+import type { HealthCheckedPool, HealthProbe, HealthProbeResult, Registration } from "../simulator/region/services/health.js";
+import type { LoadBalancingService } from "../simulator/region/services/loadbalancing.js";
 
 export type InstanceAddress = { host: string; port: number };
 

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { extract } from "tar";
-import type { InstanceHost, SimInstance } from "../simulator/services/ec2.js";
+import type { InstanceHost, SimInstance } from "../simulator/region/services/ec2.js";
 
 /** The example app's start-up line: `listening on <port> release <label>`. */
 const LISTENING_LINE = /^listening on (\d+) release /;

@@ -1,5 +1,5 @@
 import { STATE } from "../functions/lib/names.js";
-import type { ProgressEvent } from "../simulator/runner.js";
+import type { ProgressEvent } from "../simulator/execution/runner.js";
 
 /**
  * What a stage does, said as the seeds' deploy script says it (`deploy: creating ... autoscaling group`),

@@ -1,4 +1,4 @@
-import type { Scheduler } from "../simulator/clock.js";
+import type { Scheduler } from "../simulator/region/clock.js";
 
 export interface RealTimeDriverOptions {
   /** How often the virtual clock catches up with the wall clock (default 25 ms). */

@@ -2,17 +2,17 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import "../simulator/polyfills.js";
+import "../simulator/execution/polyfills.js";
 import { allClients } from "../functions/lib/clients.js";
 import type { EnvironmentSettings, Outcome } from "../functions/lib/contract.js";
 import { DEFAULTS } from "../functions/lib/names.js";
 import { packRelease } from "../scripts/pack-release.js";
-import { artifactBucketName, createEnvironment } from "../simulator/environment.js";
-import { attachRegion, bindFunctionClock } from "../simulator/middleware.js";
-import { SimulatedRegion } from "../simulator/region.js";
-import { DeployRunner, type ExecutionResult } from "../simulator/runner.js";
-import type { HealthCheckedPool } from "../simulator/services/health.js";
-import type { LoadBalancerKind, Timing } from "../simulator/timing.js";
+import { artifactBucketName, createEnvironment } from "../simulator/region/environment.js";
+import { attachRegion, bindFunctionClock } from "../simulator/region/middleware.js";
+import { SimulatedRegion } from "../simulator/region/region.js";
+import { DeployRunner, type ExecutionResult } from "../simulator/execution/runner.js";
+import type { HealthCheckedPool } from "../simulator/region/services/health.js";
+import type { LoadBalancerKind, Timing } from "../simulator/region/timing.js";
 import { type AslDefinition, loadDeployDefinition } from "../stacks/stateMachineDefinition.js";
 import { LoadBalancerProxy } from "./loadBalancerProxy.js";
 import { LoadGenerator, type RequestFailure, type TrafficBucket } from "./loadGenerator.js";
@@ -21,7 +21,7 @@ import { ProgressPrinter } from "./progress.js";
 import { RealTimeDriver } from "./realTimeDriver.js";
 
 /** The bundled example app: what `npm start` packs and deploys. */
-export const EXAMPLE_APP_DIR = fileURLToPath(new URL("../example-app/", import.meta.url));
+export const EXAMPLE_APP_DIR = fileURLToPath(new URL("../example-app", import.meta.url));
 
 /**
  * AWS's timings scaled down so a rehearsal takes well under two minutes: health checks every second,

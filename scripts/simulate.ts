@@ -7,7 +7,7 @@ import "../simulator/offlineEnvironment.js";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { loadDeployDefinition } from "../stacks/stateMachineDefinition.js";
-import { runScenario, type ScenarioResult } from "../simulator/scenario.js";
+import { runScenario, type ScenarioResult } from "../simulator/scenarios/scenario.js";
 
 const USAGE = "usage: npm run simulate -- --scenario <file.json> [--json]";
 

@@ -3,4 +3,4 @@
  * (dummy credentials stop the SDK's credential chain before it probes anything; the region is fixed).
  */
 import "../simulator/offlineEnvironment.js";
-import "../simulator/polyfills.js";
+import "../simulator/execution/polyfills.js";

@@ -50,7 +50,7 @@ export interface DeployConfig {
 }
 
 /** The resources an environment's stacks created (tokens in the stack, ids in the simulator and the tests). */
-export interface EnvironmentResources {
+export interface EnvironmentRefs {
   region: string;
   loadBalancer: EnvironmentSettings["loadBalancer"];
   launchTemplateId: string;
@@ -62,7 +62,7 @@ export interface EnvironmentResources {
 }
 
 /** The one way to build an environment's settings: the stack, the simulator and the test fixtures call it. */
-export function environmentSettings(config: DeployConfig, resources: EnvironmentResources): EnvironmentSettings {
+export function environmentSettings(config: DeployConfig, resources: EnvironmentRefs): EnvironmentSettings {
   return {
     app: config.app,
     environment: config.stage,

@@ -21,7 +21,7 @@ export const TAG = {
 
 export const IMAGE_ROLE = { base: "base", release: "release" } as const;
 
-/** Human-readable state names, in DESIGN.md's stage order. */
+/** Human-readable state names, in the stage order of docs/design.md. Every state of the definition is here. */
 export const STATE = {
   start: "Start deploy",
   prepare: "Prepare deploy",
@@ -29,35 +29,42 @@ export const STATE = {
   lock: "Lock environment",
   lockAcquired: "Lock acquired?",
   waitForLock: "Wait for lock",
+  lockTimedOut: "Lock timed out",
   imageGiven: "Image given?",
   useGivenImage: "Use given image",
   bake: "Bake release image",
+  useBakedImage: "Use baked image",
   launch: "Launch release group",
   checkGroupHealth: "Check group health",
   groupHealthy: "Group healthy?",
   waitForGroup: "Wait for group",
+  groupUnhealthy: "Release unhealthy in group",
   checkLoadBalancerHealth: "Check load balancer health",
   loadBalancerHealthy: "Healthy at load balancer?",
   waitForLoadBalancer: "Wait for load balancer",
+  healthDeadlinePassed: "Release unhealthy",
   retire: "Retire old groups",
   checkRetired: "Check old groups retired",
   retired: "Old groups retired?",
   waitForRetirement: "Wait for retirement",
+  retirementDeadlinePassed: "Retirement overdue",
   deleteOldGroups: "Delete old groups",
   imageRetention: "Apply image retention",
   unlock: "Unlock environment",
   notifySucceeded: "Notify succeeded",
+  notifySucceededSkipped: "Notify succeeded skipped",
   succeeded: "Deploy succeeded",
   notifyNoOp: "Notify no-op",
+  notifyNoOpSkipped: "Notify no-op skipped",
   noOp: "Nothing to deploy",
-  healthDeadlinePassed: "Release unhealthy",
-  retirementDeadlinePassed: "Retirement overdue",
   rollback: "Roll back",
   unlockAfterRollback: "Unlock after rollback",
   notifyRolledBack: "Notify rolled back",
+  notifyRolledBackSkipped: "Notify rolled back skipped",
   rolledBack: "Deploy rolled back",
   unlockAfterFailure: "Unlock after failure",
   notifyFailed: "Notify failed",
+  notifyFailedSkipped: "Notify failed skipped",
   failed: "Deploy failed",
 } as const;
 export type StateName = (typeof STATE)[keyof typeof STATE];

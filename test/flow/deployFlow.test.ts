@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { RESULT_PATH } from "../../functions/lib/contract.js";
 import { ERROR, STATE } from "../../functions/lib/names.js";
+import { taskTarget } from "../../simulator/execution/asl.js";
+import { TASK_STATES, type TaskStateName } from "../../stacks/pipeline/tables.js";
 import { type AslDefinition, loadDeployDefinition } from "../../stacks/stateMachineDefinition.js";
-import { namedError, runFlow, sequence, type StateHandler } from "./harness.js";
+import { calledFrom, type Doubles, type FlowRun, namedError, runFlow, sequence } from "./harness.js";
 
 /**
  * The synthesized state machine, run locally: every stage function is a scripted double, so these tests
@@ -56,41 +59,41 @@ const bakeResult = {
   },
 };
 
-/** A complete, happy set of stage doubles; each test overrides what it is about. */
-function happyHandlers(overrides: Record<string, StateHandler> = {}): Record<string, StateHandler> {
+/** A complete, happy set of doubles, one per stage function (and the bake); each test overrides what it is about. */
+function happyDoubles(overrides: Doubles = {}): Doubles {
   return {
-    [STATE.prepare]: sequence(livePlan),
-    [STATE.refreshPlan]: sequence(livePlan),
-    [STATE.lock]: sequence({ status: "ready", nextPollSeconds: 0, message: "locked" }),
-    [STATE.bake]: sequence(bakeResult),
-    [STATE.launch]: sequence({ groupName: livePlan.groupName, launchTemplateVersion: "7", desiredCapacity: 2, healthyBy: 1_900_000_000 }),
-    [STATE.checkGroupHealth]: sequence(ready),
-    [STATE.checkLoadBalancerHealth]: sequence(ready),
-    [STATE.retire]: sequence({ groups: ["webapp-dev01-v1-99999999"], retiredBy: 1_900_000_000 }),
-    [STATE.checkRetired]: sequence(ready),
-    [STATE.deleteOldGroups]: sequence({ deletedGroups: ["webapp-dev01-v1-99999999"], deletedLaunchTemplateVersions: ["6"] }),
-    [STATE.imageRetention]: sequence({ kept: [], deregistered: [], deletedSnapshots: [], skipped: false }),
-    [STATE.rollback]: sequence({ restoredGroups: [], message: "rolled back" }),
-    [STATE.unlock]: sequence({ released: true, message: "unlocked" }),
-    [STATE.unlockAfterRollback]: sequence({ released: true, message: "unlocked" }),
-    [STATE.unlockAfterFailure]: sequence({ released: true, message: "unlocked" }),
-    [STATE.notifySucceeded]: sequence({ outcome: "succeeded" }),
-    [STATE.notifyNoOp]: sequence({ outcome: "no-op" }),
-    [STATE.notifyRolledBack]: sequence({ outcome: "rolled-back" }),
-    [STATE.notifyFailed]: sequence({ outcome: "failed" }),
+    prepareDeploy: sequence(livePlan),
+    lockEnvironment: sequence({ status: "ready", nextPollSeconds: 0, message: "locked" }),
+    bake: sequence(bakeResult),
+    launchReleaseGroup: sequence({ groupName: livePlan.groupName, launchTemplateVersion: "7", desiredCapacity: 2, healthyBy: 1_900_000_000 }),
+    checkGroupHealth: sequence(ready),
+    checkLoadBalancerHealth: sequence(ready),
+    retireGroups: sequence({ groups: ["webapp-dev01-v1-99999999"], drainedBy: 1_899_999_000, retiredBy: 1_900_000_000 }),
+    checkRetired: sequence(ready),
+    deleteOldGroups: sequence({ deletedGroups: ["webapp-dev01-v1-99999999"], deletedLaunchTemplateVersions: ["6"] }),
+    applyImageRetention: sequence({ kept: [], deregistered: [], deletedSnapshots: [], skipped: false }),
+    rollback: sequence({ restoredGroups: [], message: "rolled back" }),
+    unlockEnvironment: sequence({ released: true, message: "unlocked" }),
+    notify: async (event: { outcome: string }) => ({ outcome: event.outcome, message: `${event.outcome} published` }),
     ...overrides,
   };
 }
 
-const called = (handlers: Record<string, StateHandler>, state: string) =>
-  (handlers[state] as ReturnType<typeof sequence>).calls.length;
+/** The notify double that fails for one outcome (its Notify state) and publishes the others. */
+const notifyFailingFor = (outcome: string, error: Error) => async (event: { outcome: string }) => {
+  if (event.outcome === outcome) throw error;
+  return { outcome: event.outcome, message: `${event.outcome} published` };
+};
+
+const called = (run: FlowRun, state: string) => calledFrom(run, state);
+const inputOf = (run: FlowRun, state: string) => run.calls.find((call) => call.state === state)?.input;
 
 describe("deploy state machine flow", () => {
   it("runs a normal deploy in DESIGN.md's order and wraps the S3 event with settings and execution", async () => {
     // Prepare
-    const handlers = happyHandlers();
+    const doubles = happyDoubles();
     // Act
-    const run = await runFlow(definition, handlers, s3Event);
+    const run = await runFlow(definition, doubles, s3Event);
     // Assess
     expect(run.status).toBe("SUCCEEDED");
     expect(run.visited.filter((s) => definition.States[s].Type === "Task")).toEqual([
@@ -108,7 +111,7 @@ describe("deploy state machine flow", () => {
       STATE.notifySucceeded,
     ]);
     // Every stage function receives the whole state document as its payload.
-    const prepareCall = (handlers[STATE.prepare] as ReturnType<typeof sequence>).calls[0];
+    const prepareCall = inputOf(run, STATE.prepare);
     expect(prepareCall).toEqual(run.inputs[STATE.prepare]);
     expect(definition.States[STATE.launch].Parameters).toBeUndefined();
     const prepareInput = run.inputs[STATE.prepare];
@@ -121,194 +124,216 @@ describe("deploy state machine flow", () => {
       baseImageId: "ami-0fedcba9876543210",
       baked: true,
     });
-    const notified = (handlers[STATE.notifySucceeded] as ReturnType<typeof sequence>).calls[0];
+    const notified = inputOf(run, STATE.notifySucceeded);
     expect(notified).toMatchObject({ outcome: "succeeded", state: { plan: { release: "v2" } } });
   });
 
   it("first deploy with no live group still completes (nothing to retire)", async () => {
-    const handlers = happyHandlers({
-      [STATE.prepare]: sequence({ ...livePlan, liveGroups: [] }),
-      [STATE.retire]: sequence({ groups: [], retiredBy: 1_900_000_000 }),
-      [STATE.deleteOldGroups]: sequence({ deletedGroups: [], deletedLaunchTemplateVersions: [] }),
+    const doubles = happyDoubles({
+      prepareDeploy: sequence({ ...livePlan, liveGroups: [] }),
+      retireGroups: sequence({ groups: [], retiredBy: 1_900_000_000 }),
+      deleteOldGroups: sequence({ deletedGroups: [], deletedLaunchTemplateVersions: [] }),
     });
-    const run = await runFlow(definition, handlers, { artifact: { bucket: "artifacts", key: "releases/v1.tgz" } });
+    const run = await runFlow(definition, doubles, { artifact: { bucket: "artifacts", key: "releases/v1.tgz" } });
     expect(run.status).toBe("SUCCEEDED");
-    expect(called(handlers, STATE.rollback)).toBe(0);
+    expect(called(run, STATE.rollback)).toBe(0);
   });
 
   it("polls with Wait states until the checks are ready", async () => {
-    const handlers = happyHandlers({
-      [STATE.checkGroupHealth]: sequence(waiting, waiting, ready),
-      [STATE.checkLoadBalancerHealth]: sequence(waiting, ready),
-      [STATE.checkRetired]: sequence(waiting, ready),
+    const doubles = happyDoubles({
+      checkGroupHealth: sequence(waiting, waiting, ready),
+      checkLoadBalancerHealth: sequence(waiting, ready),
+      checkRetired: sequence(waiting, ready),
     });
-    const run = await runFlow(definition, handlers, s3Event);
+    const run = await runFlow(definition, doubles, s3Event);
     expect(run.status).toBe("SUCCEEDED");
-    expect(called(handlers, STATE.checkGroupHealth)).toBe(3);
+    expect(called(run, STATE.checkGroupHealth)).toBe(3);
     expect(run.visited.filter((s) => s === STATE.waitForGroup)).toHaveLength(2);
     expect(run.visited.filter((s) => s === STATE.waitForLoadBalancer)).toHaveLength(1);
     expect(run.visited.filter((s) => s === STATE.waitForRetirement)).toHaveLength(1);
   });
 
   it("deploys a given image without baking", async () => {
-    const handlers = happyHandlers({
-      [STATE.prepare]: sequence({ ...livePlan, artifact: undefined, bakeRequest: undefined, imageId: "ami-0aaaaaaaaaaaaaaaa", keepImages: true }),
+    const doubles = happyDoubles({
+      prepareDeploy: sequence({ ...livePlan, artifact: undefined, bakeRequest: undefined, imageId: "ami-0aaaaaaaaaaaaaaaa", keepImages: true }),
     });
-    const run = await runFlow(definition, handlers, { imageId: "ami-0aaaaaaaaaaaaaaaa" });
+    const run = await runFlow(definition, doubles, { imageId: "ami-0aaaaaaaaaaaaaaaa" });
     expect(run.status).toBe("SUCCEEDED");
-    expect(called(handlers, STATE.bake)).toBe(0);
+    expect(called(run, STATE.bake)).toBe(0);
     expect(run.inputs[STATE.launch].image).toEqual({ imageId: "ami-0aaaaaaaaaaaaaaaa", baked: false });
   });
 
   it("rolls back a release that never becomes healthy, then fails with the original reason", async () => {
     const reason = "0/2 instances healthy at load balancer after 900 s: i-1 unhealthy (Target.ResponseCodeMismatch)";
-    const handlers = happyHandlers({
-      [STATE.checkLoadBalancerHealth]: sequence(waiting, { status: "failed", nextPollSeconds: 0, message: reason }),
+    const doubles = happyDoubles({
+      checkLoadBalancerHealth: sequence(waiting, { status: "failed", nextPollSeconds: 0, message: reason }),
     });
-    const run = await runFlow(definition, handlers, s3Event);
+    const run = await runFlow(definition, doubles, s3Event);
     expect(run.status).toBe("FAILED");
     expect(run.error).toBe(ERROR.releaseUnhealthy);
     expect(run.cause).toBe(reason);
-    expect(called(handlers, STATE.rollback)).toBe(1);
-    expect(called(handlers, STATE.unlockAfterRollback)).toBe(1);
-    expect(called(handlers, STATE.notifyRolledBack)).toBe(1);
+    expect(called(run, STATE.rollback)).toBe(1);
+    expect(called(run, STATE.unlockAfterRollback)).toBe(1);
+    expect(called(run, STATE.notifyRolledBack)).toBe(1);
     // The old group is never touched: nothing was retired or deleted.
-    expect(called(handlers, STATE.retire)).toBe(0);
-    expect(called(handlers, STATE.deleteOldGroups)).toBe(0);
+    expect(called(run, STATE.retire)).toBe(0);
+    expect(called(run, STATE.deleteOldGroups)).toBe(0);
     expect(run.inputs[STATE.rollback].error).toEqual({ Error: ERROR.releaseUnhealthy, Cause: reason });
   });
 
   it("rolls back when the group never becomes healthy, too", async () => {
-    const handlers = happyHandlers({
-      [STATE.checkGroupHealth]: sequence({ status: "failed", nextPollSeconds: 0, message: "1/2 InService after 900 s" }),
+    const doubles = happyDoubles({
+      checkGroupHealth: sequence({ status: "failed", nextPollSeconds: 0, message: "1/2 InService after 900 s" }),
     });
-    const run = await runFlow(definition, handlers, s3Event);
+    const run = await runFlow(definition, doubles, s3Event);
     expect(run.error).toBe(ERROR.releaseUnhealthy);
-    expect(called(handlers, STATE.rollback)).toBe(1);
-    expect(called(handlers, STATE.checkLoadBalancerHealth)).toBe(0);
+    expect(called(run, STATE.rollback)).toBe(1);
+    expect(called(run, STATE.checkLoadBalancerHealth)).toBe(0);
   });
 
   it("rolls back when a stage after Launch throws, keeping the original error and cause", async () => {
-    const handlers = happyHandlers({
-      [STATE.checkGroupHealth]: sequence(namedError("AccessDenied", "not authorized to DescribeAutoScalingGroups")),
+    const doubles = happyDoubles({
+      checkGroupHealth: sequence(namedError("AccessDenied", "not authorized to DescribeAutoScalingGroups")),
     });
-    const run = await runFlow(definition, handlers, s3Event);
+    const run = await runFlow(definition, doubles, s3Event);
     expect(run.status).toBe("FAILED");
     expect(run.error).toBe("AccessDenied");
     expect(run.cause).toBe("not authorized to DescribeAutoScalingGroups");
-    expect(called(handlers, STATE.rollback)).toBe(1);
+    expect(called(run, STATE.rollback)).toBe(1);
   });
 
   it("a bake failure launches nothing and releases the lock", async () => {
-    const handlers = happyHandlers({ [STATE.bake]: sequence(namedError("States.TaskFailed", "Build failed: packer exit 1")) });
-    const run = await runFlow(definition, handlers, s3Event);
+    const doubles = happyDoubles({ bake: sequence(namedError("States.TaskFailed", "Build failed: packer exit 1")) });
+    const run = await runFlow(definition, doubles, s3Event);
     expect(run.status).toBe("FAILED");
     expect(run.error).toBe("States.TaskFailed");
-    expect(called(handlers, STATE.launch)).toBe(0);
-    expect(called(handlers, STATE.rollback)).toBe(0);
-    expect(called(handlers, STATE.unlockAfterFailure)).toBe(1);
-    expect(called(handlers, STATE.notifyFailed)).toBe(1);
+    expect(called(run, STATE.launch)).toBe(0);
+    expect(called(run, STATE.rollback)).toBe(0);
+    expect(called(run, STATE.unlockAfterFailure)).toBe(1);
+    expect(called(run, STATE.notifyFailed)).toBe(1);
   });
 
   it("bad input fails in Prepare with InvalidDeployInput, touching nothing", async () => {
-    const handlers = happyHandlers({
-      [STATE.prepare]: sequence(namedError(ERROR.invalidInput, 'imageId: "ami-xyz" is not an AMI id')),
+    const doubles = happyDoubles({
+      prepareDeploy: sequence(namedError(ERROR.invalidInput, 'imageId: "ami-xyz" is not an AMI id')),
     });
-    const run = await runFlow(definition, handlers, { imageId: "ami-xyz" });
+    const run = await runFlow(definition, doubles, { imageId: "ami-xyz" });
     expect(run.error).toBe(ERROR.invalidInput);
-    expect(called(handlers, STATE.lock)).toBe(0);
-    expect(called(handlers, STATE.launch)).toBe(0);
+    expect(called(run, STATE.lock)).toBe(0);
+    expect(called(run, STATE.launch)).toBe(0);
   });
 
   it("a duplicate trigger is a no-op success", async () => {
-    const handlers = happyHandlers({
-      [STATE.lock]: sequence({ status: "duplicate", nextPollSeconds: 0, message: "release v2 is already live" }),
+    const doubles = happyDoubles({
+      lockEnvironment: sequence({ status: "duplicate", nextPollSeconds: 0, message: "release v2 is already live" }),
     });
-    const run = await runFlow(definition, handlers, s3Event);
+    const run = await runFlow(definition, doubles, s3Event);
     expect(run.status).toBe("SUCCEEDED");
     expect(run.visited.at(-1)).toBe(STATE.noOp);
-    expect(called(handlers, STATE.bake)).toBe(0);
-    expect(called(handlers, STATE.launch)).toBe(0);
-    expect(called(handlers, STATE.notifyNoOp)).toBe(1);
+    expect(called(run, STATE.bake)).toBe(0);
+    expect(called(run, STATE.launch)).toBe(0);
+    expect(called(run, STATE.notifyNoOp)).toBe(1);
   });
 
   it("a concurrent deploy waits for the lock, then proceeds", async () => {
-    const handlers = happyHandlers({
-      [STATE.lock]: sequence(
+    const doubles = happyDoubles({
+      lockEnvironment: sequence(
         { status: "waiting", nextPollSeconds: 30, message: "waiting for deploy of v1" },
         { status: "waiting", nextPollSeconds: 30, message: "waiting for deploy of v1" },
         { status: "ready", nextPollSeconds: 0, message: "locked" },
       ),
     });
-    const run = await runFlow(definition, handlers, s3Event);
+    const run = await runFlow(definition, doubles, s3Event);
     expect(run.status).toBe("SUCCEEDED");
     expect(run.visited.filter((s) => s === STATE.waitForLock)).toHaveLength(2);
     // The environment changed while waiting: the plan is made again before each new attempt.
-    expect(called(handlers, STATE.refreshPlan)).toBe(2);
-    expect(called(handlers, STATE.launch)).toBe(1);
+    expect(called(run, STATE.refreshPlan)).toBe(2);
+    expect(called(run, STATE.launch)).toBe(1);
   });
 
   it("gives up waiting for the lock at the deadline, without launching", async () => {
-    const handlers = happyHandlers({
-      [STATE.lock]: sequence({ status: "failed", nextPollSeconds: 0, message: "v1 still deploying after 3600 s" }),
+    const doubles = happyDoubles({
+      lockEnvironment: sequence({ status: "failed", nextPollSeconds: 0, message: "v1 still deploying after 3600 s" }),
     });
-    const run = await runFlow(definition, handlers, s3Event);
+    const run = await runFlow(definition, doubles, s3Event);
     expect(run.error).toBe(ERROR.lockTimeout);
     expect(run.cause).toBe("v1 still deploying after 3600 s");
-    expect(called(handlers, STATE.launch)).toBe(0);
+    expect(called(run, STATE.launch)).toBe(0);
   });
 
   it("retries throttling and eventual consistency with backoff instead of failing", async () => {
-    const handlers = happyHandlers({
-      [STATE.launch]: sequence(
+    const doubles = happyDoubles({
+      launchReleaseGroup: sequence(
         namedError(ERROR.transientAws, "Throttling: Rate exceeded"),
         namedError(ERROR.notYetVisible, "group not visible yet"),
         { groupName: livePlan.groupName, launchTemplateVersion: "7", desiredCapacity: 2, healthyBy: 1_900_000_000 },
       ),
-      [STATE.deleteOldGroups]: sequence(namedError(ERROR.stillInUse, "ScalingActivityInProgress"), {
+      deleteOldGroups: sequence(namedError(ERROR.stillInUse, "ScalingActivityInProgress"), {
         deletedGroups: [],
         deletedLaunchTemplateVersions: [],
       }),
     });
-    const run = await runFlow(definition, handlers, s3Event);
+    const run = await runFlow(definition, doubles, s3Event);
     expect(run.status).toBe("SUCCEEDED");
-    expect(called(handlers, STATE.launch)).toBe(3);
-    expect(called(handlers, STATE.deleteOldGroups)).toBe(2);
-    expect(called(handlers, STATE.rollback)).toBe(0);
+    expect(called(run, STATE.launch)).toBe(3);
+    expect(called(run, STATE.deleteOldGroups)).toBe(2);
+    expect(called(run, STATE.rollback)).toBe(0);
   });
 
   it("after the point of no return a failure stops at its state, and a redrive resumes there", async () => {
     // Prepare: deleting the old group fails for good (say a missing permission) half-way through retirement.
-    const failing = happyHandlers({
-      [STATE.deleteOldGroups]: sequence(namedError("AccessDenied", "not authorized to DeleteAutoScalingGroup")),
+    const failing = happyDoubles({
+      deleteOldGroups: sequence(namedError("AccessDenied", "not authorized to DeleteAutoScalingGroup")),
     });
     // Act
     const first = await runFlow(definition, failing, s3Event);
     // Assess: no rollback of a live, healthy release; the execution stopped at the failing state.
     expect(first.status).toBe("FAILED");
     expect(first.failedState).toBe(STATE.deleteOldGroups);
-    expect(called(failing, STATE.rollback)).toBe(0);
-    expect(called(failing, STATE.unlock)).toBe(0);
+    expect(called(first, STATE.rollback)).toBe(0);
+    expect(called(first, STATE.unlock)).toBe(0);
 
     // Redrive: same definition, from the failed state, with the input it had; the permission is fixed.
-    const fixed = happyHandlers();
+    const fixed = happyDoubles();
     const redrive = await runFlow(definition, fixed, first.inputs[STATE.deleteOldGroups], { startAt: STATE.deleteOldGroups });
     expect(redrive.status).toBe("SUCCEEDED");
-    expect(called(fixed, STATE.deleteOldGroups)).toBe(1);
-    expect(called(fixed, STATE.launch)).toBe(0);
-    expect(called(fixed, STATE.unlock)).toBe(1);
+    expect(called(redrive, STATE.deleteOldGroups)).toBe(1);
+    expect(called(redrive, STATE.launch)).toBe(0);
+    expect(called(redrive, STATE.unlock)).toBe(1);
     expect(redrive.output.plan.release).toBe("v2");
   });
 
   it("a lost notification does not change a successful outcome", async () => {
-    const handlers = happyHandlers({ [STATE.notifySucceeded]: sequence(namedError("AuthorizationError", "sns:Publish denied")) });
-    const run = await runFlow(definition, handlers, s3Event);
+    const doubles = happyDoubles({ notify: notifyFailingFor("succeeded", namedError("AuthorizationError", "sns:Publish denied")) });
+    const run = await runFlow(definition, doubles, s3Event);
     expect(run.status).toBe("SUCCEEDED");
     expect(run.output.notificationError.Error).toBe("AuthorizationError");
   });
 });
 
 describe("critical states on their own", () => {
+  it("every Lambda Task invokes the function the state -> function table names, and writes its result where the contract says", () => {
+    const lambdaTasks = Object.entries(definition.States).filter(([, s]) => s.Type === "Task" && taskTarget(s).kind === "lambda");
+    expect(lambdaTasks.map(([name]) => name).sort()).toEqual(Object.keys(TASK_STATES).sort());
+    for (const [name, state] of lambdaTasks) {
+      const spec = TASK_STATES[name as TaskStateName];
+      expect({ name, target: taskTarget(state) }).toEqual({ name, target: { kind: "lambda", fn: spec.fn } });
+      expect({ name, resultPath: state.ResultPath }).toEqual({ name, resultPath: RESULT_PATH[spec.result] });
+    }
+  });
+
+  it("runs the double a Task's Resource names, not one chosen by the state's name", async () => {
+    // Prepare: Roll back wired to the unlock function, as a mistake in the stack would wire it.
+    const miswired = structuredClone(definition);
+    miswired.States[STATE.rollback].Resource = miswired.States[STATE.unlockAfterRollback].Resource;
+    const doubles = happyDoubles({ checkGroupHealth: sequence({ status: "failed", nextPollSeconds: 0, message: "0/2" }) });
+    // Act
+    const run = await runFlow(miswired, doubles, s3Event);
+    // Assess: the Roll back state ran unlockEnvironment; rollback itself never ran.
+    expect(run.calls.filter((call) => call.state === STATE.rollback).map((call) => call.target)).toEqual(["unlockEnvironment"]);
+    expect(run.calls.some((call) => call.target === "rollback")).toBe(false);
+  });
+
   it("every Wait state reads nextPollSeconds from its check's result", () => {
     const waits = Object.entries(definition.States).filter(([, s]) => s.Type === "Wait");
     expect(Object.fromEntries(waits.map(([name, s]) => [name, s.SecondsPath]))).toEqual({

@@ -1,8 +1,19 @@
-import { StateMachine } from "aws-local-stepfunctions";
+import { type Json, runAsl, taskTarget } from "../../simulator/execution/asl.js";
+import type { StageFunctionId } from "../../stacks/pipeline/tables.js";
 import type { AslDefinition } from "../../stacks/stateMachineDefinition.js";
 
-type Json = any;
 export type StateHandler = (input: Json) => Json | Promise<Json>;
+
+/** Test doubles for what the Task states run, keyed as their `Resource` names it: a stage function, or the bake. */
+export type Doubles = Partial<Record<StageFunctionId | "bake", StateHandler>>;
+
+export interface FlowCall {
+  /** The Task state that made the call. */
+  state: string;
+  /** What the state's `Resource` named. */
+  target: StageFunctionId | "bake";
+  input: Json;
+}
 
 export interface FlowRun {
   status: "SUCCEEDED" | "FAILED";
@@ -15,6 +26,8 @@ export interface FlowRun {
   inputs: Record<string, Json>;
   /** The state the execution failed in (the one a redrive resumes). */
   failedState?: string;
+  /** Every call a Task made, retries included, in order. */
+  calls: FlowCall[];
 }
 
 export const EXECUTION = {
@@ -24,67 +37,33 @@ export const EXECUTION = {
 };
 
 /**
- * Runs the synthesized definition on aws-local-stepfunctions with every Task answered by a local handler
- * (a state without one fails the test loudly), Wait states instant and Retry back-offs skipped.
+ * Runs the synthesized definition with the simulator's executor (simulator/execution/asl.ts): every Task
+ * runs the double for what its `Resource` names, never one chosen by the state's name (a Task whose
+ * Resource has no double fails the test loudly). Wait states and Retry back-offs take no time.
  */
-export async function runFlow(
-  definition: AslDefinition,
-  handlers: Record<string, StateHandler>,
-  input: Json,
-  options: { startAt?: string } = {},
-): Promise<FlowRun> {
-  const asl = options.startAt ? { ...definition, StartAt: options.startAt } : definition;
-  const taskStates = Object.entries(asl.States).filter(([, s]) => s.Type === "Task").map(([name]) => name);
-  const waitStates = Object.entries(asl.States).filter(([, s]) => s.Type === "Wait").map(([name]) => name);
-  const taskResourceLocalHandlers = Object.fromEntries(
-    taskStates.map((name) => [
-      name,
-      async (stateInput: Json) => {
-        const handler = handlers[name];
-        if (!handler) throw new Error(`test has no handler for Task state "${name}"`);
-        return handler(stateInput);
-      },
-    ]),
-  );
-  // A redrive starts mid-definition, where the states before it are (correctly) unreachable.
-  const validationOptions = options.startAt ? { noValidate: true } : { checkArn: false, checkPaths: true };
-  const machine = new StateMachine(asl as never, { validationOptions });
-  const execution = machine.run(input, {
-    overrides: {
-      taskResourceLocalHandlers,
-      waitTimeOverrides: Object.fromEntries(waitStates.map((n) => [n, 0])),
-      retryIntervalOverrides: Object.fromEntries(taskStates.map((n) => [n, 0])),
-    },
+export async function runFlow(definition: AslDefinition, doubles: Doubles, input: Json, options: { startAt?: string } = {}): Promise<FlowRun> {
+  const calls: FlowCall[] = [];
+  const run = await runAsl(definition, input, {
+    startAt: options.startAt,
     context: { Execution: { ...EXECUTION, Input: input } },
+    taskHandler: (state, definitionState) => {
+      const resolved = taskTarget(definitionState);
+      const target = resolved.kind === "lambda" ? resolved.fn : resolved.kind === "codebuild-sync" ? "bake" : undefined;
+      return async (stateInput) => {
+        if (!target) throw new Error(`Task state "${state}" names ${JSON.stringify(definitionState.Resource)}, which is no stage function`);
+        const double = doubles[target];
+        if (!double) throw new Error(`test has no double for ${target} (Task state "${state}")`);
+        calls.push({ state, target, input: stateInput });
+        return double(stateInput);
+      };
+    },
   });
-  const visited: string[] = [];
-  const inputs: Record<string, Json> = {};
-  let failedState: string | undefined;
-  const collecting = (async () => {
-    for await (const event of execution.eventLogs) {
-      if (event.type === "StateEntered") {
-        visited.push(event.state.name);
-        inputs[event.state.name] = event.state.input;
-      }
-      if (event.type === "StateFailed") failedState = event.state.name;
-    }
-  })();
-  try {
-    const output = await execution.result;
-    await collecting;
-    return { status: "SUCCEEDED", output, visited, inputs };
-  } catch (error) {
-    await collecting.catch(() => undefined);
-    const cause = (error as { cause?: { name?: string; message?: string } }).cause;
-    return {
-      status: "FAILED",
-      error: cause?.name ?? (error as Error).name,
-      cause: cause?.message ?? (error as Error).message,
-      visited,
-      inputs,
-      failedState: failedState ?? visited.at(-1),
-    };
-  }
+  return { ...run, calls };
+}
+
+/** How often a Task state called what it runs. */
+export function calledFrom(run: FlowRun, state: string): number {
+  return run.calls.filter((call) => call.state === state).length;
 }
 
 /** A handler that answers from a list, one item per call (the last one repeats); an Error item is thrown. */

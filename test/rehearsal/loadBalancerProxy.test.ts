@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { LoadBalancerProxy } from "../../rehearsal/loadBalancerProxy.js";
 import { RealTimeDriver } from "../../rehearsal/realTimeDriver.js";
-import { SimulatedRegion } from "../../simulator/region.js";
-import { createEnvironment } from "../../simulator/environment.js";
-import type { HealthCheckedPool } from "../../simulator/services/health.js";
+import { SimulatedRegion } from "../../simulator/region/region.js";
+import { createEnvironment } from "../../simulator/region/environment.js";
+import type { HealthCheckedPool } from "../../simulator/region/services/health.js";
 import { closeServer, get, startFakeApp, waitFor } from "./helpers.js";
 
 type FakeApp = Awaited<ReturnType<typeof startFakeApp>>;

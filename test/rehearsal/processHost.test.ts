@@ -6,12 +6,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TAG } from "../../functions/lib/names.js";
 import { ProcessInstanceHost } from "../../rehearsal/processHost.js";
 import { packRelease } from "../../scripts/pack-release.js";
-import { SimulatedRegion } from "../../simulator/region.js";
-import type { SimInstance } from "../../simulator/services/ec2.js";
+import { SimulatedRegion } from "../../simulator/region/region.js";
+import type { SimInstance } from "../../simulator/region/services/ec2.js";
 import { get, isAlive, waitFor } from "./helpers.js";
 
 /** The bundled example app (importing rehearsal.ts for its constant would load the whole stack). */
-const EXAMPLE_APP_DIR = fileURLToPath(new URL("../../example-app/", import.meta.url));
+const EXAMPLE_APP_DIR = fileURLToPath(new URL("../../example-app", import.meta.url));
 let workDir: string;
 const artifacts = new Map<string, string>();
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RealTimeDriver } from "../../rehearsal/realTimeDriver.js";
-import { Scheduler, VirtualClock } from "../../simulator/clock.js";
+import { Scheduler, VirtualClock } from "../../simulator/region/clock.js";
 
 describe("RealTimeDriver", () => {
   it("moves virtual time as far as the wall clock moved, firing events and wake-ups when they are due", async () => {

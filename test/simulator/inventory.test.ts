@@ -1,7 +1,7 @@
 import { DeregisterImageCommand, DescribeLaunchTemplateVersionsCommand } from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
-import { launchGroup, simulatedWorld } from "../../simulator/fixtures.js";
-import { deregisteredImagesInUse } from "../../simulator/index.js";
+import { launchGroup, simulatedWorld } from "../support/simulatedWorld.js";
+import { deregisteredImagesInUse } from "../../simulator/region/index.js";
 
 let world: ReturnType<typeof simulatedWorld> | undefined;
 afterEach(() => world?.attachment.detach());

@@ -1,3 +1,4 @@
+import { BAKE_VARIABLES, type BakeVariable } from "../../functions/lib/contract.js";
 import { AutoScalingServiceException, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import {
@@ -19,7 +20,7 @@ import { allClients } from "../../functions/lib/clients.js";
 import { nowSeconds } from "../../functions/lib/clock.js";
 import { isExecutionRunning, readLock, releaseLock, takeOverLock, tryAcquireLock } from "../../functions/lib/lock.js";
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
-import { launchGroup, releaseImage, simulatedWorld } from "../../simulator/fixtures.js";
+import { launchGroup, releaseImage, simulatedWorld } from "../support/simulatedWorld.js";
 import {
   DEFAULT_TIMING,
   REGION_MIDDLEWARE_NAME,
@@ -27,10 +28,10 @@ import {
   UnmodelledOperationError,
   artifactBucketName,
   attachRegion,
-  bakeRequestFromVariables,
+  type SimBakeRequest,
   bindFunctionClock,
   leftovers,
-} from "../../simulator/index.js";
+} from "../../simulator/region/index.js";
 
 describe("fault injection through the middleware", () => {
   it("fails exactly the next n calls of the operation with the injected code, and counts every call", async () => {
@@ -258,26 +259,24 @@ describe("S3, EventBridge, SNS and Step Functions", () => {
   });
 });
 
+/** What the Bake state and the CodeBuild project's own environment hand a build. */
+function bakeRequest(overrides: Partial<SimBakeRequest>): SimBakeRequest {
+  const none = Object.fromEntries(BAKE_VARIABLES.map((name) => [name, ""])) as Record<BakeVariable, string>;
+  return { ...none, REBUILD_BASE: "false", APP: "webapp", ENVIRONMENT: "staging", ...overrides };
+}
+
 describe("CodeBuild bakes", () => {
   it("bakes base + release on the first build and reuses the base image by hash afterwards", async () => {
     // Prepare
     const world = simulatedWorld();
     const { region } = world;
-    const request = bakeRequestFromVariables([
-      { name: "APP", value: "webapp" },
-      { name: "ENVIRONMENT", value: "staging" },
-      { name: "RELEASE", value: "v1" },
-      { name: "ARTIFACT_BUCKET", value: "bucket" },
-      { name: "ARTIFACT_KEY", value: "releases/v1.tgz" },
-      { name: "BASE_IMAGE_ID", value: "" },
-      { name: "REBUILD_BASE", value: "false" },
-    ]);
+    const request = bakeRequest({ RELEASE: "v1", ARTIFACT_BUCKET: "bucket", ARTIFACT_KEY: "releases/v1.tgz" });
     // Act
     const first = region.codeBuild.startBuild(request);
     const firstDone = region.codeBuild.waitForBuild(first.id);
     await region.scheduler.drive([firstDone]);
     const firstOutput = region.codeBuild.syncOutput(first);
-    const second = region.codeBuild.startBuild({ ...request, release: "v2" });
+    const second = region.codeBuild.startBuild({ ...request, RELEASE: "v2" });
     region.advance(DEFAULT_TIMING.bakeSeconds - 1);
     const secondRunning = second.buildStatus;
     region.advance(1);
@@ -310,7 +309,7 @@ describe("CodeBuild bakes", () => {
     const world = simulatedWorld();
     world.region.faults.inject([{ bakeFailsTimes: 1 }]);
     // Act
-    const build = world.region.codeBuild.startBuild({ app: "webapp", environment: "staging", release: "v1" });
+    const build = world.region.codeBuild.startBuild(bakeRequest({ RELEASE: "v1" }));
     await world.region.scheduler.drive([world.region.codeBuild.waitForBuild(build.id)]);
     // Assess
     expect(build.buildStatus).toBe("FAILED");

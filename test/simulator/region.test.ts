@@ -13,7 +13,7 @@ import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balanc
 import { describe, expect, it } from "vitest";
 import { allClients } from "../../functions/lib/clients.js";
 import { describeGroupsByName } from "../../functions/lib/groups.js";
-import { describeGroup, launchGroup, simulatedWorld } from "../../simulator/fixtures.js";
+import { describeGroup, launchGroup, simulatedWorld } from "../support/simulatedWorld.js";
 import {
   DEFAULT_TIMING,
   Scheduler,
@@ -23,7 +23,7 @@ import {
   attachRegion,
   loadBalancerHealthySeconds,
   physicalMinimum,
-} from "../../simulator/index.js";
+} from "../../simulator/region/index.js";
 
 const T0 = SIMULATION_EPOCH_MS;
 

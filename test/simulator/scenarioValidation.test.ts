@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseScenario } from "../../simulator/scenario.js";
+import { parseScenario } from "../../simulator/scenarios/scenario.js";
 
 describe("scenario validation", () => {
   it("fills every default but steps", () => {

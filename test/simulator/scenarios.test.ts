@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runScenario, type ScenarioResult } from "../../simulator/scenario.js";
+import { STATE } from "../../functions/lib/names.js";
+import { runScenario, type ScenarioResult } from "../../simulator/scenarios/scenario.js";
 import { loadDeployDefinition, type AslDefinition } from "../../stacks/stateMachineDefinition.js";
 
 /**
@@ -157,5 +158,19 @@ describe("scenario specifics", () => {
     expect(large.failedRequests).toBe(0);
     expect(total(large.apiCalls)).toBe(total(small.apiCalls));
     expect(large.simSeconds / large.physicalMinimumSeconds).toBeLessThanOrEqual(1.05);
+  });
+});
+
+describe("the simulator runs what each Task's Resource names", () => {
+  it("with the Roll back state invoking the unlock function, a broken release is no longer rolled back", async () => {
+    // Prepare: the real definition, wired wrong as a mistake in the stack would wire it.
+    const swapped = structuredClone(definition);
+    swapped.States[STATE.rollback].Resource = swapped.States[STATE.unlockAfterRollback].Resource;
+    const scenario = JSON.parse(readFileSync(path.join(SCENARIOS, "unhealthy-release.json"), "utf8"));
+    // Act
+    const run = await runScenario({ ...scenario, steps: scenario.steps.slice(0, 2) }, swapped);
+    // Assess: the broken group stays behind, and the suite's invariants say so.
+    expect(run.invariantViolations.join("\n")).toMatch(/groups left/);
+    expect(run.leftovers.groups).toHaveLength(2);
   });
 });

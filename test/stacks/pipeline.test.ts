@@ -1,7 +1,7 @@
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TAG } from "../../functions/lib/names.js";
-import { STAGE_FUNCTIONS } from "../../stacks/stageFunctions.js";
+import { STAGE_FUNCTIONS } from "../../stacks/pipeline/tables.js";
 import { synthesizeApp } from "../../stacks/synthesize.js";
 
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, string>> };

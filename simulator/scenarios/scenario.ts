@@ -1,20 +1,21 @@
 import { z } from "zod";
-import { allClients } from "../functions/lib/clients.js";
-import type { EnvironmentSettings, Outcome } from "../functions/lib/contract.js";
-import { IMAGE_ROLE, TAG } from "../functions/lib/names.js";
-import { valueAt } from "../functions/lib/validation.js";
-import type { AslDefinition } from "../stacks/stateMachineDefinition.js";
-import { artifactBucketName, createEnvironment } from "./environment.js";
-import type { Fault } from "./faults.js";
+import { allClients } from "../../functions/lib/clients.js";
+import type { EnvironmentSettings, Outcome } from "../../functions/lib/contract.js";
+import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
+import { valueAt } from "../../functions/lib/validation.js";
+import type { AslDefinition } from "../../stacks/stateMachineDefinition.js";
+import { artifactBucketName, createEnvironment } from "../region/environment.js";
+import type { Fault } from "../region/faults.js";
 import { deregisteredImagesInUse, leftovers, type Leftovers } from "./inventory.js";
-import { attachRegion, bindFunctionClock } from "./middleware.js";
+import { attachRegion, bindFunctionClock } from "../region/middleware.js";
 import { physicalMinimum } from "./physical.js";
-import { SimulatedRegion } from "./region.js";
-import { DeployRunner, type Execution, matchesReleaseUpload, type StartOptions } from "./runner.js";
-import { tagValueOf } from "./services/ec2.js";
-import type { EventBridgeEvent } from "./services/messaging.js";
-import { DEFAULT_TIMING, type Timing } from "./timing.js";
-import { TrafficModel, type TrafficCounters } from "./traffic.js";
+import { SimulatedRegion } from "../region/region.js";
+import { DeployRunner, type Execution, type StartOptions } from "../execution/runner.js";
+import { releaseUploadPattern } from "../../stacks/pipeline/tables.js";
+import { tagValueOf } from "../region/services/ec2.js";
+import type { EventBridgeEvent } from "../region/services/messaging.js";
+import { DEFAULT_TIMING, type Timing } from "../region/timing.js";
+import { TrafficModel, type TrafficCounters } from "../region/traffic.js";
 
 /**
  * Scenarios (DESIGN.md "Simulation"): a JSON file of steps run against a fresh simulated region with the
@@ -197,14 +198,15 @@ class ScenarioRun {
     this.traffic = new TrafficModel(region, settings.loadBalancer, scenario.traffic.requestsPerSecond);
     this.bucket = artifactBucketName(settings.app, settings.environment);
     // The Pipeline's EventBridge rule.
-    region.eventBridge.onEvent(({ event }) => {
-      if (this.suppressTrigger || !matchesReleaseUpload(event, this.bucket)) return;
+    region.eventBridge.putRule("default", releaseUploadPattern(this.bucket), (event) => {
+      if (this.suppressTrigger) return;
       this.startExecution(event, this.nextTriggeredStart);
       this.nextTriggeredStart = {};
     });
   }
 
   async run(): Promise<ScenarioResult> {
+    await this.runner.preload();
     this.traffic.start();
     for (const [index, step] of this.scenario.steps.entries()) {
       this.region.faults.clear();

@@ -1,4 +1,4 @@
-import type { Timing } from "./timing.js";
+import type { Timing } from "../region/timing.js";
 
 /** What a step makes AWS do, for the physical minimum. */
 export interface PhysicalWork {

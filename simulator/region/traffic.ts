@@ -1,4 +1,4 @@
-import type { EnvironmentSettings } from "../functions/lib/contract.js";
+import type { EnvironmentSettings } from "../../functions/lib/contract.js";
 import type { SimulatedRegion } from "./region.js";
 import type { HealthCheckedPool } from "./services/health.js";
 

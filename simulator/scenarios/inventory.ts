@@ -1,8 +1,8 @@
-import type { EnvironmentSettings } from "../functions/lib/contract.js";
-import { TAG } from "../functions/lib/names.js";
-import type { SimulatedRegion } from "./region.js";
-import { unmarshallItem } from "./services/dynamodb.js";
-import { tagValueOf } from "./services/ec2.js";
+import type { EnvironmentSettings } from "../../functions/lib/contract.js";
+import { TAG } from "../../functions/lib/names.js";
+import type { SimulatedRegion } from "../region/region.js";
+import { unmarshallItem } from "../region/services/dynamodb.js";
+import { tagValueOf } from "../region/services/ec2.js";
 
 /** What is left in the region for an environment (DESIGN.md's `leftovers`, plus a few extras for invariants). */
 export interface Leftovers {

@@ -94,7 +94,7 @@ export class SimulatedRegion {
       SNS: this.sns.handlers(),
       EventBridge: this.eventBridge.handlers(),
       S3: this.s3.handlers(),
-      CodeBuild: this.codeBuild.handlers(),
+      CodeBuild: {},
     };
   }
 

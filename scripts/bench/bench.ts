@@ -5,17 +5,17 @@
  * and a replay of the seeds' Bash script (fixed 4 s naps, sequential waits). Also the stage functions'
  * bundle sizes. Writes the same tables to BENCHMARK.md.
  */
-import "../simulator/offlineEnvironment.js";
+import "../../simulator/offlineEnvironment.js";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { allClients } from "../functions/lib/clients.js";
-import { runBashReferenceDeploy } from "../simulator/bashReference.js";
-import { SimulatedRegion, attachRegion, bindFunctionClock, createEnvironment, physicalMinimum } from "../simulator/index.js";
-import { parseScenario, runScenario, type ScenarioResult, type StepResult } from "../simulator/scenario.js";
-import { STAGE_FUNCTIONS } from "../stacks/stageFunctions.js";
-import { loadDeployDefinition } from "../stacks/stateMachineDefinition.js";
+import { allClients } from "../../functions/lib/clients.js";
+import { runBashReferenceDeploy } from "./bashReference.js";
+import { SimulatedRegion, attachRegion, bindFunctionClock, createEnvironment, physicalMinimum } from "../../simulator/region/index.js";
+import { parseScenario, runScenario, type ScenarioResult, type StepResult } from "../../simulator/scenarios/scenario.js";
+import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
+import { loadDeployDefinition } from "../../stacks/stateMachineDefinition.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH_SCENARIOS = ["normal-deploy", "normal-deploy-classic", "large-group", "lifecycle-hook", "throttling-storm", "unhealthy-release"];
@@ -99,9 +99,9 @@ async function bashReference(scenarioInput: unknown): Promise<Row[]> {
 
 async function bundleSizes(): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const spec of Object.values(STAGE_FUNCTIONS)) {
+  for (const id of STAGE_FUNCTION_IDS) {
     const result = await build({
-      entryPoints: [path.join(ROOT, "functions", `${spec.name}.ts`)],
+      entryPoints: [path.join(ROOT, "functions", `${id}.ts`)],
       bundle: true,
       minify: true,
       platform: "node",
@@ -112,7 +112,7 @@ async function bundleSizes(): Promise<Row[]> {
       external: ["@aws-sdk/*", "@smithy/*"],
     });
     const bytes = result.outputFiles.reduce((n, f) => n + f.contents.byteLength, 0);
-    rows.push({ function: spec.name, "bundle KiB (SDK from the runtime)": (bytes / 1024).toFixed(1) });
+    rows.push({ function: id, "bundle KiB (SDK from the runtime)": (bytes / 1024).toFixed(1) });
   }
   return rows;
 }

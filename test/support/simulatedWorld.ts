@@ -3,9 +3,9 @@ import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGr
 import { CreateLaunchTemplateVersionCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { EnvironmentSettings } from "../functions/lib/contract.js";
-import { IMAGE_ROLE, TAG } from "../functions/lib/names.js";
-import { attachRegion, createEnvironment, type CreateEnvironmentOptions, SimulatedRegion, type Timing } from "./index.js";
+import type { EnvironmentSettings } from "../../functions/lib/contract.js";
+import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
+import { attachRegion, createEnvironment, type CreateEnvironmentOptions, SimulatedRegion, type Timing } from "../../simulator/region/index.js";
 
 /** A region with one environment and real SDK clients routed to it. */
 export function simulatedWorld(options: { environment?: CreateEnvironmentOptions; timing?: Partial<Timing> } = {}) {

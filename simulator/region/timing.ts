@@ -1,4 +1,4 @@
-import { DEFAULTS } from "../functions/lib/names.js";
+import { DEFAULTS } from "../../functions/lib/names.js";
 
 /** How long AWS itself takes for each physical process (DESIGN.md "Simulation", scenario `timing`). */
 export interface Timing {

@@ -45,7 +45,7 @@ import type {
   UpdateAutoScalingGroupCommandInput,
   UpdateAutoScalingGroupCommandOutput,
 } from "@aws-sdk/client-auto-scaling";
-import { DEFAULTS } from "../../functions/lib/names.js";
+import { DEFAULTS } from "../../../functions/lib/names.js";
 import type { ScheduledEvent } from "../clock.js";
 import { type CallContext, type OperationHandlers, type Output, type RegionContext, decodeToken, encodeToken, isHidden } from "../context.js";
 import { awsError } from "../errors.js";

@@ -25,7 +25,7 @@ import type {
   TargetGroup,
   TargetHealthDescription,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { DEFAULTS } from "../../functions/lib/names.js";
+import { DEFAULTS } from "../../../functions/lib/names.js";
 import { type CallContext, type OperationHandlers, type Output, type RegionContext, isHidden } from "../context.js";
 import { awsError } from "../errors.js";
 import type { Ec2Service } from "./ec2.js";

@@ -1,5 +1,5 @@
-import type { EnvironmentSettings } from "../functions/lib/contract.js";
-import { DEFAULTS } from "../functions/lib/names.js";
+import type { EnvironmentSettings } from "../../functions/lib/contract.js";
+import { DEFAULTS } from "../../functions/lib/names.js";
 import type { SimulatedRegion } from "./region.js";
 import { STOCK_IMAGE_OWNER } from "./services/ec2.js";
 import { type EnvironmentOptions, resolveEnvironment } from "./timing.js";

@@ -1,5 +1,5 @@
 import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeHandlerOutput, MiddlewareStack } from "@smithy/types";
-import { resetClock, setClock } from "../functions/lib/clock.js";
+import { resetClock, setClock } from "../../functions/lib/clock.js";
 import type { CallContext } from "./context.js";
 import { EC2_NOT_FOUND_BY_OPERATION, NOT_FOUND_CODE, SERVICE_BY_CLIENT, type ServiceName, awsError, nextRequestId } from "./errors.js";
 import type { SimulatedRegion } from "./region.js";

@@ -34,7 +34,7 @@ import type {
   TerminateInstancesCommandInput,
   TerminateInstancesCommandOutput,
 } from "@aws-sdk/client-ec2";
-import { TAG } from "../../functions/lib/names.js";
+import { TAG } from "../../../functions/lib/names.js";
 import { type CallContext, type OperationHandlers, type Output, type RegionContext, decodeToken, encodeToken, isHidden } from "../context.js";
 import { awsError } from "../errors.js";
 import { REGION_DELAYS } from "../timing.js";

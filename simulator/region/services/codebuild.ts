@@ -1,20 +1,18 @@
 import type { Tag } from "@aws-sdk/client-ec2";
-import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
+import type { BakeRequest } from "../../../functions/lib/contract.js";
+import { IMAGE_ROLE, TAG } from "../../../functions/lib/names.js";
 import type { OperationHandlers, RegionContext } from "../context.js";
 import { awsError } from "../errors.js";
 import { REGION_DELAYS } from "../timing.js";
 import { type Ec2Service, type SimImage, tagValueOf } from "./ec2.js";
 
-/** What a bake needs (the CodeBuild environment-variable overrides the Pipeline passes, typed). */
-export interface BakeRequest {
-  app: string;
-  environment: string;
-  release: string;
-  artifact?: { bucket: string; key: string; versionId?: string };
-  /** Bake on this base image (seed's PRIMAL_ID) instead of finding or baking one. */
-  baseImageId?: string;
-  /** Bake a new base image even when one with the current base hash exists. */
-  rebuildBase?: boolean;
+/**
+ * What a build is asked to bake: the project's own variables (`APP`, `ENVIRONMENT`, set by the Pipeline
+ * stack) and the execution's (`BAKE_VARIABLES` of the contract, set by the Bake state).
+ */
+export interface SimBakeRequest extends BakeRequest {
+  APP: string;
+  ENVIRONMENT: string;
 }
 
 export type BuildStatus = "IN_PROGRESS" | "SUCCEEDED" | "FAILED";
@@ -23,7 +21,7 @@ export interface SimBuild {
   id: string;
   arn: string;
   projectName: string;
-  request: BakeRequest;
+  request: SimBakeRequest;
   buildStatus: BuildStatus;
   startMs: number;
   /** When the build finishes (known at start: the durations are physical constants). */
@@ -44,48 +42,6 @@ export interface CodeBuildSyncOutput {
     StartTime: number;
     EndTime?: number;
     ExportedEnvironmentVariables: Array<{ Name: string; Value: string }>;
-  };
-}
-
-/** CodeBuild environment-variable names the Pipeline stack passes (override when the stack names them differently). */
-export interface BakeVariableNames {
-  app: string;
-  environment: string;
-  release: string;
-  artifactBucket: string;
-  artifactKey: string;
-  artifactVersionId: string;
-  baseImageId: string;
-  rebuildBase: string;
-}
-
-export const DEFAULT_BAKE_VARIABLE_NAMES: Readonly<BakeVariableNames> = {
-  app: "APP",
-  environment: "ENVIRONMENT",
-  release: "RELEASE",
-  artifactBucket: "ARTIFACT_BUCKET",
-  artifactKey: "ARTIFACT_KEY",
-  artifactVersionId: "ARTIFACT_VERSION_ID",
-  baseImageId: "BASE_IMAGE_ID",
-  rebuildBase: "REBUILD_BASE",
-};
-
-/** Reads a BakeRequest from CodeBuild `environmentVariablesOverride` entries ({ name, value } or { Name, Value }). */
-export function bakeRequestFromVariables(
-  variables: ReadonlyArray<{ name?: string; value?: string; Name?: string; Value?: string }>,
-  names: BakeVariableNames = DEFAULT_BAKE_VARIABLE_NAMES,
-): BakeRequest {
-  const values = new Map(variables.map((v) => [v.name ?? v.Name ?? "", v.value ?? v.Value ?? ""]));
-  const get = (name: string) => (values.get(name) ? values.get(name) : undefined);
-  const bucket = get(names.artifactBucket);
-  const key = get(names.artifactKey);
-  return {
-    app: get(names.app) ?? "",
-    environment: get(names.environment) ?? "",
-    release: get(names.release) ?? "",
-    artifact: bucket && key ? { bucket, key, versionId: get(names.artifactVersionId) } : undefined,
-    baseImageId: get(names.baseImageId),
-    rebuildBase: get(names.rebuildBase) === "true",
   };
 }
 
@@ -119,18 +75,18 @@ export class CodeBuildService {
       .sort((a, b) => b.createdAtMs - a.createdAtMs)[0];
   }
 
-  startBuild(request: BakeRequest, projectName = "bake"): SimBuild {
+  startBuild(request: SimBakeRequest, projectName = "bake"): SimBuild {
     const now = this.ctx.clock.now();
     const { bakeSeconds, baseBakeSeconds } = this.ctx.timing;
     const n = this.ctx.ids.count("build");
     const id = `${projectName}:${n.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
     let baseImage: SimImage | undefined;
     let failureMessage: string | undefined;
-    if (request.baseImageId) {
-      baseImage = this.ec2.images.get(request.baseImageId);
-      if (!baseImage || baseImage.state !== "available") failureMessage = `Base image ${request.baseImageId} is not available`;
-    } else if (!request.rebuildBase) {
-      baseImage = this.findBaseImage(request.app);
+    if (request.BASE_IMAGE_ID) {
+      baseImage = this.ec2.images.get(request.BASE_IMAGE_ID);
+      if (!baseImage || baseImage.state !== "available") failureMessage = `Base image ${request.BASE_IMAGE_ID} is not available`;
+    } else if (request.REBUILD_BASE !== "true") {
+      baseImage = this.findBaseImage(request.APP);
     }
     const bakedBase = !failureMessage && !baseImage;
     const durationMs = ((bakedBase ? baseBakeSeconds : 0) + bakeSeconds) * 1000;
@@ -153,8 +109,8 @@ export class CodeBuildService {
       return build;
     }
     const commonTags: Tag[] = [
-      { Key: TAG.app, Value: request.app },
-      { Key: TAG.environment, Value: request.environment },
+      { Key: TAG.app, Value: request.APP },
+      { Key: TAG.environment, Value: request.ENVIRONMENT },
     ];
     const imageAvailableMs = REGION_DELAYS.imageAvailableSeconds * 1000;
     let baseImageId = baseImage?.imageId;
@@ -164,7 +120,7 @@ export class CodeBuildService {
         Math.max(now, baseDoneMs - imageAvailableMs),
         () => {
           const image = this.ec2.createImage({
-            name: `${request.app}-base-${this.baseHash}-${baseDoneMs}`,
+            name: `${request.APP}-base-${this.baseHash}-${baseDoneMs}`,
             tags: [...commonTags, { Key: TAG.role, Value: IMAGE_ROLE.base }, { Key: TAG.baseHash, Value: this.baseHash }],
             availableAtMs: baseDoneMs,
           });
@@ -178,8 +134,8 @@ export class CodeBuildService {
       Math.max(now, build.endMs - imageAvailableMs),
       () => {
         const image = this.ec2.createImage({
-          name: `${request.app}-${request.environment}-${request.release}-${build.endMs}`,
-          tags: [...commonTags, { Key: TAG.release, Value: request.release }, { Key: TAG.role, Value: IMAGE_ROLE.release }],
+          name: `${request.APP}-${request.ENVIRONMENT}-${request.RELEASE}-${build.endMs}`,
+          tags: [...commonTags, { Key: TAG.release, Value: request.RELEASE }, { Key: TAG.role, Value: IMAGE_ROLE.release }],
           availableAtMs: build.endMs,
         });
         build.exported = { IMAGE_ID: image.imageId, BASE_IMAGE_ID: baseImageId };
@@ -218,36 +174,6 @@ export class CodeBuildService {
         ExportedEnvironmentVariables: Object.entries(build.exported)
           .filter(([, value]) => value !== undefined)
           .map(([Name, Value]) => ({ Name, Value: Value as string })),
-      },
-    };
-  }
-
-  private toApiBuild(build: SimBuild): Record<string, unknown> {
-    const sync = this.syncOutput(build).Build;
-    return {
-      id: sync.Id,
-      arn: sync.Arn,
-      projectName: sync.ProjectName,
-      buildStatus: sync.BuildStatus,
-      buildComplete: sync.BuildComplete,
-      startTime: new Date(sync.StartTime),
-      endTime: sync.EndTime === undefined ? undefined : new Date(sync.EndTime),
-      exportedEnvironmentVariables: sync.ExportedEnvironmentVariables.map((v) => ({ name: v.Name, value: v.Value })),
-    };
-  }
-
-  handlers(): OperationHandlers {
-    return {
-      StartBuild: (input: { projectName?: string; environmentVariablesOverride?: Array<{ name?: string; value?: string }> }) => {
-        const build = this.startBuild(bakeRequestFromVariables(input.environmentVariablesOverride ?? []), input.projectName ?? "bake");
-        return { build: this.toApiBuild(build) };
-      },
-      BatchGetBuilds: (input: { ids?: string[] }) => {
-        const ids = input.ids ?? [];
-        return {
-          builds: ids.filter((id) => this.builds.has(id)).map((id) => this.toApiBuild(this.builds.get(id)!)),
-          buildsNotFound: ids.filter((id) => !this.builds.has(id)),
-        };
       },
     };
   }

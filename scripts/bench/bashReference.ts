@@ -32,11 +32,11 @@ import {
   DescribeLoadBalancersCommand,
 } from "@aws-sdk/client-elastic-load-balancing";
 import { DeregisterTargetsCommand, DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { autoScaling, ec2, elb, elbv2 } from "../functions/lib/clients.js";
-import type { EnvironmentSettings } from "../functions/lib/contract.js";
-import { awsErrorCode, isTransientAwsError } from "../functions/lib/errors.js";
-import { TAG } from "../functions/lib/names.js";
-import type { SimulatedRegion } from "./region.js";
+import { autoScaling, ec2, elb, elbv2 } from "../../functions/lib/clients.js";
+import type { EnvironmentSettings } from "../../functions/lib/contract.js";
+import { awsErrorCode, isTransientAwsError } from "../../functions/lib/errors.js";
+import { TAG } from "../../functions/lib/names.js";
+import type { SimulatedRegion } from "../../simulator/region/region.js";
 
 /** `zzz;zzz` before every describe: two `sleep 2` (seed lines 220-223, 355, 368, 400). */
 export const SEED_POLL_SECONDS = 4;
@@ -233,11 +233,14 @@ class BashReferenceScript {
     if (this.options.imageId !== undefined) return;
     const build = this.region.codeBuild.startBuild(
       {
-        app: this.settings.app,
-        environment: this.settings.environment,
-        release: this.options.release,
-        baseImageId: this.options.baseImageId,
-        rebuildBase: this.options.rebuildBase ?? false,
+        APP: this.settings.app,
+        ENVIRONMENT: this.settings.environment,
+        RELEASE: this.options.release,
+        ARTIFACT_BUCKET: "",
+        ARTIFACT_KEY: "",
+        ARTIFACT_VERSION_ID: "",
+        BASE_IMAGE_ID: this.options.baseImageId ?? "",
+        REBUILD_BASE: this.options.rebuildBase ? "true" : "false",
       },
       "bake",
     );

@@ -6,8 +6,8 @@ export { awsError, type ServiceName } from "./errors.js";
 export { FaultInjector, type Fault, type ApiErrorFault, type CrashAfterEvent } from "./faults.js";
 export { createEnvironment, artifactBucketName, LOCK_TABLE_PARTITION_KEY, type CreateEnvironmentOptions } from "./environment.js";
 export { TrafficModel, type TrafficCounters, type TrafficFailure } from "./traffic.js";
-export { physicalMinimum, loadBalancerHealthySeconds, type PhysicalWork, type PhysicalMinimum } from "./physical.js";
-export { leftovers, countLeftovers, imagesInUse, deregisteredImagesInUse, liveReleases, environmentGroups, type Leftovers } from "./inventory.js";
+export { physicalMinimum, loadBalancerHealthySeconds, type PhysicalWork, type PhysicalMinimum } from "../scenarios/physical.js";
+export { leftovers, countLeftovers, imagesInUse, deregisteredImagesInUse, liveReleases, environmentGroups, type Leftovers } from "../scenarios/inventory.js";
 export {
   DEFAULT_TIMING,
   DEFAULT_ENVIRONMENT,
@@ -18,6 +18,6 @@ export {
   type EnvironmentOptions,
   type LoadBalancerKind,
 } from "./timing.js";
-export { bakeRequestFromVariables, DEFAULT_BAKE_VARIABLE_NAMES, type BakeRequest, type SimBuild, type CodeBuildSyncOutput } from "./services/codebuild.js";
+export type { SimBakeRequest, SimBuild, CodeBuildSyncOutput } from "./services/codebuild.js";
 export type { S3ObjectCreatedEvent, EventBridgeEvent, DeliveredEvent, SimExecution } from "./services/messaging.js";
 export type { ReleaseBehavior, SimInstance, SimImage } from "./services/ec2.js";

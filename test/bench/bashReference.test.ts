@@ -8,8 +8,8 @@ import {
   runBashReferenceDeploy,
   type BashReferenceOptions,
   type BashReferenceResult,
-} from "../../simulator/bashReference.js";
-import { type LoadBalancerKind, SimulatedRegion, type Timing, attachRegion, createEnvironment, physicalMinimum } from "../../simulator/index.js";
+} from "../../scripts/bench/bashReference.js";
+import { type LoadBalancerKind, SimulatedRegion, type Timing, attachRegion, createEnvironment, physicalMinimum } from "../../simulator/region/index.js";
 
 const LOAD_BALANCER_KINDS: LoadBalancerKind[] = ["application", "classic"];
 const RETIRE_WAIT_OPERATIONS = 4;

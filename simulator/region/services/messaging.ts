@@ -8,6 +8,7 @@ import type {
 } from "@aws-sdk/client-sfn";
 import type { PublishCommandInput, PublishCommandOutput } from "@aws-sdk/client-sns";
 import type { PutEventsCommandInput, PutEventsCommandOutput } from "@aws-sdk/client-eventbridge";
+import { matchesEventPattern } from "./eventPattern.js";
 import { type OperationHandlers, type Output, type RegionContext, decodeToken, encodeToken } from "../context.js";
 import { awsError } from "../errors.js";
 
@@ -61,15 +62,25 @@ export class EventBridgeService {
 
   constructor(private readonly ctx: RegionContext) {}
 
-  /** Hears every event put on a bus (S3 notifications go to `default`): the runner starts executions here. */
+  private readonly rules: Array<{ busName: string; pattern: Parameters<typeof matchesEventPattern>[0]; target: (event: EventBridgeEvent) => void }> = [];
+
+  /** Hears every event put on a bus (S3 notifications go to `default`). */
   onEvent(listener: (delivery: DeliveredEvent) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** A rule: every event on `busName` that matches `pattern` (EventBridge's pattern syntax) goes to `target`. */
+  putRule(busName: string, pattern: Parameters<typeof matchesEventPattern>[0], target: (event: EventBridgeEvent) => void): () => void {
+    const rule = { busName, pattern, target };
+    this.rules.push(rule);
+    return () => this.rules.splice(this.rules.indexOf(rule), 1);
   }
 
   emit(busName: string, event: EventBridgeEvent): void {
     const delivery = { busName, event };
     this.delivered.push(delivery);
     for (const listener of this.listeners) listener(delivery);
+    for (const rule of [...this.rules]) if (rule.busName === busName && matchesEventPattern(rule.pattern, event)) rule.target(structuredClone(event));
   }
 
   handlers(): OperationHandlers {

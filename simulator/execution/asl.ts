@@ -1,0 +1,224 @@
+/**
+ * Runs an Amazon States Language definition on aws-local-stepfunctions, as Step Functions would: each Task
+ * runs the code its `Resource` names (the caller resolves it with `taskTarget`), Wait states and Retry
+ * back-offs take time on the caller's clock (or none), and the run reports every state entered, the input
+ * it got, and where it failed (what a redrive resumes). Shared by the simulator's deploy runner and the flow
+ * tests, so both execute the definition the same way.
+ */
+import "./polyfills.js";
+import { StateMachine } from "aws-local-stepfunctions";
+import type { AslDefinition } from "../../stacks/stateMachineDefinition.js";
+import { type StageFunctionId, stageFunctionOfResource } from "../../stacks/pipeline/tables.js";
+
+// The interpreter's state and event types are loose JSON.
+export type Json = any;
+
+/** What a Task state's `Resource` names. */
+export type TaskTarget =
+  | { kind: "lambda"; fn: StageFunctionId }
+  | { kind: "codebuild-sync" }
+  | { kind: "other"; resource: string };
+
+export const CODEBUILD_SYNC_RESOURCE = "arn:aws:states:::codebuild:startBuild.sync";
+
+export function taskTarget(state: Json): TaskTarget {
+  const resource = String(state?.Resource ?? "");
+  if (resource === CODEBUILD_SYNC_RESOURCE) return { kind: "codebuild-sync" };
+  if (resource.startsWith("arn:aws:lambda:")) {
+    const fn = stageFunctionOfResource(resource);
+    if (fn) return { kind: "lambda", fn };
+  }
+  return { kind: "other", resource };
+}
+
+export type TaskHandler = (input: Json) => Promise<Json>;
+
+export interface AslEvent {
+  type: "entered" | "exited" | "retried" | "caught" | "failed";
+  state: string;
+  input?: Json;
+  output?: Json;
+}
+
+export interface AslRunOptions {
+  /** The code a Task state runs, chosen from the state's definition (its `Resource`). */
+  taskHandler(stateName: string, state: Json): TaskHandler;
+  /** `$$` context: the execution's identity. */
+  context: { Execution: { Id: string; Name: string; StartTime: string; Input?: Json } };
+  /** Start here instead of `StartAt` (a redrive resumes at the failed state). */
+  startAt?: string;
+  /**
+   * Waits on the caller's clock: Wait states and Retry back-offs take this long. Without it they take no
+   * time at all (flow tests).
+   */
+  sleep?: (seconds: number) => Promise<void>;
+  /** Replaces each Wait state's duration (benchmark baseline: fixed polling). */
+  fixedWaitSeconds?: number;
+  onEvent?: (event: AslEvent) => void;
+}
+
+export interface AslRun {
+  status: "SUCCEEDED" | "FAILED";
+  output?: Json;
+  error?: string;
+  cause?: string;
+  /** Every state entered, in order. */
+  visited: string[];
+  /** The input each state was entered with (the last time). */
+  inputs: Record<string, Json>;
+  /** The state the execution failed in: where a redrive resumes. */
+  failedState?: string;
+  stateTransitions: number;
+}
+
+/** Step Functions Task states have no timeout unless the definition sets one; the interpreter's default (60 s) is not AWS's. */
+const NO_TASK_TIMEOUT_SECONDS = 24 * 3600; // real time; setTimeout cannot go past 24.8 days
+const WAIT_TASK_RESOURCE = "arn:aws:states:::simulator:wait";
+
+export async function runAsl(definition: AslDefinition, input: Json, options: AslRunOptions): Promise<AslRun> {
+  const { definition: local, waits } = localDefinition(definition, options.startAt);
+  // Attempts of the current run of retries, per state and error; a success or a catch ends the run.
+  const attempts = new Map<string, number>();
+  const endRetries = (state: string) => {
+    for (const key of attempts.keys()) if (key.startsWith(`${state}|`)) attempts.delete(key);
+  };
+  const handlers: Record<string, (input: Json) => Promise<Json>> = {};
+  for (const [name, state] of Object.entries(local.States)) {
+    if (state.Type !== "Task") continue;
+    if (state.Resource === WAIT_TASK_RESOURCE) {
+      handlers[name] = async (stateInput) => {
+        const wait = waits.get(name)!;
+        const seconds = options.fixedWaitSeconds ?? wait.Seconds ?? readPath(stateInput, wait.SecondsPath);
+        if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0)
+          throw namedError("States.Runtime", `Wait state "${name}": ${wait.SecondsPath} is ${JSON.stringify(seconds)}, not a number of seconds`);
+        await options.sleep?.(seconds);
+        return stateInput;
+      };
+      continue;
+    }
+    const run = options.taskHandler(name, definition.States[name]);
+    handlers[name] = async (stateInput) => {
+      try {
+        const output = await run(stateInput);
+        endRetries(name);
+        return output;
+      } catch (error) {
+        // Step Functions waits before each retry: on the caller's clock; the interpreter then retries at once.
+        const errorName = (error as Error).name;
+        const key = `${name}|${errorName}`;
+        const attempt = attempts.get(key) ?? 0;
+        attempts.set(key, attempt + 1);
+        const delay = retryDelaySeconds(definition.States[name], errorName, attempt);
+        if (delay !== undefined) await options.sleep?.(delay);
+        throw error;
+      }
+    };
+  }
+
+  // A redrive starts mid-definition, where the states before it are (correctly) unreachable.
+  const machine = new StateMachine(local as never, {
+    validationOptions: options.startAt ? { noValidate: true } : { checkArn: false, checkPaths: true },
+  });
+  const execution = machine.run(input, {
+    overrides: {
+      taskResourceLocalHandlers: handlers,
+      retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((name) => [name, 0])),
+    },
+    context: options.context,
+  });
+
+  const visited: string[] = [];
+  const inputs: Record<string, Json> = {};
+  let failedState: string | undefined;
+  const collecting = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === "StateEntered") {
+        visited.push(event.state.name);
+        inputs[event.state.name] = event.state.input;
+        options.onEvent?.({ type: "entered", state: event.state.name, input: event.state.input });
+      } else if (event.type === "StateExited") {
+        options.onEvent?.({ type: "exited", state: event.state.name, output: event.state.output });
+      } else if (event.type === "StateRetried" || event.type === "StateCaught" || event.type === "StateFailed") {
+        if (event.type === "StateFailed") failedState = event.state.name;
+        if (event.type !== "StateRetried") endRetries(event.state.name);
+        const type = event.type === "StateRetried" ? "retried" : event.type === "StateCaught" ? "caught" : "failed";
+        options.onEvent?.({ type, state: event.state.name });
+      }
+    }
+  })();
+  try {
+    const output = await execution.result;
+    await collecting;
+    return { status: "SUCCEEDED", output, visited, inputs, stateTransitions: visited.length };
+  } catch (error) {
+    await collecting.catch(() => undefined);
+    const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+    return {
+      status: "FAILED",
+      error: cause?.name ?? (error as Error).name,
+      cause: cause?.message ?? (error as Error).message,
+      visited,
+      inputs,
+      failedState: failedState ?? visited.at(-1),
+      stateTransitions: visited.length,
+    };
+  }
+}
+
+/** The definition the interpreter runs: Wait states become tasks on the caller's clock, tasks never time out by default. */
+function localDefinition(definition: AslDefinition, startAt?: string): { definition: AslDefinition; waits: Map<string, WaitSpec> } {
+  const copy: AslDefinition = structuredClone(definition);
+  if (startAt) {
+    if (!copy.States[startAt]) throw new Error(`cannot start at "${startAt}": no such state`);
+    copy.StartAt = startAt;
+  }
+  const waits = new Map<string, WaitSpec>();
+  for (const [name, state] of Object.entries(copy.States)) {
+    if (state.Type === "Wait") {
+      waits.set(name, { Seconds: state.Seconds, SecondsPath: state.SecondsPath });
+      copy.States[name] = {
+        Type: "Task",
+        Resource: WAIT_TASK_RESOURCE,
+        Comment: `Wait (${state.SecondsPath ?? `${state.Seconds} s`}) on the caller's clock`,
+        TimeoutSeconds: NO_TASK_TIMEOUT_SECONDS,
+        ...(state.Next ? { Next: state.Next } : { End: true }),
+      };
+    } else if (state.Type === "Task" && state.TimeoutSeconds === undefined) {
+      state.TimeoutSeconds = NO_TASK_TIMEOUT_SECONDS;
+    }
+  }
+  return { definition: copy, waits };
+}
+
+interface WaitSpec {
+  Seconds?: number;
+  SecondsPath?: string;
+}
+
+/** A simple `$.a.b` path read (what Wait states' SecondsPath and ResultPaths use here). */
+export function readPath(input: Json, path: string | undefined): unknown {
+  if (!path?.startsWith("$")) return undefined;
+  let value: Json = input;
+  for (const key of path.slice(2).split(".").filter(Boolean)) value = value?.[key];
+  return value;
+}
+
+/** Seconds Step Functions would wait before retrying `errorName` (attempt n from 0), or undefined if it won't. */
+export function retryDelaySeconds(state: Json, errorName: string, attempt: number): number | undefined {
+  for (const retrier of (state?.Retry ?? []) as Json[]) {
+    const matches = retrier.ErrorEquals.includes(errorName) || retrier.ErrorEquals.includes("States.ALL");
+    if (!matches) continue;
+    if (attempt >= (retrier.MaxAttempts ?? 3)) return undefined;
+    const base = (retrier.IntervalSeconds ?? 1) * Math.pow(retrier.BackoffRate ?? 2, attempt);
+    const capped = Math.min(base, retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
+    // FULL jitter waits a random time in [0, capped]: the simulation takes its mean, deterministically.
+    return retrier.JitterStrategy === "FULL" ? capped / 2 : capped;
+  }
+  return undefined;
+}
+
+export function namedError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}

@@ -1,0 +1,188 @@
+import { Duration, type Stack } from "aws-cdk-lib";
+import * as codebuild from "aws-cdk-lib/aws-codebuild";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
+import type { Function } from "sst/constructs";
+import { BAKE_EXPORTS, BAKE_VARIABLES, type EnvironmentSettings, RESULT_PATH } from "../../functions/lib/contract.js";
+import { ERROR, RETRYABLE_ERRORS, STATE } from "../../functions/lib/names.js";
+import { resultPathOf, type StageFunctionId, TASK_STATES, type TaskStateName } from "./tables.js";
+
+export interface DefinitionParts {
+  fn: Record<StageFunctionId, Function>;
+  bakeProject: codebuild.IProject;
+  settings: EnvironmentSettings;
+}
+
+/**
+ * The deploy state machine, in docs/design.md's stage order: the happy path top to bottom, then the
+ * failure paths, then which states each failure path catches.
+ */
+export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: DefinitionParts): sfn.IChainable {
+  /** A Lambda Task: the function and the result path come from the one table (tables.ts). */
+  const invoke = (state: TaskStateName) => {
+    const spec: { fn: StageFunctionId; outcome?: string } = TASK_STATES[state];
+    const task = new tasks.LambdaInvoke(stack, state, {
+      lambdaFunction: fn[spec.fn],
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      // Without a payload the function receives the whole state document; Notify gets its outcome beside it.
+      ...(spec.outcome ? { payload: sfn.TaskInput.fromObject({ outcome: spec.outcome, "state.$": "$" }) } : {}),
+      resultPath: resultPathOf(state),
+    });
+    // Throttling storms and eventual consistency: up to ~6 minutes of capped, jittered back-off.
+    task.addRetry({
+      errors: [...RETRYABLE_ERRORS],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 10,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return task;
+  };
+  const notify = (state: TaskStateName, skipped: string) => {
+    const task = invoke(state);
+    // A lost notification must not turn the deploy's outcome around.
+    task.addCatch(new sfn.Pass(stack, skipped), { resultPath: "$.notificationError" });
+    return task;
+  };
+  /** check -> Choice(ready / failed / otherwise Wait -> recheck). */
+  const waitLoop = (checkState: TaskStateName, choiceName: string, waitName: string) => {
+    const resultPath = resultPathOf(checkState);
+    return {
+      choice: new sfn.Choice(stack, choiceName),
+      wait: new sfn.Wait(stack, waitName, { time: sfn.WaitTime.secondsPath(`${resultPath}.nextPollSeconds`) }),
+      ready: sfn.Condition.stringEquals(`${resultPath}.status`, "ready"),
+      failed: sfn.Condition.stringEquals(`${resultPath}.status`, "failed"),
+      message: `${resultPath}.message`,
+    };
+  };
+  /** Turns a wait loop's `failed` into a named error, as if the check had thrown it. */
+  const raise = (state: string, errorName: string, causePath: string) =>
+    new sfn.Pass(stack, state, { parameters: { Error: errorName, "Cause.$": causePath }, resultPath: RESULT_PATH.error });
+
+  // ---- The happy path ------------------------------------------------------------------------------------
+  // 1. Prepare: the execution input wrapped with this environment's settings and the execution's identity.
+  const start = new sfn.Pass(stack, STATE.start, {
+    comment: "Wraps the execution input with this environment's settings and the execution's identity.",
+    parameters: {
+      settings,
+      "input.$": "$",
+      execution: { "id.$": "$$.Execution.Id", "name.$": "$$.Execution.Name", "startTime.$": "$$.Execution.StartTime" },
+    },
+  });
+  const prepare = invoke(STATE.prepare);
+
+  // 2. Lock: one deploy per environment; a duplicate is a no-op; another release waits, then plans again.
+  const lock = invoke(STATE.lock);
+  const lockLoop = waitLoop(STATE.lock, STATE.lockAcquired, STATE.waitForLock);
+  const refreshPlan = invoke(STATE.refreshPlan);
+
+  // 3. Bake, unless the input names an image.
+  const useGivenImage = new sfn.Pass(stack, STATE.useGivenImage, {
+    parameters: { "imageId.$": "$.plan.imageId", baked: false },
+    resultPath: RESULT_PATH.image,
+  });
+  const bake = new tasks.CodeBuildStartBuild(stack, STATE.bake, {
+    project: bakeProject,
+    integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+    environmentVariablesOverride: Object.fromEntries(
+      BAKE_VARIABLES.map((name) => [
+        name,
+        { type: codebuild.BuildEnvironmentVariableType.PLAINTEXT, value: sfn.JsonPath.stringAt(`$.plan.bakeRequest.${name}`) },
+      ]),
+    ),
+    resultSelector: {
+      "imageIds.$": `$.Build.ExportedEnvironmentVariables[?(@.Name=='${BAKE_EXPORTS.imageId}')].Value`,
+      "baseImageIds.$": `$.Build.ExportedEnvironmentVariables[?(@.Name=='${BAKE_EXPORTS.baseImageId}')].Value`,
+    },
+    resultPath: RESULT_PATH.image,
+  });
+  const useBakedImage = new sfn.Pass(stack, STATE.useBakedImage, {
+    comment: "A JSONPath filter yields an array: take item 0.",
+    parameters: {
+      "imageId.$": "States.ArrayGetItem($.image.imageIds, 0)",
+      "baseImageId.$": "States.ArrayGetItem($.image.baseImageIds, 0)",
+      baked: true,
+    },
+    resultPath: RESULT_PATH.image,
+  });
+
+  // 4-6. Launch, then wait until healthy in the group and at the load balancer.
+  const launch = invoke(STATE.launch);
+  const checkGroup = invoke(STATE.checkGroupHealth);
+  const groupLoop = waitLoop(STATE.checkGroupHealth, STATE.groupHealthy, STATE.waitForGroup);
+  const checkLoadBalancer = invoke(STATE.checkLoadBalancerHealth);
+  const loadBalancerLoop = waitLoop(STATE.checkLoadBalancerHealth, STATE.loadBalancerHealthy, STATE.waitForLoadBalancer);
+
+  // 7-11. Point of no return: the new release serves. Nothing is rolled back from here on; a failure stops
+  // the execution at the failing state, and a redrive resumes there (every task is idempotent).
+  const retire = invoke(STATE.retire);
+  const checkRetired = invoke(STATE.checkRetired);
+  const retiredLoop = waitLoop(STATE.checkRetired, STATE.retired, STATE.waitForRetirement);
+  const deleteOldGroups = invoke(STATE.deleteOldGroups);
+  const imageRetention = invoke(STATE.imageRetention);
+  const finish = invoke(STATE.unlock)
+    .next(notify(STATE.notifySucceeded, STATE.notifySucceededSkipped))
+    .next(new sfn.Succeed(stack, STATE.succeeded));
+
+  // ---- The failure paths ---------------------------------------------------------------------------------
+  // Before Launch: unlock, tell, fail with the original error.
+  const unlockAfterFailure = invoke(STATE.unlockAfterFailure);
+  unlockAfterFailure
+    .next(notify(STATE.notifyFailed, STATE.notifyFailedSkipped))
+    .next(new sfn.Fail(stack, STATE.failed, { errorPath: "$.error.Error", causePath: "$.error.Cause" }));
+  // From Launch until healthy at the load balancer: roll back, unlock, tell, fail with the original error.
+  const rollback = invoke(STATE.rollback);
+  rollback
+    .next(invoke(STATE.unlockAfterRollback))
+    .next(notify(STATE.notifyRolledBack, STATE.notifyRolledBackSkipped))
+    .next(new sfn.Fail(stack, STATE.rolledBack, { errorPath: "$.error.Error", causePath: "$.error.Cause" }));
+  const noOp = notify(STATE.notifyNoOp, STATE.notifyNoOpSkipped).next(new sfn.Succeed(stack, STATE.noOp));
+
+  // ---- Wiring, top to bottom -----------------------------------------------------------------------------
+  start.next(prepare).next(lock);
+  lock.next(
+    lockLoop.choice
+      .when(sfn.Condition.stringEquals("$.lock.status", "duplicate"), noOp)
+      .when(lockLoop.failed, raise(STATE.lockTimedOut, ERROR.lockTimeout, lockLoop.message).next(unlockAfterFailure))
+      .when(
+        lockLoop.ready,
+        new sfn.Choice(stack, STATE.imageGiven)
+          .when(sfn.Condition.isPresent("$.plan.imageId"), useGivenImage.next(launch))
+          .otherwise(bake.next(useBakedImage).next(launch)),
+      )
+      .otherwise(lockLoop.wait),
+  );
+  // After waiting for another deploy the environment has changed: plan again before the next attempt.
+  lockLoop.wait.next(refreshPlan).next(lock);
+  launch.next(checkGroup);
+  groupLoop.wait.next(checkGroup);
+  checkGroup.next(
+    groupLoop.choice
+      .when(groupLoop.ready, checkLoadBalancer)
+      .when(groupLoop.failed, raise(STATE.groupUnhealthy, ERROR.releaseUnhealthy, groupLoop.message).next(rollback))
+      .otherwise(groupLoop.wait),
+  );
+  loadBalancerLoop.wait.next(checkLoadBalancer);
+  checkLoadBalancer.next(
+    loadBalancerLoop.choice
+      .when(loadBalancerLoop.ready, retire)
+      .when(loadBalancerLoop.failed, raise(STATE.healthDeadlinePassed, ERROR.releaseUnhealthy, loadBalancerLoop.message).next(rollback))
+      .otherwise(loadBalancerLoop.wait),
+  );
+  retire.next(checkRetired);
+  retiredLoop.wait.next(checkRetired);
+  checkRetired.next(
+    retiredLoop.choice
+      .when(retiredLoop.ready, deleteOldGroups)
+      .when(retiredLoop.failed, raise(STATE.retirementDeadlinePassed, ERROR.retirementOverdue, retiredLoop.message).next(unlockAfterFailure))
+      .otherwise(retiredLoop.wait),
+  );
+  deleteOldGroups.next(imageRetention).next(finish);
+
+  // What each failure path catches: before Launch, unlock; from Launch to healthy at the load balancer, roll back.
+  for (const task of [prepare, refreshPlan, lock, bake]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
+  for (const task of [launch, checkGroup, checkLoadBalancer]) task.addCatch(rollback, { resultPath: RESULT_PATH.error });
+  return start;
+}

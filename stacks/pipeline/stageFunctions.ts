@@ -1,0 +1,149 @@
+import { ArnFormat, type Stack } from "aws-cdk-lib";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import type * as events from "aws-cdk-lib/aws-events";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as sns from "aws-cdk-lib/aws-sns";
+import { NagSuppressions } from "cdk-nag";
+import { Function } from "sst/constructs";
+import { PROJECT, TAG } from "../../functions/lib/names.js";
+import type { EnvironmentResources } from "../Environment.js";
+import { functionConstructId, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "./tables.js";
+
+export interface StageFunctionDeps {
+  env: EnvironmentResources;
+  lockTable: dynamodb.ITable;
+  topic: sns.ITopic;
+  eventBus: events.IEventBus;
+  stateMachineName: string;
+}
+
+type Allow = (actions: string[], resources: string[], conditions?: Record<string, string>) => void;
+
+/**
+ * One Lambda per stage function (handler by path string: the stack never imports function code), each with
+ * its own role, and each function's permissions right here beside it. Mutating actions are scoped by ARN
+ * pattern and by this app's and stage's tags; Describe* calls, which AWS does not scope by resource, get `*`.
+ */
+export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<StageFunctionId, Function> {
+  const { env, lockTable, topic, eventBus } = deps;
+  const { config } = env;
+  const tagConditions = {
+    [`aws:ResourceTag/${TAG.app}`]: config.app,
+    [`aws:ResourceTag/${TAG.environment}`]: config.stage,
+  };
+  const launchTemplateArn = stack.formatArn({ service: "ec2", resource: "launch-template", resourceName: env.launchTemplate.launchTemplateId });
+  const groupArns = stack.formatArn({
+    service: "autoscaling",
+    resource: "autoScalingGroup",
+    resourceName: `*:autoScalingGroupName/${config.app}-${config.stage}-*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  const executionArns = stack.formatArn({
+    service: "states",
+    resource: "execution",
+    resourceName: `${deps.stateMachineName}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  const describeGroups = ["autoscaling:DescribeAutoScalingGroups"];
+  const lbAttach = env.targetGroup
+    ? ["autoscaling:AttachLoadBalancerTargetGroups", "autoscaling:DetachLoadBalancerTargetGroups"]
+    : ["autoscaling:AttachLoadBalancers", "autoscaling:DetachLoadBalancers"];
+  const readLock = (allow: Allow) => allow(["dynamodb:GetItem"], [lockTable.tableArn]);
+
+  const permissions: Record<StageFunctionId, (allow: Allow, fn: Function) => void> = {
+    prepareDeploy: (allow) => allow([...describeGroups, "ec2:DescribeImages"], ["*"]),
+    lockEnvironment: (allow) => {
+      allow(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], [lockTable.tableArn]);
+      allow(["states:DescribeExecution"], [executionArns]);
+    },
+    launchReleaseGroup: (allow) => {
+      // Checks it still holds the lock: a late redrive must not launch beside a newer deploy.
+      readLock(allow);
+      allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeImages"], ["*"]);
+      allow(["ec2:CreateLaunchTemplateVersion"], [launchTemplateArn]);
+      // Creating a group from a launch template needs RunInstances on what the template uses.
+      allow(["ec2:RunInstances", "ec2:CreateTags"], ["*"], { "ec2:LaunchTemplate": launchTemplateArn });
+      allow(["iam:PassRole"], [env.instanceRole.roleArn]);
+      allow(["autoscaling:CreateAutoScalingGroup", "autoscaling:CreateOrUpdateTags"], [groupArns], {
+        [`aws:RequestTag/${TAG.app}`]: config.app,
+        [`aws:RequestTag/${TAG.environment}`]: config.stage,
+      });
+    },
+    checkGroupHealth: (allow) => allow([...describeGroups, "autoscaling:DescribeScalingActivities"], ["*"]),
+    checkLoadBalancerHealth: (allow) =>
+      allow(
+        [...describeGroups, env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth"],
+        ["*"],
+      ),
+    retireGroups: (allow) => {
+      readLock(allow);
+      allow(describeGroups, ["*"]);
+      allow(["autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
+    },
+    checkRetired: (allow) => {
+      allow(describeGroups, ["*"]);
+      // The scale-in to 0 happens here, once the detached groups have drained.
+      allow(["autoscaling:UpdateAutoScalingGroup"], [groupArns], tagConditions);
+    },
+    deleteOldGroups: (allow) => {
+      allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
+      allow(["autoscaling:DeleteAutoScalingGroup"], [groupArns], tagConditions);
+      allow(["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
+    },
+    applyImageRetention: (allow) => {
+      allow([...describeGroups, "ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeLaunchTemplateVersions"], ["*"]);
+      allow(
+        ["ec2:DeregisterImage", "ec2:DeleteSnapshot", "ec2:CreateTags", "ec2:DeleteTags"],
+        [
+          stack.formatArn({ service: "ec2", account: "", resource: "image", resourceName: "*" }),
+          stack.formatArn({ service: "ec2", account: "", resource: "snapshot", resourceName: "*" }),
+          stack.formatArn({ service: "ec2", resource: "image", resourceName: "*" }),
+          stack.formatArn({ service: "ec2", resource: "snapshot", resourceName: "*" }),
+        ],
+        { [`aws:ResourceTag/${TAG.app}`]: config.app },
+      );
+    },
+    rollback: (allow) => {
+      allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
+      allow(["autoscaling:DeleteAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
+      allow(["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
+    },
+    unlockEnvironment: (allow) => allow(["dynamodb:DeleteItem", "dynamodb:GetItem"], [lockTable.tableArn]),
+    notify: (allow, fn) => {
+      topic.grantPublish(fn);
+      allow(["events:PutEvents"], [eventBus.eventBusArn]);
+    },
+  };
+
+  const functions = {} as Record<StageFunctionId, Function>;
+  for (const id of STAGE_FUNCTION_IDS) {
+    const fn = new Function(stack, functionConstructId(id), {
+      handler: `functions/${id}.handler`,
+      timeout: STAGE_FUNCTIONS[id].timeoutSeconds,
+      memorySize: 256,
+      environment: { POWERTOOLS_SERVICE_NAME: PROJECT, POWERTOOLS_LOG_LEVEL: "INFO" },
+    });
+    const allow: Allow = (actions, resources, conditions) =>
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources, ...(conditions ? { conditions: { StringEquals: conditions } } : {}) }));
+    permissions[id](allow, fn);
+    NagSuppressions.addResourceSuppressions(
+      fn,
+      [
+        {
+          id: "AwsSolutions-IAM4",
+          reason: "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.",
+          appliesTo: ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+        },
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "Describe* calls (Auto Scaling, EC2, ELB) and X-Ray writes do not support resource-level permissions; every " +
+            "mutating action is scoped to this app's resources by ARN pattern and by the immutable-deploy tags.",
+        },
+      ],
+      true,
+    );
+    functions[id] = fn;
+  }
+  return functions;
+}
