@@ -25,3 +25,43 @@ export function checkTool(name: string, versionArgs: string[] = ["--version"]): 
   }
   return { available, reason: available ? "" : ` (skipped: ${name} is not installed; apt-get install -y ${name})` };
 }
+
+export const toolPinsFile = join(packerDir, "ci/versions.env");
+
+/** One `NAME=value` line of packer/ci/versions.env, with the comment block it sits under. */
+export interface ToolPin {
+  name: string;
+  value: string;
+  comment: string;
+}
+
+/**
+ * packer/ci/versions.env as install-tools.sh reads it (bash `source`): plain `NAME=value` assignments; a
+ * pin's comment is the run of `#` lines above its group of assignments (a blank line ends a group).
+ */
+export function parseToolPins(text: string): ToolPin[] {
+  const pins: ToolPin[] = [];
+  let comment: string[] = [];
+  let inAssignments = false;
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") {
+      comment = [];
+      inAssignments = false;
+    } else if (line.startsWith("#")) {
+      if (inAssignments) comment = [];
+      inAssignments = false;
+      comment.push(line.replace(/^#\s?/, ""));
+    } else {
+      const match = /^([A-Z][A-Z0-9_]*)=(\S*)$/.exec(line);
+      if (!match) throw new Error(`versions.env: not a plain NAME=value assignment: ${line}`);
+      inAssignments = true;
+      pins.push({ name: match[1], value: match[2], comment: comment.join("\n") });
+    }
+  }
+  return pins;
+}
+
+/** The pins as a name -> value record. */
+export function toolPinValues(pins: ToolPin[]): Record<string, string> {
+  return Object.fromEntries(pins.map((pin) => [pin.name, pin.value]));
+}
