@@ -3,20 +3,12 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { TAG } from "../../functions/lib/names.js";
 import { computeBaseHash } from "../../packer/base-hash.mjs";
 import { assertImageId, readManifestImageId } from "../../packer/ci/image-id.mjs";
 import { packRelease } from "../../scripts/pack-release.js";
-import { checkTool, exampleAppDir, packerDir, repoRoot } from "./support.js";
+import { buildspec, checkTool, codeBuildPhaseScript, exampleAppDir, packerDir, repoRoot } from "./support.js";
 
-interface Buildspec {
-  version: number;
-  env: { shell: string; variables: Record<string, string>; "exported-variables": string[] };
-  phases: Record<string, { commands: string[]; "on-failure"?: string }>;
-}
-
-const buildspec = parse(readFileSync(join(repoRoot, "buildspec.yml"), "utf8")) as Buildspec;
 const packer = checkTool("packer", ["version"]);
 
 const REGION = "us-east-1";
@@ -153,10 +145,7 @@ describe("the build phase, run as CodeBuild runs it, with stand-ins for aws and 
     writeFileSync(calls, "");
 
     const script = [
-      ...Object.entries(buildspec.env.variables).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`),
-      // The project's and the execution's variables take precedence over the buildspec's defaults.
-      ...Object.entries(env).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`),
-      ...buildspec.phases.build.commands.flatMap((command) => [command, "__status=$?; if [ $__status -ne 0 ]; then exit $__status; fi"]),
+      ...codeBuildPhaseScript("build", env),
       ...buildspec.env["exported-variables"].map((name) => `echo "__exported ${name}=\${${name}:-}"`),
     ].join("\n");
     const result = spawnSync("bash", ["-c", script], {

@@ -4,19 +4,12 @@ import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { checkTool, packerDir, parseToolPins, repoRoot, toolPinValues, toolPinsFile } from "./support.js";
+import { checkTool, codeBuildPhaseScript, packerDir, parseToolPins, repoRoot, toolPinValues, toolPinsFile } from "./support.js";
 
 // The signatures are real: gpg signs the stand-in releases with throwaway keys and install-tools.sh checks
 // them with the real gpg. The network tools (curl, unzip, dnf, uname) and Packer itself are stand-ins.
 const gpg = checkTool("gpg");
 const tar = checkTool("tar");
-
-interface Buildspec {
-  env: { variables: Record<string, string> };
-  phases: Record<string, { commands: string[] }>;
-}
-const buildspec = parse(readFileSync(join(repoRoot, "buildspec.yml"), "utf8")) as Buildspec;
 
 /** The real pinned versions: the stand-in releases are published under them. */
 const VERSIONS = toolPinValues(parseToolPins(readFileSync(toolPinsFile, "utf8")));
@@ -240,11 +233,7 @@ describe.skipIf(!gpg.available || !tar.available)(`install-tools.sh, run as Code
     return releases;
   }
 
-  /**
-   * CodeBuild's source (buildspec.yml and packer/, with versions.env and the keys of these stand-in
-   * releases), the buildspec's variables, then the install phase's commands in one bash, stopping at the
-   * first that fails.
-   */
+  /** The install phase, on CodeBuild's source (buildspec.yml and packer/, with these releases' pins and keys). */
   function runInstallPhase(releases: FakeReleases, options: { arch?: Arch; pins?: string; env?: Record<string, string> } = {}): InstallResult {
     const arch = options.arch ?? "amd64";
     const source = mkdtempSync(join(tmpdir(), "codebuild-src-"));
@@ -261,11 +250,7 @@ describe.skipIf(!gpg.available || !tar.available)(`install-tools.sh, run as Code
     const calls = join(source, ".calls");
     writeFileSync(calls, "");
 
-    const script = [
-      ...Object.entries(buildspec.env.variables).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`),
-      ...Object.entries(options.env ?? {}).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`),
-      ...buildspec.phases.install.commands.flatMap((command) => [command, "__status=$?; if [ $__status -ne 0 ]; then exit $__status; fi"]),
-    ].join("\n");
+    const script = codeBuildPhaseScript("install", options.env ?? {}).join("\n");
     const result = spawnSync("bash", ["-c", script], {
       cwd: source,
       encoding: "utf8",

@@ -1,10 +1,33 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const packerDir = join(repoRoot, "packer");
 export const exampleAppDir = join(repoRoot, "example-app");
+
+export interface Buildspec {
+  version: number;
+  env: { shell: string; variables: Record<string, string>; "exported-variables": string[] };
+  phases: Record<string, { commands: string[]; "on-failure"?: string }>;
+}
+
+export const buildspec = parse(readFileSync(join(repoRoot, "buildspec.yml"), "utf8")) as Buildspec;
+
+/**
+ * One phase of buildspec.yml as CodeBuild (version 0.2, bash) runs it: the buildspec's variables, then the
+ * project's and the execution's (they take precedence), then the phase's commands one by one in the same
+ * shell, stopping at the first that fails.
+ */
+export function codeBuildPhaseScript(phase: string, env: Record<string, string>): string[] {
+  return [
+    ...Object.entries(buildspec.env.variables).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`),
+    ...Object.entries(env).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`),
+    ...buildspec.phases[phase].commands.flatMap((command) => [command, "__status=$?; if [ $__status -ne 0 ]; then exit $__status; fi"]),
+  ];
+}
 
 export interface ToolCheck {
   available: boolean;

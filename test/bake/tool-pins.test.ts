@@ -3,8 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { checkTool, packerDir, parseToolPins, repoRoot, toolPinValues, toolPinsFile } from "./support.js";
+import { buildspec, checkTool, packerDir, parseToolPins, repoRoot, toolPinValues, toolPinsFile } from "./support.js";
 
 const gpg = checkTool("gpg");
 
@@ -83,7 +82,6 @@ describe("the tool pins (packer/ci/versions.env)", () => {
 
   it("are the only place that sets a tool version: not buildspec.yml, not the CodeBuild project (install-tools.sh refuses an override)", () => {
     // The Pipeline stack set PACKER_VERSION "1.11.2" in the CodeBuild project's environment; remove it there.
-    const buildspec = parse(readFileSync(join(repoRoot, "buildspec.yml"), "utf8")) as { env: { variables: Record<string, string> } };
     const pipelineStack = readFileSync(join(repoRoot, "stacks/Pipeline.ts"), "utf8");
     for (const name of VERSION_NAMES) {
       expect(Object.keys(buildspec.env.variables), `buildspec.yml sets ${name}`).not.toContain(name);
