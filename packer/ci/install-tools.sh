@@ -100,7 +100,7 @@ mkdir -p "$bin_dir"
 install -m 0755 "$work_dir/packer/packer" "$bin_dir/packer"
 [[ "$(command -v packer)" == "$bin_dir/packer" ]] ||
   fail "another packer ($(command -v packer)) comes before $bin_dir/packer on PATH"
-packer_reports="$(packer version)"
+packer_reports="$(CHECKPOINT_DISABLE=1 packer version)" # no look-up of newer releases
 [[ "${packer_reports%%$'\n'*}" == "Packer v$PACKER_VERSION" ]] ||
   fail "the installed packer reports '${packer_reports%%$'\n'*}', not Packer v$PACKER_VERSION"
 
