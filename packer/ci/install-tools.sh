@@ -66,6 +66,9 @@ verify_signature() {
     { cat "$home/verify.log" >&2; fail "bad signature: $(basename "$file") is not signed by $(basename "$key")"; }
   # Newer GnuPG may have started a daemon for this home; it has nothing more to do.
   if command -v gpgconf >/dev/null 2>&1; then gpgconf --homedir "$home" --kill all 2>/dev/null || true; fi
+  if grep -Eq '^\[GNUPG:\] (EXPKEYSIG|REVKEYSIG) ' <<<"$status"; then
+    fail "$(basename "$key") has expired or been revoked: take a fresh copy from the vendor (README.md, 'Bumping the pinned tools')"
+  fi
   # VALIDSIG ends with the primary key's fingerprint; GOODSIG is only given while that key is valid.
   if ! grep -q '^\[GNUPG:\] GOODSIG ' <<<"$status" ||
     ! awk -v want="$fingerprint" '$2 == "VALIDSIG" && $NF == want { found = 1 } END { exit !found }' <<<"$status"; then

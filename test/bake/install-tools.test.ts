@@ -97,14 +97,16 @@ const fakeSessionManagerPlugin = (version: string) => `#!/usr/bin/env bash
 [[ "$1" == --version ]] && echo "${version}"
 `;
 
-/** A throwaway OpenPGP key in its own gpg home. */
+/** A throwaway OpenPGP key in its own gpg home; `expired` makes one that lived a year from 2020 on. */
 class SigningKey {
   readonly home = mkdtempSync(join(tmpdir(), "gpgkey-"));
   readonly fingerprint: string;
   readonly armored: string;
+  private readonly clock: string[];
 
-  constructor(uid: string) {
-    this.gpg(["--passphrase", "", "--pinentry-mode", "loopback", "--quick-generate-key", uid, "ed25519", "sign", "never"]);
+  constructor(uid: string, options: { expired?: boolean } = {}) {
+    this.clock = options.expired ? ["--faked-system-time", "20200601T000000"] : [];
+    this.gpg([...this.clock, "--passphrase", "", "--pinentry-mode", "loopback", "--quick-generate-key", uid, "ed25519", "sign", options.expired ? "1y" : "never"]);
     this.fingerprint = this.gpg(["--with-colons", "--list-keys"]).split("\n").find((line) => line.startsWith("fpr:"))!.split(":")[9];
     this.armored = this.gpg(["--armor", "--export", this.fingerprint]);
   }
@@ -116,7 +118,7 @@ class SigningKey {
   }
 
   sign(file: string, signature: string): void {
-    this.gpg(["--yes", "--pinentry-mode", "loopback", "--passphrase", "", "--detach-sign", "-o", signature, file]);
+    this.gpg([...this.clock, "--yes", "--pinentry-mode", "loopback", "--passphrase", "", "--detach-sign", "-o", signature, file]);
   }
 
   dispose(): void {
@@ -129,6 +131,7 @@ interface Keys {
   hashicorp: SigningKey;
   aws: SigningKey;
   stranger: SigningKey;
+  expiredAws: SigningKey;
 }
 
 /** releases.hashicorp.com and AWS's download bucket as the install script sees them, for both CPUs. */
@@ -219,7 +222,12 @@ describe.skipIf(!gpg.available || !tar.available)(`install-tools.sh, run as Code
   const sources: string[] = [];
 
   beforeAll(() => {
-    keys = { hashicorp: new SigningKey("Test HashiCorp <hc@example.com>"), aws: new SigningKey("Test AWS <aws@example.com>"), stranger: new SigningKey("Stranger <x@example.com>") };
+    keys = {
+      hashicorp: new SigningKey("Test HashiCorp <hc@example.com>"),
+      aws: new SigningKey("Test AWS <aws@example.com>"),
+      stranger: new SigningKey("Stranger <x@example.com>"),
+      expiredAws: new SigningKey("Expired AWS <old@example.com>", { expired: true }),
+    };
   });
   afterAll(() => {
     for (const key of Object.values(keys ?? {})) key.dispose();
@@ -234,7 +242,7 @@ describe.skipIf(!gpg.available || !tar.available)(`install-tools.sh, run as Code
   }
 
   /** The install phase, on CodeBuild's source (buildspec.yml and packer/, with these releases' pins and keys). */
-  function runInstallPhase(releases: FakeReleases, options: { arch?: Arch; pins?: string; env?: Record<string, string> } = {}): InstallResult {
+  function runInstallPhase(releases: FakeReleases, options: { arch?: Arch; pins?: string; env?: Record<string, string>; awsKey?: SigningKey } = {}): InstallResult {
     const arch = options.arch ?? "amd64";
     const source = mkdtempSync(join(tmpdir(), "codebuild-src-"));
     sources.push(source);
@@ -242,7 +250,7 @@ describe.skipIf(!gpg.available || !tar.available)(`install-tools.sh, run as Code
     cpSync(packerDir, join(source, "packer"), { recursive: true });
     writeFileSync(join(source, "packer/ci/versions.env"), options.pins ?? releases.pinsFile());
     writeFileSync(join(source, "packer/ci/keys/hashicorp.asc"), keys.hashicorp.armored);
-    writeFileSync(join(source, "packer/ci/keys/session-manager-plugin.asc"), keys.aws.armored);
+    writeFileSync(join(source, "packer/ci/keys/session-manager-plugin.asc"), (options.awsKey ?? keys.aws).armored);
     const fakeBin = join(source, ".fake-bin");
     for (const [name, text] of Object.entries({ curl: FAKE_CURL, unzip: FAKE_UNZIP, uname: FAKE_UNAME, dnf: FAKE_DNF })) writeScript(join(fakeBin, name), text);
     const binDir = join(source, ".tools-bin");
@@ -370,6 +378,19 @@ describe.skipIf(!gpg.available || !tar.available)(`install-tools.sh, run as Code
     const result = runInstallPhase(releases);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain("deploy: bad signature: session-manager-plugin.rpm is not signed by session-manager-plugin.asc");
+    expect(result.calls.some((call) => call.startsWith("dnf"))).toBe(false);
+  });
+
+  it("refuses a signature by a key that has since expired, and says the key file needs a fresh copy", () => {
+    // Prepare: the RPM signed in 2020 by a key that expired in 2021.
+    const releases = freshReleases();
+    const rpm = releases.path(releases.ssmUrl("amd64"));
+    keys.expiredAws.sign(rpm, `${rpm}.sig`);
+    // Act
+    const result = runInstallPhase(releases, { awsKey: keys.expiredAws, pins: releases.pinsFile({ SESSION_MANAGER_PLUGIN_PGP_FINGERPRINT: keys.expiredAws.fingerprint }) });
+    // Assess
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("deploy: session-manager-plugin.asc has expired or been revoked: take a fresh copy from the vendor");
     expect(result.calls.some((call) => call.startsWith("dnf"))).toBe(false);
   });
 
