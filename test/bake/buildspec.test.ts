@@ -3,20 +3,12 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { TAG } from "../../functions/lib/names.js";
 import { computeBaseHash } from "../../packer/base-hash.mjs";
 import { assertImageId, readManifestImageId } from "../../packer/ci/image-id.mjs";
 import { packRelease } from "../../scripts/pack-release.js";
-import { checkTool, exampleAppDir, packerDir, repoRoot } from "./support.js";
+import { buildspec, checkTool, codeBuildPhaseScript, exampleAppDir, packerDir, repoRoot } from "./support.js";
 
-interface Buildspec {
-  version: number;
-  env: { shell: string; variables: Record<string, string>; "exported-variables": string[] };
-  phases: Record<string, { commands: string[]; "on-failure"?: string }>;
-}
-
-const buildspec = parse(readFileSync(join(repoRoot, "buildspec.yml"), "utf8")) as Buildspec;
 const packer = checkTool("packer", ["version"]);
 
 const REGION = "us-east-1";
@@ -94,10 +86,10 @@ describe("buildspec.yml", () => {
     expect(buildspec.env["exported-variables"]).toEqual(["IMAGE_ID", "BASE_IMAGE_ID"]);
   });
 
-  it("defaults only optional settings, and pins the amazon plugin", () => {
+  it("defaults only optional settings (tool versions live in packer/ci/versions.env)", () => {
     expect(buildspec.env.variables).toMatchObject({ NGINX_WORKERS: "auto", SERVER_NAME: "_", REBUILD_BASE: "false" });
-    expect(buildspec.env.variables.AMAZON_PLUGIN_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
     expect(Object.keys(buildspec.env.variables)).not.toContain("APP");
+    expect(Object.keys(buildspec.env.variables).filter((name) => name.endsWith("_VERSION"))).toEqual([]);
   });
 });
 
@@ -153,10 +145,7 @@ describe("the build phase, run as CodeBuild runs it, with stand-ins for aws and 
     writeFileSync(calls, "");
 
     const script = [
-      ...Object.entries(buildspec.env.variables).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`),
-      // The project's and the execution's variables take precedence over the buildspec's defaults.
-      ...Object.entries(env).map(([name, value]) => `export ${name}=${JSON.stringify(value)}`),
-      ...buildspec.phases.build.commands.flatMap((command) => [command, "__status=$?; if [ $__status -ne 0 ]; then exit $__status; fi"]),
+      ...codeBuildPhaseScript("build", env),
       ...buildspec.env["exported-variables"].map((name) => `echo "__exported ${name}=\${${name}:-}"`),
     ].join("\n");
     const result = spawnSync("bash", ["-c", script], {
@@ -192,7 +181,6 @@ describe("the build phase, run as CodeBuild runs it, with stand-ins for aws and 
     BAKE_INSTANCE_TYPE: "t3.micro",
     NODE_VERSION,
     APP_PORT: "3000",
-    PACKER_VERSION: "1.14.2",
   };
   const executionEnv = {
     ARTIFACT_BUCKET: "shop-artifacts",
