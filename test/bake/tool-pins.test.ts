@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,12 +81,15 @@ describe("the tool pins (packer/ci/versions.env)", () => {
   });
 
   it("are the only place that sets a tool version: not buildspec.yml, not the CodeBuild project (install-tools.sh refuses an override)", () => {
-    // The Pipeline stack set PACKER_VERSION "1.11.2" in the CodeBuild project's environment; remove it there.
-    const pipelineStack = readFileSync(join(repoRoot, "stacks/Pipeline.ts"), "utf8");
+    // The Pipeline stack set PACKER_VERSION "1.11.2" in the CodeBuild project's environment; no stack file may.
+    const stackFiles = readdirSync(join(repoRoot, "stacks"), { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".ts"));
     for (const name of VERSION_NAMES) {
       expect(Object.keys(buildspec.env.variables), `buildspec.yml sets ${name}`).not.toContain(name);
-      const settingLines = pipelineStack.split("\n").filter((line) => new RegExp(`\\b${name}\\b`).test(line)).map((line) => line.trim());
-      expect(settingLines, `stacks/Pipeline.ts sets ${name}: delete it, packer/ci/versions.env pins it`).toEqual([]);
+      for (const file of stackFiles) {
+        const source = readFileSync(join(repoRoot, "stacks", file), "utf8");
+        const settingLines = source.split("\n").filter((line) => new RegExp(`\\b${name}\\b`).test(line)).map((line) => line.trim());
+        expect(settingLines, `stacks/${file} sets ${name}: delete it, packer/ci/versions.env pins it`).toEqual([]);
+      }
     }
   });
 });
