@@ -159,6 +159,8 @@ function valueAt(input: unknown, path: (string | number)[]): unknown {
 export interface RunScenarioOptions {
   /** Benchmark baseline: poll every n seconds instead of when the next change can happen. */
   fixedPollSeconds?: number;
+  /** Hears every API call the stage functions make, with its input (see SimulatedRegion.onApiCall). */
+  onApiCall?: (operation: string, input: object) => void;
 }
 
 export async function runScenario(scenarioInput: unknown, definition: AslDefinition, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
@@ -168,6 +170,7 @@ export async function runScenario(scenarioInput: unknown, definition: AslDefinit
   if (scenario.environment.retainReleaseImages !== undefined) settings.retainReleaseImages = scenario.environment.retainReleaseImages;
   const attachment = attachRegion(region, allClients);
   const restoreClock = bindFunctionClock(region);
+  if (options.onApiCall) region.onApiCall(options.onApiCall);
   try {
     return await new ScenarioRun(scenario, region, settings, definition, options).run();
   } finally {
