@@ -188,12 +188,20 @@ export interface CallCheck {
   notes: string[];
 }
 
+export interface CheckCallOptions {
+  /**
+   * Member names may differ from the model's in the case of their first letter: Step Functions service
+   * integrations write every parameter in PascalCase, even for camelCase APIs such as CodeBuild's.
+   */
+  pascalCaseMembers?: boolean;
+}
+
 /**
  * Checks an SDK v3 command input against the published model of `service`: the operation exists; required
  * members are present; no unknown members; types (structure, list, map, string, integer, long, float, double,
  * boolean, timestamp as Date, blob as Uint8Array); min/max, pattern and enum where botocore has them.
  */
-export function checkCall(service: ServiceName, operation: string, input: unknown): CallCheck {
+export function checkCall(service: ServiceName, operation: string, input: unknown, options: CheckCallOptions = {}): CallCheck {
   const result: CallCheck = { service, operation, problems: [], notes: [] };
   if (!(service in SERVICE_SOURCES)) {
     result.problems.push(`unknown service "${service}"; known: ${SERVICE_NAMES.join(", ")}`);
@@ -208,7 +216,7 @@ export function checkCall(service: ServiceName, operation: string, input: unknow
     return result;
   }
   if (!botoOperation) result.notes.push(`${operation}: not in botocore 1.29 (December 2022), only in aws-sdk v2; constraints unchecked`);
-  const context: WalkContext = { service, v2, boto, result };
+  const context: WalkContext = { service, v2, boto, result, pascalCaseMembers: options.pascalCaseMembers ?? false };
   const v2Input: SdkV2Node = v2Operation.input ?? { type: "structure", members: {} };
   checkValue(context, input ?? {}, v2Input, botoOperation?.input?.shape, "input");
   return result;
@@ -219,6 +227,7 @@ interface WalkContext {
   v2: SdkV2Model;
   boto: BotocoreModel;
   result: CallCheck;
+  pascalCaseMembers: boolean;
 }
 
 /** An aws-sdk v2 node with its reference resolved (the reference's own fields win, as in the SDK). */
@@ -257,15 +266,23 @@ function checkValue(context: WalkContext, value: unknown, v2Node: SdkV2Node, bot
       const record = value as Record<string, unknown>;
       const members = node.members ?? {};
       const botoMembers = boto?.members ?? {};
+      const sameButFirstCase = (a: string, b: string) => a.length === b.length && a.slice(1) === b.slice(1) && a[0].toLowerCase() === b[0].toLowerCase();
+      const givenName = (member: string): string => (context.pascalCaseMembers && !(member in record) ? (Object.keys(record).find((k) => sameButFirstCase(k, member)) ?? member) : member);
       for (const required of node.required ?? []) {
-        if (record[required] === undefined || record[required] === null) problem(`required member ${required} is missing`);
+        const value = record[givenName(required)];
+        if (value === undefined || value === null) problem(`required member ${required} is missing`);
       }
       for (const required of boto?.required ?? []) {
         if (!(node.required ?? []).includes(required) && required in members)
           result.notes.push(`${path}.${required}: required in botocore 2022, optional in aws-sdk v2 (used)`);
       }
+      const memberName = (key: string): string => {
+        if (Object.prototype.hasOwnProperty.call(members, key) || !context.pascalCaseMembers) return key;
+        return Object.keys(members).find((m) => sameButFirstCase(m, key)) ?? key;
+      };
       const present = Object.keys(record).filter((key) => record[key] !== undefined);
-      for (const key of present) {
+      for (const given of present) {
+        const key = memberName(given);
         if (!Object.prototype.hasOwnProperty.call(members, key)) {
           const allowed = Object.keys(members);
           problem(`unknown member ${key}${key in botoMembers ? " (botocore 2022 had it; aws-sdk v2, newer, does not)" : ""}; allowed: ${allowed.length ? allowed.join(", ") : "none"}`);
@@ -273,7 +290,7 @@ function checkValue(context: WalkContext, value: unknown, v2Node: SdkV2Node, bot
         }
         const botoMember = botoMembers[key];
         if (boto && !botoMember) result.notes.push(`${path}.${key}: only in aws-sdk v2, not in botocore 2022; constraints unchecked`);
-        checkValue(context, record[key], members[key], botoMember?.shape, `${path}.${key}`);
+        checkValue(context, record[given], members[key], botoMember?.shape, `${path}.${given}`);
       }
       if ((node.union || boto?.union) && present.length !== 1) problem(`a union takes exactly one member, got ${present.length} (${present.join(", ") || "none"})`);
       return;
