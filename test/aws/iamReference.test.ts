@@ -119,6 +119,18 @@ describe("seeded defects fail the IAM check", () => {
     expect((await checkStatement(resourceTag)).problems).toEqual([]);
   });
 
+  it("a resource-type key on a statement whose other action's resource type lacks it", async () => {
+    const statement = {
+      Effect: "Allow",
+      Action: ["ec2:DeregisterImage", "ec2:DeleteSnapshot"],
+      Resource: ["arn:aws:ec2:us-east-1::image/*", "arn:aws:ec2:us-east-1::snapshot/*"],
+      Condition: { StringEquals: { "ec2:ImageID": "ami-0123456789abcdef0" } },
+    };
+    expect((await checkStatement(statement)).problems).toEqual([
+      "ec2:DeleteSnapshot: condition key ec2:ImageID (StringEquals) is not supported by the action or its resource types, so the request never carries it and the statement never matches",
+    ]);
+  });
+
   it("a condition key that does not exist at all", async () => {
     const statement = { Effect: "Allow", Action: "sns:Publish", Resource: "*", Condition: { StringEquals: { "sns:Topicc": "x" } } };
     expect((await checkStatement(statement)).problems).toEqual(["condition key sns:Topicc (StringEquals): no such key in the reference"]);

@@ -404,7 +404,7 @@ export async function checkStatement(statement: Json, render: (value: Json) => R
       }
       if (isGlobalRequestKey(key)) continue;
       for (const { pattern, actions } of expanded) {
-        const unsupported = actions.filter((action) => !actionSupportsKey(action, key, fits.get(action)));
+        const unsupported = actions.filter((action) => !actionSupportsKey(action, key, fits.get(action), resources));
         // For a wildcard pattern, flag only when no action it names supports the key.
         if (unsupported.length === 0 || (unsupported.length < actions.length && actions.length > 1)) continue;
         const names = actions.length === 1 ? pattern : `${pattern} (${unsupported.map((a) => a.name).join(", ")})`;
@@ -421,19 +421,19 @@ const EMPTY_CONTEXT: RenderContext = { partition: "aws", region: "us-east-1", ac
 
 /**
  * Whether a request for `action` carries `key`: an action-level key, or a key of the resource types the
- * statement's resources can be. With Resource "*" (or unknown), every required resource type must carry it
- * (each is authorized), or, if none is required, at least one.
+ * statement's resources can be. Each resource type a specific resource fits must carry it (the statement is
+ * evaluated for each); for Resource "*" (or one that did not render), every required resource type of the
+ * action must, or, when none is required, at least one of its resource types.
  */
-function actionSupportsKey(action: Action, key: string, fits: Map<string, Set<string>> | undefined): boolean {
+function actionSupportsKey(action: Action, key: string, fits: Map<string, Set<string>> | undefined, resources: { text: string; known: boolean }[]): boolean {
   if (action.conditionKeys.some((k) => conditionKeyMatches(key, k))) return true;
-  const matched = new Set<string>();
-  for (const types of fits?.values() ?? []) for (const type of types) matched.add(type);
-  const candidates = action.resourceTypes.filter((type) => matched.size === 0 || matched.has(type.name));
-  const required = candidates.filter((type) => type.required);
-  const relevant = required.length > 0 ? required : candidates;
-  if (relevant.length === 0) return false;
-  const carries = (type: (typeof relevant)[number]) => type.conditionKeys.some((k) => conditionKeyMatches(key, k));
-  return required.length > 0 ? relevant.every(carries) : relevant.some(carries);
+  const carries = (type: string) => action.resourceTypes.find((t) => t.name === type)?.conditionKeys.some((k) => conditionKeyMatches(key, k)) ?? false;
+  const specific = resources.filter((r) => r.known && r.text !== "*").flatMap((r) => [...(fits?.get(r.text) ?? [])]);
+  if (!specific.every(carries)) return false;
+  const wildcard = resources.length === 0 || resources.some((r) => !r.known || r.text === "*");
+  if (!wildcard) return true; // a resource that fits nothing is reported as such
+  const required = action.resourceTypes.filter((t) => t.required);
+  return required.length > 0 ? required.every((t) => carries(t.name)) : action.resourceTypes.some((t) => carries(t.name));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
