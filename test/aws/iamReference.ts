@@ -285,6 +285,11 @@ function arnFormat(service: string, resourceType: string): Promise<string> {
   return found;
 }
 
+/** An IAM action pattern (`*`, `?`; case-insensitive, as IAM matches actions) as a RegExp. */
+function actionPattern(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+}
+
 /** The actions an IAM action pattern (`service:Name`, wildcards allowed) stands for, with their details. */
 export async function expandAction(pattern: string): Promise<{ service: string; actions: Action[]; problem?: string }> {
   const [service, name] = pattern.split(":");
@@ -294,7 +299,7 @@ export async function expandAction(pattern: string): Promise<{ service: string; 
     const details = await actionDetails(service, name);
     return details ? { service, actions: [details] } : { service, actions: [], problem: `${service} has no action ${name}` };
   }
-  const regex = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+  const regex = actionPattern(name);
   const names = (await actionsOfService(service)).filter((action) => regex.test(action));
   if (names.length === 0) return { service, actions: [], problem: `${pattern} matches no ${service} action` };
   return { service, actions: (await Promise.all(names.map((n) => actionDetails(service, n)))).filter((a): a is Action => a !== undefined) };
@@ -520,7 +525,7 @@ export const DOCUMENTED_COMPANIONS: CompanionRule[] = (() => {
 
 /** Whether an Allow statement grants `action` (action patterns only; resources and conditions not considered). */
 function allows(statements: Json[], action: string): boolean {
-  return statements.some((s) => s.Effect === "Allow" && asList<string>(s.Action).some((p) => typeof p === "string" && new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i").test(action)));
+  return statements.some((s) => s.Effect === "Allow" && asList<string>(s.Action).some((p) => typeof p === "string" && actionPattern(p).test(action)));
 }
 
 /**

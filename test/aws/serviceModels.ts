@@ -445,8 +445,3 @@ export function modeledErrors(service: ServiceName): ModeledError[] {
   errorCache.set(service, errors);
   return errors;
 }
-
-/** The operations of a service (aws-sdk v2, the newer of the two model sources). */
-export function operationsOf(service: ServiceName): string[] {
-  return Object.keys(sdkV2Model(service).operations);
-}
