@@ -72,7 +72,6 @@ export const TRANSIENT_AWS_CODES = [
   "InternalFailure",
   "InternalServerError",
   "ServiceUnavailable",
-  "ServiceUnavailableException",
   "Unavailable",
   "EC2ThrottledException",
   "ResourceContention",
@@ -116,7 +115,7 @@ export const LAUNCH_TEMPLATE_GONE_CODES = [
   "InvalidLaunchTemplateName.NotFoundException",
 ] as const;
 /** EC2 DeleteLaunchTemplateVersions reports per version; this one means "already deleted". */
-export const LAUNCH_TEMPLATE_VERSION_GONE_CODE = "launchTemplateVersionDoesNotExist";
+export const LAUNCH_TEMPLATE_VERSION_GONE_CODES = ["launchTemplateVersionDoesNotExist"] as const;
 /** DynamoDB: a conditional write whose condition did not hold. */
 export const CONDITION_FAILED_CODES = ["ConditionalCheckFailedException"] as const;
 /** Step Functions: the execution does not exist (any more). */

@@ -10,7 +10,7 @@ import {
   type LaunchTemplateVersion,
 } from "@aws-sdk/client-ec2";
 import { ec2 } from "./clients.js";
-import { LAUNCH_TEMPLATE_VERSION_GONE_CODE } from "./errors.js";
+import { LAUNCH_TEMPLATE_VERSION_GONE_CODES } from "./errors.js";
 import { logger } from "./logger.js";
 import { PROJECT } from "./names.js";
 
@@ -85,7 +85,7 @@ export async function deleteLaunchTemplateVersions(launchTemplateId: string, ver
     const answer = await ec2.send(new DeleteLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId, Versions: batch }));
     for (const item of answer.SuccessfullyDeletedLaunchTemplateVersions ?? []) deleted.push(String(item.VersionNumber));
     for (const item of answer.UnsuccessfullyDeletedLaunchTemplateVersions ?? []) {
-      if (item.ResponseError?.Code === LAUNCH_TEMPLATE_VERSION_GONE_CODE) deleted.push(String(item.VersionNumber));
+      if ((LAUNCH_TEMPLATE_VERSION_GONE_CODES as readonly string[]).includes(item.ResponseError?.Code ?? "")) deleted.push(String(item.VersionNumber));
       // Anything else stays for the next deploy's cleanup: a leftover version must not fail a deploy that works.
       else logger.warn("launch template version not deleted", { version: item.VersionNumber, error: item.ResponseError });
     }

@@ -69,7 +69,10 @@ function answerFromRegion(region: SimulatedRegion) {
         region.unmodelledCalls.push(operation);
         throw new UnmodelledOperationError(operation);
       }
-      region.countCall(operation);
+      const documentCall = service === "DynamoDB" && isDocumentClientCall(context);
+      const input = structuredClone(args.input) as Record<string, unknown>;
+      const serviceInput = documentCall ? marshallDocumentInput(input) : input;
+      region.countCall(operation, serviceInput);
       const call: CallContext = {};
       const fault = region.faults.takeApiError(operation);
       if (fault) {
@@ -82,9 +85,7 @@ function answerFromRegion(region: SimulatedRegion) {
         region.unmodelledCalls.push(operation);
         throw new UnmodelledOperationError(operation);
       }
-      const documentCall = service === "DynamoDB" && isDocumentClientCall(context);
-      const input = structuredClone(args.input) as Record<string, unknown>;
-      const raw = (handler as (input: object, call: CallContext) => object)(documentCall ? marshallDocumentInput(input) : input, call);
+      const raw = (handler as (input: object, call: CallContext) => object)(serviceInput, call);
       const output = documentCall ? unmarshallDocumentOutput(raw as Record<string, unknown>) : raw;
       for (const crash of region.faults.takeCrashHooks(operation)) crash({ operation, input: args.input, output });
       return {

@@ -43,9 +43,12 @@ export class SimulatedRegion {
   readonly stepFunctions: StepFunctionsService;
   /** API calls answered (and failed by faults), by "Service:Operation". */
   readonly apiCalls = new Map<string, number>();
-  /** Hears every counted call, in the caller's async context (the runner attributes calls to stage functions). */
-  private readonly callListeners = new Set<(operation: string) => void>();
-  onApiCall(listener: (operation: string) => void): () => void {
+  /**
+   * Hears every counted call with its input as the service receives it (DynamoDB document calls marshalled), in
+   * the caller's async context (the runner attributes calls to stage functions; test/aws checks the inputs).
+   */
+  private readonly callListeners = new Set<(operation: string, input: object) => void>();
+  onApiCall(listener: (operation: string, input: object) => void): () => void {
     this.callListeners.add(listener);
     return () => this.callListeners.delete(listener);
   }
@@ -149,9 +152,9 @@ export class SimulatedRegion {
     return (handler as (input: object, call: CallContext) => T)(input, call);
   }
 
-  countCall(operation: string): void {
+  countCall(operation: string, input: object): void {
     this.apiCalls.set(operation, (this.apiCalls.get(operation) ?? 0) + 1);
-    for (const listener of this.callListeners) listener(operation);
+    for (const listener of this.callListeners) listener(operation, input);
   }
 
   /** API call counts as a plain object, sorted by name. */

@@ -156,6 +156,8 @@ const UNION_HINTS: Record<string, string> = {
 export interface RunScenarioOptions {
   /** Benchmark baseline: poll every n seconds instead of when the next change can happen. */
   fixedPollSeconds?: number;
+  /** Hears every API call the stage functions make, with its input (see SimulatedRegion.onApiCall). */
+  onApiCall?: (operation: string, input: object) => void;
 }
 
 export async function runScenario(scenarioInput: unknown, definition: AslDefinition, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
@@ -165,6 +167,7 @@ export async function runScenario(scenarioInput: unknown, definition: AslDefinit
   if (scenario.environment.retainReleaseImages !== undefined) settings.retainReleaseImages = scenario.environment.retainReleaseImages;
   const attachment = attachRegion(region, allClients);
   const restoreClock = bindFunctionClock(region);
+  if (options.onApiCall) region.onApiCall(options.onApiCall);
   try {
     return await new ScenarioRun(scenario, region, settings, definition, options).run();
   } finally {
