@@ -1,4 +1,4 @@
-import { type Activity, type AutoScalingGroup, DescribeScalingActivitiesCommand, type Instance } from "@aws-sdk/client-auto-scaling";
+import { type Activity, DescribeScalingActivitiesCommand, type Instance } from "@aws-sdk/client-auto-scaling";
 import { autoScaling } from "./lib/clients.js";
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, GroupHealthResult } from "./lib/contract.js";

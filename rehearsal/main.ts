@@ -122,7 +122,7 @@ export function formatSummary(summary: RehearsalSummary, options: { stillRunning
   return lines.join("\n");
 }
 
-/** The DESIGN.md summary object (plus details) on one line. */
+/** The docs/design.md summary object (plus details) on one line. */
 export function summaryJson(summary: RehearsalSummary): string {
   const { releases, requests, failedRequests, servedBy, seconds, ...details } = summary;
   return JSON.stringify({ releases, requests, failedRequests, servedBy, seconds, ...details });

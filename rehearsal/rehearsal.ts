@@ -95,7 +95,7 @@ export interface RehearsalProcess {
   port?: number;
 }
 
-/** DESIGN.md "Local rehearsal": `releases`, `requests`, `failedRequests`, `servedBy`, `seconds`; then details. */
+/** docs/design.md "Local rehearsal": `releases`, `requests`, `failedRequests`, `servedBy`, `seconds`; then details. */
 export interface RehearsalSummary {
   releases: string[];
   requests: number;
@@ -141,7 +141,7 @@ function untilDone<T>(promise: Promise<T>, stop: Promise<never>): Promise<T> {
 }
 
 /**
- * The local rehearsal (DESIGN.md "Local rehearsal", `npm start`): packs the example app as v1..vN, brings
+ * The local rehearsal (docs/design.md "Local rehearsal", `npm start`): packs the example app as v1..vN, brings
  * up a simulated region whose instances are real processes and whose load balancer is a real HTTP proxy on
  * loopback, deploys v1 through the real state machine and stage functions (uploading the artifact starts
  * the execution, as the EventBridge rule does), then deploys the next releases under steady load, and
@@ -183,19 +183,20 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
     const definition = options.definition ?? (await untilDone(loadDeployDefinition("dev01"), stop));
 
     const region = new SimulatedRegion({ startMs: Date.now(), timing: { ...REHEARSAL_TIMING, ...options.timing } });
-    const created = createEnvironment(region, {
-      environment: "rehearsal",
-      loadBalancer: options.loadBalancer ?? "application",
-      minCapacity: 1,
-      desiredCapacity: instances,
-      maxCapacity: Math.max(DEFAULTS.maxCapacity, instances * 2),
-    });
     const half = Math.ceil(healthDeadlineSeconds / 2);
-    const settings: EnvironmentSettings = {
-      ...created,
-      healthCheckGracePeriodSeconds: options.gracePeriodSeconds ?? 30,
-      timeouts: { lockWaitSeconds: 60, groupHealthySeconds: half, loadBalancerHealthySeconds: half, retireSeconds: 60 },
-    };
+    const settings: EnvironmentSettings = createEnvironment(region, {
+      environment: "rehearsal",
+      config: {
+        loadBalancer: options.loadBalancer ?? "application",
+        minCapacity: 1,
+        desiredCapacity: instances,
+        maxCapacity: Math.max(DEFAULTS.maxCapacity, instances * 2),
+      },
+      scaledDown: {
+        healthCheckGracePeriodSeconds: options.gracePeriodSeconds ?? 30,
+        timeouts: { lockWaitSeconds: 60, groupHealthySeconds: half, loadBalancerHealthySeconds: half, retireSeconds: 60 },
+      },
+    });
     if (brokenRelease) region.setReleaseBehavior(brokenRelease, { appHealthy: false });
 
     const host = new ProcessInstanceHost({

@@ -1,5 +1,5 @@
 /**
- * `npm run simulate -- --scenario <file.json> [--json]`: runs a scenario (DESIGN.md "Simulation") with the
+ * `npm run simulate -- --scenario <file.json> [--json]`: runs a scenario (docs/design.md "Simulation") with the
  * real synthesized state machine and the real stage functions against the in-process simulated region.
  * Exits non-zero when an expectation or an invariant fails.
  */

@@ -1,6 +1,5 @@
 import type { EnvironmentSettings } from "../functions/lib/contract.js";
 import { STATE } from "../functions/lib/names.js";
-import { synthesizeApp } from "./synthesize.js";
 
 /** An Amazon States Language document (as much of its shape as the callers need). */
 export interface AslDefinition {
@@ -39,8 +38,12 @@ export function definitionFromTemplate(template: Record<string, any>): AslDefini
   return JSON.parse(text) as AslDefinition;
 }
 
-/** The deploy state machine of a stage, synthesized offline, exactly as it would be deployed. */
+/**
+ * The deploy state machine of a stage, synthesized offline, exactly as it would be deployed. The CDK is
+ * loaded only here, so importing this module (the simulator does) costs nothing until a definition is needed.
+ */
 export async function loadDeployDefinition(stage = "dev01"): Promise<AslDefinition> {
+  const { synthesizeApp } = await import("./synthesize.js");
   const app = await synthesizeApp(stage);
   return definitionFromTemplate(app.template("Pipeline"));
 }

@@ -5,7 +5,7 @@ import { DEFAULTS } from "./names.js";
 import { allowedKeysAt, show, valueAt } from "./validation.js";
 
 /**
- * The two execution-input shapes of DESIGN.md ("Execution input"), validated with zod. Every problem becomes
+ * The two execution-input shapes of docs/design.md ("Execution input"), validated with zod. Every problem becomes
  * one line naming the field path, the value received and what is allowed, thrown as `InvalidDeployInput`.
  * Pure: no AWS calls (Prepare checks the named images afterwards).
  */

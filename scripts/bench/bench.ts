@@ -13,7 +13,7 @@ import { build } from "esbuild";
 import { allClients } from "../../functions/lib/clients.js";
 import { runBashReferenceDeploy } from "./bashReference.js";
 import { SimulatedRegion, attachRegion, bindFunctionClock, createEnvironment, physicalMinimum } from "../../simulator/region/index.js";
-import { parseScenario, runScenario, type ScenarioResult, type StepResult } from "../../simulator/scenarios/scenario.js";
+import { SCENARIO_STAGE, parseScenario, runScenario, type ScenarioResult, type StepResult } from "../../simulator/scenarios/scenario.js";
 import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
 import { loadDeployDefinition } from "../../stacks/stateMachineDefinition.js";
 
@@ -53,7 +53,7 @@ function stepRow(engine: string, step: StepResult): Row {
 async function bashReference(scenarioInput: unknown): Promise<Row[]> {
   const scenario = parseScenario(scenarioInput);
   const region = new SimulatedRegion({ timing: scenario.timing });
-  const settings = createEnvironment(region, { environment: "sim", ...scenario.environment });
+  const settings = createEnvironment(region, { environment: SCENARIO_STAGE, config: scenario.environment });
   const attachment = attachRegion(region, allClients);
   const restore = bindFunctionClock(region);
   const rows: Row[] = [];

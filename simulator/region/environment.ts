@@ -1,14 +1,24 @@
-import type { EnvironmentSettings } from "../../functions/lib/contract.js";
+import { type DeployConfig, environmentSettings, type EnvironmentSettings } from "../../functions/lib/contract.js";
 import { DEFAULTS } from "../../functions/lib/names.js";
+import { parseStageConfig } from "../../stacks/config.js";
 import type { SimulatedRegion } from "./region.js";
 import { STOCK_IMAGE_OWNER } from "./services/ec2.js";
-import { type EnvironmentOptions, resolveEnvironment } from "./timing.js";
 
-export interface CreateEnvironmentOptions extends Partial<EnvironmentOptions> {
+/** Domain and hosted zone of every simulated environment: nothing resolves them, the configuration needs them. */
+export const SIMULATED_DOMAIN = { domain: "sim.example.test", hostedZoneId: "Z0000SIMULATEDZONE00" } as const;
+
+export interface CreateEnvironmentOptions {
   /** Default "webapp". */
   app?: string;
   /** The SST stage; default "staging". */
   environment?: string;
+  /**
+   * Stage configuration fields (stacks/config.ts: loadBalancer, capacities, timeouts, ...), validated exactly as
+   * `sst deploy` validates them. The health check and draining come from the region's timing.
+   */
+  config?: Record<string, unknown>;
+  /** Applied after validation: the local rehearsal's scaled-down waits, shorter than AWS allows. */
+  scaledDown?: Partial<Pick<DeployConfig, "healthCheckGracePeriodSeconds" | "timeouts">>;
 }
 
 /** Partition key of the deploy lock table (stacks/Pipeline.ts `DeployLocks`, functions/lib/lock.ts). */
@@ -23,13 +33,23 @@ export function artifactBucketName(app: string, environment: string): string {
  * Creates what `sst deploy` (Environment + Pipeline stacks) would have created: two subnets, the launch
  * template (version 1 on a stock AMI), the target group or classic ELB with the timing's health check and
  * draining, the lock table, the topic, the artifact bucket (versioned, EventBridge notifications on).
- * Returns the settings the state machine's first state injects.
+ * Returns the settings the state machine's first state injects, built as the Pipeline stack builds them.
  */
 export function createEnvironment(region: SimulatedRegion, options: CreateEnvironmentOptions = {}): EnvironmentSettings {
   const app = options.app ?? "webapp";
   const environment = options.environment ?? "staging";
-  const { loadBalancer, minCapacity, desiredCapacity, maxCapacity } = resolveEnvironment(options);
   const timing = region.timing;
+  const healthCheck = {
+    intervalSeconds: timing.healthCheckIntervalSeconds,
+    healthyThreshold: timing.healthyThreshold,
+    unhealthyThreshold: timing.unhealthyThreshold,
+  };
+  const config: DeployConfig & { loadBalancer: "application" | "classic" } = {
+    ...parseStageConfig(environment, { ...SIMULATED_DOMAIN, app, ...options.config }),
+    healthCheck,
+    drainingSeconds: timing.drainingSeconds,
+    ...options.scaledDown,
+  };
   const name = `${app}-${environment}`;
   const stockImage = region.ec2.createImage({ name: "al2023-ami-2023.6-kernel-6.1-x86_64", tags: [], ownerId: STOCK_IMAGE_OWNER });
   const launchTemplate = region.ec2.createLaunchTemplate({
@@ -40,38 +60,19 @@ export function createEnvironment(region: SimulatedRegion, options: CreateEnviro
       MetadataOptions: { HttpTokens: "required", HttpEndpoint: "enabled" },
     },
   });
-  const healthCheck = {
-    intervalSeconds: timing.healthCheckIntervalSeconds,
-    healthyThreshold: timing.healthyThreshold,
-    unhealthyThreshold: timing.unhealthyThreshold,
-  };
-  const loadBalancerSettings: EnvironmentSettings["loadBalancer"] =
-    loadBalancer === "application"
+  const loadBalancer: EnvironmentSettings["loadBalancer"] =
+    config.loadBalancer === "application"
       ? { kind: "application", targetGroupArn: region.loadBalancing.createTargetGroup({ name, healthCheck, drainingSeconds: timing.drainingSeconds }).arn }
       : { kind: "classic", loadBalancerName: region.loadBalancing.createClassicLoadBalancer({ name, healthCheck, drainingSeconds: timing.drainingSeconds }).name };
   const lockTable = region.dynamodb.createTable(`${name}-DeployLocks`, LOCK_TABLE_PARTITION_KEY);
   const topicArn = region.sns.createTopic(`${name}-DeployOutcomes`);
   region.s3.createBucket(artifactBucketName(app, environment), { versioned: true });
-  return {
-    app,
-    environment,
+  return environmentSettings(config, {
     region: region.regionName,
-    loadBalancer: loadBalancerSettings,
+    loadBalancer,
     launchTemplateId: launchTemplate.launchTemplateId,
     subnetIds: [region.ids.next("subnet"), region.ids.next("subnet")],
-    capacity: { min: minCapacity, desired: desiredCapacity, max: maxCapacity },
-    healthCheck,
-    healthCheckGracePeriodSeconds: DEFAULTS.healthCheckGracePeriodSeconds,
-    drainingSeconds: timing.drainingSeconds,
-    timeouts: {
-      lockWaitSeconds: DEFAULTS.lockWaitSeconds,
-      groupHealthySeconds: DEFAULTS.groupHealthySeconds,
-      loadBalancerHealthySeconds: DEFAULTS.loadBalancerHealthySeconds,
-      retireSeconds: DEFAULTS.retireSeconds,
-    },
-    retainReleaseImages: DEFAULTS.retainReleaseImages,
     lockTableName: lockTable.name,
     topicArn,
-    eventBusName: "default",
-  };
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * Faults a scenario injects into the region (DESIGN.md "Simulation", `faults`). API errors are consumed by
+ * Faults a scenario injects into the region (docs/design.md "Simulation", `faults`). API errors are consumed by
  * the middleware; the physical ones (lifecycle-hook delay, snapshot still in use, bake failure) by the
  * services that model them.
  */

@@ -4,18 +4,15 @@ export { SimulatedRegion, type SimulatedRegionOptions } from "./region.js";
 export { attachRegion, bindFunctionClock, UnmodelledOperationError, REGION_MIDDLEWARE_NAME, type RegionAttachment } from "./middleware.js";
 export { awsError, type ServiceName } from "./errors.js";
 export { FaultInjector, type Fault, type ApiErrorFault, type CrashAfterEvent } from "./faults.js";
-export { createEnvironment, artifactBucketName, LOCK_TABLE_PARTITION_KEY, type CreateEnvironmentOptions } from "./environment.js";
+export { createEnvironment, artifactBucketName, LOCK_TABLE_PARTITION_KEY, SIMULATED_DOMAIN, type CreateEnvironmentOptions } from "./environment.js";
 export { TrafficModel, type TrafficCounters, type TrafficFailure } from "./traffic.js";
 export { physicalMinimum, loadBalancerHealthySeconds, type PhysicalWork, type PhysicalMinimum } from "../scenarios/physical.js";
 export { leftovers, countLeftovers, imagesInUse, deregisteredImagesInUse, liveReleases, environmentGroups, type Leftovers } from "../scenarios/inventory.js";
 export {
   DEFAULT_TIMING,
-  DEFAULT_ENVIRONMENT,
   REGION_DELAYS,
   resolveTiming,
-  resolveEnvironment,
   type Timing,
-  type EnvironmentOptions,
   type LoadBalancerKind,
 } from "./timing.js";
 export type { SimBakeRequest, SimBuild, CodeBuildSyncOutput } from "./services/codebuild.js";

@@ -3,7 +3,6 @@ import { resetClock, setClock } from "../../functions/lib/clock.js";
 import type { CallContext } from "./context.js";
 import { EC2_NOT_FOUND_BY_OPERATION, NOT_FOUND_CODE, SERVICE_BY_CLIENT, type ServiceName, awsError, nextRequestId } from "./errors.js";
 import type { SimulatedRegion } from "./region.js";
-import { marshallDocumentInput, unmarshallDocumentOutput } from "./services/dynamodb.js";
 
 /** Name of the middleware in each client's stack. */
 export const REGION_MIDDLEWARE_NAME = "simulatedRegion";
@@ -36,18 +35,6 @@ const HIDES_WHEN_NOT_FOUND: ReadonlySet<string> = new Set([
   "ELBv2:DescribeTargetHealth",
 ]);
 
-const SMITHY_CONTEXT_KEY = "__smithy_context";
-
-/**
- * lib-dynamodb's DocumentClient sends the plain command with a "DocumentMarshall" middleware on the
- * command's own stack, which runs after ours; probing a clone of that stack tells the two callers apart.
- */
-function isDocumentClientCall(context: HandlerExecutionContext): boolean {
-  const command = (context as Record<string, unknown>)[SMITHY_CONTEXT_KEY] as { commandInstance?: { middlewareStack?: MiddlewareStack<object, object> } } | undefined;
-  const stack = command?.commandInstance?.middlewareStack;
-  return stack ? stack.clone().remove("DocumentMarshall") : false;
-}
-
 function notFoundError(service: ServiceName, operationName: string, operation: string, message?: string): Error {
   const code = service === "EC2" ? (EC2_NOT_FOUND_BY_OPERATION[operationName] ?? "InvalidParameterValue") : NOT_FOUND_CODE[service];
   return awsError(service, code, message ?? `Resource not found (injected NotFound right after create, ${operation})`);
@@ -69,10 +56,8 @@ function answerFromRegion(region: SimulatedRegion) {
         region.unmodelledCalls.push(operation);
         throw new UnmodelledOperationError(operation);
       }
-      const documentCall = service === "DynamoDB" && isDocumentClientCall(context);
       const input = structuredClone(args.input) as Record<string, unknown>;
-      const serviceInput = documentCall ? marshallDocumentInput(input) : input;
-      region.countCall(operation, serviceInput);
+      region.countCall(operation, input);
       const call: CallContext = {};
       const fault = region.faults.takeApiError(operation);
       if (fault) {
@@ -85,8 +70,7 @@ function answerFromRegion(region: SimulatedRegion) {
         region.unmodelledCalls.push(operation);
         throw new UnmodelledOperationError(operation);
       }
-      const raw = (handler as (input: object, call: CallContext) => object)(serviceInput, call);
-      const output = documentCall ? unmarshallDocumentOutput(raw as Record<string, unknown>) : raw;
+      const output = (handler as (input: object, call: CallContext) => object)(input, call);
       for (const crash of region.faults.takeCrashHooks(operation)) crash({ operation, input: args.input, output });
       return {
         output: { ...output, $metadata: { httpStatusCode: 200, requestId: nextRequestId(), attempts: 1, totalRetryDelay: 0 } },

@@ -1,6 +1,6 @@
 import { DEFAULTS } from "../../functions/lib/names.js";
 
-/** How long AWS itself takes for each physical process (DESIGN.md "Simulation", scenario `timing`). */
+/** How long AWS itself takes for each physical process (docs/design.md "Simulation", scenario `timing`). */
 export interface Timing {
   /** RunInstances -> EC2 `running` and Auto Scaling `InService` (then the instance is registered with the LB). */
   instanceBootSeconds: number;
@@ -33,21 +33,6 @@ export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
 
 export type LoadBalancerKind = "application" | "classic";
 
-/** The scenario's `environment` block: what the Environment stack would have been configured with. */
-export interface EnvironmentOptions {
-  loadBalancer: LoadBalancerKind;
-  minCapacity: number;
-  desiredCapacity: number;
-  maxCapacity: number;
-}
-
-export const DEFAULT_ENVIRONMENT: Readonly<EnvironmentOptions> = Object.freeze({
-  loadBalancer: "application",
-  minCapacity: DEFAULTS.minCapacity,
-  desiredCapacity: DEFAULTS.desiredCapacity,
-  maxCapacity: DEFAULTS.maxCapacity,
-});
-
 /**
  * Fixed delays of the region that are not in the scenario's `timing` (kept small and explicit so the
  * physical minimum stays dominated by the processes above).
@@ -79,16 +64,4 @@ export function resolveTiming(overrides: Partial<Timing> = {}): Timing {
     throw new RangeError("timing: thresholds must be >= 1 and healthCheckIntervalSeconds > 0");
   }
   return timing;
-}
-
-export function resolveEnvironment(overrides: Partial<EnvironmentOptions> = {}): EnvironmentOptions {
-  const environment: EnvironmentOptions = { ...DEFAULT_ENVIRONMENT, ...overrides };
-  if (environment.loadBalancer !== "application" && environment.loadBalancer !== "classic") {
-    throw new RangeError(`environment.loadBalancer must be "application" or "classic", got ${environment.loadBalancer}`);
-  }
-  const { minCapacity: min, desiredCapacity: desired, maxCapacity: max } = environment;
-  if (!(min >= 0 && min <= desired && desired <= max)) {
-    throw new RangeError(`environment capacity must satisfy 0 <= min <= desired <= max, got ${min}/${desired}/${max}`);
-  }
-  return environment;
 }

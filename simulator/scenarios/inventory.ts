@@ -4,7 +4,7 @@ import type { SimulatedRegion } from "../region/region.js";
 import { unmarshallItem } from "../region/services/dynamodb.js";
 import { tagValueOf } from "../region/services/ec2.js";
 
-/** What is left in the region for an environment (DESIGN.md's `leftovers`, plus a few extras for invariants). */
+/** What is left in the region for an environment (docs/design.md's `leftovers`, plus a few extras for invariants). */
 export interface Leftovers {
   /** Groups of the environment that are not being deleted. */
   groups: string[];

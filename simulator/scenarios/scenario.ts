@@ -4,7 +4,8 @@ import type { EnvironmentSettings, Outcome } from "../../functions/lib/contract.
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
 import { valueAt } from "../../functions/lib/validation.js";
 import type { AslDefinition } from "../../stacks/stateMachineDefinition.js";
-import { artifactBucketName, createEnvironment } from "../region/environment.js";
+import { parseStageConfig, type StageConfig, StageConfigError } from "../../stacks/config.js";
+import { artifactBucketName, createEnvironment, SIMULATED_DOMAIN } from "../region/environment.js";
 import type { Fault } from "../region/faults.js";
 import { deregisteredImagesInUse, leftovers, type Leftovers } from "./inventory.js";
 import { attachRegion, bindFunctionClock } from "../region/middleware.js";
@@ -18,8 +19,8 @@ import { DEFAULT_TIMING, type Timing } from "../region/timing.js";
 import { TrafficModel, type TrafficCounters } from "../region/traffic.js";
 
 /**
- * Scenarios (DESIGN.md "Simulation"): a JSON file of steps run against a fresh simulated region with the
- * real state machine and stage functions. `runScenario` returns DESIGN.md's result object and checks the
+ * Scenarios (docs/design.md "Simulation"): a JSON file of steps run against a fresh simulated region with the
+ * real state machine and stage functions. `runScenario` returns docs/design.md's result object and checks the
  * invariants after every step.
  */
 
@@ -66,16 +67,8 @@ const StepSchema = z.union([STEP_KINDS.deploy, STEP_KINDS.redrive, STEP_KINDS.sc
 export const ScenarioSchema = z
   .object({
     name: z.string().default("scenario"),
-    environment: z
-      .object({
-        loadBalancer: z.enum(["application", "classic"]).default("application"),
-        minCapacity: z.number().int().min(0).default(1),
-        desiredCapacity: z.number().int().min(1).default(2),
-        maxCapacity: z.number().int().min(1).default(4),
-        retainReleaseImages: z.number().int().min(0).optional(),
-      })
-      .strict()
-      .default({}),
+    /** Stage configuration fields (stacks/config.ts), validated below with the same schema as a real stage. */
+    environment: z.record(z.unknown()).default({}),
     timing: z
       .object(Object.fromEntries(Object.keys(DEFAULT_TIMING).map((key) => [key, seconds.optional()])) as Record<keyof Timing, z.ZodOptional<typeof seconds>>)
       .strict()
@@ -119,10 +112,16 @@ export interface ScenarioResult {
   callsByStageFunction?: Record<string, string[]>;
 }
 
+/** The stage every scenario's environment is (tags, names). */
+export const SCENARIO_STAGE = "sim";
+
 /** Parses a scenario; a bad one fails with the field, the value and what is allowed. */
 export function parseScenario(input: unknown): Scenario {
   const result = ScenarioSchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    checkEnvironment(result.data.environment);
+    return result.data;
+  }
   const lines = result.error.issues.map((issue) => {
     const where = issue.path.join(".") || "(scenario)";
     const value = JSON.stringify(valueAt(input, issue.path)) ?? "missing";
@@ -147,6 +146,21 @@ export function parseScenario(input: unknown): Scenario {
   throw new Error(`invalid scenario:\n  ${lines.join("\n  ")}`);
 }
 
+/** The scenario's environment is a stage configuration: the same validation, defaults and messages as stacks/config.ts. */
+export function scenarioStageConfig(environment: Record<string, unknown>): StageConfig {
+  return parseStageConfig(SCENARIO_STAGE, { ...SIMULATED_DOMAIN, ...environment });
+}
+
+function checkEnvironment(environment: Record<string, unknown>): void {
+  try {
+    scenarioStageConfig(environment);
+  } catch (error) {
+    if (!(error instanceof StageConfigError)) throw error;
+    const lines = error.message.split("\n").slice(1).map((line) => `environment.${line.trim()}`);
+    throw new Error(`invalid scenario:\n  ${lines.join("\n  ")}`);
+  }
+}
+
 const UNION_HINTS: Record<string, string> = {
   faults:
     '{"operation": "Service:Operation", "error": "<code>", "times": n}, {"lifecycleHookSeconds": n}, {"snapshotInUseTimes": n} or {"bakeFailsTimes": n}',
@@ -163,8 +177,7 @@ export interface RunScenarioOptions {
 export async function runScenario(scenarioInput: unknown, definition: AslDefinition, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const scenario = parseScenario(scenarioInput);
   const region = new SimulatedRegion({ timing: scenario.timing });
-  const settings = createEnvironment(region, { environment: "sim", ...scenario.environment });
-  if (scenario.environment.retainReleaseImages !== undefined) settings.retainReleaseImages = scenario.environment.retainReleaseImages;
+  const settings = createEnvironment(region, { environment: SCENARIO_STAGE, config: scenario.environment });
   const attachment = attachRegion(region, allClients);
   const restoreClock = bindFunctionClock(region);
   if (options.onApiCall) region.onApiCall(options.onApiCall);

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { RELEASE_LABEL_PATTERN } from "../../functions/lib/contract.js";
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
 import { packRelease } from "../../scripts/pack-release.js";
 import { checkTool, exampleAppDir, packerDir } from "./support.js";
@@ -135,6 +136,16 @@ describe("packer templates", () => {
     expect(releaseTemplate).toMatch(new RegExp(`"${TAG.role}"\\s*=\\s*"${IMAGE_ROLE.release}"`));
   });
 
+  it("accept exactly the release labels the deploy accepts (functions/lib/contract.ts RELEASE_LABEL_PATTERN)", () => {
+    const labels = ["v1", "V2", "2.4.2", "web-app_1.4.2", "a".repeat(64), "a".repeat(65), "", "-v1", ".v1", "_v1", "v 1", "v1!", "v1+build.7", "v/1", "é1"];
+    for (const template of [baseTemplate, releaseTemplate]) {
+      const hcl = /regex_replace\(var\.release, "([^"]+)", ""\)/.exec(template)?.[1];
+      expect(hcl, "the template checks var.release with regex_replace").toBeDefined();
+      const packerRule = new RegExp(hcl!);
+      expect(labels.map((label) => [label, packerRule.test(label)])).toEqual(labels.map((label) => [label, RELEASE_LABEL_PATTERN.test(label)]));
+    }
+  });
+
   it("find the base OS image by filter, never by a hard-coded id", () => {
     expect(baseTemplate).toMatch(/source_ami_filter\s*\{/);
     expect(baseTemplate).toMatch(/most_recent\s*=\s*true/);
@@ -149,7 +160,7 @@ describe("packer templates", () => {
       expect(template).toMatch(/encrypt_boot\s*=\s*true/);
       expect(template).toMatch(/encrypted\s*=\s*true/);
       expect(template).toMatch(/post-processor "manifest"/);
-      // Debian's packer 1.6.6 (the tests' validator) does not know these; see DESIGN.md facts.
+      // Debian's packer 1.6.6 (the tests' validator) does not know these; see docs/design.md, "Facts".
       expect(template).not.toMatch(/^\s*(packer|required_plugins)\s*\{/m);
       expect(template).not.toMatch(/^\s*(imds_support|metadata_options|temporary_security_group_source_public_ip)\b/m);
       expect(template).not.toContain("0.0.0.0/0");

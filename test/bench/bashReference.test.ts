@@ -17,7 +17,7 @@ const RETIRE_WAIT_OPERATIONS = 4;
 /** A fresh region and environment with the project's clients routed to it; `deploy` drives one run in virtual time. */
 function world(loadBalancer: LoadBalancerKind, timing: Partial<Timing> = {}) {
   const region = new SimulatedRegion({ timing });
-  const settings: EnvironmentSettings = createEnvironment(region, { loadBalancer, environment: "dev01" });
+  const settings: EnvironmentSettings = createEnvironment(region, { config: { loadBalancer }, environment: "dev01" });
   const deploy = async (options: BashReferenceOptions): Promise<BashReferenceResult> => {
     const attachment = attachRegion(region, allClients);
     try {

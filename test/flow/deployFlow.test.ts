@@ -89,7 +89,7 @@ const called = (run: FlowRun, state: string) => calledFrom(run, state);
 const inputOf = (run: FlowRun, state: string) => run.calls.find((call) => call.state === state)?.input;
 
 describe("deploy state machine flow", () => {
-  it("runs a normal deploy in DESIGN.md's order and wraps the S3 event with settings and execution", async () => {
+  it("runs a normal deploy in docs/design.md's order and wraps the S3 event with settings and execution", async () => {
     // Prepare
     const doubles = happyDoubles();
     // Act

@@ -69,25 +69,6 @@ describe("deleteOldGroups", () => {
     expect(result.deletedLaunchTemplateVersions).toEqual(["3"]);
   });
 
-  it("turns ScalingActivityInProgress into StillInUse, and deletes on the retry", async () => {
-    // Prepare
-    givenGroups([group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0 })]);
-    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [version(1, undefined, true)] });
-    autoScalingMock
-      .on(DeleteAutoScalingGroupCommand)
-      .rejectsOnce(awsError("ScalingActivityInProgressFault", "Scaling activities in progress"))
-      .resolves({});
-
-    // Act
-    const first = deleteOldGroups(retiredState());
-    await expect(first).rejects.toMatchObject({ name: ERROR.stillInUse });
-    const second = await deleteOldGroups(retiredState());
-
-    // Assess
-    expect(second.deletedGroups).toEqual([OLD_GROUP]);
-    expect(autoScalingMock).toHaveReceivedCommandTimes(DeleteAutoScalingGroupCommand, 2);
-  });
-
   it("turns ResourceInUse into StillInUse through the handler", async () => {
     // Prepare
     givenGroups([group(OLD_GROUP)]);

@@ -4,8 +4,9 @@
  */
 import type { AutoScalingGroup, Instance } from "@aws-sdk/client-auto-scaling";
 import { GetItemCommand, type GetItemCommandOutput } from "@aws-sdk/client-dynamodb";
-import type { DeployState, EnvironmentSettings, GroupSnapshot } from "../../functions/lib/contract.js";
-import { DEFAULTS, TAG } from "../../functions/lib/names.js";
+import { type DeployState, environmentSettings, type EnvironmentSettings, type GroupSnapshot } from "../../functions/lib/contract.js";
+import { parseStageConfig } from "../../stacks/config.js";
+import { TAG } from "../../functions/lib/names.js";
 
 /** The tests' "now" (epoch seconds), installed with setClock. */
 export const NOW = 1_750_000_000;
@@ -20,10 +21,10 @@ export const IMAGE_ID = "ami-0new";
 export type LoadBalancerKind = EnvironmentSettings["loadBalancer"]["kind"];
 export const LOAD_BALANCER_KINDS: LoadBalancerKind[] = ["application", "classic"];
 
+/** The settings the Pipeline stack builds for stage dev01 of app "shop" (the shared builder, defaults included). */
 export function settings(kind: LoadBalancerKind = "application"): EnvironmentSettings {
-  return {
-    app: "shop",
-    environment: "dev01",
+  const config = parseStageConfig("dev01", { domain: "shop.example.test", hostedZoneId: "Z0123456789SHOPTEST01", app: "shop", loadBalancer: kind });
+  return environmentSettings(config, {
     region: "us-east-1",
     loadBalancer:
       kind === "application"
@@ -31,25 +32,9 @@ export function settings(kind: LoadBalancerKind = "application"): EnvironmentSet
         : { kind: "classic", loadBalancerName: CLASSIC_LB_NAME },
     launchTemplateId: LAUNCH_TEMPLATE_ID,
     subnetIds: ["subnet-a", "subnet-b"],
-    capacity: { min: 1, desired: 2, max: 4 },
-    healthCheck: {
-      intervalSeconds: DEFAULTS.healthCheckIntervalSeconds,
-      healthyThreshold: DEFAULTS.healthyThreshold,
-      unhealthyThreshold: DEFAULTS.unhealthyThreshold,
-    },
-    healthCheckGracePeriodSeconds: DEFAULTS.healthCheckGracePeriodSeconds,
-    drainingSeconds: DEFAULTS.drainingSeconds,
-    timeouts: {
-      lockWaitSeconds: DEFAULTS.lockWaitSeconds,
-      groupHealthySeconds: DEFAULTS.groupHealthySeconds,
-      loadBalancerHealthySeconds: DEFAULTS.loadBalancerHealthySeconds,
-      retireSeconds: DEFAULTS.retireSeconds,
-    },
-    retainReleaseImages: DEFAULTS.retainReleaseImages,
     lockTableName: "locks",
     topicArn: "arn:aws:sns:us-east-1:123456789012:deploys",
-    eventBusName: "default",
-  };
+  });
 }
 
 export const oldSnapshot: GroupSnapshot = { name: OLD_GROUP, min: 1, desired: 2, max: 4, release: "v1", launchTemplateVersion: "3" };

@@ -155,26 +155,6 @@ describe("launchReleaseGroup", () => {
     expect(autoScalingMock).toHaveReceivedCommandWith(CreateAutoScalingGroupCommand, { MinSize: 2, DesiredCapacity: 2, MaxSize: 4 });
   });
 
-  it("is idempotent: a second run reuses the version and the group, with the same deadline", async () => {
-    // Prepare: the first run's version and group exist.
-    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
-      LaunchTemplateVersions: [
-        { VersionNumber: 5, VersionDescription: DESCRIPTION, LaunchTemplateData: { ImageId: IMAGE_ID } },
-      ],
-    });
-    autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("AlreadyExistsFault", "AutoScalingGroup by this name already exists"));
-    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [createdGroup()] });
-    setClock(() => (NOW + 500) * 1000);
-
-    // Act
-    const result = await launchReleaseGroup(launchState());
-
-    // Assess
-    expect(ec2Mock).not.toHaveReceivedCommand(CreateLaunchTemplateVersionCommand);
-    expect(autoScalingMock).toHaveReceivedCommandWith(CreateAutoScalingGroupCommand, { LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "5" } });
-    expect(result.healthyBy).toBe(HEALTHY_BY);
-  });
-
   it("after a crash between the version and the group, re-run creates only the group", async () => {
     // Prepare: version exists, group does not.
     ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
@@ -210,28 +190,6 @@ describe("launchReleaseGroup", () => {
     // Assess
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeLaunchTemplateVersionsCommand, { NextToken: "page-2" });
     expect(result.launchTemplateVersion).toBe("5");
-  });
-
-  it("throws NotYetVisible when the group just created is not described yet, then succeeds on retry", async () => {
-    // Prepare
-    givenNoVersionYet();
-    autoScalingMock
-      .on(CreateAutoScalingGroupCommand)
-      .resolvesOnce({})
-      .rejects(awsError("AlreadyExistsFault", "AutoScalingGroup by this name already exists"));
-    autoScalingMock
-      .on(DescribeAutoScalingGroupsCommand)
-      .resolvesOnce({ AutoScalingGroups: [] })
-      .resolves({ AutoScalingGroups: [createdGroup()] });
-
-    // Act
-    const first = launchReleaseGroup(launchState());
-    await expect(first).rejects.toMatchObject({ name: ERROR.notYetVisible });
-    const second = await launchReleaseGroup(launchState());
-
-    // Assess
-    expect(second.groupName).toBe(NEW_GROUP);
-    expect(autoScalingMock).toHaveReceivedCommandTimes(CreateAutoScalingGroupCommand, 2);
   });
 
   it("refuses to adopt a group of the same name that another execution created", async () => {

@@ -55,21 +55,6 @@ describe("lockEnvironment", () => {
     });
   });
 
-  it("is idempotent: a second run of an execution that holds the lock is ready again", async () => {
-    // Prepare: the condition `holder = :me` lets our own write through
-    dynamoMock.on(PutItemCommand).resolves({});
-    const state = controlState({ plan: controlPlan() });
-    await lockEnvironment(state);
-
-    // Act
-    const again = await lockEnvironment(state);
-
-    // Assess
-    expect(again.status).toBe("ready");
-    expect(dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 2);
-    expect(sfnMock).not.toHaveReceivedAnyCommand();
-  });
-
   it("is a no-op duplicate, without taking the lock, when the release is already live", async () => {
     // Prepare
     const plan = controlPlan({ liveGroups: [{ name: "shop-dev01-v2-aaaaaaaa", min: 1, desired: 2, max: 4, release: "v2" }] });

@@ -45,7 +45,7 @@ describe("npm start command line", () => {
     expect(USAGE).toContain("--broken-last");
   });
 
-  it("prints the DESIGN.md summary keys first, as one JSON line", () => {
+  it("prints the docs/design.md summary keys first, as one JSON line", () => {
     // Prepare, Act
     const line = summaryJson(summary);
 

@@ -14,7 +14,7 @@ async function setUp(apps: Record<string, FakeApp>, drainingSeconds = 30) {
     startMs: Date.now(),
     timing: { healthCheckIntervalSeconds: 0.1, healthyThreshold: 2, unhealthyThreshold: 2, drainingSeconds },
   });
-  const settings = createEnvironment(region, { loadBalancer: "application" });
+  const settings = createEnvironment(region, { config: { loadBalancer: "application" } });
   if (settings.loadBalancer.kind !== "application") throw new Error("expected an ALB");
   const pool: HealthCheckedPool = region.loadBalancing.requireTargetGroup(settings.loadBalancer.targetGroupArn).pool;
   const proxy = new LoadBalancerProxy({

@@ -14,7 +14,6 @@ import {
 import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { allClients } from "../../functions/lib/clients.js";
 import { nowSeconds } from "../../functions/lib/clock.js";
@@ -165,26 +164,6 @@ describe("DynamoDB conditional writes", () => {
     }
   });
 
-  it("answers the DocumentClient with native values", async () => {
-    // Prepare
-    const world = simulatedWorld();
-    const base = new DynamoDBClient({ region: "us-east-1" });
-    const documents = DynamoDBDocumentClient.from(base);
-    attachRegion(world.region, [base]);
-    const table = world.settings.lockTableName;
-    // Act
-    await documents.send(new PutCommand({ TableName: table, Item: { lockId: "x", holder: "a", acquiredAt: 5, tags: ["t"] }, ConditionExpression: "attribute_not_exists(lockId)" }));
-    const again = await documents
-      .send(new PutCommand({ TableName: table, Item: { lockId: "x", holder: "b" }, ConditionExpression: "attribute_not_exists(lockId)" }))
-      .catch((error: unknown) => error);
-    const read = await documents.send(new GetCommand({ TableName: table, Key: { lockId: "x" } }));
-    await documents.send(new DeleteCommand({ TableName: table, Key: { lockId: "x" }, ConditionExpression: "holder = :me", ExpressionAttributeValues: { ":me": "a" } }));
-    // Assess
-    expect(again).toBeInstanceOf(ConditionalCheckFailedException);
-    expect(read.Item).toEqual({ lockId: "x", holder: "a", acquiredAt: 5, tags: ["t"] });
-    expect(world.region.dynamodb.tables.get(table)?.items.size).toBe(0);
-    expect(world.region.apiCallCounts()).toMatchObject({ "DynamoDB:PutItem": 2, "DynamoDB:GetItem": 1, "DynamoDB:DeleteItem": 1 });
-  });
 });
 
 describe("S3, EventBridge, SNS and Step Functions", () => {

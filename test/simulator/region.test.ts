@@ -265,7 +265,7 @@ describe("Auto Scaling group with an ALB target group", () => {
 describe("classic ELB", () => {
   it("reports OutOfService while registering, InService when healthy, and InService during connection draining", async () => {
     // Prepare
-    const world = simulatedWorld({ environment: { loadBalancer: "classic" } });
+    const world = simulatedWorld({ environment: { config: { loadBalancer: "classic" } } });
     if (world.settings.loadBalancer.kind !== "classic") throw new Error("expected a classic environment");
     const loadBalancerName = world.settings.loadBalancer.loadBalancerName;
     const name = await launchGroup(world, { release: "v1", desired: 1 });

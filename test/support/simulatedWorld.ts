@@ -3,9 +3,10 @@ import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGr
 import { CreateLaunchTemplateVersionCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { EnvironmentSettings } from "../../functions/lib/contract.js";
+import { allClients, autoScaling, ec2, elb, elbv2 } from "../../functions/lib/clients.js";
+import type { DeployState, EnvironmentSettings } from "../../functions/lib/contract.js";
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
-import { attachRegion, createEnvironment, type CreateEnvironmentOptions, SimulatedRegion, type Timing } from "../../simulator/region/index.js";
+import { attachRegion, bindFunctionClock, createEnvironment, type CreateEnvironmentOptions, SimulatedRegion, type Timing } from "../../simulator/region/index.js";
 
 /** A region with one environment and real SDK clients routed to it. */
 export function simulatedWorld(options: { environment?: CreateEnvironmentOptions; timing?: Partial<Timing> } = {}) {
@@ -77,3 +78,36 @@ export async function describeGroup(world: ReturnType<typeof simulatedWorld>, na
   const result = await world.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
   return result.AutoScalingGroups?.[0];
 }
+
+/**
+ * The product's own SDK clients (functions/lib/clients.ts) and clock routed to a fresh simulated region with
+ * one environment: stage functions called directly meet AWS as the simulator models it. `close()` undoes it.
+ */
+export function productWorld(options: { environment?: CreateEnvironmentOptions; timing?: Partial<Timing> } = {}) {
+  const region = new SimulatedRegion({ timing: options.timing });
+  const settings = createEnvironment(region, { app: "shop", environment: "dev01", ...options.environment });
+  const attachment = attachRegion(region, allClients);
+  const restoreClock = bindFunctionClock(region);
+  return {
+    region,
+    settings,
+    attachment,
+    clients: { autoScaling, ec2, elbv2, elb },
+    /** The deploy state as Step Functions hands it to a stage (override any part). */
+    state(overrides: Partial<DeployState> = {}): DeployState {
+      return {
+        settings,
+        input: {},
+        execution: { id: EXECUTION_ARN, name: "exec-me", startTime: new Date(region.now()).toISOString() },
+        ...overrides,
+      };
+    },
+    close() {
+      attachment.detach();
+      restoreClock();
+    },
+  };
+}
+
+/** The execution every `productWorld` state belongs to. */
+export const EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:shop-dev01-deploy:exec-me";

@@ -4,44 +4,24 @@ import type {
   AttachLoadBalancersCommandOutput,
   AttachLoadBalancerTargetGroupsCommandInput,
   AttachLoadBalancerTargetGroupsCommandOutput,
-  AttachTrafficSourcesCommandInput,
-  AttachTrafficSourcesCommandOutput,
   AutoScalingGroup,
   CreateAutoScalingGroupCommandInput,
   CreateAutoScalingGroupCommandOutput,
-  CreateOrUpdateTagsCommandInput,
-  CreateOrUpdateTagsCommandOutput,
   DeleteAutoScalingGroupCommandInput,
   DeleteAutoScalingGroupCommandOutput,
-  DeleteTagsCommandInput,
-  DeleteTagsCommandOutput,
   DescribeAutoScalingGroupsCommandInput,
   DescribeAutoScalingGroupsCommandOutput,
-  DescribeAutoScalingInstancesCommandInput,
-  DescribeAutoScalingInstancesCommandOutput,
-  DescribeLoadBalancersCommandInput,
-  DescribeLoadBalancersCommandOutput,
-  DescribeLoadBalancerTargetGroupsCommandInput,
-  DescribeLoadBalancerTargetGroupsCommandOutput,
   DescribeScalingActivitiesCommandInput,
   DescribeScalingActivitiesCommandOutput,
-  DescribeTrafficSourcesCommandInput,
-  DescribeTrafficSourcesCommandOutput,
   DetachLoadBalancersCommandInput,
   DetachLoadBalancersCommandOutput,
   DetachLoadBalancerTargetGroupsCommandInput,
   DetachLoadBalancerTargetGroupsCommandOutput,
-  DetachTrafficSourcesCommandInput,
-  DetachTrafficSourcesCommandOutput,
   Filter,
   ResumeProcessesCommandInput,
   ResumeProcessesCommandOutput,
-  SetDesiredCapacityCommandInput,
-  SetDesiredCapacityCommandOutput,
   SuspendProcessesCommandInput,
   SuspendProcessesCommandOutput,
-  TerminateInstanceInAutoScalingGroupCommandInput,
-  TerminateInstanceInAutoScalingGroupCommandOutput,
   UpdateAutoScalingGroupCommandInput,
   UpdateAutoScalingGroupCommandOutput,
 } from "@aws-sdk/client-auto-scaling";
@@ -142,24 +122,14 @@ export class AutoScalingService {
       CreateAutoScalingGroup: (input: CreateAutoScalingGroupCommandInput) => this.createGroup(input),
       DescribeAutoScalingGroups: (input: DescribeAutoScalingGroupsCommandInput, call: CallContext) => this.describeGroups(input, call),
       UpdateAutoScalingGroup: (input: UpdateAutoScalingGroupCommandInput) => this.updateGroup(input),
-      SetDesiredCapacity: (input: SetDesiredCapacityCommandInput) => this.setDesiredCapacity(input),
       DeleteAutoScalingGroup: (input: DeleteAutoScalingGroupCommandInput) => this.deleteGroup(input),
       AttachLoadBalancerTargetGroups: (input: AttachLoadBalancerTargetGroupsCommandInput) => this.attachTargetGroups(input),
       DetachLoadBalancerTargetGroups: (input: DetachLoadBalancerTargetGroupsCommandInput) => this.detachTargetGroups(input),
       AttachLoadBalancers: (input: AttachLoadBalancersCommandInput) => this.attachLoadBalancers(input),
       DetachLoadBalancers: (input: DetachLoadBalancersCommandInput) => this.detachLoadBalancers(input),
-      AttachTrafficSources: (input: AttachTrafficSourcesCommandInput) => this.attachTrafficSources(input),
-      DetachTrafficSources: (input: DetachTrafficSourcesCommandInput) => this.detachTrafficSources(input),
-      DescribeLoadBalancerTargetGroups: (input: DescribeLoadBalancerTargetGroupsCommandInput) => this.describeLoadBalancerTargetGroups(input),
-      DescribeLoadBalancers: (input: DescribeLoadBalancersCommandInput) => this.describeLoadBalancers(input),
-      DescribeTrafficSources: (input: DescribeTrafficSourcesCommandInput) => this.describeTrafficSources(input),
       DescribeScalingActivities: (input: DescribeScalingActivitiesCommandInput) => this.describeScalingActivities(input),
-      DescribeAutoScalingInstances: (input: DescribeAutoScalingInstancesCommandInput) => this.describeAutoScalingInstances(input),
-      CreateOrUpdateTags: (input: CreateOrUpdateTagsCommandInput) => this.createOrUpdateTags(input),
-      DeleteTags: (input: DeleteTagsCommandInput) => this.deleteTags(input),
       SuspendProcesses: (input: SuspendProcessesCommandInput) => this.suspendProcesses(input),
       ResumeProcesses: (input: ResumeProcessesCommandInput) => this.resumeProcesses(input),
-      TerminateInstanceInAutoScalingGroup: (input: TerminateInstanceInAutoScalingGroupCommandInput) => this.terminateInstanceInGroup(input),
     };
   }
 
@@ -582,17 +552,6 @@ export class AutoScalingService {
     return {};
   }
 
-  private setDesiredCapacity(input: SetDesiredCapacityCommandInput): Output<SetDesiredCapacityCommandOutput> {
-    const group = this.requireGroup(input.AutoScalingGroupName);
-    const desired = input.DesiredCapacity ?? group.desired;
-    if (desired > group.max) throw validationError(`New SetDesiredCapacity value ${desired} is above max value ${group.max} for the AutoScalingGroup.`);
-    if (desired < group.min) throw validationError(`New SetDesiredCapacity value ${desired} is below min value ${group.min} for the AutoScalingGroup.`);
-    const from = group.desired;
-    group.desired = desired;
-    this.reconcile(group, `a user request explicitly set group desired capacity changing the desired capacity from ${from} to ${desired}`);
-    return {};
-  }
-
   private deleteGroup(input: DeleteAutoScalingGroupCommandInput): Output<DeleteAutoScalingGroupCommandOutput> {
     const group = this.requireGroup(input.AutoScalingGroupName);
     if (group.deleting) return {};
@@ -676,68 +635,6 @@ export class AutoScalingService {
     return {};
   }
 
-  private static splitTrafficSources(sources: Array<{ Identifier?: string; Type?: string }> | undefined): [string[], string[]] {
-    const all = sources ?? [];
-    return [
-      all.filter((source) => source.Type !== "elb").map((source) => source.Identifier ?? ""),
-      all.filter((source) => source.Type === "elb").map((source) => source.Identifier ?? ""),
-    ];
-  }
-
-  private attachTrafficSources(input: AttachTrafficSourcesCommandInput): Output<AttachTrafficSourcesCommandOutput> {
-    this.attach(this.requireGroup(input.AutoScalingGroupName), ...AutoScalingService.splitTrafficSources(input.TrafficSources));
-    return {};
-  }
-
-  private detachTrafficSources(input: DetachTrafficSourcesCommandInput): Output<DetachTrafficSourcesCommandOutput> {
-    this.detach(this.requireGroup(input.AutoScalingGroupName), ...AutoScalingService.splitTrafficSources(input.TrafficSources));
-    return {};
-  }
-
-  /** `Added` once attached, `InService` once an instance passed the ELB health check. */
-  private attachmentState(group: SimGroup, pool: HealthCheckedPool | undefined): string {
-    if (!pool) return "Added";
-    return [...group.instances.keys()].some((id) => pool.registrations.get(id)?.state === "healthy") ? "InService" : "Added";
-  }
-
-  private describeLoadBalancerTargetGroups(input: DescribeLoadBalancerTargetGroupsCommandInput): Output<DescribeLoadBalancerTargetGroupsCommandOutput> {
-    const group = this.requireGroup(input.AutoScalingGroupName);
-    return {
-      LoadBalancerTargetGroups: group.targetGroupArns.map((arn) => ({
-        LoadBalancerTargetGroupARN: arn,
-        State: this.attachmentState(group, this.loadBalancing.targetGroups.get(arn)?.pool),
-      })),
-    };
-  }
-
-  private describeLoadBalancers(input: DescribeLoadBalancersCommandInput): Output<DescribeLoadBalancersCommandOutput> {
-    const group = this.requireGroup(input.AutoScalingGroupName);
-    return {
-      LoadBalancers: group.loadBalancerNames.map((name) => ({
-        LoadBalancerName: name,
-        State: this.attachmentState(group, this.loadBalancing.classicLoadBalancers.get(name)?.pool),
-      })),
-    };
-  }
-
-  private describeTrafficSources(input: DescribeTrafficSourcesCommandInput): Output<DescribeTrafficSourcesCommandOutput> {
-    const group = this.requireGroup(input.AutoScalingGroupName);
-    return {
-      TrafficSources: [
-        ...group.targetGroupArns.map((arn) => ({
-          Identifier: arn,
-          Type: "elbv2",
-          State: this.attachmentState(group, this.loadBalancing.targetGroups.get(arn)?.pool),
-        })),
-        ...group.loadBalancerNames.map((name) => ({
-          Identifier: name,
-          Type: "elb",
-          State: this.attachmentState(group, this.loadBalancing.classicLoadBalancers.get(name)?.pool),
-        })),
-      ],
-    };
-  }
-
   private toActivity(activity: SimActivity): Activity {
     return {
       ActivityId: activity.activityId,
@@ -766,44 +663,6 @@ export class AutoScalingService {
     return { Activities: activities.slice(offset, end).map((activity) => this.toActivity(activity)), NextToken: end < activities.length ? encodeToken(end) : undefined };
   }
 
-  private describeAutoScalingInstances(input: DescribeAutoScalingInstancesCommandInput): Output<DescribeAutoScalingInstancesCommandOutput> {
-    const ids = input.InstanceIds ?? [];
-    const details = [...this.groups.values()].flatMap((group) =>
-      [...group.instances.values()]
-        .filter((gi) => ids.length === 0 || ids.includes(gi.instanceId))
-        .map((gi) => ({
-          InstanceId: gi.instanceId,
-          AutoScalingGroupName: group.name,
-          AvailabilityZone: this.ec2.instances.get(gi.instanceId)?.availabilityZone,
-          LifecycleState: gi.lifecycleState,
-          HealthStatus: gi.healthStatus.toUpperCase(),
-          LaunchTemplate: { LaunchTemplateId: group.launchTemplate.launchTemplateId, LaunchTemplateName: group.launchTemplate.launchTemplateName, Version: gi.launchTemplateVersion },
-          ProtectedFromScaleIn: false,
-          InstanceType: DEFAULTS.instanceType,
-        })),
-    );
-    return { AutoScalingInstances: details };
-  }
-
-  private createOrUpdateTags(input: CreateOrUpdateTagsCommandInput): Output<CreateOrUpdateTagsCommandOutput> {
-    for (const tag of input.Tags ?? []) {
-      const group = this.requireGroup(tag.ResourceId);
-      group.tags = [
-        ...group.tags.filter((existing) => existing.Key !== tag.Key),
-        { Key: tag.Key ?? "", Value: tag.Value ?? "", PropagateAtLaunch: tag.PropagateAtLaunch ?? false },
-      ];
-    }
-    return {};
-  }
-
-  private deleteTags(input: DeleteTagsCommandInput): Output<DeleteTagsCommandOutput> {
-    for (const tag of input.Tags ?? []) {
-      const group = this.requireGroup(tag.ResourceId);
-      group.tags = group.tags.filter((existing) => existing.Key !== tag.Key);
-    }
-    return {};
-  }
-
   private suspendProcesses(input: SuspendProcessesCommandInput): Output<SuspendProcessesCommandOutput> {
     const group = this.requireGroup(input.AutoScalingGroupName);
     const all = ["Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"];
@@ -822,19 +681,4 @@ export class AutoScalingService {
     return {};
   }
 
-  private terminateInstanceInGroup(input: TerminateInstanceInAutoScalingGroupCommandInput): Output<TerminateInstanceInAutoScalingGroupCommandOutput> {
-    const found = this.groupOf(input.InstanceId ?? "");
-    if (!found) throw validationError(`Instance Id not found - No managed instance found for instance ID: ${input.InstanceId}`);
-    const { group, gi } = found;
-    if (input.ShouldDecrementDesiredCapacity) {
-      if (group.desired - 1 < group.min) {
-        throw validationError(`Currently, desiredSize equals minSize (${group.min}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`);
-      }
-      group.desired -= 1;
-    }
-    const cause = "an instance was taken out of service in response to a user request";
-    if (gi.lifecycleState === "Pending" || gi.lifecycleState === "InService") this.beginTermination(group, gi, cause);
-    this.reconcile(group, cause);
-    return { Activity: this.toActivity(gi.activity) };
-  }
 }

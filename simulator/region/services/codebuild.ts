@@ -1,7 +1,7 @@
 import type { Tag } from "@aws-sdk/client-ec2";
 import type { BakeRequest } from "../../../functions/lib/contract.js";
 import { IMAGE_ROLE, TAG } from "../../../functions/lib/names.js";
-import type { OperationHandlers, RegionContext } from "../context.js";
+import type { RegionContext } from "../context.js";
 import { awsError } from "../errors.js";
 import { REGION_DELAYS } from "../timing.js";
 import { type Ec2Service, type SimImage, tagValueOf } from "./ec2.js";

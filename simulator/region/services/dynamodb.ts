@@ -6,8 +6,6 @@ import type {
   GetItemCommandOutput,
   PutItemCommandInput,
   PutItemCommandOutput,
-  ScanCommandInput,
-  ScanCommandOutput,
   UpdateItemCommandInput,
   UpdateItemCommandOutput,
 } from "@aws-sdk/client-dynamodb";
@@ -37,8 +35,8 @@ function withValidation<T>(fn: () => T): T {
 }
 
 /**
- * DynamoDB tables with conditional writes. Items are stored as AttributeValue maps (what the plain client
- * sends); the middleware converts DocumentClient (lib-dynamodb) calls to and from that form.
+ * DynamoDB tables with conditional writes. Items are stored as AttributeValue maps, as the plain client
+ * sends them (the product uses no DocumentClient).
  */
 export class DynamoDbService {
   readonly tables = new Map<string, SimTable>();
@@ -61,7 +59,6 @@ export class DynamoDbService {
       GetItem: (input: GetItemCommandInput) => this.getItem(input),
       UpdateItem: (input: UpdateItemCommandInput) => this.updateItem(input),
       DeleteItem: (input: DeleteItemCommandInput) => this.deleteItem(input),
-      Scan: (input: ScanCommandInput) => this.scan(input),
     };
   }
 
@@ -133,42 +130,6 @@ export class DynamoDbService {
     return { Attributes: input.ReturnValues === "ALL_OLD" && current ? structuredClone(current) : undefined };
   }
 
-  private scan(input: ScanCommandInput): Output<ScanCommandOutput> {
-    const table = this.requireTable(input.TableName);
-    if (input.FilterExpression) throw validation("Scan FilterExpression is not modelled by the simulated region");
-    const items = [...table.items.values()].map((item) => structuredClone(item));
-    return { Items: items, Count: items.length, ScannedCount: items.length };
-  }
-}
-
-// ---- DocumentClient conversion (lib-dynamodb marshals just before serialization, i.e. after our middleware) ----
-
-/** A native JS value -> AttributeValue, like lib-dynamodb with `removeUndefinedValues` (undefined members dropped). */
-export function marshallValue(value: unknown): AttributeValue | undefined {
-  if (value === undefined) return undefined;
-  if (value === null) return { NULL: true };
-  if (typeof value === "string") return { S: value };
-  if (typeof value === "number" || typeof value === "bigint") return { N: String(value) };
-  if (typeof value === "boolean") return { BOOL: value };
-  if (value instanceof Uint8Array) return { B: value };
-  if (Array.isArray(value)) return { L: value.map((element) => marshallValue(element) ?? { NULL: true }) };
-  if (value instanceof Set) {
-    const members = [...value];
-    if (members.every((member) => typeof member === "string")) return { SS: members as string[] };
-    if (members.every((member) => typeof member === "number" || typeof member === "bigint")) return { NS: members.map(String) };
-    throw validation("Sets must contain only strings or only numbers");
-  }
-  if (typeof value === "object") return { M: marshallItem(value as Record<string, unknown>) };
-  throw validation(`Unsupported type passed: ${typeof value}`);
-}
-
-export function marshallItem(record: Record<string, unknown>): Item {
-  const item: Item = {};
-  for (const [name, value] of Object.entries(record)) {
-    const marshalled = marshallValue(value);
-    if (marshalled !== undefined) item[name] = marshalled;
-  }
-  return item;
 }
 
 /** AttributeValue -> native JS value, like lib-dynamodb's default unmarshall (numbers as `number`). */
@@ -188,29 +149,4 @@ export function unmarshallValue(value: AttributeValue): unknown {
 
 export function unmarshallItem(item: Item): Record<string, unknown> {
   return Object.fromEntries(Object.entries(item).map(([name, value]) => [name, unmarshallValue(value)]));
-}
-
-const DOCUMENT_INPUT_MAPS = ["Item", "Key", "ExpressionAttributeValues"] as const;
-const DOCUMENT_OUTPUT_MAPS = ["Item", "Attributes"] as const;
-const DOCUMENT_OUTPUT_LISTS = ["Items"] as const;
-
-/** Marshals the native-value members of a DocumentClient command input. */
-export function marshallDocumentInput(input: Record<string, unknown>): Record<string, unknown> {
-  const result = { ...input };
-  for (const member of DOCUMENT_INPUT_MAPS) {
-    if (result[member] !== undefined) result[member] = marshallItem(result[member] as Record<string, unknown>);
-  }
-  return result;
-}
-
-/** Unmarshals the AttributeValue members of an output for a DocumentClient caller. */
-export function unmarshallDocumentOutput(output: Record<string, unknown>): Record<string, unknown> {
-  const result = { ...output };
-  for (const member of DOCUMENT_OUTPUT_MAPS) {
-    if (result[member] !== undefined) result[member] = unmarshallItem(result[member] as Item);
-  }
-  for (const member of DOCUMENT_OUTPUT_LISTS) {
-    if (Array.isArray(result[member])) result[member] = (result[member] as Item[]).map(unmarshallItem);
-  }
-  return result;
 }

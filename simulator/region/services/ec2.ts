@@ -15,8 +15,6 @@ import type {
   DescribeImagesCommandOutput,
   DescribeInstancesCommandInput,
   DescribeInstancesCommandOutput,
-  DescribeLaunchTemplatesCommandInput,
-  DescribeLaunchTemplatesCommandOutput,
   DescribeLaunchTemplateVersionsCommandInput,
   DescribeLaunchTemplateVersionsCommandOutput,
   DescribeSnapshotsCommandInput,
@@ -24,15 +22,10 @@ import type {
   Filter,
   Image,
   Instance,
-  LaunchTemplate,
   LaunchTemplateVersion,
-  ModifyLaunchTemplateCommandInput,
-  ModifyLaunchTemplateCommandOutput,
   ResponseLaunchTemplateData,
   Snapshot,
   Tag,
-  TerminateInstancesCommandInput,
-  TerminateInstancesCommandOutput,
 } from "@aws-sdk/client-ec2";
 import { TAG } from "../../../functions/lib/names.js";
 import { type CallContext, type OperationHandlers, type Output, type RegionContext, decodeToken, encodeToken, isHidden } from "../context.js";
@@ -432,14 +425,11 @@ export class Ec2Service {
       DeleteSnapshot: (input: DeleteSnapshotCommandInput) => this.deleteSnapshot(input),
       CreateTags: (input: CreateTagsCommandInput) => this.createTags(input),
       DeleteTags: (input: DeleteTagsCommandInput) => this.deleteTags(input),
-      DescribeLaunchTemplates: (input: DescribeLaunchTemplatesCommandInput) => this.describeLaunchTemplates(input),
       DescribeLaunchTemplateVersions: (input: DescribeLaunchTemplateVersionsCommandInput, call: CallContext) =>
         this.describeLaunchTemplateVersions(input, call),
       CreateLaunchTemplateVersion: (input: CreateLaunchTemplateVersionCommandInput) => this.createLaunchTemplateVersion(input),
-      ModifyLaunchTemplate: (input: ModifyLaunchTemplateCommandInput) => this.modifyLaunchTemplate(input),
       DeleteLaunchTemplateVersions: (input: DeleteLaunchTemplateVersionsCommandInput) => this.deleteLaunchTemplateVersions(input),
       DescribeInstances: (input: DescribeInstancesCommandInput, call: CallContext) => this.describeInstances(input, call),
-      TerminateInstances: (input: TerminateInstancesCommandInput) => this.terminateInstances(input),
     };
   }
 
@@ -574,29 +564,6 @@ export class Ec2Service {
     return {};
   }
 
-  private toLaunchTemplate(template: SimLaunchTemplate): LaunchTemplate {
-    return {
-      LaunchTemplateId: template.launchTemplateId,
-      LaunchTemplateName: template.name,
-      CreateTime: new Date(template.createdAtMs),
-      CreatedBy: `arn:aws:iam::${this.ctx.account}:root`,
-      DefaultVersionNumber: template.defaultVersion,
-      LatestVersionNumber: template.latestVersion,
-      Tags: template.tags.length > 0 ? template.tags : undefined,
-    };
-  }
-
-  private describeLaunchTemplates(input: DescribeLaunchTemplatesCommandInput): Output<DescribeLaunchTemplatesCommandOutput> {
-    const ids = input.LaunchTemplateIds ?? [];
-    const names = input.LaunchTemplateNames ?? [];
-    for (const id of ids) this.requireLaunchTemplate(id, undefined);
-    for (const name of names) this.requireLaunchTemplate(undefined, name);
-    const templates = [...this.launchTemplates.values()]
-      .filter((template) => (ids.length === 0 || ids.includes(template.launchTemplateId)) && (names.length === 0 || names.includes(template.name)))
-      .filter((template) => matchesEc2Filters(input.Filters, template.tags, { "launch-template-name": template.name }));
-    return { LaunchTemplates: templates.map((template) => this.toLaunchTemplate(template)) };
-  }
-
   private toVersion(template: SimLaunchTemplate, version: SimLaunchTemplateVersion): LaunchTemplateVersion {
     return {
       LaunchTemplateId: template.launchTemplateId,
@@ -669,18 +636,6 @@ export class Ec2Service {
     };
   }
 
-  private modifyLaunchTemplate(input: ModifyLaunchTemplateCommandInput): Output<ModifyLaunchTemplateCommandOutput> {
-    const template = this.requireLaunchTemplate(input.LaunchTemplateId, input.LaunchTemplateName);
-    if (input.DefaultVersion !== undefined) {
-      const number = this.resolveVersion(template, input.DefaultVersion);
-      if (number === undefined) {
-        throw awsError("EC2", "InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${input.DefaultVersion} for launch template ${template.launchTemplateId}`);
-      }
-      template.defaultVersion = number;
-    }
-    return { LaunchTemplate: this.toLaunchTemplate(template) };
-  }
-
   private deleteLaunchTemplateVersions(input: DeleteLaunchTemplateVersionsCommandInput): Output<DeleteLaunchTemplateVersionsCommandOutput> {
     const template = this.requireLaunchTemplate(input.LaunchTemplateId, input.LaunchTemplateName);
     const versions = input.Versions ?? [];
@@ -750,17 +705,4 @@ export class Ec2Service {
     };
   }
 
-  private terminateInstances(input: TerminateInstancesCommandInput): Output<TerminateInstancesCommandOutput> {
-    const ids = input.InstanceIds ?? [];
-    const missing = ids.filter((id) => !this.instances.has(id));
-    if (missing.length > 0) throw awsError("EC2", "InvalidInstanceID.NotFound", `The instance IDs '${missing.join(", ")}' do not exist`);
-    return {
-      TerminatingInstances: ids.map((id) => {
-        const instance = this.instances.get(id)!;
-        const previous = instance.state;
-        this.terminateInstance(id);
-        return { InstanceId: id, PreviousState: { Name: previous }, CurrentState: { Name: instance.state } };
-      }),
-    };
-  }
 }

@@ -3,25 +3,17 @@ import type {
   DeregisterInstancesFromLoadBalancerCommandOutput,
   DescribeInstanceHealthCommandInput,
   DescribeInstanceHealthCommandOutput,
-  DescribeLoadBalancerAttributesCommandInput,
-  DescribeLoadBalancerAttributesCommandOutput,
   DescribeLoadBalancersCommandInput as DescribeClassicLoadBalancersCommandInput,
   DescribeLoadBalancersCommandOutput as DescribeClassicLoadBalancersCommandOutput,
   InstanceState,
-  RegisterInstancesWithLoadBalancerCommandInput,
-  RegisterInstancesWithLoadBalancerCommandOutput,
 } from "@aws-sdk/client-elastic-load-balancing";
 import type {
   DeregisterTargetsCommandInput,
   DeregisterTargetsCommandOutput,
-  DescribeTargetGroupAttributesCommandInput,
-  DescribeTargetGroupAttributesCommandOutput,
   DescribeTargetGroupsCommandInput,
   DescribeTargetGroupsCommandOutput,
   DescribeTargetHealthCommandInput,
   DescribeTargetHealthCommandOutput,
-  RegisterTargetsCommandInput,
-  RegisterTargetsCommandOutput,
   TargetGroup,
   TargetHealthDescription,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -120,17 +112,13 @@ export class LoadBalancingService {
     return {
       elbv2: {
         DescribeTargetHealth: (input: DescribeTargetHealthCommandInput, call: CallContext) => this.describeTargetHealth(input, call),
-        RegisterTargets: (input: RegisterTargetsCommandInput) => this.registerTargets(input),
         DeregisterTargets: (input: DeregisterTargetsCommandInput) => this.deregisterTargets(input),
         DescribeTargetGroups: (input: DescribeTargetGroupsCommandInput) => this.describeTargetGroups(input),
-        DescribeTargetGroupAttributes: (input: DescribeTargetGroupAttributesCommandInput) => this.describeTargetGroupAttributes(input),
       },
       elb: {
         DescribeInstanceHealth: (input: DescribeInstanceHealthCommandInput) => this.describeInstanceHealth(input),
-        RegisterInstancesWithLoadBalancer: (input: RegisterInstancesWithLoadBalancerCommandInput) => this.registerInstances(input),
         DeregisterInstancesFromLoadBalancer: (input: DeregisterInstancesFromLoadBalancerCommandInput) => this.deregisterInstances(input),
         DescribeLoadBalancers: (input: DescribeClassicLoadBalancersCommandInput) => this.describeClassicLoadBalancers(input),
-        DescribeLoadBalancerAttributes: (input: DescribeLoadBalancerAttributesCommandInput) => this.describeLoadBalancerAttributes(input),
       },
     };
   }
@@ -170,25 +158,6 @@ export class LoadBalancingService {
     }
     const registrations = [...group.pool.registrations.values()].filter((r) => !isHidden(r.registeredAtMs, call));
     return { TargetHealthDescriptions: registrations.map((r) => this.targetHealth(group, r.instanceId, r)) };
-  }
-
-  private requireRunningInstances(ids: string[], service: "ELBv2" | "ELB"): void {
-    for (const id of ids) {
-      const instance = this.ec2.instances.get(id);
-      if (!instance || instance.state === "terminated" || instance.state === "shutting-down") {
-        throw service === "ELBv2"
-          ? awsError("ELBv2", "InvalidTarget", `The following targets are not in a running state and cannot be registered: '${id}'`)
-          : awsError("ELB", "InvalidInstance", `The specified EC2 instance '${id}' is not valid`);
-      }
-    }
-  }
-
-  private registerTargets(input: RegisterTargetsCommandInput): Output<RegisterTargetsCommandOutput> {
-    const group = this.requireTargetGroup(input.TargetGroupArn ?? "");
-    const ids = (input.Targets ?? []).map((target) => target.Id ?? "");
-    this.requireRunningInstances(ids, "ELBv2");
-    for (const id of ids) group.pool.register(id);
-    return {};
   }
 
   private deregisterTargets(input: DeregisterTargetsCommandInput): Output<DeregisterTargetsCommandOutput> {
@@ -232,17 +201,6 @@ export class LoadBalancingService {
     );
     if (names.length > 0 && groups.length < names.length) throw awsError("ELBv2", "TargetGroupNotFound", `One or more target groups not found`);
     return { TargetGroups: groups.map((group) => this.toTargetGroup(group)) };
-  }
-
-  private describeTargetGroupAttributes(input: DescribeTargetGroupAttributesCommandInput): Output<DescribeTargetGroupAttributesCommandOutput> {
-    const group = this.requireTargetGroup(input.TargetGroupArn ?? "");
-    return {
-      Attributes: [
-        { Key: "deregistration_delay.timeout_seconds", Value: String(group.pool.drainingSeconds) },
-        { Key: "stickiness.enabled", Value: "false" },
-        { Key: "load_balancing.algorithm.type", Value: "round_robin" },
-      ],
-    };
   }
 
   // ---- classic ELB --------------------------------------------------------------------------------------
@@ -292,14 +250,6 @@ export class LoadBalancingService {
     return [...lb.pool.registrations.values()].filter((r) => r.state !== "draining").map((r) => ({ InstanceId: r.instanceId }));
   }
 
-  private registerInstances(input: RegisterInstancesWithLoadBalancerCommandInput): Output<RegisterInstancesWithLoadBalancerCommandOutput> {
-    const lb = this.requireClassic(input.LoadBalancerName ?? "");
-    const ids = (input.Instances ?? []).map((entry) => entry.InstanceId ?? "");
-    this.requireRunningInstances(ids, "ELB");
-    for (const id of ids) lb.pool.register(id);
-    return { Instances: this.registeredInstances(lb) };
-  }
-
   private deregisterInstances(input: DeregisterInstancesFromLoadBalancerCommandInput): Output<DeregisterInstancesFromLoadBalancerCommandOutput> {
     const lb = this.requireClassic(input.LoadBalancerName ?? "");
     for (const entry of input.Instances ?? []) {
@@ -332,14 +282,4 @@ export class LoadBalancingService {
     };
   }
 
-  private describeLoadBalancerAttributes(input: DescribeLoadBalancerAttributesCommandInput): Output<DescribeLoadBalancerAttributesCommandOutput> {
-    const lb = this.requireClassic(input.LoadBalancerName ?? "");
-    return {
-      LoadBalancerAttributes: {
-        ConnectionDraining: { Enabled: lb.pool.drainingSeconds > 0, Timeout: lb.pool.drainingSeconds },
-        CrossZoneLoadBalancing: { Enabled: true },
-        ConnectionSettings: { IdleTimeout: 60 },
-      },
-    };
-  }
 }

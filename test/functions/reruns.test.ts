@@ -1,0 +1,172 @@
+/**
+ * Idempotency and retries, proven against the simulated region rather than against answers a test scripted:
+ * each stage function runs twice (or after a fault) with the product's own SDK clients, and the test looks at
+ * what the region holds afterwards.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { applyImageRetention } from "../../functions/applyImageRetention.js";
+import { deleteOldGroups } from "../../functions/deleteOldGroups.js";
+import { launchReleaseGroup } from "../../functions/launchReleaseGroup.js";
+import type { DeployPlan, DeployState } from "../../functions/lib/contract.js";
+import { ERROR, TAG } from "../../functions/lib/names.js";
+import { lockEnvironment } from "../../functions/lockEnvironment.js";
+import { releaseGroupName } from "../../functions/prepareDeploy.js";
+import { unlockEnvironment } from "../../functions/unlockEnvironment.js";
+import { EXECUTION_ARN, launchGroup, productWorld, releaseImage } from "../support/simulatedWorld.js";
+
+let world: ReturnType<typeof productWorld>;
+afterEach(() => world?.close());
+
+function plan(overrides: Partial<DeployPlan> = {}): DeployPlan {
+  return {
+    release: "v2",
+    rebuildBase: false,
+    keepImages: false,
+    groupName: releaseGroupName(world.settings, "v2", EXECUTION_ARN),
+    liveGroups: [],
+    desiredCapacity: 2,
+    lockDeadline: Math.floor(world.region.now() / 1000) + 3600,
+    ...overrides,
+  };
+}
+
+const lockItems = () => [...world.region.dynamodb.tables.get(world.settings.lockTableName)!.items.values()];
+
+describe("the deploy lock", () => {
+  it("lockEnvironment is idempotent: a second run of the holding execution is ready again and the lock is still its own", async () => {
+    // Prepare
+    world = productWorld();
+    const state = world.state({ plan: plan() });
+    // Act
+    const first = await lockEnvironment(state);
+    const again = await lockEnvironment(state);
+    // Assess
+    expect([first.status, again.status]).toEqual(["ready", "ready"]);
+    expect(lockItems()).toHaveLength(1);
+    expect(lockItems()[0]).toMatchObject({ holder: { S: EXECUTION_ARN }, release: { S: "v2" } });
+  });
+
+  it("unlockEnvironment is idempotent: the second run finds the lock free and does not fail", async () => {
+    // Prepare
+    world = productWorld();
+    const state = world.state({ plan: plan() });
+    await lockEnvironment(state);
+    // Act
+    const first = await unlockEnvironment(state);
+    const again = await unlockEnvironment(state);
+    // Assess
+    expect(first.released).toBe(true);
+    expect(again).toEqual({ released: false, message: "the deploy lock of shop/dev01 is already free" });
+    expect(lockItems()).toEqual([]);
+  });
+});
+
+describe("launchReleaseGroup", () => {
+  async function launchState(): Promise<DeployState> {
+    const imageId = releaseImage(world.region, world.settings, "v2");
+    const state = world.state({ plan: plan(), image: { imageId, baked: true } });
+    await lockEnvironment(state);
+    return state;
+  }
+
+  it("a group not yet visible right after its creation is NotYetVisible; the retry adopts it, and nothing is created twice", async () => {
+    // Prepare: Auto Scaling does not list the new group on the first look (eventual consistency).
+    world = productWorld();
+    const state = await launchState();
+    world.region.faults.inject([{ operation: "AutoScaling:DescribeAutoScalingGroups", error: "NotFound", times: 1 }]);
+    // Act
+    const first = await launchReleaseGroup(state).catch((error: unknown) => error);
+    world.region.advance(2);
+    const retry = await launchReleaseGroup(state);
+    // Assess
+    expect(first).toMatchObject({ name: ERROR.notYetVisible });
+    expect(retry.groupName).toBe(state.plan!.groupName);
+    expect([...world.region.autoScaling.groups.keys()]).toEqual([state.plan!.groupName]);
+    const versions = [...world.region.ec2.launchTemplates.get(world.settings.launchTemplateId)!.versions.keys()];
+    expect(versions).toEqual([1, Number(retry.launchTemplateVersion)]);
+  });
+
+  it("is idempotent: a second run reuses the version and the group, with the same deadline", async () => {
+    // Prepare
+    world = productWorld();
+    const state = await launchState();
+    const first = await launchReleaseGroup(state);
+    world.region.advance(500);
+    // Act
+    const again = await launchReleaseGroup(state);
+    // Assess
+    expect(again).toEqual(first);
+    expect(world.region.autoScaling.groups.size).toBe(1);
+    expect(world.region.ec2.launchTemplates.get(world.settings.launchTemplateId)!.versions.size).toBe(2);
+  });
+});
+
+describe("deleteOldGroups", () => {
+  it("a delete refused while a scaling activity runs is StillInUse; the retry deletes the group", async () => {
+    // Prepare: an old group retired to 0 instances, then a scaling activity still in progress on the first delete.
+    world = productWorld();
+    const old = await launchGroup(world, { release: "v1", desired: 0 });
+    const retired: DeployState = world.state({ retirement: { groups: [old], drainedBy: 0, retiredBy: 0 } });
+    world.region.faults.inject([{ operation: "AutoScaling:DeleteAutoScalingGroup", error: "ScalingActivityInProgress", times: 1 }]);
+    // Act
+    const first = await deleteOldGroups(retired).catch((error: unknown) => error);
+    const retry = await deleteOldGroups(retired);
+    world.region.advance(60);
+    // Assess
+    expect(first).toMatchObject({ name: ERROR.stillInUse });
+    expect(retry.deletedGroups).toEqual([old]);
+    expect(world.region.autoScaling.groups.has(old)).toBe(false);
+  });
+});
+
+describe("applyImageRetention", () => {
+  /** Release images v1..vn, an hour apart (retention orders them by creation time); returns their ids by release. */
+  function images(count: number): Record<string, string> {
+    const ids: Record<string, string> = {};
+    for (let n = 1; n <= count; n++) {
+      ids[`v${n}`] = releaseImage(world.region, world.settings, `v${n}`);
+      world.region.advance(3600);
+    }
+    return ids;
+  }
+  const releaseImagesLeft = () =>
+    world.region.ec2
+      .ownImages()
+      .filter((image) => image.tags.some((tag) => tag.Key === TAG.role && tag.Value === "release"))
+      .map((image) => image.tags.find((tag) => tag.Key === TAG.release)?.Value)
+      .sort();
+
+  it("with nothing else in use, the retention count alone decides: the live image and the N newest others stay", async () => {
+    // Prepare: seven release images, v7 live, no group or launch-template version naming any of them.
+    world = productWorld();
+    world.settings.retainReleaseImages = 2;
+    const ids = images(7);
+    // Act
+    const result = await applyImageRetention(world.state({ plan: plan({ release: "v7" }), image: { imageId: ids.v7, baked: true } }));
+    // Assess
+    expect(releaseImagesLeft()).toEqual(["v5", "v6", "v7"]);
+    expect(result.deregistered.sort()).toEqual([ids.v1, ids.v2, ids.v3, ids.v4].sort());
+    expect(result.deletedSnapshots).toHaveLength(4);
+    expect([...world.region.ec2.snapshots.keys()]).toHaveLength(world.region.ec2.images.size);
+  });
+
+  it("a snapshot EC2 still reports in use fails the run with StillInUse; the re-run finds it by its mark and deletes it", async () => {
+    // Prepare: v1 expires, but EC2 holds its snapshot for a moment after the deregistration.
+    world = productWorld();
+    world.settings.retainReleaseImages = 1;
+    const ids = images(3);
+    const snapshotOfV1 = world.region.ec2.images.get(ids.v1)!.snapshotIds[0];
+    world.region.faults.inject([{ snapshotInUseTimes: 1 }]);
+    const state = world.state({ plan: plan({ release: "v3" }), image: { imageId: ids.v3, baked: true } });
+    // Act
+    const first = await applyImageRetention(state).catch((error: unknown) => error);
+    const rerun = await applyImageRetention(state);
+    // Assess
+    expect(first).toMatchObject({ name: ERROR.stillInUse });
+    expect((first as Error).message).toContain(snapshotOfV1);
+    expect(rerun.deregistered).toEqual([]);
+    expect(rerun.deletedSnapshots).toEqual([snapshotOfV1]);
+    expect(world.region.ec2.snapshots.has(snapshotOfV1)).toBe(false);
+    expect(releaseImagesLeft()).toEqual(["v2", "v3"]);
+  });
+});
