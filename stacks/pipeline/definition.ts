@@ -46,20 +46,31 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
     task.addCatch(new sfn.Pass(stack, skipped), { resultPath: "$.notificationError" });
     return task;
   };
+  /** Turns a wait loop's `failed` into a named error, as if the check had thrown it. */
+  const raise = (state: string, errorName: string, causePath: string) =>
+    new sfn.Pass(stack, state, { parameters: { Error: errorName, "Cause.$": causePath }, resultPath: RESULT_PATH.error });
   /** check -> Choice(ready / failed / otherwise Wait -> recheck). */
   const waitLoop = (checkState: TaskStateName, choiceName: string, waitName: string) => {
     const resultPath = resultPathOf(checkState);
-    return {
+    const loop = {
       choice: new sfn.Choice(stack, choiceName),
       wait: new sfn.Wait(stack, waitName, { time: sfn.WaitTime.secondsPath(`${resultPath}.nextPollSeconds`) }),
       ready: sfn.Condition.stringEquals(`${resultPath}.status`, "ready"),
       failed: sfn.Condition.stringEquals(`${resultPath}.status`, "failed"),
       message: `${resultPath}.message`,
+      /** `ready` goes on to `next`; `failed` raises `failure.error` (in state `failure.state`) and goes to `failure.then`. */
+      wire(check: sfn.INextable & sfn.IChainable, next: sfn.IChainable, failure: { state: string; error: string; then: sfn.IChainable }) {
+        loop.wait.next(check);
+        check.next(
+          loop.choice
+            .when(loop.ready, next)
+            .when(loop.failed, raise(failure.state, failure.error, loop.message).next(failure.then))
+            .otherwise(loop.wait),
+        );
+      },
     };
+    return loop;
   };
-  /** Turns a wait loop's `failed` into a named error, as if the check had thrown it. */
-  const raise = (state: string, errorName: string, causePath: string) =>
-    new sfn.Pass(stack, state, { parameters: { Error: errorName, "Cause.$": causePath }, resultPath: RESULT_PATH.error });
 
   // ---- The happy path ------------------------------------------------------------------------------------
   // 1. Prepare: the execution input wrapped with this environment's settings and the execution's identity.
@@ -157,28 +168,10 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   // After waiting for another deploy the environment has changed: plan again before the next attempt.
   lockLoop.wait.next(refreshPlan).next(lock);
   launch.next(checkGroup);
-  groupLoop.wait.next(checkGroup);
-  checkGroup.next(
-    groupLoop.choice
-      .when(groupLoop.ready, checkLoadBalancer)
-      .when(groupLoop.failed, raise(STATE.groupUnhealthy, ERROR.releaseUnhealthy, groupLoop.message).next(rollback))
-      .otherwise(groupLoop.wait),
-  );
-  loadBalancerLoop.wait.next(checkLoadBalancer);
-  checkLoadBalancer.next(
-    loadBalancerLoop.choice
-      .when(loadBalancerLoop.ready, retire)
-      .when(loadBalancerLoop.failed, raise(STATE.healthDeadlinePassed, ERROR.releaseUnhealthy, loadBalancerLoop.message).next(rollback))
-      .otherwise(loadBalancerLoop.wait),
-  );
+  groupLoop.wire(checkGroup, checkLoadBalancer, { state: STATE.groupUnhealthy, error: ERROR.releaseUnhealthy, then: rollback });
+  loadBalancerLoop.wire(checkLoadBalancer, retire, { state: STATE.healthDeadlinePassed, error: ERROR.releaseUnhealthy, then: rollback });
   retire.next(checkRetired);
-  retiredLoop.wait.next(checkRetired);
-  checkRetired.next(
-    retiredLoop.choice
-      .when(retiredLoop.ready, deleteOldGroups)
-      .when(retiredLoop.failed, raise(STATE.retirementDeadlinePassed, ERROR.retirementOverdue, retiredLoop.message).next(unlockAfterFailure))
-      .otherwise(retiredLoop.wait),
-  );
+  retiredLoop.wire(checkRetired, deleteOldGroups, { state: STATE.retirementDeadlinePassed, error: ERROR.retirementOverdue, then: unlockAfterFailure });
   deleteOldGroups.next(imageRetention).next(finish);
 
   // What each failure path catches: before Launch, unlock; from Launch to healthy at the load balancer, roll back.

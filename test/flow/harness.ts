@@ -1,4 +1,4 @@
-import { type Json, runAsl, taskTarget } from "../../simulator/execution/asl.js";
+import { type AslRun, type Json, runAsl, taskTarget } from "../../simulator/execution/asl.js";
 import type { StageFunctionId } from "../../stacks/pipeline/tables.js";
 import type { AslDefinition } from "../../stacks/stateMachineDefinition.js";
 
@@ -15,17 +15,7 @@ export interface FlowCall {
   input: Json;
 }
 
-export interface FlowRun {
-  status: "SUCCEEDED" | "FAILED";
-  output?: Json;
-  error?: string;
-  cause?: string;
-  /** Names of the states entered, in order. */
-  visited: string[];
-  /** The input each state was entered with (the last time). */
-  inputs: Record<string, Json>;
-  /** The state the execution failed in (the one a redrive resumes). */
-  failedState?: string;
+export interface FlowRun extends AslRun {
   /** Every call a Task made, retries included, in order. */
   calls: FlowCall[];
 }
