@@ -20,6 +20,7 @@ const summary: RehearsalSummary = {
   failures: [],
   liveProcesses: [],
   startedProcesses: [],
+  helperProcesses: [],
   ok: true,
 };
 

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { type Server, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -64,4 +65,32 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** The live child processes of `pid` (Linux: read from /proc), zombies excluded, as "<pid> <command line>". */
+export function childProcesses(pid = process.pid): string[] {
+  return childPids(pid).map((child) => {
+    try {
+      return `${child} ${readFileSync(`/proc/${child}/cmdline`, "utf8").split("\0").join(" ").trim()}`;
+    } catch {
+      return `${child} (ended)`;
+    }
+  });
+}
+
+/** The pids of the live child processes of `pid` (Linux: read from /proc), zombies excluded. */
+export function childPids(pid = process.pid): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "<pid> (<comm>) <state> <ppid> ...": comm may hold spaces and parentheses, so split after the last ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(ppid) === pid && state !== "Z") children.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return children;
 }
