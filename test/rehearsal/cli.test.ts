@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { USAGE, UsageError, formatSummary, parseCli, summaryJson } from "../../rehearsal/main.js";
 import type { RehearsalSummary } from "../../rehearsal/rehearsal.js";
 import { usePrivateTempFolder } from "../tempFolder.js";
-import { isAlive } from "./helpers.js";
+import { get, isAlive } from "./helpers.js";
 
 const temp = usePrivateTempFolder("rehearsal-cli-test");
 afterAll(() => temp.remove());
@@ -236,5 +236,35 @@ describe("npm start as a command", () => {
     expect(pids.filter(isAlive)).toEqual([]);
     expect(temp.leftovers()).toEqual([]);
   }, 180_000);
+
+  it("keeps serving through the load balancer while the orchestrator is frozen (SIGSTOP), and the deploy still ends with no failed request", async () => {
+    // Prepare: v1 is live and the load runs.
+    const run = startCommand(["--json"]);
+    const [, url] = await waitForLine(run.stderr, /starting load: \d+ requests\/s at (\S+)/, 120_000);
+
+    // Act: freeze the orchestrator (the region, the state machine, the health checks' control plane) for 6 s,
+    // longer than the load generator's 5 s answer bound, and ask the load balancer for pages meanwhile.
+    process.kill(run.child.pid!, "SIGSTOP");
+    const answersWhileFrozen: Array<{ status: number; release: unknown }> = [];
+    try {
+      const until = Date.now() + 6_000;
+      while (Date.now() < until) {
+        const answer = await get(`${url}/`, { timeoutMs: 2_000 }).catch((error: Error) => ({ status: 0, headers: { "x-release": error.message } }));
+        answersWhileFrozen.push({ status: answer.status, release: answer.headers["x-release"] });
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    } finally {
+      process.kill(run.child.pid!, "SIGCONT");
+    }
+    const { code } = await run.exit;
+    const summary = JSON.parse(run.stdout.at(-1) ?? "{}");
+
+    // Assess
+    expect(answersWhileFrozen.length).toBeGreaterThan(5);
+    expect(answersWhileFrozen.filter((answer) => answer.status !== 200 || answer.release !== "v1")).toEqual([]);
+    expect(code).toBe(0);
+    expect(summary).toMatchObject({ releases: ["v1", "v2"], failedRequests: 0, ok: true });
+    expect(temp.leftovers()).toEqual([]);
+  }, 240_000);
 });
 

@@ -35,15 +35,17 @@ export interface HttpAnswer {
   body: string;
 }
 
-export function get(url: string): Promise<HttpAnswer> {
+/** GET with a fresh connection; rejects on a connection error or after `timeoutMs` without an answer. */
+export function get(url: string, options: { timeoutMs?: number } = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
+    const req = request(url, { agent: false, timeout: options.timeoutMs }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (body += chunk));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${url} within ${options.timeoutMs} ms`)));
     req.end();
   });
 }
