@@ -157,8 +157,20 @@ export async function main(argv: string[], startedAtMs = Date.now()): Promise<nu
       return USAGE_EXIT_CODE;
     }
   }
-  const progress = (line: string) => (cli.json ? process.stderr : process.stdout).write(`${line}\n`);
   const controller = new AbortController();
+  // A reader that goes away (`npm start | head`) ends the rehearsal like Ctrl-C, with everything stopped.
+  let outputClosed = false;
+  const onOutputError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    outputClosed = true;
+    controller.abort();
+  };
+  process.stdout.on("error", onOutputError);
+  process.stderr.on("error", onOutputError);
+  const write = (stream: NodeJS.WriteStream, text: string) => {
+    if (!outputClosed) stream.write(text);
+  };
+  const progress = (line: string) => write(cli.json ? process.stderr : process.stdout, `${line}\n`);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
@@ -179,8 +191,7 @@ export async function main(argv: string[], startedAtMs = Date.now()): Promise<nu
   let printed = false;
   const print = (summary: RehearsalSummary, stillRunning: boolean) => {
     printed = true;
-    if (cli.json) process.stdout.write(`${summaryJson(summary)}\n`);
-    else process.stdout.write(`${formatSummary(summary, { stillRunning })}\n`);
+    write(process.stdout, cli.json ? `${summaryJson(summary)}\n` : `${formatSummary(summary, { stillRunning })}\n`);
   };
   // Loaded only now: the rehearsal's modules take a moment, and the line above is already out.
   const { runRehearsal, RehearsalAbortedError } = await import("./rehearsal.js");
@@ -206,7 +217,7 @@ export async function main(argv: string[], startedAtMs = Date.now()): Promise<nu
       return 130;
     }
     if (error instanceof PortUnavailableError) {
-      process.stderr.write(`npm start: ${portUnavailable(error.port, error.message).message}\n`);
+      write(process.stderr, `npm start: ${portUnavailable(error.port, error.message).message}\n`);
       return USAGE_EXIT_CODE;
     }
     progress(`rehearsal failed: ${(error as Error).stack ?? error}`);
@@ -214,6 +225,8 @@ export async function main(argv: string[], startedAtMs = Date.now()): Promise<nu
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.stdout.off("error", onOutputError);
+    process.stderr.off("error", onOutputError);
   }
 }
 

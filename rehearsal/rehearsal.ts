@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -222,6 +223,10 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
   try {
     const workDir = await mkdtemp(join(tmpdir(), "immutable-deploy-rehearsal-"));
     cleanups.push(() => rm(workDir, { recursive: true, force: true }));
+    // Last resort if this process exits before the cleanups run (an uncaught error, process.exit).
+    const removeOnExit = () => rmSync(workDir, { recursive: true, force: true });
+    process.once("exit", removeOnExit);
+    cleanups.push(() => void process.off("exit", removeOnExit));
 
     // The helpers first: they are small, and a port in use is known at once.
     printer.note("", "starting the load balancer and the load generator, each in its own process...");

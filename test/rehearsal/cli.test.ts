@@ -220,6 +220,20 @@ describe("npm start as a command", () => {
     expect(temp.leftovers()).toEqual([]);
   }, 120_000);
 
+  it("when its reader goes away (npm start | head -1): stops everything like Ctrl-C and leaves no process or temp file", async () => {
+    // Act
+    const run = startCommand([]);
+    const balancer = await waitForLine(run.stdout, /load balancer listening on \S+ \(pid (\d+)/, 60_000);
+    const load = await waitForLine(run.stdout, /load generator ready \(pid (\d+)\)/, 60_000);
+    run.child.stdout!.destroy();
+    const { code } = await run.exit;
+
+    // Assess
+    expect(code).toBe(130);
+    expect([Number(balancer[1]), Number(load[1])].filter(isAlive)).toEqual([]);
+    expect(temp.leftovers()).toEqual([]);
+  }, 120_000);
+
   it("on Ctrl-C mid-deploy: stops every instance process, the load balancer and the load generator, exits 130, leaves no temp file", async () => {
     // Act
     const run = startCommand(["--json"]);
