@@ -34,7 +34,16 @@ export interface BakeFailureFault {
   bakeFailsTimes: number;
 }
 
-export type Fault = ApiErrorFault | LifecycleHookFault | SnapshotInUseFault | BakeFailureFault;
+/**
+ * EC2 is short of capacity for the instance type: Auto Scaling's own launches succeed for `available` more
+ * instances, then fail with InsufficientInstanceCapacity (a failed scaling activity, retried by the group)
+ * `times` times (default: for as long as the fault is armed), then capacity is back.
+ */
+export interface LaunchCapacityFault {
+  launchCapacity: { available: number; times?: number };
+}
+
+export type Fault = ApiErrorFault | LifecycleHookFault | SnapshotInUseFault | BakeFailureFault | LaunchCapacityFault;
 
 /** What the runner hears when a `crashAfter` operation succeeded. */
 export interface CrashAfterEvent {
@@ -62,6 +71,7 @@ export class FaultInjector {
   lifecycleHookSeconds = 0;
   snapshotInUseRemaining = 0;
   bakeFailuresRemaining = 0;
+  private launchCapacity?: { available: number; failuresLeft: number };
 
   constructor(private readonly now: () => number) {}
 
@@ -85,6 +95,8 @@ export class FaultInjector {
         this.snapshotInUseRemaining += fault.snapshotInUseTimes;
       } else if ("bakeFailsTimes" in fault) {
         this.bakeFailuresRemaining += fault.bakeFailsTimes;
+      } else if ("launchCapacity" in fault) {
+        this.limitLaunchCapacity(fault.launchCapacity);
       } else {
         throw new RangeError(`Unknown fault: ${JSON.stringify(fault)}`);
       }
@@ -99,6 +111,26 @@ export class FaultInjector {
     this.crashHooks.push({ operation, callback });
   }
 
+  /** Launches beyond `available` instances fail with InsufficientInstanceCapacity, `times` times (LaunchCapacityFault). */
+  limitLaunchCapacity(limit: { available: number; times?: number }): void {
+    if (!(limit.available >= 0) || (limit.times !== undefined && !(limit.times >= 1)))
+      throw new RangeError(`launchCapacity needs available >= 0 and times >= 1, got ${JSON.stringify(limit)}`);
+    this.launchCapacity = { available: limit.available, failuresLeft: limit.times ?? Number.POSITIVE_INFINITY };
+  }
+
+  /** Consumes capacity for one launch: false when this launch fails for lack of capacity. */
+  takeLaunchCapacity(): boolean {
+    const limit = this.launchCapacity;
+    if (!limit) return true;
+    if (limit.available > 0) {
+      limit.available -= 1;
+      return true;
+    }
+    limit.failuresLeft -= 1;
+    if (limit.failuresLeft <= 0) this.launchCapacity = undefined;
+    return false;
+  }
+
   /** Clears every armed fault (between scenario steps). */
   clear(): void {
     this.apiErrors = [];
@@ -106,6 +138,7 @@ export class FaultInjector {
     this.lifecycleHookSeconds = 0;
     this.snapshotInUseRemaining = 0;
     this.bakeFailuresRemaining = 0;
+    this.launchCapacity = undefined;
   }
 
   /** Consumes one armed API error for `operation`, if any. */

@@ -18,6 +18,7 @@ import {
   DEFAULT_TIMING,
   Scheduler,
   SIMULATION_EPOCH_MS,
+  NO_HEALTHY_TARGET,
   TrafficModel,
   VirtualClock,
   attachRegion,
@@ -298,22 +299,27 @@ describe("classic ELB", () => {
 });
 
 describe("traffic model", () => {
-  it("fails every request while no instance is healthy, none while one is", async () => {
+  it("counts requests before any release served apart, fails them once one has, and none while an instance is healthy", async () => {
     // Prepare
     const world = simulatedWorld();
     const traffic = new TrafficModel(world.region, world.settings.loadBalancer, 10);
     traffic.start();
-    await launchGroup(world, { release: "v1" });
+    const group = await launchGroup(world, { release: "v1" });
     // Act
     const healthyAfter = DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING);
     world.region.advance(healthyAfter);
     const beforeHealthy = traffic.counters();
     world.region.advance(600);
     const steady = TrafficModel.difference(traffic.counters(), beforeHealthy);
+    const beforeScaleIn = traffic.counters();
+    await world.clients.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: group, MinSize: 0, DesiredCapacity: 0 }));
+    world.region.advance(100);
+    const empty = TrafficModel.difference(traffic.counters(), beforeScaleIn);
     // Assess
-    expect(beforeHealthy).toEqual({ total: healthyAfter * 10, failed: healthyAfter * 10, servedBy: {} });
-    expect(steady).toEqual({ total: 6000, failed: 0, servedBy: { v1: 6000 } });
-    expect(traffic.failures[0]).toMatchObject({ reason: "no healthy target", count: healthyAfter * 10 });
+    expect(beforeHealthy).toEqual({ total: healthyAfter * 10, failed: 0, beforeFirstRelease: healthyAfter * 10, servedBy: {}, failedBy: {} });
+    expect(steady).toEqual({ total: 6000, failed: 0, beforeFirstRelease: 0, servedBy: { v1: 6000 }, failedBy: {} });
+    expect(empty).toEqual({ total: 1000, failed: 1000, beforeFirstRelease: 0, servedBy: {}, failedBy: { [NO_HEALTHY_TARGET]: 1000 } });
+    expect(traffic.failures[0]).toMatchObject({ reason: "no healthy target", count: 1000 });
   });
 
   it("swaps releases with zero failed requests when the new group is healthy before the old one drains", async () => {
