@@ -77,7 +77,7 @@ export class TrafficModel {
   private cachedPool: string[] = [];
   private everServed = false;
   private readonly inFlight = new Map<string, InFlight[]>();
-  /** Per instance: requests it may still take now (capacity, refilled at its rate, one second of burst). */
+  /** Per instance: capacity it did not use, carried to the next interval (at most one second's worth). */
   private readonly credit = new Map<string, number>();
   /** Per release label: its runs of failed requests (from the first interval with failures to the last). */
   private readonly failureRuns = new Map<string, { startMs: number; endMs: number }[]>();
@@ -261,13 +261,16 @@ export class TrafficModel {
     }
   }
 
-  /** How many of `count` requests the instance takes within its capacity over `intervalMs`. */
+  /**
+   * How many of `count` requests (arriving evenly over `intervalMs`) the instance takes: its rate times the
+   * interval, plus up to one second of unused capacity carried over.
+   */
   private takeCapacity(instanceId: string, count: number, intervalMs: number): number {
     const perSecond = this.options.requestsPerInstancePerSecond;
     if (perSecond === undefined) return count;
-    const credit = Math.min(perSecond, (this.credit.get(instanceId) ?? perSecond) + (perSecond * intervalMs) / 1000);
-    const accepted = Math.min(count, Math.floor(credit));
-    this.credit.set(instanceId, credit - accepted);
+    const allowance = (this.credit.get(instanceId) ?? 0) + (perSecond * intervalMs) / 1000;
+    const accepted = Math.min(count, Math.floor(allowance + 1e-9));
+    this.credit.set(instanceId, Math.min(perSecond, allowance - accepted));
     return accepted;
   }
 

@@ -117,8 +117,8 @@ interface StepSnapshot {
   healthyCapacity: boolean;
   /** The release of the serving group. */
   liveRelease?: string;
-  /** Release of each group of the environment, by name. */
-  groupReleases: Map<string, string | undefined>;
+  /** Release of each group of the environment attached to its load balancer, by name. */
+  attachedReleases: Map<string, string | undefined>;
   /** The longest termination lifecycle hook of the groups a deploy would retire. */
   retireHookSeconds: number;
 }
@@ -411,7 +411,6 @@ class ScenarioRun {
     // Whatever happened, no image a launch template version or a running instance uses may be deregistered.
     for (const id of deregisteredImagesInUse(this.region))
       this.violations.push(`${where}: image ${id} is still in use (launch template version or instance) but was deregistered`);
-    this.watchReleases(label, rows, before);
     for (const [release, watch] of this.mustNotServe) {
       const last = this.traffic.lastServedAtMs(release);
       if (last !== undefined && last > watch.sinceMs) {
@@ -419,6 +418,7 @@ class ScenarioRun {
         this.mustNotServe.delete(release);
       }
     }
+    this.watchReleases(label, rows, before);
     if (expectLiveGroup) this.checkLiveGroup(where, expectLiveGroup, steps.at(-1)?.liveGroup);
     const found = leftovers(this.region, this.settings);
     // A failure after cutover keeps the lock for a redrive: what it left is the redrive's to finish.
@@ -426,19 +426,29 @@ class ScenarioRun {
     if (!heldForRedrive) this.checkLeftovers(where, found, steps.some((s) => s.outcome === "rolled-back"));
   }
 
-  /** Releases that must not serve again: one reported rolled back, and the ones a finished deploy retired. */
+  /**
+   * Releases that must not serve again: one reported rolled back (from the report on), and one whose group a deploy
+   * took out of the load balancer (from the end of the step; a later deploy of that release may bring it back).
+   */
   private watchReleases(label: string, rows: StepRow[], before: StepSnapshot): void {
-    const remaining = new Set(environmentGroups(this.region, this.settings).filter((g) => !g.deleting).map((g) => g.name));
     for (const row of rows) {
       const result = row.executions[0]?.result;
-      if (!result) continue;
-      if (result.outcome === "rolled-back") this.mustNotServe.set(row.release, { sinceMs: result.endedAtMs, why: `${label} reported it rolled back` });
-      if (result.outcome !== "succeeded") continue;
-      for (const [name, release] of before.groupReleases) {
-        if (remaining.has(name) || !release || rows.some((r) => r.release === release)) continue;
-        this.mustNotServe.set(release, { sinceMs: result.endedAtMs, why: `${label} (${row.release}) retired it` });
-      }
+      if (result?.outcome === "rolled-back") this.mustNotServe.set(row.release, { sinceMs: result.endedAtMs, why: `${label} reported it rolled back` });
     }
+    if (!rows.some((row) => row.executions.length > 0)) return;
+    const attached = this.attachedReleases();
+    for (const [name, release] of before.attachedReleases) {
+      if (attached.has(name) || !release || rows.some((row) => row.release === release) || this.mustNotServe.has(release)) continue;
+      this.mustNotServe.set(release, { sinceMs: this.region.now(), why: `${label} retired its group ${name}` });
+    }
+  }
+
+  private attachedReleases(): Map<string, string | undefined> {
+    const lb = this.settings.loadBalancer;
+    const attached = environmentGroups(this.region, this.settings).filter(
+      (group) => !group.deleting && (lb.kind === "application" ? group.targetGroupArns.includes(lb.targetGroupArn) : group.loadBalancerNames.includes(lb.loadBalancerName)),
+    );
+    return new Map(attached.map((group) => [group.name, tagValueOf(group.tags, TAG.release)]));
   }
 
   private checkLiveGroup(where: string, expected: ExpectLiveGroup, actual: StepResult["liveGroup"]): void {
@@ -492,7 +502,7 @@ class ScenarioRun {
       hadLiveGroup: groups.length > 0,
       healthyCapacity: (loadBalancerPool(this.region, this.settings)?.routableInstanceIds().length ?? 0) > 0,
       liveRelease: live && tagValueOf(live.tags, TAG.release),
-      groupReleases: new Map(groups.map((group) => [group.name, tagValueOf(group.tags, TAG.release)])),
+      attachedReleases: this.attachedReleases(),
       retireHookSeconds: Math.max(
         0,
         ...groups.flatMap((group) => [...group.lifecycleHooks.values()].filter((hook) => hook.transition === "autoscaling:EC2_INSTANCE_TERMINATING").map((hook) => hook.heartbeatTimeout)),

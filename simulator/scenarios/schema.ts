@@ -1,6 +1,6 @@
 import { z, type ZodIssue } from "zod";
 import type { Outcome } from "../../functions/lib/contract.js";
-import { valueAt } from "../../functions/lib/validation.js";
+import { innerSchema, valueAt } from "../../functions/lib/validation.js";
 import { parseStageConfig, type StageConfig, StageConfigError } from "../../stacks/config.js";
 import { SIMULATED_DOMAIN } from "../region/environment.js";
 import { LIFECYCLE_HOOK_DEFAULTS } from "../region/services/autoscaling.js";
@@ -209,9 +209,34 @@ function describeIssues(issues: ZodIssue[], input: unknown): string[] {
       const hint = hintFor(issue.path) ?? "see README, Writing a scenario";
       return issue.path[0] === "steps" && depth === 2 ? [`${where}: ${value} is not a step; allowed: ${hint}`] : [`${where}: ${value}; allowed: ${hint}`];
     }
-    if (issue.code === "unrecognized_keys") return [`${where}: unknown field(s) ${issue.keys.join(", ")}`];
+    if (issue.code === "unrecognized_keys") return [`${where}: unknown field(s) ${issue.keys.join(", ")}; allowed: ${allowedFields(input, issue.path).join(", ")}`];
     return [`${where}: ${value}; allowed: ${issue.message}`];
   });
+}
+
+/**
+ * The fields allowed at `path`: walks the schema along the input, and at a union takes the shape that shares
+ * the most fields with the value there (the step kind, the fault kind it was meant as).
+ */
+function allowedFields(input: unknown, path: (string | number)[]): string[] {
+  let schema = innerSchema(ScenarioSchema);
+  let depth = 0;
+  for (;;) {
+    if (schema instanceof z.ZodUnion) {
+      const value = valueAt(input, path.slice(0, depth));
+      const keys = value && typeof value === "object" ? Object.keys(value) : [];
+      const options = (schema.options as z.ZodTypeAny[]).map(innerSchema).filter((option) => option instanceof z.ZodObject) as z.AnyZodObject[];
+      const shared = (option: z.AnyZodObject) => keys.filter((key) => key in option.shape).length;
+      schema = options.sort((a, b) => shared(b) - shared(a))[0] ?? z.never();
+      continue;
+    }
+    if (depth === path.length) break;
+    const key = path[depth++];
+    if (schema instanceof z.ZodArray && typeof key === "number") schema = innerSchema(schema.element);
+    else if (schema instanceof z.ZodObject && typeof key === "string") schema = innerSchema(schema.shape[key] ?? z.never());
+    else return [];
+  }
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
 /** Parses a scenario; a bad one fails with the field, the value and what is allowed. */
