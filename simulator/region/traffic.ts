@@ -299,7 +299,8 @@ export class TrafficModel {
   }
 }
 
-function countDifference(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+/** `after - before` per key, keeping the keys that grew (per-step counts out of running totals). */
+export function countDifference(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [key, count] of Object.entries(after)) {
     const delta = count - (before[key] ?? 0);

@@ -10,7 +10,7 @@ import { attachRegion, bindFunctionClock } from "../region/middleware.js";
 import { SimulatedRegion } from "../region/region.js";
 import { tagValueOf } from "../region/services/ec2.js";
 import type { EventBridgeEvent } from "../region/services/messaging.js";
-import { TrafficModel, type TrafficCounters } from "../region/traffic.js";
+import { countDifference, TrafficModel, type TrafficCounters } from "../region/traffic.js";
 import { deregisteredImagesInUse, environmentGroups, leftovers, type Leftovers } from "./inventory.js";
 import {
   configureLiveGroup,
@@ -350,7 +350,7 @@ class ScenarioRun {
         servedBy: traffic.servedBy,
         failedBy: traffic.failedBy,
         ...(recoverySeconds !== undefined ? { recoverySeconds } : {}),
-        apiCalls: diffCounts(after.apiCalls, before.apiCalls),
+        apiCalls: countDifference(after.apiCalls, before.apiCalls),
         stateTransitions: row.executions.reduce((n, e) => n + (e.result?.stateTransitions ?? 0), 0),
         lambdaInvocations: row.executions.reduce((n, e) => n + (e.result?.lambdaInvocations ?? 0), 0),
         bakes,
@@ -516,13 +516,4 @@ function deployedReleases(step: ScenarioStep): string[] {
   if ("deploy" in step) return [step.deploy.release];
   if ("concurrent" in step) return step.concurrent.map((entry) => entry.deploy.release);
   return [];
-}
-
-function diffCounts(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(after)) {
-    const delta = value - (before[key] ?? 0);
-    if (delta > 0) out[key] = delta;
-  }
-  return out;
 }
