@@ -7,7 +7,7 @@ import "../simulator/offlineEnvironment.js";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { loadDeployDefinition } from "../stacks/stateMachineDefinition.js";
-import { runScenario, type ScenarioResult } from "../simulator/scenarios/scenario.js";
+import { parseScenario, runScenario, type ScenarioResult } from "../simulator/scenarios/scenario.js";
 
 const USAGE = "usage: npm run simulate -- --scenario <file.json> [--json]";
 
@@ -74,6 +74,8 @@ async function main() {
   } catch (error) {
     throw new Error(`cannot read scenario ${values.scenario}: ${(error as Error).message}`);
   }
+  // A bad scenario is refused before the (slow) synthesis.
+  parseScenario(scenario);
   const definition = await loadDeployDefinition("dev01", {
     onLoad: ({ cached, hash }) =>
       console.error(`simulate: state machine ${cached ? `reused from .synth/cache (inputs unchanged, ${hash})` : `synthesized and cached (${hash})`}`),
