@@ -1,5 +1,6 @@
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, LoadBalancerHealthResult } from "./lib/contract.js";
+import { matchLiveCapacity } from "./lib/groupConfiguration.js";
 import { describeLiveGroup } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { describeInstanceHealth, describeLoadBalancer } from "./lib/loadBalancer.js";
@@ -13,13 +14,15 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
   const group = await describeLiveGroup(launch.groupName);
   if (!group) return newGroupGone(launch);
 
-  const desired = group.DesiredCapacity ?? launch.desiredCapacity;
   // Terminating instances are on their way out of the load balancer: they never count.
   const instanceIds = (group.Instances ?? [])
     .filter((instance) => !instance.LifecycleState?.startsWith("Terminat"))
     .flatMap((instance) => (instance.InstanceId ? [instance.InstanceId] : []));
   const health = await describeInstanceHealth(settings.loadBalancer, instanceIds);
   const healthy = health.filter((instance) => instance.healthy).length;
+  // Right before cutover: the live groups' desired now, which a scale-out since Launch may have raised.
+  const groupDesired = group.DesiredCapacity ?? launch.desiredCapacity;
+  const desired = healthy >= groupDesired ? await matchLiveCapacity(state, group) : groupDesired;
   const progress = `(${healthy}/${desired})`;
 
   if (healthy >= desired) {
@@ -33,7 +36,8 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
     };
   }
 
-  const registered = state.groupHealth?.inServiceWindow;
+  // Instances added after the group check (a raised capacity) register later than its window says.
+  const registered = desired > (state.groupHealth?.desired ?? desired) ? undefined : state.groupHealth?.inServiceWindow;
   // Past the group's health check grace period Auto Scaling would start replacing instances the load
   // balancer calls unhealthy: a release not healthy by then will not be, so roll back now, not at the deadline.
   const graceEndsAt = registered ? registered.to + settings.healthCheckGracePeriodSeconds : undefined;

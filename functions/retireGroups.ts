@@ -1,6 +1,7 @@
 import type { AutoScalingGroup } from "@aws-sdk/client-auto-scaling";
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, RetirementResult } from "./lib/contract.js";
+import { releaseScaleIn } from "./lib/groupConfiguration.js";
 import { describeGroupsByName, isBeingDeleted, scaleGroupsToZero } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { describeLoadBalancer, detachGroup, isAttached } from "./lib/loadBalancer.js";
@@ -38,6 +39,8 @@ export async function retireGroups(state: DeployState): Promise<RetirementResult
     }
   }
 
+  // The new group now carries all traffic: its policies act again.
+  await releaseScaleIn([newGroupName]);
   const now = nowSeconds();
   const drainedBy = draining ? now + settings.drainingSeconds : now;
   if (!draining) await scaleGroupsToZero(groups);

@@ -1,6 +1,7 @@
 import { type AutoScalingGroup, UpdateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
 import { autoScaling } from "./lib/clients.js";
 import type { DeployState, GroupSnapshot, RollbackResult } from "./lib/contract.js";
+import { releaseScaleIn } from "./lib/groupConfiguration.js";
 import { deleteGroup, describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { deleteLaunchTemplateVersions, launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
@@ -62,6 +63,7 @@ export async function rollback(state: DeployState): Promise<RollbackResult> {
   const oldServing = oldGroups.some(({ group }) => isAttached(group, settings.loadBalancer) && hasInService(group));
   for (const { group, snapshot } of oldGroups) await restoreGroup(state, group, snapshot);
   const restoredGroups = oldGroups.map(({ snapshot }) => snapshot.name);
+  await releaseScaleIn([...snapshots.map((snapshot) => snapshot.name), newGroupName]);
 
   const newGroup = byName.get(newGroupName);
   if (newGroup && !isBeingDeleted(newGroup) && snapshots.length > 0 && !oldServing && hasInService(newGroup)) {

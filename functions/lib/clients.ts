@@ -1,4 +1,5 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
@@ -20,5 +21,6 @@ export const dynamodb = new DynamoDBClient({});
 export const sfn = new SFNClient({});
 export const sns = new SNSClient({});
 export const eventBridge = new EventBridgeClient({});
+export const cloudWatch = new CloudWatchClient({});
 
-export const allClients = [autoScaling, ec2, elbv2, elb, dynamodb, sfn, sns, eventBridge] as const;
+export const allClients = [autoScaling, ec2, elbv2, elb, dynamodb, sfn, sns, eventBridge, cloudWatch] as const;

@@ -16,6 +16,7 @@ import {
   ResourceNotFoundException as DynamoDBResourceNotFoundException,
   ThrottlingException as DynamoDBThrottlingException,
 } from "@aws-sdk/client-dynamodb";
+import { CloudWatchServiceException, InvalidNextToken as CloudWatchInvalidNextToken, ResourceNotFound as CloudWatchResourceNotFound } from "@aws-sdk/client-cloudwatch";
 import { EC2ServiceException } from "@aws-sdk/client-ec2";
 import {
   AccessPointNotFoundException,
@@ -52,7 +53,8 @@ export type ServiceName =
   | "SNS"
   | "EventBridge"
   | "S3"
-  | "CodeBuild";
+  | "CodeBuild"
+  | "CloudWatch";
 
 /** SDK v3 client class name -> service name. */
 export const SERVICE_BY_CLIENT: Readonly<Record<string, ServiceName>> = {
@@ -66,6 +68,7 @@ export const SERVICE_BY_CLIENT: Readonly<Record<string, ServiceName>> = {
   EventBridgeClient: "EventBridge",
   S3Client: "S3",
   CodeBuildClient: "CodeBuild",
+  CloudWatchClient: "CloudWatch",
 };
 
 type ExceptionCtor = new (options: { message: string; $metadata: object }) => Error;
@@ -103,6 +106,7 @@ const MODELED: Partial<Record<ServiceName, Record<string, ExceptionCtor>>> = {
     InternalServerError: InternalServerError,
   },
   SFN: { ExecutionDoesNotExist: ExecutionDoesNotExist },
+  CloudWatch: { ResourceNotFound: CloudWatchResourceNotFound, InvalidNextToken: CloudWatchInvalidNextToken },
   SNS: { NotFound: SnsNotFoundException, Throttled: ThrottledException, InternalError: InternalErrorException },
   EventBridge: {
     ResourceNotFoundException: EventBridgeResourceNotFoundException,
@@ -120,6 +124,7 @@ const BASE_EXCEPTION: Partial<Record<ServiceName, BaseExceptionCtor>> = {
   SFN: SFNServiceException,
   SNS: SNSServiceException,
   EventBridge: EventBridgeServiceException,
+  CloudWatch: CloudWatchServiceException,
 };
 
 /** Services on the AWS query protocol: their errors also carry `Code`, `Type` and `Error`. */
@@ -183,6 +188,7 @@ export const NOT_FOUND_CODE: Readonly<Record<ServiceName, string>> = {
   EventBridge: "ResourceNotFoundException",
   S3: "NoSuchKey",
   CodeBuild: "ResourceNotFoundException",
+  CloudWatch: "ResourceNotFound",
 };
 
 /** EC2's NotFound code for the resource an operation addresses (EC2 codes name the resource type). */

@@ -4,6 +4,7 @@ import type { ServiceName } from "./errors.js";
 import { FaultInjector } from "./faults.js";
 import { IdFactory } from "./ids.js";
 import { AutoScalingService } from "./services/autoscaling.js";
+import { CloudWatchService } from "./services/cloudwatch.js";
 import { CodeBuildService } from "./services/codebuild.js";
 import { DynamoDbService } from "./services/dynamodb.js";
 import { Ec2Service, type ReleaseBehavior } from "./services/ec2.js";
@@ -22,7 +23,7 @@ export interface SimulatedRegionOptions {
 /**
  * An in-process model of the AWS services the deploy uses, on a virtual clock. State lives in the service
  * objects (`ec2`, `autoScaling`, `loadBalancing`, `dynamodb`, `s3`, `codeBuild`, `sns`, `eventBridge`,
- * `stepFunctions`); processes (boots, health checks, draining, termination, bakes) are scheduler events.
+ * `stepFunctions`, `cloudWatch`); processes (boots, health checks, draining, termination, bakes) are scheduler events.
  * SDK clients reach it through `attachRegion` (middleware.ts).
  */
 export class SimulatedRegion {
@@ -41,6 +42,7 @@ export class SimulatedRegion {
   readonly sns: SnsService;
   readonly codeBuild: CodeBuildService;
   readonly stepFunctions: StepFunctionsService;
+  readonly cloudWatch: CloudWatchService;
   /** API calls answered (and failed by faults), by "Service:Operation". */
   readonly apiCalls = new Map<string, number>();
   /**
@@ -79,7 +81,8 @@ export class SimulatedRegion {
     };
     this.ec2 = new Ec2Service(this.context);
     this.loadBalancing = new LoadBalancingService(this.context, this.ec2);
-    this.autoScaling = new AutoScalingService(this.context, this.ec2, this.loadBalancing);
+    this.cloudWatch = new CloudWatchService(this.context);
+    this.autoScaling = new AutoScalingService(this.context, this.ec2, this.loadBalancing, this.cloudWatch);
     // A target turning healthy is the load balancer's first routing to it (app behaviour counts from there).
     this.loadBalancing.onRegistrationChange((_pool, instanceId, registration) => {
       if (registration?.state === "healthy") this.ec2.firstServed(instanceId);
@@ -102,6 +105,7 @@ export class SimulatedRegion {
       EventBridge: this.eventBridge.handlers(),
       S3: this.s3.handlers(),
       CodeBuild: {},
+      CloudWatch: this.cloudWatch.handlers(),
     };
   }
 

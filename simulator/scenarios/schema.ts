@@ -4,7 +4,7 @@ import { innerSchema, valueAt } from "../../functions/lib/validation.js";
 import { parseStageConfig, type StageConfig, StageConfigError } from "../../stacks/config.js";
 import { SIMULATED_DOMAIN } from "../region/environment.js";
 import { LIFECYCLE_HOOK_DEFAULTS } from "../region/services/autoscaling.js";
-import { parseRecurrence } from "../region/services/recurrence.js";
+import { parseRecurrence } from "../../functions/lib/recurrence.js";
 import { SimulatedRegion } from "../region/region.js";
 import { DEFAULT_TIMING, type Timing } from "../region/timing.js";
 
@@ -19,7 +19,7 @@ export const SCENARIO_STAGE = "sim";
 
 const OUTCOMES = ["succeeded", "rolled-back", "failed", "no-op"] as const;
 /** The services of "<Service>:<Operation>" names, as DESIGN.md's scenario contract lists them. */
-export const SCENARIO_SERVICES = ["AutoScaling", "EC2", "ELB", "ELBv2", "DynamoDB", "S3", "SNS", "EventBridge", "CodeBuild", "SFN"] as const;
+export const SCENARIO_SERVICES = ["AutoScaling", "EC2", "ELB", "ELBv2", "DynamoDB", "S3", "SNS", "EventBridge", "CodeBuild", "SFN", "CloudWatch"] as const;
 
 let modelled: Map<string, string[]> | undefined;
 /** The operations the simulated region answers, by service. */

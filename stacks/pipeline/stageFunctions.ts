@@ -45,6 +45,14 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
   const describeGroups = ["autoscaling:DescribeAutoScalingGroups"];
+  // Alarms the deploy copies for a new group are named `<group name>:<original name>` (functions/lib/groupConfiguration.ts).
+  const copiedAlarms = stack.formatArn({ service: "cloudwatch", resource: "alarm", resourceName: `${config.app}-${config.stage}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  const anyAlarm = stack.formatArn({ service: "cloudwatch", resource: "alarm", resourceName: "*", arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  /** The scale-in hold on this environment's groups: suspended processes, recorded in a tag (functions/lib/groupConfiguration.ts). */
+  const releaseHold = (allow: Allow) =>
+    allow(["autoscaling:ResumeProcesses", "autoscaling:DeleteTags"], [groupArns], tagConditions);
+  /** Raising the new group to the live groups' capacity before cutover. */
+  const matchCapacity = (allow: Allow) => allow(["autoscaling:UpdateAutoScalingGroup"], [groupArns], tagConditions);
   const lbAttach = env.targetGroup
     ? ["autoscaling:AttachLoadBalancerTargetGroups", "autoscaling:DetachLoadBalancerTargetGroups"]
     : ["autoscaling:AttachLoadBalancers", "autoscaling:DetachLoadBalancers"];
@@ -68,17 +76,53 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
         [`aws:RequestTag/${TAG.app}`]: config.app,
         [`aws:RequestTag/${TAG.environment}`]: config.stage,
       });
+      // Carrying the live group's configuration over, and holding both groups' scaling until cutover.
+      allow(
+        ["autoscaling:DescribePolicies", "autoscaling:DescribeScheduledActions", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeWarmPool"],
+        ["*"],
+      );
+      allow(
+        [
+          "autoscaling:PutScalingPolicy",
+          "autoscaling:PutScheduledUpdateGroupAction",
+          "autoscaling:PutWarmPool",
+          "autoscaling:SuspendProcesses",
+          "autoscaling:CreateOrUpdateTags",
+        ],
+        [groupArns],
+        tagConditions,
+      );
+      // A carried lifecycle hook with a notification role passes that role to Auto Scaling ("iam:PassRole - ...
+      // Needed when ... an IAM role for a lifecycle hook ... is provided", Auto Scaling User Guide, "Amazon EC2 Auto
+      // Scaling API permissions"); the roles are the operators', so only to Auto Scaling.
+      allow(["iam:PassRole"], [stack.formatArn({ service: "iam", region: "", resource: "role", resourceName: "*" })], {
+        "iam:PassedToService": "autoscaling.amazonaws.com",
+      });
+      // The alarms of the live group's step and simple policies, read and copied for the new group's policies.
+      allow(["cloudwatch:DescribeAlarms"], [anyAlarm]);
+      allow(["cloudwatch:PutMetricAlarm"], [copiedAlarms], {
+        [`aws:RequestTag/${TAG.app}`]: config.app,
+        [`aws:RequestTag/${TAG.environment}`]: config.stage,
+      });
+      // ALBRequestCountPerTarget's resource label names the load balancer of the target group.
+      if (env.targetGroup) allow(["elasticloadbalancing:DescribeTargetGroups"], ["*"]);
     },
-    checkGroupHealth: (allow) => allow([...describeGroups, "autoscaling:DescribeScalingActivities"], ["*"]),
-    checkLoadBalancerHealth: (allow) =>
+    checkGroupHealth: (allow) => {
+      allow([...describeGroups, "autoscaling:DescribeScalingActivities"], ["*"]);
+      matchCapacity(allow);
+    },
+    checkLoadBalancerHealth: (allow) => {
       allow(
         [...describeGroups, env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth"],
         ["*"],
-      ),
+      );
+      matchCapacity(allow);
+    },
     retireGroups: (allow) => {
       readLock(allow);
       allow(describeGroups, ["*"]);
       allow(["autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
+      releaseHold(allow);
     },
     checkRetired: (allow) => {
       allow(describeGroups, ["*"]);
@@ -89,6 +133,9 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
       allow(["autoscaling:DeleteAutoScalingGroup"], [groupArns], tagConditions);
       allow(["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
+      // The alarm copies of groups that are gone.
+      allow(["cloudwatch:DescribeAlarms"], [anyAlarm]);
+      allow(["cloudwatch:DeleteAlarms"], [copiedAlarms]);
     },
     applyImageRetention: (allow) => {
       allow([...describeGroups, "ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeLaunchTemplateVersions"], ["*"]);
@@ -107,6 +154,7 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
       allow(["autoscaling:DeleteAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
       allow(["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
+      releaseHold(allow);
     },
     unlockEnvironment: (allow) => allow(["dynamodb:DeleteItem", "dynamodb:GetItem"], [lockTable.tableArn]),
     notify: (allow, fn) => {

@@ -1,5 +1,6 @@
 import "aws-sdk-client-mock-vitest/extend";
 import { AutoScalingClient, DeleteAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { DeleteLaunchTemplateVersionsCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -10,6 +11,8 @@ import { awsError, deployState, group, lambdaContext, LAUNCH_TEMPLATE_ID, NEW_GR
 
 const autoScalingMock = mockClient(AutoScalingClient);
 const ec2Mock = mockClient(EC2Client);
+// Alarm copies of gone groups are deleted too (tested on the simulated region in groupConfiguration.test.ts).
+const cloudWatchMock = mockClient(CloudWatchClient);
 const retiredState = () => deployState("application", { retirement: { groups: [OLD_GROUP], drainedBy: NOW, retiredBy: NOW + 100 } });
 
 const version = (VersionNumber: number, groupName?: string, DefaultVersion = false) => ({
@@ -32,6 +35,8 @@ const deleteAll = (input: { Versions: string[] }) => ({
 beforeEach(() => {
   autoScalingMock.reset();
   ec2Mock.reset();
+  cloudWatchMock.reset();
+  cloudWatchMock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
   setClock(() => NOW * 1000);
   ec2Mock.on(DeleteLaunchTemplateVersionsCommand).callsFake(deleteAll);
 });

@@ -20,6 +20,7 @@ const IAM_PREFIX: Record<string, string> = {
   SFN: "states",
   SNS: "sns",
   EventBridge: "events",
+  CloudWatch: "cloudwatch",
 };
 const SCENARIOS = ["normal-deploy", "normal-deploy-classic", "snapshot-in-use", "crash-and-redrive", "concurrent-releases", "existing-image"];
 
