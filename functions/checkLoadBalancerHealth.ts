@@ -5,7 +5,7 @@ import { describeLiveGroup } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { describeInstanceHealth, describeLoadBalancer } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
-import { BOOT_POLL_SECONDS, listSome, newGroupGone, nextPeriodicChangeAt, nextPollSeconds } from "./lib/polling.js";
+import { BOOT_POLL_SECONDS, listSome, newGroupGone, nextPeriodicChangeAt, nextPollSeconds, REPLACEMENT_POLL_SECONDS } from "./lib/polling.js";
 
 export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadBalancerHealthResult> {
   const { launch, settings } = state;
@@ -37,7 +37,8 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
   }
 
   // Instances added after the group check (a raised capacity) register later than its window says.
-  const registered = desired > (state.groupHealth?.desired ?? desired) ? undefined : state.groupHealth?.inServiceWindow;
+  const raised = desired > (state.groupHealth?.desired ?? desired);
+  const registered = raised ? undefined : state.groupHealth?.inServiceWindow;
   // Past the group's health check grace period Auto Scaling would start replacing instances the load
   // balancer calls unhealthy: a release not healthy by then will not be, so roll back now, not at the deadline.
   const graceEndsAt = registered ? registered.to + settings.healthCheckGracePeriodSeconds : undefined;
@@ -79,7 +80,7 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
         deadline,
         changeAt: nextPeriodicChangeAt(now, registered, intervalSeconds, Math.max(1, healthyThreshold - 1)),
       })
-    : nextPollSeconds({ now, deadline, everySeconds: BOOT_POLL_SECONDS });
+    : nextPollSeconds({ now, deadline, everySeconds: raised ? REPLACEMENT_POLL_SECONDS : BOOT_POLL_SECONDS });
   return {
     status: "waiting",
     nextPollSeconds: nextPoll,

@@ -21,7 +21,7 @@ import {
 import { type CarryOver, launchParameters, prepareCarryOver } from "./lib/groupConfiguration.js";
 import { describeGroupsByName, isBeingDeleted, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
+import { launchTemplatesOf, launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
 import { groupAttachmentParameters } from "./lib/loadBalancer.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
@@ -178,7 +178,7 @@ export async function launchReleaseGroup(state: DeployState): Promise<LaunchResu
 
   // From the group's creation time, so a re-run or redrive keeps the deadline the first run set.
   const createdAt = group.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : nowSeconds();
-  const pinnedVersion = (group.LaunchTemplate ?? group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification)?.Version ?? version;
+  const pinnedVersion = launchTemplatesOf(group)[0]?.Version ?? version;
   if (pinnedVersion !== version) {
     logger.warn("group is pinned to another launch template version", { groupName: plan.groupName, pinnedVersion, version });
   }

@@ -42,7 +42,7 @@ export function formatScenarioResult(result: ScenarioResult): string {
   lines.push(
     live
       ? `live group: ${live.name} (${live.release ?? "?"}) desired ${live.desired}, min ${live.min}, max ${live.max}; ` +
-          `scaling policies [${live.scalingPolicies.join(", ")}]; lifecycle hooks [${live.lifecycleHooks.join(", ")}]; scheduled actions [${live.scheduledActions.join(", ")}]`
+          `scaling policies [${live.scalingPolicies.join(", ")}]; lifecycle hooks [${live.lifecycleHooks.join(", ")}]; scheduled actions [${live.scheduledActions.join(", ")}]; suspended processes [${live.suspendedProcesses.join(", ")}]`
       : "live group: none",
   );
   const left = result.leftovers;

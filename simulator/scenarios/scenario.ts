@@ -455,16 +455,22 @@ class ScenarioRun {
     if (!actual) return void this.violations.push(`${where}: expected a live group ${JSON.stringify(expected)}, found none`);
     for (const [field, want] of Object.entries(expected)) {
       const have = actual[field as keyof typeof actual];
-      const ok = Array.isArray(want) ? want.every((name) => (have as string[]).includes(name)) : have === want;
+      // Names listed must be there; suspended processes must be exactly those listed (a deploy's must be gone).
+      const ok = !Array.isArray(want)
+        ? have === want
+        : field === "suspendedProcesses"
+          ? JSON.stringify([...want].sort()) === JSON.stringify(have)
+          : want.every((name) => (have as string[]).includes(name));
       if (!ok) this.violations.push(`${where}: live group ${actual.name} has ${field} ${JSON.stringify(have)}, expected ${JSON.stringify(want)}`);
     }
   }
 
-  /** After a finished step: one group, no lock, no unused version, no orphan snapshot, retention respected. */
+  /** After a finished step: one group, no lock, no scaling held, no unused version, no orphan snapshot, retention respected. */
   private checkLeftovers(where: string, found: Leftovers, rolledBack: boolean): void {
     const live = found.groups;
     if (live.length > 1) this.violations.push(`${where}: ${live.length} groups left: ${live.join(", ")}`);
     if (found.locks.length) this.violations.push(`${where}: lock left behind: ${JSON.stringify(found.locks)}`);
+    if (found.heldGroups.length) this.violations.push(`${where}: scaling still held by a deploy on ${found.heldGroups.join(", ")}`);
     const usedVersions = new Set(live.map((name) => Number(this.region.autoScaling.groups.get(name)?.launchTemplate?.version)));
     const strayVersions = found.launchTemplateVersions.filter((v) => !usedVersions.has(v));
     if (strayVersions.length) this.violations.push(`${where}: launch template versions nothing uses: ${strayVersions.join(", ")}`);

@@ -3,7 +3,7 @@ import type { Outcome } from "../../functions/lib/contract.js";
 import { innerSchema, valueAt } from "../../functions/lib/validation.js";
 import { parseStageConfig, type StageConfig, StageConfigError } from "../../stacks/config.js";
 import { SIMULATED_DOMAIN } from "../region/environment.js";
-import { LIFECYCLE_HOOK_DEFAULTS } from "../region/services/autoscaling.js";
+import { LIFECYCLE_HOOK_DEFAULTS, SCALING_PROCESSES } from "../region/services/autoscaling.js";
 import { parseRecurrence } from "../../functions/lib/recurrence.js";
 import { SimulatedRegion } from "../region/region.js";
 import { DEFAULT_TIMING, type Timing } from "../region/timing.js";
@@ -103,9 +103,12 @@ const ConfigureLiveGroupSchema = z
     scheduledAction: z.object({ desired: capacity, recurrence, min: capacity.optional(), max: capacity.optional() }).strict().optional(),
     protectedInstances: positiveInt.optional(),
     standbyInstances: positiveInt.optional(),
+    suspendProcesses: z.array(z.enum(SCALING_PROCESSES, { message: SCALING_PROCESSES.join(", ") })).min(1).optional(),
   })
   .strict()
-  .refine((value) => Object.keys(value).length > 0, { message: "at least one of targetTrackingCpuPercent, lifecycleHookSeconds, scheduledAction, protectedInstances, standbyInstances" });
+  .refine((value) => Object.keys(value).length > 0, {
+    message: "at least one of targetTrackingCpuPercent, lifecycleHookSeconds, scheduledAction, protectedInstances, standbyInstances, suspendProcesses",
+  });
 
 const DuringSchema = z.union([
   z.object({ atSeconds: seconds, scaleLiveGroup: ScaleLiveGroupSchema }).strict(),
@@ -122,6 +125,8 @@ const ExpectLiveGroupSchema = z
     scalingPolicies: names.optional(),
     lifecycleHooks: names.optional(),
     scheduledActions: names.optional(),
+    /** Exactly these, no more: what a deploy suspended must be resumed. */
+    suspendedProcesses: names.optional(),
   })
   .strict();
 

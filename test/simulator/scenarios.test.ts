@@ -248,6 +248,59 @@ describe("second edition: behaviours over time, capacity, operators", () => {
   });
 });
 
+describe("issue 13: the new group matches the live one", () => {
+  it("a hand-added target-tracking policy, termination hook and scheduled action exist on the new group after the deploy", async () => {
+    const [, configured, deploy] = (await result("live-group-configuration-carried-over")).steps;
+    expect(configured.liveGroup).toMatchObject({ release: "v1", scalingPolicies: ["cpu-target-55"], lifecycleHooks: ["drain-60s"], scheduledActions: ["scale-to-3"] });
+    expect(deploy).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
+    expect(deploy.liveGroup).toMatchObject({ release: "v2", scalingPolicies: ["cpu-target-55"], lifecycleHooks: ["drain-60s"], scheduledActions: ["scale-to-3"], suspendedProcesses: [] });
+  });
+
+  it("the configured target tracking and scheduled action are on every new group; the configured CPU target replaces an operator's", async () => {
+    const [first, , second] = (await result("configured-scaling")).steps;
+    expect(first.liveGroup).toMatchObject({ scalingPolicies: ["immutable-deploy-target-tracking"], scheduledActions: ["immutable-deploy-business-hours"] });
+    expect(second.liveGroup).toMatchObject({
+      release: "v2",
+      scalingPolicies: ["immutable-deploy-target-tracking"],
+      scheduledActions: ["immutable-deploy-business-hours", "scale-to-4"],
+    });
+  });
+
+  it("a scale-out to 5 during the bake is matched before cutover, with zero failed requests", async () => {
+    const [, deploy] = (await result("scale-out-during-bake")).steps;
+    expect(deploy).toMatchObject({ outcome: "succeeded", failedRequests: 0, liveGroup: { release: "v2", desired: 5, inService: 5 } });
+  });
+
+  it("a scale-out after Launch is matched by the check right before cutover, with zero failed requests", async () => {
+    const run = await result("scale-out-during-health-wait");
+    const [, , deploy] = run.steps;
+    expect(deploy).toMatchObject({ outcome: "succeeded", failedRequests: 0, liveGroup: { release: "v2", desired: 5, inService: 5 } });
+    // The load balancer check, the last state before cutover, raised the new group (it only goes on once 5 are healthy).
+    expect(run.callsByStageFunction?.checkLoadBalancerHealth).toContain("AutoScaling:UpdateAutoScalingGroup");
+  });
+
+  it("a live group whose max an operator raised and scaled beyond the configured max keeps its instances and its room", async () => {
+    const steps = (await result("scale-live-group-beyond-max")).steps;
+    expect(steps[3]).toMatchObject({ outcome: "succeeded", failedRequests: 0, liveGroup: { release: "v2", desired: 5, max: 6, inService: 5 } });
+  });
+
+  it("a rollback leaves the old group's policies, hooks, schedules and suspended processes as they were; the next deploy carries them", async () => {
+    const [, , rolledBack, next] = (await result("rollback-keeps-live-group-configuration")).steps;
+    const configuration = { scalingPolicies: ["cpu-target-55"], lifecycleHooks: ["drain-60s"], scheduledActions: ["scale-to-3"], suspendedProcesses: ["AZRebalance"] };
+    expect(rolledBack).toMatchObject({ outcome: "rolled-back", failedRequests: 0, liveGroup: { release: "v1", ...configuration } });
+    expect(next).toMatchObject({ outcome: "succeeded", failedRequests: 0, liveGroup: { release: "v3", ...configuration } });
+  });
+
+  it("a scale-in hold a rollback never released is reported", async () => {
+    // The Roll back state invoking the unlock function: nothing resumes the old group's processes.
+    const noRollback = mutated((states) => {
+      states[STATE.rollback].Resource = states[STATE.unlockAfterRollback].Resource;
+    });
+    const run = await runScenario(readScenario("rollback-keeps-live-group-configuration"), noRollback);
+    expect(run.invariantViolations.join("\n")).toMatch(/step 3 \(v2\): scaling still held by a deploy on webapp-sim-v1-[0-9a-f]{8}/);
+  });
+});
+
 describe("the second edition's invariants catch what they are for", () => {
   it("a failed step is checked too: a retirement that runs out of time leaves two groups behind", async () => {
     const run = await runScenario(JSON.parse(readFileSync(path.join(PENDING, "termination-hook-default-timeout.json"), "utf8")), definition);

@@ -227,6 +227,19 @@ const MIN_INSTANCE_LIFETIME = 86_400;
 /** DefaultCooldown: "Default: 300 seconds". */
 const DEFAULT_COOLDOWN = 300;
 
+/** SuspendProcesses' ScalingProcesses: "One or more of the following processes" (Auto Scaling API reference). */
+export const SCALING_PROCESSES = [
+  "Launch",
+  "Terminate",
+  "AddToLoadBalancer",
+  "AlarmNotification",
+  "AZRebalance",
+  "HealthCheck",
+  "InstanceRefresh",
+  "ReplaceUnhealthy",
+  "ScheduledActions",
+] as const;
+
 /** DescribeAutoScalingGroups: 50 names per call unless MaxRecords allows more; at most 100 records a page. */
 const DEFAULT_MAX_RECORDS = 50;
 const MAX_RECORDS_LIMIT = 100;
@@ -961,10 +974,12 @@ export class AutoScalingService {
     return { Activities: activities.slice(offset, end).map((activity) => this.toActivity(activity)), NextToken: end < activities.length ? encodeToken(end) : undefined };
   }
 
+  /** "If you omit this property, all processes are specified" (SuspendProcesses, ScalingProcesses). */
   private suspendProcesses(input: SuspendProcessesCommandInput): Output<SuspendProcessesCommandOutput> {
     const group = this.requireGroup(input.AutoScalingGroupName);
-    const all = ["Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"];
-    for (const name of input.ScalingProcesses && input.ScalingProcesses.length > 0 ? input.ScalingProcesses : all) group.suspendedProcesses.add(name);
+    const unknown = (input.ScalingProcesses ?? []).filter((name) => !(SCALING_PROCESSES as readonly string[]).includes(name));
+    if (unknown.length > 0) throw validationError(`Invalid scaling process ${unknown.join(", ")}; valid values: ${SCALING_PROCESSES.join(", ")}`);
+    for (const name of input.ScalingProcesses && input.ScalingProcesses.length > 0 ? input.ScalingProcesses : SCALING_PROCESSES) group.suspendedProcesses.add(name);
     return {};
   }
 
