@@ -16,15 +16,11 @@ import { releaseGroupName } from "../../functions/prepareDeploy.js";
 import { retireGroups } from "../../functions/retireGroups.js";
 import { rollback } from "../../functions/rollback.js";
 import type { SimGroup } from "../../simulator/region/services/autoscaling.js";
-import { describeGroup, EXECUTION_ARN, launchGroup, productWorld, releaseImage } from "../support/simulatedWorld.js";
+import { BY_HAND, configureByHand, describeGroup, EXECUTION_ARN, launchGroup, productWorld, releaseImage } from "../support/simulatedWorld.js";
 
 let world: ReturnType<typeof productWorld>;
 afterEach(() => world?.close());
 
-const ACCOUNT = "123456789012";
-const HOOK_TARGET = `arn:aws:sqs:us-east-1:${ACCOUNT}:lifecycle-hooks`;
-const HOOK_ROLE = `arn:aws:iam::${ACCOUNT}:role/hook-publisher`;
-const OPS_TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:ops`;
 
 const simGroup = (name: string): SimGroup => world.region.autoScaling.groups.get(name)!;
 const suspended = (name: string) => [...simGroup(name).suspendedProcesses].sort();
@@ -37,73 +33,6 @@ async function liveGroup(configure: (name: string) => void = () => {}): Promise<
   world.region.advance(120);
   configure(name);
   return snapshotGroup((await describeGroup(world, name))!);
-}
-
-/** Everything an operator can set on a group by hand, one of each kind. */
-function configureEverything(name: string): { stepPolicyArn: string } {
-  const AutoScalingGroupName = name;
-  asOperator("PutScalingPolicy", {
-    AutoScalingGroupName,
-    PolicyName: "queue-backlog",
-    PolicyType: "TargetTrackingScaling",
-    TargetTrackingConfiguration: {
-      CustomizedMetricSpecification: { MetricName: "Backlog", Namespace: "Shop", Statistic: "Average", Dimensions: [{ Name: "AutoScalingGroupName", Value: name }] },
-      TargetValue: 10,
-    },
-  });
-  const { PolicyARN: stepPolicyArn } = asOperator("PutScalingPolicy", {
-    AutoScalingGroupName,
-    PolicyName: "cpu-high",
-    PolicyType: "StepScaling",
-    AdjustmentType: "ChangeInCapacity",
-    StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 2 }],
-    EstimatedInstanceWarmup: 90,
-  }) as { PolicyARN: string };
-  world.region.call("CloudWatch", "PutMetricAlarm", {
-    AlarmName: "shop-cpu-high",
-    MetricName: "CPUUtilization",
-    Namespace: "AWS/EC2",
-    Statistic: "Average",
-    Dimensions: [{ Name: "AutoScalingGroupName", Value: name }],
-    Period: 60,
-    EvaluationPeriods: 3,
-    Threshold: 80,
-    ComparisonOperator: "GreaterThanThreshold",
-    AlarmActions: [stepPolicyArn, OPS_TOPIC],
-  });
-  asOperator("PutScalingPolicy", { AutoScalingGroupName, PolicyName: "add-one", AdjustmentType: "ChangeInCapacity", ScalingAdjustment: 1, Cooldown: 120 });
-  asOperator("PutScalingPolicy", {
-    AutoScalingGroupName,
-    PolicyName: "forecast",
-    PolicyType: "PredictiveScaling",
-    PredictiveScalingConfiguration: { MetricSpecifications: [{ TargetValue: 40, PredefinedMetricPairSpecification: { PredefinedMetricType: "ASGCPUUtilization" } }], Mode: "ForecastOnly" },
-  });
-  asOperator("PutScheduledUpdateGroupAction", { AutoScalingGroupName, ScheduledActionName: "nightly", Recurrence: "0 22 * * *", DesiredCapacity: 1, TimeZone: "Europe/Berlin" });
-  asOperator("PutScheduledUpdateGroupAction", { AutoScalingGroupName, ScheduledActionName: "launch-day", StartTime: new Date(world.region.now() + 7 * 86_400_000), DesiredCapacity: 4 });
-  asOperator("PutLifecycleHook", {
-    AutoScalingGroupName,
-    LifecycleHookName: "register",
-    LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
-    HeartbeatTimeout: 30,
-    DefaultResult: "CONTINUE",
-    NotificationTargetARN: HOOK_TARGET,
-    RoleARN: HOOK_ROLE,
-    NotificationMetadata: "shop",
-  });
-  asOperator("PutLifecycleHook", { AutoScalingGroupName, LifecycleHookName: "drain", LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING", HeartbeatTimeout: 60, DefaultResult: "CONTINUE" });
-  asOperator("PutWarmPool", { AutoScalingGroupName, MinSize: 1, PoolState: "Stopped", InstanceReusePolicy: { ReuseOnScaleIn: true } });
-  asOperator("SuspendProcesses", { AutoScalingGroupName, ScalingProcesses: ["AZRebalance"] });
-  asOperator("UpdateAutoScalingGroup", {
-    AutoScalingGroupName,
-    TerminationPolicies: ["OldestInstance"],
-    MaxInstanceLifetime: 604_800,
-    CapacityRebalance: true,
-    DefaultCooldown: 120,
-    DefaultInstanceWarmup: 60,
-    InstanceMaintenancePolicy: { MinHealthyPercentage: 90, MaxHealthyPercentage: 120 },
-  });
-  asOperator("CreateOrUpdateTags", { Tags: [{ ResourceId: name, ResourceType: "auto-scaling-group", Key: "team", Value: "web", PropagateAtLaunch: true }] });
-  return { stepPolicyArn };
 }
 
 function plan(liveGroups: GroupSnapshot[], release = "v2"): DeployPlan {
@@ -131,7 +60,7 @@ describe("the new group matches the live one", () => {
     // Prepare
     world = productWorld();
     let stepPolicyArn = "";
-    const live = await liveGroup((name) => ({ stepPolicyArn } = configureEverything(name)));
+    const live = await liveGroup((name) => ({ stepPolicyArn } = configureByHand(world, name)));
     const state = await launchState([live]);
 
     // Act
@@ -149,17 +78,17 @@ describe("the new group matches the live one", () => {
     // The step policy's alarm: copied, on the new group's metric, acting on the new group's policy (and still on the topic).
     const copy = world.region.cloudWatch.alarms.get(`${launch.groupName}:shop-cpu-high`)!;
     expect(copy.definition.Dimensions).toEqual([{ Name: "AutoScalingGroupName", Value: launch.groupName }]);
-    expect(copy.definition.AlarmActions).toEqual([group.policies.get("cpu-high")!.arn, OPS_TOPIC]);
+    expect(copy.definition.AlarmActions).toEqual([group.policies.get("cpu-high")!.arn, BY_HAND.opsTopic]);
     expect(copy.tags).toEqual([
       { Key: TAG.app, Value: "shop" },
       { Key: TAG.environment, Value: "dev01" },
     ]);
-    expect(world.region.cloudWatch.alarms.get("shop-cpu-high")!.definition.AlarmActions).toEqual([stepPolicyArn, OPS_TOPIC]);
+    expect(world.region.cloudWatch.alarms.get("shop-cpu-high")!.definition.AlarmActions).toEqual([stepPolicyArn, BY_HAND.opsTopic]);
     expect([...group.scheduledActions.values()].map(({ name, recurrence, timeZone, desired }) => ({ name, recurrence, timeZone, desired }))).toEqual([
       { name: "nightly", recurrence: "0 22 * * *", timeZone: "Europe/Berlin", desired: 1 },
       { name: "launch-day", recurrence: undefined, timeZone: undefined, desired: 4 },
     ]);
-    expect(group.lifecycleHooks.get("register")).toMatchObject({ transition: "autoscaling:EC2_INSTANCE_LAUNCHING", heartbeatTimeout: 30, defaultResult: "CONTINUE", notificationTargetArn: HOOK_TARGET, roleArn: HOOK_ROLE, notificationMetadata: "shop" });
+    expect(group.lifecycleHooks.get("register")).toMatchObject({ transition: "autoscaling:EC2_INSTANCE_LAUNCHING", heartbeatTimeout: 30, defaultResult: "CONTINUE", notificationTargetArn: BY_HAND.hookTarget, roleArn: BY_HAND.hookRole, notificationMetadata: "shop" });
     expect(group.lifecycleHooks.get("drain")).toMatchObject({ transition: "autoscaling:EC2_INSTANCE_TERMINATING", heartbeatTimeout: 60 });
     expect(group.warmPool).toMatchObject({ MinSize: 1, PoolState: "Stopped", InstanceReusePolicy: { ReuseOnScaleIn: true } });
     expect(group.attributes).toEqual({
@@ -185,7 +114,7 @@ describe("the new group matches the live one", () => {
   it("holds the old group's alarms and schedules from Launch on, and a rollback leaves its policies and processes as they were", async () => {
     // Prepare
     world = productWorld();
-    const live = await liveGroup(configureEverything);
+    const live = await liveGroup((name) => configureByHand(world, name));
     const state = await launchState([live]);
     const policiesBefore = structuredClone([...simGroup(live.name).policies.values()]);
 
@@ -225,7 +154,7 @@ describe("the new group matches the live one", () => {
   it("is idempotent: a second Launch finds the hold in place, carries the same, and copies each alarm once", async () => {
     // Prepare
     world = productWorld();
-    const live = await liveGroup(configureEverything);
+    const live = await liveGroup((name) => configureByHand(world, name));
     const state = await launchState([live]);
     const first = await launchReleaseGroup(state);
     world.region.advance(30);
@@ -244,7 +173,7 @@ describe("the new group matches the live one", () => {
   it("releases the new group's hold once the old group leaves the load balancer", async () => {
     // Prepare
     world = productWorld();
-    const live = await liveGroup(configureEverything);
+    const live = await liveGroup((name) => configureByHand(world, name));
     const state = await launchState([live]);
     const launch = await launchReleaseGroup(state);
 
@@ -406,7 +335,7 @@ describe("alarm copies", () => {
   it("those of groups that are gone are deleted; the operator's own alarm and the live group's copy stay", async () => {
     // Prepare: v2 launched beside v1 (copying v1's alarm), then rolled back (v2 force-deleted).
     world = productWorld();
-    const live = await liveGroup(configureEverything);
+    const live = await liveGroup((name) => configureByHand(world, name));
     const state = await launchState([live]);
     const launch = await launchReleaseGroup(state);
     await rollback({ ...state, launch });
