@@ -55,6 +55,14 @@ async function launchState(liveGroups: GroupSnapshot[], release = "v2"): Promise
   return state;
 }
 
+/** A fresh world whose live group v1 an operator configured with everything (configureByHand), and v2 launched beside it. */
+async function launchedBesideConfiguredLiveGroup() {
+  world = productWorld();
+  const live = await liveGroup((name) => configureByHand(world, name));
+  const state = await launchState([live]);
+  return { live, state, launch: await launchReleaseGroup(state) };
+}
+
 describe("the new group matches the live one", () => {
   it("carries over every kind of scaling policy, the step policy's alarm, schedules, hooks, warm pool, attributes, tags and processes", async () => {
     // Prepare
@@ -172,10 +180,7 @@ describe("the new group matches the live one", () => {
 
   it("releases the new group's hold once the old group leaves the load balancer", async () => {
     // Prepare
-    world = productWorld();
-    const live = await liveGroup((name) => configureByHand(world, name));
-    const state = await launchState([live]);
-    const launch = await launchReleaseGroup(state);
+    const { live, state, launch } = await launchedBesideConfiguredLiveGroup();
 
     // Act
     await retireGroups({ ...state, launch });
@@ -334,10 +339,7 @@ describe("capacity at cutover", () => {
 describe("alarm copies", () => {
   it("those of groups that are gone are deleted; the operator's own alarm and the live group's copy stay", async () => {
     // Prepare: v2 launched beside v1 (copying v1's alarm), then rolled back (v2 force-deleted).
-    world = productWorld();
-    const live = await liveGroup((name) => configureByHand(world, name));
-    const state = await launchState([live]);
-    const launch = await launchReleaseGroup(state);
+    const { live, state, launch } = await launchedBesideConfiguredLiveGroup();
     await rollback({ ...state, launch });
     world.region.advance(30);
     world.region.call("CloudWatch", "PutMetricAlarm", {
