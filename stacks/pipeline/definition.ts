@@ -1,11 +1,30 @@
 import { Duration, type Stack } from "aws-cdk-lib";
 import * as codebuild from "aws-cdk-lib/aws-codebuild";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Function } from "sst/constructs";
 import { BAKE_EXPORTS, BAKE_VARIABLES, type EnvironmentSettings, RESULT_PATH } from "../../functions/lib/contract.js";
 import { ERROR, RETRYABLE_ERRORS, STATE } from "../../functions/lib/names.js";
 import { resultPathOf, type StageFunctionId, TASK_STATES, type TaskStateName } from "./tables.js";
+
+/**
+ * CodeBuild's `.sync` task with exactly the permissions Step Functions documents for it ("IAM policies for AWS
+ * CodeBuild", Run a Job: StartBuild, StopBuild, BatchGetBuilds on the project, plus its EventBridge rule).
+ * aws-cdk-lib adds codebuild:BatchGetReports on the project too; that action's only resource type is a report
+ * group (Service Authorization Reference), so on a project it grants nothing, and the bake writes no reports.
+ */
+class CodeBuildRunJob extends tasks.CodeBuildStartBuild {
+  constructor(scope: Stack, id: string, props: tasks.CodeBuildStartBuildProps) {
+    super(scope, id, props);
+    const policies = this.taskPolicies ?? [];
+    for (const [index, statement] of policies.entries()) {
+      const actions = statement.actions.filter((action) => action !== "codebuild:BatchGetReports");
+      if (actions.length === statement.actions.length) continue;
+      policies[index] = new iam.PolicyStatement({ effect: statement.effect, actions, resources: statement.resources, conditions: statement.conditions });
+    }
+  }
+}
 
 export interface DefinitionParts {
   fn: Record<StageFunctionId, Function>;
@@ -94,7 +113,7 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
     parameters: { "imageId.$": "$.plan.imageId", baked: false },
     resultPath: RESULT_PATH.image,
   });
-  const bake = new tasks.CodeBuildStartBuild(stack, STATE.bake, {
+  const bake = new CodeBuildRunJob(stack, STATE.bake, {
     project: bakeProject,
     integrationPattern: sfn.IntegrationPattern.RUN_JOB,
     environmentVariablesOverride: Object.fromEntries(
