@@ -101,6 +101,13 @@ export const LAUNCH_REJECTED_CODES = [
   "MissingParameter",
 ] as const;
 
+/**
+ * Auto Scaling (CreateAutoScalingGroup) could not create or use its service-linked role. It comes as HTTP 500,
+ * but it is a missing permission (iam:CreateServiceLinkedRole for the account's first group), not a hiccup:
+ * retrying cannot help.
+ */
+export const SERVICE_LINKED_ROLE_FAILURE_CODES = ["ServiceLinkedRoleFailure"] as const;
+
 /** EC2: the image does not exist (any more), or the id is not one. */
 export const IMAGE_NOT_FOUND_CODES = ["InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable"] as const;
 /** EC2: the image was deregistered already. */

@@ -5,7 +5,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { NagSuppressions } from "cdk-nag";
 import { Function } from "sst/constructs";
-import { PROJECT, TAG } from "../../functions/lib/names.js";
+import { AUTO_SCALING_SERVICE, AUTO_SCALING_SERVICE_LINKED_ROLE, PROJECT, TAG } from "../../functions/lib/names.js";
 import type { EnvironmentResources } from "../Environment.js";
 import { functionConstructId, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "./tables.js";
 
@@ -16,10 +16,6 @@ export interface StageFunctionDeps {
   eventBus: events.IEventBus;
   stateMachineName: string;
 }
-
-/** Auto Scaling's default service-linked role, as IAM names it (path and name). */
-const AUTO_SCALING_SERVICE = "autoscaling.amazonaws.com";
-const AUTO_SCALING_SERVICE_LINKED_ROLE = `aws-service-role/${AUTO_SCALING_SERVICE}/AWSServiceRoleForAutoScaling`;
 
 type Allow = (actions: string[], resources: string[], conditions?: Record<string, string>) => void;
 
