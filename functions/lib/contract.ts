@@ -119,7 +119,7 @@ export const BAKE_VARIABLES = ["ARTIFACT_BUCKET", "ARTIFACT_KEY", "ARTIFACT_VERS
 export type BakeVariable = (typeof BAKE_VARIABLES)[number];
 export type BakeRequest = Record<BakeVariable, string>;
 
-/** What the bake exports (buildspec.yml `exported-variables`), read back by the state machine. */
+/** What the bake exports (buildspec.yml `exported-variables`), read back by `readBakedImage`. */
 export const BAKE_EXPORTS = { imageId: "IMAGE_ID", baseImageId: "BASE_IMAGE_ID" } as const;
 
 // ---- The parts of the document, in stage order -------------------------------------------------------------
@@ -181,6 +181,20 @@ export interface CheckResult {
 /** Lock's result ($.lock): `ready` = acquired, `duplicate` = same release live or in flight (no-op). */
 export interface LockResult extends Omit<CheckResult, "status"> {
   status: "waiting" | "ready" | "failed" | "duplicate";
+}
+
+/**
+ * $.bake: the finished build as Step Functions' CodeBuild `.sync` integration returns it, kept whole (the part
+ * read is typed here). A JSONPath filter in the Bake state's ResultSelector would fail with an uncatchable
+ * States.Runtime when an export is missing; `readBakedImage` reads it instead and fails with a named error.
+ */
+export interface BakeOutput {
+  Build: {
+    Id?: string;
+    BuildStatus?: string;
+    /** CodeBuild's `Value` is optional (API reference, ExportedEnvironmentVariable). */
+    ExportedEnvironmentVariables?: { Name?: string; Value?: string }[];
+  };
 }
 
 /** $.image: from the bake, or the given image. */
@@ -283,6 +297,7 @@ export interface DeployState {
   execution: ExecutionInfo;
   plan?: DeployPlan;
   lock?: LockResult;
+  bake?: BakeOutput;
   image?: ImageResult;
   launch?: LaunchResult;
   groupHealth?: GroupHealthResult;
@@ -301,6 +316,7 @@ export interface DeployState {
 export const RESULT_PATH = {
   plan: "$.plan",
   lock: "$.lock",
+  bake: "$.bake",
   image: "$.image",
   launch: "$.launch",
   groupHealth: "$.groupHealth",

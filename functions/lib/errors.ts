@@ -21,6 +21,13 @@ export class InvalidDeployInputError extends DeployError {
   }
 }
 
+/** The bake succeeded but did not export the AMI ids the deploy needs (buildspec.yml `exported-variables`). */
+export class BakeFailedError extends DeployError {
+  constructor(message: string) {
+    super(ERROR.bakeFailed, message);
+  }
+}
+
 /** The release cannot launch as configured (bad image, bad template, a limit): no retry helps. */
 export class LaunchFailedError extends DeployError {
   constructor(message: string, options?: { cause?: unknown }) {

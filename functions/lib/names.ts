@@ -81,6 +81,7 @@ export type StateName = (typeof STATE)[keyof typeof STATE];
 export const ERROR = {
   // Thrown by the stage functions.
   invalidInput: "InvalidDeployInput",
+  bakeFailed: "BakeFailed",
   launchFailed: "LaunchFailed",
   lockLost: "LockLost",
   notYetVisible: "NotYetVisible",

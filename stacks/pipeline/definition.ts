@@ -4,7 +4,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Function } from "sst/constructs";
-import { BAKE_EXPORTS, BAKE_VARIABLES, type EnvironmentSettings, RESULT_PATH } from "../../functions/lib/contract.js";
+import { BAKE_VARIABLES, type EnvironmentSettings, RESULT_PATH } from "../../functions/lib/contract.js";
 import { ERROR, RETRYABLE_ERRORS, STATE } from "../../functions/lib/names.js";
 import { resultPathOf, type StageFunctionId, TASK_STATES, type TaskStateName } from "./tables.js";
 
@@ -122,21 +122,11 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
         { type: codebuild.BuildEnvironmentVariableType.PLAINTEXT, value: sfn.JsonPath.stringAt(`$.plan.bakeRequest.${name}`) },
       ]),
     ),
-    resultSelector: {
-      "imageIds.$": `$.Build.ExportedEnvironmentVariables[?(@.Name=='${BAKE_EXPORTS.imageId}')].Value`,
-      "baseImageIds.$": `$.Build.ExportedEnvironmentVariables[?(@.Name=='${BAKE_EXPORTS.baseImageId}')].Value`,
-    },
-    resultPath: RESULT_PATH.image,
+    // No ResultSelector: a JSONPath filter there (or States.ArrayGetItem on its result) fails with a
+    // States.Runtime error no Catch takes when an export is missing. The next state reads the exports.
+    resultPath: RESULT_PATH.bake,
   });
-  const useBakedImage = new sfn.Pass(stack, STATE.useBakedImage, {
-    comment: "A JSONPath filter yields an array: take item 0.",
-    parameters: {
-      "imageId.$": "States.ArrayGetItem($.image.imageIds, 0)",
-      "baseImageId.$": "States.ArrayGetItem($.image.baseImageIds, 0)",
-      baked: true,
-    },
-    resultPath: RESULT_PATH.image,
-  });
+  const useBakedImage = invoke(STATE.useBakedImage);
 
   // 4-6. Launch, then wait until healthy in the group and at the load balancer.
   const launch = invoke(STATE.launch);
@@ -194,7 +184,7 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   deleteOldGroups.next(imageRetention).next(finish);
 
   // What each failure path catches: before Launch, unlock; from Launch to healthy at the load balancer, roll back.
-  for (const task of [prepare, refreshPlan, lock, bake]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
+  for (const task of [prepare, refreshPlan, lock, bake, useBakedImage]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
   for (const task of [launch, checkGroup, checkLoadBalancer]) task.addCatch(rollback, { resultPath: RESULT_PATH.error });
   return start;
 }

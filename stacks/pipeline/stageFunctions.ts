@@ -56,6 +56,8 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       allow(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], [lockTable.tableArn]);
       allow(["states:DescribeExecution"], [executionArns]);
     },
+    // Reads the bake's output from the state document: no AWS call.
+    readBakedImage: () => undefined,
     launchReleaseGroup: (allow) => {
       // Checks it still holds the lock: a late redrive must not launch beside a newer deploy.
       readLock(allow);
