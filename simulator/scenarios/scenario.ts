@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { allClients } from "../../functions/lib/clients.js";
-import type { EnvironmentSettings, Outcome } from "../../functions/lib/contract.js";
+import { type EnvironmentSettings, type Outcome, RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE } from "../../functions/lib/contract.js";
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
 import { valueAt } from "../../functions/lib/validation.js";
 import type { AslDefinition } from "../../stacks/stateMachineDefinition.js";
@@ -37,7 +37,7 @@ const FaultSchema = z.union([
 
 const DeploySchema = z
   .object({
-    release: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a release label such as v2"),
+    release: z.string().regex(RELEASE_LABEL_PATTERN, `a release label such as v2 (${RELEASE_LABEL_RULE})`),
     appHealthy: z.boolean().default(true),
     bootFails: z.boolean().default(false),
     trigger: z.enum(["s3", "start-execution"]).default("s3"),

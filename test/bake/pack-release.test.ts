@@ -76,6 +76,12 @@ describe("packRelease", () => {
     );
   });
 
+  it("packs a release labelled with a semantic version with build metadata, label verbatim", async () => {
+    const outFile = join(workDir, "dist/releases/web-app-2.4.2+build.188.tgz");
+    await packRelease({ appDir: exampleAppDir, release: "web-app-2.4.2+build.188", outFile });
+    expect(JSON.parse(readFileSync(join(unpack(outFile), RELEASE_MANIFEST), "utf8")).release).toBe("web-app-2.4.2+build.188");
+  });
+
   it("rejects a release label the pipeline would not accept", async () => {
     await expect(packRelease({ appDir: exampleAppDir, release: "v2/../x", outFile: join(workDir, "x.tgz") })).rejects.toThrow(
       /is not a release label/,
