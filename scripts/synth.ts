@@ -1,6 +1,7 @@
 /**
- * `npm run synth -- --stage <stage> [--nag]`: synthesizes every stack offline and writes
- * `.synth/<stage>/<StackName>.template.json`. No AWS credentials or network needed.
+ * `npm run synth -- --stage <stage> [--nag] [--bundle] [--out .synth]`: synthesizes every stack offline and
+ * writes `<out>/<stage>/<StackName>.template.json`. No AWS credentials or network needed; what only `sst
+ * deploy` decides (lookups, refused placeholders) is printed as notes.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -37,6 +38,7 @@ async function main() {
       console.error(`synth: cdk-nag ${error}`);
     }
   }
+  for (const note of synthesized.notes) console.log(`synth: note: ${note}`);
   if (nagErrors) throw new Error(`${nagErrors} unsuppressed cdk-nag error(s)`);
 }
 
