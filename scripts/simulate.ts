@@ -62,7 +62,10 @@ async function main() {
   } catch (error) {
     throw new Error(`cannot read scenario ${values.scenario}: ${(error as Error).message}`);
   }
-  const definition = await loadDeployDefinition("dev01");
+  const definition = await loadDeployDefinition("dev01", {
+    onLoad: ({ cached, hash }) =>
+      console.error(`simulate: state machine ${cached ? `reused from .synth/cache (inputs unchanged, ${hash})` : `synthesized and cached (${hash})`}`),
+  });
   const result = await runScenario(scenario, definition);
   console.log(values.json ? JSON.stringify(result) : formatScenarioResult(result));
   if (result.invariantViolations.length) process.exitCode = 1;

@@ -17,7 +17,7 @@ import { SCENARIO_STAGE, parseScenario, runScenario, type ScenarioResult, type S
 import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
 import { loadDeployDefinition } from "../../stacks/stateMachineDefinition.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BENCH_SCENARIOS = ["normal-deploy", "normal-deploy-classic", "large-group", "lifecycle-hook", "throttling-storm", "unhealthy-release"];
 const FIXED_POLL_SECONDS = 5;
 
@@ -117,8 +117,14 @@ async function bundleSizes(): Promise<Row[]> {
   return rows;
 }
 
+/** Progress on stderr (the report goes to stdout and BENCHMARK.md): what runs now, and how long the run has taken. */
+const started = Date.now();
+const progress = (line: string) => console.error(`bench: [${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`);
+
 async function main() {
-  const definition = await loadDeployDefinition("dev01");
+  const definition = await loadDeployDefinition("dev01", {
+    onLoad: ({ cached, hash }) => progress(`state machine ${cached ? `reused from .synth/cache (${hash})` : `synthesized and cached (${hash})`}`),
+  });
   const sections: string[] = [
     "# Benchmark",
     "",
@@ -128,8 +134,9 @@ async function main() {
     "",
   ];
   const results = new Map<string, { adaptive: ScenarioResult; fixed: ScenarioResult }>();
-  for (const name of BENCH_SCENARIOS) {
+  for (const [index, name] of BENCH_SCENARIOS.entries()) {
     const scenario = JSON.parse(await readFile(path.join(ROOT, "scenarios", `${name}.json`), "utf8"));
+    progress(`${index + 1}/${BENCH_SCENARIOS.length} ${name}: state machine, fixed ${FIXED_POLL_SECONDS} s polling, the seeds' Bash`);
     const adaptive = await runScenario(scenario, definition);
     const fixed = await runScenario(scenario, definition, { fixedPollSeconds: FIXED_POLL_SECONDS });
     results.set(name, { adaptive, fixed });
@@ -183,13 +190,13 @@ async function main() {
     "",
     "esbuild, minified ESM for Node 22+, AWS SDK v3 left to the Lambda runtime:",
     "",
-    table(await bundleSizes()),
+    table(await (progress("bundling the stage functions"), bundleSizes())),
     "",
   );
   const markdown = sections.join("\n");
   console.log(markdown);
   await writeFile(path.join(ROOT, "BENCHMARK.md"), markdown);
-  console.error("bench: wrote BENCHMARK.md");
+  progress("wrote BENCHMARK.md");
 }
 
 main().catch((error: unknown) => {

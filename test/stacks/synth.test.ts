@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -123,6 +123,14 @@ describe("npm run synth -- --stage dev01 --nag, offline, without and with --bund
   it("says what only sst deploy decides: the zone lookup and the refused placeholders", () => {
     expect(runs.placeholder.output).toContain("synth: note: availability-zones lookup");
     expect(runs.placeholder.output).toContain('synth: note: sst deploy refuses domain: "example.com"');
+  });
+});
+
+describe("npm run synth: usage", () => {
+  it("a bad option is one line naming it and what is allowed, exit 2, before anything heavy loads", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/synth.ts", "--stagee", "dev01"], { cwd: ROOT, encoding: "utf8" });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe("synth: --stagee: unknown option; allowed: --stage, --nag, --bundle, --out, --help\n(npm run synth -- --help lists every option)\n");
   });
 });
 
