@@ -7,6 +7,7 @@ import { LIFECYCLE_HOOK_DEFAULTS } from "../region/services/autoscaling.js";
 import { parseRecurrence } from "../region/services/recurrence.js";
 import { SimulatedRegion } from "../region/region.js";
 import { DEFAULT_TIMING, type Timing } from "../region/timing.js";
+import { RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE } from "../../functions/lib/contract.js";
 
 /**
  * The scenario file (docs/design.md "Simulation"; README "Writing a scenario"): every field validated, unknown
@@ -69,7 +70,7 @@ const FaultSchema = z.union([
 
 const DeploySchema = z
   .object({
-    release: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a release label such as v2"),
+    release: z.string().regex(RELEASE_LABEL_PATTERN, `a release label such as v2 (${RELEASE_LABEL_RULE})`),
     appHealthy: z.boolean().default(true),
     bootFails: z.boolean().default(false),
     appDiesAfterSeconds: seconds.optional(),
