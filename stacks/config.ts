@@ -3,7 +3,7 @@ import { z } from "zod";
 import { NODE_RELEASES } from "./data/nodeVersions.js";
 import { DEFAULTS } from "../functions/lib/names.js";
 import { SLOW_BOOT_AFTER_SECONDS } from "../functions/lib/polling.js";
-import { allowedKeysAt, valueAt } from "../functions/lib/validation.js";
+import { allowedErrorMap, allowedKeysAt, didYouMean, show, valueAt } from "../functions/lib/validation.js";
 
 /**
  * Per-stage configuration: one typed object per stage. Everything but `domain` and `hostedZoneId` has a
@@ -215,10 +215,6 @@ export class StageConfigError extends Error {
   }
 }
 
-function describeValue(value: unknown): string {
-  return value === undefined ? "missing" : JSON.stringify(value);
-}
-
 /** The usual configuration error: the stage, then one `field: value; allowed: ...` line per problem. */
 export function stageConfigError(stage: string, lines: string[]): StageConfigError {
   return new StageConfigError(`Invalid configuration for stage "${stage}":\n  ${lines.join("\n  ")}`);
@@ -226,15 +222,16 @@ export function stageConfigError(stage: string, lines: string[]): StageConfigErr
 
 /** Validates a stage's configuration; throws StageConfigError naming stage, field, value and what is allowed. */
 export function parseStageConfig(stage: string, input: unknown): StageConfig {
-  const result = StageConfigSchema.safeParse(input);
+  const result = StageConfigSchema.safeParse(input, { errorMap: allowedErrorMap });
   if (result.success) return { ...result.data, stage };
   const lines = result.error.issues.map((issue) => {
     if (issue.code === "unrecognized_keys") {
       const where = issue.path.length ? `${issue.path.join(".")}.` : "";
-      return `${issue.keys.map((k) => where + k).join(", ")}: unknown field; allowed: ${allowedKeysAt(StageConfigSchema, issue.path).join(", ")}`;
+      const allowed = allowedKeysAt(StageConfigSchema, issue.path);
+      return issue.keys.map((k) => `${where}${k}: unknown field${didYouMean(k, allowed)}; allowed: ${allowed.join(", ")}`).join("\n  ");
     }
     const field = issue.path.join(".");
-    return `${field}: ${describeValue(valueAt(input, issue.path))}; allowed: ${issue.message}`;
+    return `${field}: ${show(valueAt(input, issue.path))}; allowed: ${issue.message}`;
   });
   throw stageConfigError(stage, lines);
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { type ArtifactRef, isArtifactKey, RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE, releaseFromArtifactKey } from "./contract.js";
 import { InvalidDeployInputError } from "./errors.js";
 import { DEFAULTS } from "./names.js";
-import { allowedKeysAt, show, valueAt } from "./validation.js";
+import { allowedErrorMap, allowedKeysAt, didYouMean, show, valueAt } from "./validation.js";
 
 /**
  * The two execution-input shapes of docs/design.md ("Execution input"), validated with zod. Every problem becomes
@@ -139,7 +139,7 @@ export function parseDeployInput(input: unknown): DeployRequest {
 
 /** An S3 event: its key arrives URL-encoded, and the bake gets the decoded key, as S3 stores it. */
 function parseS3Event(input: Record<string, unknown>): DeployRequest {
-  const result = s3EventSchema.safeParse(input);
+  const result = s3EventSchema.safeParse(input, { errorMap: allowedErrorMap });
   if (!result.success) throw invalidInput(result.error, input);
   const { bucket, object } = result.data.detail;
   const raw = String(valueAt(input, ["detail", "object", "key"]));
@@ -158,7 +158,7 @@ function parseS3Event(input: Record<string, unknown>): DeployRequest {
 }
 
 function parseManualInput(input: Record<string, unknown>): DeployRequest {
-  const result = manualInputSchema.safeParse(input);
+  const result = manualInputSchema.safeParse(input, { errorMap: allowedErrorMap });
   if (!result.success) throw invalidInput(result.error, input);
   const parsed = result.data;
   const artifact = parsed.artifact && {
@@ -200,7 +200,8 @@ function describeIssue(issue: z.ZodIssue, input: unknown): string {
   if (issue.code === z.ZodIssueCode.custom && issue.params?.complete) return issue.message;
   if (issue.code === z.ZodIssueCode.unrecognized_keys) {
     const prefix = issue.path.length > 0 ? `${field}.` : "";
-    return issue.keys.map((key) => `${prefix}${key}: unknown field; allowed: ${allowedKeys(issue.path)}`).join(" | ");
+    const allowed = allowedKeysAt(manualInputSchema, issue.path);
+    return issue.keys.map((key) => `${prefix}${key}: unknown field${didYouMean(key, allowed)}; allowed: ${allowed.join(", ")}`).join(" | ");
   }
   if (issue.code === z.ZodIssueCode.invalid_type) {
     const expected = EXPECTED_TYPE[issue.expected] ?? issue.expected;
@@ -208,10 +209,6 @@ function describeIssue(issue: z.ZodIssue, input: unknown): string {
     return `${field}: ${show(value)} is ${issue.received === "null" ? "null" : `a ${issue.received}`}; allowed: ${expected}`;
   }
   return `${field}: ${show(value)} ${issue.message}`;
-}
-
-function allowedKeys(path: (string | number)[]): string {
-  return allowedKeysAt(manualInputSchema, path).join(", ");
 }
 
 function invalidInput(error: z.ZodError, input: unknown): InvalidDeployInputError {

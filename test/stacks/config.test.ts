@@ -32,7 +32,7 @@ describe("stage configuration", () => {
   });
 
   const badFields: [string, Record<string, unknown>, RegExp][] = [
-    ["missing domain", { hostedZoneId: base.hostedZoneId }, /domain: missing; allowed: a lower-case DNS name/],
+    ["missing domain", { hostedZoneId: base.hostedZoneId }, /domain: \(missing\); allowed: a lower-case DNS name/],
     ["bad hosted zone", { ...base, hostedZoneId: "zone-1" }, /hostedZoneId: "zone-1"; allowed: a Route 53 hosted zone id/],
     ["unknown load balancer", { ...base, loadBalancer: "network" }, /loadBalancer: "network"; allowed: "application" or "classic"/],
     ["zero max", { ...base, maxCapacity: 0 }, /maxCapacity: 0; allowed: an integer from 1 to 500/],
@@ -47,8 +47,10 @@ describe("stage configuration", () => {
     ["bad ssh key", { ...base, sshPublicKey: "hello" }, /sshPublicKey: "hello"; allowed: an OpenSSH public key line/],
     ["one subnet", { ...base, vpc: { vpcId: "vpc-0abc12345", publicSubnetIds: ["subnet-0abc1234"], availabilityZones: ["us-east-1a"] } }, /vpc.publicSubnetIds: \["subnet-0abc1234"\]; allowed: at least two subnets/],
     ["ipv6 on classic", { ...base, loadBalancer: "classic", ipv6: true }, /ipv6: true; allowed: false unless loadBalancer is "application"/],
-    ["typo", { ...base, desiredCapacty: 2 }, /desiredCapacty: unknown field; allowed: domain, hostedZoneId/],
+    ["typo", { ...base, desiredCapacty: 2 }, /desiredCapacty: unknown field \(did you mean "desiredCapacity"\?\); allowed: domain, hostedZoneId/],
     ["nested typo", { ...base, healthCheck: { intervall: 5 } }, /healthCheck.intervall: unknown field; allowed: path, intervalSeconds/],
+    ["a far-off field name gets no guess", { ...base, colour: "blue" }, /colour: unknown field; allowed: domain,/],
+    ["a wrong type says what is allowed, not what zod expected", { ...base, ipv6: "yes" }, /ipv6: "yes"; allowed: true or false/],
     ["bad region", { ...base, region: "mars-1" }, /region: "mars-1"; allowed: an AWS region/],
     ["instance type that does not exist", { ...base, instanceType: "t3.mega" }, /instanceType: "t3.mega"; allowed: an EC2 instance type the SDK knows \(@aws-sdk\/client-ec2 _InstanceType, \d+ types\)/],
     ["Node.js version never released", { ...base, nodeVersion: "22.99.0" }, /nodeVersion: "22.99.0"; allowed: a released Node.js version, 18.0.0 or later, such as "22.11.0" \(stacks\/data\/nodeVersions.ts, known through \d+\.\d+\.\d+ as of \d{4}-\d\d-\d\d; refresh it with npx tsx scripts\/node-versions.ts\)/],
