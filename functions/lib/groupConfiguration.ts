@@ -33,7 +33,6 @@ import {
   type ScheduledUpdateGroupAction,
   SuspendProcessesCommand,
   type Tag,
-  UpdateAutoScalingGroupCommand,
   type WarmPoolConfiguration,
 } from "@aws-sdk/client-auto-scaling";
 import { DeleteAlarmsCommand, type MetricAlarm, paginateDescribeAlarms, PutMetricAlarmCommand, type PutMetricAlarmCommandInput } from "@aws-sdk/client-cloudwatch";
@@ -42,7 +41,7 @@ import { autoScaling, cloudWatch, elbv2 } from "./clients.js";
 import { nowSeconds } from "./clock.js";
 import type { DeployState, EnvironmentSettings } from "./contract.js";
 import { LaunchFailedError } from "./errors.js";
-import { describeEnvironmentGroups, describeGroupsByName, isBeingDeleted, isGroupNotFound, tagValue } from "./groups.js";
+import { describeEnvironmentGroups, describeGroupsByName, isBeingDeleted, isGroupNotFound, resizeGroup, tagValue } from "./groups.js";
 import { logger } from "./logger.js";
 import { PROJECT, SCALING, TAG } from "./names.js";
 import { listSome } from "./polling.js";
@@ -622,7 +621,7 @@ export async function matchLiveCapacity(state: DeployState, group: AutoScalingGr
   const needed = newGroupCapacity(state.settings, live.map(capacityOf));
   if (needed.desired <= current) return current;
   const max = Math.max(group.MaxSize ?? 0, needed.max);
-  await autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, DesiredCapacity: needed.desired, MaxSize: max }));
+  await resizeGroup(name, { desired: needed.desired, max });
   logger.info("raised the new group to the live groups' capacity", { groupName: name, from: current, desired: needed.desired, max });
   return needed.desired;
 }

@@ -10,14 +10,15 @@ describe("scenario validation", () => {
   });
 
   it.each([
-    ["no steps", {}, /steps: missing; allowed: Required/],
+    ["no steps", {}, /steps: \(missing\); allowed: a list/],
     ["unknown timing field", { timing: { bootSeconds: 3 }, steps: [{ redrive: true }] }, /timing: unknown field\(s\) bootSeconds/],
     ["bad release label", { steps: [{ deploy: { release: "v 1" } }] }, /steps\.0\.deploy\.release: "v 1"; allowed: a release label such as v2/],
     ["unknown step kind", { steps: [{ deplyo: {} }] }, /steps\.0: \{"deplyo":\{\}\} is not a step; allowed: \{"deploy"/],
     ["bad fault inside a deploy step", { steps: [{ deploy: { release: "v2" }, faults: [{ x: 1 }] }] }, /steps\.0\.faults\.0: \{"x":1\}; allowed: \{"operation": "Service:Operation"/],
     ["bad fault operation", { steps: [{ deploy: { release: "v2" }, faults: [{ operation: "Describe", error: "Throttling" }] }] }, /steps\.0\.faults\.0/],
     ["bad environment field", { environment: { maxCapacity: 0 }, steps: [{ redrive: true }] }, /environment\.maxCapacity: 0; allowed: an integer from 1 to 500/],
-    ["unknown environment field", { environment: { desiredCapacty: 3 }, steps: [{ redrive: true }] }, /environment\.desiredCapacty: unknown field; allowed: domain, hostedZoneId/],
+    ["unknown environment field", { environment: { desiredCapacty: 3 }, steps: [{ redrive: true }] }, /environment\.desiredCapacty: unknown field \(did you mean "desiredCapacity"\?\); allowed: domain, hostedZoneId/],
+    ["empty steps", { steps: [] }, /steps: \[\]; allowed: at least 1 item\(s\)/],
     ["unknown expectation", { steps: [{ deploy: { release: "v2" }, expect: "ok" }] }, /steps\.0\.expect: "ok"; allowed: .*succeeded/],
     [
       "misspelled fault operation",
@@ -27,14 +28,14 @@ describe("scenario validation", () => {
     ["fault on a service outside the contract", { steps: [{ deploy: { release: "v2" }, faults: [{ operation: "Lambda:Invoke", error: "Throttling" }] }] }, /operation: "Lambda:Invoke"; allowed: a "Service:Operation" with a service of AutoScaling, EC2, ELB, ELBv2, DynamoDB, S3, SNS, EventBridge, CodeBuild, SFN/],
     ["operation of a service the region answers no command of", { steps: [{ deploy: { release: "v2", crashAfter: "CodeBuild:StartBuild" } }] }, /steps\.0\.deploy\.crashAfter: "CodeBuild:StartBuild"; allowed: .*models none of CodeBuild/],
     ["misspelled loseResponseAfter operation", { steps: [{ deploy: { release: "v2", loseResponseAfter: "EC2:RunInstance" } }] }, /deploy\.loseResponseAfter: "EC2:RunInstance"; allowed: .*EC2:DescribeInstances/],
-    ["unknown field in crashAfter", { steps: [{ deploy: { release: "v2", crashAfter: { operation: "AutoScaling:CreateAutoScalingGroup", nht: 2 } } }] }, /deploy\.crashAfter: unknown field\(s\) nht; allowed: operation, nth/],
-    ["misspelled deploy field", { steps: [{ deploy: { release: "v2", apHealthy: false } }] }, /steps\.0\.deploy: unknown field\(s\) apHealthy; allowed: release, appHealthy,/],
+    ["unknown field in crashAfter", { steps: [{ deploy: { release: "v2", crashAfter: { operation: "AutoScaling:CreateAutoScalingGroup", nht: 2 } } }] }, /deploy\.crashAfter: unknown field\(s\) nht \(did you mean "nth"\?\); allowed: operation, nth/],
+    ["misspelled deploy field", { steps: [{ deploy: { release: "v2", apHealthy: false } }] }, /steps\.0\.deploy: unknown field\(s\) apHealthy \(did you mean "appHealthy"\?\); allowed: release, appHealthy,/],
     ["two actions in one during entry", { steps: [{ deploy: { release: "v2" }, during: [{ atSeconds: 30, scaleLiveGroup: { desired: 3 }, configureLiveGroup: {} }] }] }, /steps\.0\.during\.0: unknown field\(s\) configureLiveGroup; allowed: atSeconds, scaleLiveGroup/],
     ["empty configureLiveGroup", { steps: [{ configureLiveGroup: {} }] }, /steps\.0\.configureLiveGroup: \{\}; allowed: at least one of targetTrackingCpuPercent/],
-    ["hook timeout outside AWS's range", { steps: [{ configureLiveGroup: { lifecycleHookSeconds: 10 } }] }, /configureLiveGroup\.lifecycleHookSeconds: 10; allowed: Number must be greater than or equal to 30/],
+    ["hook timeout outside AWS's range", { steps: [{ configureLiveGroup: { lifecycleHookSeconds: 10 } }] }, /configureLiveGroup\.lifecycleHookSeconds: 10; allowed: at least 30/],
     ["bad recurrence", { steps: [{ configureLiveGroup: { scheduledAction: { desired: 2, recurrence: "0 25 * * *" } } }] }, /scheduledAction\.recurrence: "0 25 \* \* \*"; allowed: a cron recurrence .*hour "25" is outside 0-23/],
     ["scaleLiveGroup field misspelled", { steps: [{ scaleLiveGroup: { desired: 3, maximum: 5 } }] }, /steps\.0\.scaleLiveGroup: unknown field\(s\) maximum; allowed: desired, min, max/],
-    ["launch capacity below 0", { steps: [{ deploy: { release: "v2" }, faults: [{ launchCapacity: { available: -1 } }] }] }, /faults\.0\.launchCapacity\.available: -1; allowed: Number must be greater than or equal to 0/],
+    ["launch capacity below 0", { steps: [{ deploy: { release: "v2" }, faults: [{ launchCapacity: { available: -1 } }] }] }, /faults\.0\.launchCapacity\.available: -1; allowed: at least 0/],
     ["unknown traffic field", { traffic: { requestTime: 2 }, steps: [{ redrive: true }] }, /traffic: unknown field\(s\) requestTime; allowed: requestsPerSecond, requestSeconds, requestsPerInstancePerSecond/],
     ["unknown expectLiveGroup field", { steps: [{ deploy: { release: "v2" }, expectLiveGroup: { policies: [] } }] }, /expectLiveGroup: unknown field\(s\) policies; allowed: release, desired, min, max, scalingPolicies/],
   ])("%s: names the field, the value and what is allowed", (_, input, message) => {
