@@ -80,12 +80,12 @@ export function newGroupCapacity(settings: EnvironmentSettings, live: GroupCapac
  * the traffic, the old group's policies would see half the load and scale it in, and a schedule could relaunch
  * instances into a group being retired. Operators' own SetDesiredCapacity still works (and is matched).
  */
-export const OLD_GROUP_HOLD = ["AlarmNotification", "ScheduledActions"] as const;
+const OLD_GROUP_HOLD = ["AlarmNotification", "ScheduledActions"] as const;
 /**
  * Suspended on the new group while the old one still serves: its policies would see half the load and shrink it
  * under the capacity it must reach before cutover. Its schedules stay on: it is the group that will serve then.
  */
-export const NEW_GROUP_HOLD = ["AlarmNotification"] as const;
+const NEW_GROUP_HOLD = ["AlarmNotification"] as const;
 /** Processes a new group never inherits: without them it cannot launch, register or later be retired. */
 const DEPLOY_NEEDS = ["Launch", "Terminate", "AddToLoadBalancer"];
 
@@ -95,7 +95,7 @@ function heldProcesses(group: AutoScalingGroup): string[] {
 }
 
 /** The processes suspended on the group by anyone but a deploy's hold: an operator's, carried over. */
-export function operatorSuspendedProcesses(group: AutoScalingGroup): string[] {
+function operatorSuspendedProcesses(group: AutoScalingGroup): string[] {
   const held = new Set(heldProcesses(group));
   return (group.SuspendedProcesses ?? [])
     .flatMap((process) => (process.ProcessName ? [process.ProcessName] : []))
@@ -151,7 +151,7 @@ export async function releaseScaleIn(groupNames: string[]): Promise<string[]> {
 // ---- Reading the live group --------------------------------------------------------------------------------
 
 /** What the live group has besides its instances, as Auto Scaling and CloudWatch describe it. */
-export interface LiveConfiguration {
+interface LiveConfiguration {
   group: AutoScalingGroup;
   policies: ScalingPolicy[];
   /** The alarms of its step and simple policies (target tracking and predictive policies own theirs). */
@@ -307,9 +307,9 @@ export function launchParameters(settings: EnvironmentSettings, version: string)
 
 /**
  * What the new group gets from the live groups (described now) and the configuration. Pure: every decision of
- * the carry-over is here, so a test can read it. `now` is epoch seconds.
+ * the carry-over is here, apart from the calls. `now` is epoch seconds.
  */
-export function planNewGroup(input: {
+function planNewGroup(input: {
   settings: EnvironmentSettings;
   newGroupName: string;
   live: AutoScalingGroup[];
@@ -470,7 +470,7 @@ const ALARM_NAME_MAX = 255;
  * (:) in the name", CreateAutoScalingGroup), so the prefix tells which group a copy belongs to, and a copy of a
  * copy keeps the original name.
  */
-export function alarmCopyName(groupName: string, alarmName: string, sourceGroupName: string): string {
+function alarmCopyName(groupName: string, alarmName: string, sourceGroupName: string): string {
   const original = alarmName.startsWith(`${sourceGroupName}:`) ? alarmName.slice(sourceGroupName.length + 1) : alarmName;
   return `${groupName}:${original}`.slice(0, ALARM_NAME_MAX);
 }
