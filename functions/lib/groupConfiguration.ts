@@ -75,10 +75,11 @@ export function newGroupCapacity(settings: EnvironmentSettings, live: GroupCapac
 /**
  * Suspended on the old groups from Launch on. "Suspending AlarmNotification allows you to temporarily stop the
  * group's target tracking, step, and simple scaling policies without deleting the scaling policies or their
- * associated CloudWatch alarms"; ScheduledActions "performs scheduled scaling actions" (Auto Scaling User Guide,
- * "Suspend and resume Amazon EC2 Auto Scaling processes" and its "Considerations"). While the new group shares
- * the traffic, the old group's policies would see half the load and scale it in, and a schedule could relaunch
- * instances into a group being retired. Operators' own SetDesiredCapacity still works (and is matched).
+ * associated CloudWatch alarms" (Auto Scaling User Guide, "Considerations for suspending processes");
+ * ScheduledActions is the process of the group's scheduled actions (SuspendProcesses' list of processes). While
+ * the new group shares the traffic, the old group's policies would see half the load and scale it in, and a
+ * schedule could relaunch instances into a group being retired. An operator's SetDesiredCapacity still works
+ * (and is matched before cutover).
  */
 const OLD_GROUP_HOLD = ["AlarmNotification", "ScheduledActions"] as const;
 /**
@@ -220,7 +221,10 @@ export interface NewGroupPlan {
   configured: string[];
 }
 
-/** A scheduled action's StartTime must be in the future when it is put ("Given start time is in the past"): this much margin. */
+/**
+ * "If you try to schedule your action in the past, Amazon EC2 Auto Scaling returns an error message"
+ * (PutScheduledUpdateGroupAction): a StartTime is carried over only this far in the future.
+ */
 const START_TIME_MARGIN_SECONDS = 60;
 
 /** A deep copy with every `{ Name: "AutoScalingGroupName", Value: from }` dimension pointed at `to`. */
