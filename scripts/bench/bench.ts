@@ -10,8 +10,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { allClients } from "../../functions/lib/clients.js";
-import { runBashReferenceDeploy } from "./bashReference.js";
+import { BASH_REFERENCE_CLIENTS, runBashReferenceDeploy } from "./bashReference.js";
 import { SimulatedRegion, attachRegion, bindFunctionClock, createEnvironment, physicalMinimum } from "../../simulator/region/index.js";
 import { SCENARIO_STAGE, parseScenario, runScenario, type ScenarioResult, type StepResult } from "../../simulator/scenarios/scenario.js";
 import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
@@ -54,7 +53,7 @@ async function bashReference(scenarioInput: unknown): Promise<Row[]> {
   const scenario = parseScenario(scenarioInput);
   const region = new SimulatedRegion({ timing: scenario.timing });
   const settings = createEnvironment(region, { environment: SCENARIO_STAGE, config: scenario.environment });
-  const attachment = attachRegion(region, allClients);
+  const attachment = attachRegion(region, BASH_REFERENCE_CLIENTS);
   const restore = bindFunctionClock(region);
   const rows: Row[] = [];
   try {

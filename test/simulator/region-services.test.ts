@@ -32,21 +32,20 @@ import {
   leftovers,
 } from "../../simulator/region/index.js";
 
-describe("fault injection through the middleware", () => {
-  it("fails exactly the next n calls of the operation with the injected code, and counts every call", async () => {
-    // Prepare
+describe("fault injection", () => {
+  it("fails exactly the next n requests of the operation with the injected code; the SDK's own retries spend them, and every request counts", async () => {
+    // Prepare: SDK default clients (standard retry mode, 3 attempts).
     const world = simulatedWorld();
-    world.region.faults.inject([{ operation: "AutoScaling:DescribeAutoScalingGroups", error: "Throttling", times: 3 }]);
+    world.region.faults.inject([{ operation: "AutoScaling:DescribeAutoScalingGroups", error: "Throttling", times: 4 }]);
     const describe = () => world.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({})).catch((error: unknown) => error);
     // Act
-    const results = [await describe(), await describe(), await describe(), await describe()];
-    // Assess
-    for (const failure of results.slice(0, 3)) {
-      expect(failure).toBeInstanceOf(AutoScalingServiceException);
-      expect(failure).toMatchObject({ name: "Throttling", Code: "Throttling", $fault: "client", $metadata: { httpStatusCode: 400 } });
-    }
-    expect(results[3]).toMatchObject({ AutoScalingGroups: [], $metadata: { httpStatusCode: 200 } });
-    expect(world.region.apiCallCounts()).toEqual({ "AutoScaling:DescribeAutoScalingGroups": 4 });
+    const first = await describe();
+    const second = await describe();
+    // Assess: three throttled attempts, then one more and a success.
+    expect(first).toBeInstanceOf(AutoScalingServiceException);
+    expect(first).toMatchObject({ name: "Throttling", Code: "Throttling", $fault: "client", $metadata: { httpStatusCode: 400, attempts: 3 } });
+    expect(second).toMatchObject({ AutoScalingGroups: [], $metadata: { httpStatusCode: 200, attempts: 2 } });
+    expect(world.region.apiCallCounts()).toEqual({ "AutoScaling:DescribeAutoScalingGroups": 5 });
     expect(world.region.faults.pendingApiErrors()).toEqual([]);
   });
 
