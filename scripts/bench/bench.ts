@@ -71,6 +71,7 @@ async function bashReference(scenarioInput: unknown): Promise<Row[]> {
         launch: result.outcome === "succeeded",
         retire: live && result.outcome === "succeeded",
         lifecycleHookSeconds: region.faults.lifecycleHookSeconds,
+        loadBalancer: settings.loadBalancer.kind,
       }).totalSeconds;
       rows.push({
         step: index + 1,

@@ -385,7 +385,13 @@ class ScenarioRun {
     const bake = bakes.release === 0 ? "none" : bakes.base > 0 ? "base-and-release" : "release";
     const succeeded = outcome === "succeeded";
     const lifecycleHookSeconds = this.region.faults.lifecycleHookSeconds;
-    return physicalMinimum(this.region.timing, { bake, launch: succeeded, retire: hadLiveGroup && succeeded, lifecycleHookSeconds })
+    return physicalMinimum(this.region.timing, {
+      bake,
+      launch: succeeded,
+      retire: hadLiveGroup && succeeded,
+      lifecycleHookSeconds,
+      loadBalancer: this.settings.loadBalancer.kind,
+    })
       .totalSeconds;
   }
 

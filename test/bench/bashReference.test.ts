@@ -48,7 +48,7 @@ describe.each(LOAD_BALANCER_KINDS)("Bash reference model, %s load balancer", (lo
     // Prepare
     const { region, deploy } = world(loadBalancer);
     const first = await deploy({ release: "v1" });
-    const minimum = physicalMinimum(region.timing, { bake: "release", launch: true, retire: true });
+    const minimum = physicalMinimum(region.timing, { bake: "release", launch: true, retire: true, loadBalancer });
 
     // Act
     const second = await deploy({ release: "v2" });
