@@ -51,7 +51,7 @@ function stepRow(engine: string, step: StepResult): Row {
 /** The seeds' Bash algorithm on a fresh region with the scenario's environment and timing, deploy after deploy. */
 async function bashReference(scenarioInput: unknown): Promise<Row[]> {
   const scenario = parseScenario(scenarioInput);
-  const region = new SimulatedRegion({ timing: scenario.timing });
+  const region = new SimulatedRegion({ timing: scenario.timing, consistency: scenario.consistency });
   const settings = createEnvironment(region, { environment: SCENARIO_STAGE, config: scenario.environment });
   const attachment = attachRegion(region, BASH_REFERENCE_CLIENTS);
   const restore = bindFunctionClock(region);

@@ -15,7 +15,7 @@ import { DeployRunner, type Execution, type StartOptions } from "../execution/ru
 import { releaseUploadPattern } from "../../stacks/pipeline/tables.js";
 import { tagValueOf } from "../region/services/ec2.js";
 import type { EventBridgeEvent } from "../region/services/messaging.js";
-import { DEFAULT_TIMING, type Timing } from "../region/timing.js";
+import { DEFAULT_CONSISTENCY, DEFAULT_TIMING, IMMEDIATE_CONSISTENCY, type Timing } from "../region/timing.js";
 import { TrafficModel, type TrafficCounters } from "../region/traffic.js";
 
 /**
@@ -64,6 +64,30 @@ const STEP_KINDS = {
 };
 const StepSchema = z.union([STEP_KINDS.deploy, STEP_KINDS.redrive, STEP_KINDS.scaleLiveGroup, STEP_KINDS.concurrent]);
 
+/** `[min, max]` seconds of one eventual-consistency delay. */
+const delayRange = z
+  .tuple([z.number().min(0), z.number().min(0)], { invalid_type_error: "[min, max] seconds" })
+  .refine(([min, max]) => min <= max, "[min, max] seconds with 0 <= min <= max");
+
+/** Eventual consistency (region timing.ts `ConsistencySettings`): any field overrides the default; "immediate" turns all off. */
+const CONSISTENCY_DELAYS = Object.keys(DEFAULT_CONSISTENCY).filter((key) => key !== "seed") as Array<Exclude<keyof typeof DEFAULT_CONSISTENCY, "seed">>;
+const ConsistencySchema = z.preprocess(
+  (value) => (value === "immediate" ? { ...IMMEDIATE_CONSISTENCY } : value),
+  z
+    .object(
+      {
+        seed: z.number().int().min(0).optional(),
+        ...(Object.fromEntries(CONSISTENCY_DELAYS.map((key) => [key, delayRange.optional()])) as Record<
+          (typeof CONSISTENCY_DELAYS)[number],
+          z.ZodOptional<typeof delayRange>
+        >),
+      },
+      { invalid_type_error: `"immediate", or an object of seed, ${CONSISTENCY_DELAYS.join(", ")}` },
+    )
+    .strict()
+    .default({}),
+);
+
 export const ScenarioSchema = z
   .object({
     name: z.string().default("scenario"),
@@ -74,6 +98,7 @@ export const ScenarioSchema = z
       .strict()
       .default({}),
     traffic: z.object({ requestsPerSecond: z.number().min(0).default(10) }).strict().default({}),
+    consistency: ConsistencySchema,
     steps: z.array(StepSchema).min(1),
   })
   .strict();
@@ -176,7 +201,7 @@ export interface RunScenarioOptions {
 
 export async function runScenario(scenarioInput: unknown, definition: AslDefinition, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const scenario = parseScenario(scenarioInput);
-  const region = new SimulatedRegion({ timing: scenario.timing });
+  const region = new SimulatedRegion({ timing: scenario.timing, consistency: scenario.consistency });
   const settings = createEnvironment(region, { environment: SCENARIO_STAGE, config: scenario.environment });
   const attachment = attachRegion(region, allClients);
   const restoreClock = bindFunctionClock(region);

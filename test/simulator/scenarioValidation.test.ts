@@ -19,7 +19,19 @@ describe("scenario validation", () => {
     ["bad environment field", { environment: { maxCapacity: 0 }, steps: [{ redrive: true }] }, /environment\.maxCapacity: 0; allowed: an integer from 1 to 500/],
     ["unknown environment field", { environment: { desiredCapacty: 3 }, steps: [{ redrive: true }] }, /environment\.desiredCapacty: unknown field; allowed: domain, hostedZoneId/],
     ["unknown expectation", { steps: [{ deploy: { release: "v2" }, expect: "ok" }] }, /steps\.0\.expect: "ok"; allowed: .*succeeded/],
+    ["inverted consistency range", { consistency: { groupVisibleSeconds: [5, 1] }, steps: [{ redrive: true }] }, /consistency\.groupVisibleSeconds: \[5,1\]; allowed: \[min, max\] seconds with 0 <= min <= max/],
+    ["consistency delay not a range", { consistency: { imageVisibleSeconds: 3 }, steps: [{ redrive: true }] }, /consistency\.imageVisibleSeconds: 3; allowed: \[min, max\] seconds/],
+    ["unknown consistency field", { consistency: { groupSeconds: [1, 2] }, steps: [{ redrive: true }] }, /consistency: unknown field\(s\) groupSeconds/],
+    ["consistency neither an object nor immediate", { consistency: "later", steps: [{ redrive: true }] }, /consistency: "later"; allowed: "immediate", or an object of seed, groupVisibleSeconds/],
   ])("%s: names the field, the value and what is allowed", (_, input, message) => {
     expect(() => parseScenario(input)).toThrowError(message);
+  });
+
+  it("consistency: the region's defaults unless overridden, field by field; \"immediate\" turns every delay off", () => {
+    const overridden = parseScenario({ consistency: { seed: 7, groupVisibleSeconds: [0, 2] }, steps: [{ redrive: true }] });
+    const immediate = parseScenario({ consistency: "immediate", steps: [{ redrive: true }] });
+    expect(parseScenario({ steps: [{ redrive: true }] }).consistency).toEqual({});
+    expect(overridden.consistency).toEqual({ seed: 7, groupVisibleSeconds: [0, 2] });
+    expect(Object.entries(immediate.consistency).filter(([key]) => key !== "seed").every(([, range]) => (range as number[])[1] === 0)).toBe(true);
   });
 });

@@ -101,6 +101,16 @@ describe("scenario specifics", () => {
     expect(storm.failedRequests).toBe(0);
   });
 
+  it("read throttling storms (issue 12, item 8) are ridden out by the SDK's retries and the state machine's: the release goes live", async () => {
+    const [, storm] = (await result("read-throttling-storm")).steps;
+    expect(storm).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
+    // Every throttled request counts: 12 + 12 + 11 beyond what the deploy needs.
+    expect(storm.apiCalls["AutoScaling:DescribeAutoScalingGroups"]).toBeGreaterThanOrEqual(12);
+    expect(storm.apiCalls["ELBv2:DescribeTargetHealth"]).toBeGreaterThanOrEqual(13);
+    expect(storm.apiCalls["DynamoDB:DeleteItem"]).toBe(12);
+    expect((await result("read-throttling-storm")).leftovers.locks).toEqual([]);
+  });
+
   it("a delete blocked by scaling activity is retried until it goes through", async () => {
     const [, step] = (await result("delete-blocked")).steps;
     expect(step.apiCalls["AutoScaling:DeleteAutoScalingGroup"]).toBeGreaterThanOrEqual(4);
