@@ -17,6 +17,7 @@ export {
   DEFAULT_CONSISTENCY,
   IMMEDIATE_CONSISTENCY,
   resolveConsistency,
+  ConsistencyModel,
   type ConsistencySettings,
   type DelayRange,
 } from "./timing.js";

@@ -23,6 +23,7 @@ import { launchGroup, releaseImage, simulatedWorld } from "../support/simulatedW
 import {
   DEFAULT_TIMING,
   REGION_MIDDLEWARE_NAME,
+  RegionHttpHandler,
   SIMULATION_EPOCH_MS,
   UnmodelledOperationError,
   artifactBucketName,
@@ -85,15 +86,18 @@ describe("fault injection", () => {
     expect(groups.AutoScalingGroups?.length).toBe(1);
   });
 
-  it("fails loudly on a command the region does not model, and detach removes the middleware", async () => {
+  it("fails loudly on a command the region does not model, and detach gives the client its own transport back", async () => {
     // Prepare
     const world = simulatedWorld();
+    const attached = world.clients.ec2.config.requestHandler;
     // Act
     const unmodelled = await world.clients.ec2.send(new RunInstancesCommand({ MinCount: 1, MaxCount: 1 })).catch((error: unknown) => error);
     world.attachment.detach();
     // Assess
     expect(unmodelled).toBeInstanceOf(UnmodelledOperationError);
     expect(world.region.unmodelledCalls).toEqual(["EC2:RunInstances"]);
+    expect(attached).toBeInstanceOf(RegionHttpHandler);
+    expect(world.clients.ec2.config.requestHandler).not.toBeInstanceOf(RegionHttpHandler);
     expect(world.clients.ec2.middlewareStack.identify().some((entry) => entry.startsWith(REGION_MIDDLEWARE_NAME))).toBe(false);
   });
 });

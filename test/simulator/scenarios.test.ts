@@ -111,6 +111,11 @@ describe("scenario specifics", () => {
     expect((await result("read-throttling-storm")).leftovers.locks).toEqual([]);
   });
 
+  it("a scenario replays exactly: the same seed gives the same figures, consistency delays and SDK back-offs included", async () => {
+    const again = await runScenario(JSON.parse(readFileSync(path.join(SCENARIOS, "throttling-storm.json"), "utf8")), definition);
+    expect(again).toEqual(await result("throttling-storm"));
+  });
+
   it("a delete blocked by scaling activity is retried until it goes through", async () => {
     const [, step] = (await result("delete-blocked")).steps;
     expect(step.apiCalls["AutoScaling:DeleteAutoScalingGroup"]).toBeGreaterThanOrEqual(4);
