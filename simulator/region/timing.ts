@@ -109,18 +109,16 @@ export const DEFAULT_CONSISTENCY: Readonly<ConsistencySettings> = Object.freeze<
   deregisteredImageListedSeconds: [30, 90],
 });
 
+export type ConsistencyKind = Exclude<keyof ConsistencySettings, "seed">;
+
+/** Every eventual-consistency delay, by name. */
+export const CONSISTENCY_KINDS = Object.keys(DEFAULT_CONSISTENCY).filter((key) => key !== "seed") as ConsistencyKind[];
+
 /** Every change visible at once: for unit tests of other behaviour, and scenarios that opt out. */
 export const IMMEDIATE_CONSISTENCY: Readonly<ConsistencySettings> = Object.freeze<ConsistencySettings>({
-  seed: 1,
-  groupVisibleSeconds: [0, 0],
-  launchTemplateVersionVisibleSeconds: [0, 0],
-  launchTemplateVersionToAutoScalingSeconds: [0, 0],
-  imageVisibleSeconds: [0, 0],
-  targetVisibleSeconds: [0, 0],
-  deregisteredImageListedSeconds: [0, 0],
+  ...DEFAULT_CONSISTENCY,
+  ...Object.fromEntries(CONSISTENCY_KINDS.map((kind): [ConsistencyKind, DelayRange] => [kind, [0, 0]])),
 });
-
-export type ConsistencyKind = Exclude<keyof ConsistencySettings, "seed">;
 
 export function resolveConsistency(overrides: Partial<ConsistencySettings> = {}): ConsistencySettings {
   const settings: ConsistencySettings = { ...DEFAULT_CONSISTENCY, ...overrides };

@@ -15,7 +15,7 @@ import { DeployRunner, type Execution, type StartOptions } from "../execution/ru
 import { releaseUploadPattern } from "../../stacks/pipeline/tables.js";
 import { tagValueOf } from "../region/services/ec2.js";
 import type { EventBridgeEvent } from "../region/services/messaging.js";
-import { DEFAULT_CONSISTENCY, DEFAULT_TIMING, IMMEDIATE_CONSISTENCY, type Timing } from "../region/timing.js";
+import { CONSISTENCY_KINDS, DEFAULT_TIMING, IMMEDIATE_CONSISTENCY, type Timing } from "../region/timing.js";
 import { TrafficModel, type TrafficCounters } from "../region/traffic.js";
 
 /**
@@ -70,19 +70,18 @@ const delayRange = z
   .refine(([min, max]) => min <= max, "[min, max] seconds with 0 <= min <= max");
 
 /** Eventual consistency (region timing.ts `ConsistencySettings`): any field overrides the default; "immediate" turns all off. */
-const CONSISTENCY_DELAYS = Object.keys(DEFAULT_CONSISTENCY).filter((key) => key !== "seed") as Array<Exclude<keyof typeof DEFAULT_CONSISTENCY, "seed">>;
 const ConsistencySchema = z.preprocess(
   (value) => (value === "immediate" ? { ...IMMEDIATE_CONSISTENCY } : value),
   z
     .object(
       {
         seed: z.number().int().min(0).optional(),
-        ...(Object.fromEntries(CONSISTENCY_DELAYS.map((key) => [key, delayRange.optional()])) as Record<
-          (typeof CONSISTENCY_DELAYS)[number],
+        ...(Object.fromEntries(CONSISTENCY_KINDS.map((key) => [key, delayRange.optional()])) as Record<
+          (typeof CONSISTENCY_KINDS)[number],
           z.ZodOptional<typeof delayRange>
         >),
       },
-      { invalid_type_error: `"immediate", or an object of seed, ${CONSISTENCY_DELAYS.join(", ")}` },
+      { invalid_type_error: `"immediate", or an object of seed, ${CONSISTENCY_KINDS.join(", ")}` },
     )
     .strict()
     .default({}),

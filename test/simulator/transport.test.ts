@@ -187,38 +187,24 @@ describe("answers written from the service models", () => {
     world = productWorld();
     const seen: Array<[string, object]> = [];
     world.region.onApiCall((operation, input) => seen.push([operation, input]));
+    const groupInput = {
+      AutoScalingGroupName: "g",
+      LaunchTemplate: { LaunchTemplateId: world.settings.launchTemplateId, Version: "1" },
+      MinSize: 0,
+      MaxSize: 2,
+      DesiredCapacity: 0,
+      VPCZoneIdentifier: world.settings.subnetIds.join(","),
+      Tags: [{ Key: "k", Value: "v", PropagateAtLaunch: true }],
+      TargetGroupARNs: [],
+    };
+    const healthInput = { TargetGroupArn: "arn:x", Targets: [{ Id: "i-1", Port: 80 }] };
     // Act
-    await autoScaling
-      .send(
-        new CreateAutoScalingGroupCommand({
-          AutoScalingGroupName: "g",
-          LaunchTemplate: { LaunchTemplateId: world.settings.launchTemplateId, Version: "1" },
-          MinSize: 0,
-          MaxSize: 2,
-          DesiredCapacity: 0,
-          VPCZoneIdentifier: world.settings.subnetIds.join(","),
-          Tags: [{ Key: "k", Value: "v", PropagateAtLaunch: true }],
-          TargetGroupARNs: [],
-        }),
-      )
-      .catch(() => undefined);
-    await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: "arn:x", Targets: [{ Id: "i-1", Port: 80 }] })).catch(() => undefined);
+    await autoScaling.send(new CreateAutoScalingGroupCommand(structuredClone(groupInput))).catch(() => undefined);
+    await elbv2.send(new DescribeTargetHealthCommand(structuredClone(healthInput))).catch(() => undefined);
     // Assess: members, types and list shapes survive the query serialization (an empty list too).
     expect(seen).toEqual([
-      [
-        "AutoScaling:CreateAutoScalingGroup",
-        {
-          AutoScalingGroupName: "g",
-          LaunchTemplate: { LaunchTemplateId: world.settings.launchTemplateId, Version: "1" },
-          MinSize: 0,
-          MaxSize: 2,
-          DesiredCapacity: 0,
-          VPCZoneIdentifier: world.settings.subnetIds.join(","),
-          Tags: [{ Key: "k", Value: "v", PropagateAtLaunch: true }],
-          TargetGroupARNs: [],
-        },
-      ],
-      ["ELBv2:DescribeTargetHealth", { TargetGroupArn: "arn:x", Targets: [{ Id: "i-1", Port: 80 }] }],
+      ["AutoScaling:CreateAutoScalingGroup", groupInput],
+      ["ELBv2:DescribeTargetHealth", healthInput],
     ]);
   });
 

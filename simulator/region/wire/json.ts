@@ -10,33 +10,35 @@ function memberKey(node: ShapeNode, memberName: string): string {
   return node.locationName ?? memberName;
 }
 
-function fromJson(node: ShapeNode, value: unknown, model: ServiceModel): unknown {
-  if (value === null || value === undefined) return undefined;
-  const shape = resolveShape(model, node);
-  switch (shapeType(shape)) {
-    case "structure": {
-      const source = value as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
-      for (const [memberName, member] of Object.entries(shape.members ?? {})) {
-        const converted = fromJson(member, source[memberKey(member, memberName)], model);
-        if (converted !== undefined) out[memberName] = converted;
-      }
-      return out;
-    }
-    case "list":
-      return (value as unknown[]).map((item) => fromJson(shape.member ?? {}, item, model));
-    case "map":
-      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([key, item]) => [key, fromJson(shape.value ?? {}, item, model)]));
-    case "timestamp":
-      return typeof value === "number" ? new Date(value * 1000) : new Date(String(value));
-    case "blob":
-      return new Uint8Array(Buffer.from(String(value), "base64"));
-    default:
-      return value;
-  }
+/** One direction of the conversion between the JSON on the wire and the objects the handlers use. */
+interface Direction {
+  /** The key a member is read from (`source`) and written to (`target`). */
+  sourceKey(member: ShapeNode, memberName: string): string;
+  targetKey(member: ShapeNode, memberName: string): string;
+  timestamp(value: unknown, shape: ShapeNode): unknown;
+  blob(value: unknown): unknown;
 }
 
-function toJson(node: ShapeNode, value: unknown, model: ServiceModel): unknown {
+/** Wire -> input: timestamps in epoch seconds (or ISO) to Date, base64 to bytes. */
+const FROM_WIRE: Direction = {
+  sourceKey: memberKey,
+  targetKey: (_member, memberName) => memberName,
+  timestamp: (value) => (typeof value === "number" ? new Date(value * 1000) : new Date(String(value))),
+  blob: (value) => new Uint8Array(Buffer.from(String(value), "base64")),
+};
+
+/** Output -> wire: Date to epoch seconds (ISO where the model says so), bytes to base64. */
+const TO_WIRE: Direction = {
+  sourceKey: (_member, memberName) => memberName,
+  targetKey: memberKey,
+  timestamp: (value, shape) => {
+    const date = value instanceof Date ? value : new Date(value as string);
+    return shape.timestampFormat === "iso8601" ? date.toISOString() : date.getTime() / 1000;
+  },
+  blob: (value) => Buffer.from(value as Uint8Array).toString("base64"),
+};
+
+function convert(node: ShapeNode, value: unknown, model: ServiceModel, direction: Direction): unknown {
   if (value === null || value === undefined) return undefined;
   const shape = resolveShape(model, node);
   switch (shapeType(shape)) {
@@ -44,21 +46,21 @@ function toJson(node: ShapeNode, value: unknown, model: ServiceModel): unknown {
       const source = value as Record<string, unknown>;
       const out: Record<string, unknown> = {};
       for (const [memberName, member] of Object.entries(shape.members ?? {})) {
-        const converted = toJson(member, source[memberName], model);
-        if (converted !== undefined) out[memberKey(member, memberName)] = converted;
+        const converted = convert(member, source[direction.sourceKey(member, memberName)], model, direction);
+        if (converted !== undefined) out[direction.targetKey(member, memberName)] = converted;
       }
       return out;
     }
     case "list":
-      return (value as unknown[]).map((item) => toJson(shape.member ?? {}, item, model));
+      return (value as unknown[]).map((item) => convert(shape.member ?? {}, item, model, direction));
     case "map":
-      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([key, item]) => [key, toJson(shape.value ?? {}, item, model)]));
-    case "timestamp": {
-      const date = value instanceof Date ? value : new Date(value as string);
-      return shape.timestampFormat === "iso8601" ? date.toISOString() : date.getTime() / 1000;
-    }
+      return Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([key, item]) => [key, convert(shape.value ?? {}, item, model, direction)]),
+      );
+    case "timestamp":
+      return direction.timestamp(value, shape);
     case "blob":
-      return Buffer.from(value as Uint8Array).toString("base64");
+      return direction.blob(value);
     default:
       return value;
   }
@@ -71,13 +73,13 @@ export function readJsonRequest(target: string, body: string, model: ServiceMode
   const spec = model.operations[operation];
   if (!spec) return { operation, input: {} };
   const parsed = body ? JSON.parse(body) : {};
-  const input = spec.input ? (fromJson(spec.input, parsed, model) as Record<string, unknown>) : {};
+  const input = spec.input ? (convert(spec.input, parsed, model, FROM_WIRE) as Record<string, unknown>) : {};
   return { operation, input };
 }
 
 export function writeJsonResponse(operation: string, output: Record<string, unknown>, model: ServiceModel): string {
   const spec = model.operations[operation];
-  return JSON.stringify(spec?.output ? toJson(spec.output, output, model) : {});
+  return JSON.stringify(spec?.output ? convert(spec.output, output, model, TO_WIRE) : {});
 }
 
 /** Error fields beyond the message (DynamoDB's `Item`): written as plain JSON, bytes as base64. */
