@@ -62,10 +62,15 @@ export interface Execution {
   result?: ExecutionResult;
 }
 
+/** The nth call (1-based, default the first) of "<Service:Operation>" by the execution's stage functions. */
+export type CallSpec = string | { operation: string; nth?: number };
+
 export interface StartOptions {
   name?: string;
-  /** "<Service:Operation>": the stage function making this call crashes right after it succeeded. */
-  crashAfter?: string;
+  /** The stage function making this call crashes right after it succeeded. */
+  crashAfter?: CallSpec;
+  /** This call succeeds in the region, but its answer never reaches the stage function: the SDK's socket timeout. */
+  loseResponseAfter?: CallSpec;
 }
 
 
@@ -119,7 +124,14 @@ export class DeployRunner {
     this.sequence += 1;
     const name = options.name ?? `deploy-${String(this.sequence).padStart(4, "0")}`;
     const arn = `arn:aws:states:${this.region.regionName}:${this.region.account}:execution:${this.settings.app}-${this.settings.environment}-deploy:${name}`;
-    if (options.crashAfter) this.armCrash(arn, options.crashAfter);
+    if (options.crashAfter) this.afterCall(arn, options.crashAfter, (operation, current) => {
+      current.crashed = namedError(
+        LAMBDA_ERROR.crashed,
+        `Runtime exited with error: signal: killed (simulated crash right after ${operation} succeeded)`,
+      );
+      return current.crashed;
+    });
+    if (options.loseResponseAfter) this.afterCall(arn, options.loseResponseAfter, () => lostResponse());
     const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never };
     const startDate = new Date(this.region.now());
     this.region.stepFunctions.recordExecution({
@@ -274,25 +286,41 @@ export class DeployRunner {
     return this.region.codeBuild.syncOutput(finished);
   }
 
-  /** The region calls back after `operation` succeeds; only the planned execution's invocation crashes. */
-  private armCrash(arn: string, operation: string): void {
-    this.region.faults.crashAfter(operation, () => {
+  /**
+   * The region calls back after each successful call of the operation; at the planned execution's nth one, the
+   * caller's `send` throws what `failure` returns (a crash, a lost response), once.
+   */
+  private afterCall(arn: string, spec: CallSpec, failure: (operation: string, current: Invocation) => Error): void {
+    const { operation, nth = 1 } = typeof spec === "string" ? { operation: spec } : spec;
+    let seen = 0;
+    const hook = () => {
       const current = this.invocation.getStore();
-      if (current?.execution !== arn || current.crashed) {
-        this.armCrash(arn, operation); // someone else's call: keep waiting for ours
+      if (current?.execution !== arn || current.crashed || ++seen < nth) {
+        this.region.faults.crashAfter(operation, hook); // someone else's call, or not the nth yet: keep waiting
         return;
       }
-      current.crashed = namedError(
-        LAMBDA_ERROR.crashed,
-        `Runtime exited with error: signal: killed (simulated crash right after ${operation} succeeded)`,
-      );
-      throw current.crashed;
-    });
+      throw failure(operation, current);
+    };
+    this.region.faults.crashAfter(operation, hook);
   }
 
   private emit(event: ProgressEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+/**
+ * What the SDK raises when an answer never comes: @smithy/node-http-handler's socket timeout ("the request socket
+ * timed out after N ms of inactivity", name `TimeoutError`, which the SDK's retry strategy counts as transient).
+ * The product's clients keep the service default socket timeout (AutoScaling/EC2/SFN: 900 000 ms), far longer
+ * than any stage function's Lambda timeout: in AWS the Lambda timeout would strike first. Here the error comes at
+ * once (the region answers before the SDK's transport).
+ */
+function lostResponse(): Error {
+  return Object.assign(
+    new Error("@smithy/node-http-handler - the request socket timed out after 900000 ms of inactivity (service default socket timeout)."),
+    { name: "TimeoutError" },
+  );
 }
 
 /** The error Step Functions sees from a failed Lambda: its name, and Lambda's JSON error as the cause. */

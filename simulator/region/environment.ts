@@ -39,13 +39,16 @@ export function createEnvironment(region: SimulatedRegion, options: CreateEnviro
   const app = options.app ?? "webapp";
   const environment = options.environment ?? "staging";
   const timing = region.timing;
+  const stageConfig = parseStageConfig(environment, { ...SIMULATED_DOMAIN, app, ...options.config });
   const healthCheck = {
     intervalSeconds: timing.healthCheckIntervalSeconds,
     healthyThreshold: timing.healthyThreshold,
     unhealthyThreshold: timing.unhealthyThreshold,
   };
+  // The check's timeout is the stage's (an app slower than it fails its checks); the rest is the region's timing.
+  const poolHealthCheck = { ...healthCheck, timeoutSeconds: stageConfig.healthCheck.timeoutSeconds };
   const config: DeployConfig & { loadBalancer: "application" | "classic" } = {
-    ...parseStageConfig(environment, { ...SIMULATED_DOMAIN, app, ...options.config }),
+    ...stageConfig,
     healthCheck,
     drainingSeconds: timing.drainingSeconds,
     ...options.scaledDown,
@@ -62,8 +65,8 @@ export function createEnvironment(region: SimulatedRegion, options: CreateEnviro
   });
   const loadBalancer: EnvironmentSettings["loadBalancer"] =
     config.loadBalancer === "application"
-      ? { kind: "application", targetGroupArn: region.loadBalancing.createTargetGroup({ name, healthCheck, drainingSeconds: timing.drainingSeconds }).arn }
-      : { kind: "classic", loadBalancerName: region.loadBalancing.createClassicLoadBalancer({ name, healthCheck, drainingSeconds: timing.drainingSeconds }).name };
+      ? { kind: "application", targetGroupArn: region.loadBalancing.createTargetGroup({ name, healthCheck: poolHealthCheck, drainingSeconds: timing.drainingSeconds }).arn }
+      : { kind: "classic", loadBalancerName: region.loadBalancing.createClassicLoadBalancer({ name, healthCheck: poolHealthCheck, drainingSeconds: timing.drainingSeconds }).name };
   const lockTable = region.dynamodb.createTable(`${name}-DeployLocks`, LOCK_TABLE_PARTITION_KEY);
   const topicArn = region.sns.createTopic(`${name}-DeployOutcomes`);
   region.s3.createBucket(artifactBucketName(app, environment), { versioned: true });

@@ -102,10 +102,7 @@ export class FaultInjector {
         if (!(fault.slowSeconds >= 0)) throw new RangeError(`fault.slowSeconds must be >= 0, got ${fault.slowSeconds}`);
         this.slowAnswers.push({ operation: fault.operation, slowSeconds: fault.slowSeconds, remaining: fault.times ?? 1 });
       } else if ("launchCapacity" in fault) {
-        const { available, times, instanceType, availabilityZone } = fault.launchCapacity;
-        if (!Number.isInteger(available) || available < 0) throw new RangeError(`launchCapacity.available must be an integer >= 0, got ${available}`);
-        if (times !== undefined && (!Number.isInteger(times) || times < 1)) throw new RangeError(`launchCapacity.times must be an integer >= 1, got ${times}`);
-        this.capacityLimit = { available, failuresLeft: times, instanceType, availabilityZone };
+        this.limitLaunchCapacity(fault.launchCapacity);
       } else if ("operation" in fault && "error" in fault) {
         this.apiErrors.push({
           operation: fault.operation,
@@ -132,6 +129,14 @@ export class FaultInjector {
    */
   crashAfter(operation: string, callback: (event: CrashAfterEvent) => void): void {
     this.crashHooks.push({ operation, callback });
+  }
+
+  /** Launches beyond `available` instances fail with InsufficientInstanceCapacity, `times` times (LaunchCapacityFault). */
+  limitLaunchCapacity(limit: LaunchCapacityFault["launchCapacity"]): void {
+    const { available, times, instanceType, availabilityZone } = limit;
+    if (!Number.isInteger(available) || available < 0 || (times !== undefined && (!Number.isInteger(times) || times < 1)))
+      throw new RangeError(`launchCapacity needs an integer available >= 0 and times >= 1, got ${JSON.stringify(limit)}`);
+    this.capacityLimit = { available, failuresLeft: times, instanceType, availabilityZone };
   }
 
   /** Clears every armed fault (between scenario steps). */

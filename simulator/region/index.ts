@@ -5,7 +5,7 @@ export { attachRegion, bindFunctionClock, UnmodelledOperationError, REGION_MIDDL
 export { awsError, RegionError, type ServiceName } from "./errors.js";
 export { FaultInjector, type Fault, type ApiErrorFault, type SlowAnswerFault, type LaunchCapacityFault, type CrashAfterEvent } from "./faults.js";
 export { createEnvironment, artifactBucketName, LOCK_TABLE_PARTITION_KEY, SIMULATED_DOMAIN, type CreateEnvironmentOptions } from "./environment.js";
-export { TrafficModel, type TrafficCounters, type TrafficFailure } from "./traffic.js";
+export { NO_HEALTHY_TARGET, TrafficModel, type TrafficCounters, type TrafficFailure, type TrafficOptions } from "./traffic.js";
 export { physicalMinimum, loadBalancerHealthySeconds, type PhysicalWork, type PhysicalMinimum } from "../scenarios/physical.js";
 export { leftovers, countLeftovers, imagesInUse, deregisteredImagesInUse, liveReleases, environmentGroups, type Leftovers } from "../scenarios/inventory.js";
 export {

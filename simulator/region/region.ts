@@ -121,6 +121,10 @@ export class SimulatedRegion {
     this.ec2 = new Ec2Service(this.context);
     this.loadBalancing = new LoadBalancingService(this.context, this.ec2);
     this.autoScaling = new AutoScalingService(this.context, this.ec2, this.loadBalancing);
+    // A target turning healthy is the load balancer's first routing to it (app behaviour counts from there).
+    this.loadBalancing.onRegistrationChange((_pool, instanceId, registration) => {
+      if (registration?.state === "healthy") this.ec2.firstServed(instanceId);
+    });
     this.dynamodb = new DynamoDbService();
     this.eventBridge = new EventBridgeService(this.context);
     this.s3 = new S3Service(this.context, this.eventBridge);
@@ -151,7 +155,7 @@ export class SimulatedRegion {
     this.context.timing = resolveTiming({ ...this.context.timing, ...overrides });
   }
 
-  /** How instances of `release` behave (scenario `deploy.appHealthy` / `deploy.bootFails`). */
+  /** How instances of `release` behave (scenario `deploy.appHealthy`, `bootFails`, `appDiesAfterSeconds`, ...). */
   setReleaseBehavior(release: string, behavior: Partial<ReleaseBehavior>): void {
     this.ec2.setReleaseBehavior(release, behavior);
   }

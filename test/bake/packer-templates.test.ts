@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RELEASE_LABEL_PATTERN } from "../../functions/lib/contract.js";
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
 import { packRelease } from "../../scripts/pack-release.js";
@@ -70,6 +70,7 @@ describe.concurrent(`packer validate${packer.reason}`, () => {
       manifest_path: join(dir, "release-manifest.json"),
     });
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.skipIf(!packer.available)("accepts the base template with representative variables", async () => {
     // Act

@@ -81,6 +81,12 @@ export interface SimInstance {
   state: InstanceState;
   /** The app answers requests and health checks. */
   appServing: boolean;
+  /** How long each answer of the app takes, health checks included (0: at once). */
+  answerSeconds: number;
+  /** When a load balancer first routed to the instance (a release's `appDiesAfterSeconds` counts from here). */
+  firstServedAtMs?: number;
+  /** The app died (`appDiesAfterSeconds`): it never answers again on this instance. */
+  appDead?: boolean;
   launchedAtMs: number;
   subnetId: string;
   availabilityZone: string;
@@ -90,13 +96,21 @@ export interface SimInstance {
   stateReason?: { Code: string; Message: string };
 }
 
-/** How the app of a release behaves on its instances (scenario `deploy.appHealthy` / `deploy.bootFails`). */
+/** How the app of a release behaves on its instances (scenario `deploy.appHealthy`, `deploy.bootFails`, ...). */
 export interface ReleaseBehavior {
   /** False: the app never becomes healthy (a broken release). Default true. */
   appHealthy: boolean;
   /** True: every instance of the release fails to boot (terminated with Server.InternalError). Default false. */
   bootFails: boolean;
+  /** The app stops answering this long after a load balancer first routed to the instance (it passed its checks). */
+  appDiesAfterSeconds?: number;
+  /** From app start: answering for this long, then not for this long, and so on. */
+  appFlapSeconds?: number;
+  /** Every answer, health checks included, takes this long. */
+  appSlowSeconds?: number;
 }
+
+const HEALTHY_RELEASE: Readonly<ReleaseBehavior> = Object.freeze({ appHealthy: true, bootFails: false });
 
 export type InstanceListener = (instance: SimInstance) => void;
 
@@ -197,7 +211,45 @@ export class Ec2Service {
   }
 
   releaseBehavior(release: string | undefined): ReleaseBehavior {
-    return (release && this.releaseBehaviors.get(release)) || { appHealthy: true, bootFails: false };
+    return (release && this.releaseBehaviors.get(release)) || HEALTHY_RELEASE;
+  }
+
+  /**
+   * A load balancer routes to the instance for the first time (its target turned healthy): from here a release
+   * with `appDiesAfterSeconds` stops answering after that long, for good.
+   */
+  firstServed(instanceId: string): void {
+    const instance = this.instances.get(instanceId);
+    if (!instance || instance.firstServedAtMs !== undefined || instance.state !== "running") return;
+    instance.firstServedAtMs = this.ctx.clock.now();
+    const diesAfter = this.releaseBehavior(instance.release).appDiesAfterSeconds;
+    if (diesAfter === undefined) return;
+    this.track(
+      instance,
+      this.ctx.scheduler.after(diesAfter, () => this.setAppServing(instance, false, "died"), `app dies ${instance.instanceId}`),
+    );
+  }
+
+  /** The app starts answering; a flapping release then alternates every `appFlapSeconds` until the instance stops. */
+  private startApp(instance: SimInstance, behavior: ReleaseBehavior): void {
+    if (instance.state !== "running") return;
+    this.setAppServing(instance, true, "started");
+    const flap = behavior.appFlapSeconds;
+    if (!flap) return;
+    const toggle = () => {
+      if (instance.state !== "running" || instance.appDead) return;
+      this.setAppServing(instance, !instance.appServing, "flapped");
+      this.track(instance, this.ctx.scheduler.after(flap, toggle, `app flaps ${instance.instanceId}`));
+    };
+    this.track(instance, this.ctx.scheduler.after(flap, toggle, `app flaps ${instance.instanceId}`));
+  }
+
+  private setAppServing(instance: SimInstance, serving: boolean, why: "started" | "died" | "flapped"): void {
+    if (instance.state !== "running" || instance.appDead) return;
+    if (why === "died") instance.appDead = true;
+    if (instance.appServing === serving) return;
+    instance.appServing = serving;
+    this.emit(instance);
   }
 
   // ---- images and snapshots --------------------------------------------------------------------------
@@ -335,6 +387,7 @@ export class Ec2Service {
       release,
       state: "pending",
       appServing: false,
+      answerSeconds: behavior.appSlowSeconds ?? 0,
       launchedAtMs: this.ctx.clock.now(),
       subnetId: options.subnetId,
       availabilityZone: this.availabilityZoneOf(options.subnetId),
@@ -365,11 +418,7 @@ export class Ec2Service {
           instance,
           this.ctx.scheduler.after(
             appStartSeconds,
-            () => {
-              if (instance.state !== "running") return;
-              instance.appServing = true;
-              this.emit(instance);
-            },
+            () => this.startApp(instance, behavior),
             `app start ${instance.instanceId}`,
           ),
         );

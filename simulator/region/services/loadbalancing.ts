@@ -205,7 +205,7 @@ export class LoadBalancingService {
       HealthCheckEnabled: true,
       HealthCheckPath: DEFAULTS.healthCheckPath,
       HealthCheckIntervalSeconds: check.intervalSeconds,
-      HealthCheckTimeoutSeconds: DEFAULTS.healthCheckTimeoutSeconds,
+      HealthCheckTimeoutSeconds: check.timeoutSeconds ?? DEFAULTS.healthCheckTimeoutSeconds,
       HealthyThresholdCount: check.healthyThreshold,
       UnhealthyThresholdCount: check.unhealthyThreshold,
       Matcher: { HttpCode: "200" },
@@ -296,7 +296,7 @@ export class LoadBalancingService {
         HealthCheck: {
           Target: `HTTP:${DEFAULTS.appPort}${DEFAULTS.healthCheckPath}`,
           Interval: lb.pool.healthCheck.intervalSeconds,
-          Timeout: DEFAULTS.healthCheckTimeoutSeconds,
+          Timeout: lb.pool.healthCheck.timeoutSeconds ?? DEFAULTS.healthCheckTimeoutSeconds,
           HealthyThreshold: lb.pool.healthCheck.healthyThreshold,
           UnhealthyThreshold: lb.pool.healthCheck.unhealthyThreshold,
         },
