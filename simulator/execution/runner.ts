@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { BAKE_VARIABLES, type EnvironmentSettings, type Outcome } from "../../functions/lib/contract.js";
 import { LAMBDA_ERROR, STATE } from "../../functions/lib/names.js";
 import { type AslDefinition, withSettings } from "../../stacks/stateMachineDefinition.js";
+import { LostResponse } from "../region/errors.js";
 import type { SimulatedRegion } from "../region/region.js";
 import type { SimBakeRequest } from "../region/services/codebuild.js";
 import { onRegionTime, Sandbox } from "../region/virtualTime.js";
@@ -69,7 +70,7 @@ export interface StartOptions {
   name?: string;
   /** The stage function making this call crashes right after it succeeded. */
   crashAfter?: CallSpec;
-  /** This call succeeds in the region, but its answer never reaches the stage function: the SDK's socket timeout. */
+  /** This call takes effect in the region, but its answer never reaches the stage function, which times out. */
   loseResponseAfter?: CallSpec;
 }
 
@@ -131,7 +132,7 @@ export class DeployRunner {
       );
       return current.crashed;
     });
-    if (options.loseResponseAfter) this.afterCall(arn, options.loseResponseAfter, () => lostResponse());
+    if (options.loseResponseAfter) this.afterCall(arn, options.loseResponseAfter, (operation) => new LostResponse(operation));
     const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never };
     const startDate = new Date(this.region.now());
     this.region.stepFunctions.recordExecution({
@@ -288,7 +289,8 @@ export class DeployRunner {
 
   /**
    * The region calls back after each successful call of the operation; at the planned execution's nth one, the
-   * caller's `send` throws what `failure` returns (a crash, a lost response), once.
+   * hook throws what `failure` returns, once: a crash (the caller's `send` throws it, the function ends) or a
+   * `LostResponse` (the transport never answers that request).
    */
   private afterCall(arn: string, spec: CallSpec, failure: (operation: string, current: Invocation) => Error): void {
     const { operation, nth = 1 } = typeof spec === "string" ? { operation: spec } : spec;
@@ -307,20 +309,6 @@ export class DeployRunner {
   private emit(event: ProgressEvent): void {
     for (const listener of this.listeners) listener(event);
   }
-}
-
-/**
- * What the SDK raises when an answer never comes: @smithy/node-http-handler's socket timeout ("the request socket
- * timed out after N ms of inactivity", name `TimeoutError`, which the SDK's retry strategy counts as transient).
- * The product's clients keep the service default socket timeout (AutoScaling/EC2/SFN: 900 000 ms), far longer
- * than any stage function's Lambda timeout: in AWS the Lambda timeout would strike first. Here the error comes at
- * once (the region answers before the SDK's transport).
- */
-function lostResponse(): Error {
-  return Object.assign(
-    new Error("@smithy/node-http-handler - the request socket timed out after 900000 ms of inactivity (service default socket timeout)."),
-    { name: "TimeoutError" },
-  );
 }
 
 /** The error Step Functions sees from a failed Lambda: its name, and Lambda's JSON error as the cause. */

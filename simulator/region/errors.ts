@@ -63,6 +63,18 @@ export class RegionError extends Error {
   }
 }
 
+/**
+ * Thrown by an after-call hook (region.answer's `crashAfter` hooks) to lose the answer of a call that took
+ * effect: the transport then never answers that request, as when a connection drops after AWS acted. The caller
+ * waits until its own timeout strikes (in a stage function: the Lambda's, or middy's just before it).
+ */
+export class LostResponse extends Error {
+  constructor(readonly operation: string) {
+    super(`the answer to ${operation} was lost after the region acted`);
+    this.name = "LostResponse";
+  }
+}
+
 export function awsError(service: ServiceName, code: string, message: string, fields: Record<string, unknown> = {}): RegionError {
   return new RegionError(service, code, message, fields);
 }

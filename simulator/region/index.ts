@@ -2,7 +2,7 @@
 export { SIMULATION_EPOCH_MS, Scheduler, VirtualClock, type ScheduledEvent } from "./clock.js";
 export { SimulatedRegion, type SimulatedRegionOptions, type RegionAnswer } from "./region.js";
 export { attachRegion, bindFunctionClock, UnmodelledOperationError, REGION_MIDDLEWARE_NAME, type RegionAttachment } from "./middleware.js";
-export { awsError, RegionError, type ServiceName } from "./errors.js";
+export { awsError, LostResponse, RegionError, type ServiceName } from "./errors.js";
 export { FaultInjector, type Fault, type ApiErrorFault, type SlowAnswerFault, type LaunchCapacityFault, type CrashAfterEvent } from "./faults.js";
 export { createEnvironment, artifactBucketName, LOCK_TABLE_PARTITION_KEY, SIMULATED_DOMAIN, type CreateEnvironmentOptions } from "./environment.js";
 export { NO_HEALTHY_TARGET, TrafficModel, type TrafficCounters, type TrafficFailure, type TrafficOptions } from "./traffic.js";

@@ -7,7 +7,7 @@
  * back-offs, signing, response and error parsing.
  */
 import type { HttpRequest, HttpResponse, RequestHandler } from "@smithy/types";
-import type { RegionError, ServiceName } from "./errors.js";
+import { LostResponse, type RegionError, type ServiceName } from "./errors.js";
 import type { RegionAnswer, SimulatedRegion } from "./region.js";
 import { UnmodelledOperationError } from "./region.js";
 import { currentRegionTime, outsideRegionTime, sleepOnRegionTime } from "./virtualTime.js";
@@ -31,7 +31,7 @@ function header(request: HttpRequest, name: string): string | undefined {
   return key === undefined ? undefined : request.headers[key];
 }
 
-/** A request that never gets an answer (a frozen Lambda sandbox's). */
+/** A request that never gets an answer (a frozen Lambda sandbox's, or one whose answer was lost). */
 const never = <T>() => new Promise<T>(() => undefined);
 
 export class RegionHttpHandler implements RequestHandler<HttpRequest, HttpResponse> {
@@ -62,7 +62,14 @@ export class RegionHttpHandler implements RequestHandler<HttpRequest, HttpRespon
       throw new UnmodelledOperationError(`${this.service}:${operation || "(no operation)"}`);
     }
     // AWS's side of the call runs outside region time: its own processes use their own timers.
-    const answer: RegionAnswer = outsideRegionTime(() => this.region.answer(this.service, operation, input));
+    let answer: RegionAnswer;
+    try {
+      answer = outsideRegionTime(() => this.region.answer(this.service, operation, input));
+    } catch (error) {
+      // The region acted, its answer never arrives: the caller waits until its own timeout strikes.
+      if (error instanceof LostResponse) return never();
+      throw error;
+    }
     await sleepOnRegionTime(time, answer.latencyMs);
     // A Lambda that timed out meanwhile never reads the answer.
     if (time.sandbox?.frozen) return never();

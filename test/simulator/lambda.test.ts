@@ -4,10 +4,12 @@
  */
 import { DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
 import { afterEach, describe, expect, it } from "vitest";
-import { autoScaling } from "../../functions/lib/clients.js";
+import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { autoScaling, dynamodb } from "../../functions/lib/clients.js";
 import { LAMBDA_ERROR } from "../../functions/lib/names.js";
 import { handler as unlockHandler } from "../../functions/unlockEnvironment.js";
 import { DeployRunner, invokeWithTimeout } from "../../simulator/execution/runner.js";
+import { LostResponse } from "../../simulator/region/index.js";
 import { STAGE_FUNCTIONS } from "../../stacks/pipeline/tables.js";
 import { loadDeployDefinition } from "../../stacks/stateMachineDefinition.js";
 import { INSTANT_REGION, productWorld } from "../support/simulatedWorld.js";
@@ -95,5 +97,35 @@ describe("Lambda timeouts", () => {
     expect(execution.visited).toContain("Unlock after failure");
     expect(execution.visited).not.toContain("Launch release group");
     expect(execution.result!.endedAtMs - execution.result!.startedAtMs).toBeGreaterThanOrEqual(STAGE_FUNCTIONS.lockEnvironment.timeoutSeconds * 1000 - 5);
+  });
+
+  it("a lost answer never arrives: the region's change stands, the invocation waits until its timeout", async () => {
+    // Prepare: the answer to the first PutItem is lost after DynamoDB wrote the item (loseResponseAfter).
+    world = productWorld();
+    const { region, settings } = world;
+    region.faults.crashAfter("DynamoDB:PutItem", ({ operation }) => {
+      throw new LostResponse(operation);
+    });
+    const item = { lockId: { S: "lost" }, holder: { S: "one" } };
+    let answered = false;
+    const start = region.now();
+    // Act
+    const invocation = invokeWithTimeout(region, {
+      timeoutSeconds: 5,
+      requestId: "req-3",
+      run: async () => {
+        await dynamodb.send(new PutItemCommand({ TableName: settings.lockTableName, Item: item }));
+        answered = true;
+      },
+    });
+    const [settled] = await region.scheduler.drive([invocation]);
+    // Assess
+    expect(settled.status).toBe("rejected");
+    expect((settled as PromiseRejectedResult).reason).toMatchObject({ name: LAMBDA_ERROR.timedOut });
+    expect(region.now() - start).toBe(5000);
+    expect(answered).toBe(false);
+    expect(region.apiCallCounts()).toEqual({ "DynamoDB:PutItem": 1 });
+    const stored = await dynamodb.send(new GetItemCommand({ TableName: settings.lockTableName, Key: { lockId: item.lockId } }));
+    expect(stored.Item).toEqual(item);
   });
 });
