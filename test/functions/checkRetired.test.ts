@@ -2,11 +2,11 @@ import "aws-sdk-client-mock-vitest/extend";
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkRetired } from "../../functions/checkRetired.js";
+import { checkRetired, handler } from "../../functions/checkRetired.js";
 import type { RetirementResult } from "../../functions/lib/contract.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
-import { deployState, group, instances, NOW, OLD_GROUP } from "./fixtures.js";
+import { awsError, deployState, group, instances, lambdaContext, NOW, OLD_GROUP } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
 const retirement: RetirementResult = { groups: [OLD_GROUP], drainedBy: NOW + 100, retiredBy: NOW + 1300 };
@@ -47,6 +47,19 @@ describe("checkRetired", () => {
     // Assess
     expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
     expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (3 left)" });
+  });
+
+  it("a group busy with a scaling activity fails the check with StillInUse, which the state machine retries", async () => {
+    // Prepare
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: instances(3, "InService", "Healthy", "i-old") })] });
+    autoScalingMock.on(UpdateAutoScalingGroupCommand).rejects(awsError("ScalingActivityInProgressFault", "Scaling activity 1234 is in progress"));
+    setClock(() => (NOW + 101) * 1000);
+
+    // Act
+    const attempt = handler(retiringState(), lambdaContext);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.stillInUse, message: expect.stringContaining(`group ${OLD_GROUP} cannot be resized yet`) });
   });
 
   it("does not scale again a group already at 0", async () => {
