@@ -254,16 +254,20 @@ export class Ec2Service {
 
   // ---- images and snapshots --------------------------------------------------------------------------
 
-  /** Creates an AMI with one root snapshot; both `pending` until `availableAtMs` (default: now). */
-  createImage(options: { name: string; tags: Tag[]; ownerId?: string; availableAtMs?: number }): SimImage {
+  /**
+   * Creates an AMI with one root snapshot; both `pending` until `availableAtMs` (default: now). `createdAtMs`
+   * (default: now) backdates one that existed before the simulation began.
+   */
+  createImage(options: { name: string; tags: Tag[]; ownerId?: string; availableAtMs?: number; createdAtMs?: number }): SimImage {
     const now = this.ctx.clock.now();
+    const createdAtMs = options.createdAtMs ?? now;
     const availableAtMs = options.availableAtMs ?? now;
     const imageId = this.ctx.ids.next("ami");
     const snapshot: SimSnapshot = {
       snapshotId: this.ctx.ids.next("snap"),
       ownerId: options.ownerId ?? this.ctx.account,
       state: availableAtMs > now ? "pending" : "completed",
-      createdAtMs: now,
+      createdAtMs,
       volumeSize: 8,
       description: `Created by CreateImage for ${imageId}`,
       tags: options.tags.map((tag) => ({ ...tag })),
@@ -273,7 +277,7 @@ export class Ec2Service {
       name: options.name,
       state: availableAtMs > now ? "pending" : "available",
       ownerId: options.ownerId ?? this.ctx.account,
-      createdAtMs: now,
+      createdAtMs,
       snapshotIds: [snapshot.snapshotId],
       tags: options.tags.map((tag) => ({ ...tag })),
     };
@@ -304,15 +308,16 @@ export class Ec2Service {
 
   // ---- launch templates ---------------------------------------------------------------------------------
 
-  createLaunchTemplate(options: { name: string; data: ResponseLaunchTemplateData; tags?: Tag[] }): SimLaunchTemplate {
-    const now = this.ctx.clock.now();
+  /** The Environment stack's launch template with its version 1; `createdAtMs` as for `createImage`. */
+  createLaunchTemplate(options: { name: string; data: ResponseLaunchTemplateData; tags?: Tag[]; createdAtMs?: number }): SimLaunchTemplate {
+    const createdAtMs = options.createdAtMs ?? this.ctx.clock.now();
     const template: SimLaunchTemplate = {
       launchTemplateId: this.ctx.ids.next("lt"),
       name: options.name,
-      createdAtMs: now,
+      createdAtMs,
       defaultVersion: 1,
       latestVersion: 1,
-      versions: new Map([[1, { versionNumber: 1, data: options.data, createdAtMs: now, description: "created by the Environment stack" }]]),
+      versions: new Map([[1, { versionNumber: 1, data: options.data, createdAtMs, description: "created by the Environment stack" }]]),
       tags: options.tags ?? [],
     };
     this.launchTemplates.set(template.launchTemplateId, template);
