@@ -138,6 +138,12 @@ async function ensureGroup(state: DeployState, plan: DeployPlan, version: string
     );
     logger.info("created auto scaling group", { groupName: plan.groupName, version, desired });
   } catch (error) {
+    // Auto Scaling sees a new launch-template version late and refuses it meanwhile with this ValidationError
+    // (Terraform's AWS provider retries it too, PR #40088): retried by the state machine's NotYetVisible rule,
+    // a bounded number of times, before it rolls back.
+    if (hasErrorCode(error, "ValidationError") && /fully-formed launch template/i.test(errorMessage(error))) {
+      throw new NotYetVisibleError(`launch template version ${version} is not usable by Auto Scaling yet: ${errorMessage(error)}`);
+    }
     if (hasErrorCode(error, ...SERVICE_LINKED_ROLE_FAILURE_CODES)) {
       throw new LaunchFailedError(
         `cannot create group ${plan.groupName}: Auto Scaling could not create or use its service-linked role ` +

@@ -1,5 +1,6 @@
 import type { AutoScalingGroup } from "@aws-sdk/client-auto-scaling";
 import type { DeployState, GroupSnapshot, RollbackResult } from "./lib/contract.js";
+import { NotYetVisibleError } from "./lib/errors.js";
 import { deleteGroup, describeGroupsByName, isBeingDeleted, resizeGroup } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { deleteLaunchTemplateVersions, launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
@@ -76,12 +77,21 @@ export async function rollback(state: DeployState): Promise<RollbackResult> {
   if (newGroup) {
     if (!isBeingDeleted(newGroup)) await deleteNewGroup(state, newGroup);
     deletedGroup = newGroupName;
+  } else if (await deleteGroup(newGroupName, { force: true })) {
+    // Not listed yet (Auto Scaling lists a new group only after a while) but a delete by its deterministic name
+    // finds it; created moments ago, it has not served. Which launch-template version it was pinned to shows
+    // once it is listed: this task is retried (NotYetVisible) and cleans that version up on a later run.
+    throw new NotYetVisibleError(`rollback: ${newGroupName} exists but is not listed yet; deleting it, then its launch template version`);
   }
 
   const description = launchTemplateVersionDescription(newGroupName);
-  const versions = (await listLaunchTemplateVersions(settings.launchTemplateId))
+  const listed = (await listLaunchTemplateVersions(settings.launchTemplateId))
     .filter((version) => version.VersionDescription === description && !version.DefaultVersion)
     .map((version) => String(version.VersionNumber));
+  // The version the new group was pinned to, even when DescribeLaunchTemplateVersions does not list it yet.
+  const pinned = newGroup?.LaunchTemplate;
+  const pinnedVersion = pinned?.LaunchTemplateId === settings.launchTemplateId && /^\d+$/.test(pinned.Version ?? "") ? pinned.Version : undefined;
+  const versions = [...new Set([...listed, ...(pinnedVersion ? [pinnedVersion] : [])])];
   const deletedVersions = await deleteLaunchTemplateVersions(settings.launchTemplateId, versions);
 
   const parts = [

@@ -124,17 +124,18 @@ export async function scaleGroupsToZero(groups: AutoScalingGroup[]): Promise<str
 }
 
 /**
- * Deletes a group; one already gone is fine. Without `force`, AWS refuses while instances remain or a
+ * Deletes a group; one already gone is fine (false). Without `force`, AWS refuses while instances remain or a
  * scaling activity runs, so a group that still (or again) serves is never torn down with its instances: the
  * refusal becomes `StillInUseError`, which the state machine retries. `force` terminates its instances too
  * (only for a group that never served: a rollback's new group).
  */
-export async function deleteGroup(name: string, options: { force?: boolean } = {}): Promise<void> {
+export async function deleteGroup(name: string, options: { force?: boolean } = {}): Promise<boolean> {
   try {
     await autoScaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ...(options.force && { ForceDelete: true }) }));
     logger.info("deleted group", { groupName: name, force: options.force ?? false });
+    return true;
   } catch (error) {
-    if (isGroupNotFound(error)) return;
+    if (isGroupNotFound(error)) return false;
     if (hasErrorCode(error, ...GROUP_BUSY_CODES)) {
       throw new StillInUseError(`group ${name} cannot be deleted yet: ${errorMessage(error)}`, { cause: error });
     }

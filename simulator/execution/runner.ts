@@ -2,16 +2,20 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { BAKE_VARIABLES, type EnvironmentSettings, type Outcome } from "../../functions/lib/contract.js";
 import { LAMBDA_ERROR, STATE } from "../../functions/lib/names.js";
 import { type AslDefinition, withSettings } from "../../stacks/stateMachineDefinition.js";
+import { LostResponse } from "../region/errors.js";
 import type { SimulatedRegion } from "../region/region.js";
 import type { SimBakeRequest } from "../region/services/codebuild.js";
-import { releaseUploadPattern, STAGE_FUNCTION_IDS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
+import { onRegionTime, Sandbox } from "../region/virtualTime.js";
+import { releaseUploadPattern, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
 import { type Json, namedError, readPath, runAsl, type TaskHandler, taskTarget } from "./asl.js";
 
 /**
  * Runs the real synthesized deploy state machine against a simulated region, as Step Functions and Lambda
- * would: each Task runs the stage function its `Resource` names (the deployed middy handler), the Bake task
- * runs the simulated CodeBuild build. Time is the region's: Wait states and Retry back-offs park on
- * `region.scheduler`. The runner never moves time itself: the caller drives it (`scheduler.drive` for
+ * would: each Task runs the stage function its `Resource` names (the deployed middy handler) in a sandbox on
+ * region time, with the function's configured timeout (`STAGE_FUNCTIONS`, as the stack sets it): past it the
+ * invocation fails with `Sandbox.Timedout` and the sandbox is frozen. The Bake task runs the simulated
+ * CodeBuild build. Time is the region's: Wait states, Retry back-offs, the SDK's own back-offs and API latency
+ * park on `region.scheduler`. The runner never moves time itself: the caller drives it (`scheduler.drive` for
  * virtual time, a wall-clock driver for the local rehearsal).
  */
 
@@ -66,7 +70,7 @@ export interface StartOptions {
   name?: string;
   /** The stage function making this call crashes right after it succeeded. */
   crashAfter?: CallSpec;
-  /** This call succeeds in the region, but its answer never reaches the stage function: the SDK's socket timeout. */
+  /** This call takes effect in the region, but its answer never reaches the stage function, which times out. */
   loseResponseAfter?: CallSpec;
 }
 
@@ -128,7 +132,7 @@ export class DeployRunner {
       );
       return current.crashed;
     });
-    if (options.loseResponseAfter) this.afterCall(arn, options.loseResponseAfter, () => lostResponse());
+    if (options.loseResponseAfter) this.afterCall(arn, options.loseResponseAfter, (operation) => new LostResponse(operation));
     const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never };
     const startDate = new Date(this.region.now());
     this.region.stepFunctions.recordExecution({
@@ -171,7 +175,7 @@ export class DeployRunner {
         if (target.kind === "lambda")
           return (payload) => {
             lambdaInvocations += 1;
-            return this.invokeLambda(execution, target.fn, stateName, payload);
+            return this.invokeLambda(execution, target.fn, payload);
           };
         return async () => {
           throw namedError("States.Runtime", `the simulated region cannot run Task "${stateName}": resource ${target.resource}`);
@@ -220,13 +224,21 @@ export class DeployRunner {
     return result;
   }
 
-  /** A Lambda invocation, as the Lambda service runs it: JSON in, JSON out, the deployed handler, named errors. */
-  private async invokeLambda(execution: Execution, fn: StageFunctionId, stateName: string, payload: Json): Promise<Json> {
+  /**
+   * A Lambda invocation, as the Lambda service runs it: JSON in, JSON out, the deployed handler in its own
+   * sandbox on region time, named errors; past the function's timeout, `Sandbox.Timedout`.
+   */
+  private async invokeLambda(execution: Execution, fn: StageFunctionId, payload: Json): Promise<Json> {
     const handler = await this.handlerOf(fn);
     const current: Invocation = { execution: execution.arn, stageFunction: fn };
+    const event = JSON.parse(JSON.stringify(payload));
+    const requestId = `${this.region.ids.count("lambda-request").toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
     try {
-      const event = JSON.parse(JSON.stringify(payload));
-      const output = await this.invocation.run(current, () => handler(event, lambdaContext(fn, execution.name)));
+      const output = await invokeWithTimeout(this.region, {
+        timeoutSeconds: STAGE_FUNCTIONS[fn].timeoutSeconds,
+        requestId,
+        run: (context) => this.invocation.run(current, () => handler(event, { ...lambdaContext(fn, requestId), ...context })),
+      });
       if (current.crashed) throw current.crashed;
       return output === undefined ? null : JSON.parse(JSON.stringify(output));
     } catch (thrown) {
@@ -277,7 +289,8 @@ export class DeployRunner {
 
   /**
    * The region calls back after each successful call of the operation; at the planned execution's nth one, the
-   * caller's `send` throws what `failure` returns (a crash, a lost response), once.
+   * hook throws what `failure` returns, once: a crash (the caller's `send` throws it, the function ends) or a
+   * `LostResponse` (the transport never answers that request).
    */
   private afterCall(arn: string, spec: CallSpec, failure: (operation: string, current: Invocation) => Error): void {
     const { operation, nth = 1 } = typeof spec === "string" ? { operation: spec } : spec;
@@ -298,39 +311,66 @@ export class DeployRunner {
   }
 }
 
-/**
- * What the SDK raises when an answer never comes: @smithy/node-http-handler's socket timeout ("the request socket
- * timed out after N ms of inactivity", name `TimeoutError`, which the SDK's retry strategy counts as transient).
- * The product's clients keep the service default socket timeout (AutoScaling/EC2/SFN: 900 000 ms), far longer
- * than any stage function's Lambda timeout: in AWS the Lambda timeout would strike first. Here the error comes at
- * once (the region answers before the SDK's transport).
- */
-function lostResponse(): Error {
-  return Object.assign(
-    new Error("@smithy/node-http-handler - the request socket timed out after 900000 ms of inactivity (service default socket timeout)."),
-    { name: "TimeoutError" },
-  );
-}
-
 /** The error Step Functions sees from a failed Lambda: its name, and Lambda's JSON error as the cause. */
 function lambdaError(error: Error): Error {
+  if (error.name === LAMBDA_ERROR.timedOut) return error;
   const name = error.name && error.name !== "Error" ? error.name : "Error";
   return namedError(name, JSON.stringify({ errorType: name, errorMessage: error.message, trace: [] }));
 }
 
-/** The Lambda context object the handler's middlewares (Powertools logger) read. */
-function lambdaContext(fn: StageFunctionId, executionName: string) {
+export interface TimedInvocation<T> {
+  timeoutSeconds: number;
+  requestId: string;
+  /** Runs the handler with the context parts that depend on time (the deadline). */
+  run(context: { getRemainingTimeInMillis(): number }): Promise<T>;
+}
+
+/**
+ * Runs one invocation in a fresh sandbox on region time, bounded by the function's timeout. The sandbox is
+ * frozen when the invocation ends, however it ends. Past the timeout it fails as Lambda reports it to Step
+ * Functions: error `Sandbox.Timedout`, cause `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: <id>
+ * Error: Task timed out after 60.00 seconds"}` (the Lambda runtime's timeout payload; Step Functions puts the
+ * function's error payload in the cause).
+ */
+export async function invokeWithTimeout<T>(region: SimulatedRegion, invocation: TimedInvocation<T>): Promise<T> {
+  const sandbox = new Sandbox();
+  const deadlineMs = region.now() + invocation.timeoutSeconds * 1000;
+  let deadline: { cancel(): void } | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    // A wake-up, not a plain event: a driven clock stops at the deadline instead of running past it.
+    deadline = region.scheduler.wakeUp(deadlineMs, () =>
+      reject(
+        namedError(
+          LAMBDA_ERROR.timedOut,
+          JSON.stringify({
+            errorType: LAMBDA_ERROR.timedOut,
+            errorMessage: `RequestId: ${invocation.requestId} Error: Task timed out after ${invocation.timeoutSeconds.toFixed(2)} seconds`,
+          }),
+        ),
+      ),
+    "lambda timeout");
+  });
+  const context = { getRemainingTimeInMillis: () => Math.max(0, deadlineMs - region.now()) };
+  try {
+    return await Promise.race([onRegionTime({ ...region.time, sandbox }, () => invocation.run(context)), timedOut]);
+  } finally {
+    deadline?.cancel();
+    sandbox.freeze();
+  }
+}
+
+/** The Lambda context object the handler's middlewares (Powertools logger, middy's early timeout) read. */
+function lambdaContext(fn: StageFunctionId, requestId: string) {
   const functionName = `sim-${fn}`;
   return {
     functionName,
     functionVersion: "$LATEST",
     invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
     memoryLimitInMB: "256",
-    awsRequestId: `${executionName}-${Math.random().toString(16).slice(2, 10)}`,
+    awsRequestId: requestId,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: "simulated",
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 60_000,
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

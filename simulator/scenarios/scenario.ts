@@ -81,7 +81,7 @@ export interface RunScenarioOptions {
 
 export async function runScenario(scenarioInput: unknown, definition: AslDefinition, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const scenario = parseScenario(scenarioInput);
-  const region = new SimulatedRegion({ timing: scenario.timing });
+  const region = new SimulatedRegion({ timing: scenario.timing, consistency: scenario.consistency });
   const settings = createEnvironment(region, { environment: SCENARIO_STAGE, config: scenario.environment });
   const attachment = attachRegion(region, allClients);
   const restoreClock = bindFunctionClock(region);
@@ -390,7 +390,13 @@ class ScenarioRun {
     const bake = bakes.release === 0 ? "none" : bakes.base > 0 ? "base-and-release" : "release";
     const succeeded = outcome === "succeeded";
     const lifecycleHookSeconds = Math.max(this.region.faults.lifecycleHookSeconds, before.retireHookSeconds);
-    return physicalMinimum(this.region.timing, { bake, launch: succeeded, retire: before.hadLiveGroup && succeeded, lifecycleHookSeconds })
+    return physicalMinimum(this.region.timing, {
+      bake,
+      launch: succeeded,
+      retire: before.hadLiveGroup && succeeded,
+      lifecycleHookSeconds,
+      loadBalancer: this.settings.loadBalancer.kind,
+    })
       .totalSeconds;
   }
 

@@ -6,7 +6,7 @@ import { SIMULATED_DOMAIN } from "../region/environment.js";
 import { LIFECYCLE_HOOK_DEFAULTS } from "../region/services/autoscaling.js";
 import { parseRecurrence } from "../region/services/recurrence.js";
 import { SimulatedRegion } from "../region/region.js";
-import { DEFAULT_TIMING, type Timing } from "../region/timing.js";
+import { CONSISTENCY_KINDS, DEFAULT_TIMING, IMMEDIATE_CONSISTENCY, type Timing } from "../region/timing.js";
 import { RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE } from "../../functions/lib/contract.js";
 
 /**
@@ -149,6 +149,29 @@ const STEP_KINDS = {
 };
 const StepSchema = z.union([STEP_KINDS.deploy, STEP_KINDS.redrive, STEP_KINDS.scaleLiveGroup, STEP_KINDS.configureLiveGroup, STEP_KINDS.concurrent]);
 
+/** `[min, max]` seconds of one eventual-consistency delay. */
+const delayRange = z
+  .tuple([z.number().min(0), z.number().min(0)], { invalid_type_error: "[min, max] seconds" })
+  .refine(([min, max]) => min <= max, "[min, max] seconds with 0 <= min <= max");
+
+/** Eventual consistency (region timing.ts `ConsistencySettings`): any field overrides the default; "immediate" turns all off. */
+const ConsistencySchema = z.preprocess(
+  (value) => (value === "immediate" ? { ...IMMEDIATE_CONSISTENCY } : value),
+  z
+    .object(
+      {
+        seed: z.number().int().min(0).optional(),
+        ...(Object.fromEntries(CONSISTENCY_KINDS.map((key) => [key, delayRange.optional()])) as Record<
+          (typeof CONSISTENCY_KINDS)[number],
+          z.ZodOptional<typeof delayRange>
+        >),
+      },
+      { invalid_type_error: `"immediate", or an object of seed, ${CONSISTENCY_KINDS.join(", ")}` },
+    )
+    .strict()
+    .default({}),
+);
+
 export const ScenarioSchema = z
   .object({
     name: z.string().default("scenario"),
@@ -166,6 +189,7 @@ export const ScenarioSchema = z
       })
       .strict()
       .default({}),
+    consistency: ConsistencySchema,
     steps: z.array(StepSchema).min(1),
   })
   .strict();

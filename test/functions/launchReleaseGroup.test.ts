@@ -223,13 +223,27 @@ describe("launchReleaseGroup", () => {
   it("reports a group validation error as LaunchFailed", async () => {
     // Prepare
     givenNoVersionYet();
-    autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("ValidationError", "You must use a valid fully-formed launch template."));
+    autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("ValidationError", "Max bound, 1, must be greater than or equal to min bound, 2"));
 
     // Act
     const launch = launchReleaseGroup(launchState());
 
     // Assess
-    await expect(launch).rejects.toMatchObject({ name: ERROR.launchFailed, message: expect.stringContaining("fully-formed") });
+    await expect(launch).rejects.toMatchObject({ name: ERROR.launchFailed, message: expect.stringContaining("Max bound") });
+  });
+
+  it("treats Auto Scaling's 'valid fully-formed launch template' ValidationError as not visible yet (retried by the state machine)", async () => {
+    // Prepare: Auto Scaling sees the version just created only after a while.
+    givenNoVersionYet();
+    autoScalingMock
+      .on(CreateAutoScalingGroupCommand)
+      .rejects(awsError("ValidationError", "You must use a valid fully-formed launch template. The specified launch template version 5 of lt-0123 does not exist."));
+
+    // Act
+    const launch = launchReleaseGroup(launchState());
+
+    // Assess
+    await expect(launch).rejects.toMatchObject({ name: ERROR.notYetVisible, message: expect.stringContaining("fully-formed") });
   });
 
   it("reports a service-linked role failure (HTTP 500) as LaunchFailed naming the missing permission, not as transient", async () => {

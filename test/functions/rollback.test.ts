@@ -136,18 +136,47 @@ describe("rollback", () => {
   });
 
   it("a second run after success changes nothing and does not fail", async () => {
-    // Prepare
+    // Prepare: the new group is gone (a delete by name answers "not found").
     givenGroups(serving());
+    autoScalingMock
+      .on(DeleteAutoScalingGroupCommand)
+      .rejects(awsError("ValidationError", `AutoScalingGroup name not found - AutoScalingGroup '${NEW_GROUP}' not found`));
     ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [{ VersionNumber: 3, VersionDescription: `immutable-deploy group ${OLD_GROUP}` }] });
 
     // Act
     const result = await rollback(deployState());
 
     // Assess
-    expect(autoScalingMock).not.toHaveReceivedCommand(DeleteAutoScalingGroupCommand);
+    expect(autoScalingMock).toHaveReceivedCommandTimes(DeleteAutoScalingGroupCommand, 1);
     expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
     expect(ec2Mock).not.toHaveReceivedCommand(DeleteLaunchTemplateVersionsCommand);
     expect(result).toEqual({ restoredGroups: [OLD_GROUP], message: `rollback: ${NEW_GROUP} was never created; restored ${OLD_GROUP}` });
+  });
+
+  it("deletes a new group Auto Scaling does not list yet by its name, then retries (NotYetVisible) to clean up its version", async () => {
+    // Prepare: created moments ago, the group is not described yet, but a delete by name finds it.
+    givenGroups(serving());
+    autoScalingMock.on(DeleteAutoScalingGroupCommand).resolves({});
+
+    // Act
+    const attempt = rollback(deployState());
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.notYetVisible });
+    expect(autoScalingMock).toHaveReceivedCommandWith(DeleteAutoScalingGroupCommand, { AutoScalingGroupName: NEW_GROUP, ForceDelete: true });
+  });
+
+  it("deletes the version the new group was pinned to even when DescribeLaunchTemplateVersions does not list it yet", async () => {
+    // Prepare
+    givenGroups(serving(), group(NEW_GROUP, { Status: "Delete in progress", LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "4" } }));
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] });
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Versions: ["4"] });
+    expect(result.message).toContain("deleted launch template version(s) 4");
   });
 
   it("an old group busy with a scaling activity is restored on a retry: StillInUse, which the state machine retries", async () => {

@@ -38,7 +38,19 @@ describe("scenario validation", () => {
     ["launch capacity below 0", { steps: [{ deploy: { release: "v2" }, faults: [{ launchCapacity: { available: -1 } }] }] }, /faults\.0\.launchCapacity\.available: -1; allowed: at least 0/],
     ["unknown traffic field", { traffic: { requestTime: 2 }, steps: [{ redrive: true }] }, /traffic: unknown field\(s\) requestTime; allowed: requestsPerSecond, requestSeconds, requestsPerInstancePerSecond/],
     ["unknown expectLiveGroup field", { steps: [{ deploy: { release: "v2" }, expectLiveGroup: { policies: [] } }] }, /expectLiveGroup: unknown field\(s\) policies; allowed: release, desired, min, max, scalingPolicies/],
+    ["inverted consistency range", { consistency: { groupVisibleSeconds: [5, 1] }, steps: [{ redrive: true }] }, /consistency\.groupVisibleSeconds: \[5,1\]; allowed: \[min, max\] seconds with 0 <= min <= max/],
+    ["consistency delay not a range", { consistency: { imageVisibleSeconds: 3 }, steps: [{ redrive: true }] }, /consistency\.imageVisibleSeconds: 3; allowed: \[min, max\] seconds/],
+    ["unknown consistency field", { consistency: { groupSeconds: [1, 2] }, steps: [{ redrive: true }] }, /consistency: unknown field\(s\) groupSeconds; allowed: seed, groupVisibleSeconds/],
+    ["consistency neither an object nor immediate", { consistency: "later", steps: [{ redrive: true }] }, /consistency: "later"; allowed: "immediate", or an object of seed, groupVisibleSeconds/],
   ])("%s: names the field, the value and what is allowed", (_, input, message) => {
     expect(() => parseScenario(input)).toThrowError(message);
+  });
+
+  it("consistency: the region's defaults unless overridden, field by field; \"immediate\" turns every delay off", () => {
+    const overridden = parseScenario({ consistency: { seed: 7, groupVisibleSeconds: [0, 2] }, steps: [{ redrive: true }] });
+    const immediate = parseScenario({ consistency: "immediate", steps: [{ redrive: true }] });
+    expect(parseScenario({ steps: [{ redrive: true }] }).consistency).toEqual({});
+    expect(overridden.consistency).toEqual({ seed: 7, groupVisibleSeconds: [0, 2] });
+    expect(Object.entries(immediate.consistency).filter(([key]) => key !== "seed").every(([, range]) => (range as number[])[1] === 0)).toBe(true);
   });
 });
