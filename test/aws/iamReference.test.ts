@@ -26,7 +26,7 @@ const KNOWN_FINDINGS: string[] = [
   "Pipeline: ApplyImageRetentionFunctionServiceRoleDefaultPolicy7825A010[2] arn:aws:ec2:us-east-1:123456789012:snapshot/*: fits no resource type of the statement's actions (ec2:DeregisterImage, ec2:DeleteSnapshot, ec2:CreateTags, ec2:DeleteTags)",
   // aws-cdk-lib's CodeBuildStartBuild task grants codebuild:BatchGetReports on the project; the action's only
   // resource type is report-group, so it is granted on nothing (harmless while the bake writes no reports).
-  "Pipeline: DeployRoleDefaultPolicy9A3389B6[4] codebuild:BatchGetReports: no resource of the statement fits its resource types (arn:${Partition}:codebuild:${Region}:${Account}:report-group/${ReportGroupName}); it is granted on nothing",
+  "Pipeline: DeployRoleDefaultPolicy9A3389B6[3] codebuild:BatchGetReports: no resource of the statement fits its resource types (arn:${Partition}:codebuild:${Region}:${Account}:report-group/${ReportGroupName}); it is granted on nothing",
   // The first group of an account makes Auto Scaling create its service-linked role, with the caller's rights.
   "Pipeline: LaunchReleaseGroupFunctionServiceRole463A1EFC: allows autoscaling:CreateAutoScalingGroup but not iam:CreateServiceLinkedRole, to create Auto Scaling's default service-linked role when the account does not have it yet (the first group of an account) (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-api-permissions.html)",
 ];
