@@ -88,11 +88,16 @@ export const ERROR = {
 
 /**
  * Errors the Lambda service reports for an invocation (not thrown by our code): a function that crashed
- * (`Runtime.ExitError`), ran past its timeout (`Sandbox.Timedout`), or never ran (service errors).
+ * (`Runtime.ExitError`), ran past its timeout (`Sandbox.Timedout`), or never ran (service errors). Step
+ * Functions' "Handle Lambda service exceptions" lists the service errors (ClientExecutionTimeoutException among
+ * them) and says unhandled errors, "out-of-memory errors and function timeouts", arrive as `Lambda.Unknown`;
+ * executions of direct Lambda ARNs report `Sandbox.Timedout` for a time-out. Both names are retried.
  */
 export const LAMBDA_ERROR = {
   crashed: "Runtime.ExitError",
   timedOut: "Sandbox.Timedout",
+  unknown: "Lambda.Unknown",
+  clientExecutionTimeout: "Lambda.ClientExecutionTimeoutException",
   serviceException: "Lambda.ServiceException",
   awsLambdaException: "Lambda.AWSLambdaException",
   sdkClientException: "Lambda.SdkClientException",
@@ -114,6 +119,8 @@ export const TRANSIENT_ERRORS = [ERROR.transientAws, ERROR.notYetVisible, ERROR.
 export const INVOCATION_ERRORS = [
   LAMBDA_ERROR.crashed,
   LAMBDA_ERROR.timedOut,
+  LAMBDA_ERROR.unknown,
+  LAMBDA_ERROR.clientExecutionTimeout,
   LAMBDA_ERROR.serviceException,
   LAMBDA_ERROR.awsLambdaException,
   LAMBDA_ERROR.sdkClientException,
