@@ -17,6 +17,7 @@ import {
   LAUNCH_REJECTED_CODES,
   LaunchFailedError,
   NotYetVisibleError,
+  SERVICE_LINKED_ROLE_FAILURE_CODES,
   StillInUseError,
 } from "./lib/errors.js";
 import { describeGroupsByName, isBeingDeleted, tagValue } from "./lib/groups.js";
@@ -25,7 +26,7 @@ import { launchTemplateVersionDescription, listLaunchTemplateVersions } from "./
 import { groupAttachmentParameters } from "./lib/loadBalancer.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
-import { IMAGE_ROLE, TAG } from "./lib/names.js";
+import { AUTO_SCALING_SERVICE, AUTO_SCALING_SERVICE_LINKED_ROLE, IMAGE_ROLE, TAG } from "./lib/names.js";
 
 function rejectedLaunch(error: unknown, what: string): never {
   if (hasErrorCode(error, ...LAUNCH_REJECTED_CODES)) throw new LaunchFailedError(`${what}: ${errorMessage(error)}`, { cause: error });
@@ -154,6 +155,15 @@ async function ensureGroup(state: DeployState, plan: DeployPlan, version: string
     const age = nowSeconds() - versionCreatedAt;
     if (isLaunchTemplateNotUsableYet(error) && age < LAUNCH_TEMPLATE_SETTLE_SECONDS) {
       throw new NotYetVisibleError(`launch template version ${version} (created ${age} s ago) is not usable by Auto Scaling yet: ${errorMessage(error)}`);
+    }
+    if (hasErrorCode(error, ...SERVICE_LINKED_ROLE_FAILURE_CODES)) {
+      throw new LaunchFailedError(
+        `cannot create group ${plan.groupName}: Auto Scaling could not create or use its service-linked role ` +
+          `(${errorMessage(error)}); the launch function's role needs iam:CreateServiceLinkedRole on ` +
+          `role/${AUTO_SCALING_SERVICE_LINKED_ROLE} with iam:AWSServiceName=${AUTO_SCALING_SERVICE}, ` +
+          `or create the role once: aws iam create-service-linked-role --aws-service-name ${AUTO_SCALING_SERVICE}`,
+        { cause: error },
+      );
     }
     if (!hasErrorCode(error, ...GROUP_EXISTS_CODES)) {
       rejectedLaunch(error, `cannot create group ${plan.groupName}`);

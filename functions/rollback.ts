@@ -1,10 +1,9 @@
-import { type AutoScalingGroup, UpdateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
+import type { AutoScalingGroup } from "@aws-sdk/client-auto-scaling";
 import type { LaunchTemplateVersion } from "@aws-sdk/client-ec2";
-import { autoScaling } from "./lib/clients.js";
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, GroupSnapshot, RollbackResult } from "./lib/contract.js";
 import { NotYetVisibleError } from "./lib/errors.js";
-import { deleteGroup, describeGroupsByName, isBeingDeleted, tagValue } from "./lib/groups.js";
+import { deleteGroup, describeGroupsByName, isBeingDeleted, resizeGroup, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { deleteLaunchTemplateVersions, launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
 import { attachGroup, detachGroup, hasInServiceInstances, isAttached, isServing } from "./lib/loadBalancer.js";
@@ -27,9 +26,7 @@ async function restoreGroup(state: DeployState, group: AutoScalingGroup, snapsho
   const desired = Math.max(group.DesiredCapacity ?? 0, snapshot.desired);
   const max = Math.max(group.MaxSize ?? 0, snapshot.max, desired);
   if (min !== group.MinSize || desired !== group.DesiredCapacity || max !== group.MaxSize) {
-    await autoScaling.send(
-      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: min, DesiredCapacity: desired, MaxSize: max }),
-    );
+    await resizeGroup(name, { min, desired, max });
     logger.info("restored old group capacity", { groupName: name, min, desired, max });
   }
   if (!isAttached(group, loadBalancer)) {

@@ -69,6 +69,23 @@ function startHogs(count: number): ChildProcess[] {
   return Array.from({ length: count }, () => spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }));
 }
 
+/** The project's test suite (all but the rehearsal tests), run again and again for the whole measurement. */
+const BESIDE_TESTS = 'while :; do npx vitest run --exclude "test/rehearsal/**" >/dev/null 2>&1; done';
+
+function startTests(): ChildProcess {
+  // Its own process group, so the loop and every vitest worker go together.
+  return spawn("bash", ["-c", BESIDE_TESTS], { cwd: REPO_ROOT, stdio: "ignore", detached: true });
+}
+
+function stopTests(tests: ChildProcess | undefined): void {
+  if (tests?.pid === undefined) return;
+  try {
+    process.kill(-tests.pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
 const round1 = (ms: number) => Math.round(ms / 100) / 10;
 
 async function rehearse(configuration: string, run: number): Promise<UnderLoadRun> {
@@ -100,14 +117,14 @@ async function rehearse(configuration: string, run: number): Promise<UnderLoadRu
   }
 }
 
-function markdown(runs: UnderLoadRun[], context: { hogs: number; helpMs: number[]; startedAt: Date; command: string }): string {
+function markdown(runs: UnderLoadRun[], context: { hogs: number; besideTests: boolean; helpMs: number[]; startedAt: Date; command: string }): string {
   const cpuList = cpus();
   const lines = [
     "# `npm start` under CPU load",
     "",
     `Written by \`${context.command}\` on ${context.startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC. Every run is`,
     "`npm start -- --json` (through npm, as a newcomer runs it) while " +
-      `${context.hogs} CPU-bound processes (\`node -e "for (;;) {}"\`) run beside it for the whole measurement.`,
+      `${context.hogs} CPU-bound processes (\`node -e "for (;;) {}"\`)${context.besideTests ? " and the project's test suite (`" + BESIDE_TESTS + "`)" : ""} run beside it for the whole measurement.`,
     "Nothing here is a timed test; these are the numbers one machine produced.",
     "",
     "## Machine",
@@ -177,11 +194,12 @@ export async function rehearsalUnderLoad(argv: string[]): Promise<number> {
     hogs: { type: "string", allowed: "an integer from 0 to 64" },
     out: { type: "string", allowed: "a Markdown file path" },
     with: { type: "string", allowed: 'npm start options in one argument, e.g. "--load-balancer classic"' },
+    "beside-tests": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
     process.stdout.write(
-      `Usage: npx tsx scripts/rehearsal-under-load.ts [--runs 5] [--hogs 6] [--out docs/rehearsal-under-load.md] [--with "<npm start options>"]\n`,
+      `Usage: npx tsx scripts/rehearsal-under-load.ts [--runs 5] [--hogs 6] [--out docs/rehearsal-under-load.md] [--with "<npm start options>"] [--beside-tests]\n`,
     );
     return 0;
   }
@@ -190,7 +208,11 @@ export async function rehearsalUnderLoad(argv: string[]): Promise<number> {
   const out = resolve(REPO_ROOT, values.out ?? "docs/rehearsal-under-load.md");
   const startedAt = new Date();
   const hogs = startHogs(hogCount);
-  const killHogs = () => hogs.forEach((hog) => hog.kill("SIGKILL"));
+  const tests = values["beside-tests"] ? startTests() : undefined;
+  const killHogs = () => {
+    hogs.forEach((hog) => hog.kill("SIGKILL"));
+    stopTests(tests);
+  };
   process.once("exit", killHogs);
   const stopOnSignal = () => process.exit(130);
   process.once("SIGINT", stopOnSignal);
@@ -215,7 +237,7 @@ export async function rehearsalUnderLoad(argv: string[]): Promise<number> {
     process.off("exit", killHogs);
     process.off("SIGINT", stopOnSignal);
   }
-  writeFileSync(out, markdown(results, { hogs: hogCount, helpMs, startedAt, command: `npx tsx scripts/rehearsal-under-load.ts ${argv.join(" ")}`.trim() }));
+  writeFileSync(out, markdown(results, { hogs: hogCount, besideTests: Boolean(tests), helpMs, startedAt, command: `npx tsx scripts/rehearsal-under-load.ts ${argv.join(" ")}`.trim() }));
   process.stderr.write(`wrote ${out}\n`);
   return results.every((result) => result.ok && result.failedRequests === 0) ? 0 : 1;
 }

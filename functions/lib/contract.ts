@@ -2,9 +2,10 @@
  * The deploy state document: what flows between the states of the Pipeline state machine. Every stage
  * function receives the whole document as its payload and returns only its own part, which the stack
  * writes at the path `RESULT_PATH` names. This module is the whole document: every part's type, the result
- * paths, the bake's variables, the release-label rule and the settings builder. Plain data and types only
- * (no SDK, no aws-cdk-lib): the stacks, the functions, the simulator and the tests all import it.
+ * paths, the bake's variables, the release-label rules and the settings builder. Plain data, types and pure
+ * functions only (no SDK, no aws-cdk-lib): the stacks, the functions, the simulator and the tests import it.
  */
+import { createHash } from "node:crypto";
 import { DEFAULTS } from "./names.js";
 
 // ---- Fixed per environment ---------------------------------------------------------------------------------
@@ -89,11 +90,31 @@ export function environmentSettings(config: DeployConfig, resources: Environment
 // ---- Rules several parts share -----------------------------------------------------------------------------
 
 /**
- * A release label: tag `immutable-deploy:release`, part of group and image names. The Packer templates carry
- * a copy in HCL (`variable "release"`), which test/bake checks against this one.
+ * A release label, kept verbatim wherever AWS allows it: the tag `immutable-deploy:release` (tag values allow
+ * letters, digits, spaces and + - = . _ : / @), the lock, notifications, the app's RELEASE. `+` is allowed so
+ * a semantic version with build metadata (`2.4.2+build.188`) is a label. The Packer templates carry a copy in
+ * HCL (`variable "release"`), which test/bake checks against this one.
  */
-export const RELEASE_LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-export const RELEASE_LABEL_RULE = '1-64 letters, digits, ".", "_", "-", starting with a letter or digit';
+export const RELEASE_LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+export const RELEASE_LABEL_RULE = '1-64 letters, digits, ".", "_", "-", "+", starting with a letter or digit';
+
+/** The characters a label keeps in names: those every name it is part of allows (AMI names are the narrowest). */
+const NAME_UNSAFE = /[^A-Za-z0-9._-]/g;
+
+/**
+ * The one rule for a release label inside a name (Auto Scaling group, hence its launch-template version's
+ * description; Packer's AMI name, in HCL in packer/release/release.pkr.hcl; an execution name you choose):
+ * a label of letters, digits, ".", "_" and "-" only is itself; any other character becomes "-" and the label
+ * gets "@" and the first 8 hex digits of its sha256 (`v2.4.2+build.188` -> `v2.4.2-build.188@a2e751c5`). No
+ * label contains "@", so a changed label never equals one kept as is, and two changed labels share a name only
+ * if they share those 32 bits of hash. "@" is allowed in AMI names (3-128 letters, digits, ( ) [ ] space . / - '
+ * @ _), group names (any character) and Step Functions execution names (no whitespace, no < > { } [ ] ? * " #
+ * % \ ^ | ~ ` $ & , ; : /); "+" is not allowed in AMI names.
+ */
+export function releaseNamePart(label: string): string {
+  const safe = label.replace(NAME_UNSAFE, "-");
+  return safe === label ? label : `${safe}@${createHash("sha256").update(label).digest("hex").slice(0, 8)}`;
+}
 
 /** `releases/v2.tgz` -> `v2`, `releases/team/myapp-1.4.2.tgz` -> `myapp-1.4.2` (the file name without the suffix). */
 export function releaseFromArtifactKey(key: string): string {
@@ -119,7 +140,7 @@ export const BAKE_VARIABLES = ["ARTIFACT_BUCKET", "ARTIFACT_KEY", "ARTIFACT_VERS
 export type BakeVariable = (typeof BAKE_VARIABLES)[number];
 export type BakeRequest = Record<BakeVariable, string>;
 
-/** What the bake exports (buildspec.yml `exported-variables`), read back by the state machine. */
+/** What the bake exports (buildspec.yml `exported-variables`), read back by `readBakedImage`. */
 export const BAKE_EXPORTS = { imageId: "IMAGE_ID", baseImageId: "BASE_IMAGE_ID" } as const;
 
 // ---- The parts of the document, in stage order -------------------------------------------------------------
@@ -197,6 +218,20 @@ export interface CheckResult {
 /** Lock's result ($.lock): `ready` = acquired, `duplicate` = same release live or in flight (no-op). */
 export interface LockResult extends Omit<CheckResult, "status"> {
   status: "waiting" | "ready" | "failed" | "duplicate";
+}
+
+/**
+ * $.bake: the finished build as Step Functions' CodeBuild `.sync` integration returns it, kept whole (the part
+ * read is typed here). A JSONPath filter in the Bake state's ResultSelector would fail with an uncatchable
+ * States.Runtime when an export is missing; `readBakedImage` reads it instead and fails with a named error.
+ */
+export interface BakeOutput {
+  Build: {
+    Id?: string;
+    BuildStatus?: string;
+    /** CodeBuild's `Value` is optional (API reference, ExportedEnvironmentVariable). */
+    ExportedEnvironmentVariables?: { Name?: string; Value?: string }[];
+  };
 }
 
 /** $.image: from the bake, or the given image. */
@@ -355,6 +390,7 @@ export interface DeployState {
   execution: ExecutionInfo;
   plan?: DeployPlan;
   lock?: LockResult;
+  bake?: BakeOutput;
   image?: ImageResult;
   launch?: LaunchResult;
   groupHealth?: GroupHealthResult;
@@ -374,6 +410,7 @@ export interface DeployState {
 export const RESULT_PATH = {
   plan: "$.plan",
   lock: "$.lock",
+  bake: "$.bake",
   image: "$.image",
   launch: "$.launch",
   groupHealth: "$.groupHealth",

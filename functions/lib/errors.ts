@@ -21,6 +21,13 @@ export class InvalidDeployInputError extends DeployError {
   }
 }
 
+/** The bake succeeded but did not export the AMI ids the deploy needs (buildspec.yml `exported-variables`). */
+export class BakeFailedError extends DeployError {
+  constructor(message: string) {
+    super(ERROR.bakeFailed, message);
+  }
+}
+
 /** The release cannot launch as configured (bad image, bad template, a limit): no retry helps. */
 export class LaunchFailedError extends DeployError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -124,6 +131,13 @@ export const LAUNCH_REJECTED_CODES = [
 export function isLaunchTemplateNotUsableYet(error: unknown): boolean {
   return hasErrorCode(error, "ValidationError") && /fully-formed launch template/i.test(errorMessage(error));
 }
+
+/**
+ * Auto Scaling (CreateAutoScalingGroup) could not create or use its service-linked role. It comes as HTTP 500,
+ * but it is a missing permission (iam:CreateServiceLinkedRole for the account's first group), not a hiccup:
+ * retrying cannot help.
+ */
+export const SERVICE_LINKED_ROLE_FAILURE_CODES = ["ServiceLinkedRoleFailure"] as const;
 
 /** EC2: the image does not exist (any more), or the id is not one. */
 export const IMAGE_NOT_FOUND_CODES = ["InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable"] as const;

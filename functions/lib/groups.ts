@@ -156,6 +156,29 @@ export async function releaseHeldInstances(groups: AutoScalingGroup[]): Promise<
   return changed;
 }
 
+/**
+ * Sets a group's size (only the bounds given). Auto Scaling refuses while a scaling activity runs
+ * (`ScalingActivityInProgress`, which its model lists for UpdateAutoScalingGroup): that refusal becomes
+ * `StillInUseError`, which the state machine retries with backoff.
+ */
+export async function resizeGroup(name: string, size: { min?: number; desired?: number; max?: number }): Promise<void> {
+  try {
+    await autoScaling.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: name,
+        ...(size.min !== undefined && { MinSize: size.min }),
+        ...(size.desired !== undefined && { DesiredCapacity: size.desired }),
+        ...(size.max !== undefined && { MaxSize: size.max }),
+      }),
+    );
+  } catch (error) {
+    if (hasErrorCode(error, ...GROUP_BUSY_CODES)) {
+      throw new StillInUseError(`group ${name} cannot be resized yet: ${errorMessage(error)}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
 /** Scales groups to 0 (Max stays), skipping those already there; a group gone meanwhile is fine. */
 export async function scaleGroupsToZero(groups: AutoScalingGroup[]): Promise<string[]> {
   const scaled: string[] = [];
@@ -163,7 +186,7 @@ export async function scaleGroupsToZero(groups: AutoScalingGroup[]): Promise<str
     const name = group.AutoScalingGroupName ?? "";
     if ((group.MinSize ?? 0) === 0 && (group.DesiredCapacity ?? 0) === 0) continue;
     try {
-      await autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, DesiredCapacity: 0 }));
+      await resizeGroup(name, { min: 0, desired: 0 });
       scaled.push(name);
       logger.info("scaled group to 0", { groupName: name });
     } catch (error) {

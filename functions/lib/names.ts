@@ -21,6 +21,10 @@ export const TAG = {
 
 export const IMAGE_ROLE = { base: "base", release: "release" } as const;
 
+/** Auto Scaling's service principal and its default service-linked role (IAM path and name). */
+export const AUTO_SCALING_SERVICE = "autoscaling.amazonaws.com";
+export const AUTO_SCALING_SERVICE_LINKED_ROLE = `aws-service-role/${AUTO_SCALING_SERVICE}/AWSServiceRoleForAutoScaling`;
+
 /** Human-readable state names, in the stage order of docs/design.md. Every state of the definition is here. */
 export const STATE = {
   start: "Start deploy",
@@ -70,6 +74,7 @@ export type StateName = (typeof STATE)[keyof typeof STATE];
 export const ERROR = {
   // Thrown by the stage functions.
   invalidInput: "InvalidDeployInput",
+  bakeFailed: "BakeFailed",
   launchFailed: "LaunchFailed",
   lockLost: "LockLost",
   notYetVisible: "NotYetVisible",

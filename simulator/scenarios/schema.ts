@@ -1,12 +1,13 @@
 import { z, type ZodIssue } from "zod";
 import type { Outcome } from "../../functions/lib/contract.js";
-import { innerSchema, valueAt } from "../../functions/lib/validation.js";
+import { allowedErrorMap, didYouMean, innerSchema, show, valueAt } from "../../functions/lib/validation.js";
 import { parseStageConfig, type StageConfig, StageConfigError } from "../../stacks/config.js";
 import { SIMULATED_DOMAIN } from "../region/environment.js";
 import { LIFECYCLE_HOOK_DEFAULTS } from "../region/services/autoscaling.js";
 import { parseRecurrence } from "../region/services/recurrence.js";
 import { SimulatedRegion } from "../region/region.js";
 import { DEFAULT_TIMING, type Timing } from "../region/timing.js";
+import { RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE } from "../../functions/lib/contract.js";
 
 /**
  * The scenario file (docs/design.md "Simulation"; README "Writing a scenario"): every field validated, unknown
@@ -69,7 +70,7 @@ const FaultSchema = z.union([
 
 const DeploySchema = z
   .object({
-    release: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a release label such as v2"),
+    release: z.string().regex(RELEASE_LABEL_PATTERN, `a release label such as v2 (${RELEASE_LABEL_RULE})`),
     appHealthy: z.boolean().default(true),
     bootFails: z.boolean().default(false),
     appDiesAfterSeconds: seconds.optional(),
@@ -136,7 +137,7 @@ const STEP_KINDS = {
   deploy: z.object({ deploy: DeploySchema, ...StepCommon }).strict(),
   redrive: z.object({ redrive: z.literal(true), ...StepCommon }).strict(),
   /** EventBridge delivers again the S3 event of that release's last upload (at-least-once delivery, up to a day late). */
-  redeliver: z.object({ redeliver: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "the release label of an earlier upload"), ...StepCommon }).strict(),
+  redeliver: z.object({ redeliver: z.string().regex(RELEASE_LABEL_PATTERN, `the release label of an earlier upload (${RELEASE_LABEL_RULE})`), ...StepCommon }).strict(),
   scaleLiveGroup: z.object({ scaleLiveGroup: ScaleLiveGroupSchema, ...StepCommon }).strict(),
   configureLiveGroup: z.object({ configureLiveGroup: ConfigureLiveGroupSchema, ...StepCommon }).strict(),
   concurrent: z
@@ -203,7 +204,7 @@ function hintFor(path: (string | number)[]): string | undefined {
 function describeIssues(issues: ZodIssue[], input: unknown): string[] {
   return issues.flatMap((issue) => {
     const where = issue.path.join(".") || "(scenario)";
-    const value = JSON.stringify(valueAt(input, issue.path)) ?? "missing";
+    const value = show(valueAt(input, issue.path));
     if (issue.code === "invalid_union") {
       const depth = issue.path.length;
       const fitting = issue.unionErrors.filter((error) => error.issues.every((inner) => inner.path.length > depth));
@@ -211,7 +212,10 @@ function describeIssues(issues: ZodIssue[], input: unknown): string[] {
       const hint = hintFor(issue.path) ?? "see README, Writing a scenario";
       return issue.path[0] === "steps" && depth === 2 ? [`${where}: ${value} is not a step; allowed: ${hint}`] : [`${where}: ${value}; allowed: ${hint}`];
     }
-    if (issue.code === "unrecognized_keys") return [`${where}: unknown field(s) ${issue.keys.join(", ")}; allowed: ${allowedFields(input, issue.path).join(", ")}`];
+    if (issue.code === "unrecognized_keys") {
+      const allowed = allowedFields(input, issue.path);
+      return issue.keys.map((key) => `${where}: unknown field(s) ${key}${didYouMean(key, allowed)}; allowed: ${allowed.join(", ")}`);
+    }
     return [`${where}: ${value}; allowed: ${issue.message}`];
   });
 }
@@ -243,7 +247,7 @@ function allowedFields(input: unknown, path: (string | number)[]): string[] {
 
 /** Parses a scenario; a bad one fails with the field, the value and what is allowed. */
 export function parseScenario(input: unknown): Scenario {
-  const result = ScenarioSchema.safeParse(input);
+  const result = ScenarioSchema.safeParse(input, { errorMap: allowedErrorMap });
   if (!result.success) throw new Error(`invalid scenario:\n  ${describeIssues(result.error.issues, input).join("\n  ")}`);
   checkEnvironment(result.data.environment);
   return result.data;

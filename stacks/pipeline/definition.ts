@@ -1,11 +1,30 @@
 import { Duration, type Stack } from "aws-cdk-lib";
 import * as codebuild from "aws-cdk-lib/aws-codebuild";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Function } from "sst/constructs";
-import { BAKE_EXPORTS, BAKE_VARIABLES, type EnvironmentSettings, RESULT_PATH } from "../../functions/lib/contract.js";
+import { BAKE_VARIABLES, type EnvironmentSettings, RESULT_PATH } from "../../functions/lib/contract.js";
 import { ERROR, INVOCATION_ERRORS, RETRY_BUDGET, STATE, TRANSIENT_ERRORS } from "../../functions/lib/names.js";
 import { resultPathOf, type StageFunctionId, TASK_STATES, type TaskStateName } from "./tables.js";
+
+/**
+ * CodeBuild's `.sync` task with exactly the permissions Step Functions documents for it ("IAM policies for AWS
+ * CodeBuild", Run a Job: StartBuild, StopBuild, BatchGetBuilds on the project, plus its EventBridge rule).
+ * aws-cdk-lib adds codebuild:BatchGetReports on the project too; that action's only resource type is a report
+ * group (Service Authorization Reference), so on a project it grants nothing, and the bake writes no reports.
+ */
+class CodeBuildRunJob extends tasks.CodeBuildStartBuild {
+  constructor(scope: Stack, id: string, props: tasks.CodeBuildStartBuildProps) {
+    super(scope, id, props);
+    const policies = this.taskPolicies ?? [];
+    for (const [index, statement] of policies.entries()) {
+      const actions = statement.actions.filter((action) => action !== "codebuild:BatchGetReports");
+      if (actions.length === statement.actions.length) continue;
+      policies[index] = new iam.PolicyStatement({ effect: statement.effect, actions, resources: statement.resources, conditions: statement.conditions });
+    }
+  }
+}
 
 export interface DefinitionParts {
   fn: Record<StageFunctionId, Function>;
@@ -94,7 +113,7 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
     parameters: { "imageId.$": "$.plan.imageId", baked: false },
     resultPath: RESULT_PATH.image,
   });
-  const bake = new tasks.CodeBuildStartBuild(stack, STATE.bake, {
+  const bake = new CodeBuildRunJob(stack, STATE.bake, {
     project: bakeProject,
     integrationPattern: sfn.IntegrationPattern.RUN_JOB,
     environmentVariablesOverride: Object.fromEntries(
@@ -103,21 +122,11 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
         { type: codebuild.BuildEnvironmentVariableType.PLAINTEXT, value: sfn.JsonPath.stringAt(`$.plan.bakeRequest.${name}`) },
       ]),
     ),
-    resultSelector: {
-      "imageIds.$": `$.Build.ExportedEnvironmentVariables[?(@.Name=='${BAKE_EXPORTS.imageId}')].Value`,
-      "baseImageIds.$": `$.Build.ExportedEnvironmentVariables[?(@.Name=='${BAKE_EXPORTS.baseImageId}')].Value`,
-    },
-    resultPath: RESULT_PATH.image,
+    // No ResultSelector: a JSONPath filter there (or States.ArrayGetItem on its result) fails with a
+    // States.Runtime error no Catch takes when an export is missing. The next state reads the exports.
+    resultPath: RESULT_PATH.bake,
   });
-  const useBakedImage = new sfn.Pass(stack, STATE.useBakedImage, {
-    comment: "A JSONPath filter yields an array: take item 0.",
-    parameters: {
-      "imageId.$": "States.ArrayGetItem($.image.imageIds, 0)",
-      "baseImageId.$": "States.ArrayGetItem($.image.baseImageIds, 0)",
-      baked: true,
-    },
-    resultPath: RESULT_PATH.image,
-  });
+  const useBakedImage = invoke(STATE.useBakedImage);
 
   // 4-6. Launch, then wait until healthy in the group and at the load balancer.
   const launch = invoke(STATE.launch);
@@ -179,7 +188,7 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   const afterLock = [launch, checkGroup, checkLoadBalancer, retire, checkRetired, deleteOldGroups, imageRetention, unlock, rollback, unlockAfterRollback, unlockAfterFailure];
   for (const task of afterLock) task.addCatch(superseded, { errors: [ERROR.lockLost], resultPath: RESULT_PATH.error });
   // Before Launch, unlock; from Launch to healthy at the load balancer, roll back; a failed rollback still unlocks.
-  for (const task of [prepare, refreshPlan, lock, bake]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
+  for (const task of [prepare, refreshPlan, lock, bake, useBakedImage]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
   for (const task of [launch, checkGroup, checkLoadBalancer]) task.addCatch(rollback, { resultPath: RESULT_PATH.error });
   rollback.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.rollbackError });
   return start;

@@ -5,7 +5,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { NagSuppressions } from "cdk-nag";
 import { Function } from "sst/constructs";
-import { PROJECT, TAG } from "../../functions/lib/names.js";
+import { AUTO_SCALING_SERVICE, AUTO_SCALING_SERVICE_LINKED_ROLE, PROJECT, TAG } from "../../functions/lib/names.js";
 import type { EnvironmentResources } from "../Environment.js";
 import { functionConstructId, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "./tables.js";
 
@@ -56,14 +56,31 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       allow(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], [lockTable.tableArn]);
       allow(["states:DescribeExecution"], [executionArns]);
     },
+    // Reads the bake's output from the state document: no AWS call.
+    readBakedImage: () => undefined,
     launchReleaseGroup: (allow) => {
       // Checks it still holds the lock: a late redrive must not launch beside a newer deploy.
       readLock(allow);
       allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeImages"], ["*"]);
       allow(["ec2:CreateLaunchTemplateVersion"], [launchTemplateArn]);
       // Creating a group from a launch template needs RunInstances on what the template uses.
-      allow(["ec2:RunInstances", "ec2:CreateTags"], ["*"], { "ec2:LaunchTemplate": launchTemplateArn });
+      allow(["ec2:RunInstances"], ["*"], { "ec2:LaunchTemplate": launchTemplateArn });
+      // ...and, as the template tags instances and volumes on launch, CreateTags. CreateTags carries no
+      // ec2:LaunchTemplate key, only ec2:CreateAction: AWS's pattern for "tags on launch only" (EC2 User Guide,
+      // "Grant permission to tag resources during creation"), on the two resource types the template tags.
+      allow(
+        ["ec2:CreateTags"],
+        ["instance", "volume"].map((resource) => stack.formatArn({ service: "ec2", resource, resourceName: "*" })),
+        { "ec2:CreateAction": "RunInstances" },
+      );
       allow(["iam:PassRole"], [env.instanceRole.roleArn]);
+      // The account's first group makes Auto Scaling create its service-linked role, with the caller's rights
+      // (EC2 Auto Scaling User Guide, "Service-linked roles" and "API permissions").
+      allow(
+        ["iam:CreateServiceLinkedRole"],
+        [stack.formatArn({ service: "iam", region: "", resource: "role", resourceName: AUTO_SCALING_SERVICE_LINKED_ROLE })],
+        { "iam:AWSServiceName": AUTO_SCALING_SERVICE },
+      );
       allow(["autoscaling:CreateAutoScalingGroup", "autoscaling:CreateOrUpdateTags"], [groupArns], {
         [`aws:RequestTag/${TAG.app}`]: config.app,
         [`aws:RequestTag/${TAG.environment}`]: config.stage,
@@ -108,11 +125,10 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       allow([...describeGroups, "ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeLaunchTemplateVersions"], ["*"]);
       allow(
         ["ec2:DeregisterImage", "ec2:DeleteSnapshot", "ec2:CreateTags", "ec2:DeleteTags"],
+        // Image and snapshot ARNs carry no account (arn:aws:ec2:<region>::image/<id>).
         [
           stack.formatArn({ service: "ec2", account: "", resource: "image", resourceName: "*" }),
           stack.formatArn({ service: "ec2", account: "", resource: "snapshot", resourceName: "*" }),
-          stack.formatArn({ service: "ec2", resource: "image", resourceName: "*" }),
-          stack.formatArn({ service: "ec2", resource: "snapshot", resourceName: "*" }),
         ],
         { [`aws:ResourceTag/${TAG.app}`]: config.app },
       );

@@ -11,6 +11,7 @@ import { DEFAULTS, STATE } from "../../functions/lib/names.js";
 export const STAGE_FUNCTIONS = {
   prepareDeploy: { timeoutSeconds: 60 },
   lockEnvironment: { timeoutSeconds: 30 },
+  readBakedImage: { timeoutSeconds: 10 },
   launchReleaseGroup: { timeoutSeconds: 60 },
   checkGroupHealth: { timeoutSeconds: 60 },
   checkLoadBalancerHealth: { timeoutSeconds: 60 },
@@ -38,6 +39,7 @@ export const TASK_STATES = {
   [STATE.prepare]: { fn: "prepareDeploy", result: "plan" },
   [STATE.refreshPlan]: { fn: "prepareDeploy", result: "plan" },
   [STATE.lock]: { fn: "lockEnvironment", result: "lock" },
+  [STATE.useBakedImage]: { fn: "readBakedImage", result: "image" },
   [STATE.launch]: { fn: "launchReleaseGroup", result: "launch" },
   [STATE.checkGroupHealth]: { fn: "checkGroupHealth", result: "groupHealth" },
   [STATE.checkLoadBalancerHealth]: { fn: "checkLoadBalancerHealth", result: "loadBalancerHealth" },

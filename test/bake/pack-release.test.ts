@@ -86,6 +86,12 @@ describe("packRelease", () => {
     );
   });
 
+  it("packs a release labelled with a semantic version with build metadata, label verbatim", async () => {
+    const outFile = join(workDir, "dist/releases/web-app-2.4.2+build.188.tgz");
+    await packRelease({ appDir: exampleAppDir, release: "web-app-2.4.2+build.188", outFile });
+    expect(JSON.parse(readFileSync(join(unpack(outFile), RELEASE_MANIFEST), "utf8")).release).toBe("web-app-2.4.2+build.188");
+  });
+
   it("rejects a release label the pipeline would not accept", async () => {
     await expect(packRelease({ appDir: exampleAppDir, release: "v2/../x", outFile: join(workDir, "x.tgz") })).rejects.toThrow(
       /is not a release label/,
@@ -112,10 +118,10 @@ describe("pack-release on the command line", () => {
 
   it.each([
     [["--release", "v2", "--out", "x.zip"], "--out: x.zip; allowed: a file path ending in .tgz (the pipeline only deploys releases/*.tgz)"],
-    [[], '--release: missing; allowed: 1-64 letters, digits, ".", "_", "-", starting with a letter or digit'],
-    [["--release", "v2/../x"], '--release: v2/../x; allowed: 1-64 letters, digits, ".", "_", "-", starting with a letter or digit'],
+    [[], '--release: missing; allowed: 1-64 letters, digits, ".", "_", "-", "+", starting with a letter or digit'],
+    [["--release", "v2/../x"], '--release: v2/../x; allowed: 1-64 letters, digits, ".", "_", "-", "+", starting with a letter or digit'],
     [["--release", "v2", "--app", "no-such-folder"], "--app: no-such-folder; allowed: an existing app folder, holding package.json and package-lock.json"],
-    [["--release"], '--release: no value; allowed: 1-64 letters, digits, ".", "_", "-", starting with a letter or digit'],
+    [["--release"], '--release: no value; allowed: 1-64 letters, digits, ".", "_", "-", "+", starting with a letter or digit'],
     [["--release", "v2", "--zip"], "--zip: unknown option; allowed: --release, --app, --out, --help"],
     [["v2"], "v2: not an option; allowed: only options: --release, --app, --out, --help"],
   ])("%j is a usage error: one line naming the option, the value and what is allowed, exit 2", (args, message) => {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { RESULT_PATH } from "../../functions/lib/contract.js";
+import { type DeployState, RESULT_PATH } from "../../functions/lib/contract.js";
+import { readBakedImage } from "../../functions/readBakedImage.js";
 import { ERROR, INVOCATION_ERRORS, LAMBDA_ERROR, RETRY_BUDGET, STATE, TRANSIENT_ERRORS } from "../../functions/lib/names.js";
 import { taskTarget } from "../../simulator/execution/asl.js";
 import { TASK_STATES, type TaskStateName } from "../../stacks/pipeline/tables.js";
@@ -65,6 +66,8 @@ function happyDoubles(overrides: Doubles = {}): Doubles {
     prepareDeploy: sequence(livePlan),
     lockEnvironment: sequence({ status: "ready", nextPollSeconds: 0, message: "locked" }),
     bake: sequence(bakeResult),
+    // Pure (reads the state document only): the real function, so the flow proves what the bake's output becomes.
+    readBakedImage: (state: DeployState) => readBakedImage(state),
     launchReleaseGroup: sequence({ groupName: livePlan.groupName, launchTemplateVersion: "7", desiredCapacity: 2, healthyBy: 1_900_000_000 }),
     checkGroupHealth: sequence(ready),
     checkLoadBalancerHealth: sequence(ready),
@@ -102,6 +105,7 @@ describe("deploy state machine flow", () => {
       STATE.prepare,
       STATE.lock,
       STATE.bake,
+      STATE.useBakedImage,
       STATE.launch,
       STATE.checkGroupHealth,
       STATE.checkLoadBalancerHealth,
@@ -120,7 +124,7 @@ describe("deploy state machine flow", () => {
     expect(prepareInput.input).toEqual(s3Event);
     expect(prepareInput.settings).toMatchObject({ app: "webapp", environment: "dev01", loadBalancer: { kind: "application" } });
     expect(prepareInput.execution.id).toMatch(/^arn:aws:states:/);
-    // The baked image (item 0 of the exported-variable filter) reaches Launch.
+    // The baked image (the build's exported IMAGE_ID and BASE_IMAGE_ID) reaches Launch.
     expect(run.inputs[STATE.launch].image).toEqual({
       imageId: "ami-0123456789abcdef0",
       baseImageId: "ami-0fedcba9876543210",
@@ -213,6 +217,28 @@ describe("deploy state machine flow", () => {
     expect(called(run, STATE.rollback)).toBe(0);
     expect(called(run, STATE.unlockAfterFailure)).toBe(1);
     expect(run.visited.at(-1)).toBe(STATE.failed);
+  });
+
+  const exporting = (variables: { Name: string; Value?: string }[]) => ({ Build: { BuildStatus: "SUCCEEDED", ExportedEnvironmentVariables: variables } });
+  it.each([
+    ["no IMAGE_ID", [{ Name: "BASE_IMAGE_ID", Value: "ami-0fedcba9876543210" }], "succeeded without the image ids the deploy needs: IMAGE_ID: not exported;"],
+    ["an IMAGE_ID without a value", [{ Name: "IMAGE_ID" }, { Name: "BASE_IMAGE_ID", Value: "ami-0fedcba9876543210" }], ": IMAGE_ID: not exported;"],
+    ["an empty IMAGE_ID", [{ Name: "IMAGE_ID", Value: "" }, { Name: "BASE_IMAGE_ID", Value: "ami-0fedcba9876543210" }], ': IMAGE_ID: "" is not an AMI id;'],
+    ["no BASE_IMAGE_ID", [{ Name: "IMAGE_ID", Value: "ami-0123456789abcdef0" }], ": BASE_IMAGE_ID: not exported;"],
+    ["no exported variable at all", [], ": IMAGE_ID: not exported | BASE_IMAGE_ID: not exported;"],
+  ])("a bake that succeeds with %s fails cleanly: unlocks, names the export", async (_, variables, named) => {
+    // Prepare
+    const doubles = happyDoubles({ bake: sequence(exporting(variables)) });
+    // Act
+    const run = await runFlow(definition, doubles, s3Event);
+    // Assess
+    expect(run.status).toBe("FAILED");
+    expect(run.error, run.cause).toBe(ERROR.bakeFailed);
+    expect(run.cause).toContain(named);
+    expect(called(run, STATE.launch)).toBe(0);
+    expect(called(run, STATE.unlockAfterFailure)).toBe(1);
+    expect(run.visited.at(-1)).toBe(STATE.failed);
+    expect(run.inputs[STATE.failed]).toMatchObject({ error: { Error: ERROR.bakeFailed } });
   });
 
   it("bad input fails in Prepare with InvalidDeployInput, touching nothing", async () => {
@@ -423,7 +449,8 @@ describe("critical states on their own", () => {
   it("before Launch failures go to unlock, from Launch to the load-balancer check to rollback, after that only a lost lock is caught", () => {
     const catchers = (state: string) => (definition.States[state].Catch ?? []).map((c: { ErrorEquals: string[]; Next: string }) => `${c.ErrorEquals.join(",")} -> ${c.Next}`);
     const lost = `${ERROR.lockLost} -> ${STATE.superseded}`;
-    for (const state of [STATE.prepare, STATE.lock, STATE.refreshPlan, STATE.bake]) expect(catchers(state)).toEqual([`States.ALL -> ${STATE.unlockAfterFailure}`]);
+    for (const state of [STATE.prepare, STATE.lock, STATE.refreshPlan, STATE.bake, STATE.useBakedImage])
+      expect(catchers(state)).toEqual([`States.ALL -> ${STATE.unlockAfterFailure}`]);
     for (const state of [STATE.launch, STATE.checkGroupHealth, STATE.checkLoadBalancerHealth]) expect(catchers(state)).toEqual([lost, `States.ALL -> ${STATE.rollback}`]);
     for (const [state] of AFTER_CUTOVER) expect(catchers(state)).toEqual([lost]);
     expect(catchers(STATE.rollback)).toEqual([lost, `States.ALL -> ${STATE.unlockAfterFailure}`]);

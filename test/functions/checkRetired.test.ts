@@ -9,11 +9,11 @@ import {
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkRetired } from "../../functions/checkRetired.js";
+import { checkRetired, handler } from "../../functions/checkRetired.js";
 import type { RetirementResult } from "../../functions/lib/contract.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
-import { deployState, EXECUTION_ID, givenLockHeldBy, group, instances, NOW, OLD_GROUP } from "./fixtures.js";
+import { awsError, deployState, EXECUTION_ID, givenLockHeldBy, group, instances, lambdaContext, NOW, OLD_GROUP } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
 /** Every stage after Lock checks that this execution still holds the lock. */
@@ -58,6 +58,19 @@ describe("checkRetired", () => {
     // Assess
     expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
     expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (3 left)" });
+  });
+
+  it("a group busy with a scaling activity fails the check with StillInUse, which the state machine retries", async () => {
+    // Prepare
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: instances(3, "InService", "Healthy", "i-old") })] });
+    autoScalingMock.on(UpdateAutoScalingGroupCommand).rejects(awsError("ScalingActivityInProgressFault", "Scaling activity 1234 is in progress"));
+    setClock(() => (NOW + 101) * 1000);
+
+    // Act
+    const attempt = handler(retiringState(), lambdaContext);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.stillInUse, message: expect.stringContaining(`group ${OLD_GROUP} cannot be resized yet`) });
   });
 
   it("does not scale again a group already at 0", async () => {

@@ -247,6 +247,23 @@ describe("launchReleaseGroup", () => {
     await expect(launch).rejects.toMatchObject({ name: ERROR.launchFailed, message: expect.stringContaining("fully-formed") });
   });
 
+  it("reports a service-linked role failure (HTTP 500) as LaunchFailed naming the missing permission, not as transient", async () => {
+    // Prepare: the account's first group, and a role without iam:CreateServiceLinkedRole.
+    givenNoVersionYet();
+    autoScalingMock
+      .on(CreateAutoScalingGroupCommand)
+      .rejects(awsError("ServiceLinkedRoleFailure", "Service-linked role AWSServiceRoleForAutoScaling could not be created", 500));
+
+    // Act
+    const viaHandler = handler(launchState(), lambdaContext);
+
+    // Assess
+    await expect(viaHandler).rejects.toMatchObject({
+      name: ERROR.launchFailed,
+      message: expect.stringContaining("needs iam:CreateServiceLinkedRole on role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling with iam:AWSServiceName=autoscaling.amazonaws.com"),
+    });
+  });
+
   it("lets throttling propagate, and the handler re-throws it as TransientAwsError", async () => {
     // Prepare
     givenNoVersionYet();

@@ -70,6 +70,31 @@ describe("prepareDeploy: the two input shapes", () => {
     expect(ec2Mock).not.toHaveReceivedAnyCommand();
   });
 
+  it("decodes the S3 event's URL-encoded key, keeps a semantic version with build metadata as the label, names the group by the one rule", async () => {
+    // Prepare: S3 sends "+" as %2B (a "+" in the event would be a space).
+    const state = controlState({ input: s3ObjectCreatedEvent({ key: "releases/web-app-2.4.2%2Bbuild.188.tgz" }) });
+
+    // Act
+    const plan = await prepareDeploy(state);
+
+    // Assess
+    expect(plan.release).toBe("web-app-2.4.2+build.188");
+    expect(plan.artifact?.key).toBe("releases/web-app-2.4.2+build.188.tgz");
+    expect(plan.bakeRequest).toMatchObject({ ARTIFACT_KEY: "releases/web-app-2.4.2+build.188.tgz", RELEASE: "web-app-2.4.2+build.188" });
+    expect(plan.groupName).toMatch(/^shop-dev01-web-app-2\.4\.2-build\.188@[0-9a-f]{8}-[0-9a-f]{8}$/);
+  });
+
+  it("takes a manual artifact key as given (not URL-decoded)", async () => {
+    // Prepare
+    const state = controlState({ input: { artifact: { bucket: "shop-artifacts", key: "releases/web-app-2.4.2+build.188.tgz" } } });
+
+    // Act
+    const plan = await prepareDeploy(state);
+
+    // Assess
+    expect(plan).toMatchObject({ release: "web-app-2.4.2+build.188", artifact: { key: "releases/web-app-2.4.2+build.188.tgz" } });
+  });
+
   it("plans a deploy from a manual artifact input with options", async () => {
     // Prepare
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [releaseImage({ id: "ami-0123456789abcdef0", release: "base", created: "2025-01-01T00:00:00.000Z", role: "base" })] });
@@ -241,8 +266,8 @@ const badInputs: { title: string; input: unknown; fragment: string }[] = [
   { title: "both artifact and imageId", input: { artifact: ARTIFACT, imageId: IMAGE }, fragment: 'both "artifact" and "imageId"' },
   { title: "malformed imageId", input: { imageId: "ami-xyz" }, fragment: 'imageId: "ami-xyz" is not an AMI id; allowed: "ami-" followed by 8 or 17' },
   { title: "malformed baseImageId", input: { artifact: ARTIFACT, baseImageId: "ami-12" }, fragment: 'baseImageId: "ami-12" is not an AMI id' },
-  { title: "unknown key (typo)", input: { artifact: ARTIFACT, keepImage: true }, fragment: "keepImage: unknown field; allowed: artifact, imageId, baseImageId, rebuildBase, keepImages, release" },
-  { title: "unknown artifact key", input: { artifact: { ...ARTIFACT, version: "1" } }, fragment: "artifact.version: unknown field; allowed: bucket, key, versionId" },
+  { title: "unknown key (typo)", input: { artifact: ARTIFACT, keepImage: true }, fragment: 'keepImage: unknown field (did you mean "keepImages"?); allowed: artifact, imageId, baseImageId, rebuildBase, keepImages, release' },
+  { title: "unknown artifact key", input: { artifact: { ...ARTIFACT, version: "1" } }, fragment: 'artifact.version: unknown field (did you mean "versionId"?); allowed: bucket, key, versionId' },
   { title: "rebuildBase not a boolean", input: { artifact: ARTIFACT, rebuildBase: "yes" }, fragment: 'rebuildBase: "yes" is a string; allowed: true or false' },
   { title: "keepImages not a boolean", input: { imageId: IMAGE, keepImages: 1 }, fragment: "keepImages: 1 is a number; allowed: true or false" },
   { title: "bad release label", input: { artifact: ARTIFACT, release: "v 2!" }, fragment: 'release: "v 2!" is not a release label' },
@@ -257,7 +282,10 @@ const badInputs: { title: string; input: unknown; fragment: string }[] = [
   { title: "S3 event of another type", input: { ...s3ObjectCreatedEvent({ key: "releases/v2.tgz" }), "detail-type": "Object Deleted" }, fragment: 'detail-type: "Object Deleted" is not a supported event; allowed: "Object Created"' },
   { title: "S3 event outside the prefix", input: s3ObjectCreatedEvent({ key: "tmp/v2.tgz" }), fragment: 'detail.object.key: "tmp/v2.tgz" is not a release artifact key' },
   { title: "S3 event without etag", input: (() => { const e = s3ObjectCreatedEvent({ key: "releases/v2.tgz" }); delete (e.detail.object as { etag?: string }).etag; return e; })(), fragment: "detail.object.etag: (missing)" },
-  { title: "S3 event whose file name is no label", input: s3ObjectCreatedEvent({ key: "releases/v2%2B1.tgz" }), fragment: 'detail.object.key: "releases/v2%2B1.tgz" gives release label' },
+  { title: "S3 event whose file name is no label", input: s3ObjectCreatedEvent({ key: "releases/v2%21.tgz" }), fragment: 'detail.object.key: "releases/v2%21.tgz" (URL-decoded: "releases/v2!.tgz") gives release label "v2!", which is not a release label' },
+  { title: "S3 event key with a space (arrives as +)", input: s3ObjectCreatedEvent({ key: "releases/my+app.tgz" }), fragment: 'detail.object.key: "releases/my+app.tgz" (URL-decoded: "releases/my app.tgz") gives release label "my app"' },
+  { title: "S3 event key that decodes to no artifact", input: s3ObjectCreatedEvent({ key: "releases/v2.tgz%2Ebak" }), fragment: 'detail.object.key: "releases/v2.tgz%2Ebak" (URL-decoded: "releases/v2.tgz.bak") is not a release artifact key' },
+  { title: "S3 event key that is not URL-encoded", input: s3ObjectCreatedEvent({ key: "releases/v2%ZZ.tgz" }), fragment: 'detail.object.key: "releases/v2%ZZ.tgz" is not a URL-encoded S3 key; allowed: the key as S3 event notifications encode it' },
 ];
 
 describe("prepareDeploy: bad inputs fail with InvalidDeployInput naming the field, touching nothing", () => {

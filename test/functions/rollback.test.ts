@@ -237,6 +237,21 @@ describe("rollback", () => {
     expect(ec2Mock).not.toHaveReceivedAnyCommand();
   });
 
+  it("an old group busy with a scaling activity is restored on a retry: StillInUse, which the state machine retries", async () => {
+    // Prepare: the half-retired old group is still scaling in when the rollback restores it.
+    givenGroups(group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 0, MaxSize: 4 }), group(NEW_GROUP));
+    autoScalingMock
+      .on(UpdateAutoScalingGroupCommand)
+      .rejects(awsError("ScalingActivityInProgressFault", "Scaling activity 1234 is in progress and blocks this action"));
+
+    // Act
+    const attempt = handler(deployState(), lambdaContext);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.stillInUse, message: expect.stringContaining(`group ${OLD_GROUP} cannot be resized yet`) });
+    expect(autoScalingMock).not.toHaveReceivedCommand(DeleteAutoScalingGroupCommand);
+  });
+
   it("a throttled delete reaches the state machine as TransientAwsError", async () => {
     // Prepare
     givenGroups(serving(), group(NEW_GROUP));

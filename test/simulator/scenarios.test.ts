@@ -358,7 +358,8 @@ describe("failure paths users can trust (issue 12)", () => {
       expect(twice.steps.map((s) => s.outcome)).toEqual((await result(name)).steps.map((s) => s.outcome));
       for (const fn of Object.keys(twice.callsByStageFunction ?? {})) ran.add(fn);
     }
-    expect([...ran].sort()).toEqual([...STAGE_FUNCTION_IDS].sort());
+    // Every stage function made its AWS calls twice over; readBakedImage makes none (it reads $.bake), so it shows here only by its absence.
+    expect(STAGE_FUNCTION_IDS.filter((fn) => !ran.has(fn))).toEqual(["readBakedImage"]);
   }, 300_000);
 });
 

@@ -93,8 +93,9 @@ describe("stage function roles allow every call the functions make", () => {
         if (!permits(allowed.get(fn) ?? new Set(), action)) missing.push(`${fn} calls ${action}`);
       }
     }
-    // Assess: every function was exercised, and nothing it called is denied.
-    expect([...calls[kind].keys()].sort()).toEqual([...STAGE_FUNCTION_IDS].sort());
+    // Assess: every function granted an AWS action (X-Ray aside) was exercised, and nothing it called is denied.
+    const grantedAws = STAGE_FUNCTION_IDS.filter((id) => [...(allowed.get(id) ?? [])].some((action) => !action.startsWith("xray:")));
+    expect([...calls[kind].keys()].sort()).toEqual(grantedAws.sort());
     expect(missing).toEqual([]);
   }, 120_000);
 });

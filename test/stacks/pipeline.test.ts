@@ -108,6 +108,18 @@ describe("Pipeline stack (dev01, application load balancer)", () => {
     });
   });
 
+  it("lets the launch tag only on launch, and create only Auto Scaling's own service-linked role", () => {
+    const launch = statementsOf(t, "LaunchReleaseGroupFunction");
+    const tags = launch.filter((s) => actionsOf(s).includes("ec2:CreateTags"));
+    expect(tags).toHaveLength(1);
+    expect(tags[0].Condition).toEqual({ StringEquals: { "ec2:CreateAction": "RunInstances" } });
+    expect(JSON.stringify(tags[0].Resource)).toMatch(/:instance\/\*".*:volume\/\*"/);
+    const serviceLinkedRole = launch.filter((s) => actionsOf(s).includes("iam:CreateServiceLinkedRole"));
+    expect(serviceLinkedRole).toHaveLength(1);
+    expect(serviceLinkedRole[0].Condition).toEqual({ StringEquals: { "iam:AWSServiceName": "autoscaling.amazonaws.com" } });
+    expect(JSON.stringify(serviceLinkedRole[0].Resource)).toContain(":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling");
+  });
+
   it("lets only the retention function deregister images, only images tagged with this app", () => {
     const all = ["PrepareDeployFunction", "LaunchReleaseGroupFunction", "RollbackFunction", "ApplyImageRetentionFunction", "NotifyFunction"];
     for (const prefix of all) {

@@ -179,6 +179,14 @@ export interface SimBucket {
   objects: Map<string, SimObject>;
 }
 
+/**
+ * An object key as S3 event notifications carry it: URL-encoded, a space as "+", other characters as %XX
+ * ("/" kept, so prefix rules such as `releases/*` match). The stage functions decode it (functions/lib/input.ts).
+ */
+export function s3EventKey(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/g, "/").replace(/%20/g, "+");
+}
+
 /** S3 buckets whose PutObject emits the EventBridge `Object Created` event (EventBridge notifications on). */
 export class S3Service {
   readonly buckets = new Map<string, SimBucket>();
@@ -222,7 +230,7 @@ export class S3Service {
         version: "0",
         bucket: { name: bucketName },
         object: {
-          key,
+          key: s3EventKey(key),
           size: object.size,
           etag: object.etag,
           ...(object.versionId ? { "version-id": object.versionId } : {}),
