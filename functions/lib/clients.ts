@@ -8,28 +8,19 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 
 /**
- * How every client retries, set here instead of left to the environment (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE).
- *
- * "standard" mode (AWS SDKs and Tools Reference Guide, "Retry behavior": the recommended mode; "adaptive" is
- * for single-resource, latency-tolerant clients and can delay first attempts) retries throttling and transient
- * errors with exponential back-off and full jitter, capped at 20 s per wait; throttling errors back off from
- * 1 s (1, 2, 4 s...), other transient errors from 50 ms, behind a retry quota (the SDK for JavaScript v3 as
- * installed, @smithy/core retry: `Retry.throttlingDelay()` 1000 ms, `Retry.delay()` 50 ms, MAXIMUM_RETRY_DELAY
- * 20 s, INITIAL_RETRY_TOKENS 500, a throttling retry costs 5).
- *
- * 4 attempts (the SDK's default is 3; DynamoDB's is 4): one call rides out about 3.5 s of throttling on
- * average (1+2+4 s of full-jitter waits, 7 s at worst) without failing the function, and a function making a
- * few calls in a storm still ends well inside the shortest stage timeout (30 s). Storms that last minutes are
- * the state machine's: every task retries `TransientAwsError` 10 times, 2 s doubling to 60 s with full jitter
- * (stacks/pipeline/definition.ts), so a read fails a task only after 4 x 11 = 44 throttled requests in a row
- * over several minutes.
+ * How every client retries, fixed here rather than left to the environment (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE):
+ * "standard" mode (AWS SDKs and Tools Reference Guide, "Retry behavior") retries throttling and transient errors
+ * (incl. socket timeouts) with capped exponential back-off and full jitter, within a retry quota; 4 attempts
+ * instead of the default 3 ride out a few seconds of throttling inside one call, well within the shortest stage
+ * timeout (30 s). Longer storms are the state machine's: each task retries `TransientAwsError` for minutes
+ * (names.ts, RETRY_BUDGET), so one throttled read never fails a deploy.
  */
 export const CLIENT_RETRY = { maxAttempts: 4, retryMode: "standard" } as const;
 
 /**
  * SDK clients, created once per Lambda container (module scope). Region and credentials come from the
- * Lambda environment. Tests replace them with aws-sdk-client-mock; the simulator replaces their transport
- * (`requestHandler`) with its simulated region, so everything above it runs as in Lambda.
+ * Lambda environment. Tests replace them with aws-sdk-client-mock; the simulator adds a middleware that
+ * answers every command from its simulated region.
  */
 export const autoScaling = new AutoScalingClient({ ...CLIENT_RETRY });
 export const ec2 = new EC2Client({ ...CLIENT_RETRY });

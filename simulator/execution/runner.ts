@@ -1,12 +1,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { BAKE_VARIABLES, type EnvironmentSettings, type Outcome } from "../../functions/lib/contract.js";
+import { BAKE_VARIABLES, type EnvironmentSettings, type ExecutionStatusChange, type NotifyResult, type Outcome } from "../../functions/lib/contract.js";
 import { LAMBDA_ERROR, STATE } from "../../functions/lib/names.js";
 import { type AslDefinition, withSettings } from "../../stacks/stateMachineDefinition.js";
 import { LostResponse } from "../region/errors.js";
 import type { SimulatedRegion } from "../region/region.js";
 import type { SimBakeRequest } from "../region/services/codebuild.js";
 import { onRegionTime, Sandbox } from "../region/virtualTime.js";
-import { releaseUploadPattern, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
+import { executionEndedPattern, releaseUploadPattern, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
 import { type Json, namedError, readPath, runAsl, type TaskHandler, taskTarget } from "./asl.js";
 
 /**
@@ -17,6 +17,11 @@ import { type Json, namedError, readPath, runAsl, type TaskHandler, taskTarget }
  * CodeBuild build. Time is the region's: Wait states, Retry back-offs, the SDK's own back-offs and API latency
  * park on `region.scheduler`. The runner never moves time itself: the caller drives it (`scheduler.drive` for
  * virtual time, a wall-clock driver for the local rehearsal).
+ *
+ * As Step Functions does, it keeps each execution's history in the region (GetExecutionHistory) and puts a
+ * "Step Functions Execution Status Change" event on the region's default bus at every status change; the
+ * Pipeline's rule on them (`executionEndedPattern`) invokes the notify function asynchronously, as Lambda runs
+ * an EventBridge target (two retries on error, one and two minutes apart).
  */
 
 export interface RunnerOptions {
@@ -26,6 +31,11 @@ export interface RunnerOptions {
   definition: AslDefinition;
   /** Benchmark baseline: every Wait state waits this long instead of the check's `nextPollSeconds`. */
   fixedPollSeconds?: number;
+  /**
+   * Idempotency proof: every stage-function invocation runs the handler twice in a row with the same payload,
+   * and the state machine gets the second answer (as after a crash right after the first run's last call).
+   */
+  invokeTwice?: boolean;
 }
 
 export interface ProgressEvent {
@@ -61,6 +71,12 @@ export interface Execution {
   visited: string[];
   done: Promise<ExecutionResult>;
   result?: ExecutionResult;
+  /** Redrives so far (Step Functions' redriveCount). */
+  redriveCount: number;
+  /** What the notify function published for each end of the execution (a redrive ends it again). */
+  notifications: NotifyResult[];
+  /** The notify function's runs for the last end, delivered by the region's EventBridge rule. */
+  notified?: Promise<void>;
 }
 
 /** The nth call (1-based, default the first) of "<Service:Operation>" by the execution's stage functions. */
@@ -86,12 +102,16 @@ type StageHandler = (event: Json, context: Json) => Promise<Json>;
 
 export class DeployRunner {
   readonly executions: Execution[] = [];
+  private readonly executionsByArn = new Map<string, Execution>();
   /** Every AWS operation each stage function called ("Service:Operation" by function name). */
   readonly callsByStageFunction = new Map<string, Set<string>>();
   readonly region: SimulatedRegion;
   readonly settings: EnvironmentSettings;
   private readonly definition: AslDefinition;
   private readonly fixedPollSeconds?: number;
+  private readonly invokeTwice: boolean;
+  /** The deploy state machine's ARN (what its executions' ARNs and status-change events name). */
+  readonly stateMachineArn: string;
   private readonly listeners = new Set<(event: ProgressEvent) => void>();
   private readonly invocation = new AsyncLocalStorage<Invocation>();
   private readonly handlers = new Map<StageFunctionId, Promise<StageHandler>>();
@@ -109,6 +129,10 @@ export class DeployRunner {
     });
     this.definition = withSettings(options.definition, options.settings);
     this.fixedPollSeconds = options.fixedPollSeconds;
+    this.invokeTwice = options.invokeTwice ?? false;
+    this.stateMachineArn = `arn:aws:states:${this.region.regionName}:${this.region.account}:stateMachine:${this.settings.app}-${this.settings.environment}-deploy`;
+    // The Pipeline's outcome rule: every terminal status of an execution invokes the notify function.
+    this.region.eventBridge.putRule("default", executionEndedPattern(this.stateMachineArn), (event) => this.deliverToNotifier(event as unknown as ExecutionStatusChange));
   }
 
   onProgress(listener: (event: ProgressEvent) => void): () => void {
@@ -124,7 +148,7 @@ export class DeployRunner {
   start(input: Json, options: StartOptions = {}): Execution {
     this.sequence += 1;
     const name = options.name ?? `deploy-${String(this.sequence).padStart(4, "0")}`;
-    const arn = `arn:aws:states:${this.region.regionName}:${this.region.account}:execution:${this.settings.app}-${this.settings.environment}-deploy:${name}`;
+    const arn = `${this.stateMachineArn.replace(":stateMachine:", ":execution:")}:${name}`;
     if (options.crashAfter) this.afterCall(arn, options.crashAfter, (operation, current) => {
       current.crashed = namedError(
         LAMBDA_ERROR.crashed,
@@ -133,16 +157,19 @@ export class DeployRunner {
       return current.crashed;
     });
     if (options.loseResponseAfter) this.afterCall(arn, options.loseResponseAfter, (operation) => new LostResponse(operation));
-    const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never };
+    const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never, redriveCount: 0, notifications: [] };
     const startDate = new Date(this.region.now());
     this.region.stepFunctions.recordExecution({
       executionArn: arn,
-      stateMachineArn: arn.replace(":execution:", ":stateMachine:").replace(/:[^:]+$/, ""),
+      stateMachineArn: this.stateMachineArn,
       name,
       status: "RUNNING",
       startMs: startDate.getTime(),
       input: JSON.stringify(input),
     });
+    this.region.stepFunctions.recordHistory(arn, { type: "ExecutionStarted", executionStartedEventDetails: { input: JSON.stringify(input) } });
+    this.executionsByArn.set(arn, execution);
+    this.statusChanged(execution);
     execution.done = this.run(execution, input, startDate.toISOString());
     this.executions.push(execution);
     return execution;
@@ -153,8 +180,10 @@ export class DeployRunner {
     const failedState = execution.result?.failedState;
     if (!execution.result || execution.result.status !== "FAILED" || !failedState)
       throw new Error(`execution ${execution.name} has not failed; only a failed execution can be redriven`);
-    const record = this.region.stepFunctions.executions.get(execution.arn);
-    this.region.stepFunctions.updateExecution(execution.arn, { status: "RUNNING", redriveCount: (record?.redriveCount ?? 0) + 1 });
+    execution.redriveCount += 1;
+    this.region.stepFunctions.updateExecution(execution.arn, { status: "RUNNING", redriveCount: execution.redriveCount, error: undefined, cause: undefined });
+    this.region.stepFunctions.recordHistory(execution.arn, { type: "ExecutionRedriven", executionRedrivenEventDetails: { redriveCount: execution.redriveCount } });
+    this.statusChanged(execution);
     const previous = execution.result;
     execution.result = undefined;
     execution.done = this.run(execution, execution.stateInputs[failedState], new Date(previous.startedAtMs).toISOString(), failedState);
@@ -187,6 +216,7 @@ export class DeployRunner {
           execution.visited.push(event.state);
           execution.stateInputs[event.state] = event.input;
         }
+        this.recordStateEvent(execution, event);
         const message = event.type === "exited" ? progressMessage(this.definition.States[event.state], event.output) : undefined;
         this.emit({ execution: execution.name, state: event.state, type: event.type, ...(message ? { message } : {}), timeMs });
       },
@@ -212,8 +242,19 @@ export class DeployRunner {
     this.region.stepFunctions.updateExecution(execution.arn, {
       status: result.status,
       stopMs: result.endedAtMs,
+      ...(result.output !== undefined ? { output: JSON.stringify(result.output) } : {}),
       ...(result.error ? { error: result.error, cause: result.cause } : {}),
     });
+    this.region.stepFunctions.recordHistory(
+      execution.arn,
+      result.status === "SUCCEEDED"
+        ? { type: "ExecutionSucceeded", executionSucceededEventDetails: { output: JSON.stringify(result.output ?? null) } }
+        : { type: "ExecutionFailed", executionFailedEventDetails: { error: result.error, cause: result.cause } },
+    );
+    // Step Functions' status-change event: the outcome rule delivers it to the notify function.
+    execution.notified = undefined;
+    this.statusChanged(execution);
+    await execution.notified;
     this.emit({
       execution: execution.name,
       state: result.failedState ?? STATE.succeeded,
@@ -224,13 +265,29 @@ export class DeployRunner {
     return result;
   }
 
+  /** A Task's Lambda invocation, recorded in the execution's history as Step Functions records it. */
+  private async invokeLambda(execution: Execution, fn: StageFunctionId, payload: Json): Promise<Json> {
+    const history = (event: Parameters<SimulatedRegion["stepFunctions"]["recordHistory"]>[1]) => this.region.stepFunctions.recordHistory(execution.arn, event);
+    history({ type: "LambdaFunctionScheduled", lambdaFunctionScheduledEventDetails: { resource: `arn:aws:lambda:${this.region.regionName}:${this.region.account}:function:sim-${fn}`, input: JSON.stringify(payload) } });
+    history({ type: "LambdaFunctionStarted" });
+    try {
+      if (this.invokeTwice) await this.invokeHandler(execution.arn, fn, payload);
+      const output = await this.invokeHandler(execution.arn, fn, payload);
+      history({ type: "LambdaFunctionSucceeded", lambdaFunctionSucceededEventDetails: { output: JSON.stringify(output) } });
+      return output;
+    } catch (error) {
+      history({ type: "LambdaFunctionFailed", lambdaFunctionFailedEventDetails: { error: (error as Error).name, cause: (error as Error).message } });
+      throw error;
+    }
+  }
+
   /**
    * A Lambda invocation, as the Lambda service runs it: JSON in, JSON out, the deployed handler in its own
    * sandbox on region time, named errors; past the function's timeout, `Sandbox.Timedout`.
    */
-  private async invokeLambda(execution: Execution, fn: StageFunctionId, payload: Json): Promise<Json> {
+  private async invokeHandler(executionArn: string, fn: StageFunctionId, payload: Json): Promise<Json> {
     const handler = await this.handlerOf(fn);
-    const current: Invocation = { execution: execution.arn, stageFunction: fn };
+    const current: Invocation = { execution: executionArn, stageFunction: fn };
     const event = JSON.parse(JSON.stringify(payload));
     const requestId = `${this.region.ids.count("lambda-request").toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
     try {
@@ -244,6 +301,73 @@ export class DeployRunner {
     } catch (thrown) {
       throw lambdaError(current.crashed ?? (thrown as Error));
     }
+  }
+
+  /** Puts Step Functions' status-change event for the execution's current status on the default bus. */
+  private statusChanged(execution: Execution): void {
+    const record = this.region.stepFunctions.executions.get(execution.arn);
+    if (!record) return;
+    const time = this.region.now();
+    const event: ExecutionStatusChange = {
+      version: "0",
+      id: `${this.region.ids.count("status-change").toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`,
+      "detail-type": "Step Functions Execution Status Change",
+      source: "aws.states",
+      account: this.region.account,
+      time: new Date(time).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      region: this.region.regionName,
+      resources: [execution.arn],
+      detail: {
+        executionArn: execution.arn,
+        stateMachineArn: this.stateMachineArn,
+        name: execution.name,
+        status: record.status as ExecutionStatusChange["detail"]["status"],
+        startDate: record.startMs,
+        stopDate: record.stopMs ?? null,
+        input: record.input,
+        inputDetails: { included: true },
+        output: record.output ?? null,
+        outputDetails: record.output === undefined ? null : { included: true },
+        error: record.error ?? null,
+        cause: record.cause ?? null,
+      },
+    };
+    this.region.eventBridge.emit("default", event as never);
+  }
+
+  /**
+   * The outcome rule's target: the notify function, invoked asynchronously as Lambda runs an EventBridge target:
+   * on an error it runs again twice, one and then two minutes later (AWS Lambda Developer Guide, "Asynchronous
+   * invocation"). Whatever it does, the execution's status stays as it is.
+   */
+  private deliverToNotifier(event: ExecutionStatusChange): void {
+    const execution = this.executionsByArn.get(event.detail.executionArn);
+    if (!execution) return;
+    const attempt = async () => {
+      for (const delaySeconds of NOTIFY_RETRY_DELAYS_SECONDS) {
+        if (delaySeconds > 0) await this.region.scheduler.sleep(delaySeconds);
+        try {
+          const result = (await this.invokeHandler(execution.arn, "notify", event)) as NotifyResult;
+          execution.notifications.push(result);
+          this.emit({ execution: execution.name, state: NOTIFY_PROGRESS_STATE, type: "exited", message: result.message, timeMs: this.region.now() });
+          return;
+        } catch (error) {
+          this.emit({ execution: execution.name, state: NOTIFY_PROGRESS_STATE, type: "retried", message: (error as Error).message, timeMs: this.region.now() });
+        }
+      }
+    };
+    const previous = execution.notified ?? Promise.resolve();
+    execution.notified = previous.then(attempt);
+  }
+
+  /** The history event Step Functions records for a state entered or exited (`TaskStateEntered`, `FailStateEntered`, ...). */
+  private recordStateEvent(execution: Execution, event: { type: string; state: string; input?: Json; output?: Json }): void {
+    const type = this.definition.States[event.state]?.Type;
+    if (!type) return;
+    if (event.type === "entered")
+      this.region.stepFunctions.recordHistory(execution.arn, { type: `${type}StateEntered` as never, stateEnteredEventDetails: { name: event.state, input: JSON.stringify(event.input ?? null) } });
+    else if (event.type === "exited")
+      this.region.stepFunctions.recordHistory(execution.arn, { type: `${type}StateExited` as never, stateExitedEventDetails: { name: event.state, output: JSON.stringify(event.output ?? null) } });
   }
 
   /**
@@ -310,6 +434,11 @@ export class DeployRunner {
     for (const listener of this.listeners) listener(event);
   }
 }
+
+/** Lambda's asynchronous invocation: the first run, then two retries one and two minutes apart. */
+const NOTIFY_RETRY_DELAYS_SECONDS = [0, 60, 120] as const;
+/** How the notify function's runs appear in progress events (it is no state of the definition). */
+export const NOTIFY_PROGRESS_STATE = "(outcome notification)";
 
 /** The error Step Functions sees from a failed Lambda: its name, and Lambda's JSON error as the cause. */
 function lambdaError(error: Error): Error {

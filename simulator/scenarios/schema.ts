@@ -61,7 +61,7 @@ const positiveSeconds = z.number({ message: "a number of seconds > 0" }).positiv
 const CallSpecSchema = z.union([operation, z.object({ operation, nth: positiveInt.default(1) }).strict()]);
 
 const FaultSchema = z.union([
-  z.object({ operation, error: z.string().min(1), times: positiveInt.default(1) }).strict(),
+  z.object({ operation, error: z.string().min(1), times: positiveInt.default(1), message: z.string().min(1).optional() }).strict(),
   z.object({ lifecycleHookSeconds: seconds }).strict(),
   z.object({ snapshotInUseTimes: positiveInt }).strict(),
   z.object({ bakeFailsTimes: positiveInt }).strict(),
@@ -136,6 +136,8 @@ const StepCommon = {
 const STEP_KINDS = {
   deploy: z.object({ deploy: DeploySchema, ...StepCommon }).strict(),
   redrive: z.object({ redrive: z.literal(true), ...StepCommon }).strict(),
+  /** EventBridge delivers again the S3 event of that release's last upload (at-least-once delivery, up to a day late). */
+  redeliver: z.object({ redeliver: z.string().regex(RELEASE_LABEL_PATTERN, `the release label of an earlier upload (${RELEASE_LABEL_RULE})`), ...StepCommon }).strict(),
   scaleLiveGroup: z.object({ scaleLiveGroup: ScaleLiveGroupSchema, ...StepCommon }).strict(),
   configureLiveGroup: z.object({ configureLiveGroup: ConfigureLiveGroupSchema, ...StepCommon }).strict(),
   concurrent: z
@@ -147,7 +149,7 @@ const STEP_KINDS = {
     })
     .strict(),
 };
-const StepSchema = z.union([STEP_KINDS.deploy, STEP_KINDS.redrive, STEP_KINDS.scaleLiveGroup, STEP_KINDS.configureLiveGroup, STEP_KINDS.concurrent]);
+const StepSchema = z.union([STEP_KINDS.deploy, STEP_KINDS.redrive, STEP_KINDS.redeliver, STEP_KINDS.scaleLiveGroup, STEP_KINDS.configureLiveGroup, STEP_KINDS.concurrent]);
 
 /** `[min, max]` seconds of one eventual-consistency delay. */
 const delayRange = z
@@ -206,9 +208,9 @@ export type ScenarioOutcome = Outcome;
 /** What a union accepts, for messages when a value fits none of its shapes. */
 const UNION_HINTS: Record<string, string> = {
   steps:
-    '{"deploy": {...}}, {"redrive": true}, {"scaleLiveGroup": {"desired": n}}, {"configureLiveGroup": {...}} or {"concurrent": [...]}, each with optional "faults", "expect", "during" and "expectLiveGroup"',
+    '{"deploy": {...}}, {"redrive": true}, {"redeliver": "<release>"}, {"scaleLiveGroup": {"desired": n}}, {"configureLiveGroup": {...}} or {"concurrent": [...]}, each with optional "faults", "expect", "during" and "expectLiveGroup"',
   faults:
-    '{"operation": "Service:Operation", "error": "<code>", "times": n}, {"lifecycleHookSeconds": n}, {"snapshotInUseTimes": n}, {"bakeFailsTimes": n} or {"launchCapacity": {"available": n, "times": n}}',
+    '{"operation": "Service:Operation", "error": "<code>", "times": n, "message"?: "..."}, {"lifecycleHookSeconds": n}, {"snapshotInUseTimes": n}, {"bakeFailsTimes": n} or {"launchCapacity": {"available": n, "times": n}}',
   during: '{"atSeconds": n, "scaleLiveGroup": {...}} or {"atSeconds": n, "configureLiveGroup": {...}}',
   crashAfter: '"Service:Operation" or {"operation": "Service:Operation", "nth": n}',
   loseResponseAfter: '"Service:Operation" or {"operation": "Service:Operation", "nth": n}',

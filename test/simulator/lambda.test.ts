@@ -65,7 +65,7 @@ describe("Lambda timeouts", () => {
     // Prepare: unlockEnvironment (30 s) meets a DynamoDB answer that takes 100 s.
     world = productWorld();
     const { region } = world;
-    region.faults.inject([{ operation: "DynamoDB:DeleteItem", slowSeconds: 100 }]);
+    region.faults.inject([{ operation: "DynamoDB:UpdateItem", slowSeconds: 100 }]);
     const start = region.now();
     // Act
     const invocation = invokeWithTimeout(region, {
@@ -80,7 +80,7 @@ describe("Lambda timeouts", () => {
     expect(region.now() - start).toBe(30_000 - 5);
   });
 
-  it("the runner bounds each Task by its function's configured timeout (STAGE_FUNCTIONS), whatever the Task's own TimeoutSeconds", async () => {
+  it("the runner bounds each Task by its function's configured timeout (STAGE_FUNCTIONS), whatever the Task's own TimeoutSeconds; the timeout is retried", async () => {
     // Prepare: the lock function (30 s) meets a PutItem answer (taking the lock) that takes 100 s.
     world = productWorld({ region: {} });
     const { region, settings } = world;
@@ -92,10 +92,10 @@ describe("Lambda timeouts", () => {
     // Act
     const execution = runner.start({ artifact: { bucket, key: "releases/v1.tgz", versionId: object.versionId } });
     await region.scheduler.drive([execution.done]);
-    // Assess: Lock fails after 30 s (middy's early timeout), is not retried, and the deploy fails before Launch.
-    expect(execution.result).toMatchObject({ status: "FAILED", outcome: "failed", error: "TimeoutError" });
-    expect(execution.visited).toContain("Unlock after failure");
-    expect(execution.visited).not.toContain("Launch release group");
+    // Assess: the first Lock ends at 30 s (middy's early timeout); a timed-out invocation is retried like a crash
+    // (the lock write it made is its own, so the retry finds it), and the deploy goes on.
+    expect(execution.result).toMatchObject({ status: "SUCCEEDED", outcome: "succeeded" });
+    expect(region.apiCallCounts()["DynamoDB:PutItem"]).toBeGreaterThanOrEqual(2);
     expect(execution.result!.endedAtMs - execution.result!.startedAtMs).toBeGreaterThanOrEqual(STAGE_FUNCTIONS.lockEnvironment.timeoutSeconds * 1000 - 5);
   });
 

@@ -21,7 +21,17 @@ const IAM_PREFIX: Record<string, string> = {
   SNS: "sns",
   EventBridge: "events",
 };
-const SCENARIOS = ["normal-deploy", "normal-deploy-classic", "snapshot-in-use", "crash-and-redrive", "concurrent-releases", "existing-image"];
+const SCENARIOS = [
+  "normal-deploy",
+  "normal-deploy-classic",
+  "snapshot-in-use",
+  "crash-and-redrive",
+  "concurrent-releases",
+  "existing-image",
+  // A rollback (and a stop for a redrive), protected and Standby instances released on retirement.
+  "rollback-keeps-retired-release-retired",
+  "protected-and-standby-instances",
+];
 
 type Statement = { Action: string | string[] };
 
