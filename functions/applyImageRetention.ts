@@ -22,6 +22,7 @@ import {
 import { describeEnvironmentGroups } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { launchTemplatesOf, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
+import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 import { IMAGE_ROLE, TAG } from "./lib/names.js";
 
@@ -36,6 +37,8 @@ const VERSIONS_PER_CALL = 50;
  */
 export async function applyImageRetention(state: DeployState): Promise<RetentionResult> {
   const { settings, plan } = state;
+  // A superseded execution (a late redrive) must not judge images by a live image that no longer is.
+  await assertLockHeld(settings, state.execution.id);
   if (plan?.keepImages) {
     logger.info("image retention skipped: keepImages");
     return { kept: [], deregistered: [], deletedSnapshots: [], skipped: true };
@@ -98,8 +101,10 @@ async function listReleaseImages(settings: EnvironmentSettings): Promise<Image[]
     },
   );
   for await (const page of pages) images.push(...(page.Images ?? []));
+  // EC2 keeps listing a deregistered image for a while (State "deregistered"): it is gone already, and so are
+  // its snapshots, which a re-run must not try to tag.
   return images
-    .filter((image) => image.ImageId)
+    .filter((image) => image.ImageId && image.State !== "deregistered")
     .sort((a, b) => (b.CreationDate ?? "").localeCompare(a.CreationDate ?? ""));
 }
 

@@ -16,6 +16,7 @@ import { newGroupCapacity } from "./lib/groupConfiguration.js";
 import { describeEnvironmentGroups, isBeingDeleted, snapshotGroup, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { type DeployRequest, parseDeployInput } from "./lib/input.js";
+import { isAttached, isServing } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
 import { IMAGE_ROLE, TAG } from "./lib/names.js";
 import { show } from "./lib/validation.js";
@@ -37,13 +38,15 @@ export async function prepareDeploy(state: DeployState): Promise<DeployPlan> {
   const release = request.release ?? releaseOfImage(image, request.imageId);
 
   const groupName = releaseGroupName(settings, release, execution.id);
+  // Which groups serve now is what a rollback restores; the others (retired or left detached) stay as they are.
   const liveGroups = (await describeEnvironmentGroups(settings))
     .filter((group) => !isBeingDeleted(group) && group.AutoScalingGroupName !== groupName)
-    .map(snapshotGroup);
+    .map((group) => ({ ...snapshotGroup(group), attached: isAttached(group, settings.loadBalancer), serving: isServing(group, settings.loadBalancer) }));
 
   const plan: DeployPlan = {
     release,
     ...(request.artifact && { artifact: request.artifact }),
+    ...(request.source === "s3-event" && request.artifact && { delivery: request.artifact }),
     ...(request.imageId && { imageId: request.imageId }),
     ...(request.baseImageId && { baseImageId: request.baseImageId }),
     rebuildBase: request.rebuildBase,

@@ -187,6 +187,8 @@ export interface ArtifactRef {
   key: string;
   versionId?: string;
   etag?: string;
+  /** S3's event sequencer (S3 events only): orders the events of one key. */
+  sequencer?: string;
 }
 
 export interface GroupSnapshot {
@@ -199,6 +201,14 @@ export interface GroupSnapshot {
   launchTemplateVersion?: string;
   /** Processes an operator suspended (a deploy's own scale-in hold left out), carried over to the new group. */
   suspendedProcesses?: string[];
+  /** Attached to the environment's load balancer when Prepare looked. */
+  attached?: boolean;
+  /**
+   * Attached and with an instance in service when Prepare looked: what a rollback restores. A group an earlier
+   * deploy retired or left detached is not serving and stays as it is (the next successful deploy retires it).
+   * Absent in plans made before this field existed: treated as serving.
+   */
+  serving?: boolean;
 }
 
 /** Prepare's result ($.plan). */
@@ -206,6 +216,12 @@ export interface DeployPlan {
   release: string;
   /** Present when the deploy bakes: the artifact to bake. */
   artifact?: ArtifactRef;
+  /**
+   * Present when an S3 event started the execution: the object it announced (bucket, key, version id, sequencer,
+   * ETag). EventBridge delivers at least once, for up to 24 h; Lock records this identity, and a second delivery of
+   * the same object is a no-op whatever went live since (functions/lib/lock.ts, `claimDelivery`).
+   */
+  delivery?: ArtifactRef;
   /** Present when the input names an image: no bake, and that image is never cleaned up by this deploy. */
   imageId?: string;
   baseImageId?: string;
@@ -291,6 +307,20 @@ export interface GroupHealthResult extends CheckResult {
 export interface LoadBalancerHealthResult extends CheckResult {
   healthy: number;
   desired: number;
+  /**
+   * The load balancer's last word on each new instance that was not healthy (`unhealthy (Target.FailedHealthChecks:
+   * Health checks failed with these codes: [503])`), kept across polls: Auto Scaling may replace an instance before
+   * the check gives up, and the reason must not be lost with it. At most a few entries.
+   */
+  lastSeen?: Record<string, string>;
+}
+
+/** A termination lifecycle hook of a group being retired: its instances may wait this long before terminating. */
+export interface TerminationHook {
+  group: string;
+  name: string;
+  heartbeatTimeout: number;
+  defaultResult: string;
 }
 
 /** $.retirement */
@@ -298,8 +328,10 @@ export interface RetirementResult {
   groups: string[];
   /** Epoch seconds: the old groups are scaled to 0 from then on (checkRetired does it). */
   drainedBy: number;
-  /** Epoch seconds: old instances must be gone by then. */
+  /** Epoch seconds: old instances must be gone by then (draining, the longest termination hook, `retireSeconds`). */
   retiredBy: number;
+  /** The old groups' termination lifecycle hooks (DescribeLifecycleHooks), which `retiredBy` allows for. */
+  terminationHooks?: TerminationHook[];
 }
 
 /** $.cleanup */
@@ -331,12 +363,52 @@ export interface UnlockResult {
   message: string;
 }
 
+/** How an execution ended, as the scenarios and the runner name it. */
 export type Outcome = "succeeded" | "rolled-back" | "failed" | "no-op";
 
-/** $.notification */
+/**
+ * The outcome a notification reports, read from the execution's terminal status (functions/notify.ts): the four
+ * above, `needs-attention` (stopped after cutover with the lock held: a redrive resumes there), `timed-out` and
+ * `aborted` (the execution's own status).
+ */
+export type DeployOutcome = Outcome | "needs-attention" | "timed-out" | "aborted";
+
+/** What the notify function returns (logged; nothing in the state machine reads it). */
 export interface NotifyResult {
-  outcome: Outcome;
+  outcome: DeployOutcome;
   message: string;
+}
+
+/**
+ * The event Step Functions puts on the default bus when an execution's status changes, as the Pipeline's rule
+ * delivers it to the notify function (Step Functions Developer Guide, "EventBridge (CloudWatch Events) for Step
+ * Functions execution status changes"; delivery is best effort). `input`/`output` are JSON strings, left out when
+ * too large (`inputDetails.included: false`); then DescribeExecution has them.
+ */
+export interface ExecutionStatusChange {
+  version: string;
+  id: string;
+  "detail-type": "Step Functions Execution Status Change";
+  source: "aws.states";
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: {
+    executionArn: string;
+    stateMachineArn: string;
+    name: string;
+    status: "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED" | "PENDING_REDRIVE";
+    /** Epoch milliseconds. */
+    startDate: number;
+    stopDate: number | null;
+    input: string | null;
+    inputDetails?: { included: boolean } | null;
+    output: string | null;
+    outputDetails?: { included: boolean } | null;
+    error?: string | null;
+    cause?: string | null;
+  };
 }
 
 /** $.error: what a Catch records (the original error and cause), or what a Pass state raises. */
@@ -362,8 +434,9 @@ export interface DeployState {
   cleanup?: CleanupResult;
   retention?: RetentionResult;
   rollback?: RollbackResult;
+  /** What a Catch recorded when the rollback itself failed (the original error stays in $.error). */
+  rollbackError?: StateError;
   unlock?: UnlockResult;
-  notification?: NotifyResult;
   error?: StateError;
 }
 
@@ -381,14 +454,9 @@ export const RESULT_PATH = {
   cleanup: "$.cleanup",
   retention: "$.retention",
   rollback: "$.rollback",
+  rollbackError: "$.rollbackError",
   unlock: "$.unlock",
-  notification: "$.notification",
   error: "$.error",
 } as const satisfies { [K in Exclude<keyof DeployState, "settings" | "input" | "execution">]-?: `$.${K}` };
 export type ResultPart = keyof typeof RESULT_PATH;
 
-/** The notify function's payload: the outcome (fixed per Notify state) and the whole state. */
-export interface NotifyEvent {
-  outcome: Outcome;
-  state: DeployState;
-}

@@ -150,6 +150,7 @@ function parseS3Event(input: Record<string, unknown>): DeployRequest {
       key: object.key,
       etag: object.etag,
       ...(object["version-id"] !== undefined && { versionId: object["version-id"] }),
+      ...(typeof object.sequencer === "string" && { sequencer: object.sequencer }),
     },
     rebuildBase: false,
     keepImages: false,

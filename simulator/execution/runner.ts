@@ -1,18 +1,27 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { BAKE_VARIABLES, type EnvironmentSettings, type Outcome } from "../../functions/lib/contract.js";
+import { BAKE_VARIABLES, type EnvironmentSettings, type ExecutionStatusChange, type NotifyResult, type Outcome } from "../../functions/lib/contract.js";
 import { LAMBDA_ERROR, STATE } from "../../functions/lib/names.js";
 import { type AslDefinition, withSettings } from "../../stacks/stateMachineDefinition.js";
+import { LostResponse } from "../region/errors.js";
 import type { SimulatedRegion } from "../region/region.js";
 import type { SimBakeRequest } from "../region/services/codebuild.js";
-import { releaseUploadPattern, STAGE_FUNCTION_IDS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
+import { onRegionTime, Sandbox } from "../region/virtualTime.js";
+import { executionEndedPattern, releaseUploadPattern, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
 import { type Json, namedError, readPath, runAsl, type TaskHandler, taskTarget } from "./asl.js";
 
 /**
  * Runs the real synthesized deploy state machine against a simulated region, as Step Functions and Lambda
- * would: each Task runs the stage function its `Resource` names (the deployed middy handler), the Bake task
- * runs the simulated CodeBuild build. Time is the region's: Wait states and Retry back-offs park on
- * `region.scheduler`. The runner never moves time itself: the caller drives it (`scheduler.drive` for
+ * would: each Task runs the stage function its `Resource` names (the deployed middy handler) in a sandbox on
+ * region time, with the function's configured timeout (`STAGE_FUNCTIONS`, as the stack sets it): past it the
+ * invocation fails with `Sandbox.Timedout` and the sandbox is frozen. The Bake task runs the simulated
+ * CodeBuild build. Time is the region's: Wait states, Retry back-offs, the SDK's own back-offs and API latency
+ * park on `region.scheduler`. The runner never moves time itself: the caller drives it (`scheduler.drive` for
  * virtual time, a wall-clock driver for the local rehearsal).
+ *
+ * As Step Functions does, it keeps each execution's history in the region (GetExecutionHistory) and puts a
+ * "Step Functions Execution Status Change" event on the region's default bus at every status change; the
+ * Pipeline's rule on them (`executionEndedPattern`) invokes the notify function asynchronously, as Lambda runs
+ * an EventBridge target (two retries on error, one and two minutes apart).
  */
 
 export interface RunnerOptions {
@@ -22,6 +31,11 @@ export interface RunnerOptions {
   definition: AslDefinition;
   /** Benchmark baseline: every Wait state waits this long instead of the check's `nextPollSeconds`. */
   fixedPollSeconds?: number;
+  /**
+   * Idempotency proof: every stage-function invocation runs the handler twice in a row with the same payload,
+   * and the state machine gets the second answer (as after a crash right after the first run's last call).
+   */
+  invokeTwice?: boolean;
 }
 
 export interface ProgressEvent {
@@ -43,6 +57,8 @@ export interface ExecutionResult {
   output?: Json;
   stateTransitions: number;
   lambdaInvocations: number;
+  /** The errors stage-function invocations ended with, by name (a crash: `LAMBDA_ERROR.crashed`), retried or not. */
+  lambdaErrors: Record<string, number>;
   startedAtMs: number;
   endedAtMs: number;
 }
@@ -57,6 +73,12 @@ export interface Execution {
   visited: string[];
   done: Promise<ExecutionResult>;
   result?: ExecutionResult;
+  /** Redrives so far (Step Functions' redriveCount). */
+  redriveCount: number;
+  /** What the notify function published for each end of the execution (a redrive ends it again). */
+  notifications: NotifyResult[];
+  /** The notify function's runs for the last end, delivered by the region's EventBridge rule. */
+  notified?: Promise<void>;
 }
 
 /** The nth call (1-based, default the first) of "<Service:Operation>" by the execution's stage functions. */
@@ -66,7 +88,7 @@ export interface StartOptions {
   name?: string;
   /** The stage function making this call crashes right after it succeeded. */
   crashAfter?: CallSpec;
-  /** This call succeeds in the region, but its answer never reaches the stage function: the SDK's socket timeout. */
+  /** This call takes effect in the region, but its answer never reaches the stage function, which times out. */
   loseResponseAfter?: CallSpec;
 }
 
@@ -82,12 +104,16 @@ type StageHandler = (event: Json, context: Json) => Promise<Json>;
 
 export class DeployRunner {
   readonly executions: Execution[] = [];
+  private readonly executionsByArn = new Map<string, Execution>();
   /** Every AWS operation each stage function called ("Service:Operation" by function name). */
   readonly callsByStageFunction = new Map<string, Set<string>>();
   readonly region: SimulatedRegion;
   readonly settings: EnvironmentSettings;
   private readonly definition: AslDefinition;
   private readonly fixedPollSeconds?: number;
+  private readonly invokeTwice: boolean;
+  /** The deploy state machine's ARN (what its executions' ARNs and status-change events name). */
+  readonly stateMachineArn: string;
   private readonly listeners = new Set<(event: ProgressEvent) => void>();
   private readonly invocation = new AsyncLocalStorage<Invocation>();
   private readonly handlers = new Map<StageFunctionId, Promise<StageHandler>>();
@@ -105,6 +131,10 @@ export class DeployRunner {
     });
     this.definition = withSettings(options.definition, options.settings);
     this.fixedPollSeconds = options.fixedPollSeconds;
+    this.invokeTwice = options.invokeTwice ?? false;
+    this.stateMachineArn = `arn:aws:states:${this.region.regionName}:${this.region.account}:stateMachine:${this.settings.app}-${this.settings.environment}-deploy`;
+    // The Pipeline's outcome rule: every terminal status of an execution invokes the notify function.
+    this.region.eventBridge.putRule("default", executionEndedPattern(this.stateMachineArn), (event) => this.deliverToNotifier(event as unknown as ExecutionStatusChange));
   }
 
   onProgress(listener: (event: ProgressEvent) => void): () => void {
@@ -120,7 +150,7 @@ export class DeployRunner {
   start(input: Json, options: StartOptions = {}): Execution {
     this.sequence += 1;
     const name = options.name ?? `deploy-${String(this.sequence).padStart(4, "0")}`;
-    const arn = `arn:aws:states:${this.region.regionName}:${this.region.account}:execution:${this.settings.app}-${this.settings.environment}-deploy:${name}`;
+    const arn = `${this.stateMachineArn.replace(":stateMachine:", ":execution:")}:${name}`;
     if (options.crashAfter) this.afterCall(arn, options.crashAfter, (operation, current) => {
       current.crashed = namedError(
         LAMBDA_ERROR.crashed,
@@ -128,17 +158,20 @@ export class DeployRunner {
       );
       return current.crashed;
     });
-    if (options.loseResponseAfter) this.afterCall(arn, options.loseResponseAfter, () => lostResponse());
-    const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never };
+    if (options.loseResponseAfter) this.afterCall(arn, options.loseResponseAfter, (operation) => new LostResponse(operation));
+    const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never, redriveCount: 0, notifications: [] };
     const startDate = new Date(this.region.now());
     this.region.stepFunctions.recordExecution({
       executionArn: arn,
-      stateMachineArn: arn.replace(":execution:", ":stateMachine:").replace(/:[^:]+$/, ""),
+      stateMachineArn: this.stateMachineArn,
       name,
       status: "RUNNING",
       startMs: startDate.getTime(),
       input: JSON.stringify(input),
     });
+    this.region.stepFunctions.recordHistory(arn, { type: "ExecutionStarted", executionStartedEventDetails: { input: JSON.stringify(input) } });
+    this.executionsByArn.set(arn, execution);
+    this.statusChanged(execution);
     execution.done = this.run(execution, input, startDate.toISOString());
     this.executions.push(execution);
     return execution;
@@ -149,8 +182,10 @@ export class DeployRunner {
     const failedState = execution.result?.failedState;
     if (!execution.result || execution.result.status !== "FAILED" || !failedState)
       throw new Error(`execution ${execution.name} has not failed; only a failed execution can be redriven`);
-    const record = this.region.stepFunctions.executions.get(execution.arn);
-    this.region.stepFunctions.updateExecution(execution.arn, { status: "RUNNING", redriveCount: (record?.redriveCount ?? 0) + 1 });
+    execution.redriveCount += 1;
+    this.region.stepFunctions.updateExecution(execution.arn, { status: "RUNNING", redriveCount: execution.redriveCount, error: undefined, cause: undefined });
+    this.region.stepFunctions.recordHistory(execution.arn, { type: "ExecutionRedriven", executionRedrivenEventDetails: { redriveCount: execution.redriveCount } });
+    this.statusChanged(execution);
     const previous = execution.result;
     execution.result = undefined;
     execution.done = this.run(execution, execution.stateInputs[failedState], new Date(previous.startedAtMs).toISOString(), failedState);
@@ -160,6 +195,7 @@ export class DeployRunner {
   private async run(execution: Execution, input: Json, startTime: string, startAt?: string): Promise<ExecutionResult> {
     const startedAtMs = this.region.now();
     let lambdaInvocations = 0;
+    const lambdaErrors: Record<string, number> = {};
     const run = await runAsl(this.definition, input, {
       startAt,
       context: { Execution: { Id: execution.arn, Name: execution.name, StartTime: startTime, Input: execution.input } },
@@ -171,7 +207,10 @@ export class DeployRunner {
         if (target.kind === "lambda")
           return (payload) => {
             lambdaInvocations += 1;
-            return this.invokeLambda(execution, target.fn, stateName, payload);
+            return this.invokeLambda(execution, target.fn, payload).catch((error: Error) => {
+              lambdaErrors[error.name] = (lambdaErrors[error.name] ?? 0) + 1;
+              throw error;
+            });
           };
         return async () => {
           throw namedError("States.Runtime", `the simulated region cannot run Task "${stateName}": resource ${target.resource}`);
@@ -183,12 +222,13 @@ export class DeployRunner {
           execution.visited.push(event.state);
           execution.stateInputs[event.state] = event.input;
         }
+        this.recordStateEvent(execution, event);
         const message = event.type === "exited" ? progressMessage(this.definition.States[event.state], event.output) : undefined;
         this.emit({ execution: execution.name, state: event.state, type: event.type, ...(message ? { message } : {}), timeMs });
       },
     });
     const endedAtMs = this.region.now();
-    const common = { stateTransitions: run.stateTransitions, lambdaInvocations, startedAtMs, endedAtMs };
+    const common = { stateTransitions: run.stateTransitions, lambdaInvocations, lambdaErrors, startedAtMs, endedAtMs };
     let result: ExecutionResult;
     if (run.status === "SUCCEEDED") {
       const outcome: Outcome = execution.visited.includes(STATE.noOp) ? "no-op" : "succeeded";
@@ -208,8 +248,19 @@ export class DeployRunner {
     this.region.stepFunctions.updateExecution(execution.arn, {
       status: result.status,
       stopMs: result.endedAtMs,
+      ...(result.output !== undefined ? { output: JSON.stringify(result.output) } : {}),
       ...(result.error ? { error: result.error, cause: result.cause } : {}),
     });
+    this.region.stepFunctions.recordHistory(
+      execution.arn,
+      result.status === "SUCCEEDED"
+        ? { type: "ExecutionSucceeded", executionSucceededEventDetails: { output: JSON.stringify(result.output ?? null) } }
+        : { type: "ExecutionFailed", executionFailedEventDetails: { error: result.error, cause: result.cause } },
+    );
+    // Step Functions' status-change event: the outcome rule delivers it to the notify function.
+    execution.notified = undefined;
+    this.statusChanged(execution);
+    await execution.notified;
     this.emit({
       execution: execution.name,
       state: result.failedState ?? STATE.succeeded,
@@ -220,18 +271,109 @@ export class DeployRunner {
     return result;
   }
 
-  /** A Lambda invocation, as the Lambda service runs it: JSON in, JSON out, the deployed handler, named errors. */
-  private async invokeLambda(execution: Execution, fn: StageFunctionId, stateName: string, payload: Json): Promise<Json> {
-    const handler = await this.handlerOf(fn);
-    const current: Invocation = { execution: execution.arn, stageFunction: fn };
+  /** A Task's Lambda invocation, recorded in the execution's history as Step Functions records it. */
+  private async invokeLambda(execution: Execution, fn: StageFunctionId, payload: Json): Promise<Json> {
+    const history = (event: Parameters<SimulatedRegion["stepFunctions"]["recordHistory"]>[1]) => this.region.stepFunctions.recordHistory(execution.arn, event);
+    history({ type: "LambdaFunctionScheduled", lambdaFunctionScheduledEventDetails: { resource: `arn:aws:lambda:${this.region.regionName}:${this.region.account}:function:sim-${fn}`, input: JSON.stringify(payload) } });
+    history({ type: "LambdaFunctionStarted" });
     try {
-      const event = JSON.parse(JSON.stringify(payload));
-      const output = await this.invocation.run(current, () => handler(event, lambdaContext(fn, execution.name)));
+      if (this.invokeTwice) await this.invokeHandler(execution.arn, fn, payload);
+      const output = await this.invokeHandler(execution.arn, fn, payload);
+      history({ type: "LambdaFunctionSucceeded", lambdaFunctionSucceededEventDetails: { output: JSON.stringify(output) } });
+      return output;
+    } catch (error) {
+      history({ type: "LambdaFunctionFailed", lambdaFunctionFailedEventDetails: { error: (error as Error).name, cause: (error as Error).message } });
+      throw error;
+    }
+  }
+
+  /**
+   * A Lambda invocation, as the Lambda service runs it: JSON in, JSON out, the deployed handler in its own
+   * sandbox on region time, named errors; past the function's timeout, `Sandbox.Timedout`.
+   */
+  private async invokeHandler(executionArn: string, fn: StageFunctionId, payload: Json): Promise<Json> {
+    const handler = await this.handlerOf(fn);
+    const current: Invocation = { execution: executionArn, stageFunction: fn };
+    const event = JSON.parse(JSON.stringify(payload));
+    const requestId = `${this.region.ids.count("lambda-request").toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
+    try {
+      const output = await invokeWithTimeout(this.region, {
+        timeoutSeconds: STAGE_FUNCTIONS[fn].timeoutSeconds,
+        requestId,
+        run: (context) => this.invocation.run(current, () => handler(event, { ...lambdaContext(fn, requestId), ...context })),
+      });
       if (current.crashed) throw current.crashed;
       return output === undefined ? null : JSON.parse(JSON.stringify(output));
     } catch (thrown) {
       throw lambdaError(current.crashed ?? (thrown as Error));
     }
+  }
+
+  /** Puts Step Functions' status-change event for the execution's current status on the default bus. */
+  private statusChanged(execution: Execution): void {
+    const record = this.region.stepFunctions.executions.get(execution.arn);
+    if (!record) return;
+    const time = this.region.now();
+    const event: ExecutionStatusChange = {
+      version: "0",
+      id: `${this.region.ids.count("status-change").toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`,
+      "detail-type": "Step Functions Execution Status Change",
+      source: "aws.states",
+      account: this.region.account,
+      time: new Date(time).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      region: this.region.regionName,
+      resources: [execution.arn],
+      detail: {
+        executionArn: execution.arn,
+        stateMachineArn: this.stateMachineArn,
+        name: execution.name,
+        status: record.status as ExecutionStatusChange["detail"]["status"],
+        startDate: record.startMs,
+        stopDate: record.stopMs ?? null,
+        input: record.input,
+        inputDetails: { included: true },
+        output: record.output ?? null,
+        outputDetails: record.output === undefined ? null : { included: true },
+        error: record.error ?? null,
+        cause: record.cause ?? null,
+      },
+    };
+    this.region.eventBridge.emit("default", event as never);
+  }
+
+  /**
+   * The outcome rule's target: the notify function, invoked asynchronously as Lambda runs an EventBridge target:
+   * on an error it runs again twice, one and then two minutes later (AWS Lambda Developer Guide, "Asynchronous
+   * invocation"). Whatever it does, the execution's status stays as it is.
+   */
+  private deliverToNotifier(event: ExecutionStatusChange): void {
+    const execution = this.executionsByArn.get(event.detail.executionArn);
+    if (!execution) return;
+    const attempt = async () => {
+      for (const delaySeconds of NOTIFY_RETRY_DELAYS_SECONDS) {
+        if (delaySeconds > 0) await this.region.scheduler.sleep(delaySeconds);
+        try {
+          const result = (await this.invokeHandler(execution.arn, "notify", event)) as NotifyResult;
+          execution.notifications.push(result);
+          this.emit({ execution: execution.name, state: NOTIFY_PROGRESS_STATE, type: "exited", message: result.message, timeMs: this.region.now() });
+          return;
+        } catch (error) {
+          this.emit({ execution: execution.name, state: NOTIFY_PROGRESS_STATE, type: "retried", message: (error as Error).message, timeMs: this.region.now() });
+        }
+      }
+    };
+    const previous = execution.notified ?? Promise.resolve();
+    execution.notified = previous.then(attempt);
+  }
+
+  /** The history event Step Functions records for a state entered or exited (`TaskStateEntered`, `FailStateEntered`, ...). */
+  private recordStateEvent(execution: Execution, event: { type: string; state: string; input?: Json; output?: Json }): void {
+    const type = this.definition.States[event.state]?.Type;
+    if (!type) return;
+    if (event.type === "entered")
+      this.region.stepFunctions.recordHistory(execution.arn, { type: `${type}StateEntered` as never, stateEnteredEventDetails: { name: event.state, input: JSON.stringify(event.input ?? null) } });
+    else if (event.type === "exited")
+      this.region.stepFunctions.recordHistory(execution.arn, { type: `${type}StateExited` as never, stateExitedEventDetails: { name: event.state, output: JSON.stringify(event.output ?? null) } });
   }
 
   /**
@@ -277,7 +419,8 @@ export class DeployRunner {
 
   /**
    * The region calls back after each successful call of the operation; at the planned execution's nth one, the
-   * caller's `send` throws what `failure` returns (a crash, a lost response), once.
+   * hook throws what `failure` returns, once: a crash (the caller's `send` throws it, the function ends) or a
+   * `LostResponse` (the transport never answers that request).
    */
   private afterCall(arn: string, spec: CallSpec, failure: (operation: string, current: Invocation) => Error): void {
     const { operation, nth = 1 } = typeof spec === "string" ? { operation: spec } : spec;
@@ -298,39 +441,71 @@ export class DeployRunner {
   }
 }
 
-/**
- * What the SDK raises when an answer never comes: @smithy/node-http-handler's socket timeout ("the request socket
- * timed out after N ms of inactivity", name `TimeoutError`, which the SDK's retry strategy counts as transient).
- * The product's clients keep the service default socket timeout (AutoScaling/EC2/SFN: 900 000 ms), far longer
- * than any stage function's Lambda timeout: in AWS the Lambda timeout would strike first. Here the error comes at
- * once (the region answers before the SDK's transport).
- */
-function lostResponse(): Error {
-  return Object.assign(
-    new Error("@smithy/node-http-handler - the request socket timed out after 900000 ms of inactivity (service default socket timeout)."),
-    { name: "TimeoutError" },
-  );
-}
+/** Lambda's asynchronous invocation: the first run, then two retries one and two minutes apart. */
+const NOTIFY_RETRY_DELAYS_SECONDS = [0, 60, 120] as const;
+/** How the notify function's runs appear in progress events (it is no state of the definition). */
+export const NOTIFY_PROGRESS_STATE = "(outcome notification)";
 
 /** The error Step Functions sees from a failed Lambda: its name, and Lambda's JSON error as the cause. */
 function lambdaError(error: Error): Error {
+  if (error.name === LAMBDA_ERROR.timedOut) return error;
   const name = error.name && error.name !== "Error" ? error.name : "Error";
   return namedError(name, JSON.stringify({ errorType: name, errorMessage: error.message, trace: [] }));
 }
 
-/** The Lambda context object the handler's middlewares (Powertools logger) read. */
-function lambdaContext(fn: StageFunctionId, executionName: string) {
+export interface TimedInvocation<T> {
+  timeoutSeconds: number;
+  requestId: string;
+  /** Runs the handler with the context parts that depend on time (the deadline). */
+  run(context: { getRemainingTimeInMillis(): number }): Promise<T>;
+}
+
+/**
+ * Runs one invocation in a fresh sandbox on region time, bounded by the function's timeout. The sandbox is
+ * frozen when the invocation ends, however it ends. Past the timeout it fails as Lambda reports it to Step
+ * Functions: error `Sandbox.Timedout`, cause `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: <id>
+ * Error: Task timed out after 60.00 seconds"}` (the Lambda runtime's timeout payload; Step Functions puts the
+ * function's error payload in the cause).
+ */
+export async function invokeWithTimeout<T>(region: SimulatedRegion, invocation: TimedInvocation<T>): Promise<T> {
+  const sandbox = new Sandbox();
+  const deadlineMs = region.now() + invocation.timeoutSeconds * 1000;
+  let deadline: { cancel(): void } | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    // A wake-up, not a plain event: a driven clock stops at the deadline instead of running past it.
+    deadline = region.scheduler.wakeUp(deadlineMs, () =>
+      reject(
+        namedError(
+          LAMBDA_ERROR.timedOut,
+          JSON.stringify({
+            errorType: LAMBDA_ERROR.timedOut,
+            errorMessage: `RequestId: ${invocation.requestId} Error: Task timed out after ${invocation.timeoutSeconds.toFixed(2)} seconds`,
+          }),
+        ),
+      ),
+    "lambda timeout");
+  });
+  const context = { getRemainingTimeInMillis: () => Math.max(0, deadlineMs - region.now()) };
+  try {
+    return await Promise.race([onRegionTime({ ...region.time, sandbox }, () => invocation.run(context)), timedOut]);
+  } finally {
+    deadline?.cancel();
+    sandbox.freeze();
+  }
+}
+
+/** The Lambda context object the handler's middlewares (Powertools logger, middy's early timeout) read. */
+function lambdaContext(fn: StageFunctionId, requestId: string) {
   const functionName = `sim-${fn}`;
   return {
     functionName,
     functionVersion: "$LATEST",
     invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
     memoryLimitInMB: "256",
-    awsRequestId: `${executionName}-${Math.random().toString(16).slice(2, 10)}`,
+    awsRequestId: requestId,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: "simulated",
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 60_000,
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

@@ -35,6 +35,9 @@ export function artifactBucketName(app: string, environment: string): string {
  * draining, the lock table, the topic, the artifact bucket (versioned, EventBridge notifications on).
  * Returns the settings the state machine's first state injects, built as the Pipeline stack builds them.
  */
+/** How long before the simulation the Environment stack was deployed. */
+const STACK_AGE_SECONDS = 3600;
+
 export function createEnvironment(region: SimulatedRegion, options: CreateEnvironmentOptions = {}): EnvironmentSettings {
   const app = options.app ?? "webapp";
   const environment = options.environment ?? "staging";
@@ -54,9 +57,13 @@ export function createEnvironment(region: SimulatedRegion, options: CreateEnviro
     ...options.scaledDown,
   };
   const name = `${app}-${environment}`;
-  const stockImage = region.ec2.createImage({ name: "al2023-ami-2023.6-kernel-6.1-x86_64", tags: [], ownerId: STOCK_IMAGE_OWNER });
+  // `sst deploy` made the stack well before the first deploy (and the stock image is older still): both are past
+  // every eventual-consistency delay when the simulation starts.
+  const deployedAtMs = region.now() - STACK_AGE_SECONDS * 1000;
+  const stockImage = region.ec2.createImage({ name: "al2023-ami-2023.6-kernel-6.1-x86_64", tags: [], ownerId: STOCK_IMAGE_OWNER, createdAtMs: deployedAtMs });
   const launchTemplate = region.ec2.createLaunchTemplate({
     name,
+    createdAtMs: deployedAtMs,
     data: {
       ImageId: stockImage.imageId,
       InstanceType: DEFAULTS.instanceType,

@@ -1,5 +1,5 @@
 import { allClients } from "../../functions/lib/clients.js";
-import type { EnvironmentSettings, Outcome } from "../../functions/lib/contract.js";
+import type { DeployOutcome, EnvironmentSettings, Outcome } from "../../functions/lib/contract.js";
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
 import type { AslDefinition } from "../../stacks/stateMachineDefinition.js";
 import { releaseUploadPattern } from "../../stacks/pipeline/tables.js";
@@ -10,7 +10,7 @@ import { attachRegion, bindFunctionClock } from "../region/middleware.js";
 import { SimulatedRegion } from "../region/region.js";
 import { tagValueOf } from "../region/services/ec2.js";
 import type { EventBridgeEvent } from "../region/services/messaging.js";
-import { countDifference, TrafficModel, type TrafficCounters } from "../region/traffic.js";
+import { countDifference, sumCounts, TrafficModel, type TrafficCounters } from "../region/traffic.js";
 import { deregisteredImagesInUse, environmentGroups, leftovers, type Leftovers } from "./inventory.js";
 import {
   configureLiveGroup,
@@ -52,11 +52,15 @@ export interface StepResult {
   apiCalls: Record<string, number>;
   stateTransitions: number;
   lambdaInvocations: number;
+  /** The errors those invocations ended with, by name (runner.ts). */
+  lambdaErrors: Record<string, number>;
   bakes: { base: number; release: number };
   /** The environment's serving group after the step. */
   liveGroup?: LiveGroupSummary & { inService: number };
   /** Extra executions of the deploy (a duplicate event's), by outcome. */
   duplicates?: Outcome[];
+  /** What the outcome notifications said, one per execution of the row (the last end of each), in order. */
+  notified?: DeployOutcome[];
   error?: string;
   cause?: string;
 }
@@ -75,13 +79,15 @@ export interface ScenarioResult {
 export interface RunScenarioOptions {
   /** Benchmark baseline: poll every n seconds instead of when the next change can happen. */
   fixedPollSeconds?: number;
+  /** Idempotency proof: every stage-function invocation runs twice in a row (DeployRunner's `invokeTwice`). */
+  invokeTwice?: boolean;
   /** Hears every API call the stage functions make, with its input (see SimulatedRegion.onApiCall). */
   onApiCall?: (operation: string, input: object) => void;
 }
 
 export async function runScenario(scenarioInput: unknown, definition: AslDefinition, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const scenario = parseScenario(scenarioInput);
-  const region = new SimulatedRegion({ timing: scenario.timing });
+  const region = new SimulatedRegion({ timing: scenario.timing, consistency: scenario.consistency });
   const settings = createEnvironment(region, { environment: SCENARIO_STAGE, config: scenario.environment });
   const attachment = attachRegion(region, allClients);
   const restoreClock = bindFunctionClock(region);
@@ -121,6 +127,8 @@ interface StepSnapshot {
   attachedReleases: Map<string, string | undefined>;
   /** The longest termination lifecycle hook of the groups a deploy would retire. */
   retireHookSeconds: number;
+  /** The environment's groups (not being deleted). */
+  groups: string[];
 }
 
 /** Settling an operator's change: look every few seconds, give up after an hour. */
@@ -144,15 +152,17 @@ class ScenarioRun {
   private readonly mustNotServe = new Map<string, { sinceMs: number; why: string }>();
   /** Releases the scenario made faulty: their own failed requests are theirs, not the deploy's. */
   private readonly faulty = new Set<string>();
+  /** The S3 event of each release's last upload, for `redeliver`. */
+  private readonly uploads = new Map<string, EventBridgeEvent>();
 
   constructor(
     private readonly scenario: Scenario,
     private readonly region: SimulatedRegion,
     private readonly settings: EnvironmentSettings,
-    definition: AslDefinition,
+    private readonly definition: AslDefinition,
     options: RunScenarioOptions,
   ) {
-    this.runner = new DeployRunner({ region, settings, definition, fixedPollSeconds: options.fixedPollSeconds });
+    this.runner = new DeployRunner({ region, settings, definition, fixedPollSeconds: options.fixedPollSeconds, invokeTwice: options.invokeTwice });
     this.traffic = new TrafficModel(region, settings.loadBalancer, scenario.traffic);
     this.bucket = artifactBucketName(settings.app, settings.environment);
     // The Pipeline's EventBridge rule.
@@ -209,6 +219,7 @@ class ScenarioRun {
     if ("deploy" in step) return this.deploySteps(label, [{ deploy: step.deploy, expect: step.expect }]);
     if ("concurrent" in step) return this.deploySteps(label, step.concurrent);
     if ("redrive" in step) return this.redriveStep(label, step.expect);
+    if ("redeliver" in step) return this.redeliverStep(label, step.redeliver, step.expect);
     if ("scaleLiveGroup" in step) return this.operatorStep(label, step.expect, (group) => scaleLiveGroup(this.region, group, step.scaleLiveGroup));
     return this.operatorStep(label, step.expect, (group) => configureLiveGroup(this.region, group, step.configureLiveGroup));
   }
@@ -266,6 +277,7 @@ class ScenarioRun {
     }
     this.nextTriggeredStart = options;
     const { event } = this.region.s3.putObject(this.bucket, key, `release ${deploy.release}`);
+    this.uploads.set(deploy.release, structuredClone(event) as EventBridgeEvent);
     // At-least-once delivery: EventBridge hands the very same event to the rule again.
     if (deploy.duplicateEvent) this.startExecution(structuredClone(event) as EventBridgeEvent);
   }
@@ -280,6 +292,20 @@ class ScenarioRun {
     this.runner.redrive(execution);
     await this.region.scheduler.drive([execution.done]);
     return [{ release: this.releaseOf(execution), executions: [execution], expected: expect, redrive: true }];
+  }
+
+  /** EventBridge hands the rule the S3 event of an earlier upload again: a late at-least-once redelivery. */
+  private async redeliverStep(label: string, release: string, expect: Outcome | undefined): Promise<StepRow[]> {
+    const event = this.uploads.get(release);
+    if (!event) {
+      this.violations.push(`${label}: redeliver ${release}: no upload of that release (a deploy with trigger "s3") came before`);
+      return [];
+    }
+    this.startedThisStep = [];
+    this.region.eventBridge.emit("default", structuredClone(event));
+    for (const execution of this.startedThisStep) this.releaseOfExecution.set(execution, release);
+    await this.region.scheduler.drive(this.startedThisStep.map((e) => e.done));
+    return [{ release, executions: this.startedThisStep, expected: expect }];
   }
 
   /** An operator's change to the serving group through the Auto Scaling API, then time until it has settled. */
@@ -353,9 +379,11 @@ class ScenarioRun {
         apiCalls: countDifference(after.apiCalls, before.apiCalls),
         stateTransitions: row.executions.reduce((n, e) => n + (e.result?.stateTransitions ?? 0), 0),
         lambdaInvocations: row.executions.reduce((n, e) => n + (e.result?.lambdaInvocations ?? 0), 0),
+        lambdaErrors: sumCounts(row.executions.map((e) => e.result?.lambdaErrors ?? {})),
         bakes,
         ...(liveGroup ? { liveGroup } : {}),
         ...(extra.length ? { duplicates: extra.map((e) => e.result?.outcome ?? "failed") } : {}),
+        ...(row.executions.length ? { notified: row.executions.map((e) => e.notifications.at(-1)?.outcome).filter((o): o is DeployOutcome => o !== undefined) } : {}),
         ...(error ? { error, cause: result?.cause ?? row.cause } : {}),
       };
     });
@@ -390,7 +418,13 @@ class ScenarioRun {
     const bake = bakes.release === 0 ? "none" : bakes.base > 0 ? "base-and-release" : "release";
     const succeeded = outcome === "succeeded";
     const lifecycleHookSeconds = Math.max(this.region.faults.lifecycleHookSeconds, before.retireHookSeconds);
-    return physicalMinimum(this.region.timing, { bake, launch: succeeded, retire: before.hadLiveGroup && succeeded, lifecycleHookSeconds })
+    return physicalMinimum(this.region.timing, {
+      bake,
+      launch: succeeded,
+      retire: before.hadLiveGroup && succeeded,
+      lifecycleHookSeconds,
+      loadBalancer: this.settings.loadBalancer.kind,
+    })
       .totalSeconds;
   }
 
@@ -421,9 +455,34 @@ class ScenarioRun {
     this.watchReleases(label, rows, before);
     if (expectLiveGroup) this.checkLiveGroup(where, expectLiveGroup, steps.at(-1)?.liveGroup);
     const found = leftovers(this.region, this.settings);
-    // A failure after cutover keeps the lock for a redrive: what it left is the redrive's to finish.
-    const heldForRedrive = rows.some((row) => row.executions.some((e) => e.result?.status === "FAILED" && found.locks.some((lock) => lock.holder === e.arn)));
-    if (!heldForRedrive) this.checkLeftovers(where, found, steps.some((s) => s.outcome === "rolled-back"));
+    this.checkNotifications(label, rows);
+    // A failure after cutover keeps the lock for a redrive: what it left is the redrive's to finish (until then,
+    // operator steps in between are not held to it either). Only an execution stopped at a Task qualifies: one
+    // that ended in a Fail state of its own (failed, rolled back) must have let go of the lock.
+    const heldForRedrive = found.locks.some((lock) => this.runner.executions.some((e) => e.arn === lock.holder && this.stoppedForRedrive(e)));
+    if (!heldForRedrive) this.checkLeftovers(where, found, steps.some((s) => s.outcome === "rolled-back") ? before.groups : undefined);
+  }
+
+  /** A failed execution that stopped at a state that is not one of its Fail states: a redrive resumes it there. */
+  private stoppedForRedrive(execution: Execution): boolean {
+    const failedState = execution.result?.status === "FAILED" ? execution.result.failedState : undefined;
+    return failedState !== undefined && this.definition.States[failedState]?.Type !== "Fail";
+  }
+
+  /**
+   * Every end of every execution of the step was told, by the notify function the outcome rule invoked, with the
+   * outcome the execution really had: a failure that keeps the lock is `needs-attention`.
+   */
+  private checkNotifications(label: string, rows: StepRow[]): void {
+    for (const row of rows) {
+      for (const execution of row.executions) {
+        const result = execution.result;
+        if (!result) continue;
+        const expected = this.stoppedForRedrive(execution) ? "needs-attention" : result.outcome;
+        const told = execution.notifications.at(-1)?.outcome;
+        if (told !== expected) this.violations.push(`${label} (${row.release}): execution ${execution.name} ended ${expected}, the outcome notification said ${told ?? "nothing"}`);
+      }
+    }
   }
 
   /**
@@ -465,10 +524,17 @@ class ScenarioRun {
     }
   }
 
-  /** After a finished step: one group, no lock, no scaling held, no unused version, no orphan snapshot, retention respected. */
-  private checkLeftovers(where: string, found: Leftovers, rolledBack: boolean): void {
+  /**
+   * After a finished step: one group (after a rollback, only groups that were there before the step: a rollback
+   * restores what served and leaves an earlier deploy's leftovers for the next one), no lock, no scaling held, no
+   * unused version, no orphan snapshot, retention respected.
+   */
+  private checkLeftovers(where: string, found: Leftovers, groupsBeforeRollback: string[] | undefined): void {
     const live = found.groups;
-    if (live.length > 1) this.violations.push(`${where}: ${live.length} groups left: ${live.join(", ")}`);
+    const rolledBack = groupsBeforeRollback !== undefined;
+    const added = live.filter((name) => !groupsBeforeRollback?.includes(name));
+    if (rolledBack ? added.length > 0 : live.length > 1)
+      this.violations.push(`${where}: ${live.length} groups left: ${live.join(", ")}${rolledBack ? ` (${added.join(", ")} not there before the step)` : ""}`);
     if (found.locks.length) this.violations.push(`${where}: lock left behind: ${JSON.stringify(found.locks)}`);
     if (found.heldGroups.length) this.violations.push(`${where}: scaling still held by a deploy on ${found.heldGroups.join(", ")}`);
     const usedVersions = new Set(live.map((name) => Number(this.region.autoScaling.groups.get(name)?.launchTemplate?.version)));
@@ -513,6 +579,7 @@ class ScenarioRun {
         0,
         ...groups.flatMap((group) => [...group.lifecycleHooks.values()].filter((hook) => hook.transition === "autoscaling:EC2_INSTANCE_TERMINATING").map((hook) => hook.heartbeatTimeout)),
       ),
+      groups: groups.map((group) => group.name),
     };
   }
 }

@@ -6,7 +6,7 @@ import { SIMULATED_DOMAIN } from "../region/environment.js";
 import { LIFECYCLE_HOOK_DEFAULTS, SCALING_PROCESSES } from "../region/services/autoscaling.js";
 import { parseRecurrence } from "../../functions/lib/recurrence.js";
 import { SimulatedRegion } from "../region/region.js";
-import { DEFAULT_TIMING, type Timing } from "../region/timing.js";
+import { CONSISTENCY_KINDS, DEFAULT_TIMING, IMMEDIATE_CONSISTENCY, type Timing } from "../region/timing.js";
 import { RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE } from "../../functions/lib/contract.js";
 
 /**
@@ -61,7 +61,7 @@ const positiveSeconds = z.number({ message: "a number of seconds > 0" }).positiv
 const CallSpecSchema = z.union([operation, z.object({ operation, nth: positiveInt.default(1) }).strict()]);
 
 const FaultSchema = z.union([
-  z.object({ operation, error: z.string().min(1), times: positiveInt.default(1) }).strict(),
+  z.object({ operation, error: z.string().min(1), times: positiveInt.default(1), message: z.string().min(1).optional() }).strict(),
   z.object({ lifecycleHookSeconds: seconds }).strict(),
   z.object({ snapshotInUseTimes: positiveInt }).strict(),
   z.object({ bakeFailsTimes: positiveInt }).strict(),
@@ -141,6 +141,8 @@ const StepCommon = {
 const STEP_KINDS = {
   deploy: z.object({ deploy: DeploySchema, ...StepCommon }).strict(),
   redrive: z.object({ redrive: z.literal(true), ...StepCommon }).strict(),
+  /** EventBridge delivers again the S3 event of that release's last upload (at-least-once delivery, up to a day late). */
+  redeliver: z.object({ redeliver: z.string().regex(RELEASE_LABEL_PATTERN, `the release label of an earlier upload (${RELEASE_LABEL_RULE})`), ...StepCommon }).strict(),
   scaleLiveGroup: z.object({ scaleLiveGroup: ScaleLiveGroupSchema, ...StepCommon }).strict(),
   configureLiveGroup: z.object({ configureLiveGroup: ConfigureLiveGroupSchema, ...StepCommon }).strict(),
   concurrent: z
@@ -152,7 +154,30 @@ const STEP_KINDS = {
     })
     .strict(),
 };
-const StepSchema = z.union([STEP_KINDS.deploy, STEP_KINDS.redrive, STEP_KINDS.scaleLiveGroup, STEP_KINDS.configureLiveGroup, STEP_KINDS.concurrent]);
+const StepSchema = z.union([STEP_KINDS.deploy, STEP_KINDS.redrive, STEP_KINDS.redeliver, STEP_KINDS.scaleLiveGroup, STEP_KINDS.configureLiveGroup, STEP_KINDS.concurrent]);
+
+/** `[min, max]` seconds of one eventual-consistency delay. */
+const delayRange = z
+  .tuple([z.number().min(0), z.number().min(0)], { invalid_type_error: "[min, max] seconds" })
+  .refine(([min, max]) => min <= max, "[min, max] seconds with 0 <= min <= max");
+
+/** Eventual consistency (region timing.ts `ConsistencySettings`): any field overrides the default; "immediate" turns all off. */
+const ConsistencySchema = z.preprocess(
+  (value) => (value === "immediate" ? { ...IMMEDIATE_CONSISTENCY } : value),
+  z
+    .object(
+      {
+        seed: z.number().int().min(0).optional(),
+        ...(Object.fromEntries(CONSISTENCY_KINDS.map((key) => [key, delayRange.optional()])) as Record<
+          (typeof CONSISTENCY_KINDS)[number],
+          z.ZodOptional<typeof delayRange>
+        >),
+      },
+      { invalid_type_error: `"immediate", or an object of seed, ${CONSISTENCY_KINDS.join(", ")}` },
+    )
+    .strict()
+    .default({}),
+);
 
 export const ScenarioSchema = z
   .object({
@@ -171,6 +196,7 @@ export const ScenarioSchema = z
       })
       .strict()
       .default({}),
+    consistency: ConsistencySchema,
     steps: z.array(StepSchema).min(1),
   })
   .strict();
@@ -187,9 +213,9 @@ export type ScenarioOutcome = Outcome;
 /** What a union accepts, for messages when a value fits none of its shapes. */
 const UNION_HINTS: Record<string, string> = {
   steps:
-    '{"deploy": {...}}, {"redrive": true}, {"scaleLiveGroup": {"desired": n}}, {"configureLiveGroup": {...}} or {"concurrent": [...]}, each with optional "faults", "expect", "during" and "expectLiveGroup"',
+    '{"deploy": {...}}, {"redrive": true}, {"redeliver": "<release>"}, {"scaleLiveGroup": {"desired": n}}, {"configureLiveGroup": {...}} or {"concurrent": [...]}, each with optional "faults", "expect", "during" and "expectLiveGroup"',
   faults:
-    '{"operation": "Service:Operation", "error": "<code>", "times": n}, {"lifecycleHookSeconds": n}, {"snapshotInUseTimes": n}, {"bakeFailsTimes": n} or {"launchCapacity": {"available": n, "times": n}}',
+    '{"operation": "Service:Operation", "error": "<code>", "times": n, "message"?: "..."}, {"lifecycleHookSeconds": n}, {"snapshotInUseTimes": n}, {"bakeFailsTimes": n} or {"launchCapacity": {"available": n, "times": n}}',
   during: '{"atSeconds": n, "scaleLiveGroup": {...}} or {"atSeconds": n, "configureLiveGroup": {...}}',
   crashAfter: '"Service:Operation" or {"operation": "Service:Operation", "nth": n}',
   loseResponseAfter: '"Service:Operation" or {"operation": "Service:Operation", "nth": n}',

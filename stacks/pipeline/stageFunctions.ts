@@ -124,29 +124,40 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       // ALBRequestCountPerTarget's resource label names the load balancer of the target group.
       if (env.targetGroup) allow(["elasticloadbalancing:DescribeTargetGroups"], ["*"]);
     },
+    // Every stage after Lock checks that its execution still holds the lock (a late redrive must not act).
     checkGroupHealth: (allow) => {
+      readLock(allow);
       allow([...describeGroups, "autoscaling:DescribeScalingActivities"], ["*"]);
       matchCapacity(allow);
     },
     checkLoadBalancerHealth: (allow) => {
+      readLock(allow);
       allow(
-        [...describeGroups, env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth"],
+        [
+          ...describeGroups,
+          "autoscaling:DescribeScalingActivities",
+          env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth",
+        ],
         ["*"],
       );
       matchCapacity(allow);
     },
     retireGroups: (allow) => {
       readLock(allow);
-      allow(describeGroups, ["*"]);
+      // The old groups' termination hooks bound the wait for their instances.
+      allow([...describeGroups, "autoscaling:DescribeLifecycleHooks"], ["*"]);
       allow(["autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
       releaseHold(allow);
     },
     checkRetired: (allow) => {
+      readLock(allow);
       allow(describeGroups, ["*"]);
-      // The scale-in to 0 happens here, once the detached groups have drained.
-      allow(["autoscaling:UpdateAutoScalingGroup"], [groupArns], tagConditions);
+      // The scale-in to 0 happens here, once the detached groups have drained; protected and Standby instances
+      // are released so the groups can empty.
+      allow(["autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection", "autoscaling:ExitStandby"], [groupArns], tagConditions);
     },
     deleteOldGroups: (allow) => {
+      readLock(allow);
       allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
       allow(["autoscaling:DeleteAutoScalingGroup"], [groupArns], tagConditions);
       allow(["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
@@ -165,15 +176,20 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
         ],
         { [`aws:ResourceTag/${TAG.app}`]: config.app },
       );
+      readLock(allow);
     },
     rollback: (allow) => {
+      readLock(allow);
       allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
       allow(["autoscaling:DeleteAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
       allow(["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
       releaseHold(allow);
     },
-    unlockEnvironment: (allow) => allow(["dynamodb:DeleteItem", "dynamodb:GetItem"], [lockTable.tableArn]),
+    // Releasing keeps the item and records who released it (functions/lib/lock.ts).
+    unlockEnvironment: (allow) => allow(["dynamodb:UpdateItem", "dynamodb:GetItem"], [lockTable.tableArn]),
     notify: (allow, fn) => {
+      // The outcome is read from Step Functions: the execution's output, or its history.
+      allow(["states:DescribeExecution", "states:GetExecutionHistory"], [executionArns]);
       topic.grantPublish(fn);
       allow(["events:PutEvents"], [eventBus.eventBusArn]);
     },

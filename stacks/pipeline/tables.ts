@@ -4,7 +4,7 @@
  * simulator and the tests read the same tables (and the synthesized template) instead of repeating them.
  * No aws-cdk-lib here, so the simulator can import it without loading the CDK.
  */
-import { type Outcome, type ResultPart, RESULT_PATH } from "../../functions/lib/contract.js";
+import { type ResultPart, RESULT_PATH } from "../../functions/lib/contract.js";
 import { DEFAULTS, STATE } from "../../functions/lib/names.js";
 
 /** One Lambda per entry: `functions/<id>.ts` exports the plain function `<id>` and its middy `handler`. */
@@ -32,8 +32,6 @@ export interface TaskState {
   fn: StageFunctionId;
   /** The part of the state document its result becomes. */
   result: ResultPart;
-  /** Notify states: the outcome they publish (the function receives `{ outcome, state }`). */
-  outcome?: Outcome;
 }
 
 /** The one state -> function map: every Lambda Task state of the deploy state machine. */
@@ -53,10 +51,6 @@ export const TASK_STATES = {
   [STATE.unlock]: { fn: "unlockEnvironment", result: "unlock" },
   [STATE.unlockAfterRollback]: { fn: "unlockEnvironment", result: "unlock" },
   [STATE.unlockAfterFailure]: { fn: "unlockEnvironment", result: "unlock" },
-  [STATE.notifySucceeded]: { fn: "notify", result: "notification", outcome: "succeeded" },
-  [STATE.notifyNoOp]: { fn: "notify", result: "notification", outcome: "no-op" },
-  [STATE.notifyRolledBack]: { fn: "notify", result: "notification", outcome: "rolled-back" },
-  [STATE.notifyFailed]: { fn: "notify", result: "notification", outcome: "failed" },
 } as const satisfies Record<string, TaskState>;
 
 export type TaskStateName = keyof typeof TASK_STATES;
@@ -92,5 +86,21 @@ export function releaseUploadPattern(bucketName: string) {
       bucket: { name: [bucketName] },
       object: { key: [{ wildcard: `${DEFAULTS.artifactPrefix}*${DEFAULTS.artifactSuffix}` }] },
     },
+  };
+}
+
+/** The execution statuses the notify function hears about: every terminal one (functions/notify.ts). */
+export const NOTIFIED_STATUSES = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] as const;
+
+/**
+ * The EventBridge rule that invokes the notify function (not a state: nothing it does can change an execution's
+ * status): Step Functions' own status-change events of the deploy state machine, for every terminal status.
+ * Plain JSON, as CloudFormation and EventBridge read it; the simulator's runner puts the same events on its bus.
+ */
+export function executionEndedPattern(stateMachineArn: string) {
+  return {
+    source: ["aws.states"],
+    "detail-type": ["Step Functions Execution Status Change"],
+    detail: { stateMachineArn: [stateMachineArn], status: [...NOTIFIED_STATUSES] },
   };
 }

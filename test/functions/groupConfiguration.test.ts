@@ -139,6 +139,31 @@ describe("the new group matches the live one", () => {
     expect([...simGroup(live.name).scheduledActions.keys()]).toEqual(["nightly", "launch-day"]);
   });
 
+  it("a rollback releases the hold on a group it leaves alone too (detached by an earlier deploy, not serving)", async () => {
+    // Prepare: v1 serves; v0, which an earlier deploy detached, still runs (a leftover the next success retires).
+    world = productWorld();
+    const live = await liveGroup((name) => configureByHand(world, name));
+    const leftover = await launchGroup(world, { release: "v0", desired: 1 });
+    world.region.advance(120);
+    if (world.settings.loadBalancer.kind !== "application") throw new Error("expected an ALB environment");
+    asOperator("DetachLoadBalancerTargetGroups", { AutoScalingGroupName: leftover, TargetGroupARNs: [world.settings.loadBalancer.targetGroupArn] });
+    const detached = { ...snapshotGroup((await describeGroup(world, leftover))!), attached: false, serving: false };
+    const state = await launchState([{ ...live, attached: true, serving: true }, detached]);
+
+    // Act
+    const launch = await launchReleaseGroup(state);
+    const heldLeftover = holdTag(leftover);
+    const result = await rollback({ ...state, launch });
+
+    // Assess: v0 was held like every group Prepare found, and is left as it was: detached, nothing suspended.
+    expect(heldLeftover).toBe("AlarmNotification,ScheduledActions");
+    expect(result.restoredGroups).toEqual([live.name]);
+    expect(simGroup(leftover).targetGroupArns).toEqual([]);
+    expect(suspended(leftover)).toEqual([]);
+    expect(holdTag(leftover)).toBeUndefined();
+    expect(suspended(live.name)).toEqual(["AZRebalance"]);
+  });
+
   it("an operator's own AlarmNotification suspension is neither taken for the hold nor resumed by the rollback", async () => {
     // Prepare
     world = productWorld();

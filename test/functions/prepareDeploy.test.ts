@@ -15,6 +15,7 @@ import {
   releaseImage,
   s3ObjectCreatedEvent,
 } from "./controlFixtures.js";
+import { group, instances } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
 const ec2Mock = mockClient(EC2Client);
@@ -38,14 +39,18 @@ describe("prepareDeploy: the two input shapes", () => {
     const plan = await prepareDeploy(state);
 
     // Assess
+    const object = {
+      bucket: "shop-artifacts",
+      key: "releases/myapp-1.4.2.tgz",
+      etag: "b1946ac92492d2347c6235b4d2611184",
+      versionId: "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
+      sequencer: "00617F08299329D189",
+    };
     expect(plan).toEqual({
       release: "myapp-1.4.2",
-      artifact: {
-        bucket: "shop-artifacts",
-        key: "releases/myapp-1.4.2.tgz",
-        etag: "b1946ac92492d2347c6235b4d2611184",
-        versionId: "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
-      },
+      artifact: object,
+      // The S3 object's identity: a repeated delivery of this very object is a no-op (Lock).
+      delivery: object,
       rebuildBase: false,
       keepImages: false,
       groupName: releaseGroupName(state.settings, "myapp-1.4.2", MY_EXECUTION),
@@ -204,7 +209,7 @@ describe("prepareDeploy: live groups and capacity", () => {
     const plan = await prepareDeploy(state);
 
     // Assess
-    expect(plan.liveGroups).toEqual([{ name: "shop-dev01-v1-aaaaaaaa", min: 1, desired: 3, max: 4, release: "v1", launchTemplateVersion: "7" }]);
+    expect(plan.liveGroups).toEqual([{ name: "shop-dev01-v1-aaaaaaaa", min: 1, desired: 3, max: 4, release: "v1", launchTemplateVersion: "7", attached: false, serving: false }]);
     expect(plan.desiredCapacity).toBe(3);
     expect(autoScalingMock).toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, {
       Filters: [
@@ -212,6 +217,28 @@ describe("prepareDeploy: live groups and capacity", () => {
         { Name: "tag:immutable-deploy:environment", Values: ["dev01"] },
       ],
     });
+  });
+
+  it("records which groups are attached and serving: what a rollback restores, and what it leaves as it is", async () => {
+    // Prepare: one serving group, one an earlier deploy detached (still running), one attached but empty.
+    const state = controlState({ input: { artifact: { bucket: "shop-artifacts", key: "releases/v3.tgz" } } });
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        group("shop-dev01-v2-serving", { Instances: instances(2, "InService", "Healthy", "i-v2") }),
+        group("shop-dev01-v1-retired", { attached: false, Instances: instances(2, "InService", "Healthy", "i-v1") }),
+        group("shop-dev01-v0-empty", { DesiredCapacity: 0, Instances: [] }),
+      ],
+    });
+
+    // Act
+    const plan = await prepareDeploy(state);
+
+    // Assess
+    expect(plan.liveGroups.map(({ name, attached, serving }) => ({ name, attached, serving }))).toEqual([
+      { name: "shop-dev01-v2-serving", attached: true, serving: true },
+      { name: "shop-dev01-v1-retired", attached: false, serving: false },
+      { name: "shop-dev01-v0-empty", attached: true, serving: false },
+    ]);
   });
 
   it("keeps a live group's scale-out beyond the configured max (an operator raised its max by hand)", async () => {

@@ -226,7 +226,8 @@ describe("launch capacity", () => {
     expect(later?.Instances).toHaveLength(2);
     const failed = activities.Activities?.filter((a) => a.StatusCode === "Failed") ?? [];
     expect(failed).toHaveLength(2);
-    expect(failed[0].StatusMessage).toMatch(/do not have sufficient t3\.micro capacity.*InsufficientInstanceCapacity/);
+    // EC2's InsufficientInstanceCapacity message, as Auto Scaling's activity quotes it.
+    expect(failed[0].StatusMessage).toMatch(/^We currently do not have sufficient t3\.micro capacity in the Availability Zone you requested \(us-east-1a\)\..*Launching EC2 instance failed\.$/);
   });
 });
 

@@ -77,7 +77,7 @@ describe("virtual clock and scheduler", () => {
 });
 
 describe("Auto Scaling group with an ALB target group", () => {
-  it("launches instances that become InService after the boot time, and targets healthy after threshold x interval", async () => {
+  it("launches instances that become InService after the boot time, and new targets healthy at their first passing check", async () => {
     // Prepare
     const world = simulatedWorld();
     const start = world.region.now();
@@ -88,7 +88,7 @@ describe("Auto Scaling group with an ALB target group", () => {
     world.region.advance(1);
     const afterBoot = await describeGroup(world, name);
     const statesAtBoot = await targetStates(world);
-    world.region.runUntil(start + (DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING)) * 1000 - 1);
+    world.region.runUntil(start + (DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING, "application")) * 1000 - 1);
     const statesJustBefore = await targetStates(world);
     world.region.advance(0.001);
     const statesAfter = await targetStates(world);
@@ -99,7 +99,8 @@ describe("Auto Scaling group with an ALB target group", () => {
     expect(statesAtBoot).toEqual(["initial", "initial"]);
     expect(statesJustBefore).toEqual(["initial", "initial"]);
     expect(statesAfter).toEqual(["healthy", "healthy"]);
-    expect(loadBalancerHealthySeconds(DEFAULT_TIMING)).toBe(DEFAULT_TIMING.healthyThreshold * DEFAULT_TIMING.healthCheckIntervalSeconds);
+    // ALB guide: "After your target is registered, it must pass one health check to be considered healthy."
+    expect(loadBalancerHealthySeconds(DEFAULT_TIMING, "application")).toBe(DEFAULT_TIMING.healthCheckIntervalSeconds);
   });
 
   it("drains scaled-in instances for the deregistration delay, then terminates them", async () => {
@@ -222,7 +223,7 @@ describe("Auto Scaling group with an ALB target group", () => {
     const names: string[] = [];
     for (let i = 0; i < 120; i++) names.push(await launchGroup(world, { release: `r${i}`, groupName: `g-${String(i).padStart(3, "0")}`, desired: 0 }));
     const big = await launchGroup(world, { release: "big", desired: 200, max: 200 });
-    world.region.advance(DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING));
+    world.region.advance(DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING, "application"));
     const callsBefore = world.region.apiCallCounts()["AutoScaling:DescribeAutoScalingGroups"] ?? 0;
     // Act
     const first = await world.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ MaxRecords: 100 }));
@@ -275,7 +276,7 @@ describe("classic ELB", () => {
     // Act
     world.region.advance(DEFAULT_TIMING.instanceBootSeconds);
     const registering = await health();
-    world.region.advance(loadBalancerHealthySeconds(DEFAULT_TIMING));
+    world.region.advance(loadBalancerHealthySeconds(DEFAULT_TIMING, "classic"));
     const inService = await health();
     const instanceId = inService[0]?.InstanceId ?? "";
     await world.clients.autoScaling.send(new DetachLoadBalancersCommand({ AutoScalingGroupName: name, LoadBalancerNames: [loadBalancerName] }));
@@ -303,7 +304,7 @@ describe("app behaviour over time", () => {
     const health = await world.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn(world) }));
     return (health.TargetHealthDescriptions ?? []).map((d) => `${d.TargetHealth?.State}${d.TargetHealth?.Reason ? ` ${d.TargetHealth.Reason}` : ""}`);
   }
-  const healthyAt = DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING);
+  const healthyAt = DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING, "application");
 
   it("appDiesAfterSeconds: passes its checks, stops answering that long after it first served, then fails its checks", async () => {
     // Prepare
@@ -326,21 +327,23 @@ describe("app behaviour over time", () => {
     expect(await healthReasons(world)).toEqual(["unhealthy Target.FailedHealthChecks"]);
   });
 
-  it("appFlapSeconds: up and down by turns, shorter than two check intervals, never passes two checks in a row", async () => {
+  it("appFlapSeconds: up and down by turns; an ALB takes it in at its first passing check and, as it never fails two checks in a row, keeps it", async () => {
     // Prepare
     const world = simulatedWorld();
     world.region.setReleaseBehavior("v1", { appFlapSeconds: 10 });
     await launchGroup(world, { release: "v1", desired: 1 });
     const [instance] = [...world.region.ec2.instances.values()];
     const seen = new Set<boolean>();
+    const health = new Set<string>();
     // Act
     for (let t = 0; t < 600; t += 5) {
       world.region.advance(5);
       if (instance.state === "running") seen.add(instance.appServing);
+      if (t >= healthyAt) for (const reason of await healthReasons(world)) health.add(reason);
     }
-    // Assess
+    // Assess: checks 30 s apart meet a 20 s cycle at alternating phases: pass, fail, pass, ...
     expect([...seen].sort()).toEqual([false, true]);
-    expect(await healthReasons(world)).toEqual(["initial Elb.RegistrationInProgress"]);
+    expect([...health]).toEqual(["healthy"]);
   });
 
   it("appSlowSeconds: an answer slower than the health check timeout is a Target.Timeout; a slower one within it passes that much later", async () => {
@@ -358,7 +361,7 @@ describe("app behaviour over time", () => {
     late.region.advance(1);
     // Assess: the stage's health check timeout is 4 s (DEFAULTS.healthCheckTimeoutSeconds)
     expect(await healthReasons(slow)).toEqual(["unhealthy Target.Timeout"]);
-    expect(notYet).toEqual(["initial Elb.RegistrationInProgress"]);
+    expect(notYet).toEqual(["initial Elb.InitialHealthChecking"]);
     expect(await healthReasons(late)).toEqual(["healthy"]);
   });
 });
@@ -371,7 +374,7 @@ describe("traffic model", () => {
     traffic.start();
     const group = await launchGroup(world, { release: "v1" });
     // Act
-    const healthyAfter = DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING);
+    const healthyAfter = DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING, "application");
     world.region.advance(healthyAfter);
     const beforeHealthy = traffic.counters();
     world.region.advance(600);
@@ -474,12 +477,16 @@ describe("physical minimum", () => {
   it("adds bake, boot, health checks, draining, hook and termination with zero orchestration delay", () => {
     // Act
     const normal = physicalMinimum(DEFAULT_TIMING, { bake: "release", launch: true, retire: true });
+    const classic = physicalMinimum(DEFAULT_TIMING, { bake: "release", launch: true, retire: true, loadBalancer: "classic" });
     const first = physicalMinimum(DEFAULT_TIMING, { bake: "base-and-release", launch: true, retire: false });
     const slowApp = physicalMinimum({ ...DEFAULT_TIMING, appStartSeconds: 45 }, { bake: "none", launch: true, retire: true, lifecycleHookSeconds: 60 });
-    // Assess
-    expect(normal.totalSeconds).toBe(600 + 40 + 60 + 300 + 30);
-    expect(first.totalSeconds).toBe(900 + 600 + 40 + 60);
-    expect(slowApp.parts.loadBalancerHealthySeconds).toBe(90);
-    expect(slowApp.totalSeconds).toBe(40 + 90 + 300 + 60 + 30);
+    const slowAppClassic = physicalMinimum({ ...DEFAULT_TIMING, appStartSeconds: 45 }, { bake: "none", launch: true, retire: true, loadBalancer: "classic" });
+    // Assess: a new ALB target needs one passing check, a classic instance healthyThreshold (2) in a row.
+    expect(normal.totalSeconds).toBe(600 + 40 + 30 + 300 + 30);
+    expect(classic.totalSeconds).toBe(600 + 40 + 60 + 300 + 30);
+    expect(first.totalSeconds).toBe(900 + 600 + 40 + 30);
+    expect(slowApp.parts.loadBalancerHealthySeconds).toBe(60);
+    expect(slowApp.totalSeconds).toBe(40 + 60 + 300 + 60 + 30);
+    expect(slowAppClassic.parts.loadBalancerHealthySeconds).toBe(90);
   });
 });

@@ -36,9 +36,23 @@ describe("scenario validation", () => {
     ["bad recurrence", { steps: [{ configureLiveGroup: { scheduledAction: { desired: 2, recurrence: "0 25 * * *" } } }] }, /scheduledAction\.recurrence: "0 25 \* \* \*"; allowed: a cron recurrence .*hour "25" is outside 0-23/],
     ["scaleLiveGroup field misspelled", { steps: [{ scaleLiveGroup: { desired: 3, maximum: 5 } }] }, /steps\.0\.scaleLiveGroup: unknown field\(s\) maximum; allowed: desired, min, max/],
     ["launch capacity below 0", { steps: [{ deploy: { release: "v2" }, faults: [{ launchCapacity: { available: -1 } }] }] }, /faults\.0\.launchCapacity\.available: -1; allowed: at least 0/],
+    ["redeliver of something that is no release label", { steps: [{ redeliver: "v 2" }] }, /steps\.0\.redeliver: "v 2"; allowed: the release label of an earlier upload/],
+    ["unknown field of an API fault", { steps: [{ deploy: { release: "v2" }, faults: [{ operation: "AutoScaling:CreateAutoScalingGroup", error: "ValidationError", mesage: "x" }] }] }, /faults\.0: unknown field\(s\) mesage \(did you mean "message"\?\); allowed: operation, error, times, message/],
     ["unknown traffic field", { traffic: { requestTime: 2 }, steps: [{ redrive: true }] }, /traffic: unknown field\(s\) requestTime; allowed: requestsPerSecond, requestSeconds, requestsPerInstancePerSecond/],
     ["unknown expectLiveGroup field", { steps: [{ deploy: { release: "v2" }, expectLiveGroup: { policies: [] } }] }, /expectLiveGroup: unknown field\(s\) policies; allowed: release, desired, min, max, scalingPolicies/],
+    ["inverted consistency range", { consistency: { groupVisibleSeconds: [5, 1] }, steps: [{ redrive: true }] }, /consistency\.groupVisibleSeconds: \[5,1\]; allowed: \[min, max\] seconds with 0 <= min <= max/],
+    ["consistency delay not a range", { consistency: { imageVisibleSeconds: 3 }, steps: [{ redrive: true }] }, /consistency\.imageVisibleSeconds: 3; allowed: \[min, max\] seconds/],
+    ["unknown consistency field", { consistency: { groupSeconds: [1, 2] }, steps: [{ redrive: true }] }, /consistency: unknown field\(s\) groupSeconds; allowed: seed, groupVisibleSeconds/],
+    ["consistency neither an object nor immediate", { consistency: "later", steps: [{ redrive: true }] }, /consistency: "later"; allowed: "immediate", or an object of seed, groupVisibleSeconds/],
   ])("%s: names the field, the value and what is allowed", (_, input, message) => {
     expect(() => parseScenario(input)).toThrowError(message);
+  });
+
+  it("consistency: the region's defaults unless overridden, field by field; \"immediate\" turns every delay off", () => {
+    const overridden = parseScenario({ consistency: { seed: 7, groupVisibleSeconds: [0, 2] }, steps: [{ redrive: true }] });
+    const immediate = parseScenario({ consistency: "immediate", steps: [{ redrive: true }] });
+    expect(parseScenario({ steps: [{ redrive: true }] }).consistency).toEqual({});
+    expect(overridden.consistency).toEqual({ seed: 7, groupVisibleSeconds: [0, 2] });
+    expect(Object.entries(immediate.consistency).filter(([key]) => key !== "seed").every(([, range]) => (range as number[])[1] === 0)).toBe(true);
   });
 });

@@ -19,7 +19,7 @@ describe("npm run simulate", () => {
       expect(run.status).toBe(2);
       expect(run.stderr).toContain('steps.0.faults.0.operation: "AutoScaling:DescribeAutoScalingGroup"; allowed: an operation the simulated region models:');
       expect(run.stderr).toContain("AutoScaling:DescribeAutoScalingGroups");
-      expect(run.stderr).toContain("(scenario): unknown field(s) extra; allowed: name, environment, timing, traffic, steps");
+      expect(run.stderr).toContain("(scenario): unknown field(s) extra; allowed: name, environment, timing, traffic, consistency, steps");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

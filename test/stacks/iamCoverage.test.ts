@@ -12,7 +12,21 @@ import { allowedActions, iamActionOf, permits } from "../support/roleActions.js"
  * every AWS operation each function calls; each of those must be an action its own role's policy allows.
  * (Resource scoping and tag conditions are asserted in pipeline.test.ts.)
  */
-const SCENARIOS = ["normal-deploy", "normal-deploy-classic", "snapshot-in-use", "crash-and-redrive", "concurrent-releases", "existing-image", "configured-scaling", "rollback-keeps-live-group-configuration", "scale-out-during-health-wait"];
+const SCENARIOS = [
+  "normal-deploy",
+  "normal-deploy-classic",
+  "snapshot-in-use",
+  "crash-and-redrive",
+  "concurrent-releases",
+  "existing-image",
+  // A rollback (and a stop for a redrive), protected and Standby instances released on retirement.
+  "rollback-keeps-retired-release-retired",
+  "protected-and-standby-instances",
+  // The carry-over (issue 13): configured scaling, a rollback that releases the hold, the capacity raised before cutover.
+  "configured-scaling",
+  "rollback-keeps-live-group-configuration",
+  "scale-out-during-health-wait",
+];
 
 describe("stage function roles allow every call the functions make", () => {
   let definition: AslDefinition;

@@ -58,8 +58,14 @@ import type {
   DeleteAutoScalingGroupCommandOutput,
   DescribeAutoScalingGroupsCommandInput,
   DescribeAutoScalingGroupsCommandOutput,
+  DescribeLoadBalancersCommandInput,
+  DescribeLoadBalancersCommandOutput,
+  DescribeLoadBalancerTargetGroupsCommandInput,
+  DescribeLoadBalancerTargetGroupsCommandOutput,
   DescribeScalingActivitiesCommandInput,
   DescribeScalingActivitiesCommandOutput,
+  DescribeTrafficSourcesCommandInput,
+  DescribeTrafficSourcesCommandOutput,
   DetachLoadBalancersCommandInput,
   DetachLoadBalancersCommandOutput,
   DetachLoadBalancerTargetGroupsCommandInput,
@@ -79,7 +85,7 @@ import { awsError } from "../errors.js";
 import { REGION_DELAYS } from "../timing.js";
 import { isTimeZone, nextOccurrence, parseRecurrence } from "../../../functions/lib/recurrence.js";
 import type { CloudWatchService } from "./cloudwatch.js";
-import type { Ec2Service, SimInstance } from "./ec2.js";
+import type { Ec2Service, SimInstance, SimLaunchTemplate } from "./ec2.js";
 import type { HealthCheckedPool, Registration } from "./health.js";
 import type { LoadBalancingService } from "./loadbalancing.js";
 
@@ -186,6 +192,12 @@ export interface SimGroup {
   launchTemplate: { launchTemplateId: string; launchTemplateName: string; version: string };
   targetGroupArns: string[];
   loadBalancerNames: string[];
+  /**
+   * Detached target groups / classic load balancers still deregistering the group's instances: `Removing` until
+   * the last one left (draining included), and listed by the describes meanwhile (Auto Scaling API reference,
+   * DetachLoadBalancerTargetGroups: "it enters the Removing state while deregistering the instances").
+   */
+  removing: { targetGroupArns: string[]; loadBalancerNames: string[] };
   healthCheckType: "EC2" | "ELB";
   healthCheckGracePeriod: number;
   subnetIds: string[];
@@ -286,6 +298,9 @@ export class AutoScalingService {
       AttachLoadBalancers: (input: AttachLoadBalancersCommandInput) => this.attachLoadBalancers(input),
       DetachLoadBalancers: (input: DetachLoadBalancersCommandInput) => this.detachLoadBalancers(input),
       DescribeScalingActivities: (input: DescribeScalingActivitiesCommandInput) => this.describeScalingActivities(input),
+      DescribeLoadBalancerTargetGroups: (input: DescribeLoadBalancerTargetGroupsCommandInput) => this.describeLoadBalancerTargetGroups(input),
+      DescribeLoadBalancers: (input: DescribeLoadBalancersCommandInput) => this.describeLoadBalancers(input),
+      DescribeTrafficSources: (input: DescribeTrafficSourcesCommandInput) => this.describeTrafficSources(input),
       SuspendProcesses: (input: SuspendProcessesCommandInput) => this.suspendProcesses(input),
       ResumeProcesses: (input: ResumeProcessesCommandInput) => this.resumeProcesses(input),
       SetDesiredCapacity: (input: SetDesiredCapacityCommandInput) => this.setDesiredCapacity(input),
@@ -384,16 +399,21 @@ export class AutoScalingService {
     if (versionNumber === undefined) {
       return failLaunch(`The specified launch template version ${group.launchTemplate.version} of ${template.launchTemplateId} does not exist.`);
     }
-    const imageId = template.versions.get(versionNumber)!.data.ImageId ?? "";
+    const data = template.versions.get(versionNumber)!.data;
+    const imageId = data.ImageId ?? "";
     const image = this.ec2.images.get(imageId);
     if (!image || image.state !== "available") return failLaunch(`The image id '[${imageId}]' does not exist.`);
     const subnetId = group.subnetIds[group.subnetCursor++ % group.subnetIds.length];
-    if (!this.ctx.faults.takeLaunchCapacity()) {
-      // EC2's InsufficientInstanceCapacity (EC2 API reference, "Error codes"), as the activity reports it.
-      const zone = `${this.ctx.regionName}${"abc"[(group.subnetCursor - 1) % 3]}`;
+    const instanceType = data.InstanceType ?? DEFAULTS.instanceType;
+    const zone = this.ec2.availabilityZoneOf(subnetId);
+    if (!this.ctx.faults.takeLaunchCapacity(instanceType, zone)) {
+      // The text EC2 gives for InsufficientInstanceCapacity (RunInstances), which Auto Scaling shows as the
+      // failed activity's status reason; it tries the group's next subnet on its next attempt.
+      const others = [...new Set(group.subnetIds.map((id) => this.ec2.availabilityZoneOf(id)))].filter((other) => other !== zone);
       return failLaunch(
-        `We currently do not have sufficient ${DEFAULTS.instanceType} capacity in the Availability Zone you requested (${zone}). ` +
-          "Our system will be working on provisioning additional capacity. (InsufficientInstanceCapacity)",
+        `We currently do not have sufficient ${instanceType} capacity in the Availability Zone you requested (${zone}). ` +
+          `Our system will be working on provisioning additional capacity. You can currently get ${instanceType} capacity by not specifying an Availability Zone in your request` +
+          `${others.length > 0 ? ` or choosing ${others.join(", ")}` : ""}.`,
       );
     }
     const instance = this.ec2.launchInstance({
@@ -430,6 +450,7 @@ export class AutoScalingService {
     );
   }
 
+  /** The load balancers the group is attached to (not those it is being removed from). */
   private poolsOfGroup(group: SimGroup): HealthCheckedPool[] {
     const pools: HealthCheckedPool[] = [];
     for (const arn of group.targetGroupArns) {
@@ -519,6 +540,7 @@ export class AutoScalingService {
   }
 
   private registrationChanged(pool: HealthCheckedPool, instanceId: string, registration: Registration | undefined): void {
+    if (!registration) for (const group of this.groups.values()) this.finishRemovals(group);
     const found = this.groupOf(instanceId);
     if (!found) return;
     const { group, gi } = found;
@@ -642,6 +664,17 @@ export class AutoScalingService {
     }
   }
 
+  /**
+   * Auto Scaling sees launch-template versions late: a version created moments ago is refused as if it did not
+   * exist, with the ValidationError Terraform's AWS provider retries for the same reason (timing.ts).
+   */
+  private requireUsableVersion(template: SimLaunchTemplate, version: string): void {
+    const number = this.ec2.resolveVersion(template, version);
+    if (number === undefined || this.ctx.clock.now() < this.ec2.versionUsableByAutoScalingAtMs(template, number)) {
+      throw validationError(`You must use a valid fully-formed launch template. The specified launch template version ${version} of ${template.launchTemplateId} does not exist.`);
+    }
+  }
+
   private validateTargets(targetGroupArns: string[], loadBalancerNames: string[]): void {
     if (targetGroupArns.some((arn) => !this.loadBalancing.targetGroups.has(arn))) {
       throw validationError("Provided Target Groups may not be valid. Please ensure they exist and try again.");
@@ -665,9 +698,7 @@ export class AutoScalingService {
       throw validationError(`You must use a valid fully-formed launch template. The specified launch template, with template ID ${spec.LaunchTemplateId ?? spec.LaunchTemplateName}, does not exist.`);
     }
     const version = spec.Version ?? "$Default";
-    if (this.ec2.resolveVersion(template, version) === undefined) {
-      throw validationError(`You must use a valid fully-formed launch template. The specified launch template version ${version} of ${template.launchTemplateId} does not exist.`);
-    }
+    this.requireUsableVersion(template, version);
     const min = input.MinSize ?? 0;
     const max = input.MaxSize ?? 0;
     const desired = input.DesiredCapacity ?? min;
@@ -686,6 +717,7 @@ export class AutoScalingService {
       launchTemplate: { launchTemplateId: template.launchTemplateId, launchTemplateName: template.name, version },
       targetGroupArns,
       loadBalancerNames,
+      removing: { targetGroupArns: [], loadBalancerNames: [] },
       healthCheckType: input.HealthCheckType === "ELB" ? "ELB" : "EC2",
       healthCheckGracePeriod: input.HealthCheckGracePeriod ?? (input.HealthCheckType === "ELB" ? DEFAULTS.healthCheckGracePeriodSeconds : 0),
       subnetIds,
@@ -762,9 +794,9 @@ export class AutoScalingService {
       CapacityRebalance: attributes.capacityRebalance,
       ...(attributes.instanceMaintenancePolicy && { InstanceMaintenancePolicy: structuredClone(attributes.instanceMaintenancePolicy) }),
       ...(group.warmPool && { WarmPoolConfiguration: structuredClone(group.warmPool), WarmPoolSize: 0 }),
-      AvailabilityZones: [...new Set(group.subnetIds.map((_, i) => `${this.ctx.regionName}${"abc"[i % 3]}`))],
-      LoadBalancerNames: [...group.loadBalancerNames],
-      TargetGroupARNs: [...group.targetGroupArns],
+      AvailabilityZones: [...new Set(group.subnetIds.map((id) => this.ec2.availabilityZoneOf(id)))],
+      LoadBalancerNames: [...group.loadBalancerNames, ...group.removing.loadBalancerNames],
+      TargetGroupARNs: [...group.targetGroupArns, ...group.removing.targetGroupArns],
       HealthCheckType: group.healthCheckType,
       HealthCheckGracePeriod: group.healthCheckGracePeriod,
       Instances: [...group.instances.values()].map((gi) => {
@@ -793,8 +825,8 @@ export class AutoScalingService {
       NewInstancesProtectedFromScaleIn: group.newInstancesProtectedFromScaleIn,
       ServiceLinkedRoleARN: `arn:aws:iam::${this.ctx.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
       TrafficSources: [
-        ...group.targetGroupArns.map((arn) => ({ Identifier: arn, Type: "elbv2" })),
-        ...group.loadBalancerNames.map((name) => ({ Identifier: name, Type: "elb" })),
+        ...[...group.targetGroupArns, ...group.removing.targetGroupArns].map((arn) => ({ Identifier: arn, Type: "elbv2" })),
+        ...[...group.loadBalancerNames, ...group.removing.loadBalancerNames].map((name) => ({ Identifier: name, Type: "elb" })),
       ],
     };
   }
@@ -817,6 +849,11 @@ export class AutoScalingService {
     return true;
   }
 
+  /** A new group shows in DescribeAutoScalingGroups only after a while (eventual consistency; writes see it at once). */
+  private isVisible(group: SimGroup): boolean {
+    return this.ctx.clock.now() >= group.createdAtMs + this.ctx.consistency.delayMs("groupVisibleSeconds", group.name);
+  }
+
   private describeGroups(input: DescribeAutoScalingGroupsCommandInput, call: CallContext): Output<DescribeAutoScalingGroupsCommandOutput> {
     const maxRecords = input.MaxRecords ?? DEFAULT_MAX_RECORDS;
     if (maxRecords < 1 || maxRecords > MAX_RECORDS_LIMIT) {
@@ -831,7 +868,7 @@ export class AutoScalingService {
     if (offset === undefined) throw awsError("AutoScaling", "InvalidNextToken", "The token is invalid.");
     const groups = [...this.groups.values()]
       .filter((group) => !names || names.includes(group.name))
-      .filter((group) => !isHidden(group.createdAtMs, call))
+      .filter((group) => !isHidden(group.createdAtMs, call) && this.isVisible(group))
       .filter((group) => AutoScalingService.matchesFilters(group, input.Filters))
       .sort((a, b) => a.name.localeCompare(b.name));
     const pageOfGroups = groups.slice(offset, offset + maxRecords);
@@ -850,9 +887,8 @@ export class AutoScalingService {
     if (input.LaunchTemplate) {
       const template = this.ec2.findLaunchTemplate(input.LaunchTemplate.LaunchTemplateId, input.LaunchTemplate.LaunchTemplateName);
       const version = input.LaunchTemplate.Version ?? "$Default";
-      if (!template || this.ec2.resolveVersion(template, version) === undefined) {
-        throw validationError("You must use a valid fully-formed launch template.");
-      }
+      if (!template) throw validationError("You must use a valid fully-formed launch template.");
+      this.requireUsableVersion(template, version);
       group.launchTemplate = { launchTemplateId: template.launchTemplateId, launchTemplateName: template.name, version };
     }
     if (input.HealthCheckType) group.healthCheckType = input.HealthCheckType === "ELB" ? "ELB" : "EC2";
@@ -902,28 +938,77 @@ export class AutoScalingService {
     this.validateTargets(targetGroupArns, loadBalancerNames);
     for (const arn of targetGroupArns) if (!group.targetGroupArns.includes(arn)) group.targetGroupArns.push(arn);
     for (const name of loadBalancerNames) if (!group.loadBalancerNames.includes(name)) group.loadBalancerNames.push(name);
+    // Attaching again while `Removing` takes the load balancer back.
+    group.removing.targetGroupArns = group.removing.targetGroupArns.filter((arn) => !targetGroupArns.includes(arn));
+    group.removing.loadBalancerNames = group.removing.loadBalancerNames.filter((name) => !loadBalancerNames.includes(name));
     const inService = [...group.instances.values()].filter((gi) => gi.lifecycleState === "InService");
     for (const pool of this.poolsOfGroup(group)) for (const gi of inService) pool.register(gi.instanceId);
   }
 
-  /** Detaching deregisters the group's instances: they start draining and get no new requests. */
+  /**
+   * Detaching deregisters the group's instances: they start draining and get no new requests. The load
+   * balancer stays listed as `Removing` until every instance has left it (finishRemovals).
+   */
   private detach(group: SimGroup, targetGroupArns: string[], loadBalancerNames: string[]): void {
     const pools: HealthCheckedPool[] = [];
     for (const arn of targetGroupArns) {
       if (!group.targetGroupArns.includes(arn)) continue;
       group.targetGroupArns = group.targetGroupArns.filter((existing) => existing !== arn);
+      group.removing.targetGroupArns.push(arn);
       const targetGroup = this.loadBalancing.targetGroups.get(arn);
       if (targetGroup) pools.push(targetGroup.pool);
     }
     for (const name of loadBalancerNames) {
       if (!group.loadBalancerNames.includes(name)) continue;
       group.loadBalancerNames = group.loadBalancerNames.filter((existing) => existing !== name);
+      group.removing.loadBalancerNames.push(name);
       const lb = this.loadBalancing.classicLoadBalancers.get(name);
       if (lb) pools.push(lb.pool);
     }
     for (const pool of pools) for (const gi of group.instances.values()) pool.deregister(gi.instanceId);
     // Terminating (or standby-bound) instances no longer wait for a load balancer the group has left.
     for (const gi of [...group.instances.values()]) this.afterDeregistered(group, gi);
+    this.finishRemovals(group);
+  }
+
+  /** A `Removing` load balancer is gone from the group once none of the group's instances is registered with it. */
+  private finishRemovals(group: SimGroup): void {
+    const stillRegistered = (pool: HealthCheckedPool | undefined) =>
+      pool !== undefined && [...group.instances.keys()].some((id) => pool.registrations.has(id));
+    group.removing.targetGroupArns = group.removing.targetGroupArns.filter((arn) => stillRegistered(this.loadBalancing.targetGroups.get(arn)?.pool));
+    group.removing.loadBalancerNames = group.removing.loadBalancerNames.filter((name) =>
+      stillRegistered(this.loadBalancing.classicLoadBalancers.get(name)?.pool),
+    );
+  }
+
+  /** The group's load balancers as DescribeTrafficSources and friends report them: `InService`, `Added` or `Removing`. */
+  private attachmentStates(group: SimGroup): Array<{ identifier: string; type: "elbv2" | "elb"; state: string }> {
+    const attachedState = (pool: HealthCheckedPool | undefined) => {
+      if (group.healthCheckType !== "ELB") return "Added";
+      const passed = pool && [...group.instances.keys()].some((id) => pool.registrations.get(id)?.state === "healthy");
+      return passed ? "InService" : "Added";
+    };
+    return [
+      ...group.targetGroupArns.map((arn) => ({ identifier: arn, type: "elbv2" as const, state: attachedState(this.loadBalancing.targetGroups.get(arn)?.pool) })),
+      ...group.loadBalancerNames.map((name) => ({ identifier: name, type: "elb" as const, state: attachedState(this.loadBalancing.classicLoadBalancers.get(name)?.pool) })),
+      ...group.removing.targetGroupArns.map((arn) => ({ identifier: arn, type: "elbv2" as const, state: "Removing" })),
+      ...group.removing.loadBalancerNames.map((name) => ({ identifier: name, type: "elb" as const, state: "Removing" })),
+    ];
+  }
+
+  private describeLoadBalancerTargetGroups(input: DescribeLoadBalancerTargetGroupsCommandInput): Output<DescribeLoadBalancerTargetGroupsCommandOutput> {
+    const states = this.attachmentStates(this.requireGroup(input.AutoScalingGroupName)).filter((entry) => entry.type === "elbv2");
+    return { LoadBalancerTargetGroups: states.map((entry) => ({ LoadBalancerTargetGroupARN: entry.identifier, State: entry.state })) };
+  }
+
+  private describeLoadBalancers(input: DescribeLoadBalancersCommandInput): Output<DescribeLoadBalancersCommandOutput> {
+    const states = this.attachmentStates(this.requireGroup(input.AutoScalingGroupName)).filter((entry) => entry.type === "elb");
+    return { LoadBalancers: states.map((entry) => ({ LoadBalancerName: entry.identifier, State: entry.state })) };
+  }
+
+  private describeTrafficSources(input: DescribeTrafficSourcesCommandInput): Output<DescribeTrafficSourcesCommandOutput> {
+    const states = this.attachmentStates(this.requireGroup(input.AutoScalingGroupName)).filter((entry) => !input.TrafficSourceType || entry.type === input.TrafficSourceType);
+    return { TrafficSources: states.map((entry) => ({ Identifier: entry.identifier, Type: entry.type, State: entry.state, TrafficSource: entry.identifier })) };
   }
 
   private attachTargetGroups(input: AttachLoadBalancerTargetGroupsCommandInput): Output<AttachLoadBalancerTargetGroupsCommandOutput> {

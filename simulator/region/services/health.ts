@@ -40,7 +40,8 @@ export type HealthProbe = (pool: HealthCheckedPool, instanceId: string, report: 
 /**
  * The registrations of one load balancer (an ALB target group or a classic ELB) and their health checks.
  * Each registered instance is checked every interval from its registration; it becomes healthy after
- * healthyThreshold consecutive successes and unhealthy after unhealthyThreshold consecutive failures. A
+ * healthyThreshold consecutive successes (a new ALB target after one) and unhealthy after unhealthyThreshold
+ * consecutive failures. A
  * check succeeds when the instance is `running` and its app serves. Deregistration drains for the delay
  * (immediately removed when the pool drains only healthy instances and this one was not).
  */
@@ -57,6 +58,8 @@ export class HealthCheckedPool {
     private readonly drainOnlyHealthy: boolean,
     /** The current real health check, if any (read at each check, so it can be set after the pool exists). */
     private readonly probe: () => HealthProbe | undefined = () => undefined,
+    /** ALB: a newly registered (`initial`) target is healthy after one passing check, not healthyThreshold. */
+    private readonly options: { initialHealthyAfterOnePass?: boolean } = {},
   ) {}
 
   register(instanceId: string): void {
@@ -173,7 +176,8 @@ export class HealthCheckedPool {
     if (result === "passed") {
       registration.consecutiveOk += 1;
       registration.consecutiveFail = 0;
-      if (registration.state !== "healthy" && registration.consecutiveOk >= this.healthCheck.healthyThreshold) {
+      const needed = registration.state === "initial" && this.options.initialHealthyAfterOnePass ? 1 : this.healthCheck.healthyThreshold;
+      if (registration.state !== "healthy" && registration.consecutiveOk >= needed) {
         registration.state = "healthy";
         registration.failureKind = undefined;
       }

@@ -3,6 +3,9 @@ import type {
   DescribeExecutionCommandInput,
   DescribeExecutionCommandOutput,
   ExecutionStatus,
+  GetExecutionHistoryCommandInput,
+  GetExecutionHistoryCommandOutput,
+  HistoryEvent,
   ListExecutionsCommandInput,
   ListExecutionsCommandOutput,
 } from "@aws-sdk/client-sfn";
@@ -278,10 +281,30 @@ export interface SimExecution {
   redriveCount: number;
 }
 
+/** A history event as recorded: GetExecutionHistory numbers them and stamps the time. */
+export type HistoryEventInput = Omit<HistoryEvent, "id" | "previousEventId" | "timestamp">;
+
+/** GetExecutionHistory: "maxResults ... The default is 100 and the upper limit is 1000" (Step Functions API Reference). */
+const HISTORY_PAGE_DEFAULT = 100;
+const HISTORY_PAGE_MAX = 1000;
+
 export class StepFunctionsService {
   readonly executions = new Map<string, SimExecution>();
+  /** Each execution's history, oldest first (the runner records it as the execution runs). */
+  private readonly histories = new Map<string, HistoryEvent[]>();
 
   constructor(private readonly ctx: RegionContext) {}
+
+  /** Appends an event to the execution's history, numbered from 1, at the region's time. */
+  recordHistory(executionArn: string, event: HistoryEventInput): void {
+    const history = this.histories.get(executionArn) ?? [];
+    this.histories.set(executionArn, history);
+    history.push({ ...event, id: history.length + 1, previousEventId: history.length, timestamp: new Date(this.ctx.clock.now()) } as HistoryEvent);
+  }
+
+  history(executionArn: string): readonly HistoryEvent[] {
+    return this.histories.get(executionArn) ?? [];
+  }
 
   /** Adds or replaces an execution (the runner calls this when it starts one). */
   recordExecution(execution: Omit<SimExecution, "redriveCount"> & { redriveCount?: number }): SimExecution {
@@ -302,6 +325,7 @@ export class StepFunctionsService {
   handlers(): OperationHandlers {
     return {
       DescribeExecution: (input: DescribeExecutionCommandInput) => this.describeExecution(input),
+      GetExecutionHistory: (input: GetExecutionHistoryCommandInput) => this.getExecutionHistory(input),
       ListExecutions: (input: ListExecutionsCommandInput) => this.listExecutions(input),
     };
   }
@@ -330,6 +354,20 @@ export class StepFunctionsService {
     };
   }
 
+  private getExecutionHistory(input: GetExecutionHistoryCommandInput): Output<GetExecutionHistoryCommandOutput> {
+    if (!this.executions.has(input.executionArn ?? "")) throw awsError("SFN", "ExecutionDoesNotExist", `Execution Does Not Exist: '${input.executionArn}'`);
+    const max = input.maxResults && input.maxResults > 0 ? input.maxResults : HISTORY_PAGE_DEFAULT;
+    if (max > HISTORY_PAGE_MAX) throw awsError("SFN", "ValidationException", `maxResults must be at most ${HISTORY_PAGE_MAX}`);
+    const offset = decodeToken(input.nextToken);
+    if (offset === undefined) throw awsError("SFN", "InvalidToken", "Invalid Token");
+    const all = [...this.history(input.executionArn ?? "")];
+    if (input.reverseOrder) all.reverse();
+    // includeExecutionData (default true): false leaves out inputs and outputs.
+    const events = input.includeExecutionData === false ? all.map(withoutData) : all;
+    const end = offset + max;
+    return { events: events.slice(offset, end), nextToken: end < events.length ? encodeToken(end) : undefined };
+  }
+
   private listExecutions(input: ListExecutionsCommandInput): Output<ListExecutionsCommandOutput> {
     const all = [...this.executions.values()]
       .filter((execution) => !input.stateMachineArn || execution.stateMachineArn === input.stateMachineArn)
@@ -343,4 +381,16 @@ export class StepFunctionsService {
       nextToken: end < all.length ? encodeToken(end) : undefined,
     };
   }
+}
+
+/** A history event without its inputs and outputs (GetExecutionHistory with includeExecutionData: false). */
+function withoutData(event: HistoryEvent): HistoryEvent {
+  const copy = structuredClone(event) as unknown as Record<string, unknown>;
+  for (const details of Object.values(copy)) {
+    if (details && typeof details === "object" && !(details instanceof Date)) {
+      delete (details as Record<string, unknown>).input;
+      delete (details as Record<string, unknown>).output;
+    }
+  }
+  return copy as unknown as HistoryEvent;
 }
