@@ -5,31 +5,27 @@ import { LAMBDA_ERROR, STATE } from "../../functions/lib/names.js";
 import { parseScenario, runScenario, type ScenarioResult } from "../../simulator/scenarios/scenario.js";
 import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
 import { loadDeployDefinition, type AslDefinition } from "../../stacks/stateMachineDefinition.js";
+import { describeApiCallChecks } from "../aws/apiCallChecks.js";
+import { describeIamCoverage } from "../stacks/iamCoverage.js";
+import { readScenario, SCENARIO_DIR as SCENARIOS, SCENARIO_NAMES, scenarioRuns } from "../support/scenarioRuns.js";
 
 /**
  * The scenario suite: every file in scenarios/ runs with the real state machine and stage functions on the
  * simulated region, and must end with no invariant violation (zero failed requests whenever there was healthy
  * capacity, no leftovers beyond retention, the live image kept, the outcome each step expects). Each
- * scenario then has its own, sharper assertions below.
+ * scenario then has its own, sharper assertions below. The same runs (each scenario once) feed the checks of
+ * every call against AWS's service models and of every call against the functions' IAM roles, at the end.
  */
-const SCENARIOS = path.resolve(import.meta.dirname, "../../scenarios");
-const files = readdirSync(SCENARIOS).filter((f) => f.endsWith(".json")).sort();
 const PENDING = path.join(SCENARIOS, "pending");
 const pendingFiles = readdirSync(PENDING).filter((f) => f.endsWith(".json")).sort();
 const README = readFileSync(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
 
 let definition: AslDefinition;
-const results = new Map<string, ScenarioResult>();
+const runs = scenarioRuns(() => definition);
+const result = (name: string): Promise<ScenarioResult> => runs.result(name);
 beforeAll(async () => {
   definition = await loadDeployDefinition("dev01");
 }, 120_000);
-
-const readScenario = (name: string) => JSON.parse(readFileSync(path.join(SCENARIOS, `${name}.json`), "utf8"));
-
-async function result(name: string): Promise<ScenarioResult> {
-  if (!results.has(name)) results.set(name, await runScenario(readScenario(name), definition));
-  return results.get(name)!;
-}
 
 /** The real definition with one change, as a mistake in the stack (or the product) would make it. */
 function mutated(change: (states: Record<string, any>) => void): AslDefinition {
@@ -40,7 +36,7 @@ function mutated(change: (states: Record<string, any>) => void): AslDefinition {
 const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
 
 describe("scenario suite", () => {
-  it.each(files.map((f) => f.replace(/\.json$/, "")))("%s holds every invariant", async (name) => {
+  it.each(SCENARIO_NAMES)("%s holds every invariant", async (name) => {
     const run = await result(name);
     expect(run.invariantViolations).toEqual([]);
     expect(run.leftovers.locks).toEqual([]);
@@ -553,3 +549,6 @@ describe("the simulator runs what each Task's Resource names", () => {
     expect(run.leftovers.groups).toHaveLength(2);
   });
 });
+
+describeApiCallChecks(runs);
+describeIamCoverage(runs);
