@@ -19,13 +19,15 @@ export const OFFLINE_SYNTHESIS = "immutable-deploy:offline-synthesis";
 /**
  * Every Lambda of the app. No source maps: SST would upload them through a custom resource of its own that
  * needs its bootstrap bucket, looked up in the account, so what a deploy creates would differ from what the
- * offline synthesis shows (and `--bundle` would need credentials).
+ * offline synthesis shows (and `--bundle` would need credentials). Minified: smaller packages to load at a cold
+ * start (BENCHMARK.md, "Stage function bundles"); `keepNames` (SST's) keeps the error classes' names, which
+ * Step Functions' Retry and Catch match.
  */
 export const FUNCTION_DEFAULTS = {
   runtime: "nodejs24.x",
   architecture: "arm_64",
   tracing: "active",
-  nodejs: { sourcemap: false },
+  nodejs: { sourcemap: false, minify: true },
 } as const;
 
 /**
