@@ -1,6 +1,7 @@
 import {
   CreateTagsCommand,
   DeleteSnapshotCommand,
+  type DeleteSnapshotReturnCode,
   DeleteTagsCommand,
   DeregisterImageCommand,
   DescribeLaunchTemplateVersionsCommand,
@@ -30,10 +31,19 @@ import { IMAGE_ROLE, TAG } from "./lib/names.js";
 const VERSIONS_PER_CALL = 50;
 
 /**
+ * Expired-image candidates judged per run, oldest first; the rest wait for the next deploy (`remaining`). Each
+ * deregistration is one DeregisterImage call (snapshots deleted in the same call), and which of them a launch
+ * template still uses is one filtered listing, so a backlog of 1000 expired images costs a run about 50 calls,
+ * well inside the function's 300 s, instead of 3000 calls (and every launch-template version listed) after cutover.
+ */
+export const RETENTION_BATCH = 50;
+
+/**
  * Deploy step 10: keep the live image, the N newest other release images (instant rollback), the image the
  * input named, and every image an Auto Scaling group of the environment or a remaining launch-template
- * version references; deregister the other release images of this app and environment, then delete their
- * snapshots. Base images are never touched here. Idempotent: a re-run finishes what a previous run began.
+ * version references; deregister the other release images of this app and environment, at most
+ * RETENTION_BATCH per run, with their snapshots. Base images are never touched here. Idempotent: a re-run
+ * finishes what a previous run began.
  */
 export async function applyImageRetention(state: DeployState): Promise<RetentionResult> {
   const { settings, plan } = state;
@@ -45,9 +55,7 @@ export async function applyImageRetention(state: DeployState): Promise<Retention
   }
 
   const images = await listReleaseImages(settings);
-  const inUse = await imagesInUse(settings);
   const liveImageId = state.image?.imageId;
-  const protectedIds = new Set([...inUse, liveImageId, plan?.imageId].filter((id): id is string => Boolean(id)));
   const previous = new Set(
     images
       .filter((image) => image.ImageId !== liveImageId)
@@ -55,34 +63,54 @@ export async function applyImageRetention(state: DeployState): Promise<Retention
       .map((image) => image.ImageId),
   );
   // A pending image is a bake still running (or stuck): not ours to judge yet.
-  const isKept = (image: Image) =>
-    protectedIds.has(image.ImageId ?? "") || previous.has(image.ImageId) || image.State === "pending";
-  const kept = images.filter(isKept);
-  const expired = images.filter((image) => !isKept(image));
+  const candidates = images.filter(
+    (image) => image.ImageId !== liveImageId && image.ImageId !== plan?.imageId && !previous.has(image.ImageId) && image.State !== "pending",
+  );
+  // The oldest RETENTION_BATCH are judged this run (images are newest first); the rest wait for the next deploy.
+  const judged = candidates.slice(-RETENTION_BATCH).reverse();
+  const inUse = judged.length > 0 ? await imagesInUse(settings, judged.map((image) => image.ImageId as string)) : new Set<string>();
+  const batch = judged.filter((image) => !inUse.has(image.ImageId as string));
+  const batchIds = new Set(batch.map((image) => image.ImageId));
+  const kept = images.filter((image) => !batchIds.has(image.ImageId));
 
+  // Marked first, in one call, so a crash (or a deletion EC2 reports it could not do) leaves them findable.
+  const batchSnapshots = batch.flatMap(snapshotIdsOf);
+  if (batchSnapshots.length > 0) await markPendingDelete(batchSnapshots, settings);
   const deregistered: string[] = [];
-  const snapshotsToDelete = new Set<string>();
-  for (const image of expired) {
-    const snapshotIds = snapshotIdsOf(image);
-    if (snapshotIds.length > 0) await markPendingDelete(snapshotIds, settings);
-    await deregisterImage(image.ImageId as string);
+  const deletedSnapshots: string[] = [];
+  const sharedSnapshots: string[] = [];
+  /** Snapshots of the batch EC2 did not report deleted or shared: DeleteSnapshot tries them below. */
+  const leftOver = new Set<string>();
+  for (const image of batch) {
+    const results = await deregisterImage(image.ImageId as string);
     deregistered.push(image.ImageId as string);
-    snapshotIds.forEach((id) => snapshotsToDelete.add(id));
+    const codes = new Map(results.map((result) => [result.SnapshotId, result.ReturnCode]));
+    for (const snapshotId of snapshotIdsOf(image)) {
+      const code = codes.get(snapshotId);
+      if (code === "success") deletedSnapshots.push(snapshotId);
+      // "not deleted because it's associated with other AMIs" (DeregisterImage API reference): not ours to delete.
+      else if (code === "skipped") sharedSnapshots.push(snapshotId);
+      else leftOver.add(snapshotId);
+    }
   }
 
-  // Snapshots marked by an earlier run (crash, or InvalidSnapshot.InUse), except any a kept image still uses.
-  for (const id of await listPendingDeleteSnapshots(settings)) snapshotsToDelete.add(id);
-  const keptSnapshots = new Set(kept.flatMap(snapshotIdsOf));
-  const stillNeeded = [...snapshotsToDelete].filter((id) => keptSnapshots.has(id));
-  if (stillNeeded.length > 0) await unmarkPendingDelete(stillNeeded);
-  const deletedSnapshots = await deleteSnapshots([...snapshotsToDelete].filter((id) => !keptSnapshots.has(id)));
+  // Then what is still marked: an earlier run's (crash, InvalidSnapshot.InUse) and what EC2 could not delete just
+  // now (or an image already gone, whose call reported nothing); except any a kept or other image still uses.
+  const deletedNow = new Set(deletedSnapshots);
+  const keptSnapshots = new Set([...kept.flatMap(snapshotIdsOf), ...sharedSnapshots]);
+  for (const id of await listPendingDeleteSnapshots(settings)) if (!deletedNow.has(id)) leftOver.add(id);
+  const stillNeeded = [...leftOver, ...sharedSnapshots].filter((id) => keptSnapshots.has(id));
+  if (stillNeeded.length > 0) await unmarkPendingDelete([...new Set(stillNeeded)]);
+  deletedSnapshots.push(...(await deleteSnapshots([...leftOver].filter((id) => !keptSnapshots.has(id)))));
 
-  logger.info("image retention applied", { kept: kept.map((i) => i.ImageId), deregistered, deletedSnapshots });
+  const remaining = candidates.length - judged.length;
+  logger.info("image retention applied", { kept: kept.map((i) => i.ImageId), deregistered, deletedSnapshots, remaining });
   return {
     kept: kept.map((image) => image.ImageId as string),
     deregistered,
     deletedSnapshots,
     skipped: false,
+    ...(remaining > 0 && { remaining }),
   };
 }
 
@@ -109,23 +137,24 @@ async function listReleaseImages(settings: EnvironmentSettings): Promise<Image[]
 }
 
 /**
- * Every image a launch could still use: the launch-template versions the environment's groups name (their own
- * template, mixed-instances templates and overrides, their instances' templates) and every remaining version
- * of the environment's launch template.
+ * Which of `candidates` a launch could still use: the launch-template versions the environment's groups name
+ * (their own template, mixed-instances templates and overrides, their instances' templates), and any remaining
+ * version of the environment's launch template that has one of them (listed with EC2's `image-id` filter, not
+ * every version: a template keeps hundreds).
  */
-export async function imagesInUse(settings: EnvironmentSettings): Promise<Set<string>> {
+async function imagesInUse(settings: EnvironmentSettings, candidates: string[]): Promise<Set<string>> {
   const groups = await describeEnvironmentGroups(settings);
   const versionsByTemplate = new Map<string, { ref: Pick<DescribeLaunchTemplateVersionsCommandInput, "LaunchTemplateId" | "LaunchTemplateName">; versions: Set<string> }>();
   for (const spec of groups.flatMap(launchTemplatesOf)) {
     const ref = spec.LaunchTemplateId ? { LaunchTemplateId: spec.LaunchTemplateId } : { LaunchTemplateName: spec.LaunchTemplateName };
     const key = spec.LaunchTemplateId ?? `name:${spec.LaunchTemplateName}`;
-    if (key === settings.launchTemplateId) continue; // all of its versions are read below
+    if (key === settings.launchTemplateId) continue; // its versions with a candidate are read below
     const entry = versionsByTemplate.get(key) ?? { ref, versions: new Set<string>() };
     entry.versions.add(spec.Version ?? "$Default");
     versionsByTemplate.set(key, entry);
   }
 
-  const imageIds = new Set<string>(await imagesOfAllVersions(settings.launchTemplateId));
+  const imageIds = new Set<string>(await environmentTemplateImages(settings.launchTemplateId, candidates));
   for (const { ref, versions } of versionsByTemplate.values()) {
     const list = [...versions];
     for (let i = 0; i < list.length; i += VERSIONS_PER_CALL) {
@@ -136,10 +165,12 @@ export async function imagesInUse(settings: EnvironmentSettings): Promise<Set<st
   return imageIds;
 }
 
-async function imagesOfAllVersions(launchTemplateId: string): Promise<string[]> {
+/** Images of the environment template's versions that use one of `candidates` (at most RETENTION_BATCH values). */
+async function environmentTemplateImages(launchTemplateId: string, candidates: string[]): Promise<string[]> {
   const imageIds: string[] = [];
   try {
-    for (const version of await listLaunchTemplateVersions(launchTemplateId)) addAmi(imageIds, version.LaunchTemplateData?.ImageId);
+    const filter = [{ Name: "image-id", Values: candidates }];
+    for (const version of await listLaunchTemplateVersions(launchTemplateId, filter)) addAmi(imageIds, version.LaunchTemplateData?.ImageId);
   } catch (error) {
     if (!hasErrorCode(error, ...LAUNCH_TEMPLATE_GONE_CODES)) throw error;
   }
@@ -205,11 +236,18 @@ async function listPendingDeleteSnapshots(settings: EnvironmentSettings): Promis
   return snapshotIds;
 }
 
-async function deregisterImage(imageId: string): Promise<void> {
+/**
+ * One call per image: `DeleteAssociatedSnapshots` deletes its snapshots in the same request and reports each
+ * (`success`, `skipped` when another AMI uses it, or an error code; EC2 API reference, DeregisterImage; newer than
+ * botocore's and aws-sdk v2's models, in @aws-sdk/client-ec2's). An image already gone reports nothing.
+ */
+async function deregisterImage(imageId: string): Promise<DeleteSnapshotReturnCode[]> {
   try {
-    await ec2.send(new DeregisterImageCommand({ ImageId: imageId }));
+    const result = await ec2.send(new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true }));
+    return result.DeleteSnapshotResults ?? [];
   } catch (error) {
     if (!hasErrorCode(error, ...IMAGE_GONE_CODES)) throw error;
+    return [];
   }
 }
 

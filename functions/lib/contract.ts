@@ -346,6 +346,8 @@ export interface RetentionResult {
   deregistered: string[];
   deletedSnapshots: string[];
   skipped: boolean;
+  /** Expired images left for the next deploy: each run deregisters at most RETENTION_BATCH (applyImageRetention.ts). */
+  remaining?: number;
 }
 
 /** $.rollback */

@@ -14,7 +14,7 @@ import {
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { applyImageRetention, handler } from "../../functions/applyImageRetention.js";
+import { applyImageRetention, handler, RETENTION_BATCH } from "../../functions/applyImageRetention.js";
 import { TAG } from "../../functions/lib/names.js";
 import { ERROR } from "../../functions/lib/names.js";
 import { awsError, controlPlan, controlState, environmentGroup, lambdaContext, LAUNCH_TEMPLATE_ID, MY_EXECUTION, releaseImage } from "./controlFixtures.js";
@@ -46,6 +46,9 @@ function liveState() {
   return controlState({ plan: controlPlan({ release: "v7" }), image: { imageId: LIVE, baked: true } });
 }
 
+const snapshotsOf = (images: Image[], imageId: string) =>
+  (images.find((candidate) => candidate.ImageId === imageId)?.BlockDeviceMappings ?? []).map((mapping) => mapping.Ebs?.SnapshotId as string);
+
 /** The environment: images on two pages (unsorted), the new and an old group, launch-template versions. */
 function mockEnvironment(images: Image[] = Object.values(IMAGES)) {
   const [firstPage, secondPage] = [images.filter((_, i) => i % 2 === 1), images.filter((_, i) => i % 2 === 0)];
@@ -68,7 +71,13 @@ function mockEnvironment(images: Image[] = Object.values(IMAGES)) {
   });
   ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
   ec2Mock.on(CreateTagsCommand).resolves({});
-  ec2Mock.on(DeregisterImageCommand).resolves({});
+  // EC2 deletes each image's snapshots in the same call (DeleteAssociatedSnapshots) and reports each.
+  ec2Mock.on(DeregisterImageCommand).callsFake((input: { ImageId: string; DeleteAssociatedSnapshots?: boolean }) => ({
+    Return: true,
+    DeleteSnapshotResults: input.DeleteAssociatedSnapshots
+      ? snapshotsOf(images, input.ImageId).map((SnapshotId) => ({ SnapshotId, ReturnCode: "success" }))
+      : undefined,
+  }));
   ec2Mock.on(DeleteSnapshotCommand).resolves({});
 }
 
@@ -80,21 +89,28 @@ beforeEach(() => {
 });
 
 describe("applyImageRetention", () => {
-  it("keeps live + 3 previous + in-use images and deregisters the rest, then deletes their snapshots", async () => {
+  it("keeps live + 3 previous + in-use images and deregisters the rest with their snapshots, one call per image", async () => {
     // Prepare
     mockEnvironment();
 
     // Act
     const result = await applyImageRetention(liveState());
 
-    // Assess
+    // Assess: oldest first; EC2 deleted the snapshots in the DeregisterImage calls, so no DeleteSnapshot call.
     expect(result).toEqual({
       kept: [LIVE, IMAGES.v6.ImageId, IMAGES.v5.ImageId, IMAGES.v4.ImageId, IMAGES.v3.ImageId, IMAGES.v2.ImageId],
-      deregistered: [IMAGES.v1.ImageId, IMAGES.v0.ImageId],
-      deletedSnapshots: ["snap-1a", "snap-1b", "snap-0"],
+      deregistered: [IMAGES.v0.ImageId, IMAGES.v1.ImageId],
+      deletedSnapshots: ["snap-0", "snap-1a", "snap-1b"],
       skipped: false,
     });
     expect(ec2Mock).toHaveReceivedCommandTimes(DeregisterImageCommand, 2);
+    expect(ec2Mock).toHaveReceivedCommandWith(DeregisterImageCommand, { ImageId: IMAGES.v1.ImageId, DeleteAssociatedSnapshots: true });
+    expect(ec2Mock).toHaveReceivedCommandTimes(DeleteSnapshotCommand, 0);
+    // The environment's template: only its versions with a candidate image, not every version.
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeLaunchTemplateVersionsCommand, {
+      LaunchTemplateId: LAUNCH_TEMPLATE_ID,
+      Filters: [{ Name: "image-id", Values: [IMAGES.v0.ImageId, IMAGES.v1.ImageId, IMAGES.v2.ImageId, IMAGES.v3.ImageId] as string[] }],
+    });
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeImagesCommand, {
       Owners: ["self"],
       Filters: [
@@ -118,8 +134,9 @@ describe("applyImageRetention", () => {
     const firstTag = order.indexOf("CreateTagsCommand");
     expect(firstTag).toBeGreaterThan(-1);
     expect(firstTag).toBeLessThan(order.indexOf("DeregisterImageCommand"));
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateTagsCommand, 1);
     expect(ec2Mock).toHaveReceivedCommandWith(CreateTagsCommand, {
-      Resources: ["snap-1a", "snap-1b"],
+      Resources: ["snap-0", "snap-1a", "snap-1b"],
       Tags: [
         { Key: TAG.pendingDelete, Value: "true" },
         { Key: "immutable-deploy:app", Value: "shop" },
@@ -153,18 +170,56 @@ describe("applyImageRetention", () => {
     expect(result.kept).toEqual(["ami-0000000000000000b", LIVE, IMAGES.v3.ImageId, IMAGES.v2.ImageId]);
   });
 
-  it("treats an image already deregistered as gone and a snapshot already deleted as done", async () => {
+  it("treats an image already deregistered as gone, tries its snapshots itself, and a snapshot already deleted as done", async () => {
     // Prepare
     mockEnvironment();
     ec2Mock.on(DeregisterImageCommand, { ImageId: IMAGES.v1.ImageId }).rejects(awsError("InvalidAMIID.Unavailable"));
-    ec2Mock.on(DeleteSnapshotCommand, { SnapshotId: "snap-0" }).rejects(awsError("InvalidSnapshot.NotFound"));
+    ec2Mock.on(DeleteSnapshotCommand, { SnapshotId: "snap-1a" }).rejects(awsError("InvalidSnapshot.NotFound"));
 
     // Act
     const result = await applyImageRetention(liveState());
 
     // Assess
-    expect(result.deregistered).toEqual([IMAGES.v1.ImageId, IMAGES.v0.ImageId]);
-    expect(result.deletedSnapshots).toEqual(["snap-1a", "snap-1b"]);
+    expect(result.deregistered).toEqual([IMAGES.v0.ImageId, IMAGES.v1.ImageId]);
+    expect(result.deletedSnapshots).toEqual(["snap-0", "snap-1b"]);
+  });
+
+  it("leaves a snapshot EC2 skipped (another image uses it) unmarked, and deletes one EC2 could not itself", async () => {
+    // Prepare
+    mockEnvironment();
+    ec2Mock.on(DeleteTagsCommand).resolves({});
+    ec2Mock.on(DeregisterImageCommand, { ImageId: IMAGES.v1.ImageId }).resolves({
+      Return: true,
+      DeleteSnapshotResults: [
+        { SnapshotId: "snap-1a", ReturnCode: "skipped" },
+        { SnapshotId: "snap-1b", ReturnCode: "internal-error" },
+      ],
+    });
+
+    // Act
+    const result = await applyImageRetention(liveState());
+
+    // Assess
+    expect(result.deletedSnapshots).toEqual(["snap-0", "snap-1b"]);
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteTagsCommand, { Resources: ["snap-1a"], Tags: [{ Key: TAG.pendingDelete }] });
+    expect(ec2Mock).not.toHaveReceivedCommandWith(DeleteSnapshotCommand, { SnapshotId: "snap-1a" });
+  });
+
+  it(`judges at most ${RETENTION_BATCH} expired images per run, oldest first, and reports the rest as remaining`, async () => {
+    // Prepare: a backlog of 120 expired images beside the live one.
+    const backlog = Array.from({ length: 120 }, (_, i) =>
+      image(`ami-1${String(i).padStart(16, "0")}`, `old${i}`, "01", [`snap-old${i}`], { CreationDate: new Date(Date.UTC(2024, 0, 1) + i * 86_400_000).toISOString() }),
+    );
+    mockEnvironment([IMAGES.v7, ...backlog]);
+
+    // Act
+    const result = await applyImageRetention({ ...liveState(), settings: { ...liveState().settings, retainReleaseImages: 0 } });
+
+    // Assess: the 50 oldest, one call each; 70 left for the next deploy.
+    expect(result.deregistered).toEqual(backlog.slice(0, RETENTION_BATCH).map((i) => i.ImageId));
+    expect(result.remaining).toBe(120 - RETENTION_BATCH);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DeregisterImageCommand, RETENTION_BATCH);
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateTagsCommand, 1);
   });
 
   it("never deletes a marked snapshot a kept image still uses, and unmarks it", async () => {

@@ -61,6 +61,42 @@ const PROTOCOL_OVERRIDES: Partial<Record<ServiceName, Partial<ServiceModel["meta
   CloudWatch: { protocol: "json", jsonVersion: "1.0", targetPrefix: "GraniteServiceVersion20100801", awsQueryCompatible: true },
 };
 
+/**
+ * Members newer than aws-sdk v2's models that the stage functions use, as @aws-sdk/client-ec2 (3.1169) serializes
+ * them (its schema in dist-cjs: query member `DeleteAssociatedSnapshots`; XML `deleteSnapshotResultSet` of `item`s
+ * with `snapshotId` and `returnCode`). Without them the region would drop the flag and never answer the results.
+ */
+const OPERATION_ADDITIONS: Partial<Record<ServiceName, Record<string, { input?: Record<string, ShapeNode>; output?: Record<string, ShapeNode> }>>> = {
+  EC2: {
+    DeregisterImage: {
+      input: { DeleteAssociatedSnapshots: { type: "boolean" } },
+      output: {
+        Return: { locationName: "return", type: "boolean" },
+        DeleteSnapshotResults: {
+          locationName: "deleteSnapshotResultSet",
+          type: "list",
+          member: { locationName: "item", type: "structure", members: { SnapshotId: { locationName: "snapshotId" }, ReturnCode: { locationName: "returnCode" } } },
+        },
+      },
+    },
+  },
+};
+
+function withAdditions(service: ServiceName, model: ServiceModel): ServiceModel {
+  const additions = OPERATION_ADDITIONS[service];
+  if (!additions) return model;
+  const operations = { ...model.operations };
+  for (const [name, { input, output }] of Object.entries(additions)) {
+    const operation = operations[name];
+    operations[name] = {
+      ...operation,
+      input: input ? { ...operation.input, type: "structure", members: { ...operation.input?.members, ...input } } : operation.input,
+      output: output ? { ...operation.output, type: "structure", members: { ...operation.output?.members, ...output } } : operation.output,
+    };
+  }
+  return { ...model, operations };
+}
+
 const require = createRequire(import.meta.url);
 const loaded = new Map<ServiceName, ServiceModel>();
 
@@ -72,7 +108,7 @@ export function serviceModel(service: ServiceName): ServiceModel | undefined {
   if (!model) {
     const shipped = require(`aws-sdk/apis/${id}.min.json`) as ServiceModel;
     const override = PROTOCOL_OVERRIDES[service];
-    model = override ? { ...shipped, metadata: { ...shipped.metadata, ...override } } : shipped;
+    model = withAdditions(service, override ? { ...shipped, metadata: { ...shipped.metadata, ...override } } : shipped);
     loaded.set(service, model);
   }
   return model;
