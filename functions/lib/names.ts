@@ -177,6 +177,8 @@ export const DEFAULTS = {
   desiredCapacity: 2,
   maxCapacity: 4,
   healthCheckGracePeriodSeconds: 300,
+  /** A release whose every new target failed the health check is rolled back at once (0: no allowance). */
+  slowStartAllowanceSeconds: 0,
   retainReleaseImages: 3,
   appPort: 3000,
   lockWaitSeconds: 3600,

@@ -424,6 +424,7 @@ class ScenarioRun {
       retire: before.hadLiveGroup && succeeded,
       lifecycleHookSeconds,
       loadBalancer: this.settings.loadBalancer.kind,
+      requestSeconds: this.traffic.requestsPerSecond > 0 ? this.traffic.requestDurationSeconds : 0,
     })
       .totalSeconds;
   }

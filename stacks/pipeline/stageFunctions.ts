@@ -45,6 +45,8 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
   const describeGroups = ["autoscaling:DescribeAutoScalingGroups"];
+  /** What the load balancer says of its targets: health, and whether a deregistered one is still draining. */
+  const describeTargets = env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth";
   // Alarms the deploy copies for a new group are named `<group name>:<original name>` (functions/lib/groupConfiguration.ts).
   const copiedAlarms = stack.formatArn({ service: "cloudwatch", resource: "alarm", resourceName: `${config.app}-${config.stage}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   const anyAlarm = stack.formatArn({ service: "cloudwatch", resource: "alarm", resourceName: "*", arnFormat: ArnFormat.COLON_RESOURCE_NAME });
@@ -132,14 +134,7 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     },
     checkLoadBalancerHealth: (allow) => {
       readLock(allow);
-      allow(
-        [
-          ...describeGroups,
-          "autoscaling:DescribeScalingActivities",
-          env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth",
-        ],
-        ["*"],
-      );
+      allow([...describeGroups, "autoscaling:DescribeScalingActivities", describeTargets], ["*"]);
       matchCapacity(allow);
     },
     retireGroups: (allow) => {
@@ -151,7 +146,8 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     },
     checkRetired: (allow) => {
       readLock(allow);
-      allow(describeGroups, ["*"]);
+      // The load balancer says when the old instances have left it (draining over, often before the delay).
+      allow([...describeGroups, describeTargets], ["*"]);
       // The scale-in to 0 happens here, once the detached groups have drained; protected and Standby instances
       // are released so the groups can empty.
       allow(["autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection", "autoscaling:ExitStandby"], [groupArns], tagConditions);
