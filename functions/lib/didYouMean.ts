@@ -3,8 +3,8 @@
  * use it before loading anything heavy (scripts/cli.ts).
  */
 
-/** Edit distance, for "did you mean" on a misspelt field name. */
-function distance(a: string, b: string): number {
+/** Edit distance (Levenshtein, case-insensitive), for "did you mean" on a misspelt name. */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let previous = row[0];
@@ -20,7 +20,7 @@ function distance(a: string, b: string): number {
 
 /** ` (did you mean "x"?)` when one allowed name is close to `name` (a typo), else "". */
 export function didYouMean(name: string, allowed: readonly string[]): string {
-  const ranked = allowed.map((candidate) => ({ candidate, d: distance(name, candidate) })).sort((a, b) => a.d - b.d);
+  const ranked = allowed.map((candidate) => ({ candidate, d: editDistance(name, candidate) })).sort((a, b) => a.d - b.d);
   const best = ranked[0];
   if (!best || best.d > Math.max(2, Math.floor(name.length / 3)) || ranked[1]?.d === best.d) return "";
   return ` (did you mean "${best.candidate}"?)`;
