@@ -6,6 +6,7 @@ import type { SimulatedRegion } from "../region/region.js";
 import type { SimBakeRequest } from "../region/services/codebuild.js";
 import { releaseUploadPattern, STAGE_FUNCTION_IDS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
 import { type Json, namedError, readPath, runAsl, type TaskHandler, taskTarget } from "./asl.js";
+import { HistoryRecorder } from "./history.js";
 
 /**
  * Runs the real synthesized deploy state machine against a simulated region, as Step Functions and Lambda
@@ -34,7 +35,7 @@ export interface ProgressEvent {
 }
 
 export interface ExecutionResult {
-  status: "SUCCEEDED" | "FAILED";
+  status: "SUCCEEDED" | "FAILED" | "ABORTED";
   outcome: Outcome;
   error?: string;
   cause?: string;
@@ -57,6 +58,10 @@ export interface Execution {
   visited: string[];
   done: Promise<ExecutionResult>;
   result?: ExecutionResult;
+  /** Its Step Functions history (GetExecutionHistory). */
+  history: HistoryRecorder;
+  /** Stops the current run for good (StopExecution); set while a run is in progress. */
+  halt?: (result: ExecutionResult) => void;
 }
 
 export interface StartOptions {
@@ -87,6 +92,8 @@ export class DeployRunner {
   private readonly invocation = new AsyncLocalStorage<Invocation>();
   private readonly handlers = new Map<StageFunctionId, Promise<StageHandler>>();
   private sequence = 0;
+  /** What `stop` reports of the run in progress. */
+  private readonly runCounts = new Map<Execution, { startedAtMs: number; lambdaInvocations: () => number }>();
 
   constructor(options: RunnerOptions) {
     this.region = options.region;
@@ -115,18 +122,20 @@ export class DeployRunner {
   start(input: Json, options: StartOptions = {}): Execution {
     this.sequence += 1;
     const name = options.name ?? `deploy-${String(this.sequence).padStart(4, "0")}`;
-    const arn = `arn:aws:states:${this.region.regionName}:${this.region.account}:execution:${this.settings.app}-${this.settings.environment}-deploy:${name}`;
+    const arn = `${this.stateMachineArn.replace(":stateMachine:", ":execution:")}:${name}`;
     if (options.crashAfter) this.armCrash(arn, options.crashAfter);
-    const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never };
+    const history = new HistoryRecorder(this.region, arn, this.definition);
+    const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never, history };
     const startDate = new Date(this.region.now());
     this.region.stepFunctions.recordExecution({
       executionArn: arn,
-      stateMachineArn: arn.replace(":execution:", ":stateMachine:").replace(/:[^:]+$/, ""),
+      stateMachineArn: this.stateMachineArn,
       name,
       status: "RUNNING",
       startMs: startDate.getTime(),
       input: JSON.stringify(input),
     });
+    history.executionStarted(input, this.roleArn);
     execution.done = this.run(execution, input, startDate.toISOString());
     this.executions.push(execution);
     return execution;
@@ -135,37 +144,50 @@ export class DeployRunner {
   /** Redrives a failed execution: same ARN and input, from the state that failed, with that state's input. */
   redrive(execution: Execution): Execution {
     const failedState = execution.result?.failedState;
-    if (!execution.result || execution.result.status !== "FAILED" || !failedState)
-      throw new Error(`execution ${execution.name} has not failed; only a failed execution can be redriven`);
+    if (!execution.result || execution.result.status === "SUCCEEDED" || !failedState)
+      throw new Error(`execution ${execution.name} has not failed; only a failed or aborted execution can be redriven`);
     const record = this.region.stepFunctions.executions.get(execution.arn);
-    this.region.stepFunctions.updateExecution(execution.arn, { status: "RUNNING", redriveCount: (record?.redriveCount ?? 0) + 1 });
+    const redriveCount = (record?.redriveCount ?? 0) + 1;
+    this.region.stepFunctions.updateExecution(execution.arn, { status: "RUNNING", redriveCount, redriveMs: this.region.now() });
+    execution.history.executionRedriven(redriveCount);
     const previous = execution.result;
     execution.result = undefined;
     execution.done = this.run(execution, execution.stateInputs[failedState], new Date(previous.startedAtMs).toISOString(), failedState);
     return execution;
   }
 
-  private async run(execution: Execution, input: Json, startTime: string, startAt?: string): Promise<ExecutionResult> {
+  private run(execution: Execution, input: Json, startTime: string, startAt?: string): Promise<ExecutionResult> {
+    const run = this.stoppable(execution);
+    return run.until(this.runAsl(execution, input, startTime, run.alive, startAt));
+  }
+
+  private async runAsl(execution: Execution, input: Json, startTime: string, alive: () => boolean, startAt?: string): Promise<ExecutionResult> {
     const startedAtMs = this.region.now();
     let lambdaInvocations = 0;
+    this.runCounts.set(execution, { startedAtMs, lambdaInvocations: () => lambdaInvocations });
     const run = await runAsl(this.definition, input, {
       startAt,
       context: { Execution: { Id: execution.arn, Name: execution.name, StartTime: startTime, Input: execution.input } },
-      sleep: (seconds) => this.region.scheduler.sleep(seconds),
+      sleep: (seconds) => unlessStopped(alive, () => this.region.scheduler.sleep(seconds)),
       fixedWaitSeconds: this.fixedPollSeconds,
       taskHandler: (stateName, state): TaskHandler => {
         const target = taskTarget(state);
-        if (target.kind === "codebuild-sync") return (parameters) => this.bake(parameters);
+        if (target.kind === "codebuild-sync")
+          return (parameters) =>
+            unlessStopped(alive, () => execution.history.serviceTask(stateName, state.Resource, parameters, () => this.bake(parameters)));
         if (target.kind === "lambda")
-          return (payload) => {
-            lambdaInvocations += 1;
-            return this.invokeLambda(execution, target.fn, stateName, payload);
-          };
+          return (payload) =>
+            unlessStopped(alive, () => {
+              lambdaInvocations += 1;
+              return execution.history.lambda(stateName, state.Resource, payload, () => this.invokeLambda(execution, target.fn, stateName, payload));
+            });
         return async () => {
           throw namedError("States.Runtime", `the simulated region cannot run Task "${stateName}": resource ${target.resource}`);
         };
       },
       onEvent: (event) => {
+        if (!alive()) return;
+        execution.history.state(event);
         const timeMs = this.region.now();
         if (event.type === "entered") {
           execution.visited.push(event.state);
@@ -175,6 +197,7 @@ export class DeployRunner {
         this.emit({ execution: execution.name, state: event.state, type: event.type, ...(message ? { message } : {}), timeMs });
       },
     });
+    if (!alive()) return NEVER;
     const endedAtMs = this.region.now();
     const common = { stateTransitions: run.stateTransitions, lambdaInvocations, startedAtMs, endedAtMs };
     let result: ExecutionResult;
@@ -198,6 +221,7 @@ export class DeployRunner {
       stopMs: result.endedAtMs,
       ...(result.error ? { error: result.error, cause: result.cause } : {}),
     });
+    this.recordEnd(execution, result);
     this.emit({
       execution: execution.name,
       state: result.failedState ?? STATE.succeeded,
@@ -206,6 +230,91 @@ export class DeployRunner {
       timeMs: result.endedAtMs,
     });
     return result;
+  }
+
+  // ---- Step Functions' API and history (StartExecution, RedriveExecution, StopExecution, GetExecutionHistory) ----
+
+  /** This environment's deploy state machine, as the Pipeline stack names it (`<app>-<stage>-deploy`). */
+  get stateMachineArn(): string {
+    return `arn:aws:states:${this.region.regionName}:${this.region.account}:stateMachine:${this.settings.app}-${this.settings.environment}-deploy`;
+  }
+
+  private get roleArn(): string {
+    return `arn:aws:iam::${this.region.account}:role/${this.settings.app}-${this.settings.environment}-deploy-role`;
+  }
+
+  /**
+   * Serves the state machine through the region's Step Functions API: StartExecution starts a run here,
+   * RedriveExecution and StopExecution act on one, DescribeStateMachine returns the definition this runner
+   * runs (settings injected, as the deployed one has them). Returns the state machine's ARN.
+   */
+  connectApi(): string {
+    const executionOf = (arn: string) => {
+      const execution = this.executions.find((e) => e.arn === arn);
+      if (!execution) throw new Error(`execution ${arn} is not one of this runner's`);
+      return execution;
+    };
+    this.region.stepFunctions.registerStateMachine({
+      arn: this.stateMachineArn,
+      name: this.stateMachineArn.slice(this.stateMachineArn.lastIndexOf(":") + 1),
+      definition: JSON.stringify(this.definition),
+      roleArn: this.roleArn,
+      control: {
+        start: (input, name) => this.start(input as Json, { name }).arn,
+        redrive: (arn) => void this.redrive(executionOf(arn)),
+        stop: (arn, error, cause) => this.stop(executionOf(arn), error, cause),
+      },
+    });
+    return this.stateMachineArn;
+  }
+
+  /**
+   * StopExecution: the execution ends ABORTED at once, where it is (a redrive resumes that state). Its run is
+   * frozen: no Task or Wait starts again and nothing more is recorded; a Lambda invocation in flight finishes,
+   * as in Lambda, but its result is dropped.
+   */
+  stop(execution: Execution, error?: string, cause?: string): void {
+    if (execution.result || !execution.halt) return;
+    const counts = this.runCounts.get(execution);
+    const failedState = execution.history.currentState ?? execution.visited.at(-1);
+    const endedAtMs = this.region.now();
+    const result: ExecutionResult = {
+      status: "ABORTED",
+      outcome: "failed",
+      ...(error !== undefined ? { error } : {}),
+      ...(cause !== undefined ? { cause } : {}),
+      failedState,
+      stateTransitions: execution.visited.length,
+      lambdaInvocations: counts?.lambdaInvocations() ?? 0,
+      startedAtMs: counts?.startedAtMs ?? endedAtMs,
+      endedAtMs,
+    };
+    execution.history.executionAborted(error, cause);
+    execution.result = result;
+    this.region.stepFunctions.updateExecution(execution.arn, { status: "ABORTED", stopMs: endedAtMs, error, cause });
+    execution.halt(result);
+  }
+
+  /** A run that `stop` can end: `alive` turns false, and the run's promise settles with the stop's result. */
+  private stoppable(execution: Execution): { alive: () => boolean; until(running: Promise<ExecutionResult>): Promise<ExecutionResult> } {
+    let stopped = false;
+    let settle!: (result: ExecutionResult) => void;
+    const halted = new Promise<ExecutionResult>((resolve) => (settle = resolve));
+    execution.halt = (result) => {
+      stopped = true;
+      settle(result);
+    };
+    return { alive: () => !stopped, until: (running) => Promise.race([running, halted]) };
+  }
+
+  /** The execution's end in its history and its output (DescribeExecution), as Step Functions records them. */
+  private recordEnd(execution: Execution, result: ExecutionResult): void {
+    if (result.status === "SUCCEEDED") {
+      execution.history.executionSucceeded(result.output);
+      this.region.stepFunctions.updateExecution(execution.arn, { output: JSON.stringify(result.output ?? null) });
+    } else {
+      execution.history.executionFailed(result.error, result.cause);
+    }
   }
 
   /** A Lambda invocation, as the Lambda service runs it: JSON in, JSON out, the deployed handler, named errors. */
@@ -282,6 +391,18 @@ export class DeployRunner {
   private emit(event: ProgressEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+/** A stopped run waits here for good. */
+const NEVER: Promise<never> = new Promise<never>(() => undefined);
+
+/** Runs `work` unless the run was stopped, before or meanwhile: then it never settles (and so the run never moves on). */
+function unlessStopped<T>(alive: () => boolean, work: () => Promise<T>): Promise<T> {
+  if (!alive()) return NEVER;
+  return work().then(
+    (value) => (alive() ? value : NEVER),
+    (error) => (alive() ? Promise.reject(error) : NEVER),
+  );
 }
 
 /** The error Step Functions sees from a failed Lambda: its name, and Lambda's JSON error as the cause. */

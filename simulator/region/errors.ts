@@ -33,7 +33,17 @@ import {
   ResourceNotFoundException as EventBridgeResourceNotFoundException,
   ThrottlingException as EventBridgeThrottlingException,
 } from "@aws-sdk/client-eventbridge";
-import { ExecutionDoesNotExist, SFNServiceException } from "@aws-sdk/client-sfn";
+import { CloudFormationServiceException } from "@aws-sdk/client-cloudformation";
+import {
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  ExecutionNotRedrivable,
+  InvalidExecutionInput,
+  InvalidName,
+  InvalidToken,
+  SFNServiceException,
+  StateMachineDoesNotExist,
+} from "@aws-sdk/client-sfn";
 import {
   InternalErrorException,
   NotFoundException as SnsNotFoundException,
@@ -52,7 +62,8 @@ export type ServiceName =
   | "SNS"
   | "EventBridge"
   | "S3"
-  | "CodeBuild";
+  | "CodeBuild"
+  | "CloudFormation";
 
 /** SDK v3 client class name -> service name. */
 export const SERVICE_BY_CLIENT: Readonly<Record<string, ServiceName>> = {
@@ -66,6 +77,7 @@ export const SERVICE_BY_CLIENT: Readonly<Record<string, ServiceName>> = {
   EventBridgeClient: "EventBridge",
   S3Client: "S3",
   CodeBuildClient: "CodeBuild",
+  CloudFormationClient: "CloudFormation",
 };
 
 type ExceptionCtor = new (options: { message: string; $metadata: object }) => Error;
@@ -102,7 +114,15 @@ const MODELED: Partial<Record<ServiceName, Record<string, ExceptionCtor>>> = {
     RequestLimitExceeded: RequestLimitExceeded,
     InternalServerError: InternalServerError,
   },
-  SFN: { ExecutionDoesNotExist: ExecutionDoesNotExist },
+  SFN: {
+    ExecutionDoesNotExist,
+    ExecutionAlreadyExists,
+    ExecutionNotRedrivable,
+    InvalidExecutionInput,
+    InvalidName,
+    InvalidToken,
+    StateMachineDoesNotExist,
+  },
   SNS: { NotFound: SnsNotFoundException, Throttled: ThrottledException, InternalError: InternalErrorException },
   EventBridge: {
     ResourceNotFoundException: EventBridgeResourceNotFoundException,
@@ -120,10 +140,11 @@ const BASE_EXCEPTION: Partial<Record<ServiceName, BaseExceptionCtor>> = {
   SFN: SFNServiceException,
   SNS: SNSServiceException,
   EventBridge: EventBridgeServiceException,
+  CloudFormation: CloudFormationServiceException,
 };
 
 /** Services on the AWS query protocol: their errors also carry `Code`, `Type` and `Error`. */
-const QUERY_PROTOCOL: ReadonlySet<ServiceName> = new Set(["AutoScaling", "EC2", "ELBv2", "ELB", "SNS"]);
+const QUERY_PROTOCOL: ReadonlySet<ServiceName> = new Set(["AutoScaling", "EC2", "ELBv2", "ELB", "SNS", "CloudFormation"]);
 
 const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   InternalError: 500,
@@ -183,6 +204,7 @@ export const NOT_FOUND_CODE: Readonly<Record<ServiceName, string>> = {
   EventBridge: "ResourceNotFoundException",
   S3: "NoSuchKey",
   CodeBuild: "ResourceNotFoundException",
+  CloudFormation: "ValidationError",
 };
 
 /** EC2's NotFound code for the resource an operation addresses (EC2 codes name the resource type). */

@@ -4,11 +4,13 @@ import type { ServiceName } from "./errors.js";
 import { FaultInjector } from "./faults.js";
 import { IdFactory } from "./ids.js";
 import { AutoScalingService } from "./services/autoscaling.js";
+import { CloudFormationService } from "./services/cloudformation.js";
 import { CodeBuildService } from "./services/codebuild.js";
 import { DynamoDbService } from "./services/dynamodb.js";
 import { Ec2Service, type ReleaseBehavior } from "./services/ec2.js";
 import { LoadBalancingService } from "./services/loadbalancing.js";
-import { EventBridgeService, S3Service, SnsService, StepFunctionsService } from "./services/messaging.js";
+import { EventBridgeService, S3Service, SnsService } from "./services/messaging.js";
+import { StepFunctionsService } from "./services/stepfunctions.js";
 import { type Timing, resolveTiming } from "./timing.js";
 
 export interface SimulatedRegionOptions {
@@ -22,7 +24,7 @@ export interface SimulatedRegionOptions {
 /**
  * An in-process model of the AWS services the deploy uses, on a virtual clock. State lives in the service
  * objects (`ec2`, `autoScaling`, `loadBalancing`, `dynamodb`, `s3`, `codeBuild`, `sns`, `eventBridge`,
- * `stepFunctions`); processes (boots, health checks, draining, termination, bakes) are scheduler events.
+ * `stepFunctions`, `cloudFormation`); processes (boots, health checks, draining, termination, bakes) are scheduler events.
  * SDK clients reach it through `attachRegion` (middleware.ts).
  */
 export class SimulatedRegion {
@@ -41,6 +43,7 @@ export class SimulatedRegion {
   readonly sns: SnsService;
   readonly codeBuild: CodeBuildService;
   readonly stepFunctions: StepFunctionsService;
+  readonly cloudFormation: CloudFormationService;
   /** API calls answered (and failed by faults), by "Service:Operation". */
   readonly apiCalls = new Map<string, number>();
   /**
@@ -86,6 +89,7 @@ export class SimulatedRegion {
     this.sns = new SnsService(this.context);
     this.codeBuild = new CodeBuildService(this.context, this.ec2);
     this.stepFunctions = new StepFunctionsService(this.context);
+    this.cloudFormation = new CloudFormationService(this.context);
     const loadBalancingHandlers = this.loadBalancing.handlers();
     this.handlerTable = {
       AutoScaling: this.autoScaling.handlers(),
@@ -98,6 +102,7 @@ export class SimulatedRegion {
       EventBridge: this.eventBridge.handlers(),
       S3: this.s3.handlers(),
       CodeBuild: {},
+      CloudFormation: this.cloudFormation.handlers(),
     };
   }
 

@@ -1,15 +1,8 @@
 import { createHash } from "node:crypto";
-import type {
-  DescribeExecutionCommandInput,
-  DescribeExecutionCommandOutput,
-  ExecutionStatus,
-  ListExecutionsCommandInput,
-  ListExecutionsCommandOutput,
-} from "@aws-sdk/client-sfn";
 import type { PublishCommandInput, PublishCommandOutput } from "@aws-sdk/client-sns";
 import type { PutEventsCommandInput, PutEventsCommandOutput } from "@aws-sdk/client-eventbridge";
 import { matchesEventPattern } from "./eventPattern.js";
-import { type OperationHandlers, type Output, type RegionContext, decodeToken, encodeToken } from "../context.js";
+import { type OperationHandlers, type Output, type RegionContext } from "../context.js";
 import { awsError } from "../errors.js";
 
 /** An event as EventBridge delivers it to a rule target (and so to the state machine as its input). */
@@ -254,85 +247,3 @@ export class S3Service {
   }
 }
 
-// ---- Step Functions (the execution table the runner keeps up to date) -------------------------------
-
-export interface SimExecution {
-  executionArn: string;
-  stateMachineArn: string;
-  name: string;
-  status: ExecutionStatus;
-  startMs: number;
-  stopMs?: number;
-  input: string;
-  output?: string;
-  error?: string;
-  cause?: string;
-  redriveCount: number;
-}
-
-export class StepFunctionsService {
-  readonly executions = new Map<string, SimExecution>();
-
-  constructor(private readonly ctx: RegionContext) {}
-
-  /** Adds or replaces an execution (the runner calls this when it starts one). */
-  recordExecution(execution: Omit<SimExecution, "redriveCount"> & { redriveCount?: number }): SimExecution {
-    const record: SimExecution = { redriveCount: 0, ...execution };
-    this.executions.set(record.executionArn, record);
-    return record;
-  }
-
-  updateExecution(executionArn: string, patch: Partial<Omit<SimExecution, "executionArn">>): SimExecution {
-    const execution = this.executions.get(executionArn);
-    if (!execution) throw new Error(`No execution ${executionArn} recorded in the simulated region`);
-    Object.assign(execution, patch);
-    if (patch.status && patch.status !== "RUNNING" && patch.stopMs === undefined) execution.stopMs = this.ctx.clock.now();
-    if (patch.status === "RUNNING") execution.stopMs = undefined;
-    return execution;
-  }
-
-  handlers(): OperationHandlers {
-    return {
-      DescribeExecution: (input: DescribeExecutionCommandInput) => this.describeExecution(input),
-      ListExecutions: (input: ListExecutionsCommandInput) => this.listExecutions(input),
-    };
-  }
-
-  private static toListItem(execution: SimExecution) {
-    return {
-      executionArn: execution.executionArn,
-      stateMachineArn: execution.stateMachineArn,
-      name: execution.name,
-      status: execution.status,
-      startDate: new Date(execution.startMs),
-      stopDate: execution.stopMs === undefined ? undefined : new Date(execution.stopMs),
-    };
-  }
-
-  private describeExecution(input: DescribeExecutionCommandInput): Output<DescribeExecutionCommandOutput> {
-    const execution = this.executions.get(input.executionArn ?? "");
-    if (!execution) throw awsError("SFN", "ExecutionDoesNotExist", `Execution Does Not Exist: '${input.executionArn}'`);
-    return {
-      ...StepFunctionsService.toListItem(execution),
-      input: execution.input,
-      output: execution.output,
-      error: execution.error,
-      cause: execution.cause,
-      redriveCount: execution.redriveCount,
-    };
-  }
-
-  private listExecutions(input: ListExecutionsCommandInput): Output<ListExecutionsCommandOutput> {
-    const all = [...this.executions.values()]
-      .filter((execution) => !input.stateMachineArn || execution.stateMachineArn === input.stateMachineArn)
-      .filter((execution) => !input.statusFilter || execution.status === input.statusFilter)
-      .sort((a, b) => b.startMs - a.startMs);
-    const offset = decodeToken(input.nextToken) ?? 0;
-    const max = input.maxResults && input.maxResults > 0 ? input.maxResults : 100;
-    const end = offset + max;
-    return {
-      executions: all.slice(offset, end).map(StepFunctionsService.toListItem),
-      nextToken: end < all.length ? encodeToken(end) : undefined,
-    };
-  }
-}
