@@ -17,7 +17,21 @@ export const TAG = {
   execution: "immutable-deploy:execution",
   /** On snapshots whose image retention deregistered: deleted on this or a later run. */
   pendingDelete: "immutable-deploy:pending-delete",
+  /**
+   * Prefix of the claim an environment's image retention puts on each release image it keeps,
+   * `immutable-deploy:retained-by:<environment>` (see `retainedByTag`).
+   */
+  retainedByPrefix: "immutable-deploy:retained-by:",
 } as const;
+
+/**
+ * The tag key by which `environment` claims a release image: an image is deregistered only once no environment
+ * claims it and no group of the app uses it. One key per environment, so claims are added and withdrawn one at a
+ * time without a read-modify-write of a shared value (EC2: 50 tags per resource, keys up to 128 characters).
+ */
+export function retainedByTag(environment: string): string {
+  return `${TAG.retainedByPrefix}${environment}`;
+}
 
 export const IMAGE_ROLE = { base: "base", release: "release" } as const;
 

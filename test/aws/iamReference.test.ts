@@ -21,9 +21,6 @@ const KNOWN_FINDINGS: string[] = [
   // Tags on launch are authorized by ec2:CreateTags, which carries only ec2:CreateAction, ec2:Region and tag
   // keys: with a condition on ec2:LaunchTemplate the statement never allows it (use ec2:CreateAction = RunInstances).
   "Pipeline: LaunchReleaseGroupFunctionServiceRoleDefaultPolicyA95A63CE[4] ec2:CreateTags: condition key ec2:LaunchTemplate (StringEquals) is not supported by the action or its resource types, so the request never carries it and the statement never matches",
-  // Image and snapshot ARNs have no account (arn:aws:ec2:<region>::image/<id>): these two resources match nothing.
-  "Pipeline: ApplyImageRetentionFunctionServiceRoleDefaultPolicy7825A010[2] arn:aws:ec2:us-east-1:123456789012:image/*: fits no resource type of the statement's actions (ec2:DeregisterImage, ec2:DeleteSnapshot, ec2:CreateTags, ec2:DeleteTags)",
-  "Pipeline: ApplyImageRetentionFunctionServiceRoleDefaultPolicy7825A010[2] arn:aws:ec2:us-east-1:123456789012:snapshot/*: fits no resource type of the statement's actions (ec2:DeregisterImage, ec2:DeleteSnapshot, ec2:CreateTags, ec2:DeleteTags)",
   // aws-cdk-lib's CodeBuildStartBuild task grants codebuild:BatchGetReports on the project; the action's only
   // resource type is report-group, so it is granted on nothing (harmless while the bake writes no reports).
   "Pipeline: DeployRoleDefaultPolicy9A3389B6[4] codebuild:BatchGetReports: no resource of the statement fits its resource types (arn:${Partition}:codebuild:${Region}:${Account}:report-group/${ReportGroupName}); it is granted on nothing",
