@@ -1,10 +1,11 @@
 import type { SSTConfig } from "sst";
 import { Environment } from "./stacks/Environment.js";
 import { Pipeline } from "./stacks/Pipeline.js";
+import { SST_APP_NAME } from "./stacks/stackNames.js";
 
 export default {
   config() {
-    return { name: "immutable-deploy", region: "us-east-1" };
+    return { name: SST_APP_NAME, region: "us-east-1" };
   },
   stacks(app) {
     app.setDefaultFunctionProps({ runtime: "nodejs24.x", architecture: "arm_64", tracing: "active" });

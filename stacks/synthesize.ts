@@ -5,10 +5,9 @@ import { App } from "sst/constructs";
 import { initProject } from "sst/project.js";
 import sstConfig from "../sst.config.js";
 import { loadStageConfig } from "./config.js";
+import { type StackId, stackName as sstStackName } from "./stackNames.js";
 
-/** The stacks of the app, by the id SST gives them (`<stage>-immutable-deploy-<Id>`). */
-export const STACK_IDS = ["Environment", "Pipeline"] as const;
-export type StackId = (typeof STACK_IDS)[number];
+export { STACK_IDS, type StackId } from "./stackNames.js";
 
 export interface SynthesizedApp {
   stage: string;
@@ -41,7 +40,7 @@ export async function synthesizeApp(
   await sstConfig.stacks(app);
   if (options.bundle) await app.finish();
   const assembly = app.synth();
-  const stackName = (id: StackId) => `${stage}-${app.name}-${id}`;
+  const stackName = (id: StackId) => sstStackName(stage, id);
   const artifact = (id: StackId) => assembly.getStackByName(stackName(id));
   return {
     stage,

@@ -1,0 +1,97 @@
+/**
+ * A stage as `sst deploy` leaves it, in the simulated region: its environment's resources, its deploy state
+ * machine served through the Step Functions API (StartExecution, histories...) and started by uploads (the
+ * EventBridge rule), and its two CloudFormation stacks answering DescribeStacks with the outputs of the stage's
+ * synthesized templates. What the operator CLI needs to run end to end, offline.
+ */
+import type { EnvironmentSettings } from "../../functions/lib/contract.js";
+import { type StackId, stackName } from "../../stacks/stackNames.js";
+import { type AslDefinition, definitionFromTemplate } from "../../stacks/stateMachineDefinition.js";
+import { artifactBucketName, createEnvironment } from "../region/environment.js";
+import type { SimulatedRegion } from "../region/region.js";
+import { outputsOfTemplate, type PhysicalValues } from "../region/services/cloudformation.js";
+import { DeployRunner } from "./runner.js";
+
+export interface StageTemplates {
+  stage: string;
+  templates: Record<StackId, Record<string, any>>;
+  /** The Pipeline's state machine definition. */
+  definition: AslDefinition;
+}
+
+const synthesized = new Map<string, Promise<StageTemplates>>();
+
+/** The templates of a configured stage (stacks/config.ts), synthesized offline once per process. */
+export function stageTemplates(stage: string): Promise<StageTemplates> {
+  let loading = synthesized.get(stage);
+  if (!loading) {
+    loading = import("../../stacks/synthesize.js").then(async ({ synthesizeApp }) => {
+      const app = await synthesizeApp(stage);
+      const templates = { Environment: app.template("Environment"), Pipeline: app.template("Pipeline") };
+      return { stage, templates, definition: definitionFromTemplate(templates.Pipeline) };
+    });
+    synthesized.set(stage, loading);
+  }
+  return loading;
+}
+
+export interface DeployedStage {
+  stage: string;
+  settings: EnvironmentSettings;
+  runner: DeployRunner;
+  artifactBucket: string;
+}
+
+/**
+ * Creates the stage's environment (stage configuration fields in `config`, validated as `sst deploy` does),
+ * its runner, and its stacks with the outputs of `templates` (synthesized for the same stage name).
+ */
+export function deployStage(region: SimulatedRegion, templates: StageTemplates, options: { app?: string; config?: Record<string, unknown> } = {}): DeployedStage {
+  const stage = templates.stage;
+  const settings = createEnvironment(region, { app: options.app, environment: stage, config: options.config });
+  const runner = new DeployRunner({ region, settings, definition: templates.definition });
+  const artifactBucket = artifactBucketName(settings.app, settings.environment);
+  runner.connectTrigger(artifactBucket);
+  const stateMachineArn = runner.connectApi();
+  const name = `${settings.app}-${settings.environment}`;
+  const physical: PhysicalValues = {
+    Artifacts: artifactBucket,
+    Deploy: stateMachineArn,
+    DeployLocks: settings.lockTableName,
+    DeployOutcomes: settings.topicArn,
+    Bake: `${name}-bake`,
+    LaunchTemplate: settings.launchTemplateId,
+    "LoadBalancer.DNSName": `${name}-1234567890.${region.regionName}.elb.amazonaws.com`,
+    ...(settings.loadBalancer.kind === "application"
+      ? { TargetGroup: settings.loadBalancer.targetGroupArn }
+      : { LoadBalancer: settings.loadBalancer.loadBalancerName }),
+  };
+  for (const id of ["Environment", "Pipeline"] as const) region.cloudFormation.putStack(stackName(stage, id), outputsOfTemplate(templates.templates[id], physical));
+  return { stage, settings, runner, artifactBucket };
+}
+
+/**
+ * Runs `work` (e.g. a CLI command that polls on the region's clock) to its end while the runners' executions
+ * go on: the clock jumps to the next wake-up only when the work and every running execution are parked on it.
+ */
+export async function driveWhile<T>(region: SimulatedRegion, runners: DeployRunner[], work: Promise<T>, maxIdleTurns = 100_000): Promise<T> {
+  let settled: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+  work.then(
+    (value) => (settled = { ok: true, value }),
+    (error) => (settled = { ok: false, error }),
+  );
+  let idle = 0;
+  while (!settled) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (settled) break;
+    const active = 1 + runners.flatMap((runner) => runner.executions).filter((execution) => !execution.result).length;
+    if (region.scheduler.parkedWakeUps >= active && region.scheduler.advanceToNextWakeUp()) {
+      idle = 0;
+      continue;
+    }
+    idle += 1;
+    if (idle > maxIdleTurns) throw new Error(`driveWhile: the work neither finished nor waited on the region's clock for ${maxIdleTurns} turns`);
+  }
+  if (!settled.ok) throw settled.error;
+  return settled.value;
+}
