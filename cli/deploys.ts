@@ -89,7 +89,8 @@ export async function readNewEvents(executionArn: string, afterId: number): Prom
   const fresh: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 100, reverseOrder: true, nextToken }));
+    // Newest first, a small page: a poll usually finds a few new events.
+    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 25, reverseOrder: true, nextToken }));
     const events = page.events ?? [];
     for (const event of events) {
       if ((event.id ?? 0) <= afterId) return fresh.reverse();

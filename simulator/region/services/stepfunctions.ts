@@ -210,10 +210,13 @@ export class StepFunctionsService {
 
   private listExecutions(input: ListExecutionsCommandInput): Output<ListExecutionsCommandOutput> {
     if (input.stateMachineArn) this.stateMachine(input.stateMachineArn);
+    // Newest first; of two started in the same millisecond, the one started last.
     const all = [...this.executions.values()]
-      .filter((execution) => !input.stateMachineArn || execution.stateMachineArn === input.stateMachineArn)
-      .filter((execution) => !input.statusFilter || execution.status === input.statusFilter)
-      .sort((a, b) => b.startMs - a.startMs);
+      .map((execution, order) => ({ execution, order }))
+      .filter(({ execution }) => !input.stateMachineArn || execution.stateMachineArn === input.stateMachineArn)
+      .filter(({ execution }) => !input.statusFilter || execution.status === input.statusFilter)
+      .sort((a, b) => b.execution.startMs - a.execution.startMs || b.order - a.order)
+      .map(({ execution }) => execution);
     const offset = decodeToken(input.nextToken);
     if (offset === undefined) throw awsError("SFN", "InvalidToken", `Invalid Token: '${input.nextToken}'`);
     const max = input.maxResults && input.maxResults > 0 ? input.maxResults : 100;
