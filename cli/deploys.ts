@@ -17,6 +17,7 @@ import {
 import { sfn } from "../functions/lib/clients.js";
 import { type DeployState, releaseFromArtifactKey } from "../functions/lib/contract.js";
 import { STATE } from "../functions/lib/names.js";
+import { readableCause } from "../functions/notify.js";
 import { resultPathOf, TASK_STATES, type TaskStateName } from "../stacks/pipeline/tables.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 import type { DeployProgress } from "./progress.js";
@@ -46,6 +47,7 @@ export interface DeploySummary {
   /** Where it failed (the state whose error ended it or sent it down a failure path). */
   failedState: string | null;
   error: string | null;
+  /** As people read it: a Lambda's JSON error is its `errorMessage`. */
   cause: string | null;
   /** It got past "Retire old groups": the new release serves, and a failure from there keeps the lock. */
   pastPointOfNoReturn: boolean;
@@ -208,7 +210,7 @@ export function summarize(execution: ExecutionRef, events: HistoryEvent[]): Depl
     currentState: outcome === "running" ? (open ?? null) : null,
     failedState: status === "SUCCEEDED" || outcome === "running" ? null : failedStateOf(attempt, open),
     error: endDetails?.error ?? null,
-    cause: endDetails?.cause ?? null,
+    cause: endDetails?.cause === undefined ? null : readableCause(endDetails.cause),
     pastPointOfNoReturn,
   };
 }

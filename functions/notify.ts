@@ -118,8 +118,11 @@ export function subjectLine(outcome: Outcome, state: DeployState): string {
   return truncate(text.replace(/[^\x20-\x7E]/g, "?"), SUBJECT_MAX);
 }
 
-/** A Lambda error's Cause is a JSON document (`errorMessage`, `trace`...): keep just the message. */
-function readableCause(cause: string | undefined): string {
+/**
+ * A Lambda error's Cause is a JSON document (`errorMessage`, `trace`...): keep just the message. The operator CLI
+ * shows causes this way too.
+ */
+export function readableCause(cause: string | undefined): string {
   if (!cause) return "";
   try {
     const parsed = JSON.parse(cause) as { errorMessage?: unknown };
