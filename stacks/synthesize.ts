@@ -19,14 +19,26 @@ export interface SynthesizedApp {
   nagErrors(id: StackId): string[];
 }
 
+/** Plain syntheses (no nag, no bundle) of this process, by stage: the same stage is synthesized once. */
+const synthesized = new Map<string, Promise<SynthesizedApp>>();
+
 /**
  * Synthesizes every stack of a stage offline: no credentials, no network (unlike `sst build`, which calls
- * STS). Lambda code is left as SST's placeholder unless `bundle` is set, which builds it with esbuild.
+ * STS). Lambda code is left as SST's placeholder unless `bundle` is set, which builds it with esbuild. A plain
+ * synthesis is done once per stage and process (the simulator, the rehearsal and the tests read it again).
  */
-export async function synthesizeApp(
-  stage: string,
-  options: { nag?: boolean; bundle?: boolean } = {},
-): Promise<SynthesizedApp> {
+export function synthesizeApp(stage: string, options: { nag?: boolean; bundle?: boolean } = {}): Promise<SynthesizedApp> {
+  if (options.nag || options.bundle) return synthesizeAppNow(stage, options);
+  let synthesis = synthesized.get(stage);
+  if (!synthesis) {
+    synthesis = synthesizeAppNow(stage, options);
+    synthesized.set(stage, synthesis);
+    synthesis.catch(() => synthesized.delete(stage));
+  }
+  return synthesis;
+}
+
+async function synthesizeAppNow(stage: string, options: { nag?: boolean; bundle?: boolean }): Promise<SynthesizedApp> {
   const config = loadStageConfig(stage); // fail early, with the configuration error, before SST starts
   await initProject({ stage });
   const app = new App({

@@ -19,20 +19,12 @@ export interface StageTemplates {
   definition: AslDefinition;
 }
 
-const synthesized = new Map<string, Promise<StageTemplates>>();
-
-/** The templates of a configured stage (stacks/config.ts), synthesized offline once per process. */
-export function stageTemplates(stage: string): Promise<StageTemplates> {
-  let loading = synthesized.get(stage);
-  if (!loading) {
-    loading = import("../../stacks/synthesize.js").then(async ({ synthesizeApp }) => {
-      const app = await synthesizeApp(stage);
-      const templates = { Environment: app.template("Environment"), Pipeline: app.template("Pipeline") };
-      return { stage, templates, definition: definitionFromTemplate(templates.Pipeline) };
-    });
-    synthesized.set(stage, loading);
-  }
-  return loading;
+/** The templates of a configured stage (stacks/config.ts), synthesized offline (once per process). */
+export async function stageTemplates(stage: string): Promise<StageTemplates> {
+  const { synthesizeApp } = await import("../../stacks/synthesize.js");
+  const app = await synthesizeApp(stage);
+  const templates = { Environment: app.template("Environment"), Pipeline: app.template("Pipeline") };
+  return { stage, templates, definition: definitionFromTemplate(templates.Pipeline) };
 }
 
 export interface DeployedStage {
@@ -52,11 +44,23 @@ export function deployStage(region: SimulatedRegion, templates: StageTemplates, 
   const runner = new DeployRunner({ region, settings, definition: templates.definition });
   const artifactBucket = artifactBucketName(settings.app, settings.environment);
   runner.connectTrigger(artifactBucket);
-  const stateMachineArn = runner.connectApi();
+  runner.connectApi();
+  publishStacks(region, runner, templates);
+  return { stage, settings, runner, artifactBucket };
+}
+
+/**
+ * Gives a runner's environment its two stacks, answering DescribeStacks with the outputs of `templates` (of a
+ * stage with the same kind of load balancer) resolved to the simulated resources; `overrides` replace outputs
+ * that are literal in the template (the rehearsal's `SiteUrl` is its proxy's URL). The stacks are named after the
+ * runner's environment.
+ */
+export function publishStacks(region: SimulatedRegion, runner: DeployRunner, templates: StageTemplates, overrides: Record<string, string> = {}): void {
+  const { settings } = runner;
   const name = `${settings.app}-${settings.environment}`;
   const physical: PhysicalValues = {
-    Artifacts: artifactBucket,
-    Deploy: stateMachineArn,
+    Artifacts: artifactBucketName(settings.app, settings.environment),
+    Deploy: runner.stateMachineArn,
     DeployLocks: settings.lockTableName,
     DeployOutcomes: settings.topicArn,
     Bake: `${name}-bake`,
@@ -66,8 +70,10 @@ export function deployStage(region: SimulatedRegion, templates: StageTemplates, 
       ? { TargetGroup: settings.loadBalancer.targetGroupArn }
       : { LoadBalancer: settings.loadBalancer.loadBalancerName }),
   };
-  for (const id of ["Environment", "Pipeline"] as const) region.cloudFormation.putStack(stackName(stage, id), outputsOfTemplate(templates.templates[id], physical));
-  return { stage, settings, runner, artifactBucket };
+  for (const id of ["Environment", "Pipeline"] as const) {
+    const outputs = outputsOfTemplate(templates.templates[id], physical).map((o) => ({ ...o, OutputValue: overrides[o.OutputKey ?? ""] ?? o.OutputValue }));
+    region.cloudFormation.putStack(stackName(settings.environment, id), outputs);
+  }
 }
 
 /**
