@@ -7,7 +7,7 @@ import "../simulator/offlineEnvironment.js";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { RehearsalAbortedError, type RehearsalOptions, type RehearsalSummary, runRehearsal } from "./rehearsal.js";
+import { type LiveRehearsal, RehearsalAbortedError, type RehearsalOptions, type RehearsalSummary, runRehearsal } from "./rehearsal.js";
 
 export const USAGE = `Usage: npm start -- [options]
 
@@ -155,22 +155,24 @@ export async function main(argv: string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   let printed = false;
+  let cliView = "";
   const print = (summary: RehearsalSummary, stillRunning: boolean) => {
     printed = true;
     if (cli.json) process.stdout.write(`${summaryJson(summary)}\n`);
-    else process.stdout.write(`${formatSummary(summary, { stillRunning })}\n`);
+    else process.stdout.write(`${formatSummary(summary, { stillRunning })}\n${cliView}`);
   };
   try {
     const summary = await runRehearsal({
       ...cli,
       log: progress,
       signal: controller.signal,
-      beforeShutdown: cli.keepRunning
-        ? async (running) => {
-            print(running, true);
-            if (!controller.signal.aborted) await new Promise((done) => controller.signal.addEventListener("abort", done, { once: true }));
-          }
-        : undefined,
+      beforeShutdown: async (running, live) => {
+        // Read while everything still runs; printed last, after the summary.
+        if (!cli.json) cliView = await asTheCliShowsIt(live, running.url);
+        if (!cli.keepRunning) return;
+        print(running, true);
+        if (!controller.signal.aborted) await new Promise((done) => controller.signal.addEventListener("abort", done, { once: true }));
+      },
     });
     if (!printed) print(summary, false);
     return summary.ok ? 0 : 1;
@@ -185,6 +187,29 @@ export async function main(argv: string[]): Promise<number> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** The end of `npm start`: the rehearsal's stage as the operator CLI shows it (`status`, `history`; README "Day two"). */
+async function asTheCliShowsIt(live: LiveRehearsal, url: string): Promise<string> {
+  const { cliClients } = await import("../cli/aws.js");
+  const { runCli } = await import("../cli/main.js");
+  const { publishStacks, stageTemplates } = await import("../simulator/execution/deployedStage.js");
+  const { attachRegion } = await import("../simulator/region/middleware.js");
+  const templates = await stageTemplates(live.settings.loadBalancer.kind === "application" ? "dev01" : "classic01");
+  publishStacks(live.region, live.runner, templates, { SiteUrl: url });
+  const attachment = attachRegion(live.region, cliClients);
+  let text = "";
+  const io = { stdout: (t: string) => void (text += t), stderr: (t: string) => void (text += t), isTTY: Boolean(process.stdout.isTTY), env: process.env };
+  try {
+    for (const command of ["status", "history"]) {
+      const argv = [command, "--stage", live.settings.environment];
+      text += `\n$ npx immutable-deploy ${argv.join(" ")}\n`;
+      await runCli(argv, { io, now: () => live.region.now() });
+    }
+  } finally {
+    attachment.detach();
+  }
+  return text;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

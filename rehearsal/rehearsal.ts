@@ -76,6 +76,7 @@ export interface LiveRehearsal {
   settings: EnvironmentSettings;
   host: ProcessInstanceHost;
   proxy: LoadBalancerProxy;
+  runner: DeployRunner;
 }
 
 export interface DeployReport {
@@ -253,6 +254,8 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
     runner.onProgress((event) => printer.handle(event));
     const bucket = artifactBucketName(settings.app, settings.environment);
     runner.connectTrigger(bucket);
+    // Step Functions' API for the operator CLI (`npm start` ends with its `status` and `history`).
+    runner.connectApi();
 
     const load = new LoadGenerator({ url, requestsPerSecond, keepAlive: options.keepAlive });
     cleanups.push(async () => void (await load.stop()));
@@ -299,7 +302,7 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
       startedProcesses: [...host.processes.values()].map(processInfo),
       ok: deploys.length === labels.length && deploys.every((deploy) => deploy.outcome === deploy.expected) && report.failedRequests === 0,
     };
-    await options.beforeShutdown?.(summary, { region, settings, host, proxy });
+    await options.beforeShutdown?.(summary, { region, settings, host, proxy, runner });
     return summary;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
