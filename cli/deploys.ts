@@ -22,6 +22,9 @@ import { resultPathOf, TASK_STATES, type TaskStateName } from "../stacks/pipelin
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 import type { DeployProgress } from "./progress.js";
 
+/** The error `abort` stops a deploy with (StopExecution) before it runs the failure path itself. */
+export const ABORT_ERROR = "DeployAborted";
+
 /** Names the CLI gives the executions it starts, so `history` can say how a deploy was started. */
 export const EXECUTION_PREFIX = { rollback: "rollback-", promote: "promote-" } as const;
 
@@ -189,7 +192,9 @@ export function summarize(execution: ExecutionRef, events: HistoryEvent[]): Depl
   if (status === "RUNNING" || status === "PENDING_REDRIVE") outcome = "running";
   else if (status === "SUCCEEDED") outcome = entered.includes(STATE.noOp) ? "no-op" : "succeeded";
   else if (status === "FAILED") outcome = lastEntered === STATE.rolledBack ? "rolled-back" : lastEntered === STATE.failed ? "failed" : "needs-attention";
-  else if (status === "ABORTED") outcome = pastPointOfNoReturn ? "needs-attention" : "aborted";
+  // Stopped by `abort`, which then rolls back or unlocks; stopped elsewhere after Launch, nothing removed the new group.
+  else if (status === "ABORTED")
+    outcome = pastPointOfNoReturn || (entered.includes(STATE.launch) && endDetails?.error !== ABORT_ERROR) ? "needs-attention" : "aborted";
   else outcome = "needs-attention"; // TIMED_OUT: stopped wherever it was, the lock still held
 
   const startMs = execution.startDate?.getTime() ?? events[0]?.timestamp?.getTime() ?? 0;

@@ -7,13 +7,10 @@ import { notify } from "../../functions/notify.js";
 import { rollback } from "../../functions/rollback.js";
 import { unlockEnvironment } from "../../functions/unlockEnvironment.js";
 import { STAGE_FUNCTIONS, TASK_STATES, type TaskStateName } from "../../stacks/pipeline/tables.js";
-import { latestDocument, readHistory, summarize } from "../deploys.js";
+import { ABORT_ERROR, latestDocument, readHistory, summarize } from "../deploys.js";
 import { CliError, EXIT } from "../errors.js";
 import type { CommandContext } from "../main.js";
 import { runningExecution } from "../running.js";
-
-/** The error an aborted deploy stops with (StopExecution), and the failure path reports. */
-export const ABORT_ERROR = "DeployAborted";
 
 /** Where a deploy is, for what a failure there does (docs/design.md "Failure semantics"). */
 type Phase = "before-launch" | "launched" | "live";

@@ -367,6 +367,22 @@ describe("abort and approve", () => {
     expect(liveRelease(w)).toBe("v3");
   });
 
+  it("a deploy stopped elsewhere after Launch (console, stop-execution) needs attention: nothing rolled it back", async () => {
+    // Prepare
+    const w = await dev01();
+    await release(w, "v1");
+    const v2 = upload(w, "v2");
+    await w.runUntil(() => v2.visited.includes(STATE.checkGroupHealth));
+    w.region.stepFunctions.stateMachines.get(w.stages.dev01.runner.stateMachineArn)!.control.stop(v2.arn, "Stopped", "from the console");
+
+    // Act
+    const run = await w.cli(["watch", v2.name, "--stage", "dev01", "--json"]);
+
+    // Assess
+    expect(run.code).toBe(3);
+    expect(run.json.deploy).toMatchObject({ outcome: "needs-attention", status: "ABORTED", failedState: STATE.waitForGroup, error: "Stopped" });
+  });
+
   it("approve reads the history and says no approval is pending (this state machine has no approval step)", async () => {
     // Prepare
     const w = await dev01();
