@@ -90,10 +90,16 @@ export async function driveWhile<T>(region: SimulatedRegion, runners: DeployRunn
   while (!settled) {
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (settled) break;
-    const active = 1 + runners.flatMap((runner) => runner.executions).filter((execution) => !execution.result).length;
-    if (region.scheduler.parkedWakeUps >= active && region.scheduler.advanceToNextWakeUp()) {
-      idle = 0;
-      continue;
+    const active = () => 1 + runners.flatMap((runner) => runner.executions).filter((execution) => !execution.result).length;
+    if (region.scheduler.parkedWakeUps >= active()) {
+      // An execution between a retry back-off and its next attempt sits in the interpreter's setTimeout(0), and a
+      // stopped one may still hold a wake-up: let the timers run, then look again, so the clock never jumps early.
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      if (settled) break;
+      if (region.scheduler.parkedWakeUps >= active() && region.scheduler.advanceToNextWakeUp()) {
+        idle = 0;
+        continue;
+      }
     }
     idle += 1;
     if (idle > maxIdleTurns) throw new Error(`driveWhile: the work neither finished nor waited on the region's clock for ${maxIdleTurns} turns`);
