@@ -1,14 +1,8 @@
 import type { SSTConfig } from "sst";
-import { Environment } from "./stacks/Environment.js";
-import { Pipeline } from "./stacks/Pipeline.js";
-import { SST_APP_NAME } from "./stacks/stackNames.js";
+import { appConfig, defineStacks } from "./stacks/app.js";
 
+// The stage's region comes from its configuration (stacks/config.ts); stacks/app.ts says why each piece is there.
 export default {
-  config() {
-    return { name: SST_APP_NAME, region: "us-east-1" };
-  },
-  stacks(app) {
-    app.setDefaultFunctionProps({ runtime: "nodejs24.x", architecture: "arm_64", tracing: "active" });
-    app.stack(Environment).stack(Pipeline);
-  },
+  config: (input) => appConfig(input),
+  stacks: (app) => defineStacks(app),
 } satisfies SSTConfig;

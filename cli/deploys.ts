@@ -15,20 +15,19 @@ import {
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { sfn } from "../functions/lib/clients.js";
-import { type DeployState, releaseFromArtifactKey } from "../functions/lib/contract.js";
+import { type DeployOutcome as EndedOutcome, type DeployState, releaseFromArtifactKey } from "../functions/lib/contract.js";
 import { STATE } from "../functions/lib/names.js";
+import { outcomeOfExecution, resumesByRedrive } from "../functions/lib/outcome.js";
 import { readableCause } from "../functions/notify.js";
 import { resultPathOf, TASK_STATES, type TaskStateName } from "../stacks/pipeline/tables.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 import type { DeployProgress } from "./progress.js";
 
-/** The error `abort` stops a deploy with (StopExecution) before it runs the failure path itself. */
-export const ABORT_ERROR = "DeployAborted";
-
 /** Names the CLI gives the executions it starts, so `history` can say how a deploy was started. */
 export const EXECUTION_PREFIX = { rollback: "rollback-", promote: "promote-" } as const;
 
-export type DeployOutcome = "running" | "succeeded" | "no-op" | "rolled-back" | "failed" | "aborted" | "needs-attention";
+/** A deploy's outcome as the notify function publishes it (functions/lib/outcome.ts), or `running`. */
+export type DeployOutcome = EndedOutcome | "running";
 
 /** One deploy as `history`, `status` and `watch --json` report it. */
 export interface DeploySummary {
@@ -54,12 +53,14 @@ export interface DeploySummary {
   cause: string | null;
   /** It got past "Retire old groups": the new release serves, and a failure from there keeps the lock. */
   pastPointOfNoReturn: boolean;
+  /** It stopped where a redrive resumes it (after cutover, timed out, or stopped by hand), the lock its own. */
+  needsAttention: boolean;
 }
 
-/** Exit code of a deploy the CLI followed: 0 succeeded, 1 failed or rolled back, 3 needs attention. */
-export function exitCodeOf(outcome: DeployOutcome): ExitCode {
-  if (outcome === "succeeded" || outcome === "no-op") return EXIT.ok;
-  if (outcome === "needs-attention") return EXIT.attention;
+/** Exit code of a deploy the CLI followed: 0 succeeded, 1 failed, rolled back or aborted, 3 needs attention (redrive it). */
+export function exitCodeOf(deploy: Pick<DeploySummary, "outcome" | "needsAttention">): ExitCode {
+  if (deploy.outcome === "succeeded" || deploy.outcome === "no-op") return EXIT.ok;
+  if (deploy.needsAttention) return EXIT.attention;
   return EXIT.failed;
 }
 
@@ -122,7 +123,8 @@ export async function describeExecution(stateMachineArn: string, ref: string): P
 }
 
 const TERMINAL_EVENTS: ReadonlySet<string> = new Set(["ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"]);
-const FAILURE_PATHS: ReadonlySet<string> = new Set([STATE.rollback, STATE.unlockAfterFailure]);
+/** States a failure leads to: the state before the first of them is where the deploy failed. */
+const FAILURE_PATHS: ReadonlySet<string> = new Set([STATE.rollback, STATE.unlockAfterFailure, STATE.superseded]);
 
 export function isTerminal(event: HistoryEvent): boolean {
   return TERMINAL_EVENTS.has(event.type ?? "");
@@ -186,16 +188,12 @@ export function summarize(execution: ExecutionRef, events: HistoryEvent[]): Depl
   const end = [...events].reverse().find(isTerminal);
   const endDetails = end?.executionFailedEventDetails ?? end?.executionAbortedEventDetails ?? end?.executionTimedOutEventDetails;
   const pastPointOfNoReturn = entered.includes(STATE.retire);
-  const lastEntered = entered.at(-1);
-
-  let outcome: DeployOutcome;
-  if (status === "RUNNING" || status === "PENDING_REDRIVE") outcome = "running";
-  else if (status === "SUCCEEDED") outcome = entered.includes(STATE.noOp) ? "no-op" : "succeeded";
-  else if (status === "FAILED") outcome = lastEntered === STATE.rolledBack ? "rolled-back" : lastEntered === STATE.failed ? "failed" : "needs-attention";
-  // Stopped by `abort`, which then rolls back or unlocks; stopped elsewhere after Launch, nothing removed the new group.
-  else if (status === "ABORTED")
-    outcome = pastPointOfNoReturn || (entered.includes(STATE.launch) && endDetails?.error !== ABORT_ERROR) ? "needs-attention" : "aborted";
-  else outcome = "needs-attention"; // TIMED_OUT: stopped wherever it was, the lock still held
+  const lastEntered = [...events].reverse().find((e) => enteredName(e) !== undefined);
+  // As the outcome notification says it (functions/notify.ts reads the same history).
+  const outcome: DeployOutcome =
+    status === "RUNNING" || status === "PENDING_REDRIVE"
+      ? "running"
+      : outcomeOfExecution(status, { type: lastEntered?.type, name: lastEntered && enteredName(lastEntered) }, doc);
 
   const startMs = execution.startDate?.getTime() ?? events[0]?.timestamp?.getTime() ?? 0;
   const stopMs = status === "RUNNING" ? undefined : (execution.stopDate?.getTime() ?? end?.timestamp?.getTime());
@@ -217,6 +215,7 @@ export function summarize(execution: ExecutionRef, events: HistoryEvent[]): Depl
     error: endDetails?.error ?? null,
     cause: endDetails?.cause === undefined ? null : readableCause(endDetails.cause),
     pastPointOfNoReturn,
+    needsAttention: outcome !== "running" && resumesByRedrive(outcome, endDetails?.error),
   };
 }
 

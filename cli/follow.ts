@@ -62,6 +62,14 @@ export function outcomeLine(context: CommandContext, stage: Stage, summary: Depl
   const what = `deploy ${summary.release ?? summary.execution}`;
   const took = summary.seconds !== null ? ` in ${duration(summary.seconds)}` : "";
   const why = summary.error ? `: ${summary.error}: ${summary.cause ?? ""}` : "";
+  if (summary.needsAttention) {
+    const how =
+      summary.outcome === "timed-out" ? "timed out" : summary.outcome === "aborted" ? "was stopped" : "needs attention: it stopped";
+    return colors.yellow(
+      `${what} ${how} in "${summary.failedState}"${summary.pastPointOfNoReturn ? " after the release went live" : ""} and holds the deploy lock${why}; ` +
+        `fix the cause, then \`npx immutable-deploy redrive --stage ${stage.name}\``,
+    );
+  }
   switch (summary.outcome) {
     case "succeeded":
       return colors.green(`${what} succeeded${took}`);
@@ -70,14 +78,11 @@ export function outcomeLine(context: CommandContext, stage: Stage, summary: Depl
     case "rolled-back":
       return colors.red(`${what} rolled back${took}, failed in "${summary.failedState}"${why}`);
     case "failed":
+    case "needs-attention":
+    case "timed-out":
       return colors.red(`${what} failed${took} in "${summary.failedState}"${why}`);
     case "aborted":
       return colors.red(`${what} aborted${took} in "${summary.failedState}"${why}`);
-    case "needs-attention":
-      return colors.yellow(
-        `${what} needs attention: it stopped in "${summary.failedState}" after the release went live and holds the deploy lock${why}; ` +
-          `fix the cause, then \`npx immutable-deploy redrive --stage ${stage.name}\``,
-      );
     case "running":
       return `${what} is running (in "${summary.currentState}")`;
   }

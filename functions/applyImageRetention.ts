@@ -24,6 +24,7 @@ import {
 import { describeAppGroups, describeEnvironmentGroups, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { launchTemplatesOf, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
+import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 import { IMAGE_ROLE, retainedByTag, TAG } from "./lib/names.js";
 
@@ -43,6 +44,8 @@ const VERSIONS_PER_CALL = 50;
  */
 export async function applyImageRetention(state: DeployState): Promise<RetentionResult> {
   const { settings, plan } = state;
+  // A superseded execution (a late redrive) must not judge images by a live image that no longer is.
+  await assertLockHeld(settings, state.execution.id);
   if (plan?.keepImages) {
     logger.info("image retention skipped: keepImages");
     return { kept: [], deregistered: [], released: [], deletedSnapshots: [], skipped: true };
@@ -104,8 +107,10 @@ export async function listAppReleaseImages(app: string): Promise<Image[]> {
     },
   );
   for await (const page of pages) images.push(...(page.Images ?? []));
+  // EC2 keeps listing a deregistered image for a while (State "deregistered"): it is gone already, and so are
+  // its snapshots, which a re-run must not try to tag.
   return images
-    .filter((image) => image.ImageId)
+    .filter((image) => image.ImageId && image.State !== "deregistered")
     .sort((a, b) => (b.CreationDate ?? "").localeCompare(a.CreationDate ?? ""));
 }
 
@@ -149,8 +154,9 @@ async function withdrawClaims(expired: Image[], settings: EnvironmentSettings): 
   let gone = new Set<Image>();
   if (candidates.length > 0) {
     const fresh = new Map((await describeImagesById(candidates.map((image) => image.ImageId as string))).map((image) => [image.ImageId, image]));
-    // One that no longer exists was deregistered by another environment's retention, which also handles its snapshots.
-    gone = new Set(candidates.filter((image) => !fresh.has(image.ImageId)));
+    // One that no longer exists (or that EC2 still lists as deregistered) was deregistered by another
+    // environment's retention, which also handles its snapshots.
+    gone = new Set(candidates.filter((image) => (fresh.get(image.ImageId)?.State ?? "deregistered") === "deregistered"));
     candidates = candidates.filter((image) => !gone.has(image) && !claimedElsewhere(fresh.get(image.ImageId)!));
   }
   const unclaimed = new Set(candidates);

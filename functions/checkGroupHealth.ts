@@ -1,9 +1,9 @@
-import { type Activity, DescribeScalingActivitiesCommand, type Instance } from "@aws-sdk/client-auto-scaling";
-import { autoScaling } from "./lib/clients.js";
+import type { Activity, Instance } from "@aws-sdk/client-auto-scaling";
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, GroupHealthResult } from "./lib/contract.js";
-import { describeLiveGroup } from "./lib/groups.js";
+import { describeLiveGroup, failedActivities, lastFailedActivity, recentActivities } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
+import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 import {
   BOOT_POLL_SECONDS,
@@ -18,29 +18,24 @@ import {
 const isHealthyInService = (instance: Instance) =>
   instance.LifecycleState === "InService" && instance.HealthStatus === "Healthy";
 
-/** The group's recent scaling activities that failed or were cancelled, newest first. */
-async function failedActivities(groupName: string): Promise<Activity[]> {
-  const activities = await autoScaling.send(
-    new DescribeScalingActivitiesCommand({ AutoScalingGroupName: groupName, MaxRecords: 20 }),
-  );
-  return (activities.Activities ?? []).filter((activity) => activity.StatusCode === "Failed" || activity.StatusCode === "Cancelled");
-}
-
 /** Why the group is not healthy, for the failure message: the instances and the last failed scaling activity. */
-function unhealthyReason(instances: Instance[], desired: number, failed: Activity[]): string {
+function unhealthyReason(instances: Instance[], desired: number, activities: Activity[]): string {
   const notHealthy = instances
     .filter((instance) => !isHealthyInService(instance))
     .map((instance) => `${instance.InstanceId} ${instance.LifecycleState}/${instance.HealthStatus}`);
   const parts: string[] = [];
   if (notHealthy.length > 0) parts.push(`not healthy: ${listSome(notHealthy)}`);
   if (instances.length < desired) parts.push(`${desired - instances.length} instance(s) never launched`);
-  if (failed[0]) parts.push(`last failed activity: ${failed[0].StatusMessage ?? failed[0].Description}`);
+  const failed = lastFailedActivity(activities);
+  if (failed) parts.push(failed);
   return parts.join("; ");
 }
 
 export async function checkGroupHealth(state: DeployState): Promise<GroupHealthResult> {
   const { launch } = state;
   if (!launch) throw new Error("checkGroupHealth needs $.launch");
+  // A superseded execution (a late redrive) must not report on, or act for, a deploy it no longer owns.
+  await assertLockHeld(state.settings, state.execution.id);
   const now = nowSeconds();
   const group = await describeLiveGroup(launch.groupName);
   if (!group) return { ...newGroupGone(launch), checkedAt: now };
@@ -67,7 +62,7 @@ export async function checkGroupHealth(state: DeployState): Promise<GroupHealthR
   }
 
   if (now > launch.healthyBy) {
-    const reason = unhealthyReason(instances, desired, await failedActivities(launch.groupName));
+    const reason = unhealthyReason(instances, desired, await recentActivities(launch.groupName));
     return {
       status: "failed",
       nextPollSeconds: 0,
@@ -82,14 +77,15 @@ export async function checkGroupHealth(state: DeployState): Promise<GroupHealthR
   const slowBoot = now - createdAt >= SLOW_BOOT_AFTER_SECONDS;
   const inService = instances.some((instance) => instance.LifecycleState === "InService");
   if (slowBoot && !inService) {
-    const failed = await failedActivities(launch.groupName);
+    const activities = await recentActivities(launch.groupName);
+    const failed = failedActivities(activities);
     if (failed.length >= FAILED_LAUNCHES_TO_GIVE_UP)
       return {
         status: "failed",
         nextPollSeconds: 0,
         message:
           `deploy: new instance(s) keep failing to launch (${failed.length} failed launches, none in service) ${progress}: ` +
-          unhealthyReason(instances, desired, failed),
+          unhealthyReason(instances, desired, activities),
         ...result,
       };
   }

@@ -1,14 +1,54 @@
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, LoadBalancerHealthResult } from "./lib/contract.js";
-import { describeLiveGroup } from "./lib/groups.js";
+import { describeLiveGroup, lastFailedActivity, recentActivities } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { describeInstanceHealth, describeLoadBalancer } from "./lib/loadBalancer.js";
+import { describeInstanceHealth, describeInstanceState, describeLoadBalancer, type InstanceLoadBalancerHealth } from "./lib/loadBalancer.js";
+import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 import { BOOT_POLL_SECONDS, listSome, newGroupGone, nextPeriodicChangeAt, nextPollSeconds } from "./lib/polling.js";
+
+/** How many instances' last reasons a check carries to the next (the history must stay small). */
+const LAST_SEEN_LIMIT = 10;
+/** States that say nothing about the release: the instance is not (yet) under the health check. */
+const UNINFORMATIVE_STATES = new Set(["initial", "not registered", "healthy", "InService"]);
+
+/**
+ * The load balancer's last informative word on each instance (`unhealthy (Target.FailedHealthChecks: ...)`),
+ * this check's merged over the previous checks': an instance Auto Scaling replaced, or that is back to `initial`
+ * after a re-registration, keeps the reason it had.
+ */
+function rememberReasons(previous: Record<string, string> | undefined, health: InstanceLoadBalancerHealth[]): Record<string, string> {
+  const seen = { ...previous };
+  for (const instance of health) if (!UNINFORMATIVE_STATES.has(instance.state)) seen[instance.instanceId] = describeInstanceState(instance);
+  return Object.fromEntries(Object.entries(seen).slice(-LAST_SEEN_LIMIT));
+}
+
+/**
+ * Why the release is not healthy at the load balancer, in the load balancer's words: each instance's state now,
+ * or the last reason seen for it when it is no longer under the check (Auto Scaling replaced it); then the group's
+ * last failed scaling activity.
+ */
+async function unhealthyReason(groupName: string, health: InstanceLoadBalancerHealth[], seen: Record<string, string>): Promise<string> {
+  const current = new Set(health.map((instance) => instance.instanceId));
+  const lines = health
+    .filter((instance) => !instance.healthy)
+    .map((instance) =>
+      UNINFORMATIVE_STATES.has(instance.state) && seen[instance.instanceId]
+        ? `${describeInstanceState(instance)}, earlier ${seen[instance.instanceId].slice(instance.instanceId.length + 1)}`
+        : describeInstanceState(instance),
+    );
+  const replaced = Object.entries(seen)
+    .filter(([instanceId]) => !current.has(instanceId))
+    .map(([instanceId, last]) => `${instanceId} replaced by Auto Scaling, last seen ${last.slice(instanceId.length + 1)}`);
+  const activity = lastFailedActivity(await recentActivities(groupName));
+  return [listSome([...lines, ...replaced]), activity].filter(Boolean).join("; ");
+}
 
 export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadBalancerHealthResult> {
   const { launch, settings } = state;
   if (!launch) throw new Error("checkLoadBalancerHealth needs $.launch");
+  // A superseded execution (a late redrive) must not report on, or act for, a deploy it no longer owns.
+  await assertLockHeld(settings, state.execution.id);
   const now = nowSeconds();
   const group = await describeLiveGroup(launch.groupName);
   if (!group) return newGroupGone(launch);
@@ -21,6 +61,7 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
   const health = await describeInstanceHealth(settings.loadBalancer, instanceIds);
   const healthy = health.filter((instance) => instance.healthy).length;
   const progress = `(${healthy}/${desired})`;
+  const lastSeen = rememberReasons(state.loadBalancerHealth?.lastSeen, health);
 
   if (healthy >= desired) {
     logger.info("new group healthy at load balancer", { groupName: launch.groupName, healthy, desired });
@@ -37,9 +78,6 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
   // Past the group's health check grace period Auto Scaling would start replacing instances the load
   // balancer calls unhealthy: a release not healthy by then will not be, so roll back now, not at the deadline.
   const graceEndsAt = registered ? registered.to + settings.healthCheckGracePeriodSeconds : undefined;
-  const notHealthy = health
-    .filter((instance) => !instance.healthy)
-    .map((instance) => `${instance.instanceId} ${instance.state}${instance.reason ? ` (${instance.reason})` : ""}`);
   if (graceEndsAt !== undefined && now >= graceEndsAt && now <= launch.healthyBy) {
     return {
       status: "failed",
@@ -47,9 +85,10 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
       message:
         `deploy: new instance(s) not healthy at ${describeLoadBalancer(settings.loadBalancer)} ` +
         `${settings.healthCheckGracePeriodSeconds} s after going InService (the group's health check grace period) ` +
-        `${progress}: ${listSome(notHealthy)}`,
+        `${progress}: ${await unhealthyReason(launch.groupName, health, lastSeen)}`,
       healthy,
       desired,
+      lastSeen,
     };
   }
 
@@ -59,9 +98,10 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
       nextPollSeconds: 0,
       message:
         `deploy: new instance(s) not healthy at ${describeLoadBalancer(settings.loadBalancer)} by the deadline ` +
-        `${progress}: ${listSome(notHealthy)}`,
+        `${progress}: ${await unhealthyReason(launch.groupName, health, lastSeen)}`,
       healthy,
       desired,
+      lastSeen,
     };
   }
 
@@ -82,6 +122,7 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
     message: `deploy: ensuring new instance(s) are healthy at load balancer ${progress}`,
     healthy,
     desired,
+    ...(Object.keys(lastSeen).length > 0 && { lastSeen }),
   };
 }
 

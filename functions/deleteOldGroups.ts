@@ -2,6 +2,7 @@ import type { CleanupResult, DeployState, EnvironmentSettings } from "./lib/cont
 import { deleteGroup, describeEnvironmentGroups, describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { deleteLaunchTemplateVersions, groupNameOfVersion, listLaunchTemplateVersions, versionsUsedBy } from "./lib/launchTemplates.js";
+import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 
 /**
@@ -35,6 +36,8 @@ async function unusedLaunchTemplateVersions(settings: EnvironmentSettings, keep:
 export async function deleteOldGroups(state: DeployState): Promise<CleanupResult> {
   const { retirement, settings } = state;
   if (!retirement) throw new Error("deleteOldGroups needs $.retirement");
+  // A superseded execution (a late redrive) must not delete what another deploy now owns.
+  await assertLockHeld(settings, state.execution.id);
   const newGroupName = state.launch?.groupName ?? state.plan?.groupName;
   const oldNames = retirement.groups.filter((name) => name !== newGroupName);
 

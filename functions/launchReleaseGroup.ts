@@ -13,9 +13,11 @@ import {
   errorMessage,
   GROUP_EXISTS_CODES,
   hasErrorCode,
+  isLaunchTemplateNotUsableYet,
   LAUNCH_REJECTED_CODES,
   LaunchFailedError,
   NotYetVisibleError,
+  SERVICE_LINKED_ROLE_FAILURE_CODES,
   StillInUseError,
 } from "./lib/errors.js";
 import { describeGroupsByName, isBeingDeleted, tagValue } from "./lib/groups.js";
@@ -24,7 +26,7 @@ import { launchTemplateVersionDescription, listLaunchTemplateVersions } from "./
 import { groupAttachmentParameters } from "./lib/loadBalancer.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
-import { IMAGE_ROLE, TAG } from "./lib/names.js";
+import { AUTO_SCALING_SERVICE, AUTO_SCALING_SERVICE_LINKED_ROLE, IMAGE_ROLE, TAG } from "./lib/names.js";
 
 function rejectedLaunch(error: unknown, what: string): never {
   if (hasErrorCode(error, ...LAUNCH_REJECTED_CODES)) throw new LaunchFailedError(`${what}: ${errorMessage(error)}`, { cause: error });
@@ -58,15 +60,27 @@ function mergeTagSpecifications(
   return merged;
 }
 
+/**
+ * How long after a launch-template version was created Auto Scaling's "You must use a valid fully-formed launch
+ * template" is taken for eventual consistency (`NotYetVisible`, retried) rather than a real rejection.
+ */
+export const LAUNCH_TEMPLATE_SETTLE_SECONDS = 300;
+
+const createdSeconds = (date: Date | undefined) => (date ? Math.floor(date.getTime() / 1000) : nowSeconds());
+
 /** The version for this group: the one an earlier run created, or a new one from the template's default. */
-async function ensureLaunchTemplateVersion(settings: EnvironmentSettings, plan: DeployPlan, imageId: string): Promise<string> {
+async function ensureLaunchTemplateVersion(
+  settings: EnvironmentSettings,
+  plan: DeployPlan,
+  imageId: string,
+): Promise<{ version: string; createdAt: number }> {
   const description = launchTemplateVersionDescription(plan.groupName);
   const existing = (
     await listLaunchTemplateVersions(settings.launchTemplateId, [{ Name: "image-id", Values: [imageId] }])
   ).find((version) => version.VersionDescription === description && version.LaunchTemplateData?.ImageId === imageId);
   if (existing?.VersionNumber !== undefined) {
     logger.info("reusing launch template version", { version: existing.VersionNumber, groupName: plan.groupName });
-    return String(existing.VersionNumber);
+    return { version: String(existing.VersionNumber), createdAt: createdSeconds(existing.CreateTime) };
   }
 
   // $Default is the configuration the Environment stack manages; $Latest may be an earlier release's version.
@@ -94,7 +108,7 @@ async function ensureLaunchTemplateVersion(settings: EnvironmentSettings, plan: 
   const version = created.LaunchTemplateVersion?.VersionNumber;
   if (version === undefined) throw new Error("CreateLaunchTemplateVersion returned no version number");
   logger.info("created launch template version", { version, imageId, groupName: plan.groupName });
-  return String(version);
+  return { version: String(version), createdAt: createdSeconds(created.LaunchTemplateVersion?.CreateTime) };
 }
 
 function groupTags(state: DeployState, plan: DeployPlan): Tag[] {
@@ -116,7 +130,7 @@ function groupTags(state: DeployState, plan: DeployPlan): Tag[] {
 }
 
 /** The group for this execution: created now, or the one an earlier run of this execution created. */
-async function ensureGroup(state: DeployState, plan: DeployPlan, version: string): Promise<AutoScalingGroup> {
+async function ensureGroup(state: DeployState, plan: DeployPlan, version: string, versionCreatedAt: number): Promise<AutoScalingGroup> {
   const { settings } = state;
   const desired = plan.desiredCapacity;
   try {
@@ -137,6 +151,20 @@ async function ensureGroup(state: DeployState, plan: DeployPlan, version: string
     );
     logger.info("created auto scaling group", { groupName: plan.groupName, version, desired });
   } catch (error) {
+    // Auto Scaling sees a new version late and refuses it meanwhile (errors.ts, isLaunchTemplateNotUsableYet).
+    const age = nowSeconds() - versionCreatedAt;
+    if (isLaunchTemplateNotUsableYet(error) && age < LAUNCH_TEMPLATE_SETTLE_SECONDS) {
+      throw new NotYetVisibleError(`launch template version ${version} (created ${age} s ago) is not usable by Auto Scaling yet: ${errorMessage(error)}`);
+    }
+    if (hasErrorCode(error, ...SERVICE_LINKED_ROLE_FAILURE_CODES)) {
+      throw new LaunchFailedError(
+        `cannot create group ${plan.groupName}: Auto Scaling could not create or use its service-linked role ` +
+          `(${errorMessage(error)}); the launch function's role needs iam:CreateServiceLinkedRole on ` +
+          `role/${AUTO_SCALING_SERVICE_LINKED_ROLE} with iam:AWSServiceName=${AUTO_SCALING_SERVICE}, ` +
+          `or create the role once: aws iam create-service-linked-role --aws-service-name ${AUTO_SCALING_SERVICE}`,
+        { cause: error },
+      );
+    }
     if (!hasErrorCode(error, ...GROUP_EXISTS_CODES)) {
       rejectedLaunch(error, `cannot create group ${plan.groupName}`);
     }
@@ -165,8 +193,8 @@ export async function launchReleaseGroup(state: DeployState): Promise<LaunchResu
 
   // A redriven execution whose lock another deploy took over must not launch beside it.
   await assertLockHeld(state.settings, state.execution.id);
-  const version = await ensureLaunchTemplateVersion(state.settings, plan, imageId);
-  const group = await ensureGroup(state, plan, version);
+  const { version, createdAt: versionCreatedAt } = await ensureLaunchTemplateVersion(state.settings, plan, imageId);
+  const group = await ensureGroup(state, plan, version, versionCreatedAt);
 
   // From the group's creation time, so a re-run or redrive keeps the deadline the first run set.
   const createdAt = group.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : nowSeconds();

@@ -1,7 +1,16 @@
 import type { DeployPlan, DeployState, LockResult } from "./lib/contract.js";
 import { nowSeconds } from "./lib/clock.js";
 import { stageHandler } from "./lib/handler.js";
-import { executionName, isExecutionRunning, lockIdFor, readLock, takeOverLock, tryAcquireLock } from "./lib/lock.js";
+import {
+  claimDelivery,
+  deliveryIdentity,
+  executionName,
+  isExecutionRunning,
+  lockIdFor,
+  readLock,
+  takeOverLock,
+  tryAcquireLock,
+} from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 
 /** Upper bound of one wait between lock attempts: short enough to start soon after the other deploy ends. */
@@ -11,9 +20,10 @@ const ACQUIRE_ATTEMPTS = 3;
 
 /**
  * Deploy step 2: one deploy per environment at a time. `ready` = this execution holds the lock (also on a
- * re-run); `duplicate` = the release is already live or being deployed (no-op, the lock is not taken);
- * `waiting` = another release is being deployed (poll again after `nextPollSeconds`); `failed` = still
- * waiting at the plan's lock deadline. A lock held by an execution that is no longer running is taken over.
+ * re-run); `duplicate` = the release is already live or being deployed, or the S3 object that started this
+ * execution was delivered before (no-op, the lock is not taken); `waiting` = another release is being deployed
+ * (poll again after `nextPollSeconds`); `failed` = still waiting at the plan's lock deadline. A lock held by an
+ * execution that is no longer running is taken over.
  */
 export async function lockEnvironment(state: DeployState): Promise<LockResult> {
   const plan = requirePlan(state);
@@ -24,6 +34,16 @@ export async function lockEnvironment(state: DeployState): Promise<LockResult> {
   const liveWithRelease = plan.liveGroups.find((group) => group.release === plan.release);
   if (liveWithRelease) {
     return done("duplicate", `release ${plan.release} is already live in group ${liveWithRelease.name}; nothing to deploy`);
+  }
+  // EventBridge delivers at least once, for up to a day: the same upload is deployed once, whatever went live since.
+  if (plan.delivery) {
+    const claim = await claimDelivery(state.settings, plan.delivery, me);
+    if (!claim.ours) {
+      return done(
+        "duplicate",
+        `${deliveryIdentity(plan.delivery)} was already delivered to execution ${executionName(claim.execution)} at ${isoTime(claim.claimedAt)}; a repeated delivery deploys nothing`,
+      );
+    }
   }
 
   for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {

@@ -1,19 +1,24 @@
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent } from "@aws-sdk/client-sfn";
 import { PublishCommand } from "@aws-sdk/client-sns";
-import { eventBridge, sns } from "./lib/clients.js";
-import type { DeployState, NotifyEvent, NotifyResult, Outcome } from "./lib/contract.js";
+import { eventBridge, sfn, sns } from "./lib/clients.js";
+import type { DeployOutcome, DeployState, ExecutionStatusChange, NotifyResult } from "./lib/contract.js";
 import { DeployError, isTransientAwsError, TransientAwsError } from "./lib/errors.js";
 import { stageHandler } from "./lib/handler.js";
 import { executionName } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 import { ERROR, PROJECT } from "./lib/names.js";
+import { outcomeOfExecution, resumesByRedrive } from "./lib/outcome.js";
 
 /** EventBridge `detail-type` per outcome: what subscribers' rules match on. */
-export const DETAIL_TYPE: Record<Outcome, string> = {
+export const DETAIL_TYPE: Record<DeployOutcome, string> = {
   succeeded: "Deploy Succeeded",
   "rolled-back": "Deploy Rolled Back",
   failed: "Deploy Failed",
   "no-op": "Deploy No-op",
+  "needs-attention": "Deploy Needs Attention",
+  "timed-out": "Deploy Timed Out",
+  aborted: "Deploy Aborted",
 };
 
 /** The event source of every outcome event. */
@@ -22,29 +27,60 @@ export const EVENT_SOURCE = PROJECT;
 const SUBJECT_MAX = 100;
 /** Keeps the event well under EventBridge's 256 KB entry limit even with a long stack trace as cause. */
 const CAUSE_MAX = 4000;
+/** History pages read (newest first) looking for the state the execution ended in; each page up to 100 events. */
+const HISTORY_PAGES = 5;
 
 export interface DeployOutcomeDetail {
   app: string;
   environment: string;
   release: string | null;
-  outcome: Outcome;
+  outcome: DeployOutcome;
+  /** The execution's status: SUCCEEDED, FAILED, TIMED_OUT or ABORTED. */
+  status: string;
   executionId: string;
   executionName: string;
   groupName: string | null;
   imageId: string | null;
+  /** The state the execution stopped in when it did not end in one of its own end states (a redrive resumes there). */
+  stoppedAt: string | null;
+  /** The command that resumes the execution where it stopped, when a redrive can do that. */
+  redriveCommand: string | null;
   message: string;
   error: { error: string; cause: string } | null;
 }
 
+/** How the execution ended, read from Step Functions (not from anything the execution wrote about itself). */
+export interface EndOfExecution {
+  outcome: DeployOutcome;
+  /** The state document where it ended (the output, or the input of the last state entered). */
+  state: DeployState;
+  stoppedAt?: string;
+  error?: { error: string; cause: string };
+}
+
 /**
- * Deploy step 11 (and each failure path): publishes the outcome to the SNS topic (people) and the event bus
- * (automation). Any part of the state may be missing (a failure can happen before Prepare made a plan), so
- * everything optional is read defensively. A re-run publishes again: notifications are at least once.
+ * Publishes a deploy's outcome when its execution reaches a terminal status: the Pipeline's EventBridge rule on
+ * Step Functions' "Step Functions Execution Status Change" events invokes this function, so every end is told,
+ * failures, time-outs and aborts included, and nothing the notification does can change the execution's
+ * status. The outcome comes from Step Functions: the output of a succeeded execution; otherwise the execution
+ * history (GetExecutionHistory, newest first): the state it ended in and the error. Published to the SNS topic
+ * (people) and the event bus (automation). A redelivered event publishes again: notifications are at least once.
  */
-export async function notify(event: NotifyEvent): Promise<NotifyResult> {
-  const { outcome, state } = event;
-  const detail = outcomeDetail(outcome, state);
-  const subject = subjectLine(outcome, state);
+export async function notify(event: ExecutionStatusChange): Promise<NotifyResult> {
+  return publishOutcome(await readEndOfExecution(event.detail), event.detail);
+}
+
+/**
+ * Publishes one outcome of an execution to the SNS topic and the event bus. Besides notify, `immutable-deploy
+ * abort` publishes the outcome of the failure path it runs after stopping an execution (rolled back, failed).
+ */
+export async function publishOutcome(
+  end: EndOfExecution,
+  execution: Pick<ExecutionStatusChange["detail"], "executionArn" | "name" | "status">,
+): Promise<NotifyResult> {
+  const detail = outcomeDetail(end, execution);
+  const { state } = end;
+  const subject = subjectLine(end.outcome, state);
 
   await sns.send(new PublishCommand({ TopicArn: state.settings.topicArn, Subject: subject, Message: messageText(detail) }));
 
@@ -54,9 +90,9 @@ export async function notify(event: NotifyEvent): Promise<NotifyResult> {
         {
           EventBusName: state.settings.eventBusName,
           Source: EVENT_SOURCE,
-          DetailType: DETAIL_TYPE[outcome],
+          DetailType: DETAIL_TYPE[end.outcome],
           Detail: JSON.stringify(detail),
-          Resources: [state.execution.id],
+          Resources: [detail.executionId],
         },
       ],
     }),
@@ -70,31 +106,94 @@ export async function notify(event: NotifyEvent): Promise<NotifyResult> {
     throw new DeployError(ERROR.eventPublishFailed, `PutEvents rejected the outcome event: ${reason}`);
   }
 
-  logger.info("outcome published", { outcome, subject });
-  return { outcome, message: detail.message };
+  logger.info("outcome published", { outcome: end.outcome, subject });
+  return { outcome: end.outcome, message: detail.message };
 }
 
-export function outcomeDetail(outcome: Outcome, state: DeployState): DeployOutcomeDetail {
-  const release = state.plan?.release ?? null;
-  const error = state.error ? { error: state.error.Error ?? "", cause: truncate(readableCause(state.error.Cause), CAUSE_MAX) } : null;
+function parseState(json: string | null | undefined): DeployState | undefined {
+  if (!json) return undefined;
+  try {
+    const value = JSON.parse(json) as Partial<DeployState> | null;
+    return value && typeof value === "object" && value.settings ? (value as DeployState) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The newest history events, newest first, until `enough` says what was read suffices (a few pages at most). */
+async function newestHistory(executionArn: string, enough: (events: HistoryEvent[]) => boolean): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  for (let page = 0; page < HISTORY_PAGES; page++) {
+    const answer = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 100, includeExecutionData: true, nextToken }),
+    );
+    events.push(...(answer.events ?? []));
+    nextToken = answer.nextToken;
+    if (!nextToken || enough(events)) break;
+  }
+  return events;
+}
+
+const isStateEntered = (event: HistoryEvent) => Boolean(event.type?.endsWith("StateEntered") && event.stateEnteredEventDetails);
+
+/** The error of the execution's terminal event (ExecutionFailed, ExecutionTimedOut, ExecutionAborted). */
+function terminalError(events: HistoryEvent[]): { error: string; cause: string } | undefined {
+  for (const event of events) {
+    const details = event.executionFailedEventDetails ?? event.executionTimedOutEventDetails ?? event.executionAbortedEventDetails;
+    if (details) return { error: details.error ?? "", cause: details.cause ?? "" };
+  }
+  return undefined;
+}
+
+async function readEndOfExecution(detail: ExecutionStatusChange["detail"]): Promise<EndOfExecution> {
+  const arn = detail.executionArn;
+  if (detail.status === "SUCCEEDED") {
+    const output = detail.output ?? (await sfn.send(new DescribeExecutionCommand({ executionArn: arn }))).output;
+    const state = parseState(output);
+    if (!state) throw new Error(`execution ${arn} succeeded without a deploy state document as its output`);
+    return { outcome: outcomeOfExecution(detail.status, undefined, state), state };
+  }
+  const events = await newestHistory(arn, (read) => read.some(isStateEntered));
+  const entered = events.find(isStateEntered);
+  const state = parseState(entered?.stateEnteredEventDetails?.input);
+  if (!entered || !state) throw new Error(`execution ${arn} (${detail.status}): no state with the deploy state document in its history`);
+  const name = entered.stateEnteredEventDetails?.name ?? "";
+  const error = terminalError(events) ?? (detail.error ? { error: detail.error, cause: detail.cause ?? "" } : undefined);
+  const outcome = outcomeOfExecution(detail.status, { type: entered.type, name }, state);
+  // A Fail state is an end of the definition's own; anywhere else it stopped (after cutover, the lock held, or
+  // timed out or aborted), a redrive resumes there.
+  return entered.type === "FailStateEntered" ? { outcome, state, error } : { outcome, state, stoppedAt: name, error };
+}
+
+export function outcomeDetail(end: EndOfExecution, execution: Pick<ExecutionStatusChange["detail"], "executionArn" | "name" | "status">): DeployOutcomeDetail {
+  const { state } = end;
+  const error = end.error ? { error: end.error.error, cause: truncate(readableCause(end.error.cause), CAUSE_MAX) } : null;
+  const redrivable = resumesByRedrive(end.outcome, end.error?.error);
+  const redriveCommand = redrivable ? `aws stepfunctions redrive-execution --execution-arn ${execution.executionArn}` : null;
   return {
     app: state.settings.app,
     environment: state.settings.environment,
-    release,
-    outcome,
-    executionId: state.execution.id,
-    executionName: state.execution.name ?? executionName(state.execution.id),
+    release: state.plan?.release ?? null,
+    outcome: end.outcome,
+    status: execution.status,
+    executionId: execution.executionArn,
+    executionName: execution.name ?? executionName(execution.executionArn),
     groupName: state.launch?.groupName ?? state.plan?.groupName ?? null,
     imageId: state.image?.imageId ?? state.plan?.imageId ?? null,
-    message: outcomeMessage(outcome, state, error),
+    stoppedAt: end.stoppedAt ?? null,
+    redriveCommand,
+    message: outcomeMessage(end, error, redriveCommand),
     error,
   };
 }
 
-function outcomeMessage(outcome: Outcome, state: DeployState, error: DeployOutcomeDetail["error"]): string {
+function outcomeMessage(end: EndOfExecution, error: DeployOutcomeDetail["error"], redriveCommand: string | null): string {
+  const { state } = end;
   const release = state.plan?.release ? `release ${state.plan.release}` : "the deploy";
   const reason = error ? `${error.error}: ${error.cause}` : "no error recorded";
-  switch (outcome) {
+  const lock = `The deploy lock of ${state.settings.app}/${state.settings.environment}`;
+  switch (end.outcome) {
     case "succeeded": {
       const group = state.launch?.groupName ?? state.plan?.groupName ?? "(unknown group)";
       const image = state.image?.imageId ? ` from image ${state.image.imageId}` : "";
@@ -102,17 +201,38 @@ function outcomeMessage(outcome: Outcome, state: DeployState, error: DeployOutco
       const retired = state.retirement?.groups.length ? `; retired ${state.retirement.groups.join(", ")}` : "";
       return `${release} is live in group ${group}${image}${capacity}${retired}`;
     }
-    case "rolled-back":
-      return `${release} was rolled back; the previous group(s) keep serving. Reason: ${reason}`;
-    case "failed":
-      return `${release} failed. Reason: ${reason}`;
+    case "rolled-back": {
+      const restored = state.rollback?.restoredGroups.length ? state.rollback.restoredGroups.join(", ") : "no group (none served when the deploy started)";
+      return `${release} was rolled back; serving as before the deploy: ${restored}. Reason: ${reason}`;
+    }
+    case "failed": {
+      if (error?.error === ERROR.lockLost) return `${release}: this run was superseded by another deploy and changed nothing. ${reason}`;
+      const rollbackFailed = state.rollbackError
+        ? ` The rollback did not finish either (${state.rollbackError.Error}: ${readableCause(state.rollbackError.Cause)}); the lock is released, check the environment's groups.`
+        : "";
+      return `${release} failed. Reason: ${reason}.${rollbackFailed}`;
+    }
     case "no-op":
       return state.lock?.message ?? `${release}: nothing to deploy`;
+    case "needs-attention":
+      return (
+        `${release} needs attention: "${end.stoppedAt}" failed (${reason}). ${lock} stays with this execution; ` +
+        `fix the cause, then resume at that state: ${redriveCommand}`
+      );
+    case "aborted":
+    case "timed-out":
+      // Stopped by `immutable-deploy abort` to run the failure path itself (roll back, unlock): it publishes that outcome too.
+      if (!redriveCommand) return `${release} was aborted in "${end.stoppedAt}": ${error?.cause ?? reason}; its outcome follows`;
+      // Stopped by hand (console, stop-execution), after cutover, or timed out: the lock stays.
+      return (
+        `${release} ${end.outcome === "timed-out" ? "timed out" : "was aborted"} in "${end.stoppedAt}". ${lock} stays with this ` +
+        `execution until it is resumed or a new deploy takes it over; resume at that state: ${redriveCommand}`
+      );
   }
 }
 
 /** SNS subjects: at most 100 printable ASCII characters, no line breaks. */
-export function subjectLine(outcome: Outcome, state: DeployState): string {
+export function subjectLine(outcome: DeployOutcome, state: DeployState): string {
   const release = state.plan?.release ? `: ${state.plan.release}` : "";
   const text = `[${state.settings.app} ${state.settings.environment}] ${DETAIL_TYPE[outcome]}${release}`;
   return truncate(text.replace(/[^\x20-\x7E]/g, "?"), SUBJECT_MAX);
@@ -140,11 +260,13 @@ function messageText(detail: DeployOutcomeDetail): string {
     `App:         ${detail.app}`,
     `Environment: ${detail.environment}`,
     `Release:     ${detail.release ?? "(unknown)"}`,
-    `Outcome:     ${detail.outcome}`,
+    `Outcome:     ${detail.outcome} (execution ${detail.status})`,
     `Group:       ${detail.groupName ?? "(none)"}`,
     `Image:       ${detail.imageId ?? "(none)"}`,
     `Execution:   ${detail.executionId}`,
+    ...(detail.stoppedAt ? [`Stopped at:  ${detail.stoppedAt}`] : []),
     ...(detail.error ? [`Error:       ${detail.error.error}`, `Cause:       ${detail.error.cause}`] : []),
+    ...(detail.redriveCommand ? [`Resume:      ${detail.redriveCommand}`] : []),
   ].join("\n");
 }
 

@@ -9,11 +9,13 @@ import {
   type EnvironmentSettings,
   type GroupSnapshot,
   RELEASE_LABEL_PATTERN,
+  releaseNamePart,
 } from "./lib/contract.js";
 import { hasErrorCode, IMAGE_NOT_FOUND_CODES, InvalidDeployInputError } from "./lib/errors.js";
 import { describeEnvironmentGroups, isBeingDeleted, snapshotGroup, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { type DeployRequest, parseDeployInput } from "./lib/input.js";
+import { isAttached, isServing } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
 import { IMAGE_ROLE, TAG } from "./lib/names.js";
 import { show } from "./lib/validation.js";
@@ -35,13 +37,15 @@ export async function prepareDeploy(state: DeployState): Promise<DeployPlan> {
   const release = request.release ?? releaseOfImage(image, request.imageId);
 
   const groupName = releaseGroupName(settings, release, execution.id);
+  // Which groups serve now is what a rollback restores; the others (retired or left detached) stay as they are.
   const liveGroups = (await describeEnvironmentGroups(settings))
     .filter((group) => !isBeingDeleted(group) && group.AutoScalingGroupName !== groupName)
-    .map(snapshotGroup);
+    .map((group) => ({ ...snapshotGroup(group), attached: isAttached(group, settings.loadBalancer), serving: isServing(group, settings.loadBalancer) }));
 
   const plan: DeployPlan = {
     release,
     ...(request.artifact && { artifact: request.artifact }),
+    ...(request.source === "s3-event" && request.artifact && { delivery: request.artifact }),
     ...(request.imageId && { imageId: request.imageId }),
     ...(request.baseImageId && { baseImageId: request.baseImageId }),
     rebuildBase: request.rebuildBase,
@@ -66,12 +70,14 @@ export function lockDeadlineFor(state: DeployState): number {
   return from + state.settings.timeouts.lockWaitSeconds;
 }
 
-/** `${app}-${environment}-${release}-${8 hex of sha256(execution id)}`: a redrive or re-run finds the same group. */
+/**
+ * `${app}-${environment}-${release name part}-${8 hex of sha256(execution id)}` (the label by contract.ts's
+ * `releaseNamePart`): a redrive or re-run finds the same group.
+ */
 export function releaseGroupName(settings: EnvironmentSettings, release: string, executionId: string): string {
   const suffix = createHash("sha256").update(executionId).digest("hex").slice(0, 8);
-  const safeRelease = release.replace(/[^A-Za-z0-9._-]/g, "-");
   // Shorten the readable part, never the hash: it is what makes the name unique per execution.
-  const readable = `${settings.app}-${settings.environment}-${safeRelease}`.slice(0, GROUP_NAME_MAX - suffix.length - 1);
+  const readable = `${settings.app}-${settings.environment}-${releaseNamePart(release)}`.slice(0, GROUP_NAME_MAX - suffix.length - 1);
   return `${readable}-${suffix}`;
 }
 

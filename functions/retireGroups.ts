@@ -1,7 +1,7 @@
 import type { AutoScalingGroup } from "@aws-sdk/client-auto-scaling";
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, RetirementResult } from "./lib/contract.js";
-import { describeGroupsByName, isBeingDeleted, scaleGroupsToZero } from "./lib/groups.js";
+import { describeGroupsByName, isBeingDeleted, scaleGroupsToZero, terminationHooks } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { describeLoadBalancer, detachGroup, isAttached } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
@@ -38,13 +38,19 @@ export async function retireGroups(state: DeployState): Promise<RetirementResult
     }
   }
 
+  // Each terminating instance may wait for the groups' termination hooks (an operator's drain script, say) as
+  // long as their heartbeat timeout: the bound allows for the longest one on top of `retireSeconds`.
+  const names = groups.map((group) => group.AutoScalingGroupName ?? "");
+  const hooks = await terminationHooks(names);
+  const hookSeconds = Math.max(0, ...hooks.map((hook) => hook.heartbeatTimeout));
   const now = nowSeconds();
   const drainedBy = draining ? now + settings.drainingSeconds : now;
   if (!draining) await scaleGroupsToZero(groups);
   return {
-    groups: groups.map((group) => group.AutoScalingGroupName ?? ""),
+    groups: names,
     drainedBy,
-    retiredBy: drainedBy + settings.timeouts.retireSeconds,
+    retiredBy: drainedBy + hookSeconds + settings.timeouts.retireSeconds,
+    ...(hooks.length > 0 && { terminationHooks: hooks }),
   };
 }
 

@@ -1,16 +1,18 @@
 import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DEFAULTS } from "../functions/lib/names.js";
-import type { HealthCheckedPool, HealthProbe, HealthProbeResult, Registration } from "../simulator/region/services/health.js";
-import type { LoadBalancingService } from "../simulator/region/services/loadbalancing.js";
+import type { HealthProbeResult } from "../simulator/region/services/health.js";
 
 export type InstanceAddress = { host: string; port: number };
 
+/** One registered target as the control plane sees it: healthy ones get requests, draining ones finish theirs. */
+export interface ProxyTarget {
+  instanceId: string;
+  address: InstanceAddress;
+  draining: boolean;
+}
+
 export interface LoadBalancerProxyOptions {
-  /** The simulated target group's (or classic ELB's) registrations: who is registered, healthy, draining. */
-  pool: HealthCheckedPool;
-  /** Where an instance's app listens (undefined: not up, a check times out). */
-  addressOf: (instanceId: string) => InstanceAddress | undefined;
   /** Default 0: a free port. */
   port?: number;
   healthCheckPath?: string;
@@ -27,7 +29,7 @@ export interface ProxyStats {
   /** Answered 502/504: the target failed or did not answer. */
   upstreamErrors: number;
   /** Requests forwarded, by instance id. */
-  routed: Map<string, number>;
+  routed: Record<string, number>;
 }
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) are for one connection only: never forwarded. */
@@ -39,22 +41,26 @@ function endToEndHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 
 /**
  * The load balancer's data plane on loopback: a plain node:http reverse proxy in front of the instances'
- * processes. The control plane stays the simulated region's pool (registrations, thresholds, draining
- * delay), so the stage functions see exactly what the proxy does:
- * - health checks are real HTTP GETs of the health path (`probe`, given to `setHealthProbe`);
- * - requests go round-robin to the pool's healthy registered targets; none healthy: 503, as ALB answers;
- * - a deregistered (draining) target gets no new requests; once its in-flight ones have finished, the proxy
- *   ends the deregistration early, as ALB does, else the pool's delay ends it.
+ * processes. It runs in its own process (`loadBalancerProcess.ts`); the control plane (registrations,
+ * thresholds, draining delay) stays the simulated region's pool, which tells it the targets (`setTargets`)
+ * and asks it for health checks (`probe`):
+ * - a health check is a real HTTP GET of the health path; 200 passes;
+ * - requests go round-robin to the healthy targets; none healthy: 503, as ALB answers;
+ * - a draining target gets no new requests; once its in-flight ones have finished the proxy says so
+ *   (`onDrained`), so the control plane can end the deregistration early, as ALB does.
  */
 export class LoadBalancerProxy {
-  readonly stats: ProxyStats = { requests: 0, noHealthyTarget: 0, upstreamErrors: 0, routed: new Map() };
+  readonly stats: ProxyStats = { requests: 0, noHealthyTarget: 0, upstreamErrors: 0, routed: {} };
   private readonly server: Server;
   private readonly inFlightByInstance = new Map<string, number>();
+  private routable: ProxyTarget[] = [];
+  private readonly draining = new Set<string>();
+  private readonly drainedListeners = new Set<(instanceId: string) => void>();
   private nextTarget = 0;
   private closed = false;
   private readonly options: Required<LoadBalancerProxyOptions>;
 
-  constructor(options: LoadBalancerProxyOptions) {
+  constructor(options: LoadBalancerProxyOptions = {}) {
     this.options = {
       port: 0,
       healthCheckPath: DEFAULTS.healthCheckPath,
@@ -83,9 +89,24 @@ export class LoadBalancerProxy {
     return `http://127.0.0.1:${address.port}`;
   }
 
-  /** Follows deregistrations of its pool, to end draining as soon as in-flight requests are done. */
-  watch(loadBalancing: LoadBalancingService): void {
-    loadBalancing.onRegistrationChange((pool, instanceId, registration) => this.registrationChanged(pool, instanceId, registration));
+  /**
+   * The registered targets now: the healthy ones get new requests, the draining ones only finish theirs;
+   * anything not listed gets nothing new. A draining target with nothing in flight is reported drained.
+   */
+  setTargets(targets: ProxyTarget[]): void {
+    this.routable = targets.filter((target) => !target.draining);
+    const drainingNow = new Set(targets.filter((target) => target.draining).map((target) => target.instanceId));
+    for (const instanceId of this.draining) if (!drainingNow.has(instanceId)) this.draining.delete(instanceId);
+    for (const instanceId of drainingNow) {
+      if (this.draining.has(instanceId)) continue;
+      this.draining.add(instanceId);
+      if (this.inFlight(instanceId) === 0) this.drained(instanceId);
+    }
+  }
+
+  /** Called once per deregistration, when a draining target has no request in flight any more. */
+  onDrained(listener: (instanceId: string) => void): void {
+    this.drainedListeners.add(listener);
   }
 
   /** Requests being forwarded to the instance now. */
@@ -93,31 +114,31 @@ export class LoadBalancerProxy {
     return this.inFlightByInstance.get(instanceId) ?? 0;
   }
 
-  /** One real health check (the region's pools call it at their interval; see `setHealthProbe`). */
-  readonly probe: HealthProbe = (_pool, instanceId, report) => {
-    const address = this.options.addressOf(instanceId);
-    if (!address || this.closed) return report("timeout");
-    let reported = false;
-    const once = (result: HealthProbeResult) => {
-      if (reported) return;
-      reported = true;
-      report(result);
-    };
-    const check = httpRequest(
-      { host: address.host, port: address.port, path: this.options.healthCheckPath, method: "GET", agent: false, timeout: this.options.healthCheckTimeoutMs },
-      (res) => {
-        res.resume();
-        // ALB's default matcher: 200 only.
-        once(res.statusCode === 200 ? "passed" : "failed-checks");
-      },
-    );
-    check.on("timeout", () => {
-      check.destroy();
-      once("timeout");
+  /** One real health check: GET the health path; 200 passes (ALB's default matcher), no answer times out. */
+  probe(address: InstanceAddress | undefined): Promise<HealthProbeResult> {
+    if (!address || this.closed) return Promise.resolve("timeout");
+    return new Promise((resolve) => {
+      let reported = false;
+      const once = (result: HealthProbeResult) => {
+        if (reported) return;
+        reported = true;
+        resolve(result);
+      };
+      const check = httpRequest(
+        { host: address.host, port: address.port, path: this.options.healthCheckPath, method: "GET", agent: false, timeout: this.options.healthCheckTimeoutMs },
+        (res) => {
+          res.resume();
+          once(res.statusCode === 200 ? "passed" : "failed-checks");
+        },
+      );
+      check.on("timeout", () => {
+        check.destroy();
+        once("timeout");
+      });
+      check.on("error", () => once("timeout"));
+      check.end();
     });
-    check.on("error", () => once("timeout"));
-    check.end();
-  };
+  }
 
   async close(): Promise<void> {
     if (this.closed) return;
@@ -128,28 +149,13 @@ export class LoadBalancerProxy {
     await closing;
   }
 
-  private registrationChanged(pool: HealthCheckedPool, instanceId: string, registration: Registration | undefined): void {
-    if (pool !== this.options.pool || this.closed) return;
-    if (registration?.state === "draining" && this.inFlight(instanceId) === 0) {
-      // Deferred: the pool is still inside its deregister call.
-      setImmediate(() => this.finishDrainingIfIdle(instanceId));
-    }
+  private drained(instanceId: string): void {
+    for (const listener of this.drainedListeners) listener(instanceId);
   }
 
-  private finishDrainingIfIdle(instanceId: string): void {
-    const registration = this.options.pool.registrations.get(instanceId);
-    if (registration?.state === "draining" && this.inFlight(instanceId) === 0) this.options.pool.finishDraining(instanceId);
-  }
-
-  private pickTarget(): { instanceId: string; address: InstanceAddress } | undefined {
-    const targets = this.options.pool
-      .routableInstanceIds()
-      .flatMap((instanceId) => {
-        const address = this.options.addressOf(instanceId);
-        return address ? [{ instanceId, address }] : [];
-      });
-    if (targets.length === 0) return undefined;
-    const target = targets[this.nextTarget % targets.length];
+  private pickTarget(): ProxyTarget | undefined {
+    if (this.routable.length === 0) return undefined;
+    const target = this.routable[this.nextTarget % this.routable.length];
     this.nextTarget = (this.nextTarget + 1) % Number.MAX_SAFE_INTEGER;
     return target;
   }
@@ -171,14 +177,14 @@ export class LoadBalancerProxy {
       return this.answer(res, 503, "no healthy target");
     }
     const { instanceId, address } = target;
-    this.stats.routed.set(instanceId, (this.stats.routed.get(instanceId) ?? 0) + 1);
+    this.stats.routed[instanceId] = (this.stats.routed[instanceId] ?? 0) + 1;
     this.inFlightByInstance.set(instanceId, this.inFlight(instanceId) + 1);
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
       this.inFlightByInstance.set(instanceId, this.inFlight(instanceId) - 1);
-      if (this.inFlight(instanceId) === 0) this.finishDrainingIfIdle(instanceId);
+      if (this.inFlight(instanceId) === 0 && this.draining.has(instanceId)) this.drained(instanceId);
     };
     const upstream = httpRequest(
       {

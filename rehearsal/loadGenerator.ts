@@ -39,6 +39,11 @@ export interface LoadReport {
 
 const FAILURES_KEPT = 20;
 
+/** What a load generator that never started reports. */
+export function emptyLoadReport(): LoadReport {
+  return { requests: 0, failedRequests: 0, servedBy: {}, timeline: [], failures: [], seconds: 0 };
+}
+
 /**
  * Sends steady traffic at the load balancer: one GET every 1/rate seconds on a drift-free schedule, and
  * counts each answer under the release that served it (the app's `x-release` header). A request fails

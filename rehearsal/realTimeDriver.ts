@@ -16,6 +16,8 @@ export interface RealTimeDriverOptions {
  */
 export class RealTimeDriver {
   private timer?: NodeJS.Timeout;
+  /** Releases the scheduler: while this driver runs, nothing else moves its time. */
+  private releaseDriver?: () => void;
   private wallStartMs = 0;
   private virtualStartMs = 0;
   private readonly tickMs: number;
@@ -41,6 +43,7 @@ export class RealTimeDriver {
     if (this.timer) return;
     this.wallStartMs = this.now();
     this.virtualStartMs = this.scheduler.now();
+    this.releaseDriver = this.scheduler.claimDriver();
     this.timer = setInterval(() => this.tick(), this.tickMs);
   }
 
@@ -60,5 +63,7 @@ export class RealTimeDriver {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.releaseDriver?.();
+    this.releaseDriver = undefined;
   }
 }

@@ -1,21 +1,19 @@
+import { rmSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import "../simulator/execution/polyfills.js";
-import { allClients } from "../functions/lib/clients.js";
 import type { EnvironmentSettings, Outcome } from "../functions/lib/contract.js";
 import { DEFAULTS } from "../functions/lib/names.js";
 import { packRelease } from "../scripts/pack-release.js";
-import { artifactBucketName, createEnvironment } from "../simulator/region/environment.js";
-import { attachRegion, bindFunctionClock } from "../simulator/region/middleware.js";
-import { SimulatedRegion } from "../simulator/region/region.js";
-import { DeployRunner, type ExecutionResult } from "../simulator/execution/runner.js";
+import type { SimulatedRegion } from "../simulator/region/region.js";
+import type { DeployRunner, ExecutionResult } from "../simulator/execution/runner.js";
 import type { HealthCheckedPool } from "../simulator/region/services/health.js";
 import type { LoadBalancerKind, Timing } from "../simulator/region/timing.js";
-import { type AslDefinition, loadDeployDefinition } from "../stacks/stateMachineDefinition.js";
-import { LoadBalancerProxy } from "./loadBalancerProxy.js";
-import { LoadGenerator, type RequestFailure, type TrafficBucket } from "./loadGenerator.js";
+import type { AslDefinition } from "../stacks/stateMachineDefinition.js";
+import { LoadBalancerClient } from "./loadBalancerClient.js";
+import type { RequestFailure, TrafficBucket } from "./loadGenerator.js";
+import { LoadGeneratorClient } from "./loadGeneratorClient.js";
 import { ProcessInstanceHost } from "./processHost.js";
 import { ProgressPrinter } from "./progress.js";
 import { RealTimeDriver } from "./realTimeDriver.js";
@@ -57,11 +55,13 @@ export interface RehearsalOptions {
   healthDeadlineSeconds?: number;
   /** Auto Scaling's health-check grace period; default 30 s (beyond the deadline: no replacement churn). */
   gracePeriodSeconds?: number;
-  /** Port of the load balancer on 127.0.0.1; default 0 (a free one). */
+  /** Port of the load balancer on 127.0.0.1; default 0 (a free one). A port that cannot be had: `PortUnavailableError`. */
   port?: number;
   appDir?: string;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /** When the run began, for the progress stamps and `seconds` (default: now; `npm start` passes its own start). */
+  startedAtMs?: number;
   /** Aborts the rehearsal (Ctrl-C): everything is stopped and `runRehearsal` rejects. */
   signal?: AbortSignal;
   /** The synthesized definition, when the caller has it already (tests); default: synthesized now. */
@@ -75,7 +75,7 @@ export interface LiveRehearsal {
   region: SimulatedRegion;
   settings: EnvironmentSettings;
   host: ProcessInstanceHost;
-  proxy: LoadBalancerProxy;
+  balancer: LoadBalancerClient;
   runner: DeployRunner;
 }
 
@@ -96,6 +96,12 @@ export interface RehearsalProcess {
   port?: number;
 }
 
+/** The load balancer's and the load generator's processes. */
+export interface HelperProcessInfo {
+  role: "load balancer" | "load generator";
+  pid: number;
+}
+
 /** docs/design.md "Local rehearsal": `releases`, `requests`, `failedRequests`, `servedBy`, `seconds`; then details. */
 export interface RehearsalSummary {
   releases: string[];
@@ -112,6 +118,8 @@ export interface RehearsalSummary {
   liveProcesses: RehearsalProcess[];
   /** Every instance process started. */
   startedProcesses: RehearsalProcess[];
+  /** The load balancer's and the load generator's processes. */
+  helperProcesses: HelperProcessInfo[];
   /** True when every deploy ended as expected and no request failed. */
   ok: boolean;
 }
@@ -142,14 +150,56 @@ function untilDone<T>(promise: Promise<T>, stop: Promise<never>): Promise<T> {
 }
 
 /**
- * The local rehearsal (docs/design.md "Local rehearsal", `npm start`): packs the example app as v1..vN, brings
- * up a simulated region whose instances are real processes and whose load balancer is a real HTTP proxy on
- * loopback, deploys v1 through the real state machine and stage functions (uploading the artifact starts
- * the execution, as the EventBridge rule does), then deploys the next releases under steady load, and
- * reports what the load saw. Everything it started is stopped before it returns or throws.
+ * The simulated region, the state machine runner and the SDK clients: seconds of module loading (the runner
+ * brings aws-cdk-lib and SST), so loaded only once the helpers run and a progress line is out.
+ */
+async function loadDeployMachinery() {
+  const [clients, environment, middleware, region, runner, definition] = await Promise.all([
+    import("../functions/lib/clients.js"),
+    import("../simulator/region/environment.js"),
+    import("../simulator/region/middleware.js"),
+    import("../simulator/region/region.js"),
+    import("../simulator/execution/runner.js"),
+    import("../stacks/stateMachineDefinition.js"),
+  ]);
+  await import("../simulator/execution/polyfills.js");
+  return {
+    allClients: clients.allClients,
+    artifactBucketName: environment.artifactBucketName,
+    createEnvironment: environment.createEnvironment,
+    attachRegion: middleware.attachRegion,
+    bindFunctionClock: middleware.bindFunctionClock,
+    SimulatedRegion: region.SimulatedRegion,
+    DeployRunner: runner.DeployRunner,
+    loadDeployDefinition: definition.loadDeployDefinition,
+  };
+}
+
+/**
+ * Runs `load` with CDK's output directory inside `dir` (which the rehearsal removes), so a synthesis leaves
+ * no `cdk.out*` folder in the system temp folder. CDK reads CDK_OUTDIR when the App is created.
+ */
+async function withCdkOutdir<T>(dir: string, load: () => Promise<T>): Promise<T> {
+  const before = process.env.CDK_OUTDIR;
+  process.env.CDK_OUTDIR = dir;
+  try {
+    return await load();
+  } finally {
+    if (before === undefined) delete process.env.CDK_OUTDIR;
+    else process.env.CDK_OUTDIR = before;
+  }
+}
+
+/**
+ * The local rehearsal (docs/design.md "Local rehearsal", `npm start`): starts the load balancer and the load
+ * generator, each in its own process; packs the example app as v1..vN; brings up a simulated region whose
+ * instances are real processes and whose target group's data plane is that load balancer; deploys v1
+ * through the real state machine and stage functions (uploading the artifact starts the execution, as the
+ * EventBridge rule does), then deploys the next releases under steady load, and reports what the load saw.
+ * Every process it started is stopped, and its temp folder removed, before it returns or throws.
  */
 export async function runRehearsal(options: RehearsalOptions = {}): Promise<RehearsalSummary> {
-  const startedAtMs = Date.now();
+  const startedAtMs = options.startedAtMs ?? Date.now();
   const releaseCount = options.releases ?? 2;
   const instances = options.instances ?? 2;
   const requestsPerSecond = options.requestsPerSecond ?? 20;
@@ -157,6 +207,7 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
   if (!Number.isInteger(instances) || instances < 1) throw new RangeError(`instances must be an integer >= 1, got ${instances}`);
   if (!(requestsPerSecond > 0)) throw new RangeError(`requestsPerSecond must be > 0, got ${requestsPerSecond}`);
   const healthDeadlineSeconds = options.healthDeadlineSeconds ?? 20;
+  const timing = { ...REHEARSAL_TIMING, ...options.timing };
   const log = options.log ?? (() => undefined);
   const printer = new ProgressPrinter(log, startedAtMs);
   const labels = releaseLabels(releaseCount);
@@ -173,6 +224,31 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
   try {
     const workDir = await mkdtemp(join(tmpdir(), "immutable-deploy-rehearsal-"));
     cleanups.push(() => rm(workDir, { recursive: true, force: true }));
+    // Last resort if this process exits before the cleanups run (an uncaught error, process.exit).
+    const removeOnExit = () => rmSync(workDir, { recursive: true, force: true });
+    process.once("exit", removeOnExit);
+    cleanups.push(() => void process.off("exit", removeOnExit));
+
+    // The helpers first: they are small, and a port in use is known at once.
+    printer.note("", "starting the load balancer and the load generator, each in its own process...");
+    const interval = timing.healthCheckIntervalSeconds!;
+    const [balancerStart, loadStart] = await Promise.allSettled([
+      LoadBalancerClient.start({
+        port: options.port ?? 0,
+        healthCheckTimeoutMs: Math.min(DEFAULTS.healthCheckTimeoutSeconds * 1000, Math.max(200, interval * 800)),
+        onUnexpectedExit: (error) => failStop(error),
+      }),
+      LoadGeneratorClient.start({ onUnexpectedExit: (error) => failStop(error) }),
+    ]);
+    if (balancerStart.status === "fulfilled") cleanups.push(() => balancerStart.value.close());
+    if (loadStart.status === "fulfilled") cleanups.push(() => loadStart.value.close());
+    if (balancerStart.status === "rejected") throw balancerStart.reason;
+    if (loadStart.status === "rejected") throw loadStart.reason;
+    const balancer = balancerStart.value;
+    const load = loadStart.value;
+    const url = balancer.url;
+    printer.note("", `load balancer listening on ${url} (pid ${balancer.pid}; health checks: GET ${DEFAULTS.healthCheckPath} every ${interval} s)`);
+    printer.note("", `load generator ready (pid ${load.pid})`);
 
     const appDir = resolve(options.appDir ?? EXAMPLE_APP_DIR);
     const artifacts = new Map<string, string>();
@@ -181,11 +257,25 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
       artifacts.set(release, packed.outFile);
     }
     printer.note("", `packed ${appDir} as ${labels.join(", ")} in ${join(workDir, "artifacts")}`);
-    const definition = options.definition ?? (await untilDone(loadDeployDefinition("dev01"), stop));
 
-    const region = new SimulatedRegion({ startMs: Date.now(), timing: { ...REHEARSAL_TIMING, ...options.timing } });
+    printer.note("", "synthesizing the state machine (stacks/Pipeline.ts, offline) and loading the simulated region...");
+    const loadingSince = Date.now();
+    const machinery = await untilDone(loadDeployMachinery(), stop);
+    const definition =
+      options.definition ??
+      (await untilDone(
+        withCdkOutdir(join(workDir, "cdk.out"), () =>
+          machinery.loadDeployDefinition("dev01", {
+            onLoad: ({ cached }) => printer.note("", cached ? "state machine reused from .synth/cache (its inputs are unchanged)" : "state machine synthesized and cached in .synth/cache"),
+          }),
+        ),
+        stop,
+      ));
+    printer.note("", `state machine ready: ${Object.keys(definition.States).length} states (${roundSeconds(Date.now() - loadingSince)} s)`);
+
+    const region = new machinery.SimulatedRegion({ startMs: Date.now(), timing });
     const half = Math.ceil(healthDeadlineSeconds / 2);
-    const settings: EnvironmentSettings = createEnvironment(region, {
+    const settings: EnvironmentSettings = machinery.createEnvironment(region, {
       environment: "rehearsal",
       config: {
         loadBalancer: options.loadBalancer ?? "application",
@@ -220,45 +310,34 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
         printer.note(release, `instance ${instanceId}: process exited (${how})${event.expected ? "" : " unexpectedly"}`);
       }
       if (event.type === "boot-failed") printer.note(release, `instance ${instanceId}: failed to boot: ${event.message}`);
+      // An address appeared or went away: the load balancer's targets follow.
+      balancer.syncTargets();
     });
 
     const pool = poolOf(region, settings.loadBalancer);
-    const interval = region.timing.healthCheckIntervalSeconds;
-    const proxy = new LoadBalancerProxy({
-      pool,
-      addressOf: (instanceId) => host.addressOf(instanceId),
-      port: options.port ?? 0,
-      healthCheckTimeoutMs: Math.min(DEFAULTS.healthCheckTimeoutSeconds * 1000, Math.max(200, interval * 800)),
-    });
-    region.loadBalancing.setHealthProbe(proxy.probe);
-    proxy.watch(region.loadBalancing);
-    const url = await proxy.listen();
-    cleanups.push(() => proxy.close());
-    printer.note("", `load balancer listening on ${url} (health checks: GET ${DEFAULTS.healthCheckPath} every ${interval} s)`);
+    balancer.connect({ loadBalancing: region.loadBalancing, pool, addressOf: (instanceId) => host.addressOf(instanceId) });
     region.loadBalancing.onRegistrationChange((changedPool, instanceId, registration) => {
       if (changedPool !== pool) return;
       const release = region.ec2.instances.get(instanceId)?.release ?? "";
       printer.note(release, `load balancer: ${instanceId} ${registration ? registration.state : "deregistered"}`);
     });
 
-    const attachment = attachRegion(region, allClients);
+    const attachment = machinery.attachRegion(region, machinery.allClients);
     cleanups.push(() => attachment.detach());
-    const restoreClock = bindFunctionClock(region);
+    const restoreClock = machinery.bindFunctionClock(region);
     cleanups.push(restoreClock);
 
     const driver = new RealTimeDriver(region.scheduler, { onError: (error) => failStop(error as Error) });
     driver.start();
     cleanups.push(() => driver.stop());
 
-    const runner = new DeployRunner({ region, settings, definition });
+    const runner = new machinery.DeployRunner({ region, settings, definition });
     runner.onProgress((event) => printer.handle(event));
-    const bucket = artifactBucketName(settings.app, settings.environment);
+    const bucket = machinery.artifactBucketName(settings.app, settings.environment);
     runner.connectTrigger(bucket);
     // Step Functions' API for the operator CLI (`npm start` ends with its `status` and `history`).
     runner.connectApi();
 
-    const load = new LoadGenerator({ url, requestsPerSecond, keepAlive: options.keepAlive });
-    cleanups.push(async () => void (await load.stop()));
     const deploys: DeployReport[] = [];
     for (const [index, release] of labels.entries()) {
       const key = `${DEFAULTS.artifactPrefix}${release}${DEFAULTS.artifactSuffix}`;
@@ -280,14 +359,14 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
       // Without a live first release there is nothing to rehearse a swap against.
       if (index === 0 && result.outcome !== "succeeded") break;
       if (index === 0) {
-        printer.note("", `starting load: ${requestsPerSecond} requests/s at ${url}`);
-        load.start();
+        printer.note("", `starting load: ${requestsPerSecond} requests/s at ${url} (load generator pid ${load.pid})`);
+        await untilDone(load.begin({ url, requestsPerSecond, keepAlive: options.keepAlive }), stop);
       }
     }
     // A rollback force-deletes the new group without waiting for its instances: let their processes exit.
     await host.settled();
     const liveProcesses = host.alive().map(processInfo);
-    const report = await load.stop();
+    const report = await untilDone(load.stop(), stop);
     const summary: RehearsalSummary = {
       releases: deploys.map((deploy) => deploy.release),
       requests: report.requests,
@@ -300,13 +379,17 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
       failures: report.failures,
       liveProcesses,
       startedProcesses: [...host.processes.values()].map(processInfo),
+      helperProcesses: [
+        { role: "load balancer", pid: balancer.pid },
+        { role: "load generator", pid: load.pid },
+      ],
       ok: deploys.length === labels.length && deploys.every((deploy) => deploy.outcome === deploy.expected) && report.failedRequests === 0,
     };
-    await options.beforeShutdown?.(summary, { region, settings, host, proxy, runner });
+    await options.beforeShutdown?.(summary, { region, settings, host, balancer, runner });
     return summary;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
-    // Reverse order: load, driver, region hooks, proxy, processes, files.
+    // Reverse order: driver, region hooks, instance processes, helper processes, files.
     for (const cleanup of cleanups.reverse()) {
       try {
         await cleanup();

@@ -9,7 +9,7 @@ import { cliClients } from "../cli/aws.js";
 import { runCli } from "../cli/main.js";
 import { allClients } from "../functions/lib/clients.js";
 import { STATE } from "../functions/lib/names.js";
-import { deployStage, driveWhile, stageTemplates } from "../simulator/execution/deployedStage.js";
+import { deployStage, driveWhile, runUntil as runDeploysUntil, stageTemplates } from "../simulator/execution/deployedStage.js";
 import { attachRegion, bindFunctionClock, SimulatedRegion } from "../simulator/region/index.js";
 
 // AWS's timings, but a 60 s deregistration delay: fewer "draining" lines to read.
@@ -30,12 +30,7 @@ async function cli(...argv: string[]): Promise<void> {
 }
 
 /** Lets the deploys run until `done()` holds. */
-async function runUntil(done: () => boolean): Promise<void> {
-  while (!done()) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (!done() && !region.scheduler.advanceToNextWakeUp()) throw new Error("nothing left to run");
-  }
-}
+const runUntil = (done: () => boolean) => runDeploysUntil(region, runners, done);
 
 const upload = (label: string) => {
   region.s3.putObject(dev01.artifactBucket, `releases/${label}.tgz`, `release ${label}`);

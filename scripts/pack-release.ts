@@ -5,17 +5,17 @@
  * Files: package.json's "files" list when it has one (plain paths), else the whole folder without
  * node_modules and dot files (.git, .env...). Build your assets before packing: this script does not.
  *
- * CLI: tsx scripts/pack-release.ts --app example-app --release v2 [--out dist/releases/v2.tgz]
+ * CLI: npx tsx scripts/pack-release.ts --release v2 [--app example-app] [--out dist/releases/v2.tgz] (--help)
  * Then upload it under the artifact prefix, e.g. `aws s3 cp dist/releases/v2.tgz s3://<bucket>/releases/v2.tgz`.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
-import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { create } from "tar";
 import { RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE } from "../functions/lib/contract.js";
 import { DEFAULTS } from "../functions/lib/names.js";
+import { UsageError, readOptions, runCommand, shown } from "./cli.js";
 
 export interface PackReleaseOptions {
   /** The app folder (holds package.json and package-lock.json). */
@@ -119,23 +119,48 @@ export async function packRelease({ appDir, release, outFile }: PackReleaseOptio
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      app: { type: "string", default: "example-app" },
-      release: { type: "string" },
-      out: { type: "string" },
-    },
+export const PACK_RELEASE_USAGE = `Usage: npx tsx scripts/pack-release.ts --release <label> [--app <folder>] [--out <file${DEFAULTS.artifactSuffix}>]
+
+Packs a Node.js app folder into the release artifact the bake expects: a ${DEFAULTS.artifactSuffix} holding package.json,
+package-lock.json, the app's files (package.json "files", else everything but node_modules and dot files)
+and release.json naming the release. Build your assets first: this script does not.
+
+Options:
+  --release <label>   the release label (the bake's RELEASE): ${RELEASE_LABEL_RULE}
+  --app <folder>      the app folder, holding package.json and package-lock.json (default example-app)
+  --out <file>        where to write the artifact, ending in ${DEFAULTS.artifactSuffix} (default dist/${DEFAULTS.artifactPrefix}<label>${DEFAULTS.artifactSuffix})
+  -h, --help          this text
+
+Then upload it under the artifact prefix: aws s3 cp dist/${DEFAULTS.artifactPrefix}v2${DEFAULTS.artifactSuffix} s3://<bucket>/${DEFAULTS.artifactPrefix}v2${DEFAULTS.artifactSuffix}
+Exit code: 0 when packed; 1 when the app folder cannot be packed; 2 for a bad option or value.`;
+
+/** `pack-release` on the command line: validates every option before it touches a file. */
+export async function packReleaseCli(argv: string[]): Promise<number> {
+  const values = readOptions(argv, {
+    release: { type: "string", allowed: RELEASE_LABEL_RULE },
+    app: { type: "string", allowed: "an app folder" },
+    out: { type: "string", allowed: `a file path ending in ${DEFAULTS.artifactSuffix}` },
+    help: { type: "boolean", short: "h" },
   });
-  if (!values.release) throw new PackReleaseError("--release <label> is required");
+  if (values.help) {
+    process.stdout.write(`${PACK_RELEASE_USAGE}\n`);
+    return 0;
+  }
+  if (values.release === undefined) throw new UsageError("--release", "missing", RELEASE_LABEL_RULE);
+  if (!RELEASE_LABEL_PATTERN.test(values.release)) throw new UsageError("--release", shown(values.release), RELEASE_LABEL_RULE);
+  const appDir = values.app ?? "example-app";
+  if (!existsSync(appDir) || !statSync(appDir).isDirectory()) {
+    throw new UsageError("--app", shown(appDir), "an existing app folder, holding package.json and package-lock.json");
+  }
+  if (values.out !== undefined && (!values.out.endsWith(DEFAULTS.artifactSuffix) || values.out === DEFAULTS.artifactSuffix)) {
+    throw new UsageError("--out", shown(values.out), `a file path ending in ${DEFAULTS.artifactSuffix} (the pipeline only deploys ${DEFAULTS.artifactPrefix}*${DEFAULTS.artifactSuffix})`);
+  }
   const outFile = values.out ?? join("dist", DEFAULTS.artifactPrefix, `${values.release}${DEFAULTS.artifactSuffix}`);
-  const packed = await packRelease({ appDir: values.app!, release: values.release, outFile });
+  const packed = await packRelease({ appDir, release: values.release, outFile });
   console.log(`packed release ${packed.release} into ${packed.outFile}: ${packed.entries.join(", ")}`);
+  return 0;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main().catch((error: Error) => {
-    console.error(`pack-release: ${error.message}`);
-    process.exit(1);
-  });
+  runCommand("pack-release", "npx tsx scripts/pack-release.ts --help", () => packReleaseCli(process.argv.slice(2)));
 }

@@ -7,13 +7,13 @@ import "../simulator/offlineEnvironment.js";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { loadDeployDefinition } from "../stacks/stateMachineDefinition.js";
-import { runScenario, type ScenarioResult } from "../simulator/scenarios/scenario.js";
+import { parseScenario, runScenario, type ScenarioResult } from "../simulator/scenarios/scenario.js";
 
 const USAGE = "usage: npm run simulate -- --scenario <file.json> [--json]";
 
 export function formatScenarioResult(result: ScenarioResult): string {
   const lines = [`scenario ${result.scenario}`];
-  const header = ["#", "release", "outcome", "expected", "sim s", "min s", "ratio", "failed req", "served by", "API calls", "transitions", "lambdas", "bakes b/r"];
+  const header = ["#", "release", "outcome", "expected", "sim s", "min s", "ratio", "failed req", "before 1st", "recovery s", "served by", "API calls", "transitions", "lambdas", "bakes b/r"];
   const rows = result.steps.map((step) => [
     String(step.step),
     step.release,
@@ -23,6 +23,8 @@ export function formatScenarioResult(result: ScenarioResult): string {
     String(step.physicalMinimumSeconds),
     step.physicalMinimumSeconds ? (step.simSeconds / step.physicalMinimumSeconds).toFixed(3) : "-",
     String(step.failedRequests),
+    String(step.requestsBeforeFirstRelease),
+    step.recoverySeconds === undefined ? "-" : String(step.recoverySeconds),
     Object.entries(step.servedBy).map(([r, n]) => `${r}:${n}`).join(" ") || "-",
     String(Object.values(step.apiCalls).reduce((a, b) => a + b, 0)),
     String(step.stateTransitions),
@@ -32,7 +34,17 @@ export function formatScenarioResult(result: ScenarioResult): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const format = (row: string[]) => row.map((cell, c) => cell.padEnd(widths[c])).join("  ");
   lines.push(format(header), format(widths.map((w) => "-".repeat(w))), ...rows.map(format));
-  for (const step of result.steps) if (step.error) lines.push(`step ${step.step}: ${step.error}: ${step.cause}`);
+  for (const step of result.steps) {
+    if (Object.keys(step.failedBy).length) lines.push(`step ${step.step}: failed requests by release: ${Object.entries(step.failedBy).map(([r, n]) => `${r} ${n}`).join(", ")}`);
+    if (step.error) lines.push(`step ${step.step}: ${step.error}: ${step.cause}`);
+  }
+  const live = result.liveGroup;
+  lines.push(
+    live
+      ? `live group: ${live.name} (${live.release ?? "?"}) desired ${live.desired}, min ${live.min}, max ${live.max}; ` +
+          `scaling policies [${live.scalingPolicies.join(", ")}]; lifecycle hooks [${live.lifecycleHooks.join(", ")}]; scheduled actions [${live.scheduledActions.join(", ")}]`
+      : "live group: none",
+  );
   const left = result.leftovers;
   lines.push(
     `leftovers: ${left.groups.length} group(s) ${left.groups.join(" ")}; launch template versions [${left.launchTemplateVersions.join(", ")}]; ` +
@@ -62,7 +74,12 @@ async function main() {
   } catch (error) {
     throw new Error(`cannot read scenario ${values.scenario}: ${(error as Error).message}`);
   }
-  const definition = await loadDeployDefinition("dev01");
+  // A bad scenario is refused before the (slow) synthesis.
+  parseScenario(scenario);
+  const definition = await loadDeployDefinition("dev01", {
+    onLoad: ({ cached, hash }) =>
+      console.error(`simulate: state machine ${cached ? `reused from .synth/cache (inputs unchanged, ${hash})` : `synthesized and cached (${hash})`}`),
+  });
   const result = await runScenario(scenario, definition);
   console.log(values.json ? JSON.stringify(result) : formatScenarioResult(result));
   if (result.invariantViolations.length) process.exitCode = 1;

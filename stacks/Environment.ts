@@ -19,6 +19,8 @@ export interface EnvironmentResources {
   config: StageConfig;
   vpc: ec2.IVpc;
   publicSubnets: ec2.ISubnet[];
+  /** The zones of the public subnets, in subnet order (the bake runs in the first). */
+  availabilityZones: string[];
   instanceSecurityGroup: ec2.ISecurityGroup;
   launchTemplate: ec2.LaunchTemplate;
   instanceRole: iam.Role;
@@ -37,7 +39,7 @@ export function Environment({ stack, app }: StackContext): EnvironmentResources 
   Tags.of(stack).add(TAG.app, config.app);
   Tags.of(stack).add(TAG.environment, config.stage);
 
-  const { vpc, publicSubnets } = environmentNetwork(stack, config);
+  const { vpc, publicSubnets, availabilityZones } = environmentNetwork(stack, config);
 
   // Access logs of the load balancer (ELB writes with SSE-S3 only).
   const logBucket = new s3.Bucket(stack, "LoadBalancerLogs", {
@@ -242,6 +244,7 @@ export function Environment({ stack, app }: StackContext): EnvironmentResources 
     config,
     vpc,
     publicSubnets,
+    availabilityZones,
     instanceSecurityGroup,
     launchTemplate,
     instanceRole,
@@ -251,7 +254,17 @@ export function Environment({ stack, app }: StackContext): EnvironmentResources 
   };
 }
 
-/** A new VPC with public subnets in two zones and flow logs, or the configured existing one. */
+/**
+ * The zones of the new VPC's subnets: configured, or CDK's availability-zone lookup, never a guessed letter
+ * (zone names map to other physical zones in each account, and not every account has every letter). `sst
+ * deploy` resolves the lookup with the deploy's credentials (ec2:DescribeAvailabilityZones) and caches it in
+ * cdk.context.json, so the zones stay put; the offline synthesis reads that cache, or shows CDK's placeholders.
+ */
+function subnetZones(stack: StackContext["stack"], config: StageConfig): string[] {
+  return config.availabilityZones ?? stack.availabilityZones.slice(0, 2);
+}
+
+/** A new VPC with public subnets in two zones (or the configured ones) and flow logs, or the configured existing one. */
 function environmentNetwork(stack: StackContext["stack"], config: StageConfig) {
   if (config.vpc) {
     const vpc = ec2.Vpc.fromVpcAttributes(stack, "Vpc", {
@@ -259,11 +272,11 @@ function environmentNetwork(stack: StackContext["stack"], config: StageConfig) {
       availabilityZones: config.vpc.availabilityZones,
       publicSubnetIds: config.vpc.publicSubnetIds,
     });
-    return { vpc, publicSubnets: vpc.publicSubnets };
+    return { vpc, publicSubnets: vpc.publicSubnets, availabilityZones: config.vpc.availabilityZones };
   }
+  const availabilityZones = subnetZones(stack, config);
   const vpc = new ec2.Vpc(stack, "Vpc", {
-    // Explicit zones keep synthesis offline (no availability-zone lookup).
-    availabilityZones: [`${config.region}a`, `${config.region}b`],
+    availabilityZones,
     natGateways: 0,
     ipProtocol: config.ipv6 ? ec2.IpProtocol.DUAL_STACK : ec2.IpProtocol.IPV4_ONLY,
     subnetConfiguration: [{ name: "public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
@@ -277,5 +290,5 @@ function environmentNetwork(stack: StackContext["stack"], config: StageConfig) {
       }),
     ),
   });
-  return { vpc, publicSubnets: vpc.publicSubnets };
+  return { vpc, publicSubnets: vpc.publicSubnets, availabilityZones };
 }

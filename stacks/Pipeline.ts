@@ -17,7 +17,7 @@ import { suppressBucketNotificationsHandler, suppressSstInternals } from "./nag.
 import { bakeProject } from "./pipeline/bake.js";
 import { deployDefinition } from "./pipeline/definition.js";
 import { stageFunctions } from "./pipeline/stageFunctions.js";
-import { releaseUploadPattern } from "./pipeline/tables.js";
+import { executionEndedPattern, releaseUploadPattern } from "./pipeline/tables.js";
 
 /**
  * The deploy: artifact bucket + EventBridge trigger, lock table, the CodeBuild bake, one least-privilege
@@ -59,6 +59,8 @@ export function Pipeline({ stack }: StackContext) {
 
   const lockTable = new dynamodb.Table(stack, "DeployLocks", {
     partitionKey: { name: "lockId", type: dynamodb.AttributeType.STRING },
+    // Delivery records (functions/lib/lock.ts, claimDelivery) expire; the lock items carry no such attribute.
+    timeToLiveAttribute: "expiresAt",
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
@@ -121,6 +123,14 @@ export function Pipeline({ stack }: StackContext) {
     description: `Deploy ${config.app} to ${config.stage} when a release artifact lands under ${DEFAULTS.artifactPrefix}`,
     eventPattern: { source: pattern.source, detailType: pattern["detail-type"], detail: pattern.detail },
     targets: [new eventTargets.SfnStateMachine(stateMachine)],
+  });
+
+  // ---- Outcomes: every terminal status of an execution invokes the notify function -------------------------
+  const ended = executionEndedPattern(stateMachine.stateMachineArn);
+  new events.Rule(stack, "DeployEnded", {
+    description: `Publish the outcome of every ${config.app} ${config.stage} deploy, whatever status its execution ends in`,
+    eventPattern: { source: ended.source, detailType: ended["detail-type"], detail: ended.detail },
+    targets: [new eventTargets.LambdaFunction(fn.notify)],
   });
 
   suppressBucketNotificationsHandler(stack);

@@ -1,6 +1,9 @@
+import { _InstanceType } from "@aws-sdk/client-ec2";
 import { z } from "zod";
+import { NODE_RELEASES } from "./data/nodeVersions.js";
 import { DEFAULTS } from "../functions/lib/names.js";
-import { allowedKeysAt, valueAt } from "../functions/lib/validation.js";
+import { SLOW_BOOT_AFTER_SECONDS } from "../functions/lib/polling.js";
+import { allowedErrorMap, allowedKeysAt, didYouMean, show, valueAt } from "../functions/lib/validation.js";
 
 /**
  * Per-stage configuration: one typed object per stage. Everything but `domain` and `hostedZoneId` has a
@@ -22,6 +25,25 @@ const pattern = (regex: RegExp, allowed: string) =>
 
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const AVAILABILITY_ZONE = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
+const availabilityZone = () => pattern(AVAILABILITY_ZONE, 'an availability zone such as "us-east-1a"');
+
+/** Every EC2 instance type the SDK knows (`_InstanceType`, @aws-sdk/client-ec2): a type outside it cannot launch. */
+const INSTANCE_TYPES: ReadonlySet<string> = new Set(Object.values(_InstanceType));
+
+/**
+ * Node.js releases a stage may bake (18.x and later), shipped in stacks/data/nodeVersions.ts with where they
+ * come from (`npx tsx scripts/node-versions.ts` refreshes it): the bake downloads nodejs.org/dist/v<version>/,
+ * so a version never released would fail only there. A release newer than the file is refused until it is
+ * refreshed.
+ */
+const NODE_VERSIONS: ReadonlySet<string> = new Set(NODE_RELEASES.versions);
+
+/**
+ * The shipped stages' domain and hosted zone: placeholders that make the examples synthesize. They can only fail
+ * at deploy time (no such zone in your account), so a deploy refuses them (see `deployOnlyProblems`).
+ */
+export const PLACEHOLDERS = { domain: "example.com", hostedZoneId: "Z0123456789EXAMPLE01" } as const;
 
 export const StageConfigSchema = z
   .object({
@@ -41,9 +63,23 @@ export const StageConfigSchema = z
       .default("application"),
     /** Serve AAAA as well as A (dualstack ALB only). */
     ipv6: z.boolean({ message: "true or false" }).default(false),
-    instanceType: pattern(/^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/, 'an EC2 instance type such as "t3.micro"').default(
-      DEFAULTS.instanceType,
-    ),
+    instanceType: z
+      .string({ invalid_type_error: "an EC2 instance type" })
+      .refine((type) => INSTANCE_TYPES.has(type), {
+        message: `an EC2 instance type the SDK knows (@aws-sdk/client-ec2 _InstanceType, ${INSTANCE_TYPES.size} types) such as "t3.micro" or "t4g.small"`,
+      })
+      .default(DEFAULTS.instanceType),
+    /**
+     * The availability zones of the new VPC's public subnets (2 or more, in `region`). Zone names map to
+     * different physical zones per account and not every zone offers every instance type: without this, `sst
+     * deploy` looks the zones up (CDK's availability-zone lookup, cached in cdk.context.json) and takes the first
+     * two. With `vpc`, its own `availabilityZones` apply.
+     */
+    availabilityZones: z
+      .array(availabilityZone())
+      .min(2, { message: "at least two availability zones of the stage's region" })
+      .max(6, { message: "at most six availability zones" })
+      .optional(),
     minCapacity: intRange(0, 500).default(DEFAULTS.minCapacity),
     desiredCapacity: intRange(1, 500).default(DEFAULTS.desiredCapacity),
     maxCapacity: intRange(1, 500).default(DEFAULTS.maxCapacity),
@@ -65,8 +101,13 @@ export const StageConfigSchema = z
     healthCheckGracePeriodSeconds: intRange(0, 7200).default(DEFAULTS.healthCheckGracePeriodSeconds),
     /** The app's port on the instance (nginx listens on 80 and proxies to it). */
     appPort: intRange(1024, 65535).default(DEFAULTS.appPort),
-    /** Node.js version baked into the base image. */
-    nodeVersion: pattern(/^\d+\.\d+\.\d+$/, 'a Node.js version such as "22.11.0"').default("22.11.0"),
+    /** Node.js version baked into the base image: a released version (NODE_RELEASES). */
+    nodeVersion: z
+      .string({ invalid_type_error: "a Node.js version" })
+      .refine((version) => NODE_VERSIONS.has(version), {
+        message: `a released Node.js version, 18.0.0 or later, such as "22.11.0" (stacks/data/nodeVersions.ts, known through ${NODE_RELEASES.newest.version} as of ${NODE_RELEASES.retrieved}; refresh it with npx tsx scripts/node-versions.ts)`,
+      })
+      .default("22.11.0"),
     /** ACM certificate for HTTPS on 443 (with an HTTP -> HTTPS redirect). */
     certificateArn: pattern(
       /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/,
@@ -84,9 +125,7 @@ export const StageConfigSchema = z
         publicSubnetIds: z
           .array(pattern(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as "subnet-0abc1234"'))
           .min(2, { message: "at least two subnets, in different availability zones" }),
-        availabilityZones: z
-          .array(pattern(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'an availability zone such as "us-east-1a"'))
-          .min(2, { message: "one zone per subnet, at least two" }),
+        availabilityZones: z.array(availabilityZone()).min(2, { message: "one zone per subnet, at least two" }),
       })
       .strict()
       .optional(),
@@ -127,21 +166,42 @@ export const StageConfigSchema = z
         path: ["vpc", "availabilityZones"],
         message: `one zone per subnet (${c.vpc.publicSubnetIds.length})`,
       });
+    if (c.availabilityZones && c.vpc)
+      ctx.addIssue({ code: "custom", path: ["availabilityZones"], message: "none with vpc (vpc.availabilityZones are the zones of its subnets)" });
+    for (const [path, zones] of [[["availabilityZones"], c.availabilityZones], [["vpc", "availabilityZones"], c.vpc?.availabilityZones]] as const) {
+      if (!zones) continue;
+      if (zones.some((zone) => !zone.startsWith(c.region)) || new Set(zones).size !== zones.length)
+        ctx.addIssue({ code: "custom", path: [...path], message: `distinct zones of the stage's region ${c.region}, such as "${c.region}a"` });
+    }
+    // The health deadline counts from the group's creation; the load-balancer check gives up when the grace
+    // period ends after an instance went InService. A deadline before both is a rollback of a release that
+    // might still have become healthy.
+    const deadline = c.timeouts.groupHealthySeconds + c.timeouts.loadBalancerHealthySeconds;
+    const needed = c.healthCheckGracePeriodSeconds + SLOW_BOOT_AFTER_SECONDS;
+    if (deadline < needed)
+      ctx.addIssue({
+        code: "custom",
+        path: ["timeouts", "loadBalancerHealthySeconds"],
+        message:
+          `timeouts.groupHealthySeconds + timeouts.loadBalancerHealthySeconds (${c.timeouts.groupHealthySeconds} + ` +
+          `${c.timeouts.loadBalancerHealthySeconds} = ${deadline}) of at least healthCheckGracePeriodSeconds plus a boot ` +
+          `(${c.healthCheckGracePeriodSeconds} + ${SLOW_BOOT_AFTER_SECONDS} = ${needed})`,
+      });
   });
 
 export type StageConfigInput = z.input<typeof StageConfigSchema>;
 export type StageConfig = z.output<typeof StageConfigSchema> & { stage: string };
 
 /**
- * The stages of this app. Edit `domain` and `hostedZoneId` to yours; every other field is optional.
+ * The stages of this app: examples until `domain` and `hostedZoneId` are yours (a deploy refuses the
+ * placeholders; they synthesize, so the examples and the tests work offline). Every other field is optional.
  * `dev01` and `production` use an ALB; `classic01` shows the classic ELB variant.
  */
 export const STAGES: Record<string, StageConfigInput> = {
-  dev01: { domain: "example.com", hostedZoneId: "Z0123456789EXAMPLE01" },
-  classic01: { domain: "example.com", hostedZoneId: "Z0123456789EXAMPLE01", loadBalancer: "classic" },
+  dev01: { ...PLACEHOLDERS },
+  classic01: { ...PLACEHOLDERS, loadBalancer: "classic" },
   production: {
-    domain: "example.com",
-    hostedZoneId: "Z0123456789EXAMPLE01",
+    ...PLACEHOLDERS,
     desiredCapacity: 3,
     maxCapacity: 12,
     minCapacity: 2,
@@ -155,23 +215,39 @@ export class StageConfigError extends Error {
   }
 }
 
-function describeValue(value: unknown): string {
-  return value === undefined ? "missing" : JSON.stringify(value);
+/** The usual configuration error: the stage, then one `field: value; allowed: ...` line per problem. */
+export function stageConfigError(stage: string, lines: string[]): StageConfigError {
+  return new StageConfigError(`Invalid configuration for stage "${stage}":\n  ${lines.join("\n  ")}`);
 }
 
 /** Validates a stage's configuration; throws StageConfigError naming stage, field, value and what is allowed. */
 export function parseStageConfig(stage: string, input: unknown): StageConfig {
-  const result = StageConfigSchema.safeParse(input);
+  const result = StageConfigSchema.safeParse(input, { errorMap: allowedErrorMap });
   if (result.success) return { ...result.data, stage };
   const lines = result.error.issues.map((issue) => {
     if (issue.code === "unrecognized_keys") {
       const where = issue.path.length ? `${issue.path.join(".")}.` : "";
-      return `${issue.keys.map((k) => where + k).join(", ")}: unknown field; allowed: ${allowedKeysAt(StageConfigSchema, issue.path).join(", ")}`;
+      const allowed = allowedKeysAt(StageConfigSchema, issue.path);
+      return issue.keys.map((k) => `${where}${k}: unknown field${didYouMean(k, allowed)}; allowed: ${allowed.join(", ")}`).join("\n  ");
     }
     const field = issue.path.join(".");
-    return `${field}: ${describeValue(valueAt(input, issue.path))}; allowed: ${issue.message}`;
+    return `${field}: ${show(valueAt(input, issue.path))}; allowed: ${issue.message}`;
   });
-  throw new StageConfigError(`Invalid configuration for stage "${stage}":\n  ${lines.join("\n  ")}`);
+  throw stageConfigError(stage, lines);
+}
+
+/**
+ * What is valid to synthesize but cannot deploy: the shipped placeholder domain and hosted zone. `sst deploy`
+ * (stacks/app.ts) refuses them with these lines; the offline synthesis reports them as notes, so the shipped
+ * example stages still synthesize.
+ */
+export function deployOnlyProblems(config: StageConfig): string[] {
+  const problems: string[] = [];
+  if (config.domain === PLACEHOLDERS.domain)
+    problems.push(`domain: ${JSON.stringify(config.domain)}; allowed: a domain whose hosted zone you own (${PLACEHOLDERS.domain} is the shipped placeholder: set yours in stacks/config.ts)`);
+  if (config.hostedZoneId === PLACEHOLDERS.hostedZoneId)
+    problems.push(`hostedZoneId: ${JSON.stringify(config.hostedZoneId)}; allowed: the Route 53 hosted zone id of your domain (${PLACEHOLDERS.hostedZoneId} is the shipped placeholder: aws route53 list-hosted-zones-by-name --dns-name <domain>)`);
+  return problems;
 }
 
 /** The validated configuration of a configured stage; an unknown stage fails with the list of known ones. */

@@ -1,5 +1,11 @@
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { EnvironmentSettings } from "../functions/lib/contract.js";
 import { STATE } from "../functions/lib/names.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** An Amazon States Language document (as much of its shape as the callers need). */
 export interface AslDefinition {
@@ -38,14 +44,66 @@ export function definitionFromTemplate(template: Record<string, any>): AslDefini
   return JSON.parse(text) as AslDefinition;
 }
 
+/** Where synthesized definitions are kept between runs (ignored by git, like the rest of `.synth/`). */
+export const DEFINITION_CACHE_DIR = path.join(ROOT, ".synth", "cache");
+
+/** What a synthesized definition depends on: the stacks, the shared names and contract, the app, the locked packages. */
+const DEFINITION_INPUTS = ["stacks", "functions/lib", "sst.config.ts", "package-lock.json"];
+
+/** A content hash of everything the definition depends on: when it is unchanged, so is the definition. */
+export async function definitionInputsHash(stage: string): Promise<string> {
+  const hash = createHash("sha256").update(`stage=${stage}\n`);
+  const files: string[] = [];
+  for (const input of DEFINITION_INPUTS) {
+    const full = path.join(ROOT, input);
+    if ((await stat(full)).isDirectory()) {
+      for (const entry of await readdir(full, { recursive: true, withFileTypes: true }))
+        if (entry.isFile() && entry.name.endsWith(".ts")) files.push(path.join(entry.parentPath, entry.name));
+    } else files.push(full);
+  }
+  for (const file of files.sort()) hash.update(`${path.relative(ROOT, file)}\n`).update(await readFile(file));
+  return hash.digest("hex").slice(0, 16);
+}
+
+export interface LoadOptions {
+  /** Synthesize even when a cached definition for the same inputs exists. */
+  fresh?: boolean;
+  /** Told whether the definition came from the cache or was synthesized. */
+  onLoad?: (how: { cached: boolean; hash: string; file: string }) => void;
+}
+
 /**
- * The deploy state machine of a stage, synthesized offline, exactly as it would be deployed. The CDK is
- * loaded only here, so importing this module (the simulator does) costs nothing until a definition is needed.
+ * The deploy state machine of a stage, synthesized offline, exactly as it would be deployed. Synthesis takes
+ * seconds (the CDK and SST load only here), so the result is kept in `.synth/cache/` under a content hash of
+ * its inputs and reused while nothing it depends on changed.
  */
-export async function loadDeployDefinition(stage = "dev01"): Promise<AslDefinition> {
+export async function loadDeployDefinition(stage = "dev01", options: LoadOptions = {}): Promise<AslDefinition> {
+  const hash = await definitionInputsHash(stage);
+  const file = path.join(DEFINITION_CACHE_DIR, `${stage}-${hash}.asl.json`);
+  if (!options.fresh) {
+    const cached = await readFile(file, "utf8").then(
+      (text) => JSON.parse(text) as AslDefinition,
+      () => undefined,
+    );
+    if (cached) {
+      options.onLoad?.({ cached: true, hash, file });
+      return cached;
+    }
+  }
   const { synthesizeApp } = await import("./synthesize.js");
   const app = await synthesizeApp(stage);
-  return definitionFromTemplate(app.template("Pipeline"));
+  const definition = definitionFromTemplate(app.template("Pipeline"));
+  await mkdir(DEFINITION_CACHE_DIR, { recursive: true });
+  // Written whole, then renamed: concurrent test workers never read half a file.
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify(definition));
+  await rename(temporary, file);
+  // Older definitions of this stage are stale now.
+  for (const name of await readdir(DEFINITION_CACHE_DIR))
+    if (name.startsWith(`${stage}-`) && name.endsWith(".asl.json") && path.join(DEFINITION_CACHE_DIR, name) !== file)
+      await rm(path.join(DEFINITION_CACHE_DIR, name), { force: true });
+  options.onLoad?.({ cached: false, hash, file });
+  return definition;
 }
 
 /** A copy of the definition whose first state injects `settings` (the simulator's environment). */

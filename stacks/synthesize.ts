@@ -1,31 +1,44 @@
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { Aspects } from "aws-cdk-lib";
-import type { CloudAssembly } from "aws-cdk-lib/cx-api";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { App } from "sst/constructs";
-import { initProject } from "sst/project.js";
+import { useFunctions } from "sst/constructs/Function.js";
+import { initProject, useProject } from "sst/project.js";
+import { useRuntimeHandlers } from "sst/runtime/handlers.js";
 import sstConfig from "../sst.config.js";
-import { loadStageConfig } from "./config.js";
-import { type StackId, stackName as sstStackName } from "./stackNames.js";
+import { OFFLINE_SYNTHESIS } from "./app.js";
+import { deployOnlyProblems, loadStageConfig } from "./config.js";
+import { STACK_IDS, type StackId, stackName as sstStackName } from "./stackNames.js";
 
-export { STACK_IDS, type StackId } from "./stackNames.js";
+export { STACK_IDS, type StackId };
+
+/** The prefix of the temporary cloud-assembly directories, removed after each synthesis. */
+export const SYNTH_DIR_PREFIX = "immutable-deploy-synth-";
 
 export interface SynthesizedApp {
   stage: string;
-  assembly: CloudAssembly;
   stackName(id: StackId): string;
   /** The CloudFormation template of one stack. */
   template(id: StackId): Record<string, any>;
   /** Unsuppressed cdk-nag errors of one stack (empty unless synthesized with `nag: true`). */
   nagErrors(id: StackId): string[];
+  /** What only `sst deploy` decides or refuses: lookups it makes, placeholders it refuses. */
+  notes: string[];
 }
 
 /** Plain syntheses (no nag, no bundle) of this process, by stage: the same stage is synthesized once. */
 const synthesized = new Map<string, Promise<SynthesizedApp>>();
 
 /**
- * Synthesizes every stack of a stage offline: no credentials, no network (unlike `sst build`, which calls
- * STS). Lambda code is left as SST's placeholder unless `bundle` is set, which builds it with esbuild. A plain
- * synthesis is done once per stage and process (the simulator, the rehearsal and the tests read it again).
+ * Synthesizes every stack of a stage offline, as `sst deploy` would (the same sst.config.ts, the lookups
+ * cached in cdk.context.json), but with no credentials and no network: the App carries OFFLINE_SYNTHESIS, so
+ * the deploy-only checks become notes. The Lambda code is a placeholder unless `bundle` is set, which builds it
+ * with esbuild as a deploy does; either way SST finishes the app as for a deploy (see finishOffline). The cloud
+ * assembly goes to a temporary directory removed before this returns: everything is read into memory first.
+ * A plain synthesis is done once per stage and process (the simulator, the rehearsal and the tests read it again).
  */
 export function synthesizeApp(stage: string, options: { nag?: boolean; bundle?: boolean } = {}): Promise<SynthesizedApp> {
   if (options.nag || options.bundle) return synthesizeAppNow(stage, options);
@@ -41,27 +54,78 @@ export function synthesizeApp(stage: string, options: { nag?: boolean; bundle?: 
 async function synthesizeAppNow(stage: string, options: { nag?: boolean; bundle?: boolean }): Promise<SynthesizedApp> {
   const config = loadStageConfig(stage); // fail early, with the configuration error, before SST starts
   await initProject({ stage });
-  const app = new App({
-    mode: "deploy",
-    name: sstConfig.config().name,
-    stage,
-    region: config.region,
-    account: process.env.CDK_DEFAULT_ACCOUNT ?? "123456789012",
-  });
-  if (options.nag) Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
-  await sstConfig.stacks(app);
-  if (options.bundle) await app.finish();
-  const assembly = app.synth();
-  const stackName = (id: StackId) => sstStackName(stage, id);
-  const artifact = (id: StackId) => assembly.getStackByName(stackName(id));
-  return {
-    stage,
-    assembly,
-    stackName,
-    template: (id) => artifact(id).template,
-    nagErrors: (id) =>
-      artifact(id)
-        .messages.filter((m) => m.level === "error" && String(m.entry.data).startsWith("AwsSolutions-"))
-        .map((m) => `${m.id}: ${String(m.entry.data).split("\n")[0]}`),
-  };
+  const outdir = await mkdtemp(path.join(os.tmpdir(), SYNTH_DIR_PREFIX));
+  try {
+    const app = new App(
+      {
+        mode: "deploy",
+        name: sstConfig.config({ stage }).name,
+        stage,
+        region: config.region,
+        account: process.env.CDK_DEFAULT_ACCOUNT ?? "123456789012",
+      },
+      { outdir, context: { ...cachedLookups(), [OFFLINE_SYNTHESIS]: true } },
+    );
+    if (options.nag) Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+    await sstConfig.stacks(app);
+    await finishOffline(app, { bundle: options.bundle ?? false, placeholderDir: path.join(outdir, "placeholder-code") });
+    const assembly = app.synth();
+    const stackName = (id: StackId) => sstStackName(stage, id);
+    const stacks = new Map(
+      STACK_IDS.map((id) => {
+        const artifact = assembly.getStackByName(stackName(id));
+        const nagErrors = artifact.messages
+          .filter((m) => m.level === "error" && String(m.entry.data).startsWith("AwsSolutions-"))
+          .map((m) => `${m.id}: ${String(m.entry.data).split("\n")[0]}`);
+        return [id, { template: artifact.template as Record<string, any>, nagErrors }];
+      }),
+    );
+    const lookups = (assembly.manifest.missing ?? []).map(
+      (missing) => `${missing.provider} lookup (${missing.key}): made by sst deploy with its credentials and cached in cdk.context.json; this synthesis shows CDK's placeholders (e.g. availability zones dummy1a, dummy1b)`,
+    );
+    return {
+      stage,
+      stackName,
+      template: (id) => stacks.get(id)!.template,
+      nagErrors: (id) => stacks.get(id)!.nagErrors,
+      notes: [...lookups, ...deployOnlyProblems(config).map((problem) => `sst deploy refuses ${problem}`)],
+    };
+  } finally {
+    await rm(outdir, { recursive: true, force: true });
+  }
+}
+
+/** The lookups a deploy cached (CDK context in cdk.context.json at the project root), as `sst deploy` reads them. */
+function cachedLookups(): Record<string, unknown> {
+  const file = path.join(useProject().paths.root, "cdk.context.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : {};
+}
+
+/**
+ * SST's own finish, the step a deploy runs after the stacks (tags, the functions' SSM parameters, metadata,
+ * removal policies, and each function's build, which also sets its runtime), with two changes:
+ * - without `bundle`, each function's build is a placeholder file instead of esbuild's bundle, so the template
+ *   is the deploy's (runtime, resources, counts) except for the code's asset hash;
+ * - SST's bootstrap-bucket lookup, needed only to upload source maps, is skipped as SST skips it in its own
+ *   tests: the app builds no source maps (FUNCTION_DEFAULTS), so a deploy adds nothing there either.
+ */
+async function finishOffline(app: App, options: { bundle: boolean; placeholderDir: string }): Promise<void> {
+  app.isRunningSSTTest = () => true;
+  const builder = useRuntimeHandlers();
+  const build = builder.build;
+  if (!options.bundle) {
+    builder.build = async (functionID: string) => {
+      const props = useFunctions().fromID(functionID);
+      if (!props?.handler) return { type: "error" as const, errors: [`function ${functionID} has no handler`] };
+      const out = path.join(options.placeholderDir, functionID);
+      await mkdir(out, { recursive: true });
+      await writeFile(path.join(out, "placeholder.mjs"), "// offline synthesis: the code is built by sst deploy\n");
+      return { type: "success" as const, handler: props.handler, out, sourcemap: undefined };
+    };
+  }
+  try {
+    await app.finish();
+  } finally {
+    builder.build = build;
+  }
 }

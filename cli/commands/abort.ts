@@ -2,12 +2,12 @@ import { type HistoryEvent, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { sfn } from "../../functions/lib/clients.js";
 import type { DeployState, Outcome } from "../../functions/lib/contract.js";
 import { classifyError } from "../../functions/lib/errors.js";
-import { RETRYABLE_ERRORS, STATE } from "../../functions/lib/names.js";
-import { notify } from "../../functions/notify.js";
+import { ERROR, RETRY_BUDGET, STATE, TRANSIENT_ERRORS } from "../../functions/lib/names.js";
+import { publishOutcome } from "../../functions/notify.js";
 import { rollback } from "../../functions/rollback.js";
 import { unlockEnvironment } from "../../functions/unlockEnvironment.js";
 import { STAGE_FUNCTIONS, TASK_STATES, type TaskStateName } from "../../stacks/pipeline/tables.js";
-import { ABORT_ERROR, latestDocument, readHistory, summarize } from "../deploys.js";
+import { latestDocument, readHistory, summarize } from "../deploys.js";
 import { CliError, EXIT } from "../errors.js";
 import type { CommandContext } from "../main.js";
 import { runningExecution } from "../running.js";
@@ -20,17 +20,19 @@ const PHASE_TEXT: Record<Phase, string> = {
   live: "after the new release went live: keep the lock and stop, for a redrive",
 };
 
-/** Transient errors (throttling, eventual consistency, busy resources): tried again, as the state machine's Retry does. */
-const ATTEMPTS = 6;
-
+/**
+ * Transient errors (throttling, eventual consistency, busy resources) are tried again with the state machine's
+ * own budget for them (RETRY_BUDGET.transient: minutes), as the deployed failure path would be.
+ */
 async function retrying<T>(context: CommandContext, work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
+  const { intervalSeconds, backoffRate, maxDelaySeconds, maxAttempts } = RETRY_BUDGET.transient;
+  for (let retry = 0; ; retry += 1) {
     try {
       return await work();
     } catch (error) {
       const classified = classifyError(error) as Error;
-      if (attempt >= ATTEMPTS || !(RETRYABLE_ERRORS as readonly string[]).includes(classified?.name)) throw classified;
-      await context.sleep(2000 * 2 ** (attempt - 1));
+      if (retry >= maxAttempts || !(TRANSIENT_ERRORS as readonly string[]).includes(classified?.name)) throw classified;
+      await context.sleep(1000 * Math.min(maxDelaySeconds, intervalSeconds * backoffRate ** retry));
     }
   }
 }
@@ -54,7 +56,13 @@ function invocationInFlight(events: HistoryEvent[], state: string | null): { sta
 /**
  * `abort [execution]`: stops a running deploy, then does what a failure at that point does: before Launch,
  * unlock; from Launch until the new release serves, roll back (the deployed rollback's own code) and unlock;
- * after that, keep the lock for a redrive. Each path notifies, as the state machine's would.
+ * after that, keep the lock for a redrive.
+ *
+ * Step Functions has no way to send a running execution down its failure path, so the CLI stops it and runs that
+ * path itself. The ABORTED status is notified like every end (the Pipeline's outcome rule); stopped with
+ * `ERROR.aborted`, that notification says the failure path follows, and the CLI publishes its outcome (rolled back,
+ * failed) once done. After the release went live, the stop carries no such error: the lock stays, as after a
+ * stop by hand, and the notification names the redrive.
  */
 export async function run(context: CommandContext, stageName: string, executionRef?: string): Promise<number> {
   const { printer } = context;
@@ -68,7 +76,7 @@ export async function run(context: CommandContext, stageName: string, executionR
   const phase: Phase = deploy.pastPointOfNoReturn ? "live" : entered.has(STATE.launch) ? "launched" : "before-launch";
   const cause = `aborted with immutable-deploy abort in "${deploy.currentState}" (${PHASE_TEXT[phase]})`;
 
-  await sfn.send(new StopExecutionCommand({ executionArn, error: ABORT_ERROR, cause }));
+  await sfn.send(new StopExecutionCommand({ executionArn, ...(phase === "live" ? {} : { error: ERROR.aborted }), cause }));
   printer.line(`stopped ${deploy.execution} (${deploy.release ?? "?"}) in "${deploy.currentState}": ${PHASE_TEXT[phase]}`);
   const inFlight = invocationInFlight(events, deploy.currentState);
   if (inFlight && inFlight.untilMs > context.now()) {
@@ -78,19 +86,20 @@ export async function run(context: CommandContext, stageName: string, executionR
 
   const actions: string[] = [];
   const doc = latestDocument(events);
-  if (doc) {
-    const state: DeployState = { ...doc, error: { Error: ABORT_ERROR, Cause: cause } };
+  if (doc && phase !== "live") {
+    const state: DeployState = { ...doc, error: { Error: ERROR.aborted, Cause: cause } };
     if (phase === "launched") {
       state.rollback = await retrying(context, () => rollback(state));
       actions.push(state.rollback.message);
     }
-    if (phase !== "live") {
-      state.unlock = await retrying(context, () => unlockEnvironment(state));
-      actions.push(state.unlock.message);
-    }
+    state.unlock = await retrying(context, () => unlockEnvironment(state));
+    actions.push(state.unlock.message);
     const outcome: Outcome = phase === "launched" ? "rolled-back" : "failed";
-    // As in the state machine, a lost notification does not turn the outcome around.
-    const notified = await retrying(context, () => notify({ outcome, state })).catch((error: Error) => ({ message: `notification failed: ${error.message}` }));
+    const end = { outcome, state, error: { error: ERROR.aborted, cause } };
+    // As with the outcome rule, a lost notification does not turn the outcome around.
+    const notified = await retrying(context, () => publishOutcome(end, { executionArn, name: deploy.execution, status: "ABORTED" })).catch(
+      (error: Error) => ({ message: `notification failed: ${error.message}` }),
+    );
     actions.push(notified.message);
   }
   for (const action of actions) printer.line(`  ${action}`);

@@ -1,4 +1,4 @@
-import { listExecutions, summarizeExecution } from "../deploys.js";
+import { type DeploySummary, listExecutions, summarizeExecution } from "../deploys.js";
 import { EXIT } from "../errors.js";
 import type { CommandContext } from "../main.js";
 import { duration, table, timestamp } from "../output.js";
@@ -16,8 +16,8 @@ export async function run(context: CommandContext, stageName: string, limit: num
     printer.line(`no deploy has run in stage ${stage.name} yet`);
     return EXIT.ok;
   }
-  const paint = (outcome: string) =>
-    outcome === "succeeded" || outcome === "no-op" ? printer.colors.green : outcome === "running" ? (s: string) => s : outcome === "needs-attention" ? printer.colors.yellow : printer.colors.red;
+  const paint = ({ outcome, needsAttention }: DeploySummary) =>
+    outcome === "succeeded" || outcome === "no-op" ? printer.colors.green : outcome === "running" ? (s: string) => s : needsAttention ? printer.colors.yellow : printer.colors.red;
   const rows = deploys.map((d) => {
     const failure = d.failedState ? `${d.failedState}: ${d.error ?? ""}${d.cause ? `: ${d.cause}` : ""}` : "";
     return [
@@ -32,6 +32,6 @@ export async function run(context: CommandContext, stageName: string, limit: num
   });
   const [header, ...lines] = table(["execution", "release", "outcome", "started", "took", "started by", "failed in: error: cause"], rows);
   printer.line(printer.colors.bold(header));
-  lines.forEach((line, i) => printer.line(paint(deploys[i].outcome)(line)));
+  lines.forEach((line, i) => printer.line(paint(deploys[i])(line)));
   return EXIT.ok;
 }

@@ -27,5 +27,5 @@ export async function run(context: CommandContext, stageName: string, release: s
   );
   const { summary, lines } = await follow(context, target, executionArn);
   printer.result({ command: "promote", from: source.name, to: target.name, release, imageId: image.imageId, deploy: summary, progress: lines });
-  return exitCodeOf(summary.outcome);
+  return exitCodeOf(summary);
 }

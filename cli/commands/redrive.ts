@@ -5,7 +5,7 @@ import { CliError } from "../errors.js";
 import { follow } from "../follow.js";
 import type { CommandContext } from "../main.js";
 
-/** `redrive [execution]`: resume a deploy that stopped after its release went live, from the state that failed. */
+/** `redrive [execution]`: resume a deploy that stopped with the lock held (after cutover, timed out, stopped by hand), from where it stopped. */
 export async function run(context: CommandContext, stageName: string, executionRef?: string): Promise<number> {
   const { printer } = context;
   const stage = await context.stage(stageName);
@@ -16,12 +16,12 @@ export async function run(context: CommandContext, stageName: string, executionR
   const deploy = summarize(execution, events);
   const name = `${deploy.execution} (${deploy.release ?? "?"})`;
   if (deploy.outcome === "running") throw new CliError(`execution ${name} is running: nothing to redrive; \`watch\` follows it`);
-  if (deploy.outcome !== "needs-attention") {
+  if (!deploy.needsAttention) {
     const why =
       deploy.outcome === "succeeded" || deploy.outcome === "no-op"
         ? "it succeeded"
         : deploy.outcome === "aborted"
-          ? "it was aborted before its release went live, and rolled back"
+          ? "`immutable-deploy abort` stopped it before its release went live, and rolled back or unlocked"
           : `it ${deploy.outcome === "rolled-back" ? "rolled back" : "failed"} and unlocked; its final Fail state is all a redrive would run again`;
     throw new CliError(`execution ${name} needs no redrive: ${why}; deploy again instead (\`release\`, \`rollback\` or \`promote\`)`);
   }
@@ -29,5 +29,5 @@ export async function run(context: CommandContext, stageName: string, executionR
   await sfn.send(new RedriveExecutionCommand({ executionArn: execution.executionArn }));
   const { summary, lines } = await follow(context, stage, execution.executionArn ?? "", events.at(-1)?.id ?? 0);
   printer.result({ command: "redrive", stage: stage.name, deploy: summary, progress: lines });
-  return exitCodeOf(summary.outcome);
+  return exitCodeOf(summary);
 }

@@ -114,5 +114,5 @@ export async function run(context: CommandContext, stageName: string, path: stri
     deploy: summary,
     progress: lines,
   });
-  return exitCodeOf(summary.outcome);
+  return exitCodeOf(summary);
 }

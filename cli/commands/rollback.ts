@@ -68,5 +68,5 @@ export async function run(context: CommandContext, stageName: string, to?: strin
     deploy: summary,
     progress: lines,
   });
-  return exitCodeOf(summary.outcome);
+  return exitCodeOf(summary);
 }

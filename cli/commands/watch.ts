@@ -11,7 +11,7 @@ export async function run(context: CommandContext, stageName: string, executionR
   context.printer.line(context.printer.colors.dim(`watching ${executionArn.slice(executionArn.lastIndexOf(":") + 1)} in ${stage.name}`));
   const { summary, lines } = await follow(context, stage, executionArn);
   context.printer.result({ command: "watch", stage: stage.name, deploy: summary, progress: lines });
-  return exitCodeOf(summary.outcome);
+  return exitCodeOf(summary);
 }
 
 /** The named execution, else the running deploy (the newest, if several), else the latest one. */

@@ -2,9 +2,10 @@
  * The deploy state document: what flows between the states of the Pipeline state machine. Every stage
  * function receives the whole document as its payload and returns only its own part, which the stack
  * writes at the path `RESULT_PATH` names. This module is the whole document: every part's type, the result
- * paths, the bake's variables, the release-label rule and the settings builder. Plain data and types only
- * (no SDK, no aws-cdk-lib): the stacks, the functions, the simulator and the tests all import it.
+ * paths, the bake's variables, the release-label rules and the settings builder. Plain data, types and pure
+ * functions only (no SDK, no aws-cdk-lib): the stacks, the functions, the simulator and the tests import it.
  */
+import { createHash } from "node:crypto";
 import { DEFAULTS } from "./names.js";
 
 // ---- Fixed per environment ---------------------------------------------------------------------------------
@@ -89,11 +90,31 @@ export function environmentSettings(config: DeployConfig, resources: Environment
 // ---- Rules several parts share -----------------------------------------------------------------------------
 
 /**
- * A release label: tag `immutable-deploy:release`, part of group and image names. The Packer templates carry
- * a copy in HCL (`variable "release"`), which test/bake checks against this one.
+ * A release label, kept verbatim wherever AWS allows it: the tag `immutable-deploy:release` (tag values allow
+ * letters, digits, spaces and + - = . _ : / @), the lock, notifications, the app's RELEASE. `+` is allowed so
+ * a semantic version with build metadata (`2.4.2+build.188`) is a label. The Packer templates carry a copy in
+ * HCL (`variable "release"`), which test/bake checks against this one.
  */
-export const RELEASE_LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-export const RELEASE_LABEL_RULE = '1-64 letters, digits, ".", "_", "-", starting with a letter or digit';
+export const RELEASE_LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+export const RELEASE_LABEL_RULE = '1-64 letters, digits, ".", "_", "-", "+", starting with a letter or digit';
+
+/** The characters a label keeps in names: those every name it is part of allows (AMI names are the narrowest). */
+const NAME_UNSAFE = /[^A-Za-z0-9._-]/g;
+
+/**
+ * The one rule for a release label inside a name (Auto Scaling group, hence its launch-template version's
+ * description; Packer's AMI name, in HCL in packer/release/release.pkr.hcl; an execution name you choose):
+ * a label of letters, digits, ".", "_" and "-" only is itself; any other character becomes "-" and the label
+ * gets "@" and the first 8 hex digits of its sha256 (`v2.4.2+build.188` -> `v2.4.2-build.188@a2e751c5`). No
+ * label contains "@", so a changed label never equals one kept as is, and two changed labels share a name only
+ * if they share those 32 bits of hash. "@" is allowed in AMI names (3-128 letters, digits, ( ) [ ] space . / - '
+ * @ _), group names (any character) and Step Functions execution names (no whitespace, no < > { } [ ] ? * " #
+ * % \ ^ | ~ ` $ & , ; : /); "+" is not allowed in AMI names.
+ */
+export function releaseNamePart(label: string): string {
+  const safe = label.replace(NAME_UNSAFE, "-");
+  return safe === label ? label : `${safe}@${createHash("sha256").update(label).digest("hex").slice(0, 8)}`;
+}
 
 /** `releases/v2.tgz` -> `v2`, `releases/team/myapp-1.4.2.tgz` -> `myapp-1.4.2` (the file name without the suffix). */
 export function releaseFromArtifactKey(key: string): string {
@@ -119,7 +140,7 @@ export const BAKE_VARIABLES = ["ARTIFACT_BUCKET", "ARTIFACT_KEY", "ARTIFACT_VERS
 export type BakeVariable = (typeof BAKE_VARIABLES)[number];
 export type BakeRequest = Record<BakeVariable, string>;
 
-/** What the bake exports (buildspec.yml `exported-variables`), read back by the state machine. */
+/** What the bake exports (buildspec.yml `exported-variables`), read back by `readBakedImage`. */
 export const BAKE_EXPORTS = { imageId: "IMAGE_ID", baseImageId: "BASE_IMAGE_ID" } as const;
 
 // ---- The parts of the document, in stage order -------------------------------------------------------------
@@ -137,6 +158,8 @@ export interface ArtifactRef {
   key: string;
   versionId?: string;
   etag?: string;
+  /** S3's event sequencer (S3 events only): orders the events of one key. */
+  sequencer?: string;
 }
 
 export interface GroupSnapshot {
@@ -147,6 +170,14 @@ export interface GroupSnapshot {
   release?: string;
   imageId?: string;
   launchTemplateVersion?: string;
+  /** Attached to the environment's load balancer when Prepare looked. */
+  attached?: boolean;
+  /**
+   * Attached and with an instance in service when Prepare looked: what a rollback restores. A group an earlier
+   * deploy retired or left detached is not serving and stays as it is (the next successful deploy retires it).
+   * Absent in plans made before this field existed: treated as serving.
+   */
+  serving?: boolean;
 }
 
 /** Prepare's result ($.plan). */
@@ -154,6 +185,12 @@ export interface DeployPlan {
   release: string;
   /** Present when the deploy bakes: the artifact to bake. */
   artifact?: ArtifactRef;
+  /**
+   * Present when an S3 event started the execution: the object it announced (bucket, key, version id, sequencer,
+   * ETag). EventBridge delivers at least once, for up to 24 h; Lock records this identity, and a second delivery of
+   * the same object is a no-op whatever went live since (functions/lib/lock.ts, `claimDelivery`).
+   */
+  delivery?: ArtifactRef;
   /** Present when the input names an image: no bake, and that image is never cleaned up by this deploy. */
   imageId?: string;
   baseImageId?: string;
@@ -181,6 +218,20 @@ export interface CheckResult {
 /** Lock's result ($.lock): `ready` = acquired, `duplicate` = same release live or in flight (no-op). */
 export interface LockResult extends Omit<CheckResult, "status"> {
   status: "waiting" | "ready" | "failed" | "duplicate";
+}
+
+/**
+ * $.bake: the finished build as Step Functions' CodeBuild `.sync` integration returns it, kept whole (the part
+ * read is typed here). A JSONPath filter in the Bake state's ResultSelector would fail with an uncatchable
+ * States.Runtime when an export is missing; `readBakedImage` reads it instead and fails with a named error.
+ */
+export interface BakeOutput {
+  Build: {
+    Id?: string;
+    BuildStatus?: string;
+    /** CodeBuild's `Value` is optional (API reference, ExportedEnvironmentVariable). */
+    ExportedEnvironmentVariables?: { Name?: string; Value?: string }[];
+  };
 }
 
 /** $.image: from the bake, or the given image. */
@@ -222,6 +273,20 @@ export interface GroupHealthResult extends CheckResult {
 export interface LoadBalancerHealthResult extends CheckResult {
   healthy: number;
   desired: number;
+  /**
+   * The load balancer's last word on each new instance that was not healthy (`unhealthy (Target.FailedHealthChecks:
+   * Health checks failed with these codes: [503])`), kept across polls: Auto Scaling may replace an instance before
+   * the check gives up, and the reason must not be lost with it. At most a few entries.
+   */
+  lastSeen?: Record<string, string>;
+}
+
+/** A termination lifecycle hook of a group being retired: its instances may wait this long before terminating. */
+export interface TerminationHook {
+  group: string;
+  name: string;
+  heartbeatTimeout: number;
+  defaultResult: string;
 }
 
 /** $.retirement */
@@ -229,8 +294,10 @@ export interface RetirementResult {
   groups: string[];
   /** Epoch seconds: the old groups are scaled to 0 from then on (checkRetired does it). */
   drainedBy: number;
-  /** Epoch seconds: old instances must be gone by then. */
+  /** Epoch seconds: old instances must be gone by then (draining, the longest termination hook, `retireSeconds`). */
   retiredBy: number;
+  /** The old groups' termination lifecycle hooks (DescribeLifecycleHooks), which `retiredBy` allows for. */
+  terminationHooks?: TerminationHook[];
 }
 
 /** $.cleanup */
@@ -264,12 +331,52 @@ export interface UnlockResult {
   message: string;
 }
 
+/** How an execution ended, as the scenarios and the runner name it. */
 export type Outcome = "succeeded" | "rolled-back" | "failed" | "no-op";
 
-/** $.notification */
+/**
+ * The outcome a notification reports, read from the execution's terminal status (functions/notify.ts): the four
+ * above, `needs-attention` (stopped after cutover with the lock held: a redrive resumes there), `timed-out` and
+ * `aborted` (the execution's own status).
+ */
+export type DeployOutcome = Outcome | "needs-attention" | "timed-out" | "aborted";
+
+/** What the notify function returns (logged; nothing in the state machine reads it). */
 export interface NotifyResult {
-  outcome: Outcome;
+  outcome: DeployOutcome;
   message: string;
+}
+
+/**
+ * The event Step Functions puts on the default bus when an execution's status changes, as the Pipeline's rule
+ * delivers it to the notify function (Step Functions Developer Guide, "EventBridge (CloudWatch Events) for Step
+ * Functions execution status changes"; delivery is best effort). `input`/`output` are JSON strings, left out when
+ * too large (`inputDetails.included: false`); then DescribeExecution has them.
+ */
+export interface ExecutionStatusChange {
+  version: string;
+  id: string;
+  "detail-type": "Step Functions Execution Status Change";
+  source: "aws.states";
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: {
+    executionArn: string;
+    stateMachineArn: string;
+    name: string;
+    status: "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED" | "PENDING_REDRIVE";
+    /** Epoch milliseconds. */
+    startDate: number;
+    stopDate: number | null;
+    input: string | null;
+    inputDetails?: { included: boolean } | null;
+    output: string | null;
+    outputDetails?: { included: boolean } | null;
+    error?: string | null;
+    cause?: string | null;
+  };
 }
 
 /** $.error: what a Catch records (the original error and cause), or what a Pass state raises. */
@@ -285,6 +392,7 @@ export interface DeployState {
   execution: ExecutionInfo;
   plan?: DeployPlan;
   lock?: LockResult;
+  bake?: BakeOutput;
   image?: ImageResult;
   launch?: LaunchResult;
   groupHealth?: GroupHealthResult;
@@ -294,8 +402,9 @@ export interface DeployState {
   cleanup?: CleanupResult;
   retention?: RetentionResult;
   rollback?: RollbackResult;
+  /** What a Catch recorded when the rollback itself failed (the original error stays in $.error). */
+  rollbackError?: StateError;
   unlock?: UnlockResult;
-  notification?: NotifyResult;
   error?: StateError;
 }
 
@@ -303,6 +412,7 @@ export interface DeployState {
 export const RESULT_PATH = {
   plan: "$.plan",
   lock: "$.lock",
+  bake: "$.bake",
   image: "$.image",
   launch: "$.launch",
   groupHealth: "$.groupHealth",
@@ -312,14 +422,9 @@ export const RESULT_PATH = {
   cleanup: "$.cleanup",
   retention: "$.retention",
   rollback: "$.rollback",
+  rollbackError: "$.rollbackError",
   unlock: "$.unlock",
-  notification: "$.notification",
   error: "$.error",
 } as const satisfies { [K in Exclude<keyof DeployState, "settings" | "input" | "execution">]-?: `$.${K}` };
 export type ResultPart = keyof typeof RESULT_PATH;
 
-/** The notify function's payload: the outcome (fixed per Notify state) and the whole state. */
-export interface NotifyEvent {
-  outcome: Outcome;
-  state: DeployState;
-}

@@ -21,6 +21,13 @@ export class InvalidDeployInputError extends DeployError {
   }
 }
 
+/** The bake succeeded but did not export the AMI ids the deploy needs (buildspec.yml `exported-variables`). */
+export class BakeFailedError extends DeployError {
+  constructor(message: string) {
+    super(ERROR.bakeFailed, message);
+  }
+}
+
 /** The release cannot launch as configured (bad image, bad template, a limit): no retry helps. */
 export class LaunchFailedError extends DeployError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -56,6 +63,13 @@ export class TransientAwsError extends DeployError {
   }
 }
 
+/** Old instances that still do not terminate after everything their group's hooks allow (checkRetired). */
+export class RetirementOverdueError extends DeployError {
+  constructor(message: string) {
+    super(ERROR.retirementOverdue, message);
+  }
+}
+
 // ---- AWS error codes, by what they mean to a deploy ------------------------------------------------------
 
 /** "Try again later": throttling and transient service errors, across the services the stages call. */
@@ -76,6 +90,11 @@ export const TRANSIENT_AWS_CODES = [
   "EC2ThrottledException",
   "ResourceContention",
   "ResourceContentionFault",
+  // The SDK's own transient names (@smithy/core retry, TRANSIENT_ERROR_CODES): a request whose answer never came
+  // (socket timeout), retried by the SDK first and, once its attempts are spent, by the state machine.
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
 ] as const;
 
 /** Auto Scaling refuses to delete or change a group while it works on it. */
@@ -100,6 +119,25 @@ export const LAUNCH_REJECTED_CODES = [
   "InvalidParameter",
   "MissingParameter",
 ] as const;
+
+/**
+ * Auto Scaling's answer while it does not see a launch-template version yet (and, in the same words, to a
+ * template that can never launch: a missing image, mismatched architectures...). Right after the version was
+ * created it is eventual consistency, retried for a bound (terraform-provider-aws retries it for the same reason:
+ * .changelog/40088.txt, "Handle eventual consistency issues that occur when using a `launch_template` that is
+ * updated causing `ValidationError: You must use a valid fully-formed launch template.`"); later it is a real
+ * rejection.
+ */
+export function isLaunchTemplateNotUsableYet(error: unknown): boolean {
+  return hasErrorCode(error, "ValidationError") && /fully-formed launch template/i.test(errorMessage(error));
+}
+
+/**
+ * Auto Scaling (CreateAutoScalingGroup) could not create or use its service-linked role. It comes as HTTP 500,
+ * but it is a missing permission (iam:CreateServiceLinkedRole for the account's first group), not a hiccup:
+ * retrying cannot help.
+ */
+export const SERVICE_LINKED_ROLE_FAILURE_CODES = ["ServiceLinkedRoleFailure"] as const;
 
 /** EC2: the image does not exist (any more), or the id is not one. */
 export const IMAGE_NOT_FOUND_CODES = ["InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable"] as const;

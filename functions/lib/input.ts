@@ -2,7 +2,7 @@ import { z } from "zod";
 import { type ArtifactRef, isArtifactKey, RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE, releaseFromArtifactKey } from "./contract.js";
 import { InvalidDeployInputError } from "./errors.js";
 import { DEFAULTS } from "./names.js";
-import { allowedKeysAt, show, valueAt } from "./validation.js";
+import { allowedErrorMap, allowedKeysAt, didYouMean, show, valueAt } from "./validation.js";
 
 /**
  * The two execution-input shapes of docs/design.md ("Execution input"), validated with zod. Every problem becomes
@@ -24,10 +24,39 @@ const ALLOWED = {
   detailType: 'is not a supported event; allowed: "Object Created"',
 } as const;
 
+/**
+ * S3 event notifications URL-encode object keys (a space arrives as "+", other characters as %XX). Decoded as
+ * AWS's Powertools does (Python's unquote_plus: "+" to space, then %XX as UTF-8); undefined when a "%" is not
+ * followed by the hex of valid UTF-8 (unquote_plus would guess; a deploy refuses).
+ */
+export function decodeS3EventKey(key: string): string | undefined {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, " "));
+  } catch {
+    return undefined;
+  }
+}
+
+/** `"<raw>"`, or `"<raw>" (URL-decoded: "<key>")` when decoding changed it. */
+const asReceived = (raw: string, key: string) => (raw === key ? show(raw) : `${show(raw)} (URL-decoded: ${show(key)})`);
+
 const amiId = z.string().regex(AMI_ID_PATTERN, ALLOWED.ami);
 const releaseLabel = z.string().regex(RELEASE_LABEL_PATTERN, ALLOWED.release);
 const bucketName = z.string().regex(BUCKET_NAME_PATTERN, ALLOWED.bucket);
 const artifactKey = z.string().refine(isArtifactKey, ALLOWED.key);
+/** An S3 event's key: URL-decoded, then the same rule as a given key; the message shows both forms. */
+const s3EventKey = z.string().transform((raw, ctx) => {
+  const key = decodeS3EventKey(raw);
+  const fail = (message: string) => {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message, params: { complete: true } });
+    return z.NEVER;
+  };
+  if (key === undefined) {
+    return fail(`detail.object.key: ${show(raw)} is not a URL-encoded S3 key; allowed: the key as S3 event notifications encode it ("+" for a space, "%" and two hex digits of UTF-8 for other characters)`);
+  }
+  if (!isArtifactKey(key)) return fail(`detail.object.key: ${asReceived(raw, key)} ${ALLOWED.key}`);
+  return key;
+});
 const versionId = z.string().min(1, ALLOWED.versionId).max(1024, ALLOWED.versionId);
 
 /** An S3 `Object Created` event as EventBridge delivers it; envelope fields we don't use may vary, so pass them. */
@@ -40,7 +69,7 @@ const s3EventSchema = z
         bucket: z.object({ name: bucketName }).passthrough(),
         object: z
           .object({
-            key: artifactKey,
+            key: s3EventKey,
             etag: z.string().min(1, "is empty; allowed: the object's ETag"),
             "version-id": versionId.optional(),
           })
@@ -108,10 +137,12 @@ export function parseDeployInput(input: unknown): DeployRequest {
   return isS3EventShape(record) ? parseS3Event(record) : parseManualInput(record);
 }
 
+/** An S3 event: its key arrives URL-encoded, and the bake gets the decoded key, as S3 stores it. */
 function parseS3Event(input: Record<string, unknown>): DeployRequest {
-  const result = s3EventSchema.safeParse(input);
+  const result = s3EventSchema.safeParse(input, { errorMap: allowedErrorMap });
   if (!result.success) throw invalidInput(result.error, input);
   const { bucket, object } = result.data.detail;
+  const raw = String(valueAt(input, ["detail", "object", "key"]));
   return {
     source: "s3-event",
     artifact: {
@@ -119,15 +150,16 @@ function parseS3Event(input: Record<string, unknown>): DeployRequest {
       key: object.key,
       etag: object.etag,
       ...(object["version-id"] !== undefined && { versionId: object["version-id"] }),
+      ...(typeof object.sequencer === "string" && { sequencer: object.sequencer }),
     },
     rebuildBase: false,
     keepImages: false,
-    release: derivedRelease(object.key, "detail.object.key"),
+    release: derivedRelease(object.key, "detail.object.key", raw),
   };
 }
 
 function parseManualInput(input: Record<string, unknown>): DeployRequest {
-  const result = manualInputSchema.safeParse(input);
+  const result = manualInputSchema.safeParse(input, { errorMap: allowedErrorMap });
   if (!result.success) throw invalidInput(result.error, input);
   const parsed = result.data;
   const artifact = parsed.artifact && {
@@ -146,11 +178,11 @@ function parseManualInput(input: Record<string, unknown>): DeployRequest {
   };
 }
 
-function derivedRelease(key: string, field: string): string {
+function derivedRelease(key: string, field: string, raw = key): string {
   const release = releaseFromArtifactKey(key);
   if (!RELEASE_LABEL_PATTERN.test(release)) {
     throw new InvalidDeployInputError(
-      `${field}: ${show(key)} gives release label ${show(release)}, which is not a release label; allowed: a file name (before "${DEFAULTS.artifactSuffix}") of ${RELEASE_LABEL_RULE}${field === "artifact.key" ? ', or give "release" explicitly' : ""}`,
+      `${field}: ${asReceived(raw, key)} gives release label ${show(release)}, which is not a release label; allowed: a file name (before "${DEFAULTS.artifactSuffix}") of ${RELEASE_LABEL_RULE}${field === "artifact.key" ? ', or give "release" explicitly' : ""}`,
     );
   }
   return release;
@@ -169,7 +201,8 @@ function describeIssue(issue: z.ZodIssue, input: unknown): string {
   if (issue.code === z.ZodIssueCode.custom && issue.params?.complete) return issue.message;
   if (issue.code === z.ZodIssueCode.unrecognized_keys) {
     const prefix = issue.path.length > 0 ? `${field}.` : "";
-    return issue.keys.map((key) => `${prefix}${key}: unknown field; allowed: ${allowedKeys(issue.path)}`).join(" | ");
+    const allowed = allowedKeysAt(manualInputSchema, issue.path);
+    return issue.keys.map((key) => `${prefix}${key}: unknown field${didYouMean(key, allowed)}; allowed: ${allowed.join(", ")}`).join(" | ");
   }
   if (issue.code === z.ZodIssueCode.invalid_type) {
     const expected = EXPECTED_TYPE[issue.expected] ?? issue.expected;
@@ -177,10 +210,6 @@ function describeIssue(issue: z.ZodIssue, input: unknown): string {
     return `${field}: ${show(value)} is ${issue.received === "null" ? "null" : `a ${issue.received}`}; allowed: ${expected}`;
   }
   return `${field}: ${show(value)} ${issue.message}`;
-}
-
-function allowedKeys(path: (string | number)[]): string {
-  return allowedKeysAt(manualInputSchema, path).join(", ");
 }
 
 function invalidInput(error: z.ZodError, input: unknown): InvalidDeployInputError {

@@ -29,7 +29,18 @@ export interface InstanceLoadBalancerHealth {
   healthy: boolean;
   /** The load balancer's own state word (`healthy`, `initial`, `draining`, `InService`, ...) or `not registered`. */
   state: string;
+  /** Its reason code and description (`Target.FailedHealthChecks: Health checks failed with these codes: [503]`). */
   reason?: string;
+}
+
+/** `i-0abc unhealthy (Target.FailedHealthChecks: Health checks failed)`: one instance's health, for messages. */
+export function describeInstanceState(health: InstanceLoadBalancerHealth): string {
+  return `${health.instanceId} ${health.state}${health.reason ? ` (${health.reason})` : ""}`;
+}
+
+function reasonOf(code: string | undefined, description: string | undefined): string | undefined {
+  const parts = [code && code !== "N/A" ? code : undefined, description && description !== "N/A" ? description : undefined].filter(Boolean);
+  return parts.length > 0 ? parts.join(": ") : undefined;
 }
 
 /** How the load balancer is named in messages. */
@@ -53,6 +64,16 @@ export function isAttached(group: AutoScalingGroup, loadBalancer: LoadBalancerSe
   return loadBalancer.kind === "application"
     ? (group.TargetGroupARNs ?? []).includes(loadBalancer.targetGroupArn)
     : (group.LoadBalancerNames ?? []).includes(loadBalancer.loadBalancerName);
+}
+
+/** Whether the group has an instance in service (Auto Scaling registers those at the load balancers it is attached to). */
+export function hasInServiceInstances(group: AutoScalingGroup): boolean {
+  return (group.Instances ?? []).some((instance) => instance.LifecycleState === "InService");
+}
+
+/** Whether the group serves: attached to the load balancer, with an instance in service. */
+export function isServing(group: AutoScalingGroup, loadBalancer: LoadBalancerSettings): boolean {
+  return isAttached(group, loadBalancer) && hasInServiceInstances(group);
 }
 
 /** Attach the group: Auto Scaling registers its instances (attaching twice is a no-op in AWS). */
@@ -112,7 +133,7 @@ export async function describeInstanceHealth(
       if (!instanceId) continue;
       const state = description.TargetHealth?.State ?? "unknown";
       // Only `healthy` takes traffic; `initial`, `unhealthy`, `draining`, `unused`, `unavailable` do not.
-      record({ instanceId, healthy: state === "healthy", state, reason: description.TargetHealth?.Reason });
+      record({ instanceId, healthy: state === "healthy", state, reason: reasonOf(description.TargetHealth?.Reason, description.TargetHealth?.Description) });
     }
   } else {
     const answer = await elb.send(new DescribeInstanceHealthCommand({ LoadBalancerName: loadBalancer.loadBalancerName }));
@@ -125,7 +146,7 @@ export async function describeInstanceHealth(
         instanceId,
         healthy: state === "InService" && !draining,
         state: draining ? "draining" : state,
-        reason: instanceState.ReasonCode && instanceState.ReasonCode !== "N/A" ? instanceState.ReasonCode : undefined,
+        reason: reasonOf(instanceState.ReasonCode, instanceState.Description),
       });
     }
   }

@@ -1,5 +1,5 @@
+import { createHash } from "node:crypto";
 import {
-  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -8,14 +8,16 @@ import {
 import { DescribeExecutionCommand } from "@aws-sdk/client-sfn";
 import { dynamodb, sfn } from "./clients.js";
 import { nowSeconds } from "./clock.js";
-import type { EnvironmentSettings } from "./contract.js";
+import type { ArtifactRef, EnvironmentSettings } from "./contract.js";
 import { CONDITION_FAILED_CODES, EXECUTION_GONE_CODES, hasErrorCode, LockLostError } from "./errors.js";
 
 /**
  * The per-environment deploy lock: one item per `${app}#${environment}` in the lock table (partition key
- * `lockId`), held by an execution ARN. Every write is conditional, so two executions can never both hold it.
- * Plain DynamoDB client with hand-marshalled strings: the items are four attributes, and the simulator
- * answers the plain client's commands.
+ * `lockId`), held by an execution ARN (`holder`). Every write is conditional, so two executions can never both
+ * hold it. Releasing removes `holder` and records who released it (`releasedBy`), so a retried unlock knows it
+ * already did, and a stale one knows another deploy did. The same table remembers the S3 objects deploys were
+ * started for (`claimDelivery`), each item with a TTL. Plain DynamoDB client with hand-marshalled strings: the
+ * items are a few attributes, and the simulator answers the plain client's commands.
  */
 
 export interface LockItem {
@@ -56,6 +58,13 @@ function toItem(lock: LockItem): Record<string, AttributeValue> {
   };
 }
 
+/** The lock item as stored: held (`holder`) or released (`releasedBy`), or absent. */
+export interface LockRecord {
+  holder?: string;
+  release?: string;
+  releasedBy?: string;
+}
+
 function fromItem(item: Record<string, AttributeValue> | undefined): LockItem | undefined {
   if (!item?.lockId?.S || !item.holder?.S) return undefined;
   return {
@@ -73,7 +82,8 @@ export async function tryAcquireLock(tableName: string, lockId: string, holder: 
       new PutItemCommand({
         TableName: tableName,
         Item: toItem({ lockId, holder, release, acquiredAt: nowSeconds() }),
-        ConditionExpression: "attribute_not_exists(lockId) OR holder = :me",
+        // Free: never taken, or released (the item stays, without a holder).
+        ConditionExpression: "attribute_not_exists(holder) OR holder = :me",
         ExpressionAttributeValues: { ":me": { S: holder } },
       }),
     ),
@@ -107,22 +117,37 @@ export async function takeOverLock(
   );
 }
 
-export async function readLock(tableName: string, lockId: string): Promise<LockItem | undefined> {
-  const result = await dynamodb.send(
-    new GetItemCommand({ TableName: tableName, Key: { lockId: { S: lockId } }, ConsistentRead: true }),
-  );
-  return fromItem(result.Item);
+async function getItem(tableName: string, key: string): Promise<Record<string, AttributeValue> | undefined> {
+  const result = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { lockId: { S: key } }, ConsistentRead: true }));
+  return result.Item;
 }
 
-/** Deletes the lock only if `holder` holds it: false when it is already gone or someone else's. */
+/** The lock while someone holds it; undefined when it is free. */
+export async function readLock(tableName: string, lockId: string): Promise<LockItem | undefined> {
+  return fromItem(await getItem(tableName, lockId));
+}
+
+/** The lock item as stored, held or released. */
+export async function readLockRecord(tableName: string, lockId: string): Promise<LockRecord | undefined> {
+  const item = await getItem(tableName, lockId);
+  if (!item) return undefined;
+  return { holder: item.holder?.S, release: item.release?.S, releasedBy: item.releasedBy?.S };
+}
+
+/**
+ * Releases the lock only if `holder` holds it, and records that `holder` released it: false when it is free or
+ * someone else's. The item stays (without `holder`), so a retry of the same unlock can tell it is done.
+ */
 export async function releaseLock(tableName: string, lockId: string, holder: string): Promise<boolean> {
   return conditionalWrite(() =>
     dynamodb.send(
-      new DeleteItemCommand({
+      new UpdateItemCommand({
         TableName: tableName,
         Key: { lockId: { S: lockId } },
+        UpdateExpression: "REMOVE holder, #release, acquiredAt SET releasedBy = :me, releasedAt = :now",
         ConditionExpression: "holder = :me",
-        ExpressionAttributeValues: { ":me": { S: holder } },
+        ExpressionAttributeNames: { "#release": "release" },
+        ExpressionAttributeValues: { ":me": { S: holder }, ":now": { N: String(nowSeconds()) } },
       }),
     ),
   );
@@ -150,4 +175,60 @@ export async function assertLockHeld(settings: EnvironmentSettings, executionId:
       `the deploy lock of ${settings.app}/${settings.environment} is ${lock ? `held by ${lock.holder} (release ${lock.release})` : "free"}, not by this execution ${executionId}`,
     );
   }
+}
+
+// ---- Deliveries: which S3 object each execution was started for -----------------------------------------------
+
+/**
+ * How long a delivery is remembered (the item's TTL attribute `expiresAt`). EventBridge retries a delivery for up
+ * to 24 hours (its default retry policy's maximum event age, EventBridge User Guide, "Event retry policy"); a week
+ * covers that with room, and DynamoDB deletes expired items within days of expiry, never before it.
+ */
+export const DELIVERY_MEMORY_SECONDS = 7 * 24 * 3600;
+
+/** The S3 object's identity: bucket, key and its version id (versioned buckets) or sequencer and ETag. */
+export function deliveryIdentity(object: ArtifactRef): string {
+  const version = object.versionId ? `version ${object.versionId}` : `sequencer ${object.sequencer ?? "-"} etag ${object.etag ?? "-"}`;
+  return `s3://${object.bucket}/${object.key} (${version})`;
+}
+
+function deliveryKey(settings: Pick<EnvironmentSettings, "app" | "environment">, object: ArtifactRef): string {
+  return `${lockIdFor(settings)}#delivery#${createHash("sha256").update(deliveryIdentity(object)).digest("hex")}`;
+}
+
+export interface DeliveryClaim {
+  /** True when this execution is the one the object was delivered to (first delivery, or a re-run of it). */
+  ours: boolean;
+  /** The execution the object was first delivered to. */
+  execution: string;
+  claimedAt: number;
+}
+
+/**
+ * Records that `object` was delivered to `execution`, unless an earlier delivery of the very same object was
+ * recorded for another execution (then `ours` is false and that execution is named). Conditional, so two
+ * executions started by one object at the same moment cannot both claim it.
+ */
+export async function claimDelivery(settings: EnvironmentSettings, object: ArtifactRef, execution: string): Promise<DeliveryClaim> {
+  const key = deliveryKey(settings, object);
+  const now = nowSeconds();
+  const claimed = await conditionalWrite(() =>
+    dynamodb.send(
+      new PutItemCommand({
+        TableName: settings.lockTableName,
+        Item: {
+          lockId: { S: key },
+          deliveredTo: { S: execution },
+          object: { S: deliveryIdentity(object) },
+          claimedAt: { N: String(now) },
+          expiresAt: { N: String(now + DELIVERY_MEMORY_SECONDS) },
+        },
+        ConditionExpression: "attribute_not_exists(lockId) OR deliveredTo = :me",
+        ExpressionAttributeValues: { ":me": { S: execution } },
+      }),
+    ),
+  );
+  if (claimed) return { ours: true, execution, claimedAt: now };
+  const item = await getItem(settings.lockTableName, key);
+  return { ours: false, execution: item?.deliveredTo?.S ?? "(unknown)", claimedAt: Number(item?.claimedAt?.N ?? 0) };
 }

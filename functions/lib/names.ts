@@ -35,6 +35,10 @@ export function retainedByTag(environment: string): string {
 
 export const IMAGE_ROLE = { base: "base", release: "release" } as const;
 
+/** Auto Scaling's service principal and its default service-linked role (IAM path and name). */
+export const AUTO_SCALING_SERVICE = "autoscaling.amazonaws.com";
+export const AUTO_SCALING_SERVICE_LINKED_ROLE = `aws-service-role/${AUTO_SCALING_SERVICE}/AWSServiceRoleForAutoScaling`;
+
 /** Human-readable state names, in the stage order of docs/design.md. Every state of the definition is here. */
 export const STATE = {
   start: "Start deploy",
@@ -61,25 +65,18 @@ export const STATE = {
   checkRetired: "Check old groups retired",
   retired: "Old groups retired?",
   waitForRetirement: "Wait for retirement",
-  retirementDeadlinePassed: "Retirement overdue",
   deleteOldGroups: "Delete old groups",
   imageRetention: "Apply image retention",
   unlock: "Unlock environment",
-  notifySucceeded: "Notify succeeded",
-  notifySucceededSkipped: "Notify succeeded skipped",
   succeeded: "Deploy succeeded",
-  notifyNoOp: "Notify no-op",
-  notifyNoOpSkipped: "Notify no-op skipped",
   noOp: "Nothing to deploy",
   rollback: "Roll back",
   unlockAfterRollback: "Unlock after rollback",
-  notifyRolledBack: "Notify rolled back",
-  notifyRolledBackSkipped: "Notify rolled back skipped",
   rolledBack: "Deploy rolled back",
   unlockAfterFailure: "Unlock after failure",
-  notifyFailed: "Notify failed",
-  notifyFailedSkipped: "Notify failed skipped",
   failed: "Deploy failed",
+  /** A stale run (a late redrive) of an execution another deploy superseded: it stops here, having changed nothing. */
+  superseded: "Deploy superseded",
 } as const;
 export type StateName = (typeof STATE)[keyof typeof STATE];
 
@@ -91,25 +88,42 @@ export type StateName = (typeof STATE)[keyof typeof STATE];
 export const ERROR = {
   // Thrown by the stage functions.
   invalidInput: "InvalidDeployInput",
+  bakeFailed: "BakeFailed",
   launchFailed: "LaunchFailed",
   lockLost: "LockLost",
   notYetVisible: "NotYetVisible",
   stillInUse: "StillInUse",
   transientAws: "TransientAwsError",
   eventPublishFailed: "EventPublishFailed",
+  /**
+   * Thrown by the retirement check (not raised by a Pass state): the execution stops at that Task with the lock
+   * held, so a redrive resumes the check there (docs/design.md "Failure semantics").
+   */
+  retirementOverdue: "RetirementOverdue",
   // Raised by the state machine when a wait loop reports `failed`.
   releaseUnhealthy: "ReleaseUnhealthy",
-  retirementOverdue: "RetirementOverdue",
   lockTimeout: "LockTimeout",
+  /**
+   * Given to StopExecution by `immutable-deploy abort` when it then runs the failure path itself (before the
+   * release went live: roll back, unlock); the outcome notification of the ABORTED status says so.
+   */
+  aborted: "DeployAborted",
 } as const;
 
 /**
  * Errors the Lambda service reports for an invocation (not thrown by our code): a function that crashed
- * (`Runtime.ExitError`), ran past its timeout (`Sandbox.Timedout`), or never ran (service errors).
+ * (`Runtime.ExitError`), ran past its timeout (`Sandbox.Timedout`), or never ran (service errors). Step
+ * Functions' "Handle Lambda service exceptions" lists the service errors (ClientExecutionTimeoutException among
+ * them) and says unhandled errors, "out-of-memory errors and function timeouts", arrive as `Lambda.Unknown`;
+ * executions of direct Lambda ARNs report `Sandbox.Timedout` for a time-out. Both names are retried.
  */
 export const LAMBDA_ERROR = {
   crashed: "Runtime.ExitError",
   timedOut: "Sandbox.Timedout",
+  /** @middy/core ends a handler 5 ms before Lambda's timeout (`timeoutEarlyInMillis`): what Step Functions then sees. */
+  handlerTimedOut: "TimeoutError",
+  unknown: "Lambda.Unknown",
+  clientExecutionTimeout: "Lambda.ClientExecutionTimeoutException",
   serviceException: "Lambda.ServiceException",
   awsLambdaException: "Lambda.AWSLambdaException",
   sdkClientException: "Lambda.SdkClientException",
@@ -117,18 +131,36 @@ export const LAMBDA_ERROR = {
 } as const;
 
 /**
- * Errors that are retried with backoff by the state machine (never caught first): AWS throttling and
- * service hiccups the stage functions re-throw, eventual consistency, and Lambda service errors.
+ * What every Lambda Task retries before any Catch sees it (stacks/pipeline/definition.ts): AWS throttling and
+ * service hiccups the stage functions re-throw as `TransientAwsError` (the SDK's own retries spent), eventual
+ * consistency and busy resources. Storms and propagation delays last minutes, so this budget does too.
  */
-export const RETRYABLE_ERRORS = [
-  ERROR.transientAws,
-  ERROR.notYetVisible,
-  ERROR.stillInUse,
+export const TRANSIENT_ERRORS = [ERROR.transientAws, ERROR.notYetVisible, ERROR.stillInUse] as const;
+
+/**
+ * The function did not finish (it crashed, ran past its timeout) or never ran (the Lambda service failed or
+ * throttled the invocation). Every task is idempotent, so these are retried too, a few times, and only then
+ * handled like any other failure: a crash is never by itself a reason to roll back.
+ */
+export const INVOCATION_ERRORS = [
+  LAMBDA_ERROR.crashed,
+  LAMBDA_ERROR.timedOut,
+  LAMBDA_ERROR.handlerTimedOut,
+  LAMBDA_ERROR.unknown,
+  LAMBDA_ERROR.clientExecutionTimeout,
   LAMBDA_ERROR.serviceException,
   LAMBDA_ERROR.awsLambdaException,
   LAMBDA_ERROR.sdkClientException,
   LAMBDA_ERROR.tooManyRequests,
 ] as const;
+
+/** The state machine's retry budgets for the two kinds above (seconds; FULL jitter waits a random part of each). */
+export const RETRY_BUDGET = {
+  /** 2, 4, 8, 16, 32, then 60 s: at most 10 min 62 s of waiting over 15 retries (half that on average). */
+  transient: { intervalSeconds: 2, backoffRate: 2, maxDelaySeconds: 60, maxAttempts: 15 },
+  /** 2, 4, 8, 16 s: a crash that repeats four times is not a fluke. */
+  invocation: { intervalSeconds: 2, backoffRate: 2, maxDelaySeconds: 60, maxAttempts: 4 },
+} as const;
 
 /** Defaults shared by the stacks (config), the functions and the simulator. */
 export const DEFAULTS = {

@@ -44,3 +44,65 @@ export function allowedKeysAt(schema: z.ZodTypeAny, path: FieldPath): string[] {
   }
   return current instanceof z.ZodObject ? Object.keys(current.shape) : [];
 }
+
+/** How zod's own phrases read in this project's messages: what is allowed, not what zod expected. */
+const TYPE_WORDS: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  integer: "an integer",
+  boolean: "true or false",
+  object: "an object",
+  array: "a list",
+  date: "a date",
+};
+
+/**
+ * A zod error map that says what is allowed ("an integer", `"application" or "classic"`, "at least 1 item")
+ * instead of zod's raw phrases ("Expected number, received string", "Invalid enum value. Expected ...",
+ * "Array must contain at least 1 element(s)"). Messages a schema sets itself always win.
+ */
+export const allowedErrorMap: z.ZodErrorMap = (issue, context) => {
+  // A schema's own message (`required_error`, `invalid_type_error`, an errorMap) has already replaced zod's.
+  if (context.defaultError !== z.defaultErrorMap(issue, { data: context.data, defaultError: "" }).message) return { message: context.defaultError };
+  const list = (values: readonly unknown[]) => values.map((value) => JSON.stringify(value)).join(", ").replace(/, ([^,]*)$/, " or $1");
+  const unit = (type: string, count: number | bigint) => (type === "array" ? `${count} item(s)` : type === "string" ? `${count} character(s)` : `${count}`);
+  switch (issue.code) {
+    case z.ZodIssueCode.invalid_type:
+      return { message: TYPE_WORDS[issue.expected] ?? issue.expected };
+    case z.ZodIssueCode.invalid_enum_value:
+      return { message: list(issue.options) };
+    case z.ZodIssueCode.invalid_literal:
+      return { message: JSON.stringify(issue.expected) };
+    case z.ZodIssueCode.too_small:
+      return { message: `${issue.exact ? "exactly" : issue.inclusive ? "at least" : "more than"} ${unit(issue.type, issue.minimum)}` };
+    case z.ZodIssueCode.too_big:
+      return { message: `${issue.exact ? "exactly" : issue.inclusive ? "at most" : "less than"} ${unit(issue.type, issue.maximum)}` };
+    case z.ZodIssueCode.not_multiple_of:
+      return { message: `a multiple of ${issue.multipleOf}` };
+    default:
+      return { message: context.defaultError };
+  }
+};
+
+/** Edit distance, for "did you mean" on a misspelt field name. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}
+
+/** ` (did you mean "x"?)` when one allowed name is close to `name` (a typo), else "". */
+export function didYouMean(name: string, allowed: readonly string[]): string {
+  const ranked = allowed.map((candidate) => ({ candidate, d: distance(name, candidate) })).sort((a, b) => a.d - b.d);
+  const best = ranked[0];
+  if (!best || best.d > Math.max(2, Math.floor(name.length / 3)) || ranked[1]?.d === best.d) return "";
+  return ` (did you mean "${best.candidate}"?)`;
+}

@@ -35,8 +35,8 @@ variable "release" {
   type        = string
   description = "Release whose lock file seeded the dependency cache (tag immutable-deploy:release)."
   validation {
-    condition     = regex_replace(var.release, "^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$", "") == ""
-    error_message = "The release must be 1-64 letters, digits, '.', '_' or '-'."
+    condition     = regex_replace(var.release, "^[a-zA-Z0-9][a-zA-Z0-9._+-]{0,63}$", "") == ""
+    error_message = "The release must be 1-64 letters, digits, '.', '_', '-' or '+', starting with a letter or digit."
   }
 }
 

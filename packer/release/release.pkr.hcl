@@ -31,8 +31,8 @@ variable "release" {
   type        = string
   description = "Release label (tag immutable-deploy:release, RELEASE in the app's environment)."
   validation {
-    condition     = regex_replace(var.release, "^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$", "") == ""
-    error_message = "The release must be 1-64 letters, digits, '.', '_' or '-'."
+    condition     = regex_replace(var.release, "^[a-zA-Z0-9][a-zA-Z0-9._+-]{0,63}$", "") == ""
+    error_message = "The release must be 1-64 letters, digits, '.', '_', '-' or '+', starting with a letter or digit."
   }
 }
 
@@ -121,6 +121,11 @@ variable "manifest_path" {
 
 locals {
   stamp = formatdate("YYYYMMDDhhmmss", timestamp())
+  # The release label inside a name, by the one rule (functions/lib/contract.ts releaseNamePart): AMI names
+  # allow no "+", so characters other than letters, digits, ".", "_", "-" become "-", and a label changed that
+  # way gets "@" and 8 hex of its sha256 (v2.4.2+build.188 -> v2.4.2-build.188@a2e751c5). Tags keep it verbatim.
+  release_safe = regex_replace(var.release, "[^a-zA-Z0-9._-]", "-")
+  release_name = local.release_safe == var.release ? var.release : "${local.release_safe}@${substr(sha256(var.release), 0, 8)}"
   tags = {
     "Name"                         = "${var.app}-${var.environment}-${var.release}"
     "immutable-deploy:app"         = var.app
@@ -134,7 +139,7 @@ source "amazon-ebs" "release" {
   region          = var.region
   instance_type   = var.instance_type
   source_ami      = var.base_image_id
-  ami_name        = "${var.app}-${var.environment}-${var.release}-${local.stamp}"
+  ami_name        = "${var.app}-${var.environment}-${local.release_name}-${local.stamp}"
   ami_description = "immutable-deploy ${var.app} release ${var.release} for ${var.environment}, on base ${var.base_image_id}"
 
   # Reached through Session Manager: the security group has no ingress, nothing is open to 0.0.0.0/0.

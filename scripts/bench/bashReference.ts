@@ -6,13 +6,15 @@
  * cleanup that deregisters the image it has just deployed. The only thing added is a safety cap on virtual
  * time, so a release that never becomes healthy cannot hang the benchmark (the seed would poll forever).
  *
- * Every AWS call goes through the project's SDK clients (functions/lib/clients.ts); the caller routes them
- * to the region with `attachRegion(region, allClients)`. Time is the region's: drive the returned promise
+ * Every AWS call goes through its own SDK clients (`BASH_REFERENCE_CLIENTS`, one attempt per request: the AWS
+ * CLI's retries are the model's `cli()`); the caller routes them to the region with
+ * `attachRegion(region, BASH_REFERENCE_CLIENTS)`. Time is the region's: drive the returned promise
  * with `region.scheduler.drive([...])`. Use a region of its own: the model recognises old groups by the
  * seed's name prefix (`asg-<app>-<environment>`), not by the pipeline's tags.
  */
 import {
   type AutoScalingGroup,
+  AutoScalingClient,
   CreateAutoScalingGroupCommand,
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
@@ -25,14 +27,20 @@ import {
   DeleteSnapshotCommand,
   DescribeImagesCommand,
   DescribeLaunchTemplateVersionsCommand,
+  EC2Client,
 } from "@aws-sdk/client-ec2";
 import {
   DeregisterInstancesFromLoadBalancerCommand,
   DescribeInstanceHealthCommand,
   DescribeLoadBalancersCommand,
+  ElasticLoadBalancingClient,
 } from "@aws-sdk/client-elastic-load-balancing";
-import { DeregisterTargetsCommand, DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { autoScaling, ec2, elb, elbv2 } from "../../functions/lib/clients.js";
+import {
+  DeregisterTargetsCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { EnvironmentSettings } from "../../functions/lib/contract.js";
 import { awsErrorCode, isTransientAwsError } from "../../functions/lib/errors.js";
 import { TAG } from "../../functions/lib/names.js";
@@ -49,6 +57,15 @@ export const DEFAULT_SAFETY_CAP_SECONDS = 6 * 3600;
  * seed's time): 5 attempts, waiting rand(0,1) x 2^(n-1) s before retry n; the model waits the mean.
  */
 const CLI_MAX_ATTEMPTS = 5;
+
+/** The script's `aws` commands: one attempt per request, since `cli()` models the CLI's retries. */
+const ONE_ATTEMPT = { maxAttempts: 1 } as const;
+const autoScaling = new AutoScalingClient(ONE_ATTEMPT);
+const ec2 = new EC2Client(ONE_ATTEMPT);
+const elb = new ElasticLoadBalancingClient(ONE_ATTEMPT);
+const elbv2 = new ElasticLoadBalancingV2Client(ONE_ATTEMPT);
+/** Attach these to the region the model runs on. */
+export const BASH_REFERENCE_CLIENTS = [autoScaling, ec2, elb, elbv2] as const;
 
 export type BashReferenceWait = "bake" | "groupInService" | "loadBalancerHealthy" | "oldInstancesGone";
 

@@ -140,7 +140,9 @@ export async function runAsl(definition: AslDefinition, input: Json, options: As
         options.onEvent?.({ type: "exited", state: event.state.name, output: event.state.output });
       } else if (event.type === "StateRetried" || event.type === "StateCaught" || event.type === "StateFailed") {
         if (event.type === "StateFailed") failedState = event.state.name;
-        if (event.type !== "StateRetried") endRetries(event.state.name);
+        // The interpreter reports StateFailed for every failed attempt, retried or not: only a catch (or a success,
+        // above) ends a run of retries; counting on after StateFailed is what lets the back-off grow.
+        if (event.type === "StateCaught") endRetries(event.state.name);
         const type = event.type === "StateRetried" ? "retried" : event.type === "StateCaught" ? "caught" : "failed";
         options.onEvent?.({ type, state: event.state.name });
       }

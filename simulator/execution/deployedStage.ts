@@ -9,7 +9,7 @@ import { type StackId, stackName } from "../../stacks/stackNames.js";
 import { type AslDefinition, definitionFromTemplate } from "../../stacks/stateMachineDefinition.js";
 import { artifactBucketName, createEnvironment } from "../region/environment.js";
 import type { SimulatedRegion } from "../region/region.js";
-import { outputsOfTemplate, type PhysicalValues } from "../region/services/cloudformation.js";
+import { constructIdOf, outputsOfTemplate, type PhysicalValues } from "../region/services/cloudformation.js";
 import { DeployRunner } from "./runner.js";
 
 export interface StageTemplates {
@@ -71,6 +71,10 @@ export function publishStacks(region: SimulatedRegion, runner: DeployRunner, tem
       : { LoadBalancer: settings.loadBalancer.loadBalancerName }),
   };
   for (const id of ["Environment", "Pipeline"] as const) {
+    // SST's own SSTMetadata output names each function's ARN.
+    for (const [logicalId, resource] of Object.entries<Record<string, any>>(templates.templates[id].Resources ?? {}))
+      if (resource.Type === "AWS::Lambda::Function")
+        physical[`${constructIdOf(logicalId)}.Arn`] = `arn:aws:lambda:${region.regionName}:${region.account}:function:${name}-${logicalId}`;
     const outputs = outputsOfTemplate(templates.templates[id], physical).map((o) => ({ ...o, OutputValue: overrides[o.OutputKey ?? ""] ?? o.OutputValue }));
     region.cloudFormation.putStack(stackName(settings.environment, id), outputs);
   }
@@ -86,24 +90,52 @@ export async function driveWhile<T>(region: SimulatedRegion, runners: DeployRunn
     (value) => (settled = { ok: true, value }),
     (error) => (settled = { ok: false, error }),
   );
-  let idle = 0;
-  while (!settled) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (settled) break;
-    const active = () => 1 + runners.flatMap((runner) => runner.executions).filter((execution) => !execution.result).length;
-    if (region.scheduler.parkedWakeUps >= active()) {
-      // An execution between a retry back-off and its next attempt sits in the interpreter's setTimeout(0), and a
-      // stopped one may still hold a wake-up: let the timers run, then look again, so the clock never jumps early.
-      await new Promise<void>((resolve) => setTimeout(resolve, 0));
-      if (settled) break;
-      if (region.scheduler.parkedWakeUps >= active() && region.scheduler.advanceToNextWakeUp()) {
-        idle = 0;
-        continue;
+  await drive(region, runners, () => settled !== undefined, { parkedWork: 1, maxIdleTurns, what: "the work neither finished nor waited on the region's clock" });
+  if (!settled!.ok) throw settled!.error;
+  return settled!.value;
+}
+
+/**
+ * Lets the runners' executions go on until `done()` holds (e.g. a deploy entered a state), moving the clock as
+ * `driveWhile` does: `done()` is checked after every event-loop turn, so it holds at the moment it turns true,
+ * not some wake-ups later.
+ */
+export async function runUntil(region: SimulatedRegion, runners: DeployRunner[], done: () => boolean, maxIdleTurns = 100_000): Promise<void> {
+  await drive(region, runners, done, { parkedWork: 0, maxIdleTurns, what: "the condition never held" });
+}
+
+/**
+ * Drives the region's scheduler (`claimDriver`, so region time does not also jump on its own whenever the event
+ * loop idles, virtualTime.ts) until `done()`: the clock jumps to the next wake-up only when `parkedWork` plus
+ * every running execution are parked on it.
+ */
+async function drive(
+  region: SimulatedRegion,
+  runners: DeployRunner[],
+  done: () => boolean,
+  options: { parkedWork: number; maxIdleTurns: number; what: string },
+): Promise<void> {
+  const release = region.scheduler.claimDriver();
+  try {
+    let idle = 0;
+    while (!done()) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (done()) break;
+      const active = () => options.parkedWork + runners.flatMap((runner) => runner.executions).filter((execution) => !execution.result).length;
+      if (region.scheduler.parkedWakeUps >= active()) {
+        // An execution between a retry back-off and its next attempt sits in the interpreter's setTimeout(0), and a
+        // stopped one may still hold a wake-up: let the timers run, then look again, so the clock never jumps early.
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        if (done()) break;
+        if (region.scheduler.parkedWakeUps >= active() && region.scheduler.advanceToNextWakeUp()) {
+          idle = 0;
+          continue;
+        }
       }
+      idle += 1;
+      if (idle > options.maxIdleTurns) throw new Error(`drive: ${options.what} for ${options.maxIdleTurns} turns`);
     }
-    idle += 1;
-    if (idle > maxIdleTurns) throw new Error(`driveWhile: the work neither finished nor waited on the region's clock for ${maxIdleTurns} turns`);
+  } finally {
+    release();
   }
-  if (!settled.ok) throw settled.error;
-  return settled.value;
 }

@@ -1,19 +1,29 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { BAKE_VARIABLES, type EnvironmentSettings, type Outcome } from "../../functions/lib/contract.js";
+import { BAKE_VARIABLES, type EnvironmentSettings, type ExecutionStatusChange, type NotifyResult, type Outcome } from "../../functions/lib/contract.js";
 import { LAMBDA_ERROR, STATE } from "../../functions/lib/names.js";
 import { type AslDefinition, withSettings } from "../../stacks/stateMachineDefinition.js";
+import { LostResponse } from "../region/errors.js";
 import type { SimulatedRegion } from "../region/region.js";
 import type { SimBakeRequest } from "../region/services/codebuild.js";
-import { releaseUploadPattern, STAGE_FUNCTION_IDS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
+import { onRegionTime, Sandbox } from "../region/virtualTime.js";
+import { executionEndedPattern, releaseUploadPattern, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
 import { type Json, namedError, readPath, runAsl, type TaskHandler, taskTarget } from "./asl.js";
 import { HistoryRecorder } from "./history.js";
 
 /**
  * Runs the real synthesized deploy state machine against a simulated region, as Step Functions and Lambda
- * would: each Task runs the stage function its `Resource` names (the deployed middy handler), the Bake task
- * runs the simulated CodeBuild build. Time is the region's: Wait states and Retry back-offs park on
- * `region.scheduler`. The runner never moves time itself: the caller drives it (`scheduler.drive` for
+ * would: each Task runs the stage function its `Resource` names (the deployed middy handler) in a sandbox on
+ * region time, with the function's configured timeout (`STAGE_FUNCTIONS`, as the stack sets it): past it the
+ * invocation fails with `Sandbox.Timedout` and the sandbox is frozen. The Bake task runs the simulated
+ * CodeBuild build. Time is the region's: Wait states, Retry back-offs, the SDK's own back-offs and API latency
+ * park on `region.scheduler`. The runner never moves time itself: the caller drives it (`scheduler.drive` for
  * virtual time, a wall-clock driver for the local rehearsal).
+ *
+ * As Step Functions does, it keeps each execution's history in the region (GetExecutionHistory, history.ts) and
+ * puts a "Step Functions Execution Status Change" event on the region's default bus at every status change; the
+ * Pipeline's rule on them (`executionEndedPattern`) invokes the notify function asynchronously, as Lambda runs
+ * an EventBridge target (two retries on error, one and two minutes apart). `connectApi` serves the state
+ * machine through the region's Step Functions API (StartExecution, StopExecution, RedriveExecution, ...).
  */
 
 export interface RunnerOptions {
@@ -23,6 +33,11 @@ export interface RunnerOptions {
   definition: AslDefinition;
   /** Benchmark baseline: every Wait state waits this long instead of the check's `nextPollSeconds`. */
   fixedPollSeconds?: number;
+  /**
+   * Idempotency proof: every stage-function invocation runs the handler twice in a row with the same payload,
+   * and the state machine gets the second answer (as after a crash right after the first run's last call).
+   */
+  invokeTwice?: boolean;
 }
 
 export interface ProgressEvent {
@@ -58,16 +73,27 @@ export interface Execution {
   visited: string[];
   done: Promise<ExecutionResult>;
   result?: ExecutionResult;
+  /** Redrives so far (Step Functions' redriveCount). */
+  redriveCount: number;
+  /** What the notify function published for each end of the execution (a redrive ends it again). */
+  notifications: NotifyResult[];
+  /** The notify function's runs for the last end, delivered by the region's EventBridge rule. */
+  notified?: Promise<void>;
   /** Its Step Functions history (GetExecutionHistory). */
   history: HistoryRecorder;
   /** Stops the current run for good (StopExecution); set while a run is in progress. */
-  halt?: (result: ExecutionResult) => void;
+  halt?: (result: ExecutionResult, notified: Promise<void>) => void;
 }
+
+/** The nth call (1-based, default the first) of "<Service:Operation>" by the execution's stage functions. */
+export type CallSpec = string | { operation: string; nth?: number };
 
 export interface StartOptions {
   name?: string;
-  /** "<Service:Operation>": the stage function making this call crashes right after it succeeded. */
-  crashAfter?: string;
+  /** The stage function making this call crashes right after it succeeded. */
+  crashAfter?: CallSpec;
+  /** This call takes effect in the region, but its answer never reaches the stage function, which times out. */
+  loseResponseAfter?: CallSpec;
 }
 
 
@@ -82,12 +108,16 @@ type StageHandler = (event: Json, context: Json) => Promise<Json>;
 
 export class DeployRunner {
   readonly executions: Execution[] = [];
+  private readonly executionsByArn = new Map<string, Execution>();
   /** Every AWS operation each stage function called ("Service:Operation" by function name). */
   readonly callsByStageFunction = new Map<string, Set<string>>();
   readonly region: SimulatedRegion;
   readonly settings: EnvironmentSettings;
   private readonly definition: AslDefinition;
   private readonly fixedPollSeconds?: number;
+  private readonly invokeTwice: boolean;
+  /** The deploy state machine's ARN (what its executions' ARNs and status-change events name). */
+  readonly stateMachineArn: string;
   private readonly listeners = new Set<(event: ProgressEvent) => void>();
   private readonly invocation = new AsyncLocalStorage<Invocation>();
   private readonly handlers = new Map<StageFunctionId, Promise<StageHandler>>();
@@ -107,6 +137,10 @@ export class DeployRunner {
     });
     this.definition = withSettings(options.definition, options.settings);
     this.fixedPollSeconds = options.fixedPollSeconds;
+    this.invokeTwice = options.invokeTwice ?? false;
+    this.stateMachineArn = `arn:aws:states:${this.region.regionName}:${this.region.account}:stateMachine:${this.settings.app}-${this.settings.environment}-deploy`;
+    // The Pipeline's outcome rule: every terminal status of an execution invokes the notify function.
+    this.region.eventBridge.putRule("default", executionEndedPattern(this.stateMachineArn), (event) => this.deliverToNotifier(event as unknown as ExecutionStatusChange));
   }
 
   onProgress(listener: (event: ProgressEvent) => void): () => void {
@@ -123,9 +157,16 @@ export class DeployRunner {
     this.sequence += 1;
     const name = options.name ?? `deploy-${String(this.sequence).padStart(4, "0")}`;
     const arn = `${this.stateMachineArn.replace(":stateMachine:", ":execution:")}:${name}`;
-    if (options.crashAfter) this.armCrash(arn, options.crashAfter);
+    if (options.crashAfter) this.afterCall(arn, options.crashAfter, (operation, current) => {
+      current.crashed = namedError(
+        LAMBDA_ERROR.crashed,
+        `Runtime exited with error: signal: killed (simulated crash right after ${operation} succeeded)`,
+      );
+      return current.crashed;
+    });
+    if (options.loseResponseAfter) this.afterCall(arn, options.loseResponseAfter, (operation) => new LostResponse(operation));
     const history = new HistoryRecorder(this.region, arn, this.definition);
-    const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never, history };
+    const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never, redriveCount: 0, notifications: [], history };
     const startDate = new Date(this.region.now());
     this.region.stepFunctions.recordExecution({
       executionArn: arn,
@@ -136,20 +177,31 @@ export class DeployRunner {
       input: JSON.stringify(input),
     });
     history.executionStarted(input, this.roleArn);
+    this.executionsByArn.set(arn, execution);
+    this.statusChanged(execution);
     execution.done = this.run(execution, input, startDate.toISOString());
     this.executions.push(execution);
     return execution;
   }
 
-  /** Redrives a failed execution: same ARN and input, from the state that failed, with that state's input. */
+  /**
+   * Redrives a failed or stopped execution: same ARN and input, from the state that failed (or was running when
+   * it stopped), with that state's input.
+   */
   redrive(execution: Execution): Execution {
     const failedState = execution.result?.failedState;
     if (!execution.result || execution.result.status === "SUCCEEDED" || !failedState)
       throw new Error(`execution ${execution.name} has not failed; only a failed or aborted execution can be redriven`);
-    const record = this.region.stepFunctions.executions.get(execution.arn);
-    const redriveCount = (record?.redriveCount ?? 0) + 1;
-    this.region.stepFunctions.updateExecution(execution.arn, { status: "RUNNING", redriveCount, redriveMs: this.region.now() });
-    execution.history.executionRedriven(redriveCount);
+    execution.redriveCount += 1;
+    this.region.stepFunctions.updateExecution(execution.arn, {
+      status: "RUNNING",
+      redriveCount: execution.redriveCount,
+      redriveMs: this.region.now(),
+      error: undefined,
+      cause: undefined,
+    });
+    execution.history.executionRedriven(execution.redriveCount);
+    this.statusChanged(execution);
     const previous = execution.result;
     execution.result = undefined;
     execution.done = this.run(execution, execution.stateInputs[failedState], new Date(previous.startedAtMs).toISOString(), failedState);
@@ -179,7 +231,7 @@ export class DeployRunner {
           return (payload) =>
             unlessStopped(alive, () => {
               lambdaInvocations += 1;
-              return execution.history.lambda(stateName, state.Resource, payload, () => this.invokeLambda(execution, target.fn, stateName, payload));
+              return execution.history.lambda(stateName, state.Resource, payload, () => this.invokeLambda(execution, target.fn, payload));
             });
         return async () => {
           throw namedError("States.Runtime", `the simulated region cannot run Task "${stateName}": resource ${target.resource}`);
@@ -219,9 +271,15 @@ export class DeployRunner {
     this.region.stepFunctions.updateExecution(execution.arn, {
       status: result.status,
       stopMs: result.endedAtMs,
+      ...(result.output !== undefined ? { output: JSON.stringify(result.output) } : {}),
       ...(result.error ? { error: result.error, cause: result.cause } : {}),
     });
-    this.recordEnd(execution, result);
+    if (result.status === "SUCCEEDED") execution.history.executionSucceeded(result.output);
+    else execution.history.executionFailed(result.error, result.cause);
+    // Step Functions' status-change event: the outcome rule delivers it to the notify function.
+    execution.notified = undefined;
+    this.statusChanged(execution);
+    await execution.notified;
     this.emit({
       execution: execution.name,
       state: result.failedState ?? STATE.succeeded,
@@ -232,12 +290,92 @@ export class DeployRunner {
     return result;
   }
 
-  // ---- Step Functions' API and history (StartExecution, RedriveExecution, StopExecution, GetExecutionHistory) ----
-
-  /** This environment's deploy state machine, as the Pipeline stack names it (`<app>-<stage>-deploy`). */
-  get stateMachineArn(): string {
-    return `arn:aws:states:${this.region.regionName}:${this.region.account}:stateMachine:${this.settings.app}-${this.settings.environment}-deploy`;
+  /** A Task's Lambda invocation (twice in a row with `invokeTwice`: the state machine gets the second answer). */
+  private async invokeLambda(execution: Execution, fn: StageFunctionId, payload: Json): Promise<Json> {
+    if (this.invokeTwice) await this.invokeHandler(execution.arn, fn, payload);
+    return this.invokeHandler(execution.arn, fn, payload);
   }
+
+  /**
+   * A Lambda invocation, as the Lambda service runs it: JSON in, JSON out, the deployed handler in its own
+   * sandbox on region time, named errors; past the function's timeout, `Sandbox.Timedout`.
+   */
+  private async invokeHandler(executionArn: string, fn: StageFunctionId, payload: Json): Promise<Json> {
+    const handler = await this.handlerOf(fn);
+    const current: Invocation = { execution: executionArn, stageFunction: fn };
+    const event = JSON.parse(JSON.stringify(payload));
+    const requestId = `${this.region.ids.count("lambda-request").toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
+    try {
+      const output = await invokeWithTimeout(this.region, {
+        timeoutSeconds: STAGE_FUNCTIONS[fn].timeoutSeconds,
+        requestId,
+        run: (context) => this.invocation.run(current, () => handler(event, { ...lambdaContext(fn, requestId), ...context })),
+      });
+      if (current.crashed) throw current.crashed;
+      return output === undefined ? null : JSON.parse(JSON.stringify(output));
+    } catch (thrown) {
+      throw lambdaError(current.crashed ?? (thrown as Error));
+    }
+  }
+
+  /** Puts Step Functions' status-change event for the execution's current status on the default bus. */
+  private statusChanged(execution: Execution): void {
+    const record = this.region.stepFunctions.executions.get(execution.arn);
+    if (!record) return;
+    const time = this.region.now();
+    const event: ExecutionStatusChange = {
+      version: "0",
+      id: `${this.region.ids.count("status-change").toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`,
+      "detail-type": "Step Functions Execution Status Change",
+      source: "aws.states",
+      account: this.region.account,
+      time: new Date(time).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      region: this.region.regionName,
+      resources: [execution.arn],
+      detail: {
+        executionArn: execution.arn,
+        stateMachineArn: this.stateMachineArn,
+        name: execution.name,
+        status: record.status as ExecutionStatusChange["detail"]["status"],
+        startDate: record.startMs,
+        stopDate: record.stopMs ?? null,
+        input: record.input,
+        inputDetails: { included: true },
+        output: record.output ?? null,
+        outputDetails: record.output === undefined ? null : { included: true },
+        error: record.error ?? null,
+        cause: record.cause ?? null,
+      },
+    };
+    this.region.eventBridge.emit("default", event as never);
+  }
+
+  /**
+   * The outcome rule's target: the notify function, invoked asynchronously as Lambda runs an EventBridge target:
+   * on an error it runs again twice, one and then two minutes later (AWS Lambda Developer Guide, "Asynchronous
+   * invocation"). Whatever it does, the execution's status stays as it is.
+   */
+  private deliverToNotifier(event: ExecutionStatusChange): void {
+    const execution = this.executionsByArn.get(event.detail.executionArn);
+    if (!execution) return;
+    const attempt = async () => {
+      for (const delaySeconds of NOTIFY_RETRY_DELAYS_SECONDS) {
+        if (delaySeconds > 0) await this.region.scheduler.sleep(delaySeconds);
+        try {
+          const result = (await this.invokeHandler(execution.arn, "notify", event)) as NotifyResult;
+          execution.notifications.push(result);
+          this.emit({ execution: execution.name, state: NOTIFY_PROGRESS_STATE, type: "exited", message: result.message, timeMs: this.region.now() });
+          return;
+        } catch (error) {
+          this.emit({ execution: execution.name, state: NOTIFY_PROGRESS_STATE, type: "retried", message: (error as Error).message, timeMs: this.region.now() });
+        }
+      }
+    };
+    const previous = execution.notified ?? Promise.resolve();
+    execution.notified = previous.then(attempt);
+  }
+
+  // ---- Step Functions' API (StartExecution, RedriveExecution, StopExecution, DescribeStateMachine) ----
 
   private get roleArn(): string {
     return `arn:aws:iam::${this.region.account}:role/${this.settings.app}-${this.settings.environment}-deploy-role`;
@@ -250,7 +388,7 @@ export class DeployRunner {
    */
   connectApi(): string {
     const executionOf = (arn: string) => {
-      const execution = this.executions.find((e) => e.arn === arn);
+      const execution = this.executionsByArn.get(arn);
       if (!execution) throw new Error(`execution ${arn} is not one of this runner's`);
       return execution;
     };
@@ -269,9 +407,10 @@ export class DeployRunner {
   }
 
   /**
-   * StopExecution: the execution ends ABORTED at once, where it is (a redrive resumes that state). Its run is
-   * frozen: no Task or Wait starts again and nothing more is recorded; a Lambda invocation in flight finishes,
-   * as in Lambda, but its result is dropped.
+   * StopExecution: the execution ends ABORTED at once, where it is (a redrive resumes that state), and its
+   * status change goes on the bus like any other (the outcome rule notifies "aborted"). Its run is frozen: no
+   * Task or Wait starts again and nothing more is recorded; a Lambda invocation in flight finishes, as in
+   * Lambda, but its result is dropped.
    */
   stop(execution: Execution, error?: string, cause?: string): void {
     if (execution.result || !execution.halt) return;
@@ -292,43 +431,23 @@ export class DeployRunner {
     execution.history.executionAborted(error, cause);
     execution.result = result;
     this.region.stepFunctions.updateExecution(execution.arn, { status: "ABORTED", stopMs: endedAtMs, error, cause });
-    execution.halt(result);
+    execution.notified = undefined;
+    this.statusChanged(execution);
+    const notified = execution.notified ?? Promise.resolve();
+    execution.halt(result, notified);
+    this.emit({ execution: execution.name, state: failedState ?? STATE.succeeded, type: "failed", message: `${error ?? "Aborted"}: ${cause ?? ""}`, timeMs: endedAtMs });
   }
 
-  /** A run that `stop` can end: `alive` turns false, and the run's promise settles with the stop's result. */
+  /** A run that `stop` can end: `alive` turns false, and the run's promise settles with the stop's result once notified. */
   private stoppable(execution: Execution): { alive: () => boolean; until(running: Promise<ExecutionResult>): Promise<ExecutionResult> } {
     let stopped = false;
-    let settle!: (result: ExecutionResult) => void;
+    let settle!: (result: Promise<ExecutionResult>) => void;
     const halted = new Promise<ExecutionResult>((resolve) => (settle = resolve));
-    execution.halt = (result) => {
+    execution.halt = (result, notified) => {
       stopped = true;
-      settle(result);
+      settle(notified.then(() => result));
     };
     return { alive: () => !stopped, until: (running) => Promise.race([running, halted]) };
-  }
-
-  /** The execution's end in its history and its output (DescribeExecution), as Step Functions records them. */
-  private recordEnd(execution: Execution, result: ExecutionResult): void {
-    if (result.status === "SUCCEEDED") {
-      execution.history.executionSucceeded(result.output);
-      this.region.stepFunctions.updateExecution(execution.arn, { output: JSON.stringify(result.output ?? null) });
-    } else {
-      execution.history.executionFailed(result.error, result.cause);
-    }
-  }
-
-  /** A Lambda invocation, as the Lambda service runs it: JSON in, JSON out, the deployed handler, named errors. */
-  private async invokeLambda(execution: Execution, fn: StageFunctionId, stateName: string, payload: Json): Promise<Json> {
-    const handler = await this.handlerOf(fn);
-    const current: Invocation = { execution: execution.arn, stageFunction: fn };
-    try {
-      const event = JSON.parse(JSON.stringify(payload));
-      const output = await this.invocation.run(current, () => handler(event, lambdaContext(fn, execution.name)));
-      if (current.crashed) throw current.crashed;
-      return output === undefined ? null : JSON.parse(JSON.stringify(output));
-    } catch (thrown) {
-      throw lambdaError(current.crashed ?? (thrown as Error));
-    }
   }
 
   /**
@@ -372,26 +491,34 @@ export class DeployRunner {
     return this.region.codeBuild.syncOutput(finished);
   }
 
-  /** The region calls back after `operation` succeeds; only the planned execution's invocation crashes. */
-  private armCrash(arn: string, operation: string): void {
-    this.region.faults.crashAfter(operation, () => {
+  /**
+   * The region calls back after each successful call of the operation; at the planned execution's nth one, the
+   * hook throws what `failure` returns, once: a crash (the caller's `send` throws it, the function ends) or a
+   * `LostResponse` (the transport never answers that request).
+   */
+  private afterCall(arn: string, spec: CallSpec, failure: (operation: string, current: Invocation) => Error): void {
+    const { operation, nth = 1 } = typeof spec === "string" ? { operation: spec } : spec;
+    let seen = 0;
+    const hook = () => {
       const current = this.invocation.getStore();
-      if (current?.execution !== arn || current.crashed) {
-        this.armCrash(arn, operation); // someone else's call: keep waiting for ours
+      if (current?.execution !== arn || current.crashed || ++seen < nth) {
+        this.region.faults.crashAfter(operation, hook); // someone else's call, or not the nth yet: keep waiting
         return;
       }
-      current.crashed = namedError(
-        LAMBDA_ERROR.crashed,
-        `Runtime exited with error: signal: killed (simulated crash right after ${operation} succeeded)`,
-      );
-      throw current.crashed;
-    });
+      throw failure(operation, current);
+    };
+    this.region.faults.crashAfter(operation, hook);
   }
 
   private emit(event: ProgressEvent): void {
     for (const listener of this.listeners) listener(event);
   }
 }
+
+/** Lambda's asynchronous invocation: the first run, then two retries one and two minutes apart. */
+const NOTIFY_RETRY_DELAYS_SECONDS = [0, 60, 120] as const;
+/** How the notify function's runs appear in progress events (it is no state of the definition). */
+export const NOTIFY_PROGRESS_STATE = "(outcome notification)";
 
 /** A stopped run waits here for good. */
 const NEVER: Promise<never> = new Promise<never>(() => undefined);
@@ -407,23 +534,64 @@ function unlessStopped<T>(alive: () => boolean, work: () => Promise<T>): Promise
 
 /** The error Step Functions sees from a failed Lambda: its name, and Lambda's JSON error as the cause. */
 function lambdaError(error: Error): Error {
+  if (error.name === LAMBDA_ERROR.timedOut) return error;
   const name = error.name && error.name !== "Error" ? error.name : "Error";
   return namedError(name, JSON.stringify({ errorType: name, errorMessage: error.message, trace: [] }));
 }
 
-/** The Lambda context object the handler's middlewares (Powertools logger) read. */
-function lambdaContext(fn: StageFunctionId, executionName: string) {
+export interface TimedInvocation<T> {
+  timeoutSeconds: number;
+  requestId: string;
+  /** Runs the handler with the context parts that depend on time (the deadline). */
+  run(context: { getRemainingTimeInMillis(): number }): Promise<T>;
+}
+
+/**
+ * Runs one invocation in a fresh sandbox on region time, bounded by the function's timeout. The sandbox is
+ * frozen when the invocation ends, however it ends. Past the timeout it fails as Lambda reports it to Step
+ * Functions: error `Sandbox.Timedout`, cause `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: <id>
+ * Error: Task timed out after 60.00 seconds"}` (the Lambda runtime's timeout payload; Step Functions puts the
+ * function's error payload in the cause).
+ */
+export async function invokeWithTimeout<T>(region: SimulatedRegion, invocation: TimedInvocation<T>): Promise<T> {
+  const sandbox = new Sandbox();
+  const deadlineMs = region.now() + invocation.timeoutSeconds * 1000;
+  let deadline: { cancel(): void } | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    // A wake-up, not a plain event: a driven clock stops at the deadline instead of running past it.
+    deadline = region.scheduler.wakeUp(deadlineMs, () =>
+      reject(
+        namedError(
+          LAMBDA_ERROR.timedOut,
+          JSON.stringify({
+            errorType: LAMBDA_ERROR.timedOut,
+            errorMessage: `RequestId: ${invocation.requestId} Error: Task timed out after ${invocation.timeoutSeconds.toFixed(2)} seconds`,
+          }),
+        ),
+      ),
+    "lambda timeout");
+  });
+  const context = { getRemainingTimeInMillis: () => Math.max(0, deadlineMs - region.now()) };
+  try {
+    return await Promise.race([onRegionTime({ ...region.time, sandbox }, () => invocation.run(context)), timedOut]);
+  } finally {
+    deadline?.cancel();
+    sandbox.freeze();
+  }
+}
+
+/** The Lambda context object the handler's middlewares (Powertools logger, middy's early timeout) read. */
+function lambdaContext(fn: StageFunctionId, requestId: string) {
   const functionName = `sim-${fn}`;
   return {
     functionName,
     functionVersion: "$LATEST",
     invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
     memoryLimitInMB: "256",
-    awsRequestId: `${executionName}-${Math.random().toString(16).slice(2, 10)}`,
+    awsRequestId: requestId,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: "simulated",
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 60_000,
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

@@ -68,10 +68,13 @@ export class Scheduler {
   readonly clock: VirtualClock;
   private readonly heap: QueuedEvent[] = [];
   private sequence = 0;
-  private parked = 0;
   private wakeUpsQueued = 0;
   private readonly advanceListeners = new Set<AdvanceListener>();
   private firedTotal = 0;
+  /** `drive` calls running and external drivers (a wall-clock driver) that move time. */
+  private drivers = 0;
+  /** Real work that must finish before `drive` may move time (e.g. SDK clients loading their lazy modules). */
+  private readonly holds = new Set<Promise<unknown>>();
 
   constructor(clock: VirtualClock = new VirtualClock()) {
     this.clock = clock;
@@ -86,9 +89,32 @@ export class Scheduler {
     return this.firedTotal;
   }
 
-  /** Wake-ups registered with `wakeAt` and not yet reached. */
+  /** Wake-ups registered (`wakeAt`, `wakeUp`) and not yet reached or cancelled. */
   get parkedWakeUps(): number {
-    return this.parked;
+    return this.wakeUpsQueued;
+  }
+
+  /** True while `drive` runs or an external driver (the rehearsal's wall clock) moves time. */
+  get isDriven(): boolean {
+    return this.drivers > 0;
+  }
+
+  /** An external driver (a wall-clock driver) moves time from now on; call the result when it stops. */
+  claimDriver(): () => void {
+    this.drivers += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.drivers -= 1;
+    };
+  }
+
+  /** `drive` waits for `work` (real, not virtual) before it moves time. */
+  holdWhile(work: Promise<unknown>): void {
+    const held = work.catch(() => undefined);
+    this.holds.add(held);
+    void held.then(() => this.holds.delete(held));
   }
 
   /** Schedules `action` at virtual time `timeMs` (a past time means "as soon as possible"). */
@@ -149,18 +175,17 @@ export class Scheduler {
    * gets there through `runUntil`, `advanceToNextEvent`, `advanceToNextWakeUp` or `drive`.
    */
   wakeAt(timeMs: number): Promise<void> {
-    this.parked += 1;
     return new Promise<void>((resolve) => {
-      this.enqueue(
-        Math.max(timeMs, this.clock.now()),
-        () => {
-          this.parked -= 1;
-          resolve();
-        },
-        "wake-up",
-        true,
-      );
+      this.wakeUp(timeMs, resolve);
     });
+  }
+
+  /**
+   * Like `at`, but an activity is parked on it: `drive` moves the clock to the earliest wake-up once every
+   * activity is parked. Cancelling it un-parks (a timer cleared, a Lambda sandbox frozen).
+   */
+  wakeUp(timeMs: number, action: () => void, label = "wake-up"): ScheduledEvent {
+    return this.enqueue(Math.max(timeMs, this.clock.now()), action, label, true);
   }
 
   sleep(seconds: number): Promise<void> {
@@ -179,33 +204,42 @@ export class Scheduler {
   }
 
   /**
-   * Drives concurrent activities (executions) to completion: the clock jumps to the earliest wake-up only
-   * when every unfinished activity is parked in `wakeAt`. Assumes each activity waits on at most one wake-up
-   * at a time (true for a state machine execution). Fails when activities neither finish nor park for
-   * `maxIdleTurns` event-loop turns (a deadlock, or something waiting on real time).
+   * Drives concurrent activities (executions) to completion: once the real work held by `holdWhile` is done,
+   * the clock jumps to the earliest wake-up whenever, after an event-loop turn, at least as many wake-ups are
+   * queued as activities remain. That is "every activity waits on virtual time" because nothing the simulated
+   * code runs waits on real time: its timers are the scheduler's (virtualTime.ts) and its SDK clients loaded
+   * their lazy modules before (`holdWhile`). An activity may hold more than one wake-up (a Lambda's deadline
+   * beside the SDK's back-off). Fails when activities neither finish nor park for `maxIdleTurns` event-loop
+   * turns (a deadlock, or something waiting on real time).
    */
   async drive<T>(activities: Promise<T>[], options: { maxIdleTurns?: number } = {}): Promise<PromiseSettledResult<T>[]> {
     const maxIdleTurns = options.maxIdleTurns ?? 100_000;
-    let unfinished = activities.length;
-    const settled = Promise.allSettled(
-      activities.map((activity) => activity.finally(() => (unfinished -= 1))),
-    );
-    let idleTurns = 0;
-    while (unfinished > 0) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (unfinished === 0) break;
-      if (this.parked >= unfinished && this.advanceToNextWakeUp()) {
-        idleTurns = 0;
-        continue;
+    this.drivers += 1;
+    try {
+      while (this.holds.size > 0) await Promise.all([...this.holds]);
+      let unfinished = activities.length;
+      const settled = Promise.allSettled(
+        activities.map((activity) => activity.finally(() => (unfinished -= 1))),
+      );
+      let idleTurns = 0;
+      while (unfinished > 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (unfinished === 0) break;
+        if (this.wakeUpsQueued >= unfinished && this.advanceToNextWakeUp()) {
+          idleTurns = 0;
+          continue;
+        }
+        idleTurns += 1;
+        if (idleTurns > maxIdleTurns) {
+          throw new Error(
+            `Scheduler.drive: ${unfinished} activities neither finished nor parked in wakeAt for ${maxIdleTurns} turns`,
+          );
+        }
       }
-      idleTurns += 1;
-      if (idleTurns > maxIdleTurns) {
-        throw new Error(
-          `Scheduler.drive: ${unfinished} activities neither finished nor parked in wakeAt for ${maxIdleTurns} turns`,
-        );
-      }
+      return await settled;
+    } finally {
+      this.drivers -= 1;
     }
-    return settled;
   }
 
   private moveClockTo(timeMs: number): void {

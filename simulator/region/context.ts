@@ -1,7 +1,7 @@
 import type { Scheduler, VirtualClock } from "./clock.js";
 import type { FaultInjector } from "./faults.js";
 import type { IdFactory } from "./ids.js";
-import type { Timing } from "./timing.js";
+import type { ConsistencyModel, Timing } from "./timing.js";
 
 /** What every simulated service shares: time, ids, timing, faults, and a change counter. */
 export interface RegionContext {
@@ -13,21 +13,23 @@ export interface RegionContext {
   readonly regionName: string;
   /** Read at the moment a process starts (a boot started before a change keeps its old duration). */
   timing: Timing;
+  /** How long changes take to show in other calls' answers (eventual consistency). */
+  readonly consistency: ConsistencyModel;
   /** Marks a change that can affect routing (target health, instance state); the traffic model caches on it. */
   touch(): void;
 }
 
-/** Per-call context the middleware passes to handlers. */
+/** Per-call context the region passes to handlers. */
 export interface CallContext {
   /** Set by a `NotFound` fault: list-style describes hide resources created at or after this time. */
   hideCreatedSinceMs?: number;
 }
 
-/** A handler answers one operation: typed input -> output without `$metadata` (the middleware adds it). */
+/** A handler answers one operation: the input as the SDK sent it -> the output the transport writes back. */
 export type OperationHandler = (input: never, call: CallContext) => object;
 export type OperationHandlers = Record<string, OperationHandler>;
 
-/** Output of a command as the handler builds it (the middleware adds `$metadata`). */
+/** Output of a command as the handler builds it (the SDK adds `$metadata` when it reads the answer). */
 export type Output<T> = Omit<T, "$metadata">;
 
 /** AWS paging tokens are opaque; here they encode the offset. */

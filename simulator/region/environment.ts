@@ -35,25 +35,35 @@ export function artifactBucketName(app: string, environment: string): string {
  * draining, the lock table, the topic, the artifact bucket (versioned, EventBridge notifications on).
  * Returns the settings the state machine's first state injects, built as the Pipeline stack builds them.
  */
+/** How long before the simulation the Environment stack was deployed. */
+const STACK_AGE_SECONDS = 3600;
+
 export function createEnvironment(region: SimulatedRegion, options: CreateEnvironmentOptions = {}): EnvironmentSettings {
   const app = options.app ?? "webapp";
   const environment = options.environment ?? "staging";
   const timing = region.timing;
+  const stageConfig = parseStageConfig(environment, { ...SIMULATED_DOMAIN, app, ...options.config });
   const healthCheck = {
     intervalSeconds: timing.healthCheckIntervalSeconds,
     healthyThreshold: timing.healthyThreshold,
     unhealthyThreshold: timing.unhealthyThreshold,
   };
+  // The check's timeout is the stage's (an app slower than it fails its checks); the rest is the region's timing.
+  const poolHealthCheck = { ...healthCheck, timeoutSeconds: stageConfig.healthCheck.timeoutSeconds };
   const config: DeployConfig & { loadBalancer: "application" | "classic" } = {
-    ...parseStageConfig(environment, { ...SIMULATED_DOMAIN, app, ...options.config }),
+    ...stageConfig,
     healthCheck,
     drainingSeconds: timing.drainingSeconds,
     ...options.scaledDown,
   };
   const name = `${app}-${environment}`;
-  const stockImage = region.ec2.createImage({ name: "al2023-ami-2023.6-kernel-6.1-x86_64", tags: [], ownerId: STOCK_IMAGE_OWNER });
+  // `sst deploy` made the stack well before the first deploy (and the stock image is older still): both are past
+  // every eventual-consistency delay when the simulation starts.
+  const deployedAtMs = region.now() - STACK_AGE_SECONDS * 1000;
+  const stockImage = region.ec2.createImage({ name: "al2023-ami-2023.6-kernel-6.1-x86_64", tags: [], ownerId: STOCK_IMAGE_OWNER, createdAtMs: deployedAtMs });
   const launchTemplate = region.ec2.createLaunchTemplate({
     name,
+    createdAtMs: deployedAtMs,
     data: {
       ImageId: stockImage.imageId,
       InstanceType: DEFAULTS.instanceType,
@@ -62,8 +72,8 @@ export function createEnvironment(region: SimulatedRegion, options: CreateEnviro
   });
   const loadBalancer: EnvironmentSettings["loadBalancer"] =
     config.loadBalancer === "application"
-      ? { kind: "application", targetGroupArn: region.loadBalancing.createTargetGroup({ name, healthCheck, drainingSeconds: timing.drainingSeconds }).arn }
-      : { kind: "classic", loadBalancerName: region.loadBalancing.createClassicLoadBalancer({ name, healthCheck, drainingSeconds: timing.drainingSeconds }).name };
+      ? { kind: "application", targetGroupArn: region.loadBalancing.createTargetGroup({ name, healthCheck: poolHealthCheck, drainingSeconds: timing.drainingSeconds }).arn }
+      : { kind: "classic", loadBalancerName: region.loadBalancing.createClassicLoadBalancer({ name, healthCheck: poolHealthCheck, drainingSeconds: timing.drainingSeconds }).name };
   const lockTable = region.dynamodb.createTable(`${name}-DeployLocks`, LOCK_TABLE_PARTITION_KEY);
   const topicArn = region.sns.createTopic(`${name}-DeployOutcomes`);
   region.s3.createBucket(artifactBucketName(app, environment), { versioned: true });

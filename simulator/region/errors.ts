@@ -1,56 +1,3 @@
-import {
-  AlreadyExistsFault,
-  AutoScalingServiceException,
-  InvalidNextToken,
-  LimitExceededFault,
-  ResourceContentionFault,
-  ResourceInUseFault,
-  ScalingActivityInProgressFault,
-} from "@aws-sdk/client-auto-scaling";
-import {
-  ConditionalCheckFailedException,
-  DynamoDBServiceException,
-  InternalServerError,
-  ProvisionedThroughputExceededException,
-  RequestLimitExceeded,
-  ResourceNotFoundException as DynamoDBResourceNotFoundException,
-  ThrottlingException as DynamoDBThrottlingException,
-} from "@aws-sdk/client-dynamodb";
-import { EC2ServiceException } from "@aws-sdk/client-ec2";
-import {
-  AccessPointNotFoundException,
-  ElasticLoadBalancingServiceException,
-  InvalidEndPointException,
-} from "@aws-sdk/client-elastic-load-balancing";
-import {
-  ElasticLoadBalancingV2ServiceException,
-  InvalidTargetException,
-  TargetGroupNotFoundException,
-} from "@aws-sdk/client-elastic-load-balancing-v2";
-import {
-  EventBridgeServiceException,
-  InternalException as EventBridgeInternalException,
-  ResourceNotFoundException as EventBridgeResourceNotFoundException,
-  ThrottlingException as EventBridgeThrottlingException,
-} from "@aws-sdk/client-eventbridge";
-import { CloudFormationServiceException } from "@aws-sdk/client-cloudformation";
-import {
-  ExecutionAlreadyExists,
-  ExecutionDoesNotExist,
-  ExecutionNotRedrivable,
-  InvalidExecutionInput,
-  InvalidName,
-  InvalidToken,
-  SFNServiceException,
-  StateMachineDoesNotExist,
-} from "@aws-sdk/client-sfn";
-import {
-  InternalErrorException,
-  NotFoundException as SnsNotFoundException,
-  SNSServiceException,
-  ThrottledException,
-} from "@aws-sdk/client-sns";
-
 /** The services the region answers, as they appear in "Service:Operation" names. */
 export type ServiceName =
   | "AutoScaling"
@@ -80,72 +27,6 @@ export const SERVICE_BY_CLIENT: Readonly<Record<string, ServiceName>> = {
   CloudFormationClient: "CloudFormation",
 };
 
-type ExceptionCtor = new (options: { message: string; $metadata: object }) => Error;
-type BaseExceptionCtor = new (options: { name: string; $fault: "client" | "server"; $metadata: object; message: string }) => Error;
-
-/**
- * Modeled exceptions by wire error code. With the real SDK a modeled error's `name` is the exception class
- * name (`ScalingActivityInProgressFault`) while the query-protocol `Code` is the wire code
- * (`ScalingActivityInProgress`); unmodeled codes (`Throttling`, EC2's `InvalidAMIID.NotFound`) become the
- * service's base exception with `name` = code. The region reproduces exactly that.
- */
-const MODELED: Partial<Record<ServiceName, Record<string, ExceptionCtor>>> = {
-  AutoScaling: {
-    ScalingActivityInProgress: ScalingActivityInProgressFault,
-    ResourceInUse: ResourceInUseFault,
-    AlreadyExists: AlreadyExistsFault,
-    LimitExceeded: LimitExceededFault,
-    ResourceContention: ResourceContentionFault,
-    InvalidNextToken: InvalidNextToken,
-  },
-  ELBv2: {
-    TargetGroupNotFound: TargetGroupNotFoundException,
-    InvalidTarget: InvalidTargetException,
-  },
-  ELB: {
-    LoadBalancerNotFound: AccessPointNotFoundException,
-    InvalidInstance: InvalidEndPointException,
-  },
-  DynamoDB: {
-    ConditionalCheckFailedException: ConditionalCheckFailedException,
-    ResourceNotFoundException: DynamoDBResourceNotFoundException,
-    ThrottlingException: DynamoDBThrottlingException,
-    ProvisionedThroughputExceededException: ProvisionedThroughputExceededException,
-    RequestLimitExceeded: RequestLimitExceeded,
-    InternalServerError: InternalServerError,
-  },
-  SFN: {
-    ExecutionDoesNotExist,
-    ExecutionAlreadyExists,
-    ExecutionNotRedrivable,
-    InvalidExecutionInput,
-    InvalidName,
-    InvalidToken,
-    StateMachineDoesNotExist,
-  },
-  SNS: { NotFound: SnsNotFoundException, Throttled: ThrottledException, InternalError: InternalErrorException },
-  EventBridge: {
-    ResourceNotFoundException: EventBridgeResourceNotFoundException,
-    ThrottlingException: EventBridgeThrottlingException,
-    InternalException: EventBridgeInternalException,
-  },
-};
-
-const BASE_EXCEPTION: Partial<Record<ServiceName, BaseExceptionCtor>> = {
-  AutoScaling: AutoScalingServiceException,
-  EC2: EC2ServiceException,
-  ELBv2: ElasticLoadBalancingV2ServiceException,
-  ELB: ElasticLoadBalancingServiceException,
-  DynamoDB: DynamoDBServiceException,
-  SFN: SFNServiceException,
-  SNS: SNSServiceException,
-  EventBridge: EventBridgeServiceException,
-  CloudFormation: CloudFormationServiceException,
-};
-
-/** Services on the AWS query protocol: their errors also carry `Code`, `Type` and `Error`. */
-const QUERY_PROTOCOL: ReadonlySet<ServiceName> = new Set(["AutoScaling", "EC2", "ELBv2", "ELB", "SNS", "CloudFormation"]);
-
 const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   InternalError: 500,
   InternalFailure: 500,
@@ -156,40 +37,51 @@ const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   Unavailable: 503,
   RequestLimitExceeded: 503,
   NotFound: 404,
+  // S3 (Amazon S3 API Reference, "Error responses"): 404 Not Found.
+  NoSuchBucket: 404,
+  NoSuchKey: 404,
+  // Auto Scaling answers ResourceContention with HTTP 500 (API reference, e.g. DetachTrafficSources "Errors").
+  ResourceContention: 500,
 };
 
-let requestCounter = 0;
+/**
+ * An AWS error as the region raises it: the wire code, the message, the HTTP status the service answers with,
+ * and extra members (DynamoDB's `Item`). The transport writes it in the service's protocol (query XML, EC2
+ * XML, JSON with `x-amzn-ErrorType`), so what the caller gets is whatever the real SDK makes of that answer:
+ * the modeled exception class where the model has one (`ScalingActivityInProgressFault` for the code
+ * `ScalingActivityInProgress`), else the service's base exception named after the code.
+ */
+export class RegionError extends Error {
+  readonly httpStatusCode: number;
+  readonly fault: "client" | "server";
 
-export function nextRequestId(): string {
-  requestCounter += 1;
-  return `00000000-0000-4000-8000-${requestCounter.toString(16).padStart(12, "0")}`;
+  constructor(
+    readonly service: ServiceName,
+    readonly code: string,
+    message: string,
+    readonly fields: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = code;
+    this.httpStatusCode = HTTP_STATUS_BY_CODE[code] ?? 400;
+    this.fault = this.httpStatusCode >= 500 ? "server" : "client";
+  }
 }
 
 /**
- * An error shaped as the SDK v3 throws it for `code` from `service`: the SDK's own exception class where
- * one is modeled, else the service's base exception; `$metadata.httpStatusCode`, `$fault`, and for query
- * services `Code`/`Type`. `fields` are extra members (e.g. DynamoDB's `Item`).
+ * Thrown by an after-call hook (region.answer's `crashAfter` hooks) to lose the answer of a call that took
+ * effect: the transport then never answers that request, as when a connection drops after AWS acted. The caller
+ * waits until its own timeout strikes (in a stage function: the Lambda's, or middy's just before it).
  */
-export function awsError(service: ServiceName, code: string, message: string, fields: Record<string, unknown> = {}): Error {
-  const httpStatusCode = HTTP_STATUS_BY_CODE[code] ?? 400;
-  const $fault: "client" | "server" = httpStatusCode >= 500 ? "server" : "client";
-  const $metadata = { httpStatusCode, requestId: nextRequestId(), attempts: 1, totalRetryDelay: 0 };
-  const Modeled = MODELED[service]?.[code];
-  const Base = BASE_EXCEPTION[service];
-  let error: Error;
-  if (Modeled) {
-    error = new Modeled({ message, $metadata });
-  } else if (Base) {
-    error = new Base({ name: code, $fault, $metadata, message });
-  } else {
-    error = Object.assign(new Error(message), { name: code, $fault, $metadata });
+export class LostResponse extends Error {
+  constructor(readonly operation: string) {
+    super(`the answer to ${operation} was lost after the region acted`);
+    this.name = "LostResponse";
   }
-  Object.assign(error, { $fault }, fields);
-  if (QUERY_PROTOCOL.has(service)) {
-    const Type = $fault === "server" ? "Receiver" : "Sender";
-    Object.assign(error, { Code: code, Type, Error: { Code: code, Type, Message: message } });
-  }
-  return error;
+}
+
+export function awsError(service: ServiceName, code: string, message: string, fields: Record<string, unknown> = {}): RegionError {
+  return new RegionError(service, code, message, fields);
 }
 
 /** Each service's "it does not exist" code, used by the `NotFound` fault and by handlers. */

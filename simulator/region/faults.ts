@@ -34,7 +34,25 @@ export interface BakeFailureFault {
   bakeFailsTimes: number;
 }
 
-export type Fault = ApiErrorFault | LifecycleHookFault | SnapshotInUseFault | BakeFailureFault;
+/** `{ operation, slowSeconds, times }`: the next n answers to that operation arrive that much later (a slow AWS). */
+export interface SlowAnswerFault {
+  operation: string;
+  slowSeconds: number;
+  /** Default 1. */
+  times?: number;
+}
+
+/**
+ * Auto Scaling's own launches run out of EC2 capacity: after `available` more instances (of `instanceType`, in
+ * `availabilityZone`, when given), each launch fails with InsufficientInstanceCapacity (a failed scaling
+ * activity; Auto Scaling retries), until `times` launches have failed (then capacity is back; default: for as
+ * long as the fault is armed).
+ */
+export interface LaunchCapacityFault {
+  launchCapacity: { available: number; times?: number; instanceType?: string; availabilityZone?: string };
+}
+
+export type Fault = ApiErrorFault | SlowAnswerFault | LifecycleHookFault | SnapshotInUseFault | BakeFailureFault | LaunchCapacityFault;
 
 /** What the runner hears when a `crashAfter` operation succeeded. */
 export interface CrashAfterEvent {
@@ -56,8 +74,17 @@ interface CrashHook {
   callback: (event: CrashAfterEvent) => void;
 }
 
+interface ArmedCapacityLimit {
+  available: number;
+  failuresLeft?: number;
+  instanceType?: string;
+  availabilityZone?: string;
+}
+
 export class FaultInjector {
   private apiErrors: ArmedApiError[] = [];
+  private slowAnswers: Array<{ operation: string; slowSeconds: number; remaining: number }> = [];
+  private capacityLimit?: ArmedCapacityLimit;
   private crashHooks: CrashHook[] = [];
   lifecycleHookSeconds = 0;
   snapshotInUseRemaining = 0;
@@ -68,10 +95,15 @@ export class FaultInjector {
   /** Arms the scenario step's faults (adds to what is armed already). Unknown shapes are rejected. */
   inject(faults: readonly Fault[]): void {
     for (const fault of faults) {
-      if ("operation" in fault && "error" in fault) {
-        if (!/^[A-Za-z0-9]+:[A-Za-z0-9]+$/.test(fault.operation)) {
-          throw new RangeError(`fault.operation must look like "Service:Operation", got ${fault.operation}`);
-        }
+      if ("operation" in fault && !/^[A-Za-z0-9]+:[A-Za-z0-9]+$/.test(fault.operation)) {
+        throw new RangeError(`fault.operation must look like "Service:Operation", got ${fault.operation}`);
+      }
+      if ("operation" in fault && "slowSeconds" in fault) {
+        if (!(fault.slowSeconds >= 0)) throw new RangeError(`fault.slowSeconds must be >= 0, got ${fault.slowSeconds}`);
+        this.slowAnswers.push({ operation: fault.operation, slowSeconds: fault.slowSeconds, remaining: fault.times ?? 1 });
+      } else if ("launchCapacity" in fault) {
+        this.limitLaunchCapacity(fault.launchCapacity);
+      } else if ("operation" in fault && "error" in fault) {
         this.apiErrors.push({
           operation: fault.operation,
           error: fault.error,
@@ -99,9 +131,19 @@ export class FaultInjector {
     this.crashHooks.push({ operation, callback });
   }
 
+  /** Launches beyond `available` instances fail with InsufficientInstanceCapacity, `times` times (LaunchCapacityFault). */
+  limitLaunchCapacity(limit: LaunchCapacityFault["launchCapacity"]): void {
+    const { available, times, instanceType, availabilityZone } = limit;
+    if (!Number.isInteger(available) || available < 0 || (times !== undefined && (!Number.isInteger(times) || times < 1)))
+      throw new RangeError(`launchCapacity needs an integer available >= 0 and times >= 1, got ${JSON.stringify(limit)}`);
+    this.capacityLimit = { available, failuresLeft: times, instanceType, availabilityZone };
+  }
+
   /** Clears every armed fault (between scenario steps). */
   clear(): void {
     this.apiErrors = [];
+    this.slowAnswers = [];
+    this.capacityLimit = undefined;
     this.crashHooks = [];
     this.lifecycleHookSeconds = 0;
     this.snapshotInUseRemaining = 0;
@@ -115,6 +157,31 @@ export class FaultInjector {
     armed.remaining -= 1;
     this.apiErrors = this.apiErrors.filter((fault) => fault.remaining > 0);
     return { error: armed.error, message: armed.message, armedAtMs: armed.armedAtMs };
+  }
+
+  /** Extra seconds the next answer to `operation` takes (consumes one slow-answer fault), 0 when none is armed. */
+  takeSlowAnswer(operation: string): number {
+    const armed = this.slowAnswers.find((fault) => fault.operation === operation && fault.remaining > 0);
+    if (!armed) return 0;
+    armed.remaining -= 1;
+    this.slowAnswers = this.slowAnswers.filter((fault) => fault.remaining > 0);
+    return armed.slowSeconds;
+  }
+
+  /** One launch of `instanceType` in `availabilityZone`: false when EC2 has no capacity for it now. */
+  takeLaunchCapacity(instanceType: string, availabilityZone: string): boolean {
+    const limit = this.capacityLimit;
+    if (!limit) return true;
+    if ((limit.instanceType && limit.instanceType !== instanceType) || (limit.availabilityZone && limit.availabilityZone !== availabilityZone)) return true;
+    if (limit.available > 0) {
+      limit.available -= 1;
+      return true;
+    }
+    if (limit.failuresLeft !== undefined) {
+      limit.failuresLeft -= 1;
+      if (limit.failuresLeft <= 0) this.capacityLimit = undefined;
+    }
+    return false;
   }
 
   /** Removes and returns the crash hooks for `operation` (each fires once). */

@@ -1,101 +1,98 @@
-import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeHandlerOutput, MiddlewareStack } from "@smithy/types";
+import { DescribeAccountLimitsCommand as AutoScalingWarmUp } from "@aws-sdk/client-auto-scaling";
+import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { DescribeAccountAttributesCommand } from "@aws-sdk/client-ec2";
+import { DescribeAccountLimitsCommand as ElbWarmUp } from "@aws-sdk/client-elastic-load-balancing";
+import { DescribeAccountLimitsCommand as ElbV2WarmUp } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { ListEventBusesCommand } from "@aws-sdk/client-eventbridge";
+import { DescribeAccountLimitsCommand as CloudFormationWarmUp } from "@aws-sdk/client-cloudformation";
+import { ListBucketsCommand } from "@aws-sdk/client-s3";
+import { ListStateMachinesCommand } from "@aws-sdk/client-sfn";
+import { ListTopicsCommand } from "@aws-sdk/client-sns";
+import type { InitializeHandler, InitializeHandlerArguments, MiddlewareStack } from "@smithy/types";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
-import type { CallContext } from "./context.js";
-import { EC2_NOT_FOUND_BY_OPERATION, NOT_FOUND_CODE, SERVICE_BY_CLIENT, type ServiceName, awsError, nextRequestId } from "./errors.js";
+import { SERVICE_BY_CLIENT, type ServiceName } from "./errors.js";
 import type { SimulatedRegion } from "./region.js";
+import { RegionHttpHandler } from "./transport.js";
+import { currentRegionTime, installRegionTime, onRegionTime } from "./virtualTime.js";
 
-/** Name of the middleware in each client's stack. */
+export { UnmodelledOperationError } from "./region.js";
+
+/** Name of the middleware (in each attached client's stack) that puts its requests on region time. */
 export const REGION_MIDDLEWARE_NAME = "simulatedRegion";
 
 /** Any SDK v3 client: what `attachRegion` needs of it. */
 export interface AttachableClient {
   // The stack type parameters differ per client; only add/remove are used.
   middlewareStack: MiddlewareStack<any, any>;
+  config: object;
+  send(command: any): Promise<unknown>;
 }
 
 export interface RegionAttachment {
-  /** Removes the middleware from every client: their commands go to AWS again. */
+  /** Gives every client its own transport back (their commands go to AWS again) and removes region time. */
   detach(): void;
 }
 
-/** Thrown for a command the region does not model, so gaps show instead of passing silently. */
-export class UnmodelledOperationError extends Error {
-  constructor(readonly operation: string) {
-    super(`The simulated region does not model ${operation}; add a handler in simulator/services/`);
-    this.name = "UnmodelledOperation";
-  }
-}
-
-/** Describes that hide resources created since a `NotFound` fault was armed (the others throw NotFound). */
-const HIDES_WHEN_NOT_FOUND: ReadonlySet<string> = new Set([
-  "AutoScaling:DescribeAutoScalingGroups",
-  "EC2:DescribeImages",
-  "EC2:DescribeLaunchTemplateVersions",
-  "EC2:DescribeInstances",
-  "ELBv2:DescribeTargetHealth",
-]);
-
-function notFoundError(service: ServiceName, operationName: string, operation: string, message?: string): Error {
-  const code = service === "EC2" ? (EC2_NOT_FOUND_BY_OPERATION[operationName] ?? "InvalidParameterValue") : NOT_FOUND_CODE[service];
-  return awsError(service, code, message ?? `Resource not found (injected NotFound right after create, ${operation})`);
-}
-
 /**
- * Answers a command from the region. Runs at the `initialize` step with high priority, so the SDK's own
- * retries, signing, serialization and HTTP never run: every `send` is one simulated API call, counted by
- * "Service:Operation". Armed faults fail calls before the handler runs; `crashAfter` hooks run after it.
+ * One cheap command per service, sent once per attached client before the simulation moves time: the first
+ * request of a client loads modules and reads configuration lazily (credentials provider, shared config
+ * files), which is real I/O; done here it never happens while a driven execution waits on virtual time.
+ * The transport answers these without touching the region (no count, no fault).
  */
-function answerFromRegion(region: SimulatedRegion) {
-  // `next` is never called: the rest of the stack (serialize, retry, sign, HTTP) must not run.
-  return (_next: InitializeHandler<object, object>, context: HandlerExecutionContext): InitializeHandler<object, object> =>
-    async (args: InitializeHandlerArguments<object>): Promise<InitializeHandlerOutput<object>> => {
-      const service = SERVICE_BY_CLIENT[context.clientName ?? ""];
-      const operationName = (context.commandName ?? "").replace(/Command$/, "");
-      const operation = `${service ?? context.clientName}:${operationName}`;
-      if (!service) {
-        region.unmodelledCalls.push(operation);
-        throw new UnmodelledOperationError(operation);
-      }
-      const input = structuredClone(args.input) as Record<string, unknown>;
-      region.countCall(operation, input);
-      const call: CallContext = {};
-      const fault = region.faults.takeApiError(operation);
-      if (fault) {
-        if (fault.error !== "NotFound") throw awsError(service, fault.error, fault.message ?? `Injected ${fault.error} for ${operation}`);
-        if (!HIDES_WHEN_NOT_FOUND.has(operation)) throw notFoundError(service, operationName, operation, fault.message);
-        call.hideCreatedSinceMs = fault.armedAtMs;
-      }
-      const handler = region.handlerFor(service, operationName);
-      if (!handler) {
-        region.unmodelledCalls.push(operation);
-        throw new UnmodelledOperationError(operation);
-      }
-      const output = (handler as (input: object, call: CallContext) => object)(input, call);
-      for (const crash of region.faults.takeCrashHooks(operation)) crash({ operation, input: args.input, output });
-      return {
-        output: { ...output, $metadata: { httpStatusCode: 200, requestId: nextRequestId(), attempts: 1, totalRetryDelay: 0 } },
-        response: undefined,
-      };
-    };
+const WARM_UP_COMMANDS: Partial<Record<ServiceName, () => object>> = {
+  AutoScaling: () => new AutoScalingWarmUp({}),
+  EC2: () => new DescribeAccountAttributesCommand({}),
+  ELB: () => new ElbWarmUp({}),
+  ELBv2: () => new ElbV2WarmUp({}),
+  DynamoDB: () => new ListTablesCommand({}),
+  SFN: () => new ListStateMachinesCommand({}),
+  SNS: () => new ListTopicsCommand({}),
+  EventBridge: () => new ListEventBusesCommand({}),
+  CloudFormation: () => new CloudFormationWarmUp({}),
+  S3: () => new ListBucketsCommand({}),
+};
+
+/** Runs each request of an attached client on the region's time, unless it already is (inside a simulated Lambda). */
+function onRegionTimeMiddleware(region: SimulatedRegion) {
+  return (next: InitializeHandler<object, object>) => (args: InitializeHandlerArguments<object>) =>
+    currentRegionTime()?.scheduler === region.scheduler ? next(args) : onRegionTime(region.time, () => next(args));
+}
+
+function serviceOf(client: AttachableClient): ServiceName | undefined {
+  return SERVICE_BY_CLIENT[client.constructor.name];
 }
 
 /**
  * Routes every command of `clients` (e.g. `allClients` from functions/lib/clients.ts, or any SDK v3 client)
- * to `region`. Idempotent per client; `detach()` undoes it.
+ * to `region` at the transport: each client's `requestHandler` becomes the region (transport.ts), so the
+ * client's own serializers, retry strategy, signing and error parsing all run. Its requests run on region time
+ * (virtualTime.ts): retry back-offs and latency take virtual time. `detach()` undoes it.
  */
 export function attachRegion(region: SimulatedRegion, clients: readonly AttachableClient[]): RegionAttachment {
-  const middleware = answerFromRegion(region);
+  const uninstall = installRegionTime();
+  const restores: Array<() => void> = [];
+  const warmUps: Promise<unknown>[] = [];
   for (const client of clients) {
-    client.middlewareStack.add(middleware, { step: "initialize", priority: "high", name: REGION_MIDDLEWARE_NAME, override: true });
+    const service = serviceOf(client);
+    const config = client.config as { requestHandler?: unknown };
+    const original = config.requestHandler;
+    config.requestHandler = new RegionHttpHandler(region, service ?? ("unknown" as ServiceName));
+    client.middlewareStack.add(onRegionTimeMiddleware(region), { step: "initialize", priority: "high", name: REGION_MIDDLEWARE_NAME, override: true });
     // Clients with `cacheMiddleware` keep resolved handlers; drop them so the change applies.
     delete (client as { handlers?: unknown }).handlers;
+    restores.push(() => {
+      config.requestHandler = original;
+      client.middlewareStack.remove(REGION_MIDDLEWARE_NAME);
+      delete (client as { handlers?: unknown }).handlers;
+    });
+    const warmUp = service && WARM_UP_COMMANDS[service];
+    if (warmUp) warmUps.push(onRegionTime({ ...region.time, warmUp: true }, () => client.send(warmUp())).catch(() => undefined));
   }
+  region.scheduler.holdWhile(Promise.all(warmUps));
   return {
     detach() {
-      for (const client of clients) {
-        client.middlewareStack.remove(REGION_MIDDLEWARE_NAME);
-        delete (client as { handlers?: unknown }).handlers;
-      }
+      for (const restore of restores) restore();
+      uninstall();
     },
   };
 }

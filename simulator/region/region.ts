@@ -1,6 +1,6 @@
 import { Scheduler, VirtualClock, SIMULATION_EPOCH_MS } from "./clock.js";
 import type { CallContext, OperationHandler, OperationHandlers, RegionContext } from "./context.js";
-import type { ServiceName } from "./errors.js";
+import { EC2_NOT_FOUND_BY_OPERATION, NOT_FOUND_CODE, RegionError, type ServiceName, awsError } from "./errors.js";
 import { FaultInjector } from "./faults.js";
 import { IdFactory } from "./ids.js";
 import { AutoScalingService } from "./services/autoscaling.js";
@@ -11,7 +11,8 @@ import { Ec2Service, type ReleaseBehavior } from "./services/ec2.js";
 import { LoadBalancingService } from "./services/loadbalancing.js";
 import { EventBridgeService, S3Service, SnsService } from "./services/messaging.js";
 import { StepFunctionsService } from "./services/stepfunctions.js";
-import { type Timing, resolveTiming } from "./timing.js";
+import { type ConsistencySettings, ConsistencyModel, REGION_DELAYS, type Timing, resolveConsistency, resolveTiming } from "./timing.js";
+import { type RegionTime, seededRandom } from "./virtualTime.js";
 
 export interface SimulatedRegionOptions {
   /** Virtual epoch ms at start (default 2026-01-01T00:00:00Z). */
@@ -19,7 +20,37 @@ export interface SimulatedRegionOptions {
   timing?: Partial<Timing>;
   regionName?: string;
   account?: string;
+  /** Eventual-consistency delays and their seed (default: `DEFAULT_CONSISTENCY`, AWS's documented behaviour). */
+  consistency?: Partial<ConsistencySettings>;
+  /** Seconds every HTTP request takes (default `REGION_DELAYS.apiLatencySeconds`). */
+  apiLatencySeconds?: number;
 }
+
+/** What the region answers one API request with. */
+export interface RegionAnswer {
+  operation: string;
+  output?: object;
+  error?: RegionError;
+  /** How long the answer takes to arrive. */
+  latencyMs: number;
+}
+
+/** Thrown for a call the region does not model, so gaps show instead of passing silently. */
+export class UnmodelledOperationError extends Error {
+  constructor(readonly operation: string) {
+    super(`The simulated region does not model ${operation}; add a handler in simulator/region/services/`);
+    this.name = "UnmodelledOperation";
+  }
+}
+
+/** Describes that hide resources created since a `NotFound` fault was armed (the others throw NotFound). */
+const HIDES_WHEN_NOT_FOUND: ReadonlySet<string> = new Set([
+  "AutoScaling:DescribeAutoScalingGroups",
+  "EC2:DescribeImages",
+  "EC2:DescribeLaunchTemplateVersions",
+  "EC2:DescribeInstances",
+  "ELBv2:DescribeTargetHealth",
+]);
 
 /**
  * An in-process model of the AWS services the deploy uses, on a virtual clock. State lives in the service
@@ -44,7 +75,12 @@ export class SimulatedRegion {
   readonly codeBuild: CodeBuildService;
   readonly stepFunctions: StepFunctionsService;
   readonly cloudFormation: CloudFormationService;
-  /** API calls answered (and failed by faults), by "Service:Operation". */
+  /** The region's seeded random source (consistency seed): SDK retry jitter on region time. */
+  readonly random: () => number;
+  /** The time SDK calls and simulated Lambdas run on (virtualTime.ts). */
+  readonly time: RegionTime;
+  readonly apiLatencyMs: number;
+  /** API calls answered (and failed by faults), by "Service:Operation"; every HTTP request counts, retries too. */
   readonly apiCalls = new Map<string, number>();
   /**
    * Hears every counted call with its input as the service receives it (DynamoDB document calls marshalled), in
@@ -67,6 +103,10 @@ export class SimulatedRegion {
     this.faults = new FaultInjector(() => this.clock.now());
     this.regionName = options.regionName ?? "us-east-1";
     this.account = options.account ?? "123456789012";
+    const consistency = resolveConsistency(options.consistency);
+    this.random = seededRandom(consistency.seed);
+    this.time = { scheduler: this.scheduler, random: this.random };
+    this.apiLatencyMs = Math.round((options.apiLatencySeconds ?? REGION_DELAYS.apiLatencySeconds) * 1000);
     const region = this;
     this.context = {
       scheduler: this.scheduler,
@@ -76,6 +116,7 @@ export class SimulatedRegion {
       account: this.account,
       regionName: this.regionName,
       timing: resolveTiming(options.timing),
+      consistency: new ConsistencyModel(consistency),
       touch: () => {
         region.changeCounter += 1;
       },
@@ -83,6 +124,10 @@ export class SimulatedRegion {
     this.ec2 = new Ec2Service(this.context);
     this.loadBalancing = new LoadBalancingService(this.context, this.ec2);
     this.autoScaling = new AutoScalingService(this.context, this.ec2, this.loadBalancing);
+    // A target turning healthy is the load balancer's first routing to it (app behaviour counts from there).
+    this.loadBalancing.onRegistrationChange((_pool, instanceId, registration) => {
+      if (registration?.state === "healthy") this.ec2.firstServed(instanceId);
+    });
     this.dynamodb = new DynamoDbService();
     this.eventBridge = new EventBridgeService(this.context);
     this.s3 = new S3Service(this.context, this.eventBridge);
@@ -115,7 +160,7 @@ export class SimulatedRegion {
     this.context.timing = resolveTiming({ ...this.context.timing, ...overrides });
   }
 
-  /** How instances of `release` behave (scenario `deploy.appHealthy` / `deploy.bootFails`). */
+  /** How instances of `release` behave (scenario `deploy.appHealthy`, `bootFails`, `appDiesAfterSeconds`, ...). */
   setReleaseBehavior(release: string, behavior: Partial<ReleaseBehavior>): void {
     this.ec2.setReleaseBehavior(release, behavior);
   }
@@ -155,6 +200,47 @@ export class SimulatedRegion {
     const handler = this.handlerFor(service, operation);
     if (!handler) throw new Error(`Simulated region does not model ${service}:${operation}`);
     return (handler as (input: object, call: CallContext) => T)(input, call);
+  }
+
+  /**
+   * One API request as AWS handles it: counted (a retried request counts again), then an armed fault fails it
+   * before it acts, else the service's handler acts and answers; `crashAfter` hooks run once it acted (what
+   * they throw is what the caller's request throws). Errors the service raises become the answer's `error`.
+   */
+  answer(service: ServiceName, operationName: string, input: object): RegionAnswer {
+    const operation = `${service}:${operationName}`;
+    this.countCall(operation, input);
+    const latencyMs = this.apiLatencyMs + Math.round(this.faults.takeSlowAnswer(operation) * 1000);
+    const call: CallContext = {};
+    const fault = this.faults.takeApiError(operation);
+    if (fault) {
+      const message = fault.message ?? `Injected ${fault.error} for ${operation}`;
+      if (fault.error !== "NotFound") return { operation, error: awsError(service, fault.error, message), latencyMs };
+      if (!HIDES_WHEN_NOT_FOUND.has(operation)) {
+        const code = service === "EC2" ? (EC2_NOT_FOUND_BY_OPERATION[operationName] ?? "InvalidParameterValue") : NOT_FOUND_CODE[service];
+        return { operation, error: awsError(service, code, fault.message ?? `Resource not found (injected NotFound right after create, ${operation})`), latencyMs };
+      }
+      call.hideCreatedSinceMs = fault.armedAtMs;
+    }
+    const handler = this.handlerFor(service, operationName);
+    if (!handler) {
+      this.unmodelledCalls.push(operation);
+      throw new UnmodelledOperationError(operation);
+    }
+    let output: object;
+    try {
+      output = (handler as (input: object, call: CallContext) => object)(input, call);
+    } catch (error) {
+      if (error instanceof RegionError) return { operation, error, latencyMs };
+      throw error;
+    }
+    for (const crash of this.faults.takeCrashHooks(operation)) crash({ operation, input, output });
+    return { operation, output, latencyMs };
+  }
+
+  /** A request id as AWS returns it (deterministic: the nth request of this region). */
+  nextRequestId(): string {
+    return `00000000-0000-4000-8000-${this.ids.count("request").toString(16).padStart(12, "0")}`;
   }
 
   countCall(operation: string, input: object): void {

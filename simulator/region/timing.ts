@@ -51,7 +51,116 @@ export const REGION_DELAYS = {
   autoScalingHealthCheckSeconds: 30,
   /** Terminated instances stay visible to DescribeInstances this long, as in EC2. */
   terminatedVisibleSeconds: 3600,
+  /**
+   * Every HTTP request to the region takes this long to answer (a retried request again). AWS publishes no
+   * control-plane latency figures; 100 ms is an assumed round trip, small beside every process above, so it
+   * shows only where calls pile up (SDK retries, a Lambda near its timeout).
+   */
+  apiLatencySeconds: 0.1,
 } as const;
+
+/** `[min, max]` seconds; each resource draws its own delay in it (seeded, so a scenario replays exactly). */
+export type DelayRange = readonly [number, number];
+
+/**
+ * Eventual consistency: how long a change takes to show in the answers of other calls. Writes are consistent
+ * (a second CreateAutoScalingGroup of the same name is AlreadyExists at once; a delete by name finds the
+ * group); reads lag. AWS documents the behaviour but no figures:
+ * - EC2 API guide, "Eventual consistency in the Amazon EC2 API": a resource just created may not be visible to
+ *   Describe calls, or to calls that modify it; poll "starting with a couple of seconds of wait time, and
+ *   increasing gradually up to a few minutes". The windows below are those "couple of seconds".
+ * - Terraform's AWS provider retries CreateAutoScalingGroup's `ValidationError: You must use a valid
+ *   fully-formed launch template` right after a launch-template change (hashicorp/terraform-provider-aws PR
+ *   #40088 "autoscaling/group: Handle eventual consistency"), bounded by its `propagationTimeout` of 2 minutes
+ *   (internal/service/autoscaling/consts.go): launch-template versions reach Auto Scaling late.
+ * - EC2 API reference, DescribeImages: "Recently deregistered images appear in the returned results for a short
+ *   interval and then return empty results. After all instances that reference a deregistered AMI are
+ *   terminated, specifying the ID of the image will eventually return an error indicating that the AMI ID
+ *   cannot be found." The "short interval" is not given; 30-90 s is assumed.
+ * - Auto Scaling API reference, DetachLoadBalancerTargetGroups / DetachLoadBalancers / DetachTrafficSources: a
+ *   detached target group "enters the Removing state while deregistering the instances"; it is described until
+ *   every instance is deregistered (draining included), which the load balancer's model decides, not a delay.
+ * A scenario overrides any of these (`consistency` block); `IMMEDIATE_CONSISTENCY` turns them all off.
+ */
+export interface ConsistencySettings {
+  /** Seed of every drawn delay (and of the SDK's retry jitter while it runs on region time). */
+  seed: number;
+  /** A new Auto Scaling group is missing from DescribeAutoScalingGroups. */
+  groupVisibleSeconds: DelayRange;
+  /** A new launch-template version is missing from DescribeLaunchTemplateVersions. */
+  launchTemplateVersionVisibleSeconds: DelayRange;
+  /** Auto Scaling refuses a new launch-template version (`ValidationError: You must use a valid fully-formed launch template`). */
+  launchTemplateVersionToAutoScalingSeconds: DelayRange;
+  /** A new image is missing from DescribeImages (by id: `InvalidAMIID.NotFound`). */
+  imageVisibleSeconds: DelayRange;
+  /** A newly registered target is missing from DescribeTargetHealth / DescribeInstanceHealth without ids. */
+  targetVisibleSeconds: DelayRange;
+  /** A deregistered image stays listed by DescribeImages, in state `deregistered`. */
+  deregisteredImageListedSeconds: DelayRange;
+}
+
+export const DEFAULT_CONSISTENCY: Readonly<ConsistencySettings> = Object.freeze<ConsistencySettings>({
+  seed: 1,
+  groupVisibleSeconds: [1, 5],
+  launchTemplateVersionVisibleSeconds: [1, 5],
+  launchTemplateVersionToAutoScalingSeconds: [1, 5],
+  imageVisibleSeconds: [1, 5],
+  targetVisibleSeconds: [1, 5],
+  deregisteredImageListedSeconds: [30, 90],
+});
+
+export type ConsistencyKind = Exclude<keyof ConsistencySettings, "seed">;
+
+/** Every eventual-consistency delay, by name. */
+export const CONSISTENCY_KINDS = Object.keys(DEFAULT_CONSISTENCY).filter((key) => key !== "seed") as ConsistencyKind[];
+
+/** Every change visible at once: for unit tests of other behaviour, and scenarios that opt out. */
+export const IMMEDIATE_CONSISTENCY: Readonly<ConsistencySettings> = Object.freeze<ConsistencySettings>({
+  ...DEFAULT_CONSISTENCY,
+  ...Object.fromEntries(CONSISTENCY_KINDS.map((kind): [ConsistencyKind, DelayRange] => [kind, [0, 0]])),
+});
+
+export function resolveConsistency(overrides: Partial<ConsistencySettings> = {}): ConsistencySettings {
+  const settings: ConsistencySettings = { ...DEFAULT_CONSISTENCY, ...overrides };
+  if (!Number.isInteger(settings.seed) || settings.seed < 0) {
+    throw new RangeError(`consistency.seed must be an integer >= 0, got ${JSON.stringify(settings.seed)}`);
+  }
+  for (const [name, range] of Object.entries(settings)) {
+    if (name === "seed") continue;
+    const [min, max] = range as DelayRange;
+    if (!Array.isArray(range) || range.length !== 2 || !(min >= 0) || !(max >= min)) {
+      throw new RangeError(`consistency.${name} must be [min, max] seconds with 0 <= min <= max, got ${JSON.stringify(range)}`);
+    }
+  }
+  return settings;
+}
+
+/**
+ * Draws each resource's delay from its range, deterministically: the same seed, kind and resource always give
+ * the same delay, whatever else the scenario creates (a 200-instance group does not shift a 2-instance one's).
+ */
+export class ConsistencyModel {
+  constructor(readonly settings: ConsistencySettings) {}
+
+  delayMs(kind: ConsistencyKind, resource: string): number {
+    const [min, max] = this.settings[kind];
+    if (max === 0) return 0;
+    return Math.round((min + (max - min) * unitHash(`${this.settings.seed}|${kind}|${resource}`)) * 1000);
+  }
+}
+
+/** FNV-1a, then a mulberry32 round: a value in [0, 1) per string. */
+function unitHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  let t = (h + 0x6d2b79f5) >>> 0;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
 
 export function resolveTiming(overrides: Partial<Timing> = {}): Timing {
   const timing: Timing = { ...DEFAULT_TIMING, ...overrides };

@@ -16,7 +16,7 @@ export interface Leftovers {
   images: string[];
   /** This account's snapshots. */
   snapshots: string[];
-  /** Items in the lock table (unmarshalled). */
+  /** Held locks in the lock table (unmarshalled items with a `holder`; released locks and delivery records are not). */
   locks: Record<string, unknown>[];
   /** Instances not yet terminated. */
   liveInstances: string[];
@@ -46,7 +46,7 @@ export function leftovers(region: SimulatedRegion, settings: EnvironmentSettings
       .map((image) => image.imageId)
       .sort(),
     snapshots: [...region.ec2.snapshots.values()].filter((snapshot) => snapshot.ownerId === region.account).map((snapshot) => snapshot.snapshotId).sort(),
-    locks: lockTable ? [...lockTable.items.values()].map(unmarshallItem) : [],
+    locks: lockTable ? [...lockTable.items.values()].map(unmarshallItem).filter((item) => typeof item.holder === "string") : [],
     liveInstances: [...region.ec2.instances.values()].filter((instance) => instance.state !== "terminated").map((instance) => instance.instanceId).sort(),
   };
 }

@@ -1,4 +1,4 @@
-import type { Timing } from "../region/timing.js";
+import type { LoadBalancerKind, Timing } from "../region/timing.js";
 
 /** What a step makes AWS do, for the physical minimum. */
 export interface PhysicalWork {
@@ -10,6 +10,8 @@ export interface PhysicalWork {
   retire: boolean;
   /** Termination lifecycle-hook delay, when the scenario injects one. */
   lifecycleHookSeconds?: number;
+  /** How a new target becomes healthy (default "application"). */
+  loadBalancer?: LoadBalancerKind;
 }
 
 export interface PhysicalMinimum {
@@ -26,13 +28,15 @@ export interface PhysicalMinimum {
 }
 
 /**
- * Seconds from registration until the load balancer reports a target healthy, in this region's model:
- * checks run every interval after registration; the first one after the app started begins a run of
- * healthyThreshold successes. With appStart <= interval this is healthyThreshold x interval.
+ * Seconds from registration until the load balancer reports a new target healthy, in this region's model:
+ * checks run every interval after registration; an ALB target is healthy at the first one after the app
+ * started (one passing check), a classic ELB instance after healthyThreshold passes in a row from there. With
+ * appStart <= interval: one interval (ALB), healthyThreshold x interval (classic).
  */
-export function loadBalancerHealthySeconds(timing: Timing): number {
+export function loadBalancerHealthySeconds(timing: Timing, loadBalancer: LoadBalancerKind): number {
   const firstPassingCheck = Math.max(1, Math.ceil(timing.appStartSeconds / timing.healthCheckIntervalSeconds));
-  return (firstPassingCheck + timing.healthyThreshold - 1) * timing.healthCheckIntervalSeconds;
+  const passes = loadBalancer === "application" ? 1 : timing.healthyThreshold;
+  return (firstPassingCheck + passes - 1) * timing.healthCheckIntervalSeconds;
 }
 
 /**
@@ -44,7 +48,7 @@ export function physicalMinimum(timing: Timing, work: PhysicalWork): PhysicalMin
   const bakeSeconds =
     work.bake === "none" ? 0 : work.bake === "release" ? timing.bakeSeconds : timing.bakeSeconds + timing.baseBakeSeconds;
   const bootSeconds = work.launch ? timing.instanceBootSeconds : 0;
-  const healthySeconds = work.launch ? loadBalancerHealthySeconds(timing) : 0;
+  const healthySeconds = work.launch ? loadBalancerHealthySeconds(timing, work.loadBalancer ?? "application") : 0;
   const drainingSeconds = work.retire ? timing.drainingSeconds : 0;
   const lifecycleHookSeconds = work.retire ? (work.lifecycleHookSeconds ?? 0) : 0;
   const terminationSeconds = work.retire ? timing.terminationSeconds : 0;

@@ -1,85 +1,37 @@
-import { z } from "zod";
 import { allClients } from "../../functions/lib/clients.js";
-import type { EnvironmentSettings, Outcome } from "../../functions/lib/contract.js";
+import type { DeployOutcome, EnvironmentSettings, Outcome } from "../../functions/lib/contract.js";
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
-import { valueAt } from "../../functions/lib/validation.js";
 import type { AslDefinition } from "../../stacks/stateMachineDefinition.js";
-import { parseStageConfig, type StageConfig, StageConfigError } from "../../stacks/config.js";
-import { artifactBucketName, createEnvironment, SIMULATED_DOMAIN } from "../region/environment.js";
-import type { Fault } from "../region/faults.js";
-import { deregisteredImagesInUse, leftovers, type Leftovers } from "./inventory.js";
-import { attachRegion, bindFunctionClock } from "../region/middleware.js";
-import { physicalMinimum } from "./physical.js";
-import { SimulatedRegion } from "../region/region.js";
-import { DeployRunner, type Execution, type StartOptions } from "../execution/runner.js";
 import { releaseUploadPattern } from "../../stacks/pipeline/tables.js";
+import { DeployRunner, type Execution, type StartOptions } from "../execution/runner.js";
+import { artifactBucketName, createEnvironment } from "../region/environment.js";
+import type { Fault } from "../region/faults.js";
+import { attachRegion, bindFunctionClock } from "../region/middleware.js";
+import { SimulatedRegion } from "../region/region.js";
 import { tagValueOf } from "../region/services/ec2.js";
 import type { EventBridgeEvent } from "../region/services/messaging.js";
-import { DEFAULT_TIMING, type Timing } from "../region/timing.js";
-import { TrafficModel, type TrafficCounters } from "../region/traffic.js";
+import { countDifference, TrafficModel, type TrafficCounters } from "../region/traffic.js";
+import { deregisteredImagesInUse, environmentGroups, leftovers, type Leftovers } from "./inventory.js";
+import {
+  configureLiveGroup,
+  isSettled,
+  type LiveGroupSummary,
+  loadBalancerPool,
+  scaleLiveGroup,
+  servingGroup,
+  summarizeGroup,
+} from "./operator.js";
+import { physicalMinimum } from "./physical.js";
+import { type DeploySpec, type DuringSpec, type ExpectLiveGroup, parseScenario, type Scenario, SCENARIO_STAGE, type ScenarioStep } from "./schema.js";
+
+export { parseScenario, scenarioStageConfig, ScenarioSchema, SCENARIO_STAGE, type Scenario } from "./schema.js";
+export type { LiveGroupSummary } from "./operator.js";
 
 /**
  * Scenarios (docs/design.md "Simulation"): a JSON file of steps run against a fresh simulated region with the
  * real state machine and stage functions. `runScenario` returns docs/design.md's result object and checks the
- * invariants after every step.
+ * invariants after every step, failed ones included.
  */
-
-const OUTCOMES = ["succeeded", "rolled-back", "failed", "no-op"] as const;
-const positiveInt = z.number().int().positive();
-const seconds = z.number().int().min(0);
-
-const FaultSchema = z.union([
-  z.object({ operation: z.string().regex(/^[A-Za-z0-9]+:[A-Za-z0-9]+$/, 'a "Service:Operation" such as "AutoScaling:DescribeAutoScalingGroups"'), error: z.string().min(1), times: positiveInt.default(1) }).strict(),
-  z.object({ lifecycleHookSeconds: seconds }).strict(),
-  z.object({ snapshotInUseTimes: positiveInt }).strict(),
-  z.object({ bakeFailsTimes: positiveInt }).strict(),
-]);
-
-const DeploySchema = z
-  .object({
-    release: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a release label such as v2"),
-    appHealthy: z.boolean().default(true),
-    bootFails: z.boolean().default(false),
-    trigger: z.enum(["s3", "start-execution"]).default("s3"),
-    /** Deploy the image an earlier release baked (no bake): a rollback. */
-    image: z.string().optional(),
-    duplicateEvent: z.boolean().default(false),
-    crashAfter: z.string().regex(/^[A-Za-z0-9]+:[A-Za-z0-9]+$/, 'a "Service:Operation"').optional(),
-    keepImages: z.boolean().optional(),
-  })
-  .strict();
-
-const StepCommon = { faults: z.array(FaultSchema).default([]), expect: z.enum(OUTCOMES).optional() };
-/** One schema per step kind, chosen by the step's key (so errors point inside the step). */
-const STEP_KINDS = {
-  deploy: z.object({ deploy: DeploySchema, ...StepCommon }).strict(),
-  redrive: z.object({ redrive: z.literal(true), ...StepCommon }).strict(),
-  scaleLiveGroup: z.object({ scaleLiveGroup: z.object({ desired: z.number().int().min(0) }).strict(), ...StepCommon }).strict(),
-  concurrent: z
-    .object({
-      concurrent: z.array(z.object({ deploy: DeploySchema, expect: z.enum(OUTCOMES).optional() }).strict()).min(2),
-      faults: StepCommon.faults,
-    })
-    .strict(),
-};
-const StepSchema = z.union([STEP_KINDS.deploy, STEP_KINDS.redrive, STEP_KINDS.scaleLiveGroup, STEP_KINDS.concurrent]);
-
-export const ScenarioSchema = z
-  .object({
-    name: z.string().default("scenario"),
-    /** Stage configuration fields (stacks/config.ts), validated below with the same schema as a real stage. */
-    environment: z.record(z.unknown()).default({}),
-    timing: z
-      .object(Object.fromEntries(Object.keys(DEFAULT_TIMING).map((key) => [key, seconds.optional()])) as Record<keyof Timing, z.ZodOptional<typeof seconds>>)
-      .strict()
-      .default({}),
-    traffic: z.object({ requestsPerSecond: z.number().min(0).default(10) }).strict().default({}),
-    steps: z.array(StepSchema).min(1),
-  })
-  .strict();
-
-export type Scenario = z.output<typeof ScenarioSchema>;
-type DeploySpec = z.output<typeof DeploySchema>;
 
 export interface StepResult {
   /** 1-based index of the scenario step. */
@@ -90,15 +42,23 @@ export interface StepResult {
   simSeconds: number;
   physicalMinimumSeconds: number;
   failedRequests: number;
+  /** Requests that arrived before any release had ever served: there was no site yet, they are not failures. */
+  requestsBeforeFirstRelease: number;
   servedBy: Record<string, number>;
+  /** Failed requests by the release of the instance they went to ("(no healthy target)" when none). */
+  failedBy: Record<string, number>;
+  /** A release rolled back after it served: from its first failed request until the previous release served all traffic again. */
+  recoverySeconds?: number;
   apiCalls: Record<string, number>;
   stateTransitions: number;
   lambdaInvocations: number;
   bakes: { base: number; release: number };
-  /** The environment's live group after the step. */
-  liveGroup?: { name: string; release?: string; desired: number; inService: number };
-  /** Extra executions of the step (a duplicate event's), by outcome. */
+  /** The environment's serving group after the step. */
+  liveGroup?: LiveGroupSummary & { inService: number };
+  /** Extra executions of the deploy (a duplicate event's), by outcome. */
   duplicates?: Outcome[];
+  /** What the outcome notifications said, one per execution of the row (the last end of each), in order. */
+  notified?: DeployOutcome[];
   error?: string;
   cause?: string;
 }
@@ -106,77 +66,26 @@ export interface StepResult {
 export interface ScenarioResult {
   scenario: string;
   steps: StepResult[];
+  /** The group serving at the end. */
+  liveGroup?: LiveGroupSummary;
   leftovers: Pick<Leftovers, "groups" | "launchTemplateVersions" | "images" | "snapshots" | "locks">;
   invariantViolations: string[];
   /** The AWS operations each stage function called ("Service:Operation"), for checking IAM policies. */
   callsByStageFunction?: Record<string, string[]>;
 }
 
-/** The stage every scenario's environment is (tags, names). */
-export const SCENARIO_STAGE = "sim";
-
-/** Parses a scenario; a bad one fails with the field, the value and what is allowed. */
-export function parseScenario(input: unknown): Scenario {
-  const result = ScenarioSchema.safeParse(input);
-  if (result.success) {
-    checkEnvironment(result.data.environment);
-    return result.data;
-  }
-  const lines = result.error.issues.map((issue) => {
-    const where = issue.path.join(".") || "(scenario)";
-    const value = JSON.stringify(valueAt(input, issue.path)) ?? "missing";
-    if (issue.code === "invalid_union" && issue.path.length === 2 && issue.path[0] === "steps") {
-      const step = valueAt(input, issue.path);
-      const kind = Object.keys(STEP_KINDS).find((k) => step !== null && typeof step === "object" && k in step) as keyof typeof STEP_KINDS | undefined;
-      const specific = kind && STEP_KINDS[kind].safeParse(step);
-      if (specific && !specific.success)
-        return specific.error.issues
-          .map((inner) => {
-            const path = [...issue.path, ...inner.path];
-            const detail = inner.code === "unrecognized_keys" ? `unknown field(s) ${inner.keys.join(", ")}` : inner.code === "invalid_union" ? `${JSON.stringify(valueAt(input, path))}; allowed: ${UNION_HINTS[String(path.at(-2))] ?? "see README, Writing a scenario"}` : `${JSON.stringify(valueAt(input, path)) ?? "missing"}; allowed: ${inner.message}`;
-            return `${path.join(".")}: ${detail}`;
-          })
-          .join("\n  ");
-      return `${where}: ${value} is not a step; allowed: {"deploy": {...}}, {"redrive": true}, {"scaleLiveGroup": {"desired": n}} or {"concurrent": [...]}, each with optional "faults" and "expect"`;
-    }
-    if (issue.code === "invalid_union") return `${where}: ${value}; allowed: ${UNION_HINTS[String(issue.path.at(-2))] ?? "see README, Writing a scenario"}`;
-    if (issue.code === "unrecognized_keys") return `${where}: unknown field(s) ${issue.keys.join(", ")}`;
-    return `${where}: ${value}; allowed: ${issue.message}`;
-  });
-  throw new Error(`invalid scenario:\n  ${lines.join("\n  ")}`);
-}
-
-/** The scenario's environment is a stage configuration: the same validation, defaults and messages as stacks/config.ts. */
-export function scenarioStageConfig(environment: Record<string, unknown>): StageConfig {
-  return parseStageConfig(SCENARIO_STAGE, { ...SIMULATED_DOMAIN, ...environment });
-}
-
-function checkEnvironment(environment: Record<string, unknown>): void {
-  try {
-    scenarioStageConfig(environment);
-  } catch (error) {
-    if (!(error instanceof StageConfigError)) throw error;
-    const lines = error.message.split("\n").slice(1).map((line) => `environment.${line.trim()}`);
-    throw new Error(`invalid scenario:\n  ${lines.join("\n  ")}`);
-  }
-}
-
-const UNION_HINTS: Record<string, string> = {
-  faults:
-    '{"operation": "Service:Operation", "error": "<code>", "times": n}, {"lifecycleHookSeconds": n}, {"snapshotInUseTimes": n} or {"bakeFailsTimes": n}',
-};
-
-
 export interface RunScenarioOptions {
   /** Benchmark baseline: poll every n seconds instead of when the next change can happen. */
   fixedPollSeconds?: number;
+  /** Idempotency proof: every stage-function invocation runs twice in a row (DeployRunner's `invokeTwice`). */
+  invokeTwice?: boolean;
   /** Hears every API call the stage functions make, with its input (see SimulatedRegion.onApiCall). */
   onApiCall?: (operation: string, input: object) => void;
 }
 
 export async function runScenario(scenarioInput: unknown, definition: AslDefinition, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const scenario = parseScenario(scenarioInput);
-  const region = new SimulatedRegion({ timing: scenario.timing });
+  const region = new SimulatedRegion({ timing: scenario.timing, consistency: scenario.consistency });
   const settings = createEnvironment(region, { environment: SCENARIO_STAGE, config: scenario.environment });
   const attachment = attachRegion(region, allClients);
   const restoreClock = bindFunctionClock(region);
@@ -188,6 +97,41 @@ export async function runScenario(scenarioInput: unknown, definition: AslDefinit
     restoreClock();
   }
 }
+
+/** One row of a step's result: a deploy (with its duplicates), a redrive, or an operator's action. */
+interface StepRow {
+  release: string;
+  /** The deploy's execution first, then the extra ones its duplicate event started. */
+  executions: Execution[];
+  expected?: Outcome;
+  /** For a row without execution (an operator's action, or a deploy that could not start). */
+  outcome?: Outcome;
+  error?: string;
+  cause?: string;
+  redrive?: boolean;
+  operator?: boolean;
+}
+
+interface StepSnapshot {
+  timeMs: number;
+  traffic: TrafficCounters;
+  apiCalls: Record<string, number>;
+  bakes: { base: number; release: number };
+  hadLiveGroup: boolean;
+  healthyCapacity: boolean;
+  /** The release of the serving group. */
+  liveRelease?: string;
+  /** Release of each group of the environment attached to its load balancer, by name. */
+  attachedReleases: Map<string, string | undefined>;
+  /** The longest termination lifecycle hook of the groups a deploy would retire. */
+  retireHookSeconds: number;
+  /** The environment's groups (not being deleted). */
+  groups: string[];
+}
+
+/** Settling an operator's change: look every few seconds, give up after an hour. */
+const SETTLE_STEP_SECONDS = 5;
+const SETTLE_LIMIT_SECONDS = 3600;
 
 class ScenarioRun {
   private readonly runner: DeployRunner;
@@ -202,16 +146,22 @@ class ScenarioRun {
   private lastFailed?: Execution;
   private readonly releaseOfExecution = new Map<Execution, string>();
   private stepNumber = 0;
+  /** Releases that must not serve any more: since when, and why. */
+  private readonly mustNotServe = new Map<string, { sinceMs: number; why: string }>();
+  /** Releases the scenario made faulty: their own failed requests are theirs, not the deploy's. */
+  private readonly faulty = new Set<string>();
+  /** The S3 event of each release's last upload, for `redeliver`. */
+  private readonly uploads = new Map<string, EventBridgeEvent>();
 
   constructor(
     private readonly scenario: Scenario,
     private readonly region: SimulatedRegion,
     private readonly settings: EnvironmentSettings,
-    definition: AslDefinition,
+    private readonly definition: AslDefinition,
     options: RunScenarioOptions,
   ) {
-    this.runner = new DeployRunner({ region, settings, definition, fixedPollSeconds: options.fixedPollSeconds });
-    this.traffic = new TrafficModel(region, settings.loadBalancer, scenario.traffic.requestsPerSecond);
+    this.runner = new DeployRunner({ region, settings, definition, fixedPollSeconds: options.fixedPollSeconds, invokeTwice: options.invokeTwice });
+    this.traffic = new TrafficModel(region, settings.loadBalancer, scenario.traffic);
     this.bucket = artifactBucketName(settings.app, settings.environment);
     // The Pipeline's EventBridge rule.
     region.eventBridge.putRule("default", releaseUploadPattern(this.bucket), (event) => {
@@ -229,19 +179,26 @@ class ScenarioRun {
       this.region.faults.inject(step.faults as Fault[]);
       this.stepNumber = index + 1;
       const label = `step ${index + 1}`;
-      if ("deploy" in step) await this.deploySteps(label, [{ deploy: step.deploy, expect: step.expect }]);
-      else if ("concurrent" in step) await this.deploySteps(label, step.concurrent);
-      else if ("redrive" in step) await this.redriveStep(label, step.expect);
-      else await this.scaleLiveGroupStep(label, step.scaleLiveGroup.desired);
+      const before = this.snapshot();
+      for (const release of deployedReleases(step)) this.mustNotServe.delete(release);
+      const during = this.armDuring(label, step.during, before.timeMs);
+      const rows = await this.runStep(label, step);
+      for (const action of during.filter((a) => !a.fired)) {
+        action.event.cancel();
+        this.violations.push(`${label}: during[${action.index}] at ${action.atSeconds} s never acted: the step ended after ${Math.round((this.region.now() - before.timeMs) / 1000)} s`);
+      }
+      this.record(label, rows, before, step.expectLiveGroup);
     }
     this.traffic.stop();
     this.region.faults.clear();
     const found = leftovers(this.region, this.settings);
     if (this.region.unmodelledCalls.length)
       this.violations.push(`the stage functions called operations the region does not model: ${[...new Set(this.region.unmodelledCalls)].join(", ")}`);
+    const live = servingGroup(this.region, this.settings);
     return {
       scenario: this.scenario.name,
       steps: this.results,
+      ...(live ? { liveGroup: summarizeGroup(live) } : {}),
       leftovers: {
         groups: found.groups,
         launchTemplateVersions: found.launchTemplateVersions,
@@ -256,6 +213,15 @@ class ScenarioRun {
     };
   }
 
+  private runStep(label: string, step: ScenarioStep): Promise<StepRow[]> {
+    if ("deploy" in step) return this.deploySteps(label, [{ deploy: step.deploy, expect: step.expect }]);
+    if ("concurrent" in step) return this.deploySteps(label, step.concurrent);
+    if ("redrive" in step) return this.redriveStep(label, step.expect);
+    if ("redeliver" in step) return this.redeliverStep(label, step.redeliver, step.expect);
+    if ("scaleLiveGroup" in step) return this.operatorStep(label, step.expect, (group) => scaleLiveGroup(this.region, group, step.scaleLiveGroup));
+    return this.operatorStep(label, step.expect, (group) => configureLiveGroup(this.region, group, step.configureLiveGroup));
+  }
+
   private startExecution(input: unknown, options: StartOptions = {}): Execution {
     const execution = this.runner.start(input, options);
     this.startedThisStep.push(execution);
@@ -263,34 +229,39 @@ class ScenarioRun {
   }
 
   /** One or several deploys started at the same virtual instant, driven to completion. */
-  private async deploySteps(label: string, deploys: { deploy: DeploySpec; expect?: Outcome }[]) {
-    const before = this.snapshot();
+  private async deploySteps(label: string, deploys: { deploy: DeploySpec; expect?: Outcome }[]): Promise<StepRow[]> {
     this.startedThisStep = [];
-    const primaries: Execution[] = [];
+    const startedBy: Execution[][] = [];
     for (const { deploy } of deploys) {
-      this.region.setReleaseBehavior(deploy.release, { appHealthy: deploy.appHealthy, bootFails: deploy.bootFails });
+      this.setReleaseBehavior(deploy);
       const count = this.startedThisStep.length;
       this.startDeploy(label, deploy);
-      for (const started of this.startedThisStep.slice(count)) this.releaseOfExecution.set(started, deploy.release);
-      primaries.push(this.startedThisStep[count]);
+      const started = this.startedThisStep.slice(count);
+      for (const execution of started) this.releaseOfExecution.set(execution, deploy.release);
+      startedBy.push(started);
     }
     await this.region.scheduler.drive(this.startedThisStep.map((e) => e.done));
-    for (const [i, { deploy, expect }] of deploys.entries()) {
-      const primary = primaries[i];
-      const extra = deploys.length === 1 ? this.startedThisStep.filter((e) => e !== primary) : [];
-      this.record(label, deploy.release, [primary, ...extra], before, expect);
-    }
+    return deploys.map(({ deploy, expect }, i) => ({ release: deploy.release, executions: startedBy[i], expected: expect }));
+  }
+
+  private setReleaseBehavior(deploy: DeploySpec): void {
+    const { appHealthy, bootFails, appDiesAfterSeconds, appFlapSeconds, appSlowSeconds } = deploy;
+    this.region.setReleaseBehavior(deploy.release, { appHealthy, bootFails, appDiesAfterSeconds, appFlapSeconds, appSlowSeconds });
+    const faulty = !appHealthy || bootFails || appDiesAfterSeconds !== undefined || appFlapSeconds !== undefined || appSlowSeconds !== undefined;
+    if (faulty) this.faulty.add(deploy.release);
+    else this.faulty.delete(deploy.release);
   }
 
   private startDeploy(label: string, deploy: DeploySpec): void {
+    const options: StartOptions = { crashAfter: deploy.crashAfter, loseResponseAfter: deploy.loseResponseAfter };
+    const keepImages = deploy.keepImages ? { keepImages: true } : {};
     if (deploy.image) {
       const imageId = this.imageOfRelease(deploy.image);
       if (!imageId) {
         this.violations.push(`${label}: no image of release ${deploy.image} to deploy (was it baked and kept?)`);
         return;
       }
-      const input = { imageId, release: deploy.release, ...(deploy.keepImages ? { keepImages: true } : {}) };
-      this.startExecution(input, { crashAfter: deploy.crashAfter });
+      this.startExecution({ imageId, release: deploy.release, ...keepImages }, options);
       return;
     }
     const key = `releases/${deploy.release}.tgz`;
@@ -299,112 +270,263 @@ class ScenarioRun {
       const { object } = this.region.s3.putObject(this.bucket, key, `release ${deploy.release}`);
       this.suppressTrigger = false;
       const artifact = { bucket: this.bucket, key, ...(object.versionId ? { versionId: object.versionId } : {}) };
-      this.startExecution({ artifact, ...(deploy.keepImages ? { keepImages: true } : {}) }, { crashAfter: deploy.crashAfter });
+      this.startExecution({ artifact, ...keepImages }, options);
       return;
     }
-    this.nextTriggeredStart = { crashAfter: deploy.crashAfter };
+    this.nextTriggeredStart = options;
     const { event } = this.region.s3.putObject(this.bucket, key, `release ${deploy.release}`);
+    this.uploads.set(deploy.release, structuredClone(event) as EventBridgeEvent);
     // At-least-once delivery: EventBridge hands the very same event to the rule again.
     if (deploy.duplicateEvent) this.startExecution(structuredClone(event) as EventBridgeEvent);
   }
 
-  private async redriveStep(label: string, expect: Outcome | undefined) {
+  private async redriveStep(label: string, expect: Outcome | undefined): Promise<StepRow[]> {
     const execution = this.lastFailed;
-    const before = this.snapshot();
     if (!execution) {
       this.violations.push(`${label}: redrive asked for, but no execution has failed`);
-      return;
+      return [];
     }
     this.startedThisStep = [execution];
     this.runner.redrive(execution);
     await this.region.scheduler.drive([execution.done]);
-    this.record(label, this.releaseOf(execution), [execution], before, expect, "failed", { redrive: true });
+    return [{ release: this.releaseOf(execution), executions: [execution], expected: expect, redrive: true }];
   }
 
-  private async scaleLiveGroupStep(label: string, desired: number) {
-    const live = this.liveGroupNames();
-    if (live.length !== 1) {
-      this.violations.push(`${label}: scaleLiveGroup needs exactly one live group, found ${live.length}`);
-      return;
+  /** EventBridge hands the rule the S3 event of an earlier upload again: a late at-least-once redelivery. */
+  private async redeliverStep(label: string, release: string, expect: Outcome | undefined): Promise<StepRow[]> {
+    const event = this.uploads.get(release);
+    if (!event) {
+      this.violations.push(`${label}: redeliver ${release}: no upload of that release (a deploy with trigger "s3") came before`);
+      return [];
     }
-    const before = this.snapshot();
-    this.region.autoScaling.scaleGroup(live[0], desired);
-    const t = this.region.timing;
-    // Let the scale-out finish: boot, app start and the load balancer's checks.
-    this.region.advance(t.instanceBootSeconds + t.appStartSeconds + t.healthCheckIntervalSeconds * (t.healthyThreshold + 1));
-    const release = this.liveGroupSummary().liveGroup?.release ?? "?";
-    this.record(label, release, [], before, undefined, "succeeded");
+    this.startedThisStep = [];
+    this.region.eventBridge.emit("default", structuredClone(event));
+    for (const execution of this.startedThisStep) this.releaseOfExecution.set(execution, release);
+    await this.region.scheduler.drive(this.startedThisStep.map((e) => e.done));
+    return [{ release, executions: this.startedThisStep, expected: expect }];
   }
 
-  private record(
-    label: string,
-    release: string,
-    executions: Execution[],
-    before: StepSnapshot,
-    expected?: Outcome,
-    outcomeWithoutExecution: Outcome = "failed",
-    options: { redrive?: boolean } = {},
-  ) {
-    const [primary, ...extra] = executions.filter(Boolean);
+  /** An operator's change to the serving group through the Auto Scaling API, then time until it has settled. */
+  private async operatorStep(label: string, expect: Outcome | undefined, act: (group: NonNullable<ReturnType<typeof servingGroup>>) => void): Promise<StepRow[]> {
+    const group = servingGroup(this.region, this.settings);
+    const release = group ? (tagValueOf(group.tags, TAG.release) ?? "?") : "?";
+    const row: StepRow = { release, executions: [], expected: expect, operator: true, outcome: "succeeded" };
+    if (!group) return [{ ...row, outcome: "failed", error: "NoLiveGroup", cause: `${label}: the environment has no group to change` }];
+    try {
+      act(group);
+    } catch (error) {
+      return [{ ...row, outcome: "failed", error: (error as Error).name, cause: (error as Error).message }];
+    }
+    for (let waited = 0; waited < SETTLE_LIMIT_SECONDS && !isSettled(this.region, this.settings); waited += SETTLE_STEP_SECONDS)
+      this.region.advance(SETTLE_STEP_SECONDS);
+    return [row];
+  }
+
+  /** `during` actions: each acts on the serving group at its time after the step started. */
+  private armDuring(label: string, during: DuringSpec[], startMs: number) {
+    return during.map((spec, index) => {
+      const action = { index, atSeconds: spec.atSeconds, fired: false, event: undefined as unknown as { cancel(): void } };
+      action.event = this.region.scheduler.at(
+        startMs + spec.atSeconds * 1000,
+        () => {
+          action.fired = true;
+          const group = servingGroup(this.region, this.settings);
+          const kind = "scaleLiveGroup" in spec ? "scaleLiveGroup" : "configureLiveGroup";
+          if (!group) return void this.violations.push(`${label}: during[${index}] ${kind} at ${spec.atSeconds} s: the environment has no group`);
+          try {
+            if ("scaleLiveGroup" in spec) scaleLiveGroup(this.region, group, spec.scaleLiveGroup);
+            else configureLiveGroup(this.region, group, spec.configureLiveGroup);
+          } catch (error) {
+            this.violations.push(`${label}: during[${index}] ${kind} at ${spec.atSeconds} s was refused: ${(error as Error).name}: ${(error as Error).message}`);
+          }
+        },
+        `during[${index}] of ${label}`,
+      );
+      return action;
+    });
+  }
+
+  private record(label: string, rows: StepRow[], before: StepSnapshot, expectLiveGroup: ExpectLiveGroup | undefined): void {
     const after = this.snapshot();
     const traffic = TrafficModel.difference(after.traffic, before.traffic);
-    const result = primary?.result;
-    const outcome: Outcome = result?.outcome ?? outcomeWithoutExecution;
     const bakes = { base: after.bakes.base - before.bakes.base, release: after.bakes.release - before.bakes.release };
-    const simSeconds = Math.round((after.timeMs - before.timeMs) / 1000);
-    const step: StepResult = {
-      step: this.stepNumber,
-      release,
-      outcome,
-      ...(expected ? { expected } : {}),
-      simSeconds,
-      // A redrive resumes half-done work: there is no meaningful minimum for the rest.
-      physicalMinimumSeconds: options.redrive ? 0 : this.physicalMinimumOf(outcome, bakes, before.hadLiveGroup, executions),
-      failedRequests: traffic.failed,
-      servedBy: traffic.servedBy,
-      apiCalls: diffCounts(after.apiCalls, before.apiCalls),
-      stateTransitions: executions.reduce((n, e) => n + (e?.result?.stateTransitions ?? 0), 0),
-      lambdaInvocations: executions.reduce((n, e) => n + (e?.result?.lambdaInvocations ?? 0), 0),
-      bakes,
-      ...this.liveGroupSummary(),
-      ...(extra.length ? { duplicates: extra.map((e) => e.result?.outcome ?? "failed") } : {}),
-      ...(result?.error ? { error: result.error, cause: result.cause } : {}),
-    };
-    this.results.push(step);
-    if (result?.status === "FAILED") this.lastFailed = primary;
-    this.checkInvariants(label, step, before, executions);
+    const live = servingGroup(this.region, this.settings);
+    const liveGroup = live
+      ? { ...summarizeGroup(live), inService: [...live.instances.values()].filter((gi) => gi.lifecycleState === "InService").length }
+      : undefined;
+    const steps = rows.map((row): StepResult => {
+      const [primary, ...extra] = row.executions;
+      const result = primary?.result;
+      const outcome: Outcome = result?.outcome ?? row.outcome ?? "failed";
+      const error = result?.error ?? row.error;
+      const recoverySeconds = outcome === "rolled-back" && (traffic.servedBy[row.release] ?? 0) > 0 ? this.recoverySeconds(label, row.release, before) : undefined;
+      if (result?.status === "FAILED") this.lastFailed = primary;
+      return {
+        step: this.stepNumber,
+        release: row.release,
+        outcome,
+        ...(row.expected ? { expected: row.expected } : {}),
+        simSeconds: Math.round((after.timeMs - before.timeMs) / 1000),
+        // A redrive resumes half-done work: there is no meaningful minimum for the rest.
+        physicalMinimumSeconds: row.redrive ? 0 : this.physicalMinimumOf(outcome, bakes, before, row.executions),
+        failedRequests: traffic.failed,
+        requestsBeforeFirstRelease: traffic.beforeFirstRelease,
+        servedBy: traffic.servedBy,
+        failedBy: traffic.failedBy,
+        ...(recoverySeconds !== undefined ? { recoverySeconds } : {}),
+        apiCalls: countDifference(after.apiCalls, before.apiCalls),
+        stateTransitions: row.executions.reduce((n, e) => n + (e.result?.stateTransitions ?? 0), 0),
+        lambdaInvocations: row.executions.reduce((n, e) => n + (e.result?.lambdaInvocations ?? 0), 0),
+        bakes,
+        ...(liveGroup ? { liveGroup } : {}),
+        ...(extra.length ? { duplicates: extra.map((e) => e.result?.outcome ?? "failed") } : {}),
+        ...(row.executions.length ? { notified: row.executions.map((e) => e.notifications.at(-1)?.outcome).filter((o): o is DeployOutcome => o !== undefined) } : {}),
+        ...(error ? { error, cause: result?.cause ?? row.cause } : {}),
+      };
+    });
+    this.results.push(...steps);
+    this.checkInvariants(label, rows, steps, before, expectLiveGroup);
+  }
+
+  /**
+   * From the rolled-back release's first failed request in the step until the release that served before the
+   * step served all traffic again (undefined, with a violation, when it does not by the end of the step).
+   */
+  private recoverySeconds(label: string, release: string, before: StepSnapshot): number | undefined {
+    const previous = before.liveRelease;
+    if (!previous) return undefined;
+    const firstFailure = this.traffic.firstFailureSince(release, before.timeMs);
+    if (firstFailure === undefined) return 0;
+    const restored = this.traffic.servedOnlyBySince(previous);
+    if (restored === undefined) {
+      this.violations.push(`${label} (${release}): rolled back, but ${previous} does not serve all traffic again by the end of the step`);
+      return undefined;
+    }
+    return Math.max(0, Math.round((restored - firstFailure) / 1000));
   }
 
   /**
    * What AWS itself needs for the step's work: for a deploy that went live, bake + boot + health checks (+
-   * draining and termination when a group was retired); for one that did not, only the bake (how soon a
-   * failure can be known is the deploy's own policy, not physics). Zero for a no-op or a redrive.
+   * draining, lifecycle hooks and termination when a group was retired); for one that did not, only the bake
+   * (how soon a failure can be known is the deploy's own policy, not physics). Zero for a no-op or an operator step.
    */
-  private physicalMinimumOf(outcome: Outcome, bakes: { base: number; release: number }, hadLiveGroup: boolean, executions: Execution[]): number {
+  private physicalMinimumOf(outcome: Outcome, bakes: { base: number; release: number }, before: StepSnapshot, executions: Execution[]): number {
     if (outcome === "no-op" || executions.length === 0) return 0;
     const bake = bakes.release === 0 ? "none" : bakes.base > 0 ? "base-and-release" : "release";
     const succeeded = outcome === "succeeded";
-    const lifecycleHookSeconds = this.region.faults.lifecycleHookSeconds;
-    return physicalMinimum(this.region.timing, { bake, launch: succeeded, retire: hadLiveGroup && succeeded, lifecycleHookSeconds })
+    const lifecycleHookSeconds = Math.max(this.region.faults.lifecycleHookSeconds, before.retireHookSeconds);
+    return physicalMinimum(this.region.timing, {
+      bake,
+      launch: succeeded,
+      retire: before.hadLiveGroup && succeeded,
+      lifecycleHookSeconds,
+      loadBalancer: this.settings.loadBalancer.kind,
+    })
       .totalSeconds;
   }
 
-  private checkInvariants(label: string, step: StepResult, before: StepSnapshot, executions: Execution[]) {
-    const where = `${label} (${step.release})`;
-    if (step.expected && step.outcome !== step.expected)
-      this.violations.push(`${where}: outcome ${step.outcome}, expected ${step.expected}${step.error ? ` (${step.error}: ${step.cause})` : ""}`);
-    if (before.healthyCapacity && step.failedRequests > 0)
-      this.violations.push(`${where}: ${step.failedRequests} failed request(s) although the environment had healthy capacity before the step`);
-    for (const outcome of step.duplicates ?? [])
-      if (outcome !== "no-op") this.violations.push(`${where}: a duplicate execution ended ${outcome}, expected no-op`);
+  private checkInvariants(label: string, rows: StepRow[], steps: StepResult[], before: StepSnapshot, expectLiveGroup: ExpectLiveGroup | undefined) {
+    const where = `${label} (${rows.map((row) => row.release).join(", ") || "-"})`;
+    for (const [i, step] of steps.entries()) {
+      const at = `${label} (${step.release})`;
+      if (step.expected && step.outcome !== step.expected)
+        this.violations.push(`${at}: outcome ${step.outcome}, expected ${step.expected}${step.error ? ` (${step.error}: ${step.cause})` : ""}`);
+      if (rows[i].operator && !step.expected && step.outcome === "failed") this.violations.push(`${at}: refused: ${step.error}: ${step.cause}`);
+      for (const outcome of step.duplicates ?? []) if (outcome !== "no-op") this.violations.push(`${at}: a duplicate execution ended ${outcome}, expected no-op`);
+    }
+    const traffic = TrafficModel.difference(this.traffic.counters(), before.traffic);
+    // Failed requests on a release the scenario made faulty are that release's; recoverySeconds measures them.
+    const blamed = Object.entries(traffic.failedBy).filter(([release]) => !this.faulty.has(release)).reduce((n, [, count]) => n + count, 0);
+    if (before.healthyCapacity && blamed > 0)
+      this.violations.push(`${where}: ${blamed} failed request(s) although the environment had healthy capacity before the step (${JSON.stringify(traffic.failedBy)})`);
     // Whatever happened, no image a launch template version or a running instance uses may be deregistered.
     for (const id of deregisteredImagesInUse(this.region))
       this.violations.push(`${where}: image ${id} is still in use (launch template version or instance) but was deregistered`);
-    // A finished deploy (not one stopped for a redrive) leaves nothing behind.
-    if (executions.some((e) => e?.result?.outcome === "failed")) return;
+    for (const [release, watch] of this.mustNotServe) {
+      const last = this.traffic.lastServedAtMs(release);
+      if (last !== undefined && last > watch.sinceMs) {
+        this.violations.push(`${where}: release ${release} served again after ${watch.why}`);
+        this.mustNotServe.delete(release);
+      }
+    }
+    this.watchReleases(label, rows, before);
+    if (expectLiveGroup) this.checkLiveGroup(where, expectLiveGroup, steps.at(-1)?.liveGroup);
     const found = leftovers(this.region, this.settings);
+    this.checkNotifications(label, rows);
+    // A failure after cutover keeps the lock for a redrive: what it left is the redrive's to finish (until then,
+    // operator steps in between are not held to it either). Only an execution stopped at a Task qualifies: one
+    // that ended in a Fail state of its own (failed, rolled back) must have let go of the lock.
+    const heldForRedrive = found.locks.some((lock) => this.runner.executions.some((e) => e.arn === lock.holder && this.stoppedForRedrive(e)));
+    if (!heldForRedrive) this.checkLeftovers(where, found, steps.some((s) => s.outcome === "rolled-back") ? before.groups : undefined);
+  }
+
+  /** A failed execution that stopped at a state that is not one of its Fail states: a redrive resumes it there. */
+  private stoppedForRedrive(execution: Execution): boolean {
+    const failedState = execution.result?.status === "FAILED" ? execution.result.failedState : undefined;
+    return failedState !== undefined && this.definition.States[failedState]?.Type !== "Fail";
+  }
+
+  /**
+   * Every end of every execution of the step was told, by the notify function the outcome rule invoked, with the
+   * outcome the execution really had: a failure that keeps the lock is `needs-attention`.
+   */
+  private checkNotifications(label: string, rows: StepRow[]): void {
+    for (const row of rows) {
+      for (const execution of row.executions) {
+        const result = execution.result;
+        if (!result) continue;
+        const expected = this.stoppedForRedrive(execution) ? "needs-attention" : result.outcome;
+        const told = execution.notifications.at(-1)?.outcome;
+        if (told !== expected) this.violations.push(`${label} (${row.release}): execution ${execution.name} ended ${expected}, the outcome notification said ${told ?? "nothing"}`);
+      }
+    }
+  }
+
+  /**
+   * Releases that must not serve again: one reported rolled back (from the report on), and one whose group a deploy
+   * took out of the load balancer (from the end of the step; a later deploy of that release may bring it back).
+   */
+  private watchReleases(label: string, rows: StepRow[], before: StepSnapshot): void {
+    for (const row of rows) {
+      const result = row.executions[0]?.result;
+      if (result?.outcome === "rolled-back") this.mustNotServe.set(row.release, { sinceMs: result.endedAtMs, why: `${label} reported it rolled back` });
+    }
+    if (!rows.some((row) => row.executions.length > 0)) return;
+    const attached = this.attachedReleases();
+    for (const [name, release] of before.attachedReleases) {
+      if (attached.has(name) || !release || rows.some((row) => row.release === release) || this.mustNotServe.has(release)) continue;
+      this.mustNotServe.set(release, { sinceMs: this.region.now(), why: `${label} retired its group ${name}` });
+    }
+  }
+
+  private attachedReleases(): Map<string, string | undefined> {
+    const lb = this.settings.loadBalancer;
+    const attached = environmentGroups(this.region, this.settings).filter(
+      (group) => !group.deleting && (lb.kind === "application" ? group.targetGroupArns.includes(lb.targetGroupArn) : group.loadBalancerNames.includes(lb.loadBalancerName)),
+    );
+    return new Map(attached.map((group) => [group.name, tagValueOf(group.tags, TAG.release)]));
+  }
+
+  private checkLiveGroup(where: string, expected: ExpectLiveGroup, actual: StepResult["liveGroup"]): void {
+    if (!actual) return void this.violations.push(`${where}: expected a live group ${JSON.stringify(expected)}, found none`);
+    for (const [field, want] of Object.entries(expected)) {
+      const have = actual[field as keyof typeof actual];
+      const ok = Array.isArray(want) ? want.every((name) => (have as string[]).includes(name)) : have === want;
+      if (!ok) this.violations.push(`${where}: live group ${actual.name} has ${field} ${JSON.stringify(have)}, expected ${JSON.stringify(want)}`);
+    }
+  }
+
+  /**
+   * After a finished step: one group (after a rollback, only groups that were there before the step: a rollback
+   * restores what served and leaves an earlier deploy's leftovers for the next one), no lock, no unused version,
+   * no orphan snapshot, retention respected.
+   */
+  private checkLeftovers(where: string, found: Leftovers, groupsBeforeRollback: string[] | undefined): void {
     const live = found.groups;
-    if (live.length > 1) this.violations.push(`${where}: ${live.length} groups left: ${live.join(", ")}`);
+    const rolledBack = groupsBeforeRollback !== undefined;
+    const added = live.filter((name) => !groupsBeforeRollback?.includes(name));
+    if (rolledBack ? added.length > 0 : live.length > 1)
+      this.violations.push(`${where}: ${live.length} groups left: ${live.join(", ")}${rolledBack ? ` (${added.join(", ")} not there before the step)` : ""}`);
     if (found.locks.length) this.violations.push(`${where}: lock left behind: ${JSON.stringify(found.locks)}`);
     const usedVersions = new Set(live.map((name) => Number(this.region.autoScaling.groups.get(name)?.launchTemplate?.version)));
     const strayVersions = found.launchTemplateVersions.filter((v) => !usedVersions.has(v));
@@ -412,33 +534,12 @@ class ScenarioRun {
     const releaseImages = this.region.ec2
       .ownImages()
       .filter((image) => tagValueOf(image.tags, TAG.app) === this.settings.app && tagValueOf(image.tags, TAG.role) === IMAGE_ROLE.release);
-    const allowed = this.settings.retainReleaseImages + 1 + (step.outcome === "rolled-back" ? 1 : 0);
+    const allowed = this.settings.retainReleaseImages + 1 + (rolledBack ? 1 : 0);
     if (releaseImages.length > allowed)
       this.violations.push(`${where}: ${releaseImages.length} release images kept, retention allows ${allowed}`);
     const imageSnapshots = new Set(this.region.ec2.ownImages().flatMap((image) => image.snapshotIds ?? []));
     const orphans = found.snapshots.filter((id) => !imageSnapshots.has(id));
     if (orphans.length) this.violations.push(`${where}: snapshots of no image: ${orphans.join(", ")}`);
-  }
-
-  private liveGroupSummary(): { liveGroup?: StepResult["liveGroup"] } {
-    const [name] = this.liveGroupNames();
-    const group = name ? this.region.autoScaling.groups.get(name) : undefined;
-    if (!group) return {};
-    const inService = [...group.instances.values()].filter((i) => i.lifecycleState === "InService").length;
-    return { liveGroup: { name, release: tagValueOf(group.tags, TAG.release), desired: group.desired, inService } };
-  }
-
-  private healthyTargets(): number {
-    const lb = this.settings.loadBalancer;
-    const pool =
-      lb.kind === "application"
-        ? this.region.loadBalancing.targetGroups.get(lb.targetGroupArn)?.pool
-        : this.region.loadBalancing.classicLoadBalancers.get(lb.loadBalancerName)?.pool;
-    return pool?.routableInstanceIds().length ?? 0;
-  }
-
-  private liveGroupNames(): string[] {
-    return leftovers(this.region, this.settings).groups;
   }
 
   /** The newest available release image of `release` (for `image` deploys: a rollback). */
@@ -454,32 +555,29 @@ class ScenarioRun {
   }
 
   private snapshot(): StepSnapshot {
-    const live = this.liveGroupNames();
+    const groups = environmentGroups(this.region, this.settings).filter((group) => !group.deleting);
+    const live = servingGroup(this.region, this.settings);
     return {
       timeMs: this.region.now(),
       traffic: this.traffic.counters(),
       apiCalls: Object.fromEntries(this.region.apiCalls),
       bakes: { ...this.region.codeBuild.bakes },
-      hadLiveGroup: live.length > 0,
-      healthyCapacity: this.healthyTargets() > 0,
+      hadLiveGroup: groups.length > 0,
+      healthyCapacity: (loadBalancerPool(this.region, this.settings)?.routableInstanceIds().length ?? 0) > 0,
+      liveRelease: live && tagValueOf(live.tags, TAG.release),
+      attachedReleases: this.attachedReleases(),
+      retireHookSeconds: Math.max(
+        0,
+        ...groups.flatMap((group) => [...group.lifecycleHooks.values()].filter((hook) => hook.transition === "autoscaling:EC2_INSTANCE_TERMINATING").map((hook) => hook.heartbeatTimeout)),
+      ),
+      groups: groups.map((group) => group.name),
     };
   }
 }
 
-interface StepSnapshot {
-  timeMs: number;
-  traffic: TrafficCounters;
-  apiCalls: Record<string, number>;
-  bakes: { base: number; release: number };
-  hadLiveGroup: boolean;
-  healthyCapacity: boolean;
-}
-
-function diffCounts(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(after)) {
-    const delta = value - (before[key] ?? 0);
-    if (delta > 0) out[key] = delta;
-  }
-  return out;
+/** The releases a step deploys (a deliberate redeploy of a retired or rolled-back release may serve again). */
+function deployedReleases(step: ScenarioStep): string[] {
+  if ("deploy" in step) return [step.deploy.release];
+  if ("concurrent" in step) return step.concurrent.map((entry) => entry.deploy.release);
+  return [];
 }

@@ -1,16 +1,47 @@
 import { Duration, type Stack } from "aws-cdk-lib";
 import * as codebuild from "aws-cdk-lib/aws-codebuild";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Function } from "sst/constructs";
-import { BAKE_EXPORTS, BAKE_VARIABLES, type EnvironmentSettings, RESULT_PATH } from "../../functions/lib/contract.js";
-import { ERROR, RETRYABLE_ERRORS, STATE } from "../../functions/lib/names.js";
+import { BAKE_VARIABLES, type EnvironmentSettings, RESULT_PATH } from "../../functions/lib/contract.js";
+import { ERROR, INVOCATION_ERRORS, RETRY_BUDGET, STATE, TRANSIENT_ERRORS } from "../../functions/lib/names.js";
 import { resultPathOf, type StageFunctionId, TASK_STATES, type TaskStateName } from "./tables.js";
+
+/**
+ * CodeBuild's `.sync` task with exactly the permissions Step Functions documents for it ("IAM policies for AWS
+ * CodeBuild", Run a Job: StartBuild, StopBuild, BatchGetBuilds on the project, plus its EventBridge rule).
+ * aws-cdk-lib adds codebuild:BatchGetReports on the project too; that action's only resource type is a report
+ * group (Service Authorization Reference), so on a project it grants nothing, and the bake writes no reports.
+ */
+class CodeBuildRunJob extends tasks.CodeBuildStartBuild {
+  constructor(scope: Stack, id: string, props: tasks.CodeBuildStartBuildProps) {
+    super(scope, id, props);
+    const policies = this.taskPolicies ?? [];
+    for (const [index, statement] of policies.entries()) {
+      const actions = statement.actions.filter((action) => action !== "codebuild:BatchGetReports");
+      if (actions.length === statement.actions.length) continue;
+      policies[index] = new iam.PolicyStatement({ effect: statement.effect, actions, resources: statement.resources, conditions: statement.conditions });
+    }
+  }
+}
 
 export interface DefinitionParts {
   fn: Record<StageFunctionId, Function>;
   bakeProject: codebuild.IProject;
   settings: EnvironmentSettings;
+}
+
+/** A Retry rule from one of names.ts's budgets: capped exponential back-off with full jitter. */
+function retrier(errors: readonly string[], budget: (typeof RETRY_BUDGET)[keyof typeof RETRY_BUDGET]): sfn.RetryProps {
+  return {
+    errors: [...errors],
+    interval: Duration.seconds(budget.intervalSeconds),
+    backoffRate: budget.backoffRate,
+    maxAttempts: budget.maxAttempts,
+    maxDelay: Duration.seconds(budget.maxDelaySeconds),
+    jitterStrategy: sfn.JitterType.FULL,
+  };
 }
 
 /**
@@ -20,30 +51,18 @@ export interface DefinitionParts {
 export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: DefinitionParts): sfn.IChainable {
   /** A Lambda Task: the function and the result path come from the one table (tables.ts). */
   const invoke = (state: TaskStateName) => {
-    const spec: { fn: StageFunctionId; outcome?: string } = TASK_STATES[state];
+    const spec: { fn: StageFunctionId } = TASK_STATES[state];
     const task = new tasks.LambdaInvoke(stack, state, {
       lambdaFunction: fn[spec.fn],
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      // Without a payload the function receives the whole state document; Notify gets its outcome beside it.
-      ...(spec.outcome ? { payload: sfn.TaskInput.fromObject({ outcome: spec.outcome, "state.$": "$" }) } : {}),
+      // Without a payload the function receives the whole state document.
       resultPath: resultPathOf(state),
     });
-    // Throttling storms and eventual consistency: up to ~6 minutes of capped, jittered back-off.
-    task.addRetry({
-      errors: [...RETRYABLE_ERRORS],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 10,
-      maxDelay: Duration.seconds(60),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    return task;
-  };
-  const notify = (state: TaskStateName, skipped: string) => {
-    const task = invoke(state);
-    // A lost notification must not turn the deploy's outcome around.
-    task.addCatch(new sfn.Pass(stack, skipped), { resultPath: "$.notificationError" });
+    // Throttling storms, eventual consistency, busy resources: minutes of capped, jittered back-off.
+    task.addRetry(retrier(TRANSIENT_ERRORS, RETRY_BUDGET.transient));
+    // A crash, a timeout or a Lambda service error: every task is idempotent, so run it again, a few times.
+    task.addRetry(retrier(INVOCATION_ERRORS, RETRY_BUDGET.invocation));
     return task;
   };
   /** Turns a wait loop's `failed` into a named error, as if the check had thrown it. */
@@ -58,15 +77,15 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
       ready: sfn.Condition.stringEquals(`${resultPath}.status`, "ready"),
       failed: sfn.Condition.stringEquals(`${resultPath}.status`, "failed"),
       message: `${resultPath}.message`,
-      /** `ready` goes on to `next`; `failed` raises `failure.error` (in state `failure.state`) and goes to `failure.then`. */
-      wire(check: sfn.INextable & sfn.IChainable, next: sfn.IChainable, failure: { state: string; error: string; then: sfn.IChainable }) {
+      /**
+       * `ready` goes on to `next`; `failed` raises `failure.error` (in state `failure.state`) and goes to
+       * `failure.then`. Without `failure` the check reports a failure by throwing (it stops there for a redrive).
+       */
+      wire(check: sfn.INextable & sfn.IChainable, next: sfn.IChainable, failure?: { state: string; error: string; then: sfn.IChainable }) {
         loop.wait.next(check);
-        check.next(
-          loop.choice
-            .when(loop.ready, next)
-            .when(loop.failed, raise(failure.state, failure.error, loop.message).next(failure.then))
-            .otherwise(loop.wait),
-        );
+        const choice = loop.choice.when(loop.ready, next);
+        if (failure) choice.when(loop.failed, raise(failure.state, failure.error, loop.message).next(failure.then));
+        check.next(choice.otherwise(loop.wait));
       },
     };
     return loop;
@@ -94,7 +113,7 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
     parameters: { "imageId.$": "$.plan.imageId", baked: false },
     resultPath: RESULT_PATH.image,
   });
-  const bake = new tasks.CodeBuildStartBuild(stack, STATE.bake, {
+  const bake = new CodeBuildRunJob(stack, STATE.bake, {
     project: bakeProject,
     integrationPattern: sfn.IntegrationPattern.RUN_JOB,
     environmentVariablesOverride: Object.fromEntries(
@@ -103,21 +122,11 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
         { type: codebuild.BuildEnvironmentVariableType.PLAINTEXT, value: sfn.JsonPath.stringAt(`$.plan.bakeRequest.${name}`) },
       ]),
     ),
-    resultSelector: {
-      "imageIds.$": `$.Build.ExportedEnvironmentVariables[?(@.Name=='${BAKE_EXPORTS.imageId}')].Value`,
-      "baseImageIds.$": `$.Build.ExportedEnvironmentVariables[?(@.Name=='${BAKE_EXPORTS.baseImageId}')].Value`,
-    },
-    resultPath: RESULT_PATH.image,
+    // No ResultSelector: a JSONPath filter there (or States.ArrayGetItem on its result) fails with a
+    // States.Runtime error no Catch takes when an export is missing. The next state reads the exports.
+    resultPath: RESULT_PATH.bake,
   });
-  const useBakedImage = new sfn.Pass(stack, STATE.useBakedImage, {
-    comment: "A JSONPath filter yields an array: take item 0.",
-    parameters: {
-      "imageId.$": "States.ArrayGetItem($.image.imageIds, 0)",
-      "baseImageId.$": "States.ArrayGetItem($.image.baseImageIds, 0)",
-      baked: true,
-    },
-    resultPath: RESULT_PATH.image,
-  });
+  const useBakedImage = invoke(STATE.useBakedImage);
 
   // 4-6. Launch, then wait until healthy in the group and at the load balancer.
   const launch = invoke(STATE.launch);
@@ -127,29 +136,29 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   const loadBalancerLoop = waitLoop(STATE.checkLoadBalancerHealth, STATE.loadBalancerHealthy, STATE.waitForLoadBalancer);
 
   // 7-11. Point of no return: the new release serves. Nothing is rolled back from here on; a failure stops
-  // the execution at the failing state, and a redrive resumes there (every task is idempotent).
+  // the execution at the failing state with the lock held, and a redrive resumes there (every task is
+  // idempotent). The outcome notification follows the execution's status (an EventBridge rule, not a state).
   const retire = invoke(STATE.retire);
   const checkRetired = invoke(STATE.checkRetired);
   const retiredLoop = waitLoop(STATE.checkRetired, STATE.retired, STATE.waitForRetirement);
   const deleteOldGroups = invoke(STATE.deleteOldGroups);
   const imageRetention = invoke(STATE.imageRetention);
-  const finish = invoke(STATE.unlock)
-    .next(notify(STATE.notifySucceeded, STATE.notifySucceededSkipped))
-    .next(new sfn.Succeed(stack, STATE.succeeded));
+  const unlock = invoke(STATE.unlock);
+  unlock.next(new sfn.Succeed(stack, STATE.succeeded));
 
   // ---- The failure paths ---------------------------------------------------------------------------------
-  // Before Launch: unlock, tell, fail with the original error.
+  // Before Launch (and after a rollback that itself failed): unlock, fail with the original error.
   const unlockAfterFailure = invoke(STATE.unlockAfterFailure);
-  unlockAfterFailure
-    .next(notify(STATE.notifyFailed, STATE.notifyFailedSkipped))
-    .next(new sfn.Fail(stack, STATE.failed, { errorPath: "$.error.Error", causePath: "$.error.Cause" }));
-  // From Launch until healthy at the load balancer: roll back, unlock, tell, fail with the original error.
+  unlockAfterFailure.next(new sfn.Fail(stack, STATE.failed, { errorPath: "$.error.Error", causePath: "$.error.Cause" }));
+  // From Launch until healthy at the load balancer: roll back, unlock, fail with the original error.
   const rollback = invoke(STATE.rollback);
+  const unlockAfterRollback = invoke(STATE.unlockAfterRollback);
   rollback
-    .next(invoke(STATE.unlockAfterRollback))
-    .next(notify(STATE.notifyRolledBack, STATE.notifyRolledBackSkipped))
+    .next(unlockAfterRollback)
     .next(new sfn.Fail(stack, STATE.rolledBack, { errorPath: "$.error.Error", causePath: "$.error.Cause" }));
-  const noOp = notify(STATE.notifyNoOp, STATE.notifyNoOpSkipped).next(new sfn.Succeed(stack, STATE.noOp));
+  // A stale run of a superseded execution (a late redrive): stop, having changed nothing, lock untouched.
+  const superseded = new sfn.Fail(stack, STATE.superseded, { errorPath: "$.error.Error", causePath: "$.error.Cause" });
+  const noOp = new sfn.Succeed(stack, STATE.noOp);
 
   // ---- Wiring, top to bottom -----------------------------------------------------------------------------
   start.next(prepare).next(lock);
@@ -171,11 +180,16 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   groupLoop.wire(checkGroup, checkLoadBalancer, { state: STATE.groupUnhealthy, error: ERROR.releaseUnhealthy, then: rollback });
   loadBalancerLoop.wire(checkLoadBalancer, retire, { state: STATE.healthDeadlinePassed, error: ERROR.releaseUnhealthy, then: rollback });
   retire.next(checkRetired);
-  retiredLoop.wire(checkRetired, deleteOldGroups, { state: STATE.retirementDeadlinePassed, error: ERROR.retirementOverdue, then: unlockAfterFailure });
-  deleteOldGroups.next(imageRetention).next(finish);
+  // Overdue old instances make the check throw RetirementOverdue: it stops there, lock held, for a redrive.
+  retiredLoop.wire(checkRetired, deleteOldGroups);
+  deleteOldGroups.next(imageRetention).next(unlock);
 
-  // What each failure path catches: before Launch, unlock; from Launch to healthy at the load balancer, roll back.
-  for (const task of [prepare, refreshPlan, lock, bake]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
+  // What each failure path catches. Every task after Lock first: a lost lock ends the run where it is.
+  const afterLock = [launch, checkGroup, checkLoadBalancer, retire, checkRetired, deleteOldGroups, imageRetention, unlock, rollback, unlockAfterRollback, unlockAfterFailure];
+  for (const task of afterLock) task.addCatch(superseded, { errors: [ERROR.lockLost], resultPath: RESULT_PATH.error });
+  // Before Launch, unlock; from Launch to healthy at the load balancer, roll back; a failed rollback still unlocks.
+  for (const task of [prepare, refreshPlan, lock, bake, useBakedImage]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
   for (const task of [launch, checkGroup, checkLoadBalancer]) task.addCatch(rollback, { resultPath: RESULT_PATH.error });
+  rollback.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.rollbackError });
   return start;
 }

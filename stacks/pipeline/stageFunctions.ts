@@ -5,7 +5,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { NagSuppressions } from "cdk-nag";
 import { Function } from "sst/constructs";
-import { PROJECT, retainedByTag, TAG } from "../../functions/lib/names.js";
+import { AUTO_SCALING_SERVICE, AUTO_SCALING_SERVICE_LINKED_ROLE, PROJECT, retainedByTag, TAG } from "../../functions/lib/names.js";
 import type { EnvironmentResources } from "../Environment.js";
 import { functionConstructId, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "./tables.js";
 
@@ -65,36 +65,67 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       allow(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], [lockTable.tableArn]);
       allow(["states:DescribeExecution"], [executionArns]);
     },
+    // Reads the bake's output from the state document: no AWS call.
+    readBakedImage: () => undefined,
     launchReleaseGroup: (allow) => {
       // Checks it still holds the lock: a late redrive must not launch beside a newer deploy.
       readLock(allow);
       allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeImages"], ["*"]);
       allow(["ec2:CreateLaunchTemplateVersion"], [launchTemplateArn]);
       // Creating a group from a launch template needs RunInstances on what the template uses.
-      allow(["ec2:RunInstances", "ec2:CreateTags"], ["*"], { "ec2:LaunchTemplate": launchTemplateArn });
+      allow(["ec2:RunInstances"], ["*"], { "ec2:LaunchTemplate": launchTemplateArn });
+      // ...and, as the template tags instances and volumes on launch, CreateTags. CreateTags carries no
+      // ec2:LaunchTemplate key, only ec2:CreateAction: AWS's pattern for "tags on launch only" (EC2 User Guide,
+      // "Grant permission to tag resources during creation"), on the two resource types the template tags.
+      allow(
+        ["ec2:CreateTags"],
+        ["instance", "volume"].map((resource) => stack.formatArn({ service: "ec2", resource, resourceName: "*" })),
+        { "ec2:CreateAction": "RunInstances" },
+      );
       allow(["iam:PassRole"], [env.instanceRole.roleArn]);
+      // The account's first group makes Auto Scaling create its service-linked role, with the caller's rights
+      // (EC2 Auto Scaling User Guide, "Service-linked roles" and "API permissions").
+      allow(
+        ["iam:CreateServiceLinkedRole"],
+        [stack.formatArn({ service: "iam", region: "", resource: "role", resourceName: AUTO_SCALING_SERVICE_LINKED_ROLE })],
+        { "iam:AWSServiceName": AUTO_SCALING_SERVICE },
+      );
       allow(["autoscaling:CreateAutoScalingGroup", "autoscaling:CreateOrUpdateTags"], [groupArns], {
         [`aws:RequestTag/${TAG.app}`]: config.app,
         [`aws:RequestTag/${TAG.environment}`]: config.stage,
       });
     },
-    checkGroupHealth: (allow) => allow([...describeGroups, "autoscaling:DescribeScalingActivities"], ["*"]),
-    checkLoadBalancerHealth: (allow) =>
+    // Every stage after Lock checks that its execution still holds the lock (a late redrive must not act).
+    checkGroupHealth: (allow) => {
+      readLock(allow);
+      allow([...describeGroups, "autoscaling:DescribeScalingActivities"], ["*"]);
+    },
+    checkLoadBalancerHealth: (allow) => {
+      readLock(allow);
       allow(
-        [...describeGroups, env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth"],
+        [
+          ...describeGroups,
+          "autoscaling:DescribeScalingActivities",
+          env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth",
+        ],
         ["*"],
-      ),
+      );
+    },
     retireGroups: (allow) => {
       readLock(allow);
-      allow(describeGroups, ["*"]);
+      // The old groups' termination hooks bound the wait for their instances.
+      allow([...describeGroups, "autoscaling:DescribeLifecycleHooks"], ["*"]);
       allow(["autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
     },
     checkRetired: (allow) => {
+      readLock(allow);
       allow(describeGroups, ["*"]);
-      // The scale-in to 0 happens here, once the detached groups have drained.
-      allow(["autoscaling:UpdateAutoScalingGroup"], [groupArns], tagConditions);
+      // The scale-in to 0 happens here, once the detached groups have drained; protected and Standby instances
+      // are released so the groups can empty.
+      allow(["autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection", "autoscaling:ExitStandby"], [groupArns], tagConditions);
     },
     deleteOldGroups: (allow) => {
+      readLock(allow);
       allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
       allow(["autoscaling:DeleteAutoScalingGroup"], [groupArns], tagConditions);
       allow(["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
@@ -111,14 +142,19 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       allow(["ec2:CreateTags", "ec2:DeleteTags"], snapshotArns, appTag, {
         "ForAllValues:StringEquals": { "aws:TagKeys": [TAG.pendingDelete, TAG.app, TAG.environment] },
       });
+      readLock(allow);
     },
     rollback: (allow) => {
+      readLock(allow);
       allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
       allow(["autoscaling:DeleteAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
       allow(["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
     },
-    unlockEnvironment: (allow) => allow(["dynamodb:DeleteItem", "dynamodb:GetItem"], [lockTable.tableArn]),
+    // Releasing keeps the item and records who released it (functions/lib/lock.ts).
+    unlockEnvironment: (allow) => allow(["dynamodb:UpdateItem", "dynamodb:GetItem"], [lockTable.tableArn]),
     notify: (allow, fn) => {
+      // The outcome is read from Step Functions: the execution's output, or its history.
+      allow(["states:DescribeExecution", "states:GetExecutionHistory"], [executionArns]);
       topic.grantPublish(fn);
       allow(["events:PutEvents"], [eventBus.eventBusArn]);
     },

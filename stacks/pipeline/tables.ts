@@ -4,13 +4,14 @@
  * simulator and the tests read the same tables (and the synthesized template) instead of repeating them.
  * No aws-cdk-lib here, so the simulator can import it without loading the CDK.
  */
-import { type Outcome, type ResultPart, RESULT_PATH } from "../../functions/lib/contract.js";
+import { type ResultPart, RESULT_PATH } from "../../functions/lib/contract.js";
 import { DEFAULTS, STATE } from "../../functions/lib/names.js";
 
 /** One Lambda per entry: `functions/<id>.ts` exports the plain function `<id>` and its middy `handler`. */
 export const STAGE_FUNCTIONS = {
   prepareDeploy: { timeoutSeconds: 60 },
   lockEnvironment: { timeoutSeconds: 30 },
+  readBakedImage: { timeoutSeconds: 10 },
   launchReleaseGroup: { timeoutSeconds: 60 },
   checkGroupHealth: { timeoutSeconds: 60 },
   checkLoadBalancerHealth: { timeoutSeconds: 60 },
@@ -31,8 +32,6 @@ export interface TaskState {
   fn: StageFunctionId;
   /** The part of the state document its result becomes. */
   result: ResultPart;
-  /** Notify states: the outcome they publish (the function receives `{ outcome, state }`). */
-  outcome?: Outcome;
 }
 
 /** The one state -> function map: every Lambda Task state of the deploy state machine. */
@@ -40,6 +39,7 @@ export const TASK_STATES = {
   [STATE.prepare]: { fn: "prepareDeploy", result: "plan" },
   [STATE.refreshPlan]: { fn: "prepareDeploy", result: "plan" },
   [STATE.lock]: { fn: "lockEnvironment", result: "lock" },
+  [STATE.useBakedImage]: { fn: "readBakedImage", result: "image" },
   [STATE.launch]: { fn: "launchReleaseGroup", result: "launch" },
   [STATE.checkGroupHealth]: { fn: "checkGroupHealth", result: "groupHealth" },
   [STATE.checkLoadBalancerHealth]: { fn: "checkLoadBalancerHealth", result: "loadBalancerHealth" },
@@ -51,10 +51,6 @@ export const TASK_STATES = {
   [STATE.unlock]: { fn: "unlockEnvironment", result: "unlock" },
   [STATE.unlockAfterRollback]: { fn: "unlockEnvironment", result: "unlock" },
   [STATE.unlockAfterFailure]: { fn: "unlockEnvironment", result: "unlock" },
-  [STATE.notifySucceeded]: { fn: "notify", result: "notification", outcome: "succeeded" },
-  [STATE.notifyNoOp]: { fn: "notify", result: "notification", outcome: "no-op" },
-  [STATE.notifyRolledBack]: { fn: "notify", result: "notification", outcome: "rolled-back" },
-  [STATE.notifyFailed]: { fn: "notify", result: "notification", outcome: "failed" },
 } as const satisfies Record<string, TaskState>;
 
 export type TaskStateName = keyof typeof TASK_STATES;
@@ -90,5 +86,21 @@ export function releaseUploadPattern(bucketName: string) {
       bucket: { name: [bucketName] },
       object: { key: [{ wildcard: `${DEFAULTS.artifactPrefix}*${DEFAULTS.artifactSuffix}` }] },
     },
+  };
+}
+
+/** The execution statuses the notify function hears about: every terminal one (functions/notify.ts). */
+export const NOTIFIED_STATUSES = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] as const;
+
+/**
+ * The EventBridge rule that invokes the notify function (not a state: nothing it does can change an execution's
+ * status): Step Functions' own status-change events of the deploy state machine, for every terminal status.
+ * Plain JSON, as CloudFormation and EventBridge read it; the simulator's runner puts the same events on its bus.
+ */
+export function executionEndedPattern(stateMachineArn: string) {
+  return {
+    source: ["aws.states"],
+    "detail-type": ["Step Functions Execution Status Change"],
+    detail: { stateMachineArn: [stateMachineArn], status: [...NOTIFIED_STATUSES] },
   };
 }

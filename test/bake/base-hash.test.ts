@@ -1,10 +1,18 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { computeBaseHash } from "../../packer/base-hash.mjs";
+import { usePrivateTempFolder } from "../tempFolder.js";
 import { exampleAppDir, packerDir } from "./support.js";
+
+const temp = usePrivateTempFolder("base-hash-test");
+afterAll(() => temp.remove());
+
+/** `node packer/base-hash.mjs ...args`, as the bake runs it. */
+const baseHashCommand = (...args: string[]) => spawnSync(process.execPath, [join(packerDir, "base-hash.mjs"), ...args], { encoding: "utf8" });
+const exampleLockFile = join(exampleAppDir, "package-lock.json");
 
 const NODE_VERSION = "22.12.0";
 
@@ -41,6 +49,7 @@ describe("computeBaseHash", () => {
     writeFileSync(lockFile, lockFileText("1.0.0"));
     hashNow = (nodeVersion = NODE_VERSION) => computeBaseHash({ packerDir: copiedPackerDir, nodeVersion, lockFile });
   });
+  afterEach(() => rmSync(workDir, { recursive: true, force: true }));
 
   function append(relativePath: string, text: string): void {
     const path = join(copiedPackerDir, relativePath);
@@ -101,17 +110,61 @@ describe("computeBaseHash", () => {
     expect(() => hashNow()).toThrow(/package-lock.json is not valid JSON/);
   });
 
+  it("rejects a Node.js version that is not x.y.z", () => {
+    expect(() => hashNow("v22.12.0")).toThrow('nodeVersion "v22.12.0" is not a full Node.js version x.y.z without "v", e.g. 22.12.0');
+  });
+
   it("prints the same hash from the command line the bake uses", () => {
     // Act
-    const result = spawnSync(
-      "node",
-      [join(packerDir, "base-hash.mjs"), "--packer-dir", packerDir, "--node-version", NODE_VERSION, "--lock-file", join(exampleAppDir, "package-lock.json")],
-      { encoding: "utf8" },
-    );
+    const result = baseHashCommand("--packer-dir", packerDir, "--node-version", NODE_VERSION, "--lock-file", exampleLockFile);
     // Assess
     expect(result.status).toBe(0);
-    expect(result.stdout.trim()).toBe(
-      computeBaseHash({ packerDir, nodeVersion: NODE_VERSION, lockFile: join(exampleAppDir, "package-lock.json") }),
-    );
+    expect(result.stdout.trim()).toBe(computeBaseHash({ packerDir, nodeVersion: NODE_VERSION, lockFile: exampleLockFile }));
+  });
+});
+
+describe("base-hash on the command line", () => {
+  const valid = ["--packer-dir", packerDir, "--node-version", NODE_VERSION, "--lock-file", exampleLockFile];
+  const without = (option: string) => valid.filter((_, index) => valid[index] !== option && valid[index - 1] !== option);
+  const NODE_VERSION_RULE = 'a full Node.js version x.y.z without "v", e.g. 22.12.0';
+
+  it("--help prints the usage and exits 0", () => {
+    const result = baseHashCommand("--help");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: node packer\/base-hash.mjs --packer-dir <folder> --node-version <x.y.z> --lock-file <package-lock.json>/);
+    expect(result.stderr).toBe("");
+  });
+
+  it.each([
+    [[...without("--node-version"), "--node-version", "v22"], `--node-version: v22; allowed: ${NODE_VERSION_RULE}`],
+    [[...without("--node-version"), "--node-version", "22"], `--node-version: 22; allowed: ${NODE_VERSION_RULE}`],
+    [[...without("--node-version"), "--node-version", "v22.12.0"], `--node-version: v22.12.0; allowed: ${NODE_VERSION_RULE}`],
+    [without("--node-version"), `--node-version: missing; allowed: ${NODE_VERSION_RULE}`],
+    [[...without("--packer-dir"), "--packer-dir", "no-such-folder"], "--packer-dir: no-such-folder; allowed: a folder holding base/ (this repository's packer/)"],
+    [[...without("--lock-file"), "--lock-file", "no-such-lock.json"], "--lock-file: no-such-lock.json; allowed: an existing package-lock.json file"],
+    [[...valid, "--verbose"], "--verbose: unknown option; allowed: --packer-dir, --node-version, --lock-file, --help"],
+    [[...without("--lock-file"), "--lock-file"], "--lock-file: no value; allowed: a package-lock.json file"],
+  ])("%j is a usage error: one line naming the option, the value and what is allowed, exit 2", (args, message) => {
+    const result = baseHashCommand(...args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(`base-hash: ${message}\n(node packer/base-hash.mjs --help lists every option)\n`);
+    expect(result.stdout).toBe("");
+  });
+
+  it("a lock file that is not JSON is an error with the reason, exit 1, no stack trace", () => {
+    const lockFile = join(temp.path, "package-lock.json");
+    writeFileSync(lockFile, "{ not json");
+    const result = baseHashCommand(...without("--lock-file"), "--lock-file", lockFile);
+    rmSync(lockFile);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^deploy: base-hash failed: package-lock.json is not valid JSON/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("the temp folder", () => {
+  // Last in this file: everything above ran with os.tmpdir() pointing at a folder of its own.
+  it("holds nothing that these tests wrote", () => {
+    expect(temp.leftovers()).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TAG } from "../../functions/lib/names.js";
 import { computeBaseHash } from "../../packer/base-hash.mjs";
 import { assertImageId, readManifestImageId } from "../../packer/ci/image-id.mjs";
@@ -120,12 +120,14 @@ describe("the build phase, run as CodeBuild runs it, with stand-ins for aws and 
   let artifact: string;
   let baseHash: string;
 
+  let artifactDir: string;
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "bake-artifact-"));
+    const dir = (artifactDir = mkdtempSync(join(tmpdir(), "bake-artifact-")));
     artifact = join(dir, "v2.tgz");
     await packRelease({ appDir: exampleAppDir, release: "v2", outFile: artifact });
     baseHash = computeBaseHash({ packerDir, nodeVersion: NODE_VERSION, lockFile: join(exampleAppDir, "package-lock.json") });
   });
+  afterAll(() => rmSync(artifactDir, { recursive: true, force: true }));
 
   /**
    * CodeBuild's source is a zip with buildspec.yml and packer/; version 0.2 runs a phase's commands one by
@@ -168,7 +170,9 @@ describe("the build phase, run as CodeBuild runs it, with stand-ins for aws and 
         .filter((line) => line.startsWith("__exported "))
         .map((line) => line.slice("__exported ".length).split("=") as [string, string]),
     );
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls: readFileSync(calls, "utf8").split("\n").filter(Boolean), exported };
+    const recordedCalls = readFileSync(calls, "utf8").split("\n").filter(Boolean);
+    rmSync(source, { recursive: true, force: true });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls: recordedCalls, exported };
   }
 
   const projectEnv = {
@@ -255,10 +259,19 @@ describe("the build phase, run as CodeBuild runs it, with stand-ins for aws and 
   });
 
   it.skipIf(!packer.available)(`fails when the bake passes a value the template refuses${packer.reason}`, () => {
-    const result = runBuildPhase({ ...projectEnv, ...executionEnv, NODE_VERSION: "lts" }, { validateWithPacker: true });
+    const result = runBuildPhase({ ...projectEnv, ...executionEnv, APP: "shop!" }, { validateWithPacker: true });
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain("node_version must be an exact version");
+    expect(result.stderr).toContain("The app must be 1-63 letters");
     expect(result.exported).toEqual({});
+  });
+
+  it("fails before any image is looked up or baked when NODE_VERSION is not an exact version (base-hash refuses it)", () => {
+    const result = runBuildPhase({ ...projectEnv, ...executionEnv, NODE_VERSION: "lts" });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('base-hash: --node-version: lts; allowed: a full Node.js version x.y.z without "v", e.g. 22.12.0');
+    // Only the artifact was fetched (base-hash reads its package-lock.json).
+    expect(result.calls).toHaveLength(1);
+    expect(result.calls[0]).toContain("get-object");
   });
 
   it("fails before any AWS call when a project variable is missing", () => {

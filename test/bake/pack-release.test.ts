@@ -1,23 +1,25 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { list } from "tar";
 import { packRelease, RELEASE_MANIFEST } from "../../scripts/pack-release.js";
+import { usePrivateTempFolder } from "../tempFolder.js";
 import { exampleAppDir, repoRoot } from "./support.js";
+
+const temp = usePrivateTempFolder("pack-release-test");
+afterAll(() => temp.remove());
+
+/** `npx tsx scripts/pack-release.ts ...args`, as a user runs it. */
+function packReleaseCommand(...args: string[]) {
+  return spawnSync(process.execPath, ["--import", "tsx", join(repoRoot, "scripts/pack-release.ts"), ...args], { cwd: repoRoot, encoding: "utf8" });
+}
 
 async function archiveEntries(file: string): Promise<string[]> {
   const entries: string[] = [];
   await list({ file, onReadEntry: (entry) => entries.push(entry.path) });
   return entries.sort();
-}
-
-function unpack(file: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "unpacked-"));
-  const result = spawnSync("tar", ["-xzf", file, "-C", dir]);
-  expect(result.status).toBe(0);
-  return dir;
 }
 
 describe("packRelease", () => {
@@ -26,6 +28,14 @@ describe("packRelease", () => {
   beforeEach(() => {
     workDir = mkdtempSync(join(tmpdir(), "pack-release-test-"));
   });
+  afterEach(() => rmSync(workDir, { recursive: true, force: true }));
+
+  function unpack(file: string): string {
+    const dir = mkdtempSync(join(workDir, "unpacked-"));
+    const result = spawnSync("tar", ["-xzf", file, "-C", dir]);
+    expect(result.status).toBe(0);
+    return dir;
+  }
 
   it("packs the example app with package.json, package-lock.json, its files and the release label", async () => {
     // Prepare
@@ -76,6 +86,12 @@ describe("packRelease", () => {
     );
   });
 
+  it("packs a release labelled with a semantic version with build metadata, label verbatim", async () => {
+    const outFile = join(workDir, "dist/releases/web-app-2.4.2+build.188.tgz");
+    await packRelease({ appDir: exampleAppDir, release: "web-app-2.4.2+build.188", outFile });
+    expect(JSON.parse(readFileSync(join(unpack(outFile), RELEASE_MANIFEST), "utf8")).release).toBe("web-app-2.4.2+build.188");
+  });
+
   it("rejects a release label the pipeline would not accept", async () => {
     await expect(packRelease({ appDir: exampleAppDir, release: "v2/../x", outFile: join(workDir, "x.tgz") })).rejects.toThrow(
       /is not a release label/,
@@ -84,13 +100,57 @@ describe("packRelease", () => {
 
   it("runs from the command line", () => {
     const outFile = join(workDir, "cli.tgz");
-    const result = spawnSync(
-      process.execPath,
-      ["--import", "tsx", join(repoRoot, "scripts/pack-release.ts"), "--app", exampleAppDir, "--release", "v7", "--out", outFile],
-      { cwd: repoRoot, encoding: "utf8" },
-    );
+    const result = packReleaseCommand("--app", exampleAppDir, "--release", "v7", "--out", outFile);
     expect(result.stderr).not.toMatch(/pack-release:/);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(`packed release v7 into ${outFile}`);
+  });
+});
+
+describe("pack-release on the command line", () => {
+  it("--help prints the usage and exits 0", () => {
+    const result = packReleaseCommand("--help");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: npx tsx scripts\/pack-release.ts --release <label>/);
+    expect(result.stdout).toContain("--out <file>");
+    expect(result.stderr).toBe("");
+  });
+
+  it.each([
+    [["--release", "v2", "--out", "x.zip"], "--out: x.zip; allowed: a file path ending in .tgz (the pipeline only deploys releases/*.tgz)"],
+    [[], '--release: missing; allowed: 1-64 letters, digits, ".", "_", "-", "+", starting with a letter or digit'],
+    [["--release", "v2/../x"], '--release: v2/../x; allowed: 1-64 letters, digits, ".", "_", "-", "+", starting with a letter or digit'],
+    [["--release", "v2", "--app", "no-such-folder"], "--app: no-such-folder; allowed: an existing app folder, holding package.json and package-lock.json"],
+    [["--release"], '--release: no value; allowed: 1-64 letters, digits, ".", "_", "-", "+", starting with a letter or digit'],
+    [["--release", "v2", "--zip"], "--zip: unknown option; allowed: --release, --app, --out, --help"],
+    [["v2"], "v2: not an option; allowed: only options: --release, --app, --out, --help"],
+  ])("%j is a usage error: one line naming the option, the value and what is allowed, exit 2", (args, message) => {
+    const result = packReleaseCommand(...args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(`pack-release: ${message}\n(npx tsx scripts/pack-release.ts --help lists every option)\n`);
+    expect(result.stdout).toBe("");
+  });
+
+  it("writes nothing when an option is wrong", () => {
+    const result = packReleaseCommand("--release", "v2", "--out", join(temp.path, "v2.zip"));
+    expect(result.status).toBe(2);
+    expect(existsSync(join(temp.path, "v2.zip"))).toBe(false);
+  });
+
+  it("an app folder that cannot be packed is an error with the reason, exit 1, no stack trace", () => {
+    const appDir = mkdtempSync(join(tmpdir(), "pack-release-app-"));
+    writeFileSync(join(appDir, "package.json"), "{}");
+    const result = packReleaseCommand("--release", "v2", "--app", appDir, "--out", join(appDir, "v2.tgz"));
+    rmSync(appDir, { recursive: true, force: true });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^pack-release: .* has no package-lock.json: the bake installs dependencies with `npm ci`/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("the temp folder", () => {
+  // Last in this file: everything above ran with os.tmpdir() pointing at a folder of its own.
+  it("holds nothing that these tests or pack-release wrote", () => {
+    expect(temp.leftovers()).toEqual([]);
   });
 });

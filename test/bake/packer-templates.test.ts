@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { RELEASE_LABEL_PATTERN } from "../../functions/lib/contract.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RELEASE_LABEL_PATTERN, releaseNamePart } from "../../functions/lib/contract.js";
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
 import { packRelease } from "../../scripts/pack-release.js";
 import { checkTool, exampleAppDir, packerDir } from "./support.js";
@@ -30,6 +30,17 @@ function validate(template: "base" | "release", args: string[]): Promise<{ statu
     execFile("packer", ["validate", ...args, join(packerDir, template)], (error, stdout, stderr) => {
       resolve({ status: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` });
     });
+  });
+}
+
+/** `packer console`: evaluates one expression of a template with the given variables. */
+function evaluate(template: "base" | "release", args: string[], expression: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile("packer", ["console", ...args, join(packerDir, template)], (error, stdout, stderr) => {
+      if (error) reject(new Error(`packer console failed: ${stderr || error.message}`));
+      else resolve(stdout.trim());
+    });
+    child.stdin?.end(`${expression}\n`);
   });
 }
 
@@ -70,6 +81,7 @@ describe.concurrent(`packer validate${packer.reason}`, () => {
       manifest_path: join(dir, "release-manifest.json"),
     });
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.skipIf(!packer.available)("accepts the base template with representative variables", async () => {
     // Act
@@ -81,6 +93,22 @@ describe.concurrent(`packer validate${packer.reason}`, () => {
 
   it.skipIf(!packer.available)("accepts the release template with representative variables", async () => {
     const result = await validate("release", [`-var-file=${releaseVars}`]);
+    expect(result.output).not.toMatch(/Error/);
+    expect(result.status).toBe(0);
+  });
+
+  it.skipIf(!packer.available)("names the release image by the one label rule (functions/lib/contract.ts releaseNamePart)", async () => {
+    // Prepare: labels kept as they are, and labels with "+" (not allowed in AMI names).
+    const labels = ["v2", "web-app_1.4.2", "v2.4.2+build.188", "1.0.0-rc.1+exp.sha.5114f85"];
+    // Act
+    const names = await Promise.all(labels.map((label) => evaluate("release", [`-var-file=${releaseVars}`, "-var", `release=${label}`], "local.release_name")));
+    // Assess
+    expect(names).toEqual(labels.map(releaseNamePart));
+    expect(withoutComments(releaseTemplate)).toMatch(/ami_name\s*=\s*"\$\{var\.app\}-\$\{var\.environment\}-\$\{local\.release_name\}-/);
+  });
+
+  it.skipIf(!packer.available)("accepts a release labelled with a semantic version with build metadata", async () => {
+    const result = await validate("release", [`-var-file=${releaseVars}`, "-var", "release=web-app-2.4.2+build.188"]);
     expect(result.output).not.toMatch(/Error/);
     expect(result.status).toBe(0);
   });
@@ -137,7 +165,7 @@ describe("packer templates", () => {
   });
 
   it("accept exactly the release labels the deploy accepts (functions/lib/contract.ts RELEASE_LABEL_PATTERN)", () => {
-    const labels = ["v1", "V2", "2.4.2", "web-app_1.4.2", "a".repeat(64), "a".repeat(65), "", "-v1", ".v1", "_v1", "v 1", "v1!", "v1+build.7", "v/1", "é1"];
+    const labels = ["v1", "V2", "2.4.2", "web-app_1.4.2", "2.4.2+build.188", "a".repeat(64), "a".repeat(65), "", "-v1", ".v1", "_v1", "+v1", "v 1", "v1!", "v1+build.7", "v/1", "v1@x", "é1"];
     for (const template of [baseTemplate, releaseTemplate]) {
       const hcl = /regex_replace\(var\.release, "([^"]+)", ""\)/.exec(template)?.[1];
       expect(hcl, "the template checks var.release with regex_replace").toBeDefined();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { allClients } from "../../functions/lib/clients.js";
 import type { EnvironmentSettings } from "../../functions/lib/contract.js";
 import {
+  BASH_REFERENCE_CLIENTS,
   DEFAULT_SAFETY_CAP_SECONDS,
   SEED_POLL_SECONDS,
   countApiCallsDuring,
@@ -10,16 +10,20 @@ import {
   type BashReferenceResult,
 } from "../../scripts/bench/bashReference.js";
 import { type LoadBalancerKind, SimulatedRegion, type Timing, attachRegion, createEnvironment, physicalMinimum } from "../../simulator/region/index.js";
+import { INSTANT_REGION } from "../support/simulatedWorld.js";
 
 const LOAD_BALANCER_KINDS: LoadBalancerKind[] = ["application", "classic"];
 const RETIRE_WAIT_OPERATIONS = 4;
 
-/** A fresh region and environment with the project's clients routed to it; `deploy` drives one run in virtual time. */
+/**
+ * A fresh region (no API latency, no consistency delays: the model's own timing is what is checked) and
+ * environment with the model's clients routed to it; `deploy` drives one run in virtual time.
+ */
 function world(loadBalancer: LoadBalancerKind, timing: Partial<Timing> = {}) {
-  const region = new SimulatedRegion({ timing });
+  const region = new SimulatedRegion({ ...INSTANT_REGION, timing });
   const settings: EnvironmentSettings = createEnvironment(region, { config: { loadBalancer }, environment: "dev01" });
   const deploy = async (options: BashReferenceOptions): Promise<BashReferenceResult> => {
-    const attachment = attachRegion(region, allClients);
+    const attachment = attachRegion(region, BASH_REFERENCE_CLIENTS);
     try {
       const run = runBashReferenceDeploy(region, settings, options);
       const [settled] = await region.scheduler.drive([run]);
@@ -44,7 +48,7 @@ describe.each(LOAD_BALANCER_KINDS)("Bash reference model, %s load balancer", (lo
     // Prepare
     const { region, deploy } = world(loadBalancer);
     const first = await deploy({ release: "v1" });
-    const minimum = physicalMinimum(region.timing, { bake: "release", launch: true, retire: true });
+    const minimum = physicalMinimum(region.timing, { bake: "release", launch: true, retire: true, loadBalancer });
 
     // Act
     const second = await deploy({ release: "v2" });

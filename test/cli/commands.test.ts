@@ -6,6 +6,7 @@ import { ProgressLines } from "../../cli/progress.js";
 import { lockIdFor, readLock } from "../../functions/lib/lock.js";
 import { retainedByTag, STATE } from "../../functions/lib/names.js";
 import { packRelease } from "../../scripts/pack-release.js";
+import { NOTIFY_PROGRESS_STATE } from "../../simulator/execution/runner.js";
 import { deregisteredImagesInUse } from "../../simulator/region/index.js";
 import { tagValueOf } from "../../simulator/region/services/ec2.js";
 import { checkCall, checkModelSources, type ServiceName } from "../aws/serviceModels.js";
@@ -29,11 +30,16 @@ async function dev01(config: Record<string, unknown> = {}): Promise<World> {
   return world;
 }
 
-/** The lines the rehearsal prints for each execution (the runner's progress events through the same words). */
+/**
+ * The lines the rehearsal prints for each execution (the runner's progress events through the same words), but
+ * for the outcome notification's: notify runs on the status change, outside the execution and its history, and
+ * the CLI ends with its own outcome line instead.
+ */
 function rehearsalLines(w: World, stage: string): Map<string, string[]> {
   const byExecution = new Map<string, string[]>();
   const lines = new ProgressLines();
   w.stages[stage].runner.onProgress((event) => {
+    if (event.state === NOTIFY_PROGRESS_STATE) return;
     const line = lines.next(event.execution, event);
     if (line !== undefined) byExecution.set(event.execution, [...(byExecution.get(event.execution) ?? []), line]);
   });
@@ -181,9 +187,17 @@ describe("status, history, images", () => {
     expect(json.json.live.imageId).toMatch(/^ami-/);
     expect(human.stdout).toContain("live     v1  image ami-");
     expect(human.stdout).toContain("2/2 InService, 2/2 healthy at the load balancer (desired 2, min 1, max 4)");
-    expect(human.stdout).toContain(`deploy   v2 (${v2.name}) running for 0s, in "${STATE.bake}"`);
+    // Running for as long as the first status call took (each AWS call takes region time).
+    expect(human.stdout).toMatch(new RegExp(`deploy {3}v2 \\(${v2.name}\\) running for \\ds, in "${STATE.bake}"`));
     expect(human.stdout).toContain(`lock     held by ${v2.name} (release v2`);
+
+    // Once v2 ends, the table keeps the released lock (releasedBy) and each delivery's record: neither is a holder.
     await w.runUntil(() => v2.result !== undefined);
+    const after = await w.cli(["status", "--stage", "dev01"]);
+    const items = [...w.region.dynamodb.tables.get(w.stages.dev01.settings.lockTableName)!.items.values()];
+    expect(items.filter((item) => item.lockId.S!.includes("#delivery#"))).toHaveLength(2);
+    expect(items.find((item) => item.lockId.S === "webapp#dev01")).toMatchObject({ releasedBy: { S: v2.arn } });
+    expect(after.stdout).toContain("lock     free");
   });
 
   it("history lists each deploy: release, outcome, duration, how started, failed state and cause", async () => {
@@ -337,7 +351,11 @@ describe("abort and approve", () => {
     expect(liveRelease(w)).toBe("v1");
     const settings = w.stages.dev01.settings;
     expect(await readLock(settings.lockTableName, lockIdFor(settings))).toBeUndefined();
-    expect(w.region.sns.published.slice(published).map((m) => m.subject)).toEqual(["[webapp dev01] Deploy Rolled Back: v2"]);
+    // The outcome rule notifies the ABORTED status (no redrive: the failure path follows), then abort the rollback.
+    const notifications = w.region.sns.published.slice(published);
+    expect(notifications.map((m) => m.subject)).toEqual(["[webapp dev01] Deploy Aborted: v2", "[webapp dev01] Deploy Rolled Back: v2"]);
+    expect(notifications[0].message.split("\n")[0]).toMatch(/^release v2 was aborted in "[^"]+": aborted with immutable-deploy abort .*; its outcome follows$/);
+    expect(notifications[0].message).not.toContain("Resume:");
     expect(history.json.deploys[0]).toMatchObject({ release: "v2", outcome: "aborted", error: "DeployAborted" });
     // The stopped execution never acts again.
     const calls = w.region.apiCalls.get("AutoScaling:CreateAutoScalingGroup");
@@ -362,12 +380,12 @@ describe("abort and approve", () => {
     // Assess
     expect(early).toMatchObject({ code: 0, json: { phase: "before-launch", actions: ["released the deploy lock of webapp/dev01", expect.stringContaining("failed")] } });
     expect(late.code).toBe(3);
-    expect(late.json).toMatchObject({ phase: "live", deploy: { outcome: "needs-attention" } });
+    expect(late.json).toMatchObject({ phase: "live", deploy: { outcome: "aborted", needsAttention: true } });
     expect(redriven.code, redriven.stderr).toBe(0);
     expect(liveRelease(w)).toBe("v3");
   });
 
-  it("a deploy stopped elsewhere after Launch (console, stop-execution) needs attention: nothing rolled it back", async () => {
+  it("a deploy stopped elsewhere after Launch (console, stop-execution) is aborted and needs attention: nothing rolled it back", async () => {
     // Prepare
     const w = await dev01();
     await release(w, "v1");
@@ -380,7 +398,7 @@ describe("abort and approve", () => {
 
     // Assess
     expect(run.code).toBe(3);
-    expect(run.json.deploy).toMatchObject({ outcome: "needs-attention", status: "ABORTED", failedState: STATE.waitForGroup, error: "Stopped" });
+    expect(run.json.deploy).toMatchObject({ outcome: "aborted", needsAttention: true, status: "ABORTED", failedState: STATE.checkGroupHealth, error: "Stopped" });
   });
 
   it("approve reads the history and says no approval is pending (this state machine has no approval step)", async () => {

@@ -2,7 +2,7 @@
 import { cliClients } from "../../cli/aws.js";
 import { runCli } from "../../cli/main.js";
 import { allClients } from "../../functions/lib/clients.js";
-import { type DeployedStage, deployStage, driveWhile, stageTemplates } from "../../simulator/execution/deployedStage.js";
+import { type DeployedStage, deployStage, driveWhile, runUntil, stageTemplates } from "../../simulator/execution/deployedStage.js";
 import { attachRegion, bindFunctionClock, SimulatedRegion, type Timing } from "../../simulator/region/index.js";
 
 export interface CliRun {
@@ -38,21 +38,14 @@ export async function cliWorld(stages: { stage: string; config?: Record<string, 
     return { code, stdout, stderr, ...(argv.includes("--json") ? { json: JSON.parse(stdout) } : {}) };
   }
 
-  /** Lets the deploys run until `done()` holds (checked at every wake-up). */
-  async function runUntil(done: () => boolean, maxWakeUps = 100_000): Promise<void> {
-    for (let i = 0; i < maxWakeUps && !done(); i += 1) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (done()) return;
-      region.scheduler.advanceToNextWakeUp();
-    }
-    if (!done()) throw new Error("runUntil: the condition never held");
-  }
+  /** Lets the deploys run until `done()` holds (checked after every event-loop turn). */
+  const until = (done: () => boolean) => runUntil(region, runners, done);
 
   return {
     region,
     stages: deployed,
     cli,
-    runUntil,
+    runUntil: until,
     close() {
       attachment.detach();
       restoreClock();

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { RESULT_PATH } from "../../functions/lib/contract.js";
-import { ERROR, STATE } from "../../functions/lib/names.js";
+import { type DeployState, RESULT_PATH } from "../../functions/lib/contract.js";
+import { readBakedImage } from "../../functions/readBakedImage.js";
+import { ERROR, INVOCATION_ERRORS, LAMBDA_ERROR, RETRY_BUDGET, STATE, TRANSIENT_ERRORS } from "../../functions/lib/names.js";
 import { taskTarget } from "../../simulator/execution/asl.js";
 import { TASK_STATES, type TaskStateName } from "../../stacks/pipeline/tables.js";
 import { type AslDefinition, loadDeployDefinition } from "../../stacks/stateMachineDefinition.js";
@@ -65,6 +66,8 @@ function happyDoubles(overrides: Doubles = {}): Doubles {
     prepareDeploy: sequence(livePlan),
     lockEnvironment: sequence({ status: "ready", nextPollSeconds: 0, message: "locked" }),
     bake: sequence(bakeResult),
+    // Pure (reads the state document only): the real function, so the flow proves what the bake's output becomes.
+    readBakedImage: (state: DeployState) => readBakedImage(state),
     launchReleaseGroup: sequence({ groupName: livePlan.groupName, launchTemplateVersion: "7", desiredCapacity: 2, healthyBy: 1_900_000_000 }),
     checkGroupHealth: sequence(ready),
     checkLoadBalancerHealth: sequence(ready),
@@ -74,16 +77,18 @@ function happyDoubles(overrides: Doubles = {}): Doubles {
     applyImageRetention: sequence({ kept: [], deregistered: [], deletedSnapshots: [], skipped: false }),
     rollback: sequence({ restoredGroups: [], message: "rolled back" }),
     unlockEnvironment: sequence({ released: true, message: "unlocked" }),
-    notify: async (event: { outcome: string }) => ({ outcome: event.outcome, message: `${event.outcome} published` }),
     ...overrides,
   };
 }
 
-/** The notify double that fails for one outcome (its Notify state) and publishes the others. */
-const notifyFailingFor = (outcome: string, error: Error) => async (event: { outcome: string }) => {
-  if (event.outcome === outcome) throw error;
-  return { outcome: event.outcome, message: `${event.outcome} published` };
-};
+/** The states after cutover: none is caught (but for a lost lock), each stops the execution for a redrive. */
+const AFTER_CUTOVER = [
+  [STATE.retire, "retireGroups"],
+  [STATE.checkRetired, "checkRetired"],
+  [STATE.deleteOldGroups, "deleteOldGroups"],
+  [STATE.imageRetention, "applyImageRetention"],
+  [STATE.unlock, "unlockEnvironment"],
+] as const;
 
 const called = (run: FlowRun, state: string) => calledFrom(run, state);
 const inputOf = (run: FlowRun, state: string) => run.calls.find((call) => call.state === state)?.input;
@@ -100,6 +105,7 @@ describe("deploy state machine flow", () => {
       STATE.prepare,
       STATE.lock,
       STATE.bake,
+      STATE.useBakedImage,
       STATE.launch,
       STATE.checkGroupHealth,
       STATE.checkLoadBalancerHealth,
@@ -108,8 +114,8 @@ describe("deploy state machine flow", () => {
       STATE.deleteOldGroups,
       STATE.imageRetention,
       STATE.unlock,
-      STATE.notifySucceeded,
     ]);
+    expect(run.visited.at(-1)).toBe(STATE.succeeded);
     // Every stage function receives the whole state document as its payload.
     const prepareCall = inputOf(run, STATE.prepare);
     expect(prepareCall).toEqual(run.inputs[STATE.prepare]);
@@ -118,14 +124,14 @@ describe("deploy state machine flow", () => {
     expect(prepareInput.input).toEqual(s3Event);
     expect(prepareInput.settings).toMatchObject({ app: "webapp", environment: "dev01", loadBalancer: { kind: "application" } });
     expect(prepareInput.execution.id).toMatch(/^arn:aws:states:/);
-    // The baked image (item 0 of the exported-variable filter) reaches Launch.
+    // The baked image (the build's exported IMAGE_ID and BASE_IMAGE_ID) reaches Launch.
     expect(run.inputs[STATE.launch].image).toEqual({
       imageId: "ami-0123456789abcdef0",
       baseImageId: "ami-0fedcba9876543210",
       baked: true,
     });
-    const notified = inputOf(run, STATE.notifySucceeded);
-    expect(notified).toMatchObject({ outcome: "succeeded", state: { plan: { release: "v2" } } });
+    // The outcome is published from the execution's status (an EventBridge rule), not by a state.
+    expect(run.calls.some((call) => call.target === "notify")).toBe(false);
   });
 
   it("first deploy with no live group still completes (nothing to retire)", async () => {
@@ -174,7 +180,7 @@ describe("deploy state machine flow", () => {
     expect(run.cause).toBe(reason);
     expect(called(run, STATE.rollback)).toBe(1);
     expect(called(run, STATE.unlockAfterRollback)).toBe(1);
-    expect(called(run, STATE.notifyRolledBack)).toBe(1);
+    expect(run.visited.at(-1)).toBe(STATE.rolledBack);
     // The old group is never touched: nothing was retired or deleted.
     expect(called(run, STATE.retire)).toBe(0);
     expect(called(run, STATE.deleteOldGroups)).toBe(0);
@@ -210,7 +216,29 @@ describe("deploy state machine flow", () => {
     expect(called(run, STATE.launch)).toBe(0);
     expect(called(run, STATE.rollback)).toBe(0);
     expect(called(run, STATE.unlockAfterFailure)).toBe(1);
-    expect(called(run, STATE.notifyFailed)).toBe(1);
+    expect(run.visited.at(-1)).toBe(STATE.failed);
+  });
+
+  const exporting = (variables: { Name: string; Value?: string }[]) => ({ Build: { BuildStatus: "SUCCEEDED", ExportedEnvironmentVariables: variables } });
+  it.each([
+    ["no IMAGE_ID", [{ Name: "BASE_IMAGE_ID", Value: "ami-0fedcba9876543210" }], "succeeded without the image ids the deploy needs: IMAGE_ID: not exported;"],
+    ["an IMAGE_ID without a value", [{ Name: "IMAGE_ID" }, { Name: "BASE_IMAGE_ID", Value: "ami-0fedcba9876543210" }], ": IMAGE_ID: not exported;"],
+    ["an empty IMAGE_ID", [{ Name: "IMAGE_ID", Value: "" }, { Name: "BASE_IMAGE_ID", Value: "ami-0fedcba9876543210" }], ': IMAGE_ID: "" is not an AMI id;'],
+    ["no BASE_IMAGE_ID", [{ Name: "IMAGE_ID", Value: "ami-0123456789abcdef0" }], ": BASE_IMAGE_ID: not exported;"],
+    ["no exported variable at all", [], ": IMAGE_ID: not exported | BASE_IMAGE_ID: not exported;"],
+  ])("a bake that succeeds with %s fails cleanly: unlocks, names the export", async (_, variables, named) => {
+    // Prepare
+    const doubles = happyDoubles({ bake: sequence(exporting(variables)) });
+    // Act
+    const run = await runFlow(definition, doubles, s3Event);
+    // Assess
+    expect(run.status).toBe("FAILED");
+    expect(run.error, run.cause).toBe(ERROR.bakeFailed);
+    expect(run.cause).toContain(named);
+    expect(called(run, STATE.launch)).toBe(0);
+    expect(called(run, STATE.unlockAfterFailure)).toBe(1);
+    expect(run.visited.at(-1)).toBe(STATE.failed);
+    expect(run.inputs[STATE.failed]).toMatchObject({ error: { Error: ERROR.bakeFailed } });
   });
 
   it("bad input fails in Prepare with InvalidDeployInput, touching nothing", async () => {
@@ -232,7 +260,7 @@ describe("deploy state machine flow", () => {
     expect(run.visited.at(-1)).toBe(STATE.noOp);
     expect(called(run, STATE.bake)).toBe(0);
     expect(called(run, STATE.launch)).toBe(0);
-    expect(called(run, STATE.notifyNoOp)).toBe(1);
+    expect(called(run, STATE.unlock)).toBe(0);
   });
 
   it("a concurrent deploy waits for the lock, then proceeds", async () => {
@@ -280,34 +308,90 @@ describe("deploy state machine flow", () => {
     expect(called(run, STATE.rollback)).toBe(0);
   });
 
-  it("after the point of no return a failure stops at its state, and a redrive resumes there", async () => {
-    // Prepare: deleting the old group fails for good (say a missing permission) half-way through retirement.
-    const failing = happyDoubles({
-      deleteOldGroups: sequence(namedError("AccessDenied", "not authorized to DeleteAutoScalingGroup")),
-    });
+  it.each(AFTER_CUTOVER)("after cutover a failure in %s stops there with the lock held, and a redrive resumes there", async (state, fn) => {
+    // Prepare: the stage fails for good (say a missing permission); RetirementOverdue is how the retirement check fails.
+    const error = state === STATE.checkRetired ? namedError(ERROR.retirementOverdue, "2 old instance(s) still not terminating") : namedError("AccessDenied", "not authorized");
+    const failing = happyDoubles({ [fn]: sequence(error) });
     // Act
     const first = await runFlow(definition, failing, s3Event);
-    // Assess: no rollback of a live, healthy release; the execution stopped at the failing state.
+    // Assess: no rollback of a live, healthy release, no unlock; the execution stopped at the failing state.
     expect(first.status).toBe("FAILED");
-    expect(first.failedState).toBe(STATE.deleteOldGroups);
+    expect(first.failedState).toBe(state);
+    expect(first.error).toBe(error.name);
     expect(called(first, STATE.rollback)).toBe(0);
-    expect(called(first, STATE.unlock)).toBe(0);
+    expect(called(first, STATE.unlockAfterFailure) + called(first, STATE.unlockAfterRollback)).toBe(0);
+    if (state !== STATE.unlock) expect(called(first, STATE.unlock)).toBe(0);
 
-    // Redrive: same definition, from the failed state, with the input it had; the permission is fixed.
-    const fixed = happyDoubles();
-    const redrive = await runFlow(definition, fixed, first.inputs[STATE.deleteOldGroups], { startAt: STATE.deleteOldGroups });
+    // Redrive: same definition, from the failed state, with the input it had; the cause is fixed.
+    const redrive = await runFlow(definition, happyDoubles(), first.inputs[state], { startAt: state });
     expect(redrive.status).toBe("SUCCEEDED");
-    expect(called(redrive, STATE.deleteOldGroups)).toBe(1);
+    expect(called(redrive, state)).toBe(1);
     expect(called(redrive, STATE.launch)).toBe(0);
     expect(called(redrive, STATE.unlock)).toBe(1);
     expect(redrive.output.plan.release).toBe("v2");
   });
 
-  it("a lost notification does not change a successful outcome", async () => {
-    const doubles = happyDoubles({ notify: notifyFailingFor("succeeded", namedError("AuthorizationError", "sns:Publish denied")) });
+  it.each([
+    ...[STATE.launch, STATE.checkGroupHealth, STATE.checkLoadBalancerHealth].map((state) => [state, "before cutover"] as const),
+    ...AFTER_CUTOVER.map(([state]) => [state, "after cutover"] as const),
+  ])("a lost lock in %s (%s) ends the run there, changing nothing: no rollback, no unlock", async (state) => {
+    // Prepare: a late redrive of a superseded execution; every stage after Lock finds the lock held by another.
+    const doubles = happyDoubles({ [TASK_STATES[state].fn]: sequence(namedError(ERROR.lockLost, "held by execution deploy-0007")) });
+    // Act
     const run = await runFlow(definition, doubles, s3Event);
+    // Assess
+    expect(run).toMatchObject({ status: "FAILED", error: ERROR.lockLost, cause: "held by execution deploy-0007" });
+    expect(run.visited.at(-1)).toBe(STATE.superseded);
+    const cleanup = [STATE.rollback, STATE.unlock, STATE.unlockAfterRollback, STATE.unlockAfterFailure].filter((other) => other !== state);
+    expect(run.visited.filter((visited) => (cleanup as string[]).includes(visited))).toEqual([]);
+  });
+
+  it.each([...INVOCATION_ERRORS])("%s on a task is retried (the task is idempotent), never a reason to roll back", async (errorName) => {
+    // Prepare: the launch function crashes, times out, or Lambda fails it, twice; the third run goes through.
+    const doubles = happyDoubles({
+      launchReleaseGroup: sequence(
+        namedError(errorName, "the function did not finish"),
+        namedError(errorName, "the function did not finish"),
+        { groupName: livePlan.groupName, launchTemplateVersion: "7", desiredCapacity: 2, healthyBy: 1_900_000_000 },
+      ),
+    });
+    // Act
+    const run = await runFlow(definition, doubles, s3Event);
+    // Assess
     expect(run.status).toBe("SUCCEEDED");
-    expect(run.output.notificationError.Error).toBe("AuthorizationError");
+    expect(called(run, STATE.launch)).toBe(3);
+    expect(called(run, STATE.rollback)).toBe(0);
+  });
+
+  it("a crash that repeats past its retry budget is handled like any other failure: before cutover, a rollback", async () => {
+    const doubles = happyDoubles({ checkGroupHealth: sequence(namedError(LAMBDA_ERROR.crashed, "Runtime exited with error: signal: killed")) });
+    const run = await runFlow(definition, doubles, s3Event);
+    expect(called(run, STATE.checkGroupHealth)).toBe(RETRY_BUDGET.invocation.maxAttempts + 1);
+    expect(run).toMatchObject({ status: "FAILED", error: LAMBDA_ERROR.crashed });
+    expect(called(run, STATE.rollback)).toBe(1);
+    expect(run.visited.at(-1)).toBe(STATE.rolledBack);
+  });
+
+  it("a transient error is retried through its whole budget before a Catch sees it", async () => {
+    const doubles = happyDoubles({ checkLoadBalancerHealth: sequence(namedError(ERROR.transientAws, "Throttling: Rate exceeded")) });
+    const run = await runFlow(definition, doubles, s3Event);
+    expect(called(run, STATE.checkLoadBalancerHealth)).toBe(RETRY_BUDGET.transient.maxAttempts + 1);
+    expect(called(run, STATE.rollback)).toBe(1);
+  });
+
+  it("a rollback that fails for good still releases the lock, and the execution fails with the original error", async () => {
+    // Prepare: the release never gets healthy; the rollback then hits a missing permission.
+    const reason = "0/2 healthy at load balancer";
+    const doubles = happyDoubles({
+      checkLoadBalancerHealth: sequence({ status: "failed", nextPollSeconds: 0, message: reason }),
+      rollback: sequence(namedError("AccessDenied", "not authorized to UpdateAutoScalingGroup")),
+    });
+    // Act
+    const run = await runFlow(definition, doubles, s3Event);
+    // Assess
+    expect(run).toMatchObject({ status: "FAILED", error: ERROR.releaseUnhealthy, cause: reason });
+    expect(called(run, STATE.unlockAfterFailure)).toBe(1);
+    expect(run.inputs[STATE.failed].rollbackError).toMatchObject({ Error: "AccessDenied" });
   });
 });
 
@@ -344,28 +428,37 @@ describe("critical states on their own", () => {
     });
   });
 
-  it("the state machine has a timeout, and every task retries transient errors with capped backoff", () => {
+  it("the state machine has a timeout; every Lambda task retries transient errors for minutes and crashes a few times", () => {
     expect(definition.TimeoutSeconds).toBeGreaterThan(0);
-    const lambdaTasks = Object.entries(definition.States).filter(([name, s]) => s.Type === "Task" && name !== STATE.bake);
-    expect(lambdaTasks.length).toBeGreaterThanOrEqual(12);
-    for (const [, task] of lambdaTasks) {
-      expect(task.Retry[0].ErrorEquals).toEqual(expect.arrayContaining([ERROR.transientAws, "Lambda.TooManyRequestsException"]));
-      expect(task.Retry[0].MaxDelaySeconds).toBeLessThanOrEqual(60);
+    const lambdaTasks = Object.entries(definition.States).filter(([, s]) => s.Type === "Task" && taskTarget(s).kind === "lambda");
+    expect(lambdaTasks.map(([name]) => name).sort()).toEqual(Object.keys(TASK_STATES).sort());
+    const waited = (retry: { IntervalSeconds: number; BackoffRate: number; MaxDelaySeconds: number; MaxAttempts: number }) =>
+      Array.from({ length: retry.MaxAttempts }, (_, n) => Math.min(retry.IntervalSeconds * retry.BackoffRate ** n, retry.MaxDelaySeconds)).reduce((a, b) => a + b, 0);
+    for (const [name, task] of lambdaTasks) {
+      const [transient, invocation] = task.Retry;
+      expect({ name, errors: transient.ErrorEquals }).toEqual({ name, errors: [...TRANSIENT_ERRORS] });
+      expect({ name, errors: invocation.ErrorEquals }).toEqual({ name, errors: [...INVOCATION_ERRORS] });
+      // Minutes, not seconds: at most ~11 minutes of full-jitter waits (half that on average), at most 60 s each.
+      expect(waited(transient)).toBeGreaterThanOrEqual(600);
+      expect(waited(transient)).toBeLessThanOrEqual(900);
+      expect(transient).toMatchObject({ MaxDelaySeconds: 60, JitterStrategy: "FULL" });
+      expect(invocation.MaxAttempts).toBeGreaterThanOrEqual(3);
     }
   });
 
-  it("before Launch failures go to unlock, from Launch to the load-balancer check they go to rollback, after that nothing is caught", () => {
-    const catchTarget = (state: string) => definition.States[state].Catch?.[0]?.Next;
-    expect(catchTarget(STATE.prepare)).toBe(STATE.unlockAfterFailure);
-    expect(catchTarget(STATE.lock)).toBe(STATE.unlockAfterFailure);
-    expect(catchTarget(STATE.refreshPlan)).toBe(STATE.unlockAfterFailure);
-    expect(catchTarget(STATE.bake)).toBe(STATE.unlockAfterFailure);
-    for (const state of [STATE.launch, STATE.checkGroupHealth, STATE.checkLoadBalancerHealth])
-      expect(catchTarget(state)).toBe(STATE.rollback);
-    for (const state of [STATE.retire, STATE.checkRetired, STATE.deleteOldGroups, STATE.imageRetention, STATE.rollback])
-      expect(definition.States[state].Catch).toBeUndefined();
-    expect(definition.States[STATE.failed]).toMatchObject({ ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
-    expect(definition.States[STATE.rolledBack]).toMatchObject({ ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
+  it("before Launch failures go to unlock, from Launch to the load-balancer check to rollback, after that only a lost lock is caught", () => {
+    const catchers = (state: string) => (definition.States[state].Catch ?? []).map((c: { ErrorEquals: string[]; Next: string }) => `${c.ErrorEquals.join(",")} -> ${c.Next}`);
+    const lost = `${ERROR.lockLost} -> ${STATE.superseded}`;
+    for (const state of [STATE.prepare, STATE.lock, STATE.refreshPlan, STATE.bake, STATE.useBakedImage])
+      expect(catchers(state)).toEqual([`States.ALL -> ${STATE.unlockAfterFailure}`]);
+    for (const state of [STATE.launch, STATE.checkGroupHealth, STATE.checkLoadBalancerHealth]) expect(catchers(state)).toEqual([lost, `States.ALL -> ${STATE.rollback}`]);
+    for (const [state] of AFTER_CUTOVER) expect(catchers(state)).toEqual([lost]);
+    expect(catchers(STATE.rollback)).toEqual([lost, `States.ALL -> ${STATE.unlockAfterFailure}`]);
+    expect(definition.States[STATE.rollback].Catch[1].ResultPath).toBe("$.rollbackError");
+    for (const state of [STATE.failed, STATE.rolledBack, STATE.superseded])
+      expect(definition.States[state]).toMatchObject({ Type: "Fail", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
+    // The retirement check reports an overdue retirement by throwing: its loop has no `failed` branch to a Fail state.
+    expect(definition.States[STATE.retired].Choices.map((c: { StringEquals: string }) => c.StringEquals)).toEqual(["ready"]);
   });
 
   it("the bake passes the plan's bake request to CodeBuild and waits for the build (.sync)", () => {

@@ -17,13 +17,17 @@ import {
   EC2Client,
   type Image,
 } from "@aws-sdk/client-ec2";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { applyImageRetention, handler } from "../../functions/applyImageRetention.js";
 import { ERROR, retainedByTag, TAG } from "../../functions/lib/names.js";
-import { awsError, controlPlan, controlState, environmentGroup, lambdaContext, LAUNCH_TEMPLATE_ID, releaseImage } from "./controlFixtures.js";
+import { awsError, controlPlan, controlState, environmentGroup, lambdaContext, LAUNCH_TEMPLATE_ID, MY_EXECUTION, releaseImage } from "./controlFixtures.js";
+import { givenLockHeldBy } from "./fixtures.js";
 
 const ec2Mock = mockClient(EC2Client);
+/** Every stage after Lock checks that this execution still holds the lock. */
+const dynamoMock = mockClient(DynamoDBClient);
 const autoScalingMock = mockClient(AutoScalingClient);
 
 const LIVE = "ami-0000000000000000a";
@@ -83,6 +87,8 @@ function mockEnvironment(images: Image[] = Object.values(IMAGES), otherGroups: A
 }
 
 beforeEach(() => {
+  dynamoMock.reset();
+  givenLockHeldBy(dynamoMock, MY_EXECUTION);
   ec2Mock.reset();
   autoScalingMock.reset();
 });

@@ -4,20 +4,25 @@ import {
   DescribeAutoScalingGroupsCommand,
   DescribeScalingActivitiesCommand,
 } from "@aws-sdk/client-auto-scaling";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkGroupHealth, handler } from "../../functions/checkGroupHealth.js";
 import type { GroupHealthResult } from "../../functions/lib/contract.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
-import { awsError, deployState, group, instances, lambdaContext, NEW_GROUP, NOW } from "./fixtures.js";
+import { awsError, deployState, EXECUTION_ID, givenLockHeldBy, group, instances, lambdaContext, NEW_GROUP, NOW } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
+/** Every stage after Lock checks that this execution still holds the lock. */
+const dynamoMock = mockClient(DynamoDBClient);
 
 const givenNewGroup = (fields: Parameters<typeof group>[1]) =>
   autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(NEW_GROUP, fields)] });
 
 beforeEach(() => {
+  dynamoMock.reset();
+  givenLockHeldBy(dynamoMock, EXECUTION_ID);
   autoScalingMock.reset();
   setClock(() => NOW * 1000);
 });

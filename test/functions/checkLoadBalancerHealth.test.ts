@@ -1,26 +1,19 @@
 import "aws-sdk-client-mock-vitest/extend";
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeScalingActivitiesCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstanceHealthCommand, ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, type TargetHealthStateEnum } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkLoadBalancerHealth, handler } from "../../functions/checkLoadBalancerHealth.js";
 import type { GroupHealthResult } from "../../functions/lib/contract.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
-import {
-  awsError,
-  CLASSIC_LB_NAME,
-  deployState,
-  group,
-  instances,
-  lambdaContext,
-  NEW_GROUP,
-  NOW,
-  TARGET_GROUP_ARN,
-} from "./fixtures.js";
+import { awsError, CLASSIC_LB_NAME, deployState, EXECUTION_ID, givenLockHeldBy, group, instances, lambdaContext, NEW_GROUP, NOW, TARGET_GROUP_ARN } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
+/** Every stage after Lock checks that this execution still holds the lock. */
+const dynamoMock = mockClient(DynamoDBClient);
 const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
 const elbMock = mockClient(ElasticLoadBalancingClient);
 
@@ -45,7 +38,10 @@ const groupReady = (from: number, to: number): GroupHealthResult => ({
 });
 
 beforeEach(() => {
+  dynamoMock.reset();
+  givenLockHeldBy(dynamoMock, EXECUTION_ID);
   autoScalingMock.reset();
+  autoScalingMock.on(DescribeScalingActivitiesCommand).resolves({ Activities: [] });
   elbv2Mock.reset();
   elbMock.reset();
   setClock(() => NOW * 1000);
@@ -246,7 +242,7 @@ describe("checkLoadBalancerHealth with a classic load balancer", () => {
 
     // Assess
     expect(result.status).toBe("failed");
-    expect(result.message).toContain("i-2 OutOfService (Instance)");
+    expect(result.message).toContain("i-2 OutOfService (Instance: Instance has failed at least the UnhealthyThreshold number of health checks consecutively.)");
   });
 
   it("checks a 130-instance group with one DescribeInstanceHealth call", async () => {
@@ -261,5 +257,49 @@ describe("checkLoadBalancerHealth with a classic load balancer", () => {
     // Assess
     expect(result).toMatchObject({ status: "ready", message: expect.stringContaining("(130/130)") });
     expect(elbMock).toHaveReceivedCommandTimes(DescribeInstanceHealthCommand, 1);
+  });
+});
+
+describe("checkLoadBalancerHealth says why, in the load balancer's words", () => {
+  it("keeps each instance's last reason across polls, so an instance Auto Scaling replaced is not reported as 'not registered'", async () => {
+    // Prepare: the first poll sees i-1 failing its checks with a 503; by the failing poll Auto Scaling has replaced it with i-3.
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [
+        { Target: { Id: "i-1" }, TargetHealth: { State: "unhealthy", Reason: "Target.ResponseCodeMismatch", Description: "Health checks failed with these codes: [503]" } },
+        { Target: { Id: "i-2" }, TargetHealth: { State: "healthy" } },
+      ],
+    });
+    setClock(() => (NOW + 100) * 1000);
+    const first = await checkLoadBalancerHealth(deployState("application", { groupHealth: groupReady(NOW - 60, NOW) }));
+    givenNewGroupInstances(["i-2", "i-3"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-2": "healthy", "i-3": "initial" }));
+    autoScalingMock.on(DescribeScalingActivitiesCommand).resolves({
+      Activities: [
+        { ActivityId: "a-2", AutoScalingGroupName: NEW_GROUP, Cause: "", StartTime: new Date(), StatusCode: "Successful", Description: "Launching a new EC2 instance: i-3" },
+        { ActivityId: "a-1", AutoScalingGroupName: NEW_GROUP, Cause: "", StartTime: new Date(), StatusCode: "Failed", StatusMessage: "Instance failed to complete user's Lifecycle Action." },
+      ],
+    });
+    setClock(() => (NOW + 601) * 1000);
+
+    // Act
+    const failed = await checkLoadBalancerHealth(deployState("application", { groupHealth: groupReady(NOW - 60, NOW), loadBalancerHealth: first }));
+
+    // Assess
+    expect(first).toMatchObject({ status: "waiting", lastSeen: { "i-1": "i-1 unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [503])" } });
+    expect(failed.status).toBe("failed");
+    expect(failed.message).toMatch(
+      /: i-3 initial, i-1 replaced by Auto Scaling, last seen unhealthy \(Target\.ResponseCodeMismatch: Health checks failed with these codes: \[503\]\); last failed activity: Instance failed to complete user's Lifecycle Action\.$/,
+    );
+    expect(failed.message).not.toContain("not registered");
+  });
+
+  it("an instance back in 'initial' keeps the reason it failed with", async () => {
+    givenNewGroupInstances(["i-1"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "initial" }));
+    setClock(() => (NOW + 601) * 1000);
+    const previous = { status: "waiting" as const, nextPollSeconds: 5, message: "", healthy: 0, desired: 1, lastSeen: { "i-1": "i-1 unhealthy (Target.Timeout: Request timed out)" } };
+    const result = await checkLoadBalancerHealth(deployState("application", { loadBalancerHealth: previous }));
+    expect(result.message).toContain("i-1 initial, earlier unhealthy (Target.Timeout: Request timed out)");
   });
 });

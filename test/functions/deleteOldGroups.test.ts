@@ -1,14 +1,17 @@
 import "aws-sdk-client-mock-vitest/extend";
 import { AutoScalingClient, DeleteAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { DeleteLaunchTemplateVersionsCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deleteOldGroups, handler } from "../../functions/deleteOldGroups.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
-import { awsError, deployState, group, lambdaContext, LAUNCH_TEMPLATE_ID, NEW_GROUP, NOW, OLD_GROUP } from "./fixtures.js";
+import { awsError, deployState, EXECUTION_ID, givenLockHeldBy, group, lambdaContext, LAUNCH_TEMPLATE_ID, NEW_GROUP, NOW, OLD_GROUP } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
+/** Every stage after Lock checks that this execution still holds the lock. */
+const dynamoMock = mockClient(DynamoDBClient);
 const ec2Mock = mockClient(EC2Client);
 const retiredState = () => deployState("application", { retirement: { groups: [OLD_GROUP], drainedBy: NOW, retiredBy: NOW + 100 } });
 
@@ -30,6 +33,8 @@ const deleteAll = (input: { Versions: string[] }) => ({
 });
 
 beforeEach(() => {
+  dynamoMock.reset();
+  givenLockHeldBy(dynamoMock, EXECUTION_ID);
   autoScalingMock.reset();
   ec2Mock.reset();
   setClock(() => NOW * 1000);

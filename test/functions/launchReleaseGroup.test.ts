@@ -220,16 +220,48 @@ describe("launchReleaseGroup", () => {
     expect(autoScalingMock).not.toHaveReceivedCommand(CreateAutoScalingGroupCommand);
   });
 
-  it("reports a group validation error as LaunchFailed", async () => {
-    // Prepare
+  it("right after the version was created, 'not a fully-formed launch template' is eventual consistency: NotYetVisible (retried)", async () => {
+    // Prepare: the version was just created (CreateTime now); Auto Scaling does not see it yet.
     givenNoVersionYet();
-    autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("ValidationError", "You must use a valid fully-formed launch template."));
+    ec2Mock.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 5, CreateTime: new Date(NOW * 1000) } });
+    autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("ValidationError", "You must use a valid fully-formed launch template. The specified launch template version does not exist."));
+
+    // Act
+    const launch = launchReleaseGroup(launchState());
+
+    // Assess
+    await expect(launch).rejects.toMatchObject({ name: ERROR.notYetVisible, message: expect.stringContaining("launch template version 5 (created 0 s ago) is not usable by Auto Scaling yet") });
+  });
+
+  it("minutes after the version was created, the same answer is a real rejection: LaunchFailed", async () => {
+    // Prepare: an earlier run created the version 301 s ago (LAUNCH_TEMPLATE_SETTLE_SECONDS is 300).
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [{ VersionNumber: 5, VersionDescription: DESCRIPTION, CreateTime: new Date((NOW - 301) * 1000), LaunchTemplateData: { ImageId: IMAGE_ID } }],
+    });
+    autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("ValidationError", "You must use a valid fully-formed launch template. The image id '[ami-0new]' does not exist"));
 
     // Act
     const launch = launchReleaseGroup(launchState());
 
     // Assess
     await expect(launch).rejects.toMatchObject({ name: ERROR.launchFailed, message: expect.stringContaining("fully-formed") });
+  });
+
+  it("reports a service-linked role failure (HTTP 500) as LaunchFailed naming the missing permission, not as transient", async () => {
+    // Prepare: the account's first group, and a role without iam:CreateServiceLinkedRole.
+    givenNoVersionYet();
+    autoScalingMock
+      .on(CreateAutoScalingGroupCommand)
+      .rejects(awsError("ServiceLinkedRoleFailure", "Service-linked role AWSServiceRoleForAutoScaling could not be created", 500));
+
+    // Act
+    const viaHandler = handler(launchState(), lambdaContext);
+
+    // Assess
+    await expect(viaHandler).rejects.toMatchObject({
+      name: ERROR.launchFailed,
+      message: expect.stringContaining("needs iam:CreateServiceLinkedRole on role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling with iam:AWSServiceName=autoscaling.amazonaws.com"),
+    });
   });
 
   it("lets throttling propagate, and the handler re-throws it as TransientAwsError", async () => {

@@ -50,7 +50,7 @@ describe("lockEnvironment", () => {
     expect(dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
       TableName: LOCK_TABLE,
       Item: { ...LOCK_KEY, holder: { S: MY_EXECUTION }, release: { S: "v2" }, acquiredAt: { N: String(NOW_SECONDS) } },
-      ConditionExpression: "attribute_not_exists(lockId) OR holder = :me",
+      ConditionExpression: "attribute_not_exists(holder) OR holder = :me",
       ExpressionAttributeValues: { ":me": { S: MY_EXECUTION } },
     });
   });

@@ -1,137 +1,249 @@
 import "aws-sdk-client-mock-vitest/extend";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { ERROR } from "../../functions/lib/names.js";
+import type { DeployState, ExecutionStatusChange } from "../../functions/lib/contract.js";
+import { ERROR, STATE } from "../../functions/lib/names.js";
 import { notify } from "../../functions/notify.js";
 import { controlPlan, controlSettings, controlState, EVENT_BUS, MY_EXECUTION, TOPIC_ARN } from "./controlFixtures.js";
 
 const snsMock = mockClient(SNSClient);
 const eventBridgeMock = mockClient(EventBridgeClient);
+const sfnMock = mockClient(SFNClient);
 
 beforeEach(() => {
   snsMock.reset();
   eventBridgeMock.reset();
+  sfnMock.reset();
   snsMock.on(PublishCommand).resolves({ MessageId: "m-1" });
   eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "e-1" }] });
 });
+
+/** Step Functions' status-change event for this test's execution, as the Pipeline's rule delivers it. */
+function statusChange(status: ExecutionStatusChange["detail"]["status"], output: DeployState | null = null): ExecutionStatusChange {
+  return {
+    version: "0",
+    id: "315c1398-40ff-a850-213b-158f73e60175",
+    "detail-type": "Step Functions Execution Status Change",
+    source: "aws.states",
+    account: "123456789012",
+    time: "2025-01-01T01:00:00Z",
+    region: "us-east-1",
+    resources: [MY_EXECUTION],
+    detail: {
+      executionArn: MY_EXECUTION,
+      stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:shop-dev01-deploy",
+      name: "exec-me",
+      status,
+      startDate: 1_735_689_600_000,
+      stopDate: 1_735_693_200_000,
+      input: "{}",
+      inputDetails: { included: true },
+      output: output && JSON.stringify(output),
+      outputDetails: output ? { included: true } : null,
+    },
+  };
+}
+
+let nextId = 1000;
+const event = (type: string, details: Partial<HistoryEvent>): HistoryEvent => ({ id: nextId--, timestamp: new Date(0), type: type as HistoryEvent["type"], ...details });
+const entered = (type: string, name: string, state: DeployState) => event(`${type}StateEntered`, { stateEnteredEventDetails: { name, input: JSON.stringify(state) } });
+const failedWith = (error: string, cause: string) => event("ExecutionFailed", { executionFailedEventDetails: { error, cause } });
+
+/** The execution's history as GetExecutionHistory returns it newest first, in pages. */
+function givenHistory(...pages: HistoryEvent[][]) {
+  pages.forEach((events, index) => {
+    sfnMock
+      .on(GetExecutionHistoryCommand, { executionArn: MY_EXECUTION, reverseOrder: true, ...(index > 0 ? { nextToken: `page-${index}` } : {}) })
+      .resolves({ events, nextToken: index + 1 < pages.length ? `page-${index + 1}` : undefined });
+  });
+}
 
 function sentDetail(): Record<string, unknown> {
   const entry = eventBridgeMock.commandCalls(PutEventsCommand)[0].args[0].input.Entries?.[0];
   return JSON.parse(entry?.Detail ?? "{}") as Record<string, unknown>;
 }
 
-describe("notify", () => {
-  it("publishes a success to SNS and EventBridge", async () => {
-    // Prepare
-    const state = controlState({
-      plan: controlPlan(),
-      image: { imageId: "ami-0123456789abcdef0", baked: true },
-      launch: { groupName: "shop-dev01-v2-1a2b3c4d", launchTemplateVersion: "8", desiredCapacity: 3, healthyBy: 0 },
-      retirement: { groups: ["shop-dev01-v1-aaaaaaaa"], drainedBy: 0, retiredBy: 0 },
-    });
+const live = () =>
+  controlState({
+    plan: controlPlan(),
+    image: { imageId: "ami-0123456789abcdef0", baked: true },
+    launch: { groupName: "shop-dev01-v2-1a2b3c4d", launchTemplateVersion: "8", desiredCapacity: 3, healthyBy: 0 },
+    retirement: { groups: ["shop-dev01-v1-aaaaaaaa"], drainedBy: 0, retiredBy: 0 },
+  });
+const REDRIVE = `aws stepfunctions redrive-execution --execution-arn ${MY_EXECUTION}`;
 
+describe("notify reads the outcome from the execution's status", () => {
+  it("a succeeded execution: its output, published to SNS and EventBridge", async () => {
     // Act
-    const result = await notify({ outcome: "succeeded", state });
+    const result = await notify(statusChange("SUCCEEDED", live()));
 
     // Assess
     const message = "release v2 is live in group shop-dev01-v2-1a2b3c4d from image ami-0123456789abcdef0, 3 instance(s); retired shop-dev01-v1-aaaaaaaa";
     expect(result).toEqual({ outcome: "succeeded", message });
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
     expect(snsMock).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC_ARN, Subject: "[shop dev01] Deploy Succeeded: v2" });
     expect(snsMock.commandCalls(PublishCommand)[0].args[0].input.Message).toContain(message);
     expect(eventBridgeMock).toHaveReceivedCommandWith(PutEventsCommand, {
-      Entries: [expect.objectContaining({ EventBusName: EVENT_BUS, Source: "immutable-deploy", DetailType: "Deploy Succeeded" })],
+      Entries: [expect.objectContaining({ EventBusName: EVENT_BUS, Source: "immutable-deploy", DetailType: "Deploy Succeeded", Resources: [MY_EXECUTION] })],
     });
     expect(sentDetail()).toEqual({
       app: "shop",
       environment: "dev01",
       release: "v2",
       outcome: "succeeded",
+      status: "SUCCEEDED",
       executionId: MY_EXECUTION,
       executionName: "exec-me",
       groupName: "shop-dev01-v2-1a2b3c4d",
       imageId: "ami-0123456789abcdef0",
+      stoppedAt: null,
+      redriveCommand: null,
       message,
       error: null,
     });
   });
 
-  it("reports a rollback with the readable error message from a Lambda error cause", async () => {
+  it("an output too large for the event is read with DescribeExecution", async () => {
     // Prepare
-    const cause = JSON.stringify({ errorType: "ReleaseUnhealthy", errorMessage: "1/3 instances healthy at load balancer after 900 s", trace: ["at x"] });
-    const state = controlState({ plan: controlPlan(), error: { Error: ERROR.releaseUnhealthy, Cause: cause } });
+    const change = statusChange("SUCCEEDED");
+    change.detail.outputDetails = { included: false };
+    sfnMock.on(DescribeExecutionCommand, { executionArn: MY_EXECUTION }).resolves({ output: JSON.stringify(live()) } as never);
 
     // Act
-    const result = await notify({ outcome: "rolled-back", state });
+    const result = await notify(change);
 
     // Assess
-    expect(result.message).toBe("release v2 was rolled back; the previous group(s) keep serving. Reason: ReleaseUnhealthy: 1/3 instances healthy at load balancer after 900 s");
-    expect(eventBridgeMock).toHaveReceivedCommandWith(PutEventsCommand, { Entries: [expect.objectContaining({ DetailType: "Deploy Rolled Back" })] });
-    expect(sentDetail().error).toEqual({ error: "ReleaseUnhealthy", cause: "1/3 instances healthy at load balancer after 900 s" });
+    expect(result.outcome).toBe("succeeded");
+    expect(sfnMock).toHaveReceivedCommandTimes(DescribeExecutionCommand, 1);
   });
 
-  it("does not trip over a failure before Prepare made a plan", async () => {
-    // Prepare
-    const state = controlState({ error: { Error: ERROR.invalidInput, Cause: 'imageId: "ami-xyz" is not an AMI id' } });
-
-    // Act
-    const result = await notify({ outcome: "failed", state });
-
-    // Assess
-    expect(result.message).toBe('the deploy failed. Reason: InvalidDeployInput: imageId: "ami-xyz" is not an AMI id');
-    expect(snsMock).toHaveReceivedCommandWith(PublishCommand, { Subject: "[shop dev01] Deploy Failed" });
-    expect(sentDetail()).toMatchObject({ release: null, groupName: null, imageId: null, outcome: "failed" });
-  });
-
-  it("reports a no-op with the lock's reason", async () => {
-    // Prepare
-    const state = controlState({
-      plan: controlPlan(),
-      lock: { status: "duplicate", nextPollSeconds: 0, message: "release v2 is already live in group g" },
-    });
-
-    // Act
-    const result = await notify({ outcome: "no-op", state });
-
-    // Assess
+  it("a succeeded duplicate is a no-op, with the lock's reason", async () => {
+    const state = controlState({ plan: controlPlan(), lock: { status: "duplicate", nextPollSeconds: 0, message: "release v2 is already live in group g" } });
+    const result = await notify(statusChange("SUCCEEDED", state));
     expect(result).toEqual({ outcome: "no-op", message: "release v2 is already live in group g" });
     expect(eventBridgeMock).toHaveReceivedCommandWith(PutEventsCommand, { Entries: [expect.objectContaining({ DetailType: "Deploy No-op" })] });
   });
 
-  it("keeps the SNS subject within 100 printable ASCII characters", async () => {
+  it("a failed execution that ended in Deploy rolled back: rolled back, with the readable cause and what serves", async () => {
     // Prepare
-    const state = controlState({ settings: controlSettings({ app: "ünïcode-" + "x".repeat(120) }), plan: controlPlan() });
+    const cause = JSON.stringify({ errorType: "ReleaseUnhealthy", errorMessage: "1/3 instances healthy at load balancer after 900 s", trace: ["at x"] });
+    const state = controlState({
+      plan: controlPlan(),
+      error: { Error: ERROR.releaseUnhealthy, Cause: cause },
+      rollback: { restoredGroups: ["shop-dev01-v1-aaaaaaaa"], message: "" },
+    });
+    givenHistory([failedWith(ERROR.releaseUnhealthy, cause), entered("Fail", STATE.rolledBack, state)]);
 
     // Act
-    await notify({ outcome: "succeeded", state });
+    const result = await notify(statusChange("FAILED"));
 
     // Assess
+    expect(result.message).toBe(
+      "release v2 was rolled back; serving as before the deploy: shop-dev01-v1-aaaaaaaa. Reason: ReleaseUnhealthy: 1/3 instances healthy at load balancer after 900 s",
+    );
+    expect(eventBridgeMock).toHaveReceivedCommandWith(PutEventsCommand, { Entries: [expect.objectContaining({ DetailType: "Deploy Rolled Back" })] });
+    expect(sentDetail()).toMatchObject({ outcome: "rolled-back", status: "FAILED", stoppedAt: null, redriveCommand: null, error: { error: "ReleaseUnhealthy", cause: "1/3 instances healthy at load balancer after 900 s" } });
+  });
+
+  it("a failure before Prepare made a plan: failed, without tripping over the missing parts", async () => {
+    const state = controlState({ error: { Error: ERROR.invalidInput, Cause: 'imageId: "ami-xyz" is not an AMI id' } });
+    givenHistory([failedWith(ERROR.invalidInput, 'imageId: "ami-xyz" is not an AMI id'), entered("Fail", STATE.failed, state)]);
+    const result = await notify(statusChange("FAILED"));
+    expect(result.message).toBe('the deploy failed. Reason: InvalidDeployInput: imageId: "ami-xyz" is not an AMI id.');
+    expect(snsMock).toHaveReceivedCommandWith(PublishCommand, { Subject: "[shop dev01] Deploy Failed" });
+    expect(sentDetail()).toMatchObject({ release: null, groupName: null, imageId: null, outcome: "failed" });
+  });
+
+  it("a rollback that failed too is said so", async () => {
+    const state = controlState({
+      plan: controlPlan(),
+      error: { Error: ERROR.releaseUnhealthy, Cause: "0/2 healthy" },
+      rollbackError: { Error: "AccessDenied", Cause: JSON.stringify({ errorMessage: "not authorized to UpdateAutoScalingGroup" }) },
+    });
+    givenHistory([failedWith(ERROR.releaseUnhealthy, "0/2 healthy"), entered("Fail", STATE.failed, state)]);
+    const result = await notify(statusChange("FAILED"));
+    expect(result.outcome).toBe("failed");
+    expect(result.message).toContain("The rollback did not finish either (AccessDenied: not authorized to UpdateAutoScalingGroup)");
+  });
+
+  it("a failure after cutover (stopped at a Task, lock held): needs attention, naming the state and the exact redrive command", async () => {
+    // Prepare: Delete old groups failed for good; retries fill the newest page, the state entered is on the next.
+    const lambdaFailures = Array.from({ length: 40 }, () => event("LambdaFunctionFailed", { lambdaFunctionFailedEventDetails: { error: "AccessDenied", cause: "no" } }));
+    givenHistory([failedWith("AccessDenied", "not authorized to DeleteAutoScalingGroup"), ...lambdaFailures], [entered("Task", STATE.deleteOldGroups, live())]);
+
+    // Act
+    const result = await notify(statusChange("FAILED"));
+
+    // Assess
+    expect(result).toEqual({
+      outcome: "needs-attention",
+      message:
+        'release v2 needs attention: "Delete old groups" failed (AccessDenied: not authorized to DeleteAutoScalingGroup). The deploy lock of shop/dev01 stays with this execution; ' +
+        `fix the cause, then resume at that state: ${REDRIVE}`,
+    });
+    expect(sfnMock).toHaveReceivedCommandTimes(GetExecutionHistoryCommand, 2);
+    expect(snsMock).toHaveReceivedCommandWith(PublishCommand, { Subject: "[shop dev01] Deploy Needs Attention: v2" });
+    expect(snsMock.commandCalls(PublishCommand)[0].args[0].input.Message).toContain(`Resume:      ${REDRIVE}`);
+    expect(sentDetail()).toMatchObject({ outcome: "needs-attention", status: "FAILED", stoppedAt: STATE.deleteOldGroups, redriveCommand: REDRIVE });
+  });
+
+  it.each([
+    ["TIMED_OUT" as const, "timed-out", "Deploy Timed Out", "timed out", event("ExecutionTimedOut", { executionTimedOutEventDetails: { error: "States.Timeout" } })],
+    ["ABORTED" as const, "aborted", "Deploy Aborted", "was aborted", event("ExecutionAborted", { executionAbortedEventDetails: {} })],
+  ])("an execution %s is reported %s, where it stopped, with the redrive command", async (status, outcome, detailType, words, terminal) => {
+    givenHistory([terminal, entered("Wait", STATE.waitForRetirement, live())]);
+    const result = await notify(statusChange(status));
+    expect(result.outcome).toBe(outcome);
+    expect(result.message).toContain(`release v2 ${words} in "${STATE.waitForRetirement}"`);
+    expect(result.message).toContain(REDRIVE);
+    expect(eventBridgeMock).toHaveReceivedCommandWith(PutEventsCommand, { Entries: [expect.objectContaining({ DetailType: detailType })] });
+    expect(sentDetail()).toMatchObject({ status, stoppedAt: STATE.waitForRetirement, redriveCommand: REDRIVE });
+  });
+
+  it("an execution `immutable-deploy abort` stopped to run the failure path itself: aborted, its outcome follows, no redrive", async () => {
+    const cause = 'aborted with immutable-deploy abort in "Wait for group" (after Launch, before the new release serves: roll back, unlock and fail)';
+    givenHistory([event("ExecutionAborted", { executionAbortedEventDetails: { error: ERROR.aborted, cause } }), entered("Wait", STATE.waitForGroup, live())]);
+    const result = await notify(statusChange("ABORTED"));
+    expect(result).toEqual({ outcome: "aborted", message: `release v2 was aborted in "${STATE.waitForGroup}": ${cause}; its outcome follows` });
+    expect(snsMock.commandCalls(PublishCommand)[0].args[0].input.Message).not.toContain("Resume:");
+    expect(sentDetail()).toMatchObject({ outcome: "aborted", status: "ABORTED", stoppedAt: STATE.waitForGroup, redriveCommand: null, error: { error: ERROR.aborted, cause } });
+  });
+
+  it("a superseded run (a late redrive that found the lock lost) is a failure that changed nothing", async () => {
+    givenHistory([failedWith(ERROR.lockLost, "held by execution deploy-0007"), entered("Fail", STATE.superseded, live())]);
+    const result = await notify(statusChange("FAILED"));
+    expect(result).toEqual({ outcome: "failed", message: "release v2: this run was superseded by another deploy and changed nothing. LockLost: held by execution deploy-0007" });
+  });
+
+  it("an execution whose history has no deploy state document is refused, not guessed", async () => {
+    givenHistory([failedWith("States.Runtime", "bad path")]);
+    await expect(notify(statusChange("FAILED"))).rejects.toThrow(/no state with the deploy state document in its history/);
+    expect(snsMock).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe("notify publishing", () => {
+  it("keeps the SNS subject within 100 printable ASCII characters", async () => {
+    const state = controlState({ settings: controlSettings({ app: "ünïcode-" + "x".repeat(120) }), plan: controlPlan() });
+    await notify(statusChange("SUCCEEDED", state));
     const subject = snsMock.commandCalls(PublishCommand)[0].args[0].input.Subject ?? "";
     expect(subject.length).toBeLessThanOrEqual(100);
     expect(subject).toMatch(/^[\x20-\x7E]+$/);
   });
 
   it("throws when EventBridge rejects the entry (FailedEntryCount > 0), as a retried error when transient", async () => {
-    // Prepare
     eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: "ThrottlingException", ErrorMessage: "Rate exceeded" }] });
-
-    // Act
-    const error = await notify({ outcome: "succeeded", state: controlState({ plan: controlPlan() }) }).catch((e: unknown) => e);
-
-    // Assess
+    const error = await notify(statusChange("SUCCEEDED", live())).catch((e: unknown) => e);
     expect((error as Error).name).toBe(ERROR.transientAws);
     expect((error as Error).message).toContain("ThrottlingException: Rate exceeded");
   });
 
   it("throws a named error for a permanent PutEvents rejection", async () => {
-    // Prepare
     eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: "AccessDeniedException", ErrorMessage: "not allowed" }] });
-
-    // Act
-    const error = await notify({ outcome: "failed", state: controlState() }).catch((e: unknown) => e);
-
-    // Assess
+    const error = await notify(statusChange("SUCCEEDED", live())).catch((e: unknown) => e);
     expect((error as Error).name).toBe("EventPublishFailed");
     expect((error as Error).message).toContain("AccessDeniedException: not allowed");
   });

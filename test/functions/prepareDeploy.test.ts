@@ -15,6 +15,7 @@ import {
   releaseImage,
   s3ObjectCreatedEvent,
 } from "./controlFixtures.js";
+import { group, instances } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
 const ec2Mock = mockClient(EC2Client);
@@ -38,14 +39,18 @@ describe("prepareDeploy: the two input shapes", () => {
     const plan = await prepareDeploy(state);
 
     // Assess
+    const object = {
+      bucket: "shop-artifacts",
+      key: "releases/myapp-1.4.2.tgz",
+      etag: "b1946ac92492d2347c6235b4d2611184",
+      versionId: "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
+      sequencer: "00617F08299329D189",
+    };
     expect(plan).toEqual({
       release: "myapp-1.4.2",
-      artifact: {
-        bucket: "shop-artifacts",
-        key: "releases/myapp-1.4.2.tgz",
-        etag: "b1946ac92492d2347c6235b4d2611184",
-        versionId: "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
-      },
+      artifact: object,
+      // The S3 object's identity: a repeated delivery of this very object is a no-op (Lock).
+      delivery: object,
       rebuildBase: false,
       keepImages: false,
       groupName: releaseGroupName(state.settings, "myapp-1.4.2", MY_EXECUTION),
@@ -63,6 +68,31 @@ describe("prepareDeploy: the two input shapes", () => {
     });
     expect(plan.groupName).toMatch(/^shop-dev01-myapp-1\.4\.2-[0-9a-f]{8}$/);
     expect(ec2Mock).not.toHaveReceivedAnyCommand();
+  });
+
+  it("decodes the S3 event's URL-encoded key, keeps a semantic version with build metadata as the label, names the group by the one rule", async () => {
+    // Prepare: S3 sends "+" as %2B (a "+" in the event would be a space).
+    const state = controlState({ input: s3ObjectCreatedEvent({ key: "releases/web-app-2.4.2%2Bbuild.188.tgz" }) });
+
+    // Act
+    const plan = await prepareDeploy(state);
+
+    // Assess
+    expect(plan.release).toBe("web-app-2.4.2+build.188");
+    expect(plan.artifact?.key).toBe("releases/web-app-2.4.2+build.188.tgz");
+    expect(plan.bakeRequest).toMatchObject({ ARTIFACT_KEY: "releases/web-app-2.4.2+build.188.tgz", RELEASE: "web-app-2.4.2+build.188" });
+    expect(plan.groupName).toMatch(/^shop-dev01-web-app-2\.4\.2-build\.188@[0-9a-f]{8}-[0-9a-f]{8}$/);
+  });
+
+  it("takes a manual artifact key as given (not URL-decoded)", async () => {
+    // Prepare
+    const state = controlState({ input: { artifact: { bucket: "shop-artifacts", key: "releases/web-app-2.4.2+build.188.tgz" } } });
+
+    // Act
+    const plan = await prepareDeploy(state);
+
+    // Assess
+    expect(plan).toMatchObject({ release: "web-app-2.4.2+build.188", artifact: { key: "releases/web-app-2.4.2+build.188.tgz" } });
   });
 
   it("plans a deploy from a manual artifact input with options", async () => {
@@ -191,7 +221,7 @@ describe("prepareDeploy: live groups and capacity", () => {
     const plan = await prepareDeploy(state);
 
     // Assess
-    expect(plan.liveGroups).toEqual([{ name: "shop-dev01-v1-aaaaaaaa", min: 1, desired: 3, max: 4, release: "v1", launchTemplateVersion: "7" }]);
+    expect(plan.liveGroups).toEqual([{ name: "shop-dev01-v1-aaaaaaaa", min: 1, desired: 3, max: 4, release: "v1", launchTemplateVersion: "7", attached: false, serving: false }]);
     expect(plan.desiredCapacity).toBe(3);
     expect(autoScalingMock).toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, {
       Filters: [
@@ -199,6 +229,28 @@ describe("prepareDeploy: live groups and capacity", () => {
         { Name: "tag:immutable-deploy:environment", Values: ["dev01"] },
       ],
     });
+  });
+
+  it("records which groups are attached and serving: what a rollback restores, and what it leaves as it is", async () => {
+    // Prepare: one serving group, one an earlier deploy detached (still running), one attached but empty.
+    const state = controlState({ input: { artifact: { bucket: "shop-artifacts", key: "releases/v3.tgz" } } });
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        group("shop-dev01-v2-serving", { Instances: instances(2, "InService", "Healthy", "i-v2") }),
+        group("shop-dev01-v1-retired", { attached: false, Instances: instances(2, "InService", "Healthy", "i-v1") }),
+        group("shop-dev01-v0-empty", { DesiredCapacity: 0, Instances: [] }),
+      ],
+    });
+
+    // Act
+    const plan = await prepareDeploy(state);
+
+    // Assess
+    expect(plan.liveGroups.map(({ name, attached, serving }) => ({ name, attached, serving }))).toEqual([
+      { name: "shop-dev01-v2-serving", attached: true, serving: true },
+      { name: "shop-dev01-v1-retired", attached: false, serving: false },
+      { name: "shop-dev01-v0-empty", attached: true, serving: false },
+    ]);
   });
 
   it("caps the desired capacity at the configured max", async () => {
@@ -226,8 +278,8 @@ const badInputs: { title: string; input: unknown; fragment: string }[] = [
   { title: "both artifact and imageId", input: { artifact: ARTIFACT, imageId: IMAGE }, fragment: 'both "artifact" and "imageId"' },
   { title: "malformed imageId", input: { imageId: "ami-xyz" }, fragment: 'imageId: "ami-xyz" is not an AMI id; allowed: "ami-" followed by 8 or 17' },
   { title: "malformed baseImageId", input: { artifact: ARTIFACT, baseImageId: "ami-12" }, fragment: 'baseImageId: "ami-12" is not an AMI id' },
-  { title: "unknown key (typo)", input: { artifact: ARTIFACT, keepImage: true }, fragment: "keepImage: unknown field; allowed: artifact, imageId, baseImageId, rebuildBase, keepImages, release" },
-  { title: "unknown artifact key", input: { artifact: { ...ARTIFACT, version: "1" } }, fragment: "artifact.version: unknown field; allowed: bucket, key, versionId" },
+  { title: "unknown key (typo)", input: { artifact: ARTIFACT, keepImage: true }, fragment: 'keepImage: unknown field (did you mean "keepImages"?); allowed: artifact, imageId, baseImageId, rebuildBase, keepImages, release' },
+  { title: "unknown artifact key", input: { artifact: { ...ARTIFACT, version: "1" } }, fragment: 'artifact.version: unknown field (did you mean "versionId"?); allowed: bucket, key, versionId' },
   { title: "rebuildBase not a boolean", input: { artifact: ARTIFACT, rebuildBase: "yes" }, fragment: 'rebuildBase: "yes" is a string; allowed: true or false' },
   { title: "keepImages not a boolean", input: { imageId: IMAGE, keepImages: 1 }, fragment: "keepImages: 1 is a number; allowed: true or false" },
   { title: "bad release label", input: { artifact: ARTIFACT, release: "v 2!" }, fragment: 'release: "v 2!" is not a release label' },
@@ -242,7 +294,10 @@ const badInputs: { title: string; input: unknown; fragment: string }[] = [
   { title: "S3 event of another type", input: { ...s3ObjectCreatedEvent({ key: "releases/v2.tgz" }), "detail-type": "Object Deleted" }, fragment: 'detail-type: "Object Deleted" is not a supported event; allowed: "Object Created"' },
   { title: "S3 event outside the prefix", input: s3ObjectCreatedEvent({ key: "tmp/v2.tgz" }), fragment: 'detail.object.key: "tmp/v2.tgz" is not a release artifact key' },
   { title: "S3 event without etag", input: (() => { const e = s3ObjectCreatedEvent({ key: "releases/v2.tgz" }); delete (e.detail.object as { etag?: string }).etag; return e; })(), fragment: "detail.object.etag: (missing)" },
-  { title: "S3 event whose file name is no label", input: s3ObjectCreatedEvent({ key: "releases/v2%2B1.tgz" }), fragment: 'detail.object.key: "releases/v2%2B1.tgz" gives release label' },
+  { title: "S3 event whose file name is no label", input: s3ObjectCreatedEvent({ key: "releases/v2%21.tgz" }), fragment: 'detail.object.key: "releases/v2%21.tgz" (URL-decoded: "releases/v2!.tgz") gives release label "v2!", which is not a release label' },
+  { title: "S3 event key with a space (arrives as +)", input: s3ObjectCreatedEvent({ key: "releases/my+app.tgz" }), fragment: 'detail.object.key: "releases/my+app.tgz" (URL-decoded: "releases/my app.tgz") gives release label "my app"' },
+  { title: "S3 event key that decodes to no artifact", input: s3ObjectCreatedEvent({ key: "releases/v2.tgz%2Ebak" }), fragment: 'detail.object.key: "releases/v2.tgz%2Ebak" (URL-decoded: "releases/v2.tgz.bak") is not a release artifact key' },
+  { title: "S3 event key that is not URL-encoded", input: s3ObjectCreatedEvent({ key: "releases/v2%ZZ.tgz" }), fragment: 'detail.object.key: "releases/v2%ZZ.tgz" is not a URL-encoded S3 key; allowed: the key as S3 event notifications encode it' },
 ];
 
 describe("prepareDeploy: bad inputs fail with InvalidDeployInput naming the field, touching nothing", () => {

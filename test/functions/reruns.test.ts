@@ -30,7 +30,8 @@ function plan(overrides: Partial<DeployPlan> = {}): DeployPlan {
   };
 }
 
-const lockItems = () => [...world.region.dynamodb.tables.get(world.settings.lockTableName)!.items.values()];
+/** The lock table's items as stored (DynamoDB attribute values). */
+const lockItems = (): Record<string, any>[] => [...world.region.dynamodb.tables.get(world.settings.lockTableName)!.items.values()];
 
 describe("the deploy lock", () => {
   it("lockEnvironment is idempotent: a second run of the holding execution is ready again and the lock is still its own", async () => {
@@ -46,18 +47,57 @@ describe("the deploy lock", () => {
     expect(lockItems()[0]).toMatchObject({ holder: { S: EXECUTION_ARN }, release: { S: "v2" } });
   });
 
-  it("unlockEnvironment is idempotent: the second run finds the lock free and does not fail", async () => {
+  it("unlockEnvironment is idempotent: the second run finds the lock released by this execution and does not fail", async () => {
     // Prepare
     world = productWorld();
     const state = world.state({ plan: plan() });
-    await lockEnvironment(state);
+    state.lock = await lockEnvironment(state);
     // Act
     const first = await unlockEnvironment(state);
     const again = await unlockEnvironment(state);
     // Assess
     expect(first.released).toBe(true);
-    expect(again).toEqual({ released: false, message: "the deploy lock of shop/dev01 is already free" });
-    expect(lockItems()).toEqual([]);
+    expect(again).toEqual({ released: false, message: "the deploy lock of shop/dev01 is already released (by this execution, or by hand)" });
+    expect(lockItems()).toEqual([{ lockId: { S: "shop#dev01" }, releasedBy: { S: EXECUTION_ARN }, releasedAt: expect.anything() }]);
+  });
+
+  it("a released lock is free: the next deploy takes it; the superseded execution's late unlock is LockLost", async () => {
+    // Prepare: this execution held and released the lock; another deploy took it since.
+    world = productWorld();
+    const state = world.state({ plan: plan() });
+    state.lock = await lockEnvironment(state);
+    await unlockEnvironment(state);
+    const other = world.state({ plan: plan({ release: "v3" }), execution: { id: `${EXECUTION_ARN}-next`, name: "exec-next", startTime: state.execution.startTime } });
+    // Act
+    const taken = await lockEnvironment(other);
+    const late = await unlockEnvironment(state).catch((error: unknown) => error);
+    // Assess
+    expect(taken.status).toBe("ready");
+    expect(late).toMatchObject({ name: ERROR.lockLost });
+    expect(lockItems()).toEqual([expect.objectContaining({ holder: { S: `${EXECUTION_ARN}-next` }, release: { S: "v3" } })]);
+  });
+
+  it("a second delivery of the same S3 object is a duplicate whatever went live since; a new upload of the same key is not", async () => {
+    // Prepare: v2's upload was delivered to this execution; it went live and was replaced since (no live group is v2).
+    world = productWorld();
+    const object = { bucket: "shop-artifacts", key: "releases/v2.tgz", etag: "e1", versionId: "ver-1", sequencer: "0A" };
+    const first = world.state({ plan: plan({ delivery: object }) });
+    await lockEnvironment(first);
+    await unlockEnvironment({ ...first, lock: { status: "ready", nextPollSeconds: 0, message: "" } });
+    const redelivered = world.state({ plan: plan({ delivery: object }), execution: { id: `${EXECUTION_ARN}-again`, name: "exec-again", startTime: first.execution.startTime } });
+    const reuploaded = world.state({ plan: plan({ delivery: { ...object, versionId: "ver-2", sequencer: "0B" } }), execution: { id: `${EXECUTION_ARN}-new`, name: "exec-new", startTime: first.execution.startTime } });
+    // Act
+    const duplicate = await lockEnvironment(redelivered);
+    const fresh = await lockEnvironment(reuploaded);
+    const rerun = await lockEnvironment(first);
+    // Assess
+    expect(duplicate).toMatchObject({ status: "duplicate", message: expect.stringMatching(/^s3:\/\/shop-artifacts\/releases\/v2\.tgz \(version ver-1\) was already delivered to execution exec-me at .*; a repeated delivery deploys nothing$/) });
+    expect(fresh.status).toBe("ready");
+    // The first execution itself (a re-run, or Lock again after waiting) is not its own duplicate.
+    expect(rerun.status).not.toBe("duplicate");
+    const deliveries = lockItems().filter((item) => item.deliveredTo);
+    expect(deliveries).toHaveLength(2);
+    for (const item of deliveries) expect(Number(item.expiresAt.N) - Number(item.claimedAt.N)).toBe(7 * 24 * 3600);
   });
 });
 
@@ -106,7 +146,8 @@ describe("deleteOldGroups", () => {
     // Prepare: an old group retired to 0 instances, then a scaling activity still in progress on the first delete.
     world = productWorld();
     const old = await launchGroup(world, { release: "v1", desired: 0 });
-    const retired: DeployState = world.state({ retirement: { groups: [old], drainedBy: 0, retiredBy: 0 } });
+    const retired: DeployState = world.state({ plan: plan(), retirement: { groups: [old], drainedBy: 0, retiredBy: 0 } });
+    await lockEnvironment(retired);
     world.region.faults.inject([{ operation: "AutoScaling:DeleteAutoScalingGroup", error: "ScalingActivityInProgress", times: 1 }]);
     // Act
     const first = await deleteOldGroups(retired).catch((error: unknown) => error);
@@ -141,8 +182,10 @@ describe("applyImageRetention", () => {
     world = productWorld();
     world.settings.retainReleaseImages = 2;
     const ids = images(7);
+    const state = world.state({ plan: plan({ release: "v7" }), image: { imageId: ids.v7, baked: true } });
+    await lockEnvironment(state);
     // Act
-    const result = await applyImageRetention(world.state({ plan: plan({ release: "v7" }), image: { imageId: ids.v7, baked: true } }));
+    const result = await applyImageRetention(state);
     // Assess
     expect(releaseImagesLeft()).toEqual(["v5", "v6", "v7"]);
     expect(result.deregistered.sort()).toEqual([ids.v1, ids.v2, ids.v3, ids.v4].sort());
@@ -158,6 +201,7 @@ describe("applyImageRetention", () => {
     const snapshotOfV1 = world.region.ec2.images.get(ids.v1)!.snapshotIds[0];
     world.region.faults.inject([{ snapshotInUseTimes: 1 }]);
     const state = world.state({ plan: plan({ release: "v3" }), image: { imageId: ids.v3, baked: true } });
+    await lockEnvironment(state);
     // Act
     const first = await applyImageRetention(state).catch((error: unknown) => error);
     const rerun = await applyImageRetention(state);

@@ -2,6 +2,7 @@ import "aws-sdk-client-mock-vitest/extend";
 import {
   AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
+  DescribeLifecycleHooksCommand,
   DetachLoadBalancersCommand,
   DetachLoadBalancerTargetGroupsCommand,
   UpdateAutoScalingGroupCommand,
@@ -37,6 +38,7 @@ beforeEach(() => {
   autoScalingMock.reset();
   dynamoMock.reset();
   lockHeldBy(EXECUTION_ID);
+  autoScalingMock.on(DescribeLifecycleHooksCommand).resolves({ LifecycleHooks: [] });
   setClock(() => NOW * 1000);
 });
 afterEach(() => resetClock());
@@ -135,6 +137,28 @@ describe("retireGroups", () => {
 
     // Assess
     expect(result.groups).toEqual([OLD_GROUP]);
+  });
+
+  it("reads the old groups' termination hooks and allows for the longest heartbeat timeout on top of retireSeconds", async () => {
+    // Prepare: AWS's default hook (3600 s, ABANDON) and a launch hook, which retirement does not wait for.
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { Instances: instances(2, "InService", "Healthy", "i-old") })] });
+    autoScalingMock.on(DescribeLifecycleHooksCommand, { AutoScalingGroupName: OLD_GROUP }).resolves({
+      LifecycleHooks: [
+        { LifecycleHookName: "drain", AutoScalingGroupName: OLD_GROUP, LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING", HeartbeatTimeout: 3600, DefaultResult: "ABANDON" },
+        { LifecycleHookName: "warm-up", AutoScalingGroupName: OLD_GROUP, LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING", HeartbeatTimeout: 7200, DefaultResult: "CONTINUE" },
+      ],
+    });
+
+    // Act
+    const result = await retireGroups(deployState());
+
+    // Assess
+    expect(result).toEqual({
+      groups: [OLD_GROUP],
+      drainedBy: DRAINED_BY,
+      retiredBy: DRAINED_BY + 3600 + 1200,
+      terminationHooks: [{ group: OLD_GROUP, name: "drain", heartbeatTimeout: 3600, defaultResult: "ABANDON" }],
+    });
   });
 
   it("a throttled detach reaches the state machine as TransientAwsError", async () => {

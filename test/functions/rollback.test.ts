@@ -10,6 +10,7 @@ import {
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { DeleteLaunchTemplateVersionsCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handler, rollback } from "../../functions/rollback.js";
@@ -19,6 +20,8 @@ import {
   awsError,
   CLASSIC_LB_NAME,
   deployState,
+  EXECUTION_ID,
+  givenLockHeldBy,
   group,
   instances,
   lambdaContext,
@@ -26,12 +29,16 @@ import {
   NEW_GROUP,
   NOW,
   OLD_GROUP,
+  oldSnapshot,
   TARGET_GROUP_ARN,
 } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
+/** Every stage after Lock checks that this execution still holds the lock. */
+const dynamoMock = mockClient(DynamoDBClient);
 const ec2Mock = mockClient(EC2Client);
 
+const groupNotFound = (name: string) => awsError("ValidationError", `AutoScalingGroup name not found - AutoScalingGroup '${name}' not found`);
 const serving = (kind: "application" | "classic" = "application") =>
   group(OLD_GROUP, { kind, Instances: instances(2, "InService", "Healthy", "i-old") });
 
@@ -40,6 +47,8 @@ function givenGroups(...groups: ReturnType<typeof group>[]) {
 }
 
 beforeEach(() => {
+  dynamoMock.reset();
+  givenLockHeldBy(dynamoMock, EXECUTION_ID);
   autoScalingMock.reset();
   ec2Mock.reset();
   setClock(() => NOW * 1000);
@@ -136,18 +145,111 @@ describe("rollback", () => {
   });
 
   it("a second run after success changes nothing and does not fail", async () => {
-    // Prepare
+    // Prepare: the new group is gone (a delete by its name says so) and so is its version.
     givenGroups(serving());
+    autoScalingMock.on(DeleteAutoScalingGroupCommand).rejects(groupNotFound(NEW_GROUP));
     ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [{ VersionNumber: 3, VersionDescription: `immutable-deploy group ${OLD_GROUP}` }] });
 
     // Act
     const result = await rollback(deployState());
 
     // Assess
-    expect(autoScalingMock).not.toHaveReceivedCommand(DeleteAutoScalingGroupCommand);
+    expect(autoScalingMock).toHaveReceivedCommandWith(DeleteAutoScalingGroupCommand, { AutoScalingGroupName: NEW_GROUP, ForceDelete: true });
     expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
     expect(ec2Mock).not.toHaveReceivedCommand(DeleteLaunchTemplateVersionsCommand);
     expect(result).toEqual({ restoredGroups: [OLD_GROUP], message: `rollback: ${NEW_GROUP} was never created; restored ${OLD_GROUP}` });
+  });
+
+  it.each(["application" as const, "classic" as const])(
+    "restores exactly the groups that served when the deploy started (%s): a group an earlier deploy retired stays detached",
+    async (kind) => {
+      // Prepare: v1 was detached by an earlier deploy that failed after cutover (still running); v0 serves.
+      const state = deployState(kind);
+      state.plan!.liveGroups = [
+        { ...oldSnapshot, name: "shop-dev01-v1-retired", attached: false, serving: false },
+        { ...oldSnapshot, attached: true, serving: true },
+      ];
+      givenGroups(
+        group("shop-dev01-v1-retired", { kind, attached: false, Instances: instances(2, "InService", "Healthy", "i-v1") }),
+        group(OLD_GROUP, { kind, attached: false, MinSize: 0, DesiredCapacity: 0, MaxSize: 4 }),
+        group(NEW_GROUP, { kind, Instances: instances(2, "Pending", "Healthy") }),
+      );
+
+      // Act
+      const result = await rollback(state);
+
+      // Assess: the serving one back (attached, capacity), the retired one untouched, the new one gone.
+      const attached = [...autoScalingMock.commandCalls(AttachLoadBalancerTargetGroupsCommand), ...autoScalingMock.commandCalls(AttachLoadBalancersCommand)].map(
+        (call) => call.args[0].input.AutoScalingGroupName,
+      );
+      expect(attached).toEqual([OLD_GROUP]);
+      expect(autoScalingMock).toHaveReceivedCommandTimes(UpdateAutoScalingGroupCommand, 1);
+      expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 1, DesiredCapacity: 2, MaxSize: 4 });
+      expect(result).toEqual({
+        restoredGroups: [OLD_GROUP],
+        deletedGroup: NEW_GROUP,
+        message: `rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4; restored ${OLD_GROUP}; left shop-dev01-v1-retired as it was (not serving when the deploy started)`,
+      });
+    },
+  );
+
+  it("finds a new group Auto Scaling does not list yet by its name, and deletes it", async () => {
+    // Prepare: Describe does not list the new group (eventual consistency), but it exists.
+    givenGroups(serving());
+    autoScalingMock.on(DeleteAutoScalingGroupCommand, { AutoScalingGroupName: NEW_GROUP, ForceDelete: true }).resolves({});
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(result.deletedGroup).toBe(NEW_GROUP);
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteLaunchTemplateVersionsCommand, { Versions: ["4"] });
+  });
+
+  it.each([
+    [10, "asks again (NotYetVisible) instead of concluding it was never created", true],
+    [400, "concludes it was never created and deletes the version", false],
+  ])("when nothing by that name exists, and its version was created %i s ago, %s", async (age, _, retried) => {
+    // Prepare
+    givenGroups(serving());
+    autoScalingMock.on(DeleteAutoScalingGroupCommand).rejects(groupNotFound(NEW_GROUP));
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [{ VersionNumber: 4, VersionDescription: `immutable-deploy group ${NEW_GROUP}`, CreateTime: new Date((NOW - age) * 1000) }],
+    });
+
+    // Act
+    const attempt = rollback(deployState()).catch((error: unknown) => error);
+
+    // Assess
+    if (retried) {
+      expect(await attempt).toMatchObject({ name: ERROR.notYetVisible, message: expect.stringContaining(`created ${age} s ago`) });
+      expect(ec2Mock).not.toHaveReceivedCommand(DeleteLaunchTemplateVersionsCommand);
+    } else {
+      expect(await attempt).toMatchObject({ message: `rollback: ${NEW_GROUP} was never created; deleted launch template version(s) 4; restored ${OLD_GROUP}` });
+    }
+  });
+
+  it("acts on nothing when another deploy has taken the lock over (a late redrive)", async () => {
+    givenLockHeldBy(dynamoMock, "arn:aws:states:us-east-1:123456789012:execution:deploy:run-2");
+    givenGroups(serving(), group(NEW_GROUP));
+    await expect(rollback(deployState())).rejects.toMatchObject({ name: ERROR.lockLost });
+    expect(autoScalingMock).not.toHaveReceivedAnyCommand();
+    expect(ec2Mock).not.toHaveReceivedAnyCommand();
+  });
+
+  it("an old group busy with a scaling activity is restored on a retry: StillInUse, which the state machine retries", async () => {
+    // Prepare: the half-retired old group is still scaling in when the rollback restores it.
+    givenGroups(group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 0, MaxSize: 4 }), group(NEW_GROUP));
+    autoScalingMock
+      .on(UpdateAutoScalingGroupCommand)
+      .rejects(awsError("ScalingActivityInProgressFault", "Scaling activity 1234 is in progress and blocks this action"));
+
+    // Act
+    const attempt = handler(deployState(), lambdaContext);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.stillInUse, message: expect.stringContaining(`group ${OLD_GROUP} cannot be resized yet`) });
+    expect(autoScalingMock).not.toHaveReceivedCommand(DeleteAutoScalingGroupCommand);
   });
 
   it("a throttled delete reaches the state machine as TransientAwsError", async () => {

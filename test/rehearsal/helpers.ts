@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { type Server, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -34,15 +35,17 @@ export interface HttpAnswer {
   body: string;
 }
 
-export function get(url: string): Promise<HttpAnswer> {
+/** GET with a fresh connection; rejects on a connection error or after `timeoutMs` without an answer. */
+export function get(url: string, options: { timeoutMs?: number } = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
+    const req = request(url, { agent: false, timeout: options.timeoutMs }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (body += chunk));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${url} within ${options.timeoutMs} ms`)));
     req.end();
   });
 }
@@ -64,4 +67,32 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** The live child processes of `pid` (Linux: read from /proc), zombies excluded, as "<pid> <command line>". */
+export function childProcesses(pid = process.pid): string[] {
+  return childPids(pid).map((child) => {
+    try {
+      return `${child} ${readFileSync(`/proc/${child}/cmdline`, "utf8").split("\0").join(" ").trim()}`;
+    } catch {
+      return `${child} (ended)`;
+    }
+  });
+}
+
+/** The pids of the live child processes of `pid` (Linux: read from /proc), zombies excluded. */
+export function childPids(pid = process.pid): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "<pid> (<comm>) <state> <ppid> ...": comm may hold spaces and parentheses, so split after the last ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(ppid) === pid && state !== "Z") children.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return children;
 }

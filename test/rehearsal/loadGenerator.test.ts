@@ -2,7 +2,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { LoadGenerator } from "../../rehearsal/loadGenerator.js";
-import { closeServer } from "./helpers.js";
+import { LoadGeneratorClient } from "../../rehearsal/loadGeneratorClient.js";
+import { closeServer, isAlive } from "./helpers.js";
 
 describe("LoadGenerator", () => {
   it("sends steady traffic and counts answers by release, failing non-200 answers and refused connections", async () => {
@@ -42,5 +43,34 @@ describe("LoadGenerator", () => {
   it("rejects a rate that is not positive", () => {
     // Prepare, Act, Assess
     expect(() => new LoadGenerator({ url: "http://127.0.0.1:1", requestsPerSecond: 0 })).toThrow(RangeError);
+  });
+
+  it("runs in its own process: counts by release, reports on stop, and the process ends on close", async () => {
+    // Prepare
+    const server = createServer((_req, res) => {
+      res.setHeader("x-release", "v1");
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const load = await LoadGeneratorClient.start();
+
+    // Act
+    const beforeBegin = await load.stop();
+    await load.begin({ url, requestsPerSecond: 40 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const report = await load.stop();
+    const again = await load.stop();
+    await load.close();
+    await closeServer(server);
+
+    // Assess
+    expect(load.pid).not.toBe(process.pid);
+    expect(beforeBegin.requests).toBe(0);
+    expect(report.requests).toBeGreaterThanOrEqual(10);
+    expect(report.failedRequests).toBe(0);
+    expect(report.servedBy).toEqual({ v1: report.requests });
+    expect(again).toEqual(report);
+    expect(isAlive(load.pid)).toBe(false);
   });
 });

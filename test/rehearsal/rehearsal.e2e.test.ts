@@ -1,13 +1,40 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR } from "../../functions/lib/names.js";
 import { type RehearsalOptions, type RehearsalSummary, runRehearsal } from "../../rehearsal/rehearsal.js";
 import { type AslDefinition, loadDeployDefinition } from "../../stacks/stateMachineDefinition.js";
-import { get, isAlive } from "./helpers.js";
+import { usePrivateTempFolder } from "../tempFolder.js";
+import { childProcesses, get, isAlive } from "./helpers.js";
 
+const temp = usePrivateTempFolder("rehearsal-e2e-test");
+
+/** A CPU-bound process beside the rehearsal the whole time: the zero-failure claim must hold on a busy machine. */
+let cpuHog: ChildProcess;
 let definition: AslDefinition;
 beforeAll(async () => {
-  definition = await loadDeployDefinition("dev01");
-}, 60_000);
+  cpuHog = spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" });
+  // Synthesis writes a cdk.out folder: into a folder this file removes, not the system temp folder.
+  const cdkOut = join(temp.path, "cdk.out");
+  process.env.CDK_OUTDIR = cdkOut;
+  try {
+    definition = await loadDeployDefinition("dev01");
+  } finally {
+    delete process.env.CDK_OUTDIR;
+    rmSync(cdkOut, { recursive: true, force: true });
+  }
+}, 120_000);
+afterAll(() => {
+  cpuHog?.kill("SIGKILL");
+  temp.remove();
+});
+
+/**
+ * The children of this test process once a rehearsal has returned, beside the CPU hog and the esbuild service
+ * SST starts while synthesizing (it ends with its parent): none.
+ */
+const childrenBesideTheHog = () => childProcesses().filter((child) => !child.startsWith(`${cpuHog.pid} `) && !/\/esbuild --service=/.test(child));
 
 /** Real processes and real HTTP on loopback; only the bake is shortened further than `npm start` does. */
 const shortRehearsal = (): RehearsalOptions => ({
@@ -54,9 +81,12 @@ describe("runRehearsal (end to end)", () => {
     const pids = summary.startedProcesses.map((process) => process.pid!);
     expect(pids).toHaveLength(4);
     expect(pids.filter(isAlive)).toEqual([]);
+    expect(summary.helperProcesses.map((helper) => helper.role)).toEqual(["load balancer", "load generator"]);
+    expect(summary.helperProcesses.map((helper) => helper.pid).filter((pid) => pid === process.pid || isAlive(pid))).toEqual([]);
+    expect(childrenBesideTheHog()).toEqual([]);
     expect(lines.some((line) => /v2 +deploy: new instance\(s\) are healthy at load balancer \(2\/2\)/.test(line))).toBe(true);
     expect(lines.some((line) => /v1 +load balancer: i-\w+ draining/.test(line))).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it("rolls a broken v2 back while v1 keeps serving every request, and no v2 process remains", async () => {
     // Prepare
@@ -79,5 +109,14 @@ describe("runRehearsal (end to end)", () => {
     const v2Pids = summary.startedProcesses.filter((process) => process.release === "v2").map((process) => process.pid!);
     expect(v2Pids.length).toBeGreaterThanOrEqual(2);
     expect(summary.startedProcesses.map((process) => process.pid!).filter(isAlive)).toEqual([]);
-  }, 60_000);
+    expect(summary.helperProcesses.map((helper) => helper.pid).filter(isAlive)).toEqual([]);
+    expect(childrenBesideTheHog()).toEqual([]);
+  }, 120_000);
+});
+
+describe("the temp folder", () => {
+  // Last in this file: both rehearsals ran with os.tmpdir() pointing at a folder of its own.
+  it("holds nothing the rehearsals wrote (packed releases, unpacked instances, synthesis output)", () => {
+    expect(temp.leftovers()).toEqual([]);
+  });
 });

@@ -23,6 +23,7 @@ import { launchGroup, releaseImage, simulatedWorld } from "../support/simulatedW
 import {
   DEFAULT_TIMING,
   REGION_MIDDLEWARE_NAME,
+  RegionHttpHandler,
   SIMULATION_EPOCH_MS,
   UnmodelledOperationError,
   artifactBucketName,
@@ -32,21 +33,20 @@ import {
   leftovers,
 } from "../../simulator/region/index.js";
 
-describe("fault injection through the middleware", () => {
-  it("fails exactly the next n calls of the operation with the injected code, and counts every call", async () => {
-    // Prepare
+describe("fault injection", () => {
+  it("fails exactly the next n requests of the operation with the injected code; the SDK's own retries spend them, and every request counts", async () => {
+    // Prepare: SDK default clients (standard retry mode, 3 attempts).
     const world = simulatedWorld();
-    world.region.faults.inject([{ operation: "AutoScaling:DescribeAutoScalingGroups", error: "Throttling", times: 3 }]);
+    world.region.faults.inject([{ operation: "AutoScaling:DescribeAutoScalingGroups", error: "Throttling", times: 4 }]);
     const describe = () => world.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({})).catch((error: unknown) => error);
     // Act
-    const results = [await describe(), await describe(), await describe(), await describe()];
-    // Assess
-    for (const failure of results.slice(0, 3)) {
-      expect(failure).toBeInstanceOf(AutoScalingServiceException);
-      expect(failure).toMatchObject({ name: "Throttling", Code: "Throttling", $fault: "client", $metadata: { httpStatusCode: 400 } });
-    }
-    expect(results[3]).toMatchObject({ AutoScalingGroups: [], $metadata: { httpStatusCode: 200 } });
-    expect(world.region.apiCallCounts()).toEqual({ "AutoScaling:DescribeAutoScalingGroups": 4 });
+    const first = await describe();
+    const second = await describe();
+    // Assess: three throttled attempts, then one more and a success.
+    expect(first).toBeInstanceOf(AutoScalingServiceException);
+    expect(first).toMatchObject({ name: "Throttling", Code: "Throttling", $fault: "client", $metadata: { httpStatusCode: 400, attempts: 3 } });
+    expect(second).toMatchObject({ AutoScalingGroups: [], $metadata: { httpStatusCode: 200, attempts: 2 } });
+    expect(world.region.apiCallCounts()).toEqual({ "AutoScaling:DescribeAutoScalingGroups": 5 });
     expect(world.region.faults.pendingApiErrors()).toEqual([]);
   });
 
@@ -86,15 +86,18 @@ describe("fault injection through the middleware", () => {
     expect(groups.AutoScalingGroups?.length).toBe(1);
   });
 
-  it("fails loudly on a command the region does not model, and detach removes the middleware", async () => {
+  it("fails loudly on a command the region does not model, and detach gives the client its own transport back", async () => {
     // Prepare
     const world = simulatedWorld();
+    const attached = world.clients.ec2.config.requestHandler;
     // Act
     const unmodelled = await world.clients.ec2.send(new RunInstancesCommand({ MinCount: 1, MaxCount: 1 })).catch((error: unknown) => error);
     world.attachment.detach();
     // Assess
     expect(unmodelled).toBeInstanceOf(UnmodelledOperationError);
     expect(world.region.unmodelledCalls).toEqual(["EC2:RunInstances"]);
+    expect(attached).toBeInstanceOf(RegionHttpHandler);
+    expect(world.clients.ec2.config.requestHandler).not.toBeInstanceOf(RegionHttpHandler);
     expect(world.clients.ec2.middlewareStack.identify().some((entry) => entry.startsWith(REGION_MIDDLEWARE_NAME))).toBe(false);
   });
 });

@@ -18,6 +18,7 @@ import {
   DEFAULT_TIMING,
   Scheduler,
   SIMULATION_EPOCH_MS,
+  NO_HEALTHY_TARGET,
   TrafficModel,
   VirtualClock,
   attachRegion,
@@ -76,7 +77,7 @@ describe("virtual clock and scheduler", () => {
 });
 
 describe("Auto Scaling group with an ALB target group", () => {
-  it("launches instances that become InService after the boot time, and targets healthy after threshold x interval", async () => {
+  it("launches instances that become InService after the boot time, and new targets healthy at their first passing check", async () => {
     // Prepare
     const world = simulatedWorld();
     const start = world.region.now();
@@ -87,7 +88,7 @@ describe("Auto Scaling group with an ALB target group", () => {
     world.region.advance(1);
     const afterBoot = await describeGroup(world, name);
     const statesAtBoot = await targetStates(world);
-    world.region.runUntil(start + (DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING)) * 1000 - 1);
+    world.region.runUntil(start + (DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING, "application")) * 1000 - 1);
     const statesJustBefore = await targetStates(world);
     world.region.advance(0.001);
     const statesAfter = await targetStates(world);
@@ -98,7 +99,8 @@ describe("Auto Scaling group with an ALB target group", () => {
     expect(statesAtBoot).toEqual(["initial", "initial"]);
     expect(statesJustBefore).toEqual(["initial", "initial"]);
     expect(statesAfter).toEqual(["healthy", "healthy"]);
-    expect(loadBalancerHealthySeconds(DEFAULT_TIMING)).toBe(DEFAULT_TIMING.healthyThreshold * DEFAULT_TIMING.healthCheckIntervalSeconds);
+    // ALB guide: "After your target is registered, it must pass one health check to be considered healthy."
+    expect(loadBalancerHealthySeconds(DEFAULT_TIMING, "application")).toBe(DEFAULT_TIMING.healthCheckIntervalSeconds);
   });
 
   it("drains scaled-in instances for the deregistration delay, then terminates them", async () => {
@@ -221,7 +223,7 @@ describe("Auto Scaling group with an ALB target group", () => {
     const names: string[] = [];
     for (let i = 0; i < 120; i++) names.push(await launchGroup(world, { release: `r${i}`, groupName: `g-${String(i).padStart(3, "0")}`, desired: 0 }));
     const big = await launchGroup(world, { release: "big", desired: 200, max: 200 });
-    world.region.advance(DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING));
+    world.region.advance(DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING, "application"));
     const callsBefore = world.region.apiCallCounts()["AutoScaling:DescribeAutoScalingGroups"] ?? 0;
     // Act
     const first = await world.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ MaxRecords: 100 }));
@@ -274,7 +276,7 @@ describe("classic ELB", () => {
     // Act
     world.region.advance(DEFAULT_TIMING.instanceBootSeconds);
     const registering = await health();
-    world.region.advance(loadBalancerHealthySeconds(DEFAULT_TIMING));
+    world.region.advance(loadBalancerHealthySeconds(DEFAULT_TIMING, "classic"));
     const inService = await health();
     const instanceId = inService[0]?.InstanceId ?? "";
     await world.clients.autoScaling.send(new DetachLoadBalancersCommand({ AutoScalingGroupName: name, LoadBalancerNames: [loadBalancerName] }));
@@ -297,23 +299,95 @@ describe("classic ELB", () => {
   });
 });
 
+describe("app behaviour over time", () => {
+  async function healthReasons(world: ReturnType<typeof simulatedWorld>): Promise<string[]> {
+    const health = await world.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn(world) }));
+    return (health.TargetHealthDescriptions ?? []).map((d) => `${d.TargetHealth?.State}${d.TargetHealth?.Reason ? ` ${d.TargetHealth.Reason}` : ""}`);
+  }
+  const healthyAt = DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING, "application");
+
+  it("appDiesAfterSeconds: passes its checks, stops answering that long after it first served, then fails its checks", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    world.region.setReleaseBehavior("v1", { appDiesAfterSeconds: 120 });
+    await launchGroup(world, { release: "v1", desired: 1 });
+    // Act
+    world.region.advance(healthyAt);
+    const served = await healthReasons(world);
+    const [instance] = [...world.region.ec2.instances.values()];
+    world.region.advance(119);
+    const stillServing = instance.appServing;
+    world.region.advance(1);
+    const died = instance.appServing;
+    world.region.advance(DEFAULT_TIMING.unhealthyThreshold * DEFAULT_TIMING.healthCheckIntervalSeconds);
+    // Assess
+    expect(served).toEqual(["healthy"]);
+    expect(instance.firstServedAtMs).toBe(T0 + healthyAt * 1000);
+    expect([stillServing, died]).toEqual([true, false]);
+    expect(await healthReasons(world)).toEqual(["unhealthy Target.FailedHealthChecks"]);
+  });
+
+  it("appFlapSeconds: up and down by turns; an ALB takes it in at its first passing check and, as it never fails two checks in a row, keeps it", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    world.region.setReleaseBehavior("v1", { appFlapSeconds: 10 });
+    await launchGroup(world, { release: "v1", desired: 1 });
+    const [instance] = [...world.region.ec2.instances.values()];
+    const seen = new Set<boolean>();
+    const health = new Set<string>();
+    // Act
+    for (let t = 0; t < 600; t += 5) {
+      world.region.advance(5);
+      if (instance.state === "running") seen.add(instance.appServing);
+      if (t >= healthyAt) for (const reason of await healthReasons(world)) health.add(reason);
+    }
+    // Assess: checks 30 s apart meet a 20 s cycle at alternating phases: pass, fail, pass, ...
+    expect([...seen].sort()).toEqual([false, true]);
+    expect([...health]).toEqual(["healthy"]);
+  });
+
+  it("appSlowSeconds: an answer slower than the health check timeout is a Target.Timeout; a slower one within it passes that much later", async () => {
+    // Prepare
+    const slow = simulatedWorld();
+    slow.region.setReleaseBehavior("v1", { appSlowSeconds: 5 });
+    await launchGroup(slow, { release: "v1", desired: 1 });
+    const late = simulatedWorld();
+    late.region.setReleaseBehavior("v1", { appSlowSeconds: 2 });
+    await launchGroup(late, { release: "v1", desired: 1 });
+    // Act
+    slow.region.advance(healthyAt + 2 * DEFAULT_TIMING.healthCheckIntervalSeconds);
+    late.region.advance(healthyAt + 1);
+    const notYet = await healthReasons(late);
+    late.region.advance(1);
+    // Assess: the stage's health check timeout is 4 s (DEFAULTS.healthCheckTimeoutSeconds)
+    expect(await healthReasons(slow)).toEqual(["unhealthy Target.Timeout"]);
+    expect(notYet).toEqual(["initial Elb.InitialHealthChecking"]);
+    expect(await healthReasons(late)).toEqual(["healthy"]);
+  });
+});
+
 describe("traffic model", () => {
-  it("fails every request while no instance is healthy, none while one is", async () => {
+  it("counts requests before any release served apart, fails them once one has, and none while an instance is healthy", async () => {
     // Prepare
     const world = simulatedWorld();
     const traffic = new TrafficModel(world.region, world.settings.loadBalancer, 10);
     traffic.start();
-    await launchGroup(world, { release: "v1" });
+    const group = await launchGroup(world, { release: "v1" });
     // Act
-    const healthyAfter = DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING);
+    const healthyAfter = DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING, "application");
     world.region.advance(healthyAfter);
     const beforeHealthy = traffic.counters();
     world.region.advance(600);
     const steady = TrafficModel.difference(traffic.counters(), beforeHealthy);
+    const beforeScaleIn = traffic.counters();
+    await world.clients.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: group, MinSize: 0, DesiredCapacity: 0 }));
+    world.region.advance(100);
+    const empty = TrafficModel.difference(traffic.counters(), beforeScaleIn);
     // Assess
-    expect(beforeHealthy).toEqual({ total: healthyAfter * 10, failed: healthyAfter * 10, servedBy: {} });
-    expect(steady).toEqual({ total: 6000, failed: 0, servedBy: { v1: 6000 } });
-    expect(traffic.failures[0]).toMatchObject({ reason: "no healthy target", count: healthyAfter * 10 });
+    expect(beforeHealthy).toEqual({ total: healthyAfter * 10, failed: 0, beforeFirstRelease: healthyAfter * 10, servedBy: {}, failedBy: {} });
+    expect(steady).toEqual({ total: 6000, failed: 0, beforeFirstRelease: 0, servedBy: { v1: 6000 }, failedBy: {} });
+    expect(empty).toEqual({ total: 1000, failed: 1000, beforeFirstRelease: 0, servedBy: {}, failedBy: { [NO_HEALTHY_TARGET]: 1000 } });
+    expect(traffic.failures[0]).toMatchObject({ reason: "no healthy target", count: 1000 });
   });
 
   it("swaps releases with zero failed requests when the new group is healthy before the old one drains", async () => {
@@ -356,18 +430,63 @@ describe("traffic model", () => {
     expect(traffic.failures.map((f) => f.reason)).toEqual(["target not serving"]);
     expect([...world.region.ec2.instances.values()].filter((i) => i.state === "running").length).toBe(2);
   });
+  it("with a request duration, requests in flight finish while their instance drains, and are cut off by a ForceDelete", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    const old = await launchGroup(world, { release: "v1" });
+    world.region.advance(200);
+    const drained = new TrafficModel(world.region, world.settings.loadBalancer, { requestsPerSecond: 10, requestSeconds: 20 });
+    drained.start();
+    await launchGroup(world, { release: "v2" });
+    world.region.advance(200);
+    // Act: the old group leaves the load balancer properly (drains), then the new one is force-deleted mid-request.
+    await world.clients.autoScaling.send(new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: old, TargetGroupARNs: [targetGroupArn(world)] }));
+    world.region.advance(DEFAULT_TIMING.drainingSeconds + 1);
+    const afterDrain = drained.counters();
+    const v2 = [...world.region.autoScaling.groups.values()].find((g) => g.name !== old)!.name;
+    await world.clients.autoScaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: v2, ForceDelete: true }));
+    world.region.advance(1);
+    // Assess
+    expect(afterDrain.failed).toBe(0);
+    expect(afterDrain.servedBy.v1).toBeGreaterThan(0);
+    const cut = drained.counters();
+    // 10 requests/s for 20 s each: about 200 in flight when the instances went away.
+    expect(cut.failedBy.v2).toBeGreaterThanOrEqual(190);
+    expect(drained.failures.find((f) => f.reason === "cut off")).toMatchObject({ release: "v2" });
+  });
+
+  it("fails requests beyond an instance's capacity, and none within it", async () => {
+    // Prepare
+    const world = simulatedWorld();
+    await launchGroup(world, { release: "v1", desired: 2 });
+    world.region.advance(200);
+    const within = new TrafficModel(world.region, world.settings.loadBalancer, { requestsPerSecond: 20, requestsPerInstancePerSecond: 10 });
+    const beyond = new TrafficModel(world.region, world.settings.loadBalancer, { requestsPerSecond: 30, requestsPerInstancePerSecond: 10 });
+    within.start();
+    beyond.start();
+    // Act
+    world.region.advance(100);
+    // Assess
+    expect(within.counters()).toMatchObject({ total: 2000, failed: 0, servedBy: { v1: 2000 } });
+    expect(beyond.counters()).toMatchObject({ total: 3000, failed: 1000, servedBy: { v1: 2000 } });
+    expect(beyond.failures.every((f) => f.reason === "over capacity")).toBe(true);
+  });
 });
 
 describe("physical minimum", () => {
   it("adds bake, boot, health checks, draining, hook and termination with zero orchestration delay", () => {
     // Act
     const normal = physicalMinimum(DEFAULT_TIMING, { bake: "release", launch: true, retire: true });
+    const classic = physicalMinimum(DEFAULT_TIMING, { bake: "release", launch: true, retire: true, loadBalancer: "classic" });
     const first = physicalMinimum(DEFAULT_TIMING, { bake: "base-and-release", launch: true, retire: false });
     const slowApp = physicalMinimum({ ...DEFAULT_TIMING, appStartSeconds: 45 }, { bake: "none", launch: true, retire: true, lifecycleHookSeconds: 60 });
-    // Assess
-    expect(normal.totalSeconds).toBe(600 + 40 + 60 + 300 + 30);
-    expect(first.totalSeconds).toBe(900 + 600 + 40 + 60);
-    expect(slowApp.parts.loadBalancerHealthySeconds).toBe(90);
-    expect(slowApp.totalSeconds).toBe(40 + 90 + 300 + 60 + 30);
+    const slowAppClassic = physicalMinimum({ ...DEFAULT_TIMING, appStartSeconds: 45 }, { bake: "none", launch: true, retire: true, loadBalancer: "classic" });
+    // Assess: a new ALB target needs one passing check, a classic instance healthyThreshold (2) in a row.
+    expect(normal.totalSeconds).toBe(600 + 40 + 30 + 300 + 30);
+    expect(classic.totalSeconds).toBe(600 + 40 + 60 + 300 + 30);
+    expect(first.totalSeconds).toBe(900 + 600 + 40 + 30);
+    expect(slowApp.parts.loadBalancerHealthySeconds).toBe(60);
+    expect(slowApp.totalSeconds).toBe(40 + 60 + 300 + 60 + 30);
+    expect(slowAppClassic.parts.loadBalancerHealthySeconds).toBe(90);
   });
 });

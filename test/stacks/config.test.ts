@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULTS } from "../../functions/lib/names.js";
-import { StageConfigError, loadStageConfig, parseStageConfig, siteDomain } from "../../stacks/config.js";
+import { deployOnlyProblems, loadStageConfig, parseStageConfig, PLACEHOLDERS, siteDomain, StageConfigError } from "../../stacks/config.js";
 
 const base = { domain: "example.com", hostedZoneId: "Z0123456789EXAMPLE01" };
 
@@ -32,7 +32,7 @@ describe("stage configuration", () => {
   });
 
   const badFields: [string, Record<string, unknown>, RegExp][] = [
-    ["missing domain", { hostedZoneId: base.hostedZoneId }, /domain: missing; allowed: a lower-case DNS name/],
+    ["missing domain", { hostedZoneId: base.hostedZoneId }, /domain: \(missing\); allowed: a lower-case DNS name/],
     ["bad hosted zone", { ...base, hostedZoneId: "zone-1" }, /hostedZoneId: "zone-1"; allowed: a Route 53 hosted zone id/],
     ["unknown load balancer", { ...base, loadBalancer: "network" }, /loadBalancer: "network"; allowed: "application" or "classic"/],
     ["zero max", { ...base, maxCapacity: 0 }, /maxCapacity: 0; allowed: an integer from 1 to 500/],
@@ -47,14 +47,54 @@ describe("stage configuration", () => {
     ["bad ssh key", { ...base, sshPublicKey: "hello" }, /sshPublicKey: "hello"; allowed: an OpenSSH public key line/],
     ["one subnet", { ...base, vpc: { vpcId: "vpc-0abc12345", publicSubnetIds: ["subnet-0abc1234"], availabilityZones: ["us-east-1a"] } }, /vpc.publicSubnetIds: \["subnet-0abc1234"\]; allowed: at least two subnets/],
     ["ipv6 on classic", { ...base, loadBalancer: "classic", ipv6: true }, /ipv6: true; allowed: false unless loadBalancer is "application"/],
-    ["typo", { ...base, desiredCapacty: 2 }, /desiredCapacty: unknown field; allowed: domain, hostedZoneId/],
+    ["typo", { ...base, desiredCapacty: 2 }, /desiredCapacty: unknown field \(did you mean "desiredCapacity"\?\); allowed: domain, hostedZoneId/],
     ["nested typo", { ...base, healthCheck: { intervall: 5 } }, /healthCheck.intervall: unknown field; allowed: path, intervalSeconds/],
+    ["a far-off field name gets no guess", { ...base, colour: "blue" }, /colour: unknown field; allowed: domain,/],
+    ["a wrong type says what is allowed, not what zod expected", { ...base, ipv6: "yes" }, /ipv6: "yes"; allowed: true or false/],
     ["bad region", { ...base, region: "mars-1" }, /region: "mars-1"; allowed: an AWS region/],
+    ["instance type that does not exist", { ...base, instanceType: "t3.mega" }, /instanceType: "t3.mega"; allowed: an EC2 instance type the SDK knows \(@aws-sdk\/client-ec2 _InstanceType, \d+ types\)/],
+    ["Node.js version never released", { ...base, nodeVersion: "22.99.0" }, /nodeVersion: "22.99.0"; allowed: a released Node.js version, 18.0.0 or later, such as "22.11.0" \(stacks\/data\/nodeVersions.ts, known through \d+\.\d+\.\d+ as of \d{4}-\d\d-\d\d; refresh it with npx tsx scripts\/node-versions.ts\)/],
+    ["Node.js version that is a line, not a release", { ...base, nodeVersion: "22" }, /nodeVersion: "22"; allowed: a released Node.js version/],
+    ["Node.js version too old for the base image", { ...base, nodeVersion: "16.20.2" }, /nodeVersion: "16.20.2"; allowed: a released Node.js version, 18.0.0 or later/],
+    [
+      "health deadline shorter than the grace period plus a boot",
+      { ...base, healthCheckGracePeriodSeconds: 900, timeouts: { groupHealthySeconds: 300, loadBalancerHealthySeconds: 300 } },
+      /timeouts\.loadBalancerHealthySeconds: 300; allowed: timeouts\.groupHealthySeconds \+ timeouts\.loadBalancerHealthySeconds \(300 \+ 300 = 600\) of at least healthCheckGracePeriodSeconds plus a boot \(900 \+ 120 = 1020\)/,
+    ],
+    ["one availability zone", { ...base, availabilityZones: ["us-east-1a"] }, /availabilityZones: \["us-east-1a"\]; allowed: at least two availability zones of the stage's region/],
+    ["a zone of another region", { ...base, availabilityZones: ["us-east-1a", "us-west-2b"] }, /availabilityZones: \["us-east-1a","us-west-2b"\]; allowed: distinct zones of the stage's region us-east-1/],
+    ["the same zone twice", { ...base, availabilityZones: ["us-east-1a", "us-east-1a"] }, /availabilityZones: .*; allowed: distinct zones of the stage's region us-east-1/],
+    ["zones beside an existing VPC", { ...base, availabilityZones: ["us-east-1a", "us-east-1b"], vpc: { vpcId: "vpc-0abc12345", publicSubnetIds: ["subnet-0abc1234", "subnet-0abc1235"], availabilityZones: ["us-east-1a", "us-east-1b"] } }, /availabilityZones: .*; allowed: none with vpc/],
   ];
+  it("accepts what a deploy can use: a known instance type, a released Node.js version, enough time to get healthy", () => {
+    const config = parseStageConfig("dev01", {
+      ...base,
+      instanceType: "t4g.small",
+      nodeVersion: "24.11.1",
+      healthCheckGracePeriodSeconds: 600,
+      timeouts: { groupHealthySeconds: 360, loadBalancerHealthySeconds: 360 },
+      availabilityZones: ["us-east-1b", "us-east-1d"],
+    });
+    expect(config).toMatchObject({ instanceType: "t4g.small", nodeVersion: "24.11.1", availabilityZones: ["us-east-1b", "us-east-1d"] });
+  });
+
   it.each(badFields)("%s: names the stage, the field, the value and what is allowed", (_, input, message) => {
     const attempt = () => parseStageConfig("dev01", input);
     expect(attempt).toThrowError(StageConfigError);
     expect(attempt).toThrowError(/^Invalid configuration for stage "dev01":/);
     expect(attempt).toThrowError(message);
+  });
+});
+
+describe("what only a deploy refuses", () => {
+  it("the shipped placeholder domain and hosted zone, in the usual form", () => {
+    expect(deployOnlyProblems(loadStageConfig("dev01"))).toEqual([
+      `domain: "${PLACEHOLDERS.domain}"; allowed: a domain whose hosted zone you own (example.com is the shipped placeholder: set yours in stacks/config.ts)`,
+      expect.stringMatching(/^hostedZoneId: "Z0123456789EXAMPLE01"; allowed: the Route 53 hosted zone id of your domain/),
+    ]);
+  });
+
+  it("nothing for a stage with its own domain and zone", () => {
+    expect(deployOnlyProblems(parseStageConfig("dev01", { domain: "shop.example.net", hostedZoneId: "Z08152342SHOPZONE001" }))).toEqual([]);
   });
 });

@@ -18,6 +18,10 @@ Object.assign(STAGES, {
   },
 });
 
+Object.assign(STAGES, {
+  zones01: { domain: "example.org", hostedZoneId: "Z0987654321ZONES0001", region: "us-west-1", availabilityZones: ["us-west-1b", "us-west-1c"] },
+});
+
 async function environmentOf(stage: string) {
   const app = await synthesizeApp(stage);
   return Template.fromJSON(app.template("Environment"));
@@ -194,5 +198,22 @@ describe("Environment stack, other stage shapes", () => {
     t.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
       Subnets: ["subnet-0aaa1111", "subnet-0bbb2222"],
     });
+  });
+});
+
+describe("Environment stack: the subnets' availability zones", () => {
+  const subnetZones = (t: Template) => Object.values(t.findResources("AWS::EC2::Subnet")).map((subnet) => subnet.Properties.AvailabilityZone);
+
+  it("come from the stage's availabilityZones when it sets them, in the stage's own region", async () => {
+    const t = await environmentOf("zones01");
+    expect(subnetZones(t)).toEqual(["us-west-1b", "us-west-1c"]);
+  });
+
+  it("otherwise from CDK's availability-zone lookup (made by sst deploy), never a guessed letter", async () => {
+    // Prepare: no cdk.context.json in the repository, so the lookup is not cached here.
+    const app = await synthesizeApp("dev01");
+    // Assess: CDK's placeholders, and a note that the deploy looks the zones up.
+    expect(subnetZones(Template.fromJSON(app.template("Environment")))).toEqual(["dummy1a", "dummy1b"]);
+    expect(app.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^availability-zones lookup \(availability-zones:account=123456789012:region=us-east-1\)/)]));
   });
 });

@@ -82,6 +82,8 @@ describe("Pipeline stack (dev01, application load balancer)", () => {
       KeySchema: [{ AttributeName: "lockId", KeyType: "HASH" }],
       BillingMode: "PAY_PER_REQUEST",
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      // The delivery records expire (functions/lib/lock.ts, claimDelivery).
+      TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
     });
   });
 
@@ -104,6 +106,18 @@ describe("Pipeline stack (dev01, application load balancer)", () => {
       [`aws:RequestTag/${TAG.app}`]: "webapp",
       [`aws:RequestTag/${TAG.environment}`]: "dev01",
     });
+  });
+
+  it("lets the launch tag only on launch, and create only Auto Scaling's own service-linked role", () => {
+    const launch = statementsOf(t, "LaunchReleaseGroupFunction");
+    const tags = launch.filter((s) => actionsOf(s).includes("ec2:CreateTags"));
+    expect(tags).toHaveLength(1);
+    expect(tags[0].Condition).toEqual({ StringEquals: { "ec2:CreateAction": "RunInstances" } });
+    expect(JSON.stringify(tags[0].Resource)).toMatch(/:instance\/\*".*:volume\/\*"/);
+    const serviceLinkedRole = launch.filter((s) => actionsOf(s).includes("iam:CreateServiceLinkedRole"));
+    expect(serviceLinkedRole).toHaveLength(1);
+    expect(serviceLinkedRole[0].Condition).toEqual({ StringEquals: { "iam:AWSServiceName": "autoscaling.amazonaws.com" } });
+    expect(JSON.stringify(serviceLinkedRole[0].Resource)).toContain(":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling");
   });
 
   it("lets only the retention function deregister images, only images tagged with this app", () => {
@@ -142,6 +156,26 @@ describe("Pipeline stack (dev01, application load balancer)", () => {
     // The bake instance's security group has no ingress at all.
     const bakeGroup = Object.entries(t.findResources("AWS::EC2::SecurityGroup")).find(([id]) => id.startsWith("BakeSecurityGroup"))!;
     expect(bakeGroup[1].Properties.SecurityGroupIngress).toBeUndefined();
+  });
+
+  it("publishes every end of a deploy: Step Functions' status changes to a terminal status invoke the notify function", () => {
+    // Prepare: the rule on aws.states events of this state machine, and the notify function's logical id.
+    const notifyId = Object.keys(t.findResources("AWS::Lambda::Function")).find((id) => id.startsWith("NotifyFunction"));
+    const rules = Object.values(t.findResources("AWS::Events::Rule")).filter((rule) => rule.Properties.EventPattern.source?.[0] === "aws.states");
+    // Assess
+    expect(rules).toHaveLength(1);
+    expect(rules[0].Properties.EventPattern).toEqual({
+      source: ["aws.states"],
+      "detail-type": ["Step Functions Execution Status Change"],
+      detail: { stateMachineArn: [{ Ref: expect.stringMatching(/^Deploy/) }], status: ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] },
+    });
+    expect(rules[0].Properties.Targets).toEqual([expect.objectContaining({ Arn: { "Fn::GetAtt": [notifyId, "Arn"] } })]);
+    t.hasResourceProperties("AWS::Lambda::Permission", { Action: "lambda:InvokeFunction", Principal: "events.amazonaws.com", FunctionName: { "Fn::GetAtt": [notifyId, "Arn"] } });
+    // It reads the outcome from Step Functions, and no state of the definition invokes it.
+    const notifyActions = statementsOf(t, "NotifyFunction").flatMap(actionsOf);
+    expect(notifyActions).toEqual(expect.arrayContaining(["states:DescribeExecution", "states:GetExecutionHistory", "sns:Publish", "events:PutEvents"]));
+    const definition = JSON.stringify(Object.values(t.findResources("AWS::StepFunctions::StateMachine"))[0].Properties.DefinitionString);
+    expect(definition).not.toContain(notifyId);
   });
 
   it("publishes outcomes to an encrypted SNS topic and outputs what users need to start a deploy", () => {

@@ -6,11 +6,34 @@ import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balan
 import { allClients, autoScaling, ec2, elb, elbv2 } from "../../functions/lib/clients.js";
 import type { DeployState, EnvironmentSettings } from "../../functions/lib/contract.js";
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
-import { attachRegion, bindFunctionClock, createEnvironment, type CreateEnvironmentOptions, SimulatedRegion, type Timing } from "../../simulator/region/index.js";
+import {
+  attachRegion,
+  bindFunctionClock,
+  createEnvironment,
+  type CreateEnvironmentOptions,
+  IMMEDIATE_CONSISTENCY,
+  SimulatedRegion,
+  type SimulatedRegionOptions,
+  type Timing,
+} from "../../simulator/region/index.js";
 
-/** A region with one environment and real SDK clients routed to it. */
-export function simulatedWorld(options: { environment?: CreateEnvironmentOptions; timing?: Partial<Timing> } = {}) {
-  const region = new SimulatedRegion({ timing: options.timing });
+/**
+ * The region's processes without AWS's delays: no API latency, every change visible at once. Fixtures default
+ * to it so a test of one behaviour is not timed by another; pass `region: {}` for the region's defaults (AWS's
+ * latency and eventual consistency), as the scenarios run.
+ */
+export const INSTANT_REGION: Omit<SimulatedRegionOptions, "timing"> = { apiLatencySeconds: 0, consistency: IMMEDIATE_CONSISTENCY };
+
+interface WorldOptions {
+  environment?: CreateEnvironmentOptions;
+  timing?: Partial<Timing>;
+  /** Region options (default `INSTANT_REGION`). */
+  region?: Omit<SimulatedRegionOptions, "timing">;
+}
+
+/** A region with one environment and real SDK clients (the SDK's default configuration) routed to it. */
+export function simulatedWorld(options: WorldOptions = {}) {
+  const region = new SimulatedRegion({ ...(options.region ?? INSTANT_REGION), timing: options.timing });
   const settings = createEnvironment(region, options.environment);
   const clients = {
     autoScaling: new AutoScalingClient({ region: "us-east-1" }),
@@ -83,8 +106,8 @@ export async function describeGroup(world: ReturnType<typeof simulatedWorld>, na
  * The product's own SDK clients (functions/lib/clients.ts) and clock routed to a fresh simulated region with
  * one environment: stage functions called directly meet AWS as the simulator models it. `close()` undoes it.
  */
-export function productWorld(options: { environment?: CreateEnvironmentOptions; timing?: Partial<Timing> } = {}) {
-  const region = new SimulatedRegion({ timing: options.timing });
+export function productWorld(options: WorldOptions = {}) {
+  const region = new SimulatedRegion({ ...(options.region ?? INSTANT_REGION), timing: options.timing });
   const settings = createEnvironment(region, { app: "shop", environment: "dev01", ...options.environment });
   const attachment = attachRegion(region, allClients);
   const restoreClock = bindFunctionClock(region);

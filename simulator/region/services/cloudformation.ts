@@ -59,7 +59,7 @@ export class CloudFormationService {
 }
 
 /** CDK names a top-level construct's resource `<constructId><8 hex>`. */
-function constructIdOf(logicalId: string): string {
+export function constructIdOf(logicalId: string): string {
   return logicalId.replace(/[0-9A-F]{8}$/, "");
 }
 

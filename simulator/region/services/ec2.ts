@@ -32,7 +32,7 @@ import { type CallContext, type OperationHandlers, type Output, type RegionConte
 import { awsError } from "../errors.js";
 import { REGION_DELAYS } from "../timing.js";
 
-export type ImageState = "pending" | "available";
+export type ImageState = "pending" | "available" | "deregistered";
 export type SnapshotState = "pending" | "completed";
 export type InstanceState = "pending" | "running" | "shutting-down" | "terminated";
 
@@ -81,6 +81,12 @@ export interface SimInstance {
   state: InstanceState;
   /** The app answers requests and health checks. */
   appServing: boolean;
+  /** How long each answer of the app takes, health checks included (0: at once). */
+  answerSeconds: number;
+  /** When a load balancer first routed to the instance (a release's `appDiesAfterSeconds` counts from here). */
+  firstServedAtMs?: number;
+  /** The app died (`appDiesAfterSeconds`): it never answers again on this instance. */
+  appDead?: boolean;
   launchedAtMs: number;
   subnetId: string;
   availabilityZone: string;
@@ -90,13 +96,21 @@ export interface SimInstance {
   stateReason?: { Code: string; Message: string };
 }
 
-/** How the app of a release behaves on its instances (scenario `deploy.appHealthy` / `deploy.bootFails`). */
+/** How the app of a release behaves on its instances (scenario `deploy.appHealthy`, `deploy.bootFails`, ...). */
 export interface ReleaseBehavior {
   /** False: the app never becomes healthy (a broken release). Default true. */
   appHealthy: boolean;
   /** True: every instance of the release fails to boot (terminated with Server.InternalError). Default false. */
   bootFails: boolean;
+  /** The app stops answering this long after a load balancer first routed to the instance (it passed its checks). */
+  appDiesAfterSeconds?: number;
+  /** From app start: answering for this long, then not for this long, and so on. */
+  appFlapSeconds?: number;
+  /** Every answer, health checks included, takes this long. */
+  appSlowSeconds?: number;
 }
+
+const HEALTHY_RELEASE: Readonly<ReleaseBehavior> = Object.freeze({ appHealthy: true, bootFails: false });
 
 export type InstanceListener = (instance: SimInstance) => void;
 
@@ -164,8 +178,15 @@ export class Ec2Service {
   readonly snapshots = new Map<string, SimSnapshot>();
   readonly launchTemplates = new Map<string, SimLaunchTemplate>();
   readonly instances = new Map<string, SimInstance>();
-  /** Deregistered image ids: DescribeImages omits them instead of failing with NotFound. */
-  private readonly deregistered = new Set<string>();
+  /**
+   * Deregistered images: DescribeImages lists them (state `deregistered`) until `listedUntilMs`, then answers an
+   * id with an empty result while an instance still runs from it, and with InvalidAMIID.NotFound after that.
+   */
+  private readonly deregistered = new Map<string, { image: SimImage; listedUntilMs: number }>();
+  /** CreateLaunchTemplateVersion's ClientToken -> the version it created (EC2 idempotency). */
+  private readonly versionTokens = new Map<string, { launchTemplateId: string; versionNumber: number; request: string }>();
+  /** Availability Zone of each subnet, in the order first seen (a, b, c, ...). */
+  private readonly subnetZones = new Map<string, string>();
   private readonly releaseBehaviors = new Map<string, ReleaseBehavior>();
   private readonly instanceListeners: InstanceListener[] = [];
   private readonly lifecycleTimers = new Map<string, Array<{ cancel(): void }>>();
@@ -190,21 +211,63 @@ export class Ec2Service {
   }
 
   releaseBehavior(release: string | undefined): ReleaseBehavior {
-    return (release && this.releaseBehaviors.get(release)) || { appHealthy: true, bootFails: false };
+    return (release && this.releaseBehaviors.get(release)) || HEALTHY_RELEASE;
+  }
+
+  /**
+   * A load balancer routes to the instance for the first time (its target turned healthy): from here a release
+   * with `appDiesAfterSeconds` stops answering after that long, for good.
+   */
+  firstServed(instanceId: string): void {
+    const instance = this.instances.get(instanceId);
+    if (!instance || instance.firstServedAtMs !== undefined || instance.state !== "running") return;
+    instance.firstServedAtMs = this.ctx.clock.now();
+    const diesAfter = this.releaseBehavior(instance.release).appDiesAfterSeconds;
+    if (diesAfter === undefined) return;
+    this.track(
+      instance,
+      this.ctx.scheduler.after(diesAfter, () => this.setAppServing(instance, false, "died"), `app dies ${instance.instanceId}`),
+    );
+  }
+
+  /** The app starts answering; a flapping release then alternates every `appFlapSeconds` until the instance stops. */
+  private startApp(instance: SimInstance, behavior: ReleaseBehavior): void {
+    if (instance.state !== "running") return;
+    this.setAppServing(instance, true, "started");
+    const flap = behavior.appFlapSeconds;
+    if (!flap) return;
+    const toggle = () => {
+      if (instance.state !== "running" || instance.appDead) return;
+      this.setAppServing(instance, !instance.appServing, "flapped");
+      this.track(instance, this.ctx.scheduler.after(flap, toggle, `app flaps ${instance.instanceId}`));
+    };
+    this.track(instance, this.ctx.scheduler.after(flap, toggle, `app flaps ${instance.instanceId}`));
+  }
+
+  private setAppServing(instance: SimInstance, serving: boolean, why: "started" | "died" | "flapped"): void {
+    if (instance.state !== "running" || instance.appDead) return;
+    if (why === "died") instance.appDead = true;
+    if (instance.appServing === serving) return;
+    instance.appServing = serving;
+    this.emit(instance);
   }
 
   // ---- images and snapshots --------------------------------------------------------------------------
 
-  /** Creates an AMI with one root snapshot; both `pending` until `availableAtMs` (default: now). */
-  createImage(options: { name: string; tags: Tag[]; ownerId?: string; availableAtMs?: number }): SimImage {
+  /**
+   * Creates an AMI with one root snapshot; both `pending` until `availableAtMs` (default: now). `createdAtMs`
+   * (default: now) backdates one that existed before the simulation began.
+   */
+  createImage(options: { name: string; tags: Tag[]; ownerId?: string; availableAtMs?: number; createdAtMs?: number }): SimImage {
     const now = this.ctx.clock.now();
+    const createdAtMs = options.createdAtMs ?? now;
     const availableAtMs = options.availableAtMs ?? now;
     const imageId = this.ctx.ids.next("ami");
     const snapshot: SimSnapshot = {
       snapshotId: this.ctx.ids.next("snap"),
       ownerId: options.ownerId ?? this.ctx.account,
       state: availableAtMs > now ? "pending" : "completed",
-      createdAtMs: now,
+      createdAtMs,
       volumeSize: 8,
       description: `Created by CreateImage for ${imageId}`,
       tags: options.tags.map((tag) => ({ ...tag })),
@@ -214,7 +277,7 @@ export class Ec2Service {
       name: options.name,
       state: availableAtMs > now ? "pending" : "available",
       ownerId: options.ownerId ?? this.ctx.account,
-      createdAtMs: now,
+      createdAtMs,
       snapshotIds: [snapshot.snapshotId],
       tags: options.tags.map((tag) => ({ ...tag })),
     };
@@ -233,27 +296,28 @@ export class Ec2Service {
     return image;
   }
 
-  /** Images of this account (not the stock ones). */
   /** True for an image id this region deregistered (it is gone from `images`). */
   wasDeregistered(imageId: string): boolean {
     return this.deregistered.has(imageId);
   }
 
+  /** Images of this account (not the stock ones), deregistered ones excluded. */
   ownImages(): SimImage[] {
     return [...this.images.values()].filter((image) => image.ownerId === this.ctx.account);
   }
 
   // ---- launch templates ---------------------------------------------------------------------------------
 
-  createLaunchTemplate(options: { name: string; data: ResponseLaunchTemplateData; tags?: Tag[] }): SimLaunchTemplate {
-    const now = this.ctx.clock.now();
+  /** The Environment stack's launch template with its version 1; `createdAtMs` as for `createImage`. */
+  createLaunchTemplate(options: { name: string; data: ResponseLaunchTemplateData; tags?: Tag[]; createdAtMs?: number }): SimLaunchTemplate {
+    const createdAtMs = options.createdAtMs ?? this.ctx.clock.now();
     const template: SimLaunchTemplate = {
       launchTemplateId: this.ctx.ids.next("lt"),
       name: options.name,
-      createdAtMs: now,
+      createdAtMs,
       defaultVersion: 1,
       latestVersion: 1,
-      versions: new Map([[1, { versionNumber: 1, data: options.data, createdAtMs: now, description: "created by the Environment stack" }]]),
+      versions: new Map([[1, { versionNumber: 1, data: options.data, createdAtMs, description: "created by the Environment stack" }]]),
       tags: options.tags ?? [],
     };
     this.launchTemplates.set(template.launchTemplateId, template);
@@ -279,6 +343,32 @@ export class Ec2Service {
     return template.versions.has(number) ? number : undefined;
   }
 
+  /** When a launch-template version shows in DescribeLaunchTemplateVersions (eventual consistency). */
+  versionVisibleAtMs(template: SimLaunchTemplate, version: SimLaunchTemplateVersion): number {
+    return version.createdAtMs + this.ctx.consistency.delayMs("launchTemplateVersionVisibleSeconds", `${template.launchTemplateId}:${version.versionNumber}`);
+  }
+
+  /** When Auto Scaling accepts a launch-template version (before: "You must use a valid fully-formed launch template"). */
+  versionUsableByAutoScalingAtMs(template: SimLaunchTemplate, versionNumber: number): number {
+    const version = template.versions.get(versionNumber);
+    if (!version) return Number.POSITIVE_INFINITY;
+    return version.createdAtMs + this.ctx.consistency.delayMs("launchTemplateVersionToAutoScalingSeconds", `${template.launchTemplateId}:${versionNumber}`);
+  }
+
+  private imageVisible(image: SimImage): boolean {
+    return this.ctx.clock.now() >= image.createdAtMs + this.ctx.consistency.delayMs("imageVisibleSeconds", image.imageId);
+  }
+
+  /** The subnet's Availability Zone (subnets get zones a, b, c, ... in the order they are first used). */
+  availabilityZoneOf(subnetId: string): string {
+    let zone = this.subnetZones.get(subnetId);
+    if (!zone) {
+      zone = `${this.ctx.regionName}${"abcdef"[this.subnetZones.size % 6]}`;
+      this.subnetZones.set(subnetId, zone);
+    }
+    return zone;
+  }
+
   // ---- instances ------------------------------------------------------------------------------------------
 
   /**
@@ -302,9 +392,10 @@ export class Ec2Service {
       release,
       state: "pending",
       appServing: false,
+      answerSeconds: behavior.appSlowSeconds ?? 0,
       launchedAtMs: this.ctx.clock.now(),
       subnetId: options.subnetId,
-      availabilityZone: `${this.ctx.regionName}${"abc"[n % 3]}`,
+      availabilityZone: this.availabilityZoneOf(options.subnetId),
       privateIpAddress: `10.0.${Math.floor(n / 250) % 250}.${(n % 250) + 4}`,
       launchTemplate: options.launchTemplate,
       tags: options.tags,
@@ -332,11 +423,7 @@ export class Ec2Service {
           instance,
           this.ctx.scheduler.after(
             appStartSeconds,
-            () => {
-              if (instance.state !== "running") return;
-              instance.appServing = true;
-              this.emit(instance);
-            },
+            () => this.startApp(instance, behavior),
             `app start ${instance.instanceId}`,
           ),
         );
@@ -455,16 +542,30 @@ export class Ec2Service {
     };
   }
 
+  /** Deregistered images DescribeImages still lists (state `deregistered`), for a while after deregistration. */
+  private listedDeregistered(): SimImage[] {
+    const now = this.ctx.clock.now();
+    return [...this.deregistered.values()].filter((entry) => now < entry.listedUntilMs).map((entry) => entry.image);
+  }
+
   private describeImages(input: DescribeImagesCommandInput, call: CallContext): Output<DescribeImagesCommandOutput> {
+    const shown = (image: SimImage) => this.imageVisible(image) && !isHidden(image.createdAtMs, call);
     let candidates: SimImage[];
     if (input.ImageIds && input.ImageIds.length > 0) {
-      const missing = input.ImageIds.filter((id) => !this.images.has(id) || isHidden(this.images.get(id)!.createdAtMs, call));
-      // Recently deregistered ids are simply absent; ids that never existed are an error.
-      const unknown = missing.filter((id) => !this.deregistered.has(id));
+      const listed = new Map(this.listedDeregistered().map((image) => [image.imageId, image]));
+      const runningFrom = new Set([...this.instances.values()].filter((i) => i.state !== "terminated").map((i) => i.imageId));
+      candidates = [];
+      const unknown: string[] = [];
+      for (const id of input.ImageIds) {
+        const image = this.images.get(id) ?? listed.get(id);
+        if (image && shown(image)) candidates.push(image);
+        // "After all instances that reference a deregistered AMI are terminated, specifying the ID of the image
+        // will eventually return an error": until then (and while listed) the id just yields nothing.
+        else if (!(this.deregistered.has(id) && runningFrom.has(id))) unknown.push(id);
+      }
       if (unknown.length > 0) throw awsError("EC2", "InvalidAMIID.NotFound", `The image id '[${unknown.join(", ")}]' does not exist`);
-      candidates = input.ImageIds.filter((id) => !missing.includes(id)).map((id) => this.images.get(id)!);
     } else {
-      candidates = [...this.images.values()].filter((image) => !isHidden(image.createdAtMs, call));
+      candidates = [...this.images.values(), ...this.listedDeregistered()].filter(shown);
     }
     const owners = input.Owners ?? [];
     const images = candidates
@@ -479,10 +580,14 @@ export class Ec2Service {
   private deregisterImage(input: DeregisterImageCommandInput): Output<DeregisterImageCommandOutput> {
     const imageId = input.ImageId ?? "";
     const image = this.images.get(imageId);
-    if (!image) throw awsError("EC2", "InvalidAMIID.NotFound", `The image id '[${imageId}]' does not exist`);
+    if (!image && this.listedDeregistered().some((listed) => listed.imageId === imageId)) {
+      throw awsError("EC2", "InvalidAMIID.Unavailable", `The image id '[${imageId}]' is no longer available`);
+    }
+    if (!image || !this.imageVisible(image)) throw awsError("EC2", "InvalidAMIID.NotFound", `The image id '[${imageId}]' does not exist`);
     if (image.ownerId !== this.ctx.account) throw awsError("EC2", "AuthFailure", `Not authorized for image:${imageId}`);
     this.images.delete(imageId);
-    this.deregistered.add(imageId);
+    const listedMs = this.ctx.consistency.delayMs("deregisteredImageListedSeconds", imageId);
+    this.deregistered.set(imageId, { image: { ...image, state: "deregistered" }, listedUntilMs: this.ctx.clock.now() + listedMs });
     // DeleteAssociatedSnapshots (newer API) deletes the snapshots in the same call.
     const deleteSnapshotResults = input.DeleteAssociatedSnapshots
       ? image.snapshotIds.map((snapshotId) => {
@@ -582,12 +687,13 @@ export class Ec2Service {
     call: CallContext,
   ): Output<DescribeLaunchTemplateVersionsCommandOutput> {
     const template = this.requireLaunchTemplate(input.LaunchTemplateId, input.LaunchTemplateName);
+    const now = this.ctx.clock.now();
     let versions: SimLaunchTemplateVersion[];
     if (input.Versions && input.Versions.length > 0) {
       versions = input.Versions.map((wanted) => {
         const number = this.resolveVersion(template, wanted);
         const version = number === undefined ? undefined : template.versions.get(number);
-        if (!version || isHidden(version.createdAtMs, call)) {
+        if (!version || isHidden(version.createdAtMs, call) || now < this.versionVisibleAtMs(template, version)) {
           throw awsError("EC2", "InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${wanted} for launch template ${template.launchTemplateId}`);
         }
         return version;
@@ -597,6 +703,7 @@ export class Ec2Service {
       const max = input.MaxVersion ? Number(input.MaxVersion) : Number.POSITIVE_INFINITY;
       versions = [...template.versions.values()]
         .filter((version) => version.versionNumber >= min && version.versionNumber <= max && !isHidden(version.createdAtMs, call))
+        .filter((version) => now >= this.versionVisibleAtMs(template, version))
         .sort((a, b) => b.versionNumber - a.versionNumber);
     }
     versions = versions.filter((version) =>
@@ -612,6 +719,17 @@ export class Ec2Service {
 
   private createLaunchTemplateVersion(input: CreateLaunchTemplateVersionCommandInput): Output<CreateLaunchTemplateVersionCommandOutput> {
     const template = this.requireLaunchTemplate(input.LaunchTemplateId, input.LaunchTemplateName);
+    // "If you provide the same client token with different parameters, you get IdempotentParameterMismatch"
+    // (EC2 API guide, "Ensure idempotency"); the same request again gets the version it created.
+    const request = JSON.stringify({ ...input, ClientToken: undefined });
+    const earlier = input.ClientToken ? this.versionTokens.get(input.ClientToken) : undefined;
+    if (earlier) {
+      if (earlier.request !== request || earlier.launchTemplateId !== template.launchTemplateId) {
+        throw awsError("EC2", "IdempotentParameterMismatch", `Client token ${input.ClientToken} was used with different parameters`);
+      }
+      const version = template.versions.get(earlier.versionNumber);
+      if (version) return { LaunchTemplateVersion: this.toVersion(template, version) };
+    }
     let base: ResponseLaunchTemplateData = {};
     if (input.SourceVersion !== undefined) {
       const number = this.resolveVersion(template, input.SourceVersion);
@@ -626,6 +744,7 @@ export class Ec2Service {
     const version: SimLaunchTemplateVersion = { versionNumber, description: input.VersionDescription, data, createdAtMs: this.ctx.clock.now() };
     template.versions.set(versionNumber, version);
     template.latestVersion = versionNumber;
+    if (input.ClientToken) this.versionTokens.set(input.ClientToken, { launchTemplateId: template.launchTemplateId, versionNumber, request });
     // EC2 accepts a missing AMI here and only warns: launches from this version will fail.
     const imageMissing = data.ImageId !== undefined && !this.images.has(data.ImageId);
     return {

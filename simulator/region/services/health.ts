@@ -1,3 +1,4 @@
+import { DEFAULTS } from "../../../functions/lib/names.js";
 import type { ScheduledEvent } from "../clock.js";
 import type { RegionContext } from "../context.js";
 import type { Ec2Service } from "./ec2.js";
@@ -8,6 +9,8 @@ export interface HealthCheckSettings {
   intervalSeconds: number;
   healthyThreshold: number;
   unhealthyThreshold: number;
+  /** No answer within this long fails the check (`Target.Timeout`); default DEFAULTS.healthCheckTimeoutSeconds. */
+  timeoutSeconds?: number;
 }
 
 export interface Registration {
@@ -37,7 +40,8 @@ export type HealthProbe = (pool: HealthCheckedPool, instanceId: string, report: 
 /**
  * The registrations of one load balancer (an ALB target group or a classic ELB) and their health checks.
  * Each registered instance is checked every interval from its registration; it becomes healthy after
- * healthyThreshold consecutive successes and unhealthy after unhealthyThreshold consecutive failures. A
+ * healthyThreshold consecutive successes (a new ALB target after one) and unhealthy after unhealthyThreshold
+ * consecutive failures. A
  * check succeeds when the instance is `running` and its app serves. Deregistration drains for the delay
  * (immediately removed when the pool drains only healthy instances and this one was not).
  */
@@ -54,6 +58,8 @@ export class HealthCheckedPool {
     private readonly drainOnlyHealthy: boolean,
     /** The current real health check, if any (read at each check, so it can be set after the pool exists). */
     private readonly probe: () => HealthProbe | undefined = () => undefined,
+    /** ALB: a newly registered (`initial`) target is healthy after one passing check, not healthyThreshold. */
+    private readonly options: { initialHealthyAfterOnePass?: boolean } = {},
   ) {}
 
   register(instanceId: string): void {
@@ -114,9 +120,9 @@ export class HealthCheckedPool {
     return [...this.registrations.values()].filter((r) => r.state === "healthy").map((r) => r.instanceId);
   }
 
-  private scheduleCheck(registration: Registration): void {
-    registration.timer = this.ctx.scheduler.after(
-      this.healthCheck.intervalSeconds,
+  private scheduleCheck(registration: Registration, atMs = this.ctx.clock.now() + this.healthCheck.intervalSeconds * 1000): void {
+    registration.timer = this.ctx.scheduler.at(
+      atMs,
       () => this.check(registration),
       `health check ${registration.instanceId} at ${this.id}`,
     );
@@ -141,15 +147,37 @@ export class HealthCheckedPool {
     }
     const instance = this.ec2.instances.get(registration.instanceId);
     const ok = instance !== undefined && instance.state === "running" && instance.appServing;
+    if (ok && instance.answerSeconds > 0) return this.awaitSlowAnswer(registration, instance.answerSeconds);
     this.record(registration, ok ? "passed" : instance?.state === "running" ? "failed-checks" : "timeout");
   }
 
-  private record(registration: Registration, result: HealthProbeResult): void {
+  /**
+   * An app that takes `answerSeconds` per answer: the check passes when the answer comes, or fails as a
+   * `Target.Timeout` once the health check timeout passes first ("the amount of time during which no response
+   * from a target means a failed health check", ELB API reference, HealthCheckTimeoutSeconds). The next check
+   * still starts one interval after this one.
+   */
+  private awaitSlowAnswer(registration: Registration, answerSeconds: number): void {
+    const startedAtMs = this.ctx.clock.now();
+    const timeoutSeconds = this.healthCheck.timeoutSeconds ?? DEFAULTS.healthCheckTimeoutSeconds;
+    const answered = answerSeconds < timeoutSeconds;
+    registration.timer = this.ctx.scheduler.after(
+      answered ? answerSeconds : timeoutSeconds,
+      () => {
+        if (!this.isCurrent(registration)) return;
+        this.record(registration, answered ? "passed" : "timeout", startedAtMs + this.healthCheck.intervalSeconds * 1000);
+      },
+      `health check answer ${registration.instanceId} at ${this.id}`,
+    );
+  }
+
+  private record(registration: Registration, result: HealthProbeResult, nextCheckAtMs?: number): void {
     const before = registration.state;
     if (result === "passed") {
       registration.consecutiveOk += 1;
       registration.consecutiveFail = 0;
-      if (registration.state !== "healthy" && registration.consecutiveOk >= this.healthCheck.healthyThreshold) {
+      const needed = registration.state === "initial" && this.options.initialHealthyAfterOnePass ? 1 : this.healthCheck.healthyThreshold;
+      if (registration.state !== "healthy" && registration.consecutiveOk >= needed) {
         registration.state = "healthy";
         registration.failureKind = undefined;
       }
@@ -161,7 +189,7 @@ export class HealthCheckedPool {
         registration.state = "unhealthy";
       }
     }
-    this.scheduleCheck(registration);
+    this.scheduleCheck(registration, nextCheckAtMs);
     if (registration.state !== before) this.changed(registration.instanceId, registration);
   }
 

@@ -70,7 +70,12 @@ export class LoadBalancingService {
       arn,
       name: options.name,
       port: options.port ?? DEFAULTS.appPort,
-      pool: new HealthCheckedPool(arn, this.ctx, this.ec2, options.healthCheck, options.drainingSeconds, this.notify, false, this.currentProbe),
+      // "After your target is registered, it must pass one health check to be considered healthy" (ALB guide,
+      // "Health checks for Application Load Balancer target groups"); HealthyThresholdCount applies to a target
+      // that was unhealthy.
+      pool: new HealthCheckedPool(arn, this.ctx, this.ec2, options.healthCheck, options.drainingSeconds, this.notify, false, this.currentProbe, {
+        initialHealthyAfterOnePass: true,
+      }),
     };
     this.targetGroups.set(arn, group);
     return group;
@@ -81,7 +86,9 @@ export class LoadBalancingService {
       name: options.name,
       dnsName: `${options.name}-1234567890.${this.ctx.regionName}.elb.amazonaws.com`,
       createdAtMs: this.ctx.clock.now(),
-      // Connection draining applies to in-service instances only; an out-of-service one leaves at once.
+      // Connection draining applies to in-service instances only; an out-of-service one leaves at once. A new
+      // instance needs HealthyThreshold passes ("the number of consecutive health check successes required before
+      // moving the instance to the Healthy state", Classic Load Balancer guide, "Configure health checks").
       pool: new HealthCheckedPool(options.name, this.ctx, this.ec2, options.healthCheck, options.drainingSeconds, this.notify, true, this.currentProbe),
     };
     this.classicLoadBalancers.set(options.name, lb);
@@ -125,6 +132,16 @@ export class LoadBalancingService {
 
   // ---- ALB target groups -----------------------------------------------------------------------------
 
+  /**
+   * A newly registered target shows in the load balancer's own answers only after a while (eventual
+   * consistency): until then DescribeTargetHealth without ids leaves it out, and by id it is
+   * `initial`/`Elb.RegistrationInProgress` ("the target is in the process of being registered").
+   */
+  private registrationVisible(poolId: string, registration: Registration): boolean {
+    const key = `${poolId}|${registration.instanceId}|${registration.registeredAtMs}`;
+    return this.ctx.clock.now() >= registration.registeredAtMs + this.ctx.consistency.delayMs("targetVisibleSeconds", key);
+  }
+
   private targetHealth(group: SimTargetGroup, instanceId: string, registration: Registration | undefined): TargetHealthDescription {
     const target = { Id: instanceId, Port: group.port };
     if (!registration) {
@@ -133,7 +150,11 @@ export class LoadBalancingService {
     const base = { Target: target, HealthCheckPort: String(group.port) };
     switch (registration.state) {
       case "initial":
-        return { ...base, TargetHealth: { State: "initial", Reason: "Elb.RegistrationInProgress", Description: "Target registration is in progress" } };
+        // TargetHealth (ELBv2 API reference): RegistrationInProgress while registering, then InitialHealthChecking
+        // while the load balancer sends the checks that decide the target's health.
+        return this.registrationVisible(group.arn, registration)
+          ? { ...base, TargetHealth: { State: "initial", Reason: "Elb.InitialHealthChecking", Description: "Initial health checks in progress" } }
+          : { ...base, TargetHealth: { State: "initial", Reason: "Elb.RegistrationInProgress", Description: "Target registration is in progress" } };
       case "healthy":
         return { ...base, TargetHealth: { State: "healthy" } };
       case "unhealthy":
@@ -156,7 +177,7 @@ export class LoadBalancingService {
         }),
       };
     }
-    const registrations = [...group.pool.registrations.values()].filter((r) => !isHidden(r.registeredAtMs, call));
+    const registrations = [...group.pool.registrations.values()].filter((r) => !isHidden(r.registeredAtMs, call) && this.registrationVisible(group.arn, r));
     return { TargetHealthDescriptions: registrations.map((r) => this.targetHealth(group, r.instanceId, r)) };
   }
 
@@ -184,7 +205,7 @@ export class LoadBalancingService {
       HealthCheckEnabled: true,
       HealthCheckPath: DEFAULTS.healthCheckPath,
       HealthCheckIntervalSeconds: check.intervalSeconds,
-      HealthCheckTimeoutSeconds: DEFAULTS.healthCheckTimeoutSeconds,
+      HealthCheckTimeoutSeconds: check.timeoutSeconds ?? DEFAULTS.healthCheckTimeoutSeconds,
       HealthyThresholdCount: check.healthyThreshold,
       UnhealthyThresholdCount: check.unhealthyThreshold,
       Matcher: { HttpCode: "200" },
@@ -243,7 +264,8 @@ export class LoadBalancingService {
         }),
       };
     }
-    return { InstanceStates: [...lb.pool.registrations.values()].map((r) => this.instanceState(r.instanceId, r)) };
+    const visible = [...lb.pool.registrations.values()].filter((r) => this.registrationVisible(lb.name, r));
+    return { InstanceStates: visible.map((r) => this.instanceState(r.instanceId, r)) };
   }
 
   private registeredInstances(lb: SimClassicLoadBalancer): Array<{ InstanceId: string }> {
@@ -274,7 +296,7 @@ export class LoadBalancingService {
         HealthCheck: {
           Target: `HTTP:${DEFAULTS.appPort}${DEFAULTS.healthCheckPath}`,
           Interval: lb.pool.healthCheck.intervalSeconds,
-          Timeout: DEFAULTS.healthCheckTimeoutSeconds,
+          Timeout: lb.pool.healthCheck.timeoutSeconds ?? DEFAULTS.healthCheckTimeoutSeconds,
           HealthyThreshold: lb.pool.healthCheck.healthyThreshold,
           UnhealthyThreshold: lb.pool.healthCheck.unhealthyThreshold,
         },

@@ -169,6 +169,14 @@ export interface SimBucket {
   objects: Map<string, SimObject>;
 }
 
+/**
+ * An object key as S3 event notifications carry it: URL-encoded, a space as "+", other characters as %XX
+ * ("/" kept, so prefix rules such as `releases/*` match). The stage functions decode it (functions/lib/input.ts).
+ */
+export function s3EventKey(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/g, "/").replace(/%20/g, "+");
+}
+
 /** S3 buckets whose PutObject emits the EventBridge `Object Created` event (EventBridge notifications on). */
 export class S3Service {
   readonly buckets = new Map<string, SimBucket>();
@@ -212,7 +220,7 @@ export class S3Service {
         version: "0",
         bucket: { name: bucketName },
         object: {
-          key,
+          key: s3EventKey(key),
           size: object.size,
           etag: object.etag,
           ...(object.versionId ? { "version-id": object.versionId } : {}),
@@ -246,4 +254,3 @@ export class S3Service {
     };
   }
 }
-

@@ -1,0 +1,80 @@
+/**
+ * The services' API models, as the npm `aws-sdk` v2 ships them (`aws-sdk/apis/<id>.min.json`): operations, shapes
+ * and the serialization traits the wire needs (`locationName`, `queryName`, `flattened`, `timestampFormat`,
+ * `resultWrapper`, the XML namespace, the JSON target prefix). The transport reads requests and writes answers
+ * from these, never from a hand-written table per operation.
+ */
+import { createRequire } from "node:module";
+import type { ServiceName } from "../errors.js";
+
+/** A shape or a reference to one (`shape`), with the referring member's own traits; no `type` means string. */
+export interface ShapeNode {
+  shape?: string;
+  type?: string;
+  members?: Record<string, ShapeNode>;
+  member?: ShapeNode;
+  key?: ShapeNode;
+  value?: ShapeNode;
+  locationName?: string;
+  queryName?: string;
+  xmlName?: string;
+  flattened?: boolean;
+  timestampFormat?: string;
+  resultWrapper?: string;
+}
+
+export interface ServiceModel {
+  metadata: {
+    apiVersion: string;
+    protocol: "query" | "ec2" | "json" | "rest-xml" | "rest-json";
+    serviceId?: string;
+    xmlNamespace?: string;
+    targetPrefix?: string;
+    jsonVersion?: string;
+  };
+  operations: Record<string, { input?: ShapeNode; output?: ShapeNode; http?: { method: string; requestUri: string } }>;
+  shapes: Record<string, ShapeNode>;
+}
+
+/** `aws-sdk/apis/<id>.min.json` of each service the region answers over the wire. */
+export const MODEL_IDS: Partial<Record<ServiceName, string>> = {
+  AutoScaling: "autoscaling-2011-01-01",
+  EC2: "ec2-2016-11-15",
+  ELB: "elasticloadbalancing-2012-06-01",
+  ELBv2: "elasticloadbalancingv2-2015-12-01",
+  DynamoDB: "dynamodb-2012-08-10",
+  SFN: "states-2016-11-23",
+  SNS: "sns-2010-03-31",
+  EventBridge: "eventbridge-2015-10-07",
+  CodeBuild: "codebuild-2016-10-06",
+  CloudFormation: "cloudformation-2010-05-15",
+  S3: "s3-2006-03-01",
+};
+
+const require = createRequire(import.meta.url);
+const loaded = new Map<ServiceName, ServiceModel>();
+
+/** The service's model (loaded once); undefined for a service the region does not answer over the wire. */
+export function serviceModel(service: ServiceName): ServiceModel | undefined {
+  const id = MODEL_IDS[service];
+  if (!id) return undefined;
+  let model = loaded.get(service);
+  if (!model) {
+    model = require(`aws-sdk/apis/${id}.min.json`) as ServiceModel;
+    loaded.set(service, model);
+  }
+  return model;
+}
+
+/** A shape with its reference followed: the referenced shape's type and members, the referring node's traits on top. */
+export function resolveShape(model: ServiceModel, node: ShapeNode): ShapeNode {
+  if (!node.shape) return node;
+  const target = model.shapes[node.shape];
+  if (!target) throw new Error(`model has no shape ${node.shape}`);
+  const { shape: _reference, ...traits } = node;
+  return { ...resolveShape(model, target), ...traits };
+}
+
+export function shapeType(node: ShapeNode): string {
+  return node.type ?? "string";
+}

@@ -1,0 +1,154 @@
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STAGE_FUNCTION_IDS, stageFunctionOfResource } from "../../stacks/pipeline/tables.js";
+import { STACK_IDS, synthesizeApp } from "../../stacks/synthesize.js";
+
+/**
+ * The README's offline commands, run as a fresh clone would run them: `npm run synth -- --stage dev01 --nag`
+ * with and without `--bundle`, as child processes with dummy credentials, no metadata service, and every
+ * endpoint and proxy pointed at a local listener that counts connections (so any network attempt fails fast
+ * and is seen). Each gets an empty TMPDIR, which must be empty again afterwards.
+ */
+const ROOT = resolve(import.meta.dirname, "../..");
+type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, any> }> };
+
+interface SynthRun {
+  status: number | null;
+  output: string;
+  templates: Record<string, Template>;
+  leftInTmp: string[];
+}
+
+let listener: Server;
+let connections = 0;
+let work: string;
+const runs: Record<"placeholder" | "bundled", SynthRun> = {} as never;
+
+function synth(name: string, extra: string[], port: number): Promise<SynthRun> {
+  const out = join(work, `${name}-out`);
+  const tmp = mkdtempSync(join(work, `${name}-tmp-`));
+  const trap = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: join(work, "home"),
+    TMPDIR: tmp,
+    CI: process.env.CI,
+    AWS_ACCESS_KEY_ID: "AKIAOFFLINEDUMMY0000",
+    AWS_SECRET_ACCESS_KEY: "offline-dummy-secret",
+    AWS_REGION: "us-east-1",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_CONFIG_FILE: join(work, "no-aws-config"),
+    AWS_SHARED_CREDENTIALS_FILE: join(work, "no-aws-credentials"),
+    AWS_ENDPOINT_URL: trap,
+    HTTP_PROXY: trap,
+    HTTPS_PROXY: trap,
+    http_proxy: trap,
+    https_proxy: trap,
+    npm_config_proxy: trap,
+    npm_config_https_proxy: trap,
+    npm_config_registry: trap,
+    npm_config_update_notifier: "false",
+  };
+  return new Promise((done) => {
+    const child = spawn("npm", ["run", "synth", "--", "--stage", "dev01", "--nag", "--out", out, ...extra], { cwd: ROOT, env });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("close", (status) => {
+      const dir = join(out, "dev01");
+      const templates = Object.fromEntries(
+        STACK_IDS.map((id) => [id, JSON.parse(readFileSync(join(dir, `dev01-immutable-deploy-${id}.template.json`), "utf8")) as Template]),
+      );
+      // tsx (which npm run synth uses) keeps its own directory there, tsx-<uid> (its IPC pipe and cache).
+      done({ status, output, templates, leftInTmp: readdirSync(tmp).filter((entry) => !/^tsx-\d+$/.test(entry)) });
+    });
+  });
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "synth-commands-"));
+  listener = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((ready) => listener.listen(0, "127.0.0.1", ready));
+  const port = (listener.address() as { port: number }).port;
+  // One after the other: each is CPU-bound (the bundled one runs esbuild for every function).
+  runs.placeholder = await synth("placeholder", [], port);
+  runs.bundled = await synth("bundled", ["--bundle"], port);
+}, 300_000);
+
+afterAll(() => {
+  listener?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const lambdas = (template: Template) =>
+  Object.fromEntries(Object.entries(template.Resources).filter(([, r]) => r.Type === "AWS::Lambda::Function").map(([id, r]) => [id, r.Properties?.Runtime]));
+const typeCounts = (template: Template) =>
+  Object.values(template.Resources).reduce<Record<string, number>>((counts, r) => ({ ...counts, [r.Type]: (counts[r.Type] ?? 0) + 1 }), {});
+
+describe("npm run synth -- --stage dev01 --nag, offline, without and with --bundle", () => {
+  it.each(["placeholder", "bundled"] as const)("%s: exits 0 with no cdk-nag error and writes both templates", (name) => {
+    expect(runs[name].output).not.toMatch(/cdk-nag AwsSolutions|unsuppressed/);
+    expect(runs[name].status, runs[name].output).toBe(0);
+    expect(runs[name].output).toMatch(/synth: wrote .*dev01-immutable-deploy-Pipeline\.template\.json \(\d+ resources\)/);
+  });
+
+  it("makes no network connection at all (AWS endpoints, proxies, the npm registry)", () => {
+    expect(connections).toBe(0);
+  });
+
+  it.each(["placeholder", "bundled"] as const)("%s: leaves nothing in its temporary directory", (name) => {
+    expect(runs[name].leftInTmp).toEqual([]);
+  });
+
+  it("the placeholder and the bundled templates agree on every Lambda's runtime and on every resource", () => {
+    for (const id of STACK_IDS) {
+      const placeholder = runs.placeholder.templates[id];
+      const bundled = runs.bundled.templates[id];
+      expect(lambdas(placeholder), id).toEqual(lambdas(bundled));
+      expect(typeCounts(placeholder), id).toEqual(typeCounts(bundled));
+      expect(Object.keys(placeholder.Resources).sort(), id).toEqual(Object.keys(bundled.Resources).sort());
+    }
+    const stageFunctions = Object.entries(lambdas(runs.bundled.templates.Pipeline)).filter(([id]) => stageFunctionOfResource(id));
+    expect(stageFunctions).toHaveLength(STAGE_FUNCTION_IDS.length);
+    expect(new Set(stageFunctions.map(([, runtime]) => runtime))).toEqual(new Set(["nodejs24.x"]));
+  });
+
+  it("says what only sst deploy decides: the zone lookup and the refused placeholders", () => {
+    expect(runs.placeholder.output).toContain("synth: note: availability-zones lookup");
+    expect(runs.placeholder.output).toContain('synth: note: sst deploy refuses domain: "example.com"');
+  });
+});
+
+describe("npm run synth: usage", () => {
+  it("a bad option is one line naming it and what is allowed, exit 2, before anything heavy loads", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/synth.ts", "--stagee", "dev01"], { cwd: ROOT, encoding: "utf8" });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe("synth: --stagee: unknown option; allowed: --stage, --nag, --bundle, --out, --help\n(npm run synth -- --help lists every option)\n");
+  });
+});
+
+describe("synthesizeApp (in process, as the tests use it)", () => {
+  it("removes its cloud assembly directory", async () => {
+    // Prepare: an empty temporary directory of its own.
+    const tmp = mkdtempSync(join(tmpdir(), "synth-in-process-"));
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      // Act
+      const app = await synthesizeApp("classic01");
+      // Assess: the templates were read before the directory went.
+      expect(Object.keys(app.template("Pipeline").Resources).length).toBeGreaterThan(0);
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      process.env.TMPDIR = previous;
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
