@@ -1,6 +1,7 @@
 import type { Activity, Instance } from "@aws-sdk/client-auto-scaling";
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, GroupHealthResult } from "./lib/contract.js";
+import { matchLiveCapacity } from "./lib/groupConfiguration.js";
 import { describeLiveGroup, failedActivities, lastFailedActivity, recentActivities } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { assertLockHeld } from "./lib/lock.js";
@@ -40,10 +41,11 @@ export async function checkGroupHealth(state: DeployState): Promise<GroupHealthR
   const group = await describeLiveGroup(launch.groupName);
   if (!group) return { ...newGroupGone(launch), checkedAt: now };
 
-  // The group's own desired count is the truth (the launch asked for launch.desiredCapacity).
-  const desired = group.DesiredCapacity ?? launch.desiredCapacity;
   const instances = group.Instances ?? [];
   const healthy = instances.filter(isHealthyInService).length;
+  // The group's own desired count is the truth; once reached, the live groups' desired now (scaled out since Launch?).
+  const groupDesired = group.DesiredCapacity ?? launch.desiredCapacity;
+  const desired = healthy >= groupDesired ? await matchLiveCapacity(state, group) : groupDesired;
   const progress = `(${healthy}/${desired})`;
   const result = { healthy, desired, checkedAt: now };
 

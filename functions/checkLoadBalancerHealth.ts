@@ -1,11 +1,12 @@
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, LoadBalancerHealthResult } from "./lib/contract.js";
+import { matchLiveCapacity } from "./lib/groupConfiguration.js";
 import { describeLiveGroup, lastFailedActivity, recentActivities } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { describeInstanceHealth, describeInstanceState, describeLoadBalancer, type InstanceLoadBalancerHealth } from "./lib/loadBalancer.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
-import { BOOT_POLL_SECONDS, listSome, newGroupGone, nextPeriodicChangeAt, nextPollSeconds } from "./lib/polling.js";
+import { BOOT_POLL_SECONDS, listSome, newGroupGone, nextPeriodicChangeAt, nextPollSeconds, REPLACEMENT_POLL_SECONDS } from "./lib/polling.js";
 
 /** How many instances' last reasons a check carries to the next (the history must stay small). */
 const LAST_SEEN_LIMIT = 10;
@@ -53,13 +54,15 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
   const group = await describeLiveGroup(launch.groupName);
   if (!group) return newGroupGone(launch);
 
-  const desired = group.DesiredCapacity ?? launch.desiredCapacity;
   // Terminating instances are on their way out of the load balancer: they never count.
   const instanceIds = (group.Instances ?? [])
     .filter((instance) => !instance.LifecycleState?.startsWith("Terminat"))
     .flatMap((instance) => (instance.InstanceId ? [instance.InstanceId] : []));
   const health = await describeInstanceHealth(settings.loadBalancer, instanceIds);
   const healthy = health.filter((instance) => instance.healthy).length;
+  // Right before cutover: the live groups' desired now, which a scale-out since Launch may have raised.
+  const groupDesired = group.DesiredCapacity ?? launch.desiredCapacity;
+  const desired = healthy >= groupDesired ? await matchLiveCapacity(state, group) : groupDesired;
   const progress = `(${healthy}/${desired})`;
   const lastSeen = rememberReasons(state.loadBalancerHealth?.lastSeen, health);
 
@@ -74,7 +77,9 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
     };
   }
 
-  const registered = state.groupHealth?.inServiceWindow;
+  // Instances added after the group check (a raised capacity) register later than its window says.
+  const raised = desired > (state.groupHealth?.desired ?? desired);
+  const registered = raised ? undefined : state.groupHealth?.inServiceWindow;
   // Past the group's health check grace period Auto Scaling would start replacing instances the load
   // balancer calls unhealthy: a release not healthy by then will not be, so roll back now, not at the deadline.
   const graceEndsAt = registered ? registered.to + settings.healthCheckGracePeriodSeconds : undefined;
@@ -115,7 +120,7 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
         deadline,
         changeAt: nextPeriodicChangeAt(now, registered, intervalSeconds, Math.max(1, healthyThreshold - 1)),
       })
-    : nextPollSeconds({ now, deadline, everySeconds: BOOT_POLL_SECONDS });
+    : nextPollSeconds({ now, deadline, everySeconds: raised ? REPLACEMENT_POLL_SECONDS : BOOT_POLL_SECONDS });
   return {
     status: "waiting",
     nextPollSeconds: nextPoll,

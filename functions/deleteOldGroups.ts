@@ -1,4 +1,5 @@
 import type { CleanupResult, DeployState, EnvironmentSettings } from "./lib/contract.js";
+import { deleteOrphanedAlarmCopies } from "./lib/groupConfiguration.js";
 import { deleteGroup, describeEnvironmentGroups, describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { deleteLaunchTemplateVersions, groupNameOfVersion, listLaunchTemplateVersions, versionsUsedBy } from "./lib/launchTemplates.js";
@@ -45,6 +46,7 @@ export async function deleteOldGroups(state: DeployState): Promise<CleanupResult
     if (!isBeingDeleted(group)) await deleteGroup(group.AutoScalingGroupName ?? "");
   }
 
+  await deleteOrphanedAlarmCopies(settings);
   const keep = state.launch ? [state.launch.launchTemplateVersion] : [];
   const unused = await unusedLaunchTemplateVersions(settings, keep);
   const deletedLaunchTemplateVersions = await deleteLaunchTemplateVersions(settings.launchTemplateId, unused);

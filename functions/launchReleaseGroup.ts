@@ -20,9 +20,10 @@ import {
   SERVICE_LINKED_ROLE_FAILURE_CODES,
   StillInUseError,
 } from "./lib/errors.js";
+import { type CarryOver, launchParameters, prepareCarryOver } from "./lib/groupConfiguration.js";
 import { describeGroupsByName, isBeingDeleted, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
+import { launchTemplatesOf, launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
 import { groupAttachmentParameters } from "./lib/loadBalancer.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
@@ -111,7 +112,7 @@ async function ensureLaunchTemplateVersion(
   return { version: String(version), createdAt: createdSeconds(created.LaunchTemplateVersion?.CreateTime) };
 }
 
-function groupTags(state: DeployState, plan: DeployPlan): Tag[] {
+function groupTags(state: DeployState, plan: DeployPlan, carryOver: CarryOver): Tag[] {
   const { settings } = state;
   const tag = (Key: string, Value: string, PropagateAtLaunch: boolean): Tag => ({
     ResourceId: plan.groupName,
@@ -121,6 +122,7 @@ function groupTags(state: DeployState, plan: DeployPlan): Tag[] {
     PropagateAtLaunch,
   });
   return [
+    ...carryOver.tags(plan.groupName),
     tag(TAG.app, settings.app, true),
     tag(TAG.environment, settings.environment, true),
     tag(TAG.release, plan.release, true),
@@ -129,24 +131,34 @@ function groupTags(state: DeployState, plan: DeployPlan): Tag[] {
   ];
 }
 
-/** The group for this execution: created now, or the one an earlier run of this execution created. */
-async function ensureGroup(state: DeployState, plan: DeployPlan, version: string, versionCreatedAt: number): Promise<AutoScalingGroup> {
+/**
+ * The group for this execution: created now, or the one an earlier run of this execution created, with the
+ * live group's configuration and the stage's (functions/lib/groupConfiguration.ts) at the live groups' capacity.
+ */
+async function ensureGroup(
+  state: DeployState,
+  plan: DeployPlan,
+  version: string,
+  versionCreatedAt: number,
+  carryOver: CarryOver,
+): Promise<AutoScalingGroup> {
   const { settings } = state;
-  const desired = plan.desiredCapacity;
+  const { min, desired, max } = carryOver.plan.capacity;
   try {
     await autoScaling.send(
       new CreateAutoScalingGroupCommand({
+        ...carryOver.plan.create,
         AutoScalingGroupName: plan.groupName,
         // Pinned to the version number: a later $Latest/$Default change must never alter this release's instances.
-        LaunchTemplate: { LaunchTemplateId: settings.launchTemplateId, Version: version },
+        ...launchParameters(settings, version),
         VPCZoneIdentifier: settings.subnetIds.join(","),
-        MinSize: Math.min(settings.capacity.min, desired),
+        MinSize: min,
         DesiredCapacity: desired,
-        MaxSize: Math.max(settings.capacity.max, desired),
+        MaxSize: max,
         HealthCheckType: "ELB",
         HealthCheckGracePeriod: settings.healthCheckGracePeriodSeconds,
         ...groupAttachmentParameters(settings.loadBalancer),
-        Tags: groupTags(state, plan),
+        Tags: groupTags(state, plan, carryOver),
       }),
     );
     logger.info("created auto scaling group", { groupName: plan.groupName, version, desired });
@@ -194,19 +206,23 @@ export async function launchReleaseGroup(state: DeployState): Promise<LaunchResu
   // A redriven execution whose lock another deploy took over must not launch beside it.
   await assertLockHeld(state.settings, state.execution.id);
   const { version, createdAt: versionCreatedAt } = await ensureLaunchTemplateVersion(state.settings, plan, imageId);
-  const group = await ensureGroup(state, plan, version, versionCreatedAt);
+  const carryOver = await prepareCarryOver(state, plan.groupName);
+  const group = await ensureGroup(state, plan, version, versionCreatedAt, carryOver);
+  await carryOver.apply(plan.groupName);
 
   // From the group's creation time, so a re-run or redrive keeps the deadline the first run set.
   const createdAt = group.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : nowSeconds();
-  const pinnedVersion = group.LaunchTemplate?.Version ?? version;
+  const pinnedVersion = launchTemplatesOf(group)[0]?.Version ?? version;
   if (pinnedVersion !== version) {
     logger.warn("group is pinned to another launch template version", { groupName: plan.groupName, pinnedVersion, version });
   }
+  const desiredCapacity = group.DesiredCapacity ?? carryOver.plan.capacity.desired;
   return {
     groupName: plan.groupName,
     launchTemplateVersion: pinnedVersion,
-    desiredCapacity: plan.desiredCapacity,
+    desiredCapacity,
     healthyBy: createdAt + timeouts.groupHealthySeconds + timeouts.loadBalancerHealthySeconds,
+    message: carryOver.message(plan.groupName, desiredCapacity),
   };
 }
 

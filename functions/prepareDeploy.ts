@@ -12,6 +12,7 @@ import {
   releaseNamePart,
 } from "./lib/contract.js";
 import { hasErrorCode, IMAGE_NOT_FOUND_CODES, InvalidDeployInputError } from "./lib/errors.js";
+import { newGroupCapacity } from "./lib/groupConfiguration.js";
 import { describeEnvironmentGroups, isBeingDeleted, snapshotGroup, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { type DeployRequest, parseDeployInput } from "./lib/input.js";
@@ -81,10 +82,12 @@ export function releaseGroupName(settings: EnvironmentSettings, release: string,
   return `${readable}-${suffix}`;
 }
 
-/** max(configured desired, the live groups' desired), capped by the configured max. */
+/**
+ * max(configured desired, the live groups' desired), not capped by the configured max: an operator who raised
+ * the live group's max and scaled it out keeps those instances (the new group's max follows, see newGroupCapacity).
+ */
 export function desiredCapacityFor(settings: EnvironmentSettings, liveGroups: GroupSnapshot[]): number {
-  const liveDesired = Math.max(0, ...liveGroups.map((group) => group.desired));
-  return Math.min(Math.max(settings.capacity.desired, liveDesired), settings.capacity.max);
+  return newGroupCapacity(settings, liveGroups).desired;
 }
 
 /** The Bake state's CodeBuild overrides: every value a string, "" for unset (CodeBuild has no null). */

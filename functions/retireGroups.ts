@@ -1,6 +1,7 @@
 import type { AutoScalingGroup } from "@aws-sdk/client-auto-scaling";
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, RetirementResult } from "./lib/contract.js";
+import { releaseScaleIn } from "./lib/groupConfiguration.js";
 import { describeGroupsByName, isBeingDeleted, scaleGroupsToZero, terminationHooks } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { describeLoadBalancer, detachGroup, isAttached } from "./lib/loadBalancer.js";
@@ -38,6 +39,12 @@ export async function retireGroups(state: DeployState): Promise<RetirementResult
     }
   }
 
+  // The new group now carries all traffic: its policies act again. The old groups keep the deploy's hold until they
+  // are deleted: it holds only AlarmNotification and ScheduledActions, and only suspending Launch or Terminate keeps
+  // a group from scaling ("If you suspend either the Launch or Terminate process types, it can prevent other process
+  // types from functioning properly", SuspendProcesses API reference), so they empty all the same, and no schedule
+  // or alarm launches instances into a group being retired.
+  await releaseScaleIn([newGroupName]);
   // Each terminating instance may wait for the groups' termination hooks (an operator's drain script, say) as
   // long as their heartbeat timeout: the bound allows for the longest one on top of `retireSeconds`.
   const names = groups.map((group) => group.AutoScalingGroupName ?? "");

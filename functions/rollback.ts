@@ -3,6 +3,7 @@ import type { LaunchTemplateVersion } from "@aws-sdk/client-ec2";
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, GroupSnapshot, RollbackResult } from "./lib/contract.js";
 import { NotYetVisibleError } from "./lib/errors.js";
+import { releaseScaleIn } from "./lib/groupConfiguration.js";
 import { deleteGroup, describeGroupsByName, isBeingDeleted, resizeGroup, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { deleteLaunchTemplateVersions, launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
@@ -99,6 +100,9 @@ export async function rollback(state: DeployState): Promise<RollbackResult> {
     logger.warn("a group with the new group's name belongs to another execution: left alone", { newGroupName, owner });
   }
   const newGroup = listed && (owner === undefined || owner === state.execution.id) ? listed : undefined;
+  // Launch held the scaling of every group Prepare found (serving or not) and of the new group: all of it ends here,
+  // so each group's policies and processes are as they were (a group left alone included), a kept new group's too.
+  await releaseScaleIn([...plan.liveGroups.map((snapshot) => snapshot.name), ...(newGroup ? [newGroupName] : [])]);
   if (newGroup && !isBeingDeleted(newGroup) && toRestore.length > 0 && !oldServing && hasInServiceInstances(newGroup)) {
     logger.warn("keeping the new group: the groups to restore were not serving", { newGroupName, restoredGroups });
     return {

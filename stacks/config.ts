@@ -1,8 +1,9 @@
 import { _InstanceType } from "@aws-sdk/client-ec2";
 import { z } from "zod";
 import { NODE_RELEASES } from "./data/nodeVersions.js";
-import { DEFAULTS } from "../functions/lib/names.js";
+import { DEFAULTS, SCALING } from "../functions/lib/names.js";
 import { SLOW_BOOT_AFTER_SECONDS } from "../functions/lib/polling.js";
+import { isTimeZone, parseRecurrence } from "../functions/lib/recurrence.js";
 import { allowedErrorMap, allowedKeysAt, didYouMean, show, valueAt } from "../functions/lib/validation.js";
 
 /**
@@ -24,12 +25,88 @@ const pattern = (regex: RegExp, allowed: string) =>
   z.string({ invalid_type_error: allowed, required_error: allowed }).regex(regex, { message: allowed });
 
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-const AVAILABILITY_ZONE = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
-const availabilityZone = () => pattern(AVAILABILITY_ZONE, 'an availability zone such as "us-east-1a"');
 
 /** Every EC2 instance type the SDK knows (`_InstanceType`, @aws-sdk/client-ec2): a type outside it cannot launch. */
 const INSTANCE_TYPES: ReadonlySet<string> = new Set(Object.values(_InstanceType));
+const instanceType = () =>
+  z.string({ invalid_type_error: "an EC2 instance type" }).refine((type) => INSTANCE_TYPES.has(type), {
+    message: `an EC2 instance type the SDK knows (@aws-sdk/client-ec2 _InstanceType, ${INSTANCE_TYPES.size} types) such as "t3.micro" or "t4g.small"`,
+  });
+
+/** A cron recurrence as Auto Scaling reads it (functions/lib/recurrence.ts), with the parser's reason. */
+const recurrence = z.string({ message: "a cron recurrence such as \"0 8 * * 1-5\"" }).superRefine((value, ctx) => {
+  try {
+    parseRecurrence(value);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: `a cron recurrence "minute hour day-of-month month day-of-week" such as "0 8 * * 1-5" (${(error as Error).message})` });
+  }
+});
+
+/**
+ * `scaling`: what every new group gets from the configuration (functions/lib/groupConfiguration.ts applies it;
+ * where the live group has the same thing, the configuration wins). Target tracking: "ASGAverageCPUUtilization"
+ * or "ALBRequestCountPerTarget" (PutScalingPolicy, PredefinedMetricSpecification; the request count needs an
+ * ALB); scheduled actions: PutScheduledUpdateGroupAction's Recurrence, MinSize/DesiredCapacity/MaxSize and an
+ * IANA TimeZone (default UTC).
+ */
+const ScalingSchema = z
+  .object({
+    targetTracking: z
+      .object({
+        metric: z.enum(["cpu", "requestCountPerTarget"], { message: '"cpu" (average CPU %) or "requestCountPerTarget" (ALB requests per instance per minute)' }),
+        targetValue: z
+          .number({ message: "a number > 0 (a CPU percentage up to 100, or requests per target per minute)" })
+          .positive({ message: "a number > 0 (a CPU percentage up to 100, or requests per target per minute)" }),
+        /** Seconds a new instance's metrics are left out of the group's (EstimatedInstanceWarmup). */
+        warmupSeconds: intRange(0, 3600).optional(),
+      })
+      .strict()
+      .optional(),
+    scheduledActions: z
+      .array(
+        z
+          .object({
+            name: pattern(/^[A-Za-z0-9._-]{1,64}$/, '1-64 letters, digits, ".", "_" or "-"'),
+            recurrence,
+            minCapacity: intRange(0, 500).optional(),
+            desiredCapacity: intRange(0, 500).optional(),
+            maxCapacity: intRange(0, 500).optional(),
+            timeZone: z
+              .string({ message: 'an IANA time zone such as "Europe/Berlin" or "UTC"' })
+              .refine(isTimeZone, { message: 'an IANA time zone such as "Europe/Berlin" or "UTC"' })
+              .optional(),
+          })
+          .strict(),
+      )
+      .max(SCALING.maxScheduledActions, { message: `at most ${SCALING.maxScheduledActions} scheduled actions` })
+      .default([]),
+  })
+  .strict()
+  .default({});
+
+/**
+ * `mixedInstances`: several instance types and an On-Demand/Spot split (CreateAutoScalingGroup's
+ * MixedInstancesPolicy: "You can specify up to 40 instance types per Auto Scaling group"; OnDemandBaseCapacity,
+ * OnDemandPercentageAboveBaseCapacity 0-100, SpotAllocationStrategy; botocore autoscaling 2011-01-01 model).
+ * The types are tried in the order given for On-Demand ("prioritized").
+ */
+const MixedInstancesSchema = z
+  .object({
+    instanceTypes: z
+      .array(instanceType())
+      .min(1, { message: "1-40 EC2 instance types, most preferred first" })
+      .max(40, { message: "1-40 EC2 instance types, most preferred first" }),
+    onDemandBaseCapacity: intRange(0, 500).default(0),
+    onDemandPercentageAboveBaseCapacity: intRange(0, 100).default(100),
+    spotAllocationStrategy: z
+      .enum(SCALING.spotAllocationStrategies, { message: SCALING.spotAllocationStrategies.map((s) => `"${s}"`).join(", ") })
+      .default("price-capacity-optimized"),
+  })
+  .strict()
+  .optional();
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const AVAILABILITY_ZONE = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
+const availabilityZone = () => pattern(AVAILABILITY_ZONE, 'an availability zone such as "us-east-1a"');
 
 /**
  * Node.js releases a stage may bake (18.x and later), shipped in stacks/data/nodeVersions.ts with where they
@@ -63,12 +140,11 @@ export const StageConfigSchema = z
       .default("application"),
     /** Serve AAAA as well as A (dualstack ALB only). */
     ipv6: z.boolean({ message: "true or false" }).default(false),
-    instanceType: z
-      .string({ invalid_type_error: "an EC2 instance type" })
-      .refine((type) => INSTANCE_TYPES.has(type), {
-        message: `an EC2 instance type the SDK knows (@aws-sdk/client-ec2 _InstanceType, ${INSTANCE_TYPES.size} types) such as "t3.micro" or "t4g.small"`,
-      })
-      .default(DEFAULTS.instanceType),
+    instanceType: instanceType().default(DEFAULTS.instanceType),
+    /** Several instance types and an On-Demand/Spot split for every new group (instead of `instanceType` alone). */
+    mixedInstances: MixedInstancesSchema,
+    /** Target tracking and scheduled actions for every new group. */
+    scaling: ScalingSchema,
     /**
      * The availability zones of the new VPC's public subnets (2 or more, in `region`). Zone names map to
      * different physical zones per account and not every zone offers every instance type: without this, `sst
@@ -160,6 +236,26 @@ export const StageConfigSchema = z
       });
     if (c.ipv6 && c.loadBalancer !== "application")
       ctx.addIssue({ code: "custom", path: ["ipv6"], message: 'false unless loadBalancer is "application"' });
+    const tracking = c.scaling.targetTracking;
+    if (tracking?.metric === "requestCountPerTarget" && c.loadBalancer !== "application")
+      ctx.addIssue({ code: "custom", path: ["scaling", "targetTracking", "metric"], message: '"cpu" unless loadBalancer is "application" (the request count is an ALB metric)' });
+    if (tracking?.metric === "cpu" && tracking.targetValue > 100)
+      ctx.addIssue({ code: "custom", path: ["scaling", "targetTracking", "targetValue"], message: "a CPU percentage: more than 0, at most 100" });
+    const names = new Set<string>();
+    for (const [i, action] of c.scaling.scheduledActions.entries()) {
+      const at = (field: string) => ["scaling", "scheduledActions", i, field];
+      if (names.has(action.name)) ctx.addIssue({ code: "custom", path: at("name"), message: "a name no other scheduled action of this stage has" });
+      names.add(action.name);
+      const { minCapacity: min, desiredCapacity: desired, maxCapacity: max } = action;
+      if (min === undefined && desired === undefined && max === undefined)
+        ctx.addIssue({ code: "custom", path: at("desiredCapacity"), message: "at least one of minCapacity, desiredCapacity, maxCapacity" });
+      if (min !== undefined && max !== undefined && min > max) ctx.addIssue({ code: "custom", path: at("minCapacity"), message: `at most maxCapacity (${max})` });
+      if (desired !== undefined && min !== undefined && desired < min) ctx.addIssue({ code: "custom", path: at("desiredCapacity"), message: `at least minCapacity (${min})` });
+      if (desired !== undefined && max !== undefined && desired > max) ctx.addIssue({ code: "custom", path: at("desiredCapacity"), message: `at most maxCapacity (${max})` });
+    }
+    const types = c.mixedInstances?.instanceTypes ?? [];
+    if (new Set(types).size !== types.length)
+      ctx.addIssue({ code: "custom", path: ["mixedInstances", "instanceTypes"], message: "each instance type once" });
     if (c.vpc && c.vpc.availabilityZones.length !== c.vpc.publicSubnetIds.length)
       ctx.addIssue({
         code: "custom",

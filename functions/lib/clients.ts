@@ -1,4 +1,5 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
@@ -30,5 +31,6 @@ export const dynamodb = new DynamoDBClient({ ...CLIENT_RETRY });
 export const sfn = new SFNClient({ ...CLIENT_RETRY });
 export const sns = new SNSClient({ ...CLIENT_RETRY });
 export const eventBridge = new EventBridgeClient({ ...CLIENT_RETRY });
+export const cloudWatch = new CloudWatchClient({ ...CLIENT_RETRY });
 
-export const allClients = [autoScaling, ec2, elbv2, elb, dynamodb, sfn, sns, eventBridge] as const;
+export const allClients = [autoScaling, ec2, elbv2, elb, dynamodb, sfn, sns, eventBridge, cloudWatch] as const;

@@ -21,6 +21,10 @@ export interface EnvironmentSettings {
   launchTemplateId: string;
   subnetIds: string[];
   capacity: { min: number; desired: number; max: number };
+  /** Applied to every new group (stage configuration `scaling`). */
+  scaling: ScalingSettings;
+  /** Several instance types and an On-Demand/Spot split (stage configuration `mixedInstances`). */
+  mixedInstances?: MixedInstancesSettings;
   healthCheck: { intervalSeconds: number; healthyThreshold: number; unhealthyThreshold: number };
   healthCheckGracePeriodSeconds: number;
   drainingSeconds: number;
@@ -36,6 +40,27 @@ export interface EnvironmentSettings {
   eventBusName: string;
 }
 
+/** Stage configuration `scaling` (stacks/config.ts): target tracking and scheduled actions for every new group. */
+export interface ScalingSettings {
+  targetTracking?: { metric: "cpu" | "requestCountPerTarget"; targetValue: number; warmupSeconds?: number };
+  scheduledActions: {
+    name: string;
+    recurrence: string;
+    minCapacity?: number;
+    desiredCapacity?: number;
+    maxCapacity?: number;
+    timeZone?: string;
+  }[];
+}
+
+/** Stage configuration `mixedInstances` (stacks/config.ts). */
+export interface MixedInstancesSettings {
+  instanceTypes: string[];
+  onDemandBaseCapacity: number;
+  onDemandPercentageAboveBaseCapacity: number;
+  spotAllocationStrategy: string;
+}
+
 /** The stage configuration fields the deploy reads (stacks/config.ts validates a stage's configuration into these). */
 export interface DeployConfig {
   app: string;
@@ -43,6 +68,8 @@ export interface DeployConfig {
   minCapacity: number;
   desiredCapacity: number;
   maxCapacity: number;
+  scaling: ScalingSettings;
+  mixedInstances?: MixedInstancesSettings;
   healthCheck: { intervalSeconds: number; healthyThreshold: number; unhealthyThreshold: number };
   healthCheckGracePeriodSeconds: number;
   drainingSeconds: number;
@@ -72,6 +99,8 @@ export function environmentSettings(config: DeployConfig, resources: Environment
     launchTemplateId: resources.launchTemplateId,
     subnetIds: resources.subnetIds,
     capacity: { min: config.minCapacity, desired: config.desiredCapacity, max: config.maxCapacity },
+    scaling: structuredClone(config.scaling),
+    ...(config.mixedInstances && { mixedInstances: structuredClone(config.mixedInstances) }),
     healthCheck: {
       intervalSeconds: config.healthCheck.intervalSeconds,
       healthyThreshold: config.healthCheck.healthyThreshold,
@@ -170,6 +199,8 @@ export interface GroupSnapshot {
   release?: string;
   imageId?: string;
   launchTemplateVersion?: string;
+  /** Processes an operator suspended (a deploy's own scale-in hold left out), carried over to the new group. */
+  suspendedProcesses?: string[];
   /** Attached to the environment's load balancer when Prepare looked. */
   attached?: boolean;
   /**
@@ -200,7 +231,7 @@ export interface DeployPlan {
   groupName: string;
   /** This environment's groups when Prepare ran (the ones to retire after success, restore on rollback). */
   liveGroups: GroupSnapshot[];
-  /** max(configured desired, live desired), capped by max. */
+  /** max(configured desired, live desired) when Prepare ran; Launch reads the live groups again. */
   desiredCapacity: number;
   /** Epoch seconds: how long the Lock stage may wait for another deploy. */
   lockDeadline: number;
@@ -245,9 +276,12 @@ export interface ImageResult {
 export interface LaunchResult {
   groupName: string;
   launchTemplateVersion: string;
+  /** max(configured desired, the live groups' desired at launch); the checks raise it to the live groups' later desired. */
   desiredCapacity: number;
   /** Epoch seconds: the new group must be healthy in the group and the load balancer by then. */
   healthyBy: number;
+  /** What the new group got: its capacity, what was carried over from the live group, what the configuration applied. */
+  message?: string;
 }
 
 /** A time window in epoch seconds, both ends inclusive. */

@@ -17,6 +17,7 @@ import {
 import { autoScaling } from "./clients.js";
 import type { EnvironmentSettings, GroupSnapshot, TerminationHook } from "./contract.js";
 import { errorMessage, GROUP_BUSY_CODES, hasErrorCode, StillInUseError } from "./errors.js";
+import { launchTemplatesOf } from "./launchTemplates.js";
 import { logger } from "./logger.js";
 import { TAG } from "./names.js";
 
@@ -87,7 +88,8 @@ export function snapshotGroup(group: AutoScalingGroup): GroupSnapshot {
     desired: group.DesiredCapacity ?? 0,
     max: group.MaxSize ?? 0,
     release: tagValue(group.Tags, TAG.release),
-    launchTemplateVersion: group.LaunchTemplate?.Version,
+    // Its own launch template, or its mixed-instances policy's.
+    launchTemplateVersion: launchTemplatesOf(group)[0]?.Version,
   };
 }
 

@@ -22,6 +22,27 @@ export const TAG = {
    * `immutable-deploy:retained-by:<environment>` (see `retainedByTag`).
    */
   retainedByPrefix: "immutable-deploy:retained-by:",
+  /**
+   * On a group whose scaling a deploy holds (functions/lib/groupConfiguration.ts): the processes it suspended,
+   * comma-separated, so that releasing resumes exactly those and a carry-over never takes them for an operator's.
+   */
+  scaleInHold: "immutable-deploy:scale-in-hold",
+} as const;
+
+/**
+ * The stage configuration's `scaling` and `mixedInstances` (stacks/config.ts) and what a deploy applies from
+ * them (functions/lib/groupConfiguration.ts). What it creates is named `immutable-deploy-...`: the carry-over
+ * skips those names on the live group, so that what the configuration no longer has is not copied on.
+ */
+export const SCALING = {
+  configuredPrefix: `${PROJECT}-`,
+  targetTrackingPolicy: `${PROJECT}-target-tracking`,
+  /** This project's limit: each is one API call per deploy. */
+  maxScheduledActions: 50,
+  /** InstancesDistribution.SpotAllocationStrategy's values (botocore autoscaling 2011-01-01 model docs). */
+  spotAllocationStrategies: ["price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized", "lowest-price"],
+  /** Target tracking's predefined metrics, by the configuration's `metric`. */
+  predefinedMetric: { cpu: "ASGAverageCPUUtilization", requestCountPerTarget: "ALBRequestCountPerTarget" },
 } as const;
 
 /**

@@ -59,6 +59,8 @@ export interface ExecutionResult {
   output?: Json;
   stateTransitions: number;
   lambdaInvocations: number;
+  /** The errors stage-function invocations ended with, by name (a crash: `LAMBDA_ERROR.crashed`), retried or not. */
+  lambdaErrors: Record<string, number>;
   startedAtMs: number;
   endedAtMs: number;
 }
@@ -123,7 +125,7 @@ export class DeployRunner {
   private readonly handlers = new Map<StageFunctionId, Promise<StageHandler>>();
   private sequence = 0;
   /** What `stop` reports of the run in progress. */
-  private readonly runCounts = new Map<Execution, { startedAtMs: number; lambdaInvocations: () => number }>();
+  private readonly runCounts = new Map<Execution, { startedAtMs: number; lambdaInvocations: () => number; lambdaErrors: Record<string, number> }>();
 
   constructor(options: RunnerOptions) {
     this.region = options.region;
@@ -216,7 +218,8 @@ export class DeployRunner {
   private async runAsl(execution: Execution, input: Json, startTime: string, alive: () => boolean, startAt?: string): Promise<ExecutionResult> {
     const startedAtMs = this.region.now();
     let lambdaInvocations = 0;
-    this.runCounts.set(execution, { startedAtMs, lambdaInvocations: () => lambdaInvocations });
+    const lambdaErrors: Record<string, number> = {};
+    this.runCounts.set(execution, { startedAtMs, lambdaInvocations: () => lambdaInvocations, lambdaErrors });
     const run = await runAsl(this.definition, input, {
       startAt,
       context: { Execution: { Id: execution.arn, Name: execution.name, StartTime: startTime, Input: execution.input } },
@@ -231,7 +234,12 @@ export class DeployRunner {
           return (payload) =>
             unlessStopped(alive, () => {
               lambdaInvocations += 1;
-              return execution.history.lambda(stateName, state.Resource, payload, () => this.invokeLambda(execution, target.fn, payload));
+              return execution.history.lambda(stateName, state.Resource, payload, () =>
+                this.invokeLambda(execution, target.fn, payload).catch((error: Error) => {
+                  lambdaErrors[error.name] = (lambdaErrors[error.name] ?? 0) + 1;
+                  throw error;
+                }),
+              );
             });
         return async () => {
           throw namedError("States.Runtime", `the simulated region cannot run Task "${stateName}": resource ${target.resource}`);
@@ -251,7 +259,7 @@ export class DeployRunner {
     });
     if (!alive()) return NEVER;
     const endedAtMs = this.region.now();
-    const common = { stateTransitions: run.stateTransitions, lambdaInvocations, startedAtMs, endedAtMs };
+    const common = { stateTransitions: run.stateTransitions, lambdaInvocations, lambdaErrors, startedAtMs, endedAtMs };
     let result: ExecutionResult;
     if (run.status === "SUCCEEDED") {
       const outcome: Outcome = execution.visited.includes(STATE.noOp) ? "no-op" : "succeeded";
@@ -425,6 +433,7 @@ export class DeployRunner {
       failedState,
       stateTransitions: execution.visited.length,
       lambdaInvocations: counts?.lambdaInvocations() ?? 0,
+      lambdaErrors: { ...counts?.lambdaErrors },
       startedAtMs: counts?.startedAtMs ?? endedAtMs,
       endedAtMs,
     };

@@ -10,7 +10,8 @@ export type ServiceName =
   | "EventBridge"
   | "S3"
   | "CodeBuild"
-  | "CloudFormation";
+  | "CloudFormation"
+  | "CloudWatch";
 
 /** SDK v3 client class name -> service name. */
 export const SERVICE_BY_CLIENT: Readonly<Record<string, ServiceName>> = {
@@ -25,6 +26,7 @@ export const SERVICE_BY_CLIENT: Readonly<Record<string, ServiceName>> = {
   S3Client: "S3",
   CodeBuildClient: "CodeBuild",
   CloudFormationClient: "CloudFormation",
+  CloudWatchClient: "CloudWatch",
 };
 
 const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
@@ -97,6 +99,7 @@ export const NOT_FOUND_CODE: Readonly<Record<ServiceName, string>> = {
   S3: "NoSuchKey",
   CodeBuild: "ResourceNotFoundException",
   CloudFormation: "ValidationError",
+  CloudWatch: "ResourceNotFound",
 };
 
 /** EC2's NotFound code for the resource an operation addresses (EC2 codes name the resource type). */

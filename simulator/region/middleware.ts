@@ -1,4 +1,5 @@
 import { DescribeAccountLimitsCommand as AutoScalingWarmUp } from "@aws-sdk/client-auto-scaling";
+import { ListDashboardsCommand } from "@aws-sdk/client-cloudwatch";
 import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { DescribeAccountAttributesCommand } from "@aws-sdk/client-ec2";
 import { DescribeAccountLimitsCommand as ElbWarmUp } from "@aws-sdk/client-elastic-load-balancing";
@@ -50,6 +51,7 @@ const WARM_UP_COMMANDS: Partial<Record<ServiceName, () => object>> = {
   EventBridge: () => new ListEventBusesCommand({}),
   CloudFormation: () => new CloudFormationWarmUp({}),
   S3: () => new ListBucketsCommand({}),
+  CloudWatch: () => new ListDashboardsCommand({}),
 };
 
 /** Runs each request of an attached client on the region's time, unless it already is (inside a simulated Lambda). */

@@ -5,6 +5,7 @@ import { FaultInjector } from "./faults.js";
 import { IdFactory } from "./ids.js";
 import { AutoScalingService } from "./services/autoscaling.js";
 import { CloudFormationService } from "./services/cloudformation.js";
+import { CloudWatchService } from "./services/cloudwatch.js";
 import { CodeBuildService } from "./services/codebuild.js";
 import { DynamoDbService } from "./services/dynamodb.js";
 import { Ec2Service, type ReleaseBehavior } from "./services/ec2.js";
@@ -55,7 +56,7 @@ const HIDES_WHEN_NOT_FOUND: ReadonlySet<string> = new Set([
 /**
  * An in-process model of the AWS services the deploy uses, on a virtual clock. State lives in the service
  * objects (`ec2`, `autoScaling`, `loadBalancing`, `dynamodb`, `s3`, `codeBuild`, `sns`, `eventBridge`,
- * `stepFunctions`, `cloudFormation`); processes (boots, health checks, draining, termination, bakes) are scheduler events.
+ * `stepFunctions`, `cloudFormation`, `cloudWatch`); processes (boots, health checks, draining, termination, bakes) are scheduler events.
  * SDK clients reach it through `attachRegion` (middleware.ts).
  */
 export class SimulatedRegion {
@@ -75,6 +76,7 @@ export class SimulatedRegion {
   readonly codeBuild: CodeBuildService;
   readonly stepFunctions: StepFunctionsService;
   readonly cloudFormation: CloudFormationService;
+  readonly cloudWatch: CloudWatchService;
   /** The region's seeded random source (consistency seed): SDK retry jitter on region time. */
   readonly random: () => number;
   /** The time SDK calls and simulated Lambdas run on (virtualTime.ts). */
@@ -123,7 +125,8 @@ export class SimulatedRegion {
     };
     this.ec2 = new Ec2Service(this.context);
     this.loadBalancing = new LoadBalancingService(this.context, this.ec2);
-    this.autoScaling = new AutoScalingService(this.context, this.ec2, this.loadBalancing);
+    this.cloudWatch = new CloudWatchService(this.context);
+    this.autoScaling = new AutoScalingService(this.context, this.ec2, this.loadBalancing, this.cloudWatch);
     // A target turning healthy is the load balancer's first routing to it (app behaviour counts from there).
     this.loadBalancing.onRegistrationChange((_pool, instanceId, registration) => {
       if (registration?.state === "healthy") this.ec2.firstServed(instanceId);
@@ -148,6 +151,7 @@ export class SimulatedRegion {
       S3: this.s3.handlers(),
       CodeBuild: {},
       CloudFormation: this.cloudFormation.handlers(),
+      CloudWatch: this.cloudWatch.handlers(),
     };
   }
 

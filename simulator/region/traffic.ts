@@ -300,6 +300,13 @@ export class TrafficModel {
 }
 
 /** `after - before` per key, keeping the keys that grew (per-step counts out of running totals). */
+/** Counts added up by key. */
+export function sumCounts(counts: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const count of counts) for (const [key, n] of Object.entries(count)) out[key] = (out[key] ?? 0) + n;
+  return out;
+}
+
 export function countDifference(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [key, count] of Object.entries(after)) {

@@ -11,7 +11,7 @@ import { LostResponse, type RegionError, type ServiceName } from "./errors.js";
 import type { RegionAnswer, SimulatedRegion } from "./region.js";
 import { UnmodelledOperationError } from "./region.js";
 import { currentRegionTime, outsideRegionTime, sleepOnRegionTime } from "./virtualTime.js";
-import { jsonContentType, readJsonRequest, writeJsonError, writeJsonResponse } from "./wire/json.js";
+import { jsonContentType, queryCompatibleErrorHeader, readJsonRequest, writeJsonError, writeJsonResponse } from "./wire/json.js";
 import { type ServiceModel, serviceModel } from "./wire/models.js";
 import { readQueryRequest, writeQueryError, writeQueryResponse } from "./wire/query.js";
 import { readRestRequest, writeRestError, writeRestResponse } from "./wire/rest.js";
@@ -115,7 +115,7 @@ export class RegionHttpHandler implements RequestHandler<HttpRequest, HttpRespon
     if (model.metadata.protocol === "json") {
       return this.response(
         error.httpStatusCode,
-        { "content-type": jsonContentType(model), "x-amzn-requestid": requestId, "x-amzn-errortype": error.code },
+        { "content-type": jsonContentType(model), "x-amzn-requestid": requestId, "x-amzn-errortype": error.code, ...queryCompatibleErrorHeader(model, error) },
         writeJsonError(error),
       );
     }

@@ -20,6 +20,8 @@ export interface Leftovers {
   locks: Record<string, unknown>[];
   /** Instances not yet terminated. */
   liveInstances: string[];
+  /** Groups (not being deleted) whose scaling a deploy still holds (tag `immutable-deploy:scale-in-hold`). */
+  heldGroups: string[];
 }
 
 export function environmentGroups(region: SimulatedRegion, settings: Pick<EnvironmentSettings, "app" | "environment">) {
@@ -48,6 +50,7 @@ export function leftovers(region: SimulatedRegion, settings: EnvironmentSettings
     snapshots: [...region.ec2.snapshots.values()].filter((snapshot) => snapshot.ownerId === region.account).map((snapshot) => snapshot.snapshotId).sort(),
     locks: lockTable ? [...lockTable.items.values()].map(unmarshallItem).filter((item) => typeof item.holder === "string") : [],
     liveInstances: [...region.ec2.instances.values()].filter((instance) => instance.state !== "terminated").map((instance) => instance.instanceId).sort(),
+    heldGroups: groups.filter((group) => !group.deleting && tagValueOf(group.tags, TAG.scaleInHold) !== undefined).map((group) => group.name).sort(),
   };
 }
 
@@ -87,5 +90,6 @@ export function countLeftovers(found: Leftovers): Record<keyof Leftovers, number
     snapshots: found.snapshots.length,
     locks: found.locks.length,
     liveInstances: found.liveInstances.length,
+    heldGroups: found.heldGroups.length,
   };
 }

@@ -23,6 +23,7 @@ export interface LiveGroupSummary {
   scalingPolicies: string[];
   lifecycleHooks: string[];
   scheduledActions: string[];
+  suspendedProcesses: string[];
 }
 
 /** The names configureLiveGroup gives what it creates (README "Writing a scenario"). */
@@ -61,6 +62,7 @@ export function summarizeGroup(group: SimGroup): LiveGroupSummary {
     scalingPolicies: [...group.policies.keys()].sort(),
     lifecycleHooks: [...group.lifecycleHooks.keys()].sort(),
     scheduledActions: [...group.scheduledActions.keys()].sort(),
+    suspendedProcesses: [...group.suspendedProcesses].sort(),
   };
 }
 
@@ -81,7 +83,8 @@ export function scaleLiveGroup(region: SimulatedRegion, group: SimGroup, spec: S
 /**
  * What an operator sets by hand on the live group: a target-tracking policy on average CPU, a termination lifecycle
  * hook with that heartbeat timeout (AWS's DefaultResult), a recurring scheduled action, scale-in protection on
- * the first n in-service instances, Standby (desired capacity decremented, the console's default) for the next n.
+ * the first n in-service instances, Standby (desired capacity decremented, the console's default) for the next n,
+ * suspended processes.
  */
 export function configureLiveGroup(region: SimulatedRegion, group: SimGroup, spec: ConfigureLiveGroupSpec): void {
   const AutoScalingGroupName = group.name;
@@ -120,6 +123,7 @@ export function configureLiveGroup(region: SimulatedRegion, group: SimGroup, spe
     region.call("AutoScaling", "SetInstanceProtection", { AutoScalingGroupName, InstanceIds: protect, ProtectedFromScaleIn: true });
   if (standby.length)
     region.call("AutoScaling", "EnterStandby", { AutoScalingGroupName, InstanceIds: standby, ShouldDecrementDesiredCapacity: true });
+  if (spec.suspendProcesses) region.call("AutoScaling", "SuspendProcesses", { AutoScalingGroupName, ScalingProcesses: spec.suspendProcesses });
 }
 
 /** Nothing in the environment in transition: no instance launching, entering standby or terminating, no target in its first checks or draining. */

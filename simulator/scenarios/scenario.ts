@@ -10,7 +10,7 @@ import { attachRegion, bindFunctionClock } from "../region/middleware.js";
 import { SimulatedRegion } from "../region/region.js";
 import { tagValueOf } from "../region/services/ec2.js";
 import type { EventBridgeEvent } from "../region/services/messaging.js";
-import { countDifference, TrafficModel, type TrafficCounters } from "../region/traffic.js";
+import { countDifference, sumCounts, TrafficModel, type TrafficCounters } from "../region/traffic.js";
 import { deregisteredImagesInUse, environmentGroups, leftovers, type Leftovers } from "./inventory.js";
 import {
   configureLiveGroup,
@@ -52,6 +52,8 @@ export interface StepResult {
   apiCalls: Record<string, number>;
   stateTransitions: number;
   lambdaInvocations: number;
+  /** The errors those invocations ended with, by name (runner.ts). */
+  lambdaErrors: Record<string, number>;
   bakes: { base: number; release: number };
   /** The environment's serving group after the step. */
   liveGroup?: LiveGroupSummary & { inService: number };
@@ -377,6 +379,7 @@ class ScenarioRun {
         apiCalls: countDifference(after.apiCalls, before.apiCalls),
         stateTransitions: row.executions.reduce((n, e) => n + (e.result?.stateTransitions ?? 0), 0),
         lambdaInvocations: row.executions.reduce((n, e) => n + (e.result?.lambdaInvocations ?? 0), 0),
+        lambdaErrors: sumCounts(row.executions.map((e) => e.result?.lambdaErrors ?? {})),
         bakes,
         ...(liveGroup ? { liveGroup } : {}),
         ...(extra.length ? { duplicates: extra.map((e) => e.result?.outcome ?? "failed") } : {}),
@@ -511,15 +514,20 @@ class ScenarioRun {
     if (!actual) return void this.violations.push(`${where}: expected a live group ${JSON.stringify(expected)}, found none`);
     for (const [field, want] of Object.entries(expected)) {
       const have = actual[field as keyof typeof actual];
-      const ok = Array.isArray(want) ? want.every((name) => (have as string[]).includes(name)) : have === want;
+      // Names listed must be there; suspended processes must be exactly those listed (a deploy's must be gone).
+      const ok = !Array.isArray(want)
+        ? have === want
+        : field === "suspendedProcesses"
+          ? JSON.stringify([...want].sort()) === JSON.stringify(have)
+          : want.every((name) => (have as string[]).includes(name));
       if (!ok) this.violations.push(`${where}: live group ${actual.name} has ${field} ${JSON.stringify(have)}, expected ${JSON.stringify(want)}`);
     }
   }
 
   /**
    * After a finished step: one group (after a rollback, only groups that were there before the step: a rollback
-   * restores what served and leaves an earlier deploy's leftovers for the next one), no lock, no unused version,
-   * no orphan snapshot, retention respected.
+   * restores what served and leaves an earlier deploy's leftovers for the next one), no lock, no scaling held, no
+   * unused version, no orphan snapshot, retention respected.
    */
   private checkLeftovers(where: string, found: Leftovers, groupsBeforeRollback: string[] | undefined): void {
     const live = found.groups;
@@ -528,6 +536,7 @@ class ScenarioRun {
     if (rolledBack ? added.length > 0 : live.length > 1)
       this.violations.push(`${where}: ${live.length} groups left: ${live.join(", ")}${rolledBack ? ` (${added.join(", ")} not there before the step)` : ""}`);
     if (found.locks.length) this.violations.push(`${where}: lock left behind: ${JSON.stringify(found.locks)}`);
+    if (found.heldGroups.length) this.violations.push(`${where}: scaling still held by a deploy on ${found.heldGroups.join(", ")}`);
     const usedVersions = new Set(live.map((name) => Number(this.region.autoScaling.groups.get(name)?.launchTemplate?.version)));
     const strayVersions = found.launchTemplateVersions.filter((v) => !usedVersions.has(v));
     if (strayVersions.length) this.violations.push(`${where}: launch template versions nothing uses: ${strayVersions.join(", ")}`);

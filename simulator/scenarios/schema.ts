@@ -3,8 +3,8 @@ import type { Outcome } from "../../functions/lib/contract.js";
 import { allowedErrorMap, didYouMean, innerSchema, show, valueAt } from "../../functions/lib/validation.js";
 import { parseStageConfig, type StageConfig, StageConfigError } from "../../stacks/config.js";
 import { SIMULATED_DOMAIN } from "../region/environment.js";
-import { LIFECYCLE_HOOK_DEFAULTS } from "../region/services/autoscaling.js";
-import { parseRecurrence } from "../region/services/recurrence.js";
+import { LIFECYCLE_HOOK_DEFAULTS, SCALING_PROCESSES } from "../region/services/autoscaling.js";
+import { parseRecurrence } from "../../functions/lib/recurrence.js";
 import { SimulatedRegion } from "../region/region.js";
 import { CONSISTENCY_KINDS, DEFAULT_TIMING, IMMEDIATE_CONSISTENCY, type Timing } from "../region/timing.js";
 import { RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE } from "../../functions/lib/contract.js";
@@ -20,7 +20,7 @@ export const SCENARIO_STAGE = "sim";
 
 const OUTCOMES = ["succeeded", "rolled-back", "failed", "no-op"] as const;
 /** The services of "<Service>:<Operation>" names, as DESIGN.md's scenario contract lists them. */
-export const SCENARIO_SERVICES = ["AutoScaling", "EC2", "ELB", "ELBv2", "DynamoDB", "S3", "SNS", "EventBridge", "CodeBuild", "SFN"] as const;
+export const SCENARIO_SERVICES = ["AutoScaling", "EC2", "ELB", "ELBv2", "DynamoDB", "S3", "SNS", "EventBridge", "CodeBuild", "SFN", "CloudWatch"] as const;
 
 let modelled: Map<string, string[]> | undefined;
 /** The operations the simulated region answers, by service. */
@@ -104,9 +104,12 @@ const ConfigureLiveGroupSchema = z
     scheduledAction: z.object({ desired: capacity, recurrence, min: capacity.optional(), max: capacity.optional() }).strict().optional(),
     protectedInstances: positiveInt.optional(),
     standbyInstances: positiveInt.optional(),
+    suspendProcesses: z.array(z.enum(SCALING_PROCESSES, { message: SCALING_PROCESSES.join(", ") })).min(1).optional(),
   })
   .strict()
-  .refine((value) => Object.keys(value).length > 0, { message: "at least one of targetTrackingCpuPercent, lifecycleHookSeconds, scheduledAction, protectedInstances, standbyInstances" });
+  .refine((value) => Object.keys(value).length > 0, {
+    message: "at least one of targetTrackingCpuPercent, lifecycleHookSeconds, scheduledAction, protectedInstances, standbyInstances, suspendProcesses",
+  });
 
 const DuringSchema = z.union([
   z.object({ atSeconds: seconds, scaleLiveGroup: ScaleLiveGroupSchema }).strict(),
@@ -123,6 +126,8 @@ const ExpectLiveGroupSchema = z
     scalingPolicies: names.optional(),
     lifecycleHooks: names.optional(),
     scheduledActions: names.optional(),
+    /** Exactly these, no more: what a deploy suspended must be resumed. */
+    suspendedProcesses: names.optional(),
   })
   .strict();
 

@@ -54,6 +54,14 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
   // AMI and snapshot ARNs have no account (Service Authorization Reference: arn:${Partition}:ec2:${Region}::image/${ImageId}).
   const imageArns = [stack.formatArn({ service: "ec2", account: "", resource: "image", resourceName: "*" })];
   const snapshotArns = [stack.formatArn({ service: "ec2", account: "", resource: "snapshot", resourceName: "*" })];
+  // Alarms the deploy copies for a new group are named `<group name>:<original name>` (functions/lib/groupConfiguration.ts).
+  const copiedAlarms = stack.formatArn({ service: "cloudwatch", resource: "alarm", resourceName: `${config.app}-${config.stage}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  const anyAlarm = stack.formatArn({ service: "cloudwatch", resource: "alarm", resourceName: "*", arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  /** The scale-in hold on this environment's groups: suspended processes, recorded in a tag (functions/lib/groupConfiguration.ts). */
+  const releaseHold = (allow: Allow) =>
+    allow(["autoscaling:ResumeProcesses", "autoscaling:DeleteTags"], [groupArns], tagConditions);
+  /** Raising the new group to the live groups' capacity before cutover. */
+  const matchCapacity = (allow: Allow) => allow(["autoscaling:UpdateAutoScalingGroup"], [groupArns], tagConditions);
   const lbAttach = env.targetGroup
     ? ["autoscaling:AttachLoadBalancerTargetGroups", "autoscaling:DetachLoadBalancerTargetGroups"]
     : ["autoscaling:AttachLoadBalancers", "autoscaling:DetachLoadBalancers"];
@@ -94,11 +102,42 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
         [`aws:RequestTag/${TAG.app}`]: config.app,
         [`aws:RequestTag/${TAG.environment}`]: config.stage,
       });
+      // Carrying the live group's configuration over, and holding both groups' scaling until cutover.
+      allow(
+        ["autoscaling:DescribePolicies", "autoscaling:DescribeScheduledActions", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeWarmPool"],
+        ["*"],
+      );
+      allow(
+        [
+          "autoscaling:PutScalingPolicy",
+          "autoscaling:PutScheduledUpdateGroupAction",
+          "autoscaling:PutWarmPool",
+          "autoscaling:SuspendProcesses",
+          "autoscaling:CreateOrUpdateTags",
+        ],
+        [groupArns],
+        tagConditions,
+      );
+      // A carried lifecycle hook with a notification role passes that role to Auto Scaling ("iam:PassRole - ...
+      // Needed when ... an IAM role for a lifecycle hook ... is provided", Auto Scaling User Guide, "Amazon EC2 Auto
+      // Scaling API permissions"); the roles are the operators', so only to Auto Scaling.
+      allow(["iam:PassRole"], [stack.formatArn({ service: "iam", region: "", resource: "role", resourceName: "*" })], {
+        "iam:PassedToService": "autoscaling.amazonaws.com",
+      });
+      // The alarms of the live group's step and simple policies, read and copied for the new group's policies.
+      allow(["cloudwatch:DescribeAlarms"], [anyAlarm]);
+      allow(["cloudwatch:PutMetricAlarm"], [copiedAlarms], {
+        [`aws:RequestTag/${TAG.app}`]: config.app,
+        [`aws:RequestTag/${TAG.environment}`]: config.stage,
+      });
+      // ALBRequestCountPerTarget's resource label names the load balancer of the target group.
+      if (env.targetGroup) allow(["elasticloadbalancing:DescribeTargetGroups"], ["*"]);
     },
     // Every stage after Lock checks that its execution still holds the lock (a late redrive must not act).
     checkGroupHealth: (allow) => {
       readLock(allow);
       allow([...describeGroups, "autoscaling:DescribeScalingActivities"], ["*"]);
+      matchCapacity(allow);
     },
     checkLoadBalancerHealth: (allow) => {
       readLock(allow);
@@ -110,12 +149,14 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
         ],
         ["*"],
       );
+      matchCapacity(allow);
     },
     retireGroups: (allow) => {
       readLock(allow);
       // The old groups' termination hooks bound the wait for their instances.
       allow([...describeGroups, "autoscaling:DescribeLifecycleHooks"], ["*"]);
       allow(["autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
+      releaseHold(allow);
     },
     checkRetired: (allow) => {
       readLock(allow);
@@ -129,6 +170,9 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
       allow(["autoscaling:DeleteAutoScalingGroup"], [groupArns], tagConditions);
       allow(["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
+      // The alarm copies of groups that are gone.
+      allow(["cloudwatch:DescribeAlarms"], [anyAlarm]);
+      allow(["cloudwatch:DeleteAlarms"], [copiedAlarms]);
     },
     applyImageRetention: (allow) => {
       allow([...describeGroups, "ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeLaunchTemplateVersions"], ["*"]);
@@ -149,6 +193,7 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       allow([...describeGroups, "ec2:DescribeLaunchTemplateVersions"], ["*"]);
       allow(["autoscaling:DeleteAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
       allow(["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
+      releaseHold(allow);
     },
     // Releasing keeps the item and records who released it (functions/lib/lock.ts).
     unlockEnvironment: (allow) => allow(["dynamodb:UpdateItem", "dynamodb:GetItem"], [lockTable.tableArn]),

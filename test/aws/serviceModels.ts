@@ -26,7 +26,8 @@ export type ServiceName =
   | "SFN"
   | "S3"
   | "CodeBuild"
-  | "CloudFormation";
+  | "CloudFormation"
+  | "CloudWatch";
 
 interface ServiceSources {
   /** `<service>/<api-version>` under botocore's data directory. */
@@ -49,6 +50,7 @@ export const SERVICE_SOURCES: Readonly<Record<ServiceName, ServiceSources>> = {
   S3: { botocore: "s3/2006-03-01", sdkV2: "s3-2006-03-01", sdkV3: "@aws-sdk/client-s3" },
   CodeBuild: { botocore: "codebuild/2016-10-06", sdkV2: "codebuild-2016-10-06", sdkV3: "@aws-sdk/client-codebuild" },
   CloudFormation: { botocore: "cloudformation/2010-05-15", sdkV2: "cloudformation-2010-05-15", sdkV3: "@aws-sdk/client-cloudformation" },
+  CloudWatch: { botocore: "cloudwatch/2010-08-01", sdkV2: "monitoring-2010-08-01", sdkV3: "@aws-sdk/client-cloudwatch" },
 };
 
 export const SERVICE_NAMES = Object.keys(SERVICE_SOURCES) as ServiceName[];

@@ -1,5 +1,6 @@
 import "aws-sdk-client-mock-vitest/extend";
 import { AutoScalingClient, DeleteAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { DeleteLaunchTemplateVersionsCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
@@ -13,6 +14,8 @@ const autoScalingMock = mockClient(AutoScalingClient);
 /** Every stage after Lock checks that this execution still holds the lock. */
 const dynamoMock = mockClient(DynamoDBClient);
 const ec2Mock = mockClient(EC2Client);
+// Alarm copies of gone groups are deleted too (tested on the simulated region in groupConfiguration.test.ts).
+const cloudWatchMock = mockClient(CloudWatchClient);
 const retiredState = () => deployState("application", { retirement: { groups: [OLD_GROUP], drainedBy: NOW, retiredBy: NOW + 100 } });
 
 const version = (VersionNumber: number, groupName?: string, DefaultVersion = false) => ({
@@ -37,6 +40,8 @@ beforeEach(() => {
   givenLockHeldBy(dynamoMock, EXECUTION_ID);
   autoScalingMock.reset();
   ec2Mock.reset();
+  cloudWatchMock.reset();
+  cloudWatchMock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
   setClock(() => NOW * 1000);
   ec2Mock.on(DeleteLaunchTemplateVersionsCommand).callsFake(deleteAll);
 });

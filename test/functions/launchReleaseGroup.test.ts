@@ -3,12 +3,18 @@ import {
   AutoScalingClient,
   CreateAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
+  DescribeLifecycleHooksCommand,
+  DescribePoliciesCommand,
+  DescribeScheduledActionsCommand,
+  DescribeWarmPoolCommand,
+  SuspendProcessesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import {
   CreateLaunchTemplateVersionCommand,
   DescribeLaunchTemplateVersionsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -23,10 +29,12 @@ import {
   givenLockHeldBy,
   group,
   IMAGE_ID,
+  instances,
   LAUNCH_TEMPLATE_ID,
   lambdaContext,
   NEW_GROUP,
   NOW,
+  OLD_GROUP,
   TARGET_GROUP_ARN,
 } from "./fixtures.js";
 
@@ -34,6 +42,9 @@ const autoScalingMock = mockClient(AutoScalingClient);
 const dynamoMock = mockClient(DynamoDBClient);
 const lockHeldBy = (holder: string) => givenLockHeldBy(dynamoMock, holder);
 const ec2Mock = mockClient(EC2Client);
+// The live group's configuration is read and carried over (functions/lib/groupConfiguration.ts, tested on the
+// simulated region in groupConfiguration.test.ts); here no live group is visible unless a test says so.
+const cloudWatchMock = mockClient(CloudWatchClient);
 const DESCRIPTION = `immutable-deploy group ${NEW_GROUP}`;
 const CREATED = NOW - 100;
 const HEALTHY_BY = CREATED + 900 + 900;
@@ -60,6 +71,8 @@ const createdGroup = (kind: "application" | "classic" = "application") =>
 
 beforeEach(() => {
   autoScalingMock.reset();
+  autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+  cloudWatchMock.reset();
   dynamoMock.reset();
   lockHeldBy(EXECUTION_ID);
   ec2Mock.reset();
@@ -136,23 +149,38 @@ describe("launchReleaseGroup", () => {
     const input = autoScalingMock.commandCalls(CreateAutoScalingGroupCommand)[0].args[0].input;
     expect(input.Tags).toContainEqual(expect.objectContaining({ Key: TAG.release, Value: "v2", PropagateAtLaunch: true }));
     expect(input.Tags).toContainEqual(expect.objectContaining({ Key: TAG.execution, Value: EXECUTION_ID }));
-    expect(result).toEqual({ groupName: NEW_GROUP, launchTemplateVersion: "5", desiredCapacity: 2, healthyBy: HEALTHY_BY });
+    expect(result).toEqual({
+      groupName: NEW_GROUP,
+      launchTemplateVersion: "5",
+      desiredCapacity: 2,
+      healthyBy: HEALTHY_BY,
+      message: `launch: ${NEW_GROUP} with 2 instance(s) (configured 2)`,
+    });
   });
 
-  it("keeps min at or below desired when the configured min is larger", async () => {
-    // Prepare
+  it("takes min, desired and max each from the larger of the configuration and the live group as it is now", async () => {
+    // Prepare: Prepare saw 2; since then an operator raised the live group's max to 6 and scaled it to 5.
     givenNoVersionYet();
     autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
-    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [createdGroup()] });
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [NEW_GROUP] }).resolves({ AutoScalingGroups: [createdGroup()] });
+    autoScalingMock
+      .on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [OLD_GROUP] })
+      .resolves({ AutoScalingGroups: [group(OLD_GROUP, { MinSize: 1, DesiredCapacity: 5, MaxSize: 6, Instances: instances(5, "InService", "Healthy", "i-old") })] });
+    autoScalingMock.on(DescribePoliciesCommand).resolves({ ScalingPolicies: [] });
+    autoScalingMock.on(DescribeScheduledActionsCommand).resolves({ ScheduledUpdateGroupActions: [] });
+    autoScalingMock.on(DescribeLifecycleHooksCommand).resolves({ LifecycleHooks: [] });
+    autoScalingMock.on(DescribeWarmPoolCommand).resolves({});
     const state = launchState();
     state.settings.capacity = { min: 3, desired: 3, max: 4 };
-    state.plan!.desiredCapacity = 2;
 
     // Act
-    await launchReleaseGroup(state);
+    const result = await launchReleaseGroup(state);
 
     // Assess
-    expect(autoScalingMock).toHaveReceivedCommandWith(CreateAutoScalingGroupCommand, { MinSize: 2, DesiredCapacity: 2, MaxSize: 4 });
+    expect(autoScalingMock).toHaveReceivedCommandWith(CreateAutoScalingGroupCommand, { MinSize: 3, DesiredCapacity: 5, MaxSize: 6 });
+    expect(result.message).toContain("(configured 3, live 5)");
+    // Nothing on the live group can scale it: nothing to hold.
+    expect(autoScalingMock).not.toHaveReceivedCommand(SuspendProcessesCommand);
   });
 
   it("after a crash between the version and the group, re-run creates only the group", async () => {

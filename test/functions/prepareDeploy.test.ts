@@ -253,17 +253,17 @@ describe("prepareDeploy: live groups and capacity", () => {
     ]);
   });
 
-  it("caps the desired capacity at the configured max", async () => {
-    // Prepare
+  it("keeps a live group's scale-out beyond the configured max (an operator raised its max by hand)", async () => {
+    // Prepare: configured max 4; the live group was given max 6 and scaled to 5.
     autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
-      AutoScalingGroups: [environmentGroup({ name: "shop-dev01-v1-aaaaaaaa", release: "v1", desired: 10 })],
+      AutoScalingGroups: [{ ...environmentGroup({ name: "shop-dev01-v1-aaaaaaaa", release: "v1", desired: 5 }), MaxSize: 6 }],
     });
 
     // Act
     const plan = await prepareDeploy(controlState({ input: { artifact: { bucket: "shop-artifacts", key: "releases/v2.tgz" } } }));
 
     // Assess
-    expect(plan.desiredCapacity).toBe(4);
+    expect(plan.desiredCapacity).toBe(5);
   });
 });
 

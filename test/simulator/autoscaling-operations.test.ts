@@ -17,7 +17,7 @@ import {
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TIMING, SIMULATION_EPOCH_MS } from "../../simulator/region/index.js";
-import { nextOccurrence, parseRecurrence } from "../../simulator/region/services/recurrence.js";
+import { nextOccurrence, parseRecurrence } from "../../functions/lib/recurrence.js";
 import { describeGroup, launchGroup, simulatedWorld } from "../support/simulatedWorld.js";
 
 /** Auto Scaling as an operator meets it: what AWS refuses, and what policies, hooks, protection and Standby do. */

@@ -11,6 +11,7 @@ import {
   ResourceContentionFault,
   ScalingActivityInProgressFault,
 } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchServiceException, DeleteAlarmsCommand, DescribeAlarmsCommand, PutMetricAlarmCommand, ResourceNotFound } from "@aws-sdk/client-cloudwatch";
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, EC2ServiceException } from "@aws-sdk/client-ec2";
 import { DescribeInstanceHealthCommand } from "@aws-sdk/client-elastic-load-balancing";
@@ -18,7 +19,7 @@ import { DescribeTargetHealthCommand, TargetGroupNotFoundException } from "@aws-
 import { DescribeExecutionCommand, ExecutionDoesNotExist } from "@aws-sdk/client-sfn";
 import { NotFoundException, PublishCommand } from "@aws-sdk/client-sns";
 import { afterEach, describe, expect, it } from "vitest";
-import { autoScaling, CLIENT_RETRY, dynamodb, ec2, elbv2, sfn, sns } from "../../functions/lib/clients.js";
+import { autoScaling, CLIENT_RETRY, cloudWatch, dynamodb, ec2, elbv2, sfn, sns } from "../../functions/lib/clients.js";
 import { DEFAULT_TIMING, RegionHttpHandler } from "../../simulator/region/index.js";
 import { INSTANT_REGION, launchGroup, productWorld } from "../support/simulatedWorld.js";
 
@@ -123,6 +124,20 @@ describe("errors as each protocol sends them", () => {
       type: ExecutionDoesNotExist,
       shape: { name: "ExecutionDoesNotExist", $fault: "client", $metadata: { httpStatusCode: 400 } },
     },
+    {
+      // awsQueryCompatible: the query code travels in x-amzn-query-error, and the SDK names the error by it.
+      protocol: "JSON 1.0, query compatible (CloudWatch)",
+      send: () => cloudWatch.send(new DeleteAlarmsCommand({ AlarmNames: ["none"] })),
+      type: ResourceNotFound,
+      shape: { name: "ResourceNotFound", Code: "ResourceNotFound", Type: "Sender", $fault: "client", $metadata: { httpStatusCode: 400 } },
+    },
+    {
+      protocol: "JSON 1.0, query compatible, unmodeled code retried by the SDK (CloudWatch)",
+      inject: { operation: "CloudWatch:DescribeAlarms", error: "Throttling", times: 4 },
+      send: () => cloudWatch.send(new DescribeAlarmsCommand({})),
+      type: CloudWatchServiceException,
+      shape: { name: "Throttling", Code: "Throttling", $fault: "client", $metadata: { httpStatusCode: 400, attempts: 4 } },
+    },
   ])("$protocol: the SDK builds the exception its model names", async ({ inject, send, type, shape }) => {
     // Prepare
     world = productWorld();
@@ -157,7 +172,7 @@ describe("errors as each protocol sends them", () => {
 });
 
 describe("answers written from the service models", () => {
-  it("the SDK reads back exactly what the services' handlers answered (query, EC2 dialect, JSON)", async () => {
+  it("the SDK reads back exactly what the services' handlers answered (query, EC2 dialect, JSON, query-compatible JSON)", async () => {
     // Prepare: a group with instances behind the ALB, and one behind nothing.
     world = productWorld();
     const name = await launchGroup(world, { release: "v1" });
@@ -166,12 +181,27 @@ describe("answers written from the service models", () => {
     if (settings.loadBalancer.kind !== "application") throw new Error("expected an ALB environment");
     const targetGroupArn = settings.loadBalancer.targetGroupArn;
     await dynamodb.send(new PutItemCommand({ TableName: settings.lockTableName, Item: { lockId: { S: "a" }, n: { N: "3" }, tags: { SS: ["x", "y"] } } }));
+    await cloudWatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: "shop-cpu-high",
+        MetricName: "CPUUtilization",
+        Namespace: "AWS/EC2",
+        Statistic: "Average",
+        Dimensions: [{ Name: "AutoScalingGroupName", Value: name }],
+        Period: 60,
+        EvaluationPeriods: 2,
+        Threshold: 70.5,
+        ComparisonOperator: "GreaterThanThreshold",
+        AlarmActions: ["arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:p"],
+      }),
+    );
     const cases: Array<[string, string, object, () => Promise<object>]> = [
       ["AutoScaling", "DescribeAutoScalingGroups", { AutoScalingGroupNames: [name] }, () => autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }))],
       ["EC2", "DescribeImages", { Owners: ["self"] }, () => ec2.send(new DescribeImagesCommand({ Owners: ["self"] }))],
       ["EC2", "DescribeLaunchTemplateVersions", { LaunchTemplateId: settings.launchTemplateId }, () => ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: settings.launchTemplateId }))],
       ["ELBv2", "DescribeTargetHealth", { TargetGroupArn: targetGroupArn }, () => elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }))],
       ["DynamoDB", "GetItem", { TableName: settings.lockTableName, Key: { lockId: { S: "a" } } }, () => dynamodb.send(new GetItemCommand({ TableName: settings.lockTableName, Key: { lockId: { S: "a" } } }))],
+      ["CloudWatch", "DescribeAlarms", { AlarmNamePrefix: "shop-" }, () => cloudWatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: "shop-" }))],
     ];
     for (const [service, operation, input, send] of cases) {
       // Act

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { environmentSettings } from "../../functions/lib/contract.js";
 import { DEFAULTS } from "../../functions/lib/names.js";
 import { deployOnlyProblems, loadStageConfig, parseStageConfig, PLACEHOLDERS, siteDomain, StageConfigError } from "../../stacks/config.js";
 
@@ -20,6 +21,20 @@ describe("stage configuration", () => {
     });
     expect(config.sshPublicKey).toBeUndefined();
     expect(config.certificateArn).toBeUndefined();
+  });
+
+  it("scaling and mixed instances: none by default; given, defaults filled and carried into the deploy's settings", () => {
+    expect(parseStageConfig("dev01", base)).toMatchObject({ scaling: { scheduledActions: [] } });
+    expect(parseStageConfig("dev01", base).mixedInstances).toBeUndefined();
+    const config = parseStageConfig("dev01", {
+      ...base,
+      scaling: { targetTracking: { metric: "requestCountPerTarget", targetValue: 600 }, scheduledActions: [{ name: "morning", recurrence: "0 8 * * 1-5", desiredCapacity: 3, timeZone: "Europe/Berlin" }] },
+      mixedInstances: { instanceTypes: ["t3.small", "t3a.small"] },
+    });
+    expect(config.mixedInstances).toEqual({ instanceTypes: ["t3.small", "t3a.small"], onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 100, spotAllocationStrategy: "price-capacity-optimized" });
+    expect(config.scaling.scheduledActions[0]).toEqual({ name: "morning", recurrence: "0 8 * * 1-5", desiredCapacity: 3, timeZone: "Europe/Berlin" });
+    const settings = environmentSettings(config, { region: "us-east-1", loadBalancer: { kind: "application", targetGroupArn: "arn:tg" }, launchTemplateId: "lt-1", subnetIds: ["subnet-1"], lockTableName: "locks", topicArn: "arn:topic" });
+    expect(settings).toMatchObject({ scaling: config.scaling, mixedInstances: config.mixedInstances });
   });
 
   it("names the production site by the apex domain and other stages by a sub-domain", () => {
@@ -52,6 +67,20 @@ describe("stage configuration", () => {
     ["a far-off field name gets no guess", { ...base, colour: "blue" }, /colour: unknown field; allowed: domain,/],
     ["a wrong type says what is allowed, not what zod expected", { ...base, ipv6: "yes" }, /ipv6: "yes"; allowed: true or false/],
     ["bad region", { ...base, region: "mars-1" }, /region: "mars-1"; allowed: an AWS region/],
+    ["unknown tracking metric", { ...base, scaling: { targetTracking: { metric: "memory", targetValue: 50 } } }, /scaling.targetTracking.metric: "memory"; allowed: "cpu" \(average CPU %\) or "requestCountPerTarget"/],
+    ["CPU target above 100", { ...base, scaling: { targetTracking: { metric: "cpu", targetValue: 150 } } }, /scaling.targetTracking.targetValue: 150; allowed: a CPU percentage: more than 0, at most 100/],
+    ["request count on classic", { ...base, loadBalancer: "classic", scaling: { targetTracking: { metric: "requestCountPerTarget", targetValue: 600 } } }, /scaling.targetTracking.metric: "requestCountPerTarget"; allowed: "cpu" unless loadBalancer is "application"/],
+    ["bad recurrence", { ...base, scaling: { scheduledActions: [{ name: "a", recurrence: "0 25 * * *", desiredCapacity: 2 }] } }, /scaling.scheduledActions.0.recurrence: "0 25 \* \* \*"; allowed: a cron recurrence .*hour "25" is outside 0-23/],
+    ["bad time zone", { ...base, scaling: { scheduledActions: [{ name: "a", recurrence: "0 8 * * *", desiredCapacity: 2, timeZone: "Mars/Olympus" }] } }, /scaling.scheduledActions.0.timeZone: "Mars\/Olympus"; allowed: an IANA time zone/],
+    ["schedule without capacity", { ...base, scaling: { scheduledActions: [{ name: "a", recurrence: "0 8 * * *" }] } }, /scaling.scheduledActions.0.desiredCapacity: \(missing\); allowed: at least one of minCapacity, desiredCapacity, maxCapacity/],
+    ["schedule desired above its max", { ...base, scaling: { scheduledActions: [{ name: "a", recurrence: "0 8 * * *", desiredCapacity: 5, maxCapacity: 3 }] } }, /scaling.scheduledActions.0.desiredCapacity: 5; allowed: at most maxCapacity \(3\)/],
+    ["two schedules of one name", { ...base, scaling: { scheduledActions: [{ name: "a", recurrence: "0 8 * * *", desiredCapacity: 2 }, { name: "a", recurrence: "0 9 * * *", desiredCapacity: 3 }] } }, /scaling.scheduledActions.1.name: "a"; allowed: a name no other scheduled action of this stage has/],
+    ["schedule typo", { ...base, scaling: { scheduledActions: [{ name: "a", recurrence: "0 8 * * *", desired: 2 }] } }, /scaling.scheduledActions.0.desired: unknown field; allowed: name, recurrence, minCapacity, desiredCapacity, maxCapacity, timeZone/],
+    ["no instance types", { ...base, mixedInstances: { instanceTypes: [] } }, /mixedInstances.instanceTypes: \[\]; allowed: 1-40 EC2 instance types/],
+    ["mixed instance type that does not exist", { ...base, mixedInstances: { instanceTypes: ["t3.small", "t3.mega"] } }, /mixedInstances.instanceTypes.1: "t3.mega"; allowed: an EC2 instance type the SDK knows/],
+    ["instance type twice", { ...base, mixedInstances: { instanceTypes: ["t3.small", "t3.small"] } }, /mixedInstances.instanceTypes: \["t3.small","t3.small"\]; allowed: each instance type once/],
+    ["On-Demand above 100 %", { ...base, mixedInstances: { instanceTypes: ["t3.small"], onDemandPercentageAboveBaseCapacity: 120 } }, /mixedInstances.onDemandPercentageAboveBaseCapacity: 120; allowed: an integer from 0 to 100/],
+    ["unknown Spot strategy", { ...base, mixedInstances: { instanceTypes: ["t3.small"], spotAllocationStrategy: "cheapest" } }, /mixedInstances.spotAllocationStrategy: "cheapest"; allowed: "price-capacity-optimized", "capacity-optimized"/],
     ["instance type that does not exist", { ...base, instanceType: "t3.mega" }, /instanceType: "t3.mega"; allowed: an EC2 instance type the SDK knows \(@aws-sdk\/client-ec2 _InstanceType, \d+ types\)/],
     ["Node.js version never released", { ...base, nodeVersion: "22.99.0" }, /nodeVersion: "22.99.0"; allowed: a released Node.js version, 18.0.0 or later, such as "22.11.0" \(stacks\/data\/nodeVersions.ts, known through \d+\.\d+\.\d+ as of \d{4}-\d\d-\d\d; refresh it with npx tsx scripts\/node-versions.ts\)/],
     ["Node.js version that is a line, not a release", { ...base, nodeVersion: "22" }, /nodeVersion: "22"; allowed: a released Node.js version/],

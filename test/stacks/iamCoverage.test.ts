@@ -2,25 +2,16 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runScenario } from "../../simulator/scenarios/scenario.js";
-import { STAGE_FUNCTION_IDS, stageFunctionOfResource } from "../../stacks/pipeline/tables.js";
+import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
 import { loadDeployDefinition, type AslDefinition } from "../../stacks/stateMachineDefinition.js";
 import { synthesizeApp } from "../../stacks/synthesize.js";
+import { allowedActions, iamActionOf, permits } from "../support/roleActions.js";
 
 /**
  * IAM proven by behaviour: the scenarios run the real stage functions on the simulated region, which records
  * every AWS operation each function calls; each of those must be an action its own role's policy allows.
  * (Resource scoping and tag conditions are asserted in pipeline.test.ts.)
  */
-const IAM_PREFIX: Record<string, string> = {
-  AutoScaling: "autoscaling",
-  EC2: "ec2",
-  ELBv2: "elasticloadbalancing",
-  ELB: "elasticloadbalancing",
-  DynamoDB: "dynamodb",
-  SFN: "states",
-  SNS: "sns",
-  EventBridge: "events",
-};
 const SCENARIOS = [
   "normal-deploy",
   "normal-deploy-classic",
@@ -31,35 +22,11 @@ const SCENARIOS = [
   // A rollback (and a stop for a redrive), protected and Standby instances released on retirement.
   "rollback-keeps-retired-release-retired",
   "protected-and-standby-instances",
+  // The carry-over (issue 13): configured scaling, a rollback that releases the hold, the capacity raised before cutover.
+  "configured-scaling",
+  "rollback-keeps-live-group-configuration",
+  "scale-out-during-health-wait",
 ];
-
-type Statement = { Action: string | string[] };
-
-/** Actions allowed to each stage function's role, by function name. */
-function allowedActions(template: Record<string, any>): Map<string, Set<string>> {
-  const resources = template.Resources as Record<string, any>;
-  const byRole = new Map<string, Set<string>>();
-  for (const resource of Object.values(resources)) {
-    if (resource.Type !== "AWS::IAM::Policy") continue;
-    for (const role of resource.Properties.Roles as { Ref: string }[]) {
-      const actions = byRole.get(role.Ref) ?? new Set<string>();
-      for (const statement of resource.Properties.PolicyDocument.Statement as Statement[])
-        for (const action of [statement.Action].flat()) actions.add(action);
-      byRole.set(role.Ref, actions);
-    }
-  }
-  const byFunction = new Map<string, Set<string>>();
-  for (const id of STAGE_FUNCTION_IDS) {
-    const fn = Object.entries(resources).find(([logicalId, r]) => r.Type === "AWS::Lambda::Function" && stageFunctionOfResource(logicalId) === id);
-    if (!fn) throw new Error(`no Lambda for ${id}`);
-    byFunction.set(id, byRole.get(fn[1].Properties.Role["Fn::GetAtt"][0]) ?? new Set());
-  }
-  return byFunction;
-}
-
-function permits(allowed: Set<string>, action: string): boolean {
-  return [...allowed].some((a) => a === action || (a.endsWith("*") && action.startsWith(a.slice(0, -1))));
-}
 
 describe("stage function roles allow every call the functions make", () => {
   let definition: AslDefinition;
@@ -88,8 +55,7 @@ describe("stage function roles allow every call the functions make", () => {
     // Act
     for (const [fn, operations] of calls[kind]) {
       for (const operation of operations) {
-        const [service, name] = operation.split(":");
-        const action = `${IAM_PREFIX[service]}:${name}`;
+        const action = iamActionOf(operation);
         if (!permits(allowed.get(fn) ?? new Set(), action)) missing.push(`${fn} calls ${action}`);
       }
     }

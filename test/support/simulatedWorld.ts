@@ -134,3 +134,83 @@ export function productWorld(options: WorldOptions = {}) {
 
 /** The execution every `productWorld` state belongs to. */
 export const EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:shop-dev01-deploy:exec-me";
+
+/** What configureByHand points hooks and alarms at. */
+export const BY_HAND = {
+  hookTarget: "arn:aws:sqs:us-east-1:123456789012:lifecycle-hooks",
+  hookRole: "arn:aws:iam::123456789012:role/hook-publisher",
+  opsTopic: "arn:aws:sns:us-east-1:123456789012:ops",
+} as const;
+
+/**
+ * Everything an operator can set on a group by hand, one of each kind (through the region's own API, so AWS's
+ * validation applies): target-tracking (customized metric), step (with its CloudWatch alarm), simple and predictive
+ * policies; a recurring scheduled action in a time zone and a one-time one; a launch hook with a notification
+ * target and role and a termination hook; a warm pool; AZRebalance suspended; every group attribute; a tag.
+ */
+export function configureByHand(world: { region: SimulatedRegion }, name: string): { stepPolicyArn: string } {
+  const asOperator = (operation: string, input: object) => world.region.call("AutoScaling", operation, input);
+  const AutoScalingGroupName = name;
+  asOperator("PutScalingPolicy", {
+    AutoScalingGroupName,
+    PolicyName: "queue-backlog",
+    PolicyType: "TargetTrackingScaling",
+    TargetTrackingConfiguration: {
+      CustomizedMetricSpecification: { MetricName: "Backlog", Namespace: "Shop", Statistic: "Average", Dimensions: [{ Name: "AutoScalingGroupName", Value: name }] },
+      TargetValue: 10,
+    },
+  });
+  const { PolicyARN: stepPolicyArn } = asOperator("PutScalingPolicy", {
+    AutoScalingGroupName,
+    PolicyName: "cpu-high",
+    PolicyType: "StepScaling",
+    AdjustmentType: "ChangeInCapacity",
+    StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 2 }],
+    EstimatedInstanceWarmup: 90,
+  }) as { PolicyARN: string };
+  world.region.call("CloudWatch", "PutMetricAlarm", {
+    AlarmName: "shop-cpu-high",
+    MetricName: "CPUUtilization",
+    Namespace: "AWS/EC2",
+    Statistic: "Average",
+    Dimensions: [{ Name: "AutoScalingGroupName", Value: name }],
+    Period: 60,
+    EvaluationPeriods: 3,
+    Threshold: 80,
+    ComparisonOperator: "GreaterThanThreshold",
+    AlarmActions: [stepPolicyArn, BY_HAND.opsTopic],
+  });
+  asOperator("PutScalingPolicy", { AutoScalingGroupName, PolicyName: "add-one", AdjustmentType: "ChangeInCapacity", ScalingAdjustment: 1, Cooldown: 120 });
+  asOperator("PutScalingPolicy", {
+    AutoScalingGroupName,
+    PolicyName: "forecast",
+    PolicyType: "PredictiveScaling",
+    PredictiveScalingConfiguration: { MetricSpecifications: [{ TargetValue: 40, PredefinedMetricPairSpecification: { PredefinedMetricType: "ASGCPUUtilization" } }], Mode: "ForecastOnly" },
+  });
+  asOperator("PutScheduledUpdateGroupAction", { AutoScalingGroupName, ScheduledActionName: "nightly", Recurrence: "0 22 * * *", DesiredCapacity: 1, TimeZone: "Europe/Berlin" });
+  asOperator("PutScheduledUpdateGroupAction", { AutoScalingGroupName, ScheduledActionName: "launch-day", StartTime: new Date(world.region.now() + 7 * 86_400_000), DesiredCapacity: 4 });
+  asOperator("PutLifecycleHook", {
+    AutoScalingGroupName,
+    LifecycleHookName: "register",
+    LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+    HeartbeatTimeout: 30,
+    DefaultResult: "CONTINUE",
+    NotificationTargetARN: BY_HAND.hookTarget,
+    RoleARN: BY_HAND.hookRole,
+    NotificationMetadata: "shop",
+  });
+  asOperator("PutLifecycleHook", { AutoScalingGroupName, LifecycleHookName: "drain", LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING", HeartbeatTimeout: 60, DefaultResult: "CONTINUE" });
+  asOperator("PutWarmPool", { AutoScalingGroupName, MinSize: 1, PoolState: "Stopped", InstanceReusePolicy: { ReuseOnScaleIn: true } });
+  asOperator("SuspendProcesses", { AutoScalingGroupName, ScalingProcesses: ["AZRebalance"] });
+  asOperator("UpdateAutoScalingGroup", {
+    AutoScalingGroupName,
+    TerminationPolicies: ["OldestInstance"],
+    MaxInstanceLifetime: 604_800,
+    CapacityRebalance: true,
+    DefaultCooldown: 120,
+    DefaultInstanceWarmup: 60,
+    InstanceMaintenancePolicy: { MinHealthyPercentage: 90, MaxHealthyPercentage: 120 },
+  });
+  asOperator("CreateOrUpdateTags", { Tags: [{ ResourceId: name, ResourceType: "auto-scaling-group", Key: "team", Value: "web", PropagateAtLaunch: true }] });
+  return { stepPolicyArn };
+}

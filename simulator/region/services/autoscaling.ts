@@ -41,6 +41,19 @@ import type {
   AutoScalingGroup,
   CreateAutoScalingGroupCommandInput,
   CreateAutoScalingGroupCommandOutput,
+  CreateOrUpdateTagsCommandInput,
+  CreateOrUpdateTagsCommandOutput,
+  DeleteTagsCommandInput,
+  DeleteTagsCommandOutput,
+  DeleteWarmPoolCommandInput,
+  DeleteWarmPoolCommandOutput,
+  DescribeWarmPoolCommandInput,
+  DescribeWarmPoolCommandOutput,
+  InstanceMaintenancePolicy,
+  MixedInstancesPolicy,
+  PutWarmPoolCommandInput,
+  PutWarmPoolCommandOutput,
+  WarmPoolConfiguration,
   DeleteAutoScalingGroupCommandInput,
   DeleteAutoScalingGroupCommandOutput,
   DescribeAutoScalingGroupsCommandInput,
@@ -70,7 +83,8 @@ import type { ScheduledEvent } from "../clock.js";
 import { type CallContext, type OperationHandlers, type Output, type RegionContext, decodeToken, encodeToken, isHidden } from "../context.js";
 import { awsError } from "../errors.js";
 import { REGION_DELAYS } from "../timing.js";
-import { nextOccurrence, parseRecurrence } from "./recurrence.js";
+import { isTimeZone, nextOccurrence, parseRecurrence } from "../../../functions/lib/recurrence.js";
+import type { CloudWatchService } from "./cloudwatch.js";
 import type { Ec2Service, SimInstance, SimLaunchTemplate } from "./ec2.js";
 import type { HealthCheckedPool, Registration } from "./health.js";
 import type { LoadBalancingService } from "./loadbalancing.js";
@@ -200,7 +214,43 @@ export interface SimGroup {
   policies: Map<string, SimScalingPolicy>;
   scheduledActions: Map<string, SimScheduledAction>;
   lifecycleHooks: Map<string, SimLifecycleHook>;
+  /** Stored and described as given; the simplified termination policy below does not read them. */
+  attributes: GroupAttributes;
+  /** Stored and described (PutWarmPool); no instance is ever kept warm here. */
+  warmPool?: WarmPoolConfiguration;
+  /** The group's MixedInstancesPolicy as given; instances launch with its first instance type. */
+  mixedInstancesPolicy?: MixedInstancesPolicy;
 }
+
+/** Group settings the region stores and answers back without acting on them (docs/simulator-region.md). */
+export interface GroupAttributes {
+  terminationPolicies: string[];
+  maxInstanceLifetime?: number;
+  capacityRebalance: boolean;
+  instanceMaintenancePolicy?: InstanceMaintenancePolicy;
+  defaultCooldown: number;
+  defaultInstanceWarmup?: number;
+}
+
+/** TerminationPolicies' named values (a Lambda function ARN is the other kind), CreateAutoScalingGroup in botocore's model docs. */
+const TERMINATION_POLICIES = ["Default", "AllocationStrategy", "ClosestToNextInstanceHour", "NewestInstance", "OldestInstance", "OldestLaunchConfiguration", "OldestLaunchTemplate"];
+/** "If specified, the value must be either 0 or a number equal to or greater than 86,400 seconds (1 day)" (MaxInstanceLifetime). */
+const MIN_INSTANCE_LIFETIME = 86_400;
+/** DefaultCooldown: "Default: 300 seconds". */
+const DEFAULT_COOLDOWN = 300;
+
+/** SuspendProcesses' ScalingProcesses: "One or more of the following processes" (Auto Scaling API reference). */
+export const SCALING_PROCESSES = [
+  "Launch",
+  "Terminate",
+  "AddToLoadBalancer",
+  "AlarmNotification",
+  "AZRebalance",
+  "HealthCheck",
+  "InstanceRefresh",
+  "ReplaceUnhealthy",
+  "ScheduledActions",
+] as const;
 
 /** DescribeAutoScalingGroups: 50 names per call unless MaxRecords allows more; at most 100 records a page. */
 const DEFAULT_MAX_RECORDS = 50;
@@ -231,6 +281,7 @@ export class AutoScalingService {
     private readonly ctx: RegionContext,
     private readonly ec2: Ec2Service,
     private readonly loadBalancing: LoadBalancingService,
+    private readonly cloudWatch: CloudWatchService,
   ) {
     ec2.onInstanceChange((instance) => this.instanceChanged(instance));
     loadBalancing.onRegistrationChange((pool, instanceId, registration) => this.registrationChanged(pool, instanceId, registration));
@@ -267,6 +318,11 @@ export class AutoScalingService {
       SetInstanceProtection: (input: SetInstanceProtectionCommandInput) => this.setInstanceProtection(input),
       EnterStandby: (input: EnterStandbyCommandInput) => this.enterStandby(input),
       ExitStandby: (input: ExitStandbyCommandInput) => this.exitStandby(input),
+      CreateOrUpdateTags: (input: CreateOrUpdateTagsCommandInput) => this.createOrUpdateTags(input),
+      DeleteTags: (input: DeleteTagsCommandInput) => this.deleteTags(input),
+      PutWarmPool: (input: PutWarmPoolCommandInput) => this.putWarmPool(input),
+      DescribeWarmPool: (input: DescribeWarmPoolCommandInput) => this.describeWarmPool(input),
+      DeleteWarmPool: (input: DeleteWarmPoolCommandInput) => this.deleteWarmPool(input),
     };
   }
 
@@ -631,7 +687,9 @@ export class AutoScalingService {
   private createGroup(input: CreateAutoScalingGroupCommandInput): Output<CreateAutoScalingGroupCommandOutput> {
     const name = input.AutoScalingGroupName ?? "";
     if (this.groups.has(name)) throw awsError("AutoScaling", "AlreadyExists", `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`);
-    const spec = input.LaunchTemplate;
+    if (input.LaunchTemplate && input.MixedInstancesPolicy) throw validationError("Only one of LaunchTemplate or MixedInstancesPolicy may be specified.");
+    const spec = input.LaunchTemplate ?? input.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+    if (input.MixedInstancesPolicy) this.validateMixedInstances(input.MixedInstancesPolicy);
     if (!spec || (!spec.LaunchTemplateId && !spec.LaunchTemplateName)) {
       throw validationError("Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.");
     }
@@ -674,6 +732,8 @@ export class AutoScalingService {
       policies: new Map(),
       scheduledActions: new Map(),
       lifecycleHooks: new Map(),
+      attributes: this.attributes(input, { terminationPolicies: ["Default"], capacityRebalance: false, defaultCooldown: DEFAULT_COOLDOWN }),
+      ...(input.MixedInstancesPolicy && { mixedInstancesPolicy: structuredClone(input.MixedInstancesPolicy) }),
     };
     for (const spec of input.LifecycleHookSpecificationList ?? []) this.storeLifecycleHook(group, spec);
     this.groups.set(name, group);
@@ -681,19 +741,59 @@ export class AutoScalingService {
     return {};
   }
 
+  /** Group attributes from Create/UpdateAutoScalingGroup, validated as AWS validates them; `base` for what is not given. */
+  private attributes(input: CreateAutoScalingGroupCommandInput | UpdateAutoScalingGroupCommandInput, base: GroupAttributes): GroupAttributes {
+    const lifetime = input.MaxInstanceLifetime;
+    if (lifetime !== undefined && lifetime !== 0 && lifetime < MIN_INSTANCE_LIFETIME)
+      throw validationError(`MaxInstanceLifetime ${lifetime} must be either 0 or a number equal to or greater than ${MIN_INSTANCE_LIFETIME} seconds`);
+    for (const policy of input.TerminationPolicies ?? [])
+      if (!TERMINATION_POLICIES.includes(policy) && !policy.startsWith("arn:aws:lambda:")) throw validationError(`Invalid termination policy ${policy}`);
+    return {
+      terminationPolicies: input.TerminationPolicies?.length ? [...input.TerminationPolicies] : base.terminationPolicies,
+      maxInstanceLifetime: lifetime ?? base.maxInstanceLifetime,
+      capacityRebalance: input.CapacityRebalance ?? base.capacityRebalance,
+      instanceMaintenancePolicy: input.InstanceMaintenancePolicy ? structuredClone(input.InstanceMaintenancePolicy) : base.instanceMaintenancePolicy,
+      defaultCooldown: input.DefaultCooldown ?? base.defaultCooldown,
+      defaultInstanceWarmup: input.DefaultInstanceWarmup ?? base.defaultInstanceWarmup,
+    };
+  }
+
+  /** "You can specify up to 40 instance types per Auto Scaling group" (LaunchTemplateOverrides.InstanceType). */
+  private validateMixedInstances(policy: MixedInstancesPolicy): void {
+    const overrides = policy.LaunchTemplate?.Overrides ?? [];
+    if (overrides.length > 40) throw validationError(`You can specify up to 40 instance types per Auto Scaling group, not ${overrides.length}`);
+    const percent = policy.InstancesDistribution?.OnDemandPercentageAboveBaseCapacity;
+    if (percent !== undefined && (percent < 0 || percent > 100)) throw validationError(`OnDemandPercentageAboveBaseCapacity ${percent} must be from 0 to 100`);
+  }
+
+  /** The instance type a group launches: its mixed-instances policy's first, else the launch template's (the stock one here). */
+  private instanceTypeOf(group: SimGroup): string {
+    return group.mixedInstancesPolicy?.LaunchTemplate?.Overrides?.[0]?.InstanceType ?? DEFAULTS.instanceType;
+  }
+
   private toGroup(group: SimGroup): AutoScalingGroup {
+    const launchTemplate = {
+      LaunchTemplateId: group.launchTemplate.launchTemplateId,
+      LaunchTemplateName: group.launchTemplate.launchTemplateName,
+      Version: group.launchTemplate.version,
+    };
+    const { attributes } = group;
     return {
       AutoScalingGroupName: group.name,
       AutoScalingGroupARN: group.arn,
-      LaunchTemplate: {
-        LaunchTemplateId: group.launchTemplate.launchTemplateId,
-        LaunchTemplateName: group.launchTemplate.launchTemplateName,
-        Version: group.launchTemplate.version,
-      },
+      // A group with a mixed-instances policy has its launch template there, not beside it.
+      ...(group.mixedInstancesPolicy
+        ? { MixedInstancesPolicy: structuredClone(group.mixedInstancesPolicy) }
+        : { LaunchTemplate: launchTemplate }),
       MinSize: group.min,
       MaxSize: group.max,
       DesiredCapacity: group.desired,
-      DefaultCooldown: 300,
+      DefaultCooldown: attributes.defaultCooldown,
+      ...(attributes.defaultInstanceWarmup !== undefined && { DefaultInstanceWarmup: attributes.defaultInstanceWarmup }),
+      ...(attributes.maxInstanceLifetime !== undefined && { MaxInstanceLifetime: attributes.maxInstanceLifetime }),
+      CapacityRebalance: attributes.capacityRebalance,
+      ...(attributes.instanceMaintenancePolicy && { InstanceMaintenancePolicy: structuredClone(attributes.instanceMaintenancePolicy) }),
+      ...(group.warmPool && { WarmPoolConfiguration: structuredClone(group.warmPool), WarmPoolSize: 0 }),
       AvailabilityZones: [...new Set(group.subnetIds.map((id) => this.ec2.availabilityZoneOf(id)))],
       LoadBalancerNames: [...group.loadBalancerNames, ...group.removing.loadBalancerNames],
       TargetGroupARNs: [...group.targetGroupArns, ...group.removing.targetGroupArns],
@@ -703,7 +803,7 @@ export class AutoScalingService {
         const instance = this.ec2.instances.get(gi.instanceId);
         return {
           InstanceId: gi.instanceId,
-          InstanceType: DEFAULTS.instanceType,
+          InstanceType: this.instanceTypeOf(group),
           AvailabilityZone: instance?.availabilityZone,
           LifecycleState: gi.lifecycleState,
           HealthStatus: gi.healthStatus,
@@ -721,7 +821,7 @@ export class AutoScalingService {
       EnabledMetrics: [],
       Status: group.deleting ? "Delete in progress" : undefined,
       Tags: group.tags.map((tag) => ({ ResourceId: group.name, ResourceType: "auto-scaling-group", ...tag })),
-      TerminationPolicies: ["Default"],
+      TerminationPolicies: [...attributes.terminationPolicies],
       NewInstancesProtectedFromScaleIn: group.newInstancesProtectedFromScaleIn,
       ServiceLinkedRoleARN: `arn:aws:iam::${this.ctx.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
       TrafficSources: [
@@ -794,6 +894,7 @@ export class AutoScalingService {
     if (input.HealthCheckType) group.healthCheckType = input.HealthCheckType === "ELB" ? "ELB" : "EC2";
     if (input.HealthCheckGracePeriod !== undefined) group.healthCheckGracePeriod = input.HealthCheckGracePeriod;
     if (input.NewInstancesProtectedFromScaleIn !== undefined) group.newInstancesProtectedFromScaleIn = input.NewInstancesProtectedFromScaleIn;
+    group.attributes = this.attributes(input, group.attributes);
     const from = group.desired;
     group.min = min;
     group.max = max;
@@ -958,10 +1059,12 @@ export class AutoScalingService {
     return { Activities: activities.slice(offset, end).map((activity) => this.toActivity(activity)), NextToken: end < activities.length ? encodeToken(end) : undefined };
   }
 
+  /** "If you omit this property, all processes are specified" (SuspendProcesses, ScalingProcesses). */
   private suspendProcesses(input: SuspendProcessesCommandInput): Output<SuspendProcessesCommandOutput> {
     const group = this.requireGroup(input.AutoScalingGroupName);
-    const all = ["Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"];
-    for (const name of input.ScalingProcesses && input.ScalingProcesses.length > 0 ? input.ScalingProcesses : all) group.suspendedProcesses.add(name);
+    const unknown = (input.ScalingProcesses ?? []).filter((name) => !(SCALING_PROCESSES as readonly string[]).includes(name));
+    if (unknown.length > 0) throw validationError(`Invalid scaling process ${unknown.join(", ")}; valid values: ${SCALING_PROCESSES.join(", ")}`);
+    for (const name of input.ScalingProcesses && input.ScalingProcesses.length > 0 ? input.ScalingProcesses : SCALING_PROCESSES) group.suspendedProcesses.add(name);
     return {};
   }
 
@@ -973,6 +1076,55 @@ export class AutoScalingService {
       group.suspendedProcesses.clear();
     }
     this.reconcile(group, "a user request resumed processes");
+    return {};
+  }
+
+  // ---- tags and warm pools ---------------------------------------------------------------------------------
+
+  /** Tags: ResourceType "auto-scaling-group", ResourceId the group's name; an existing key is replaced. */
+  private taggedGroups(tags: { ResourceId?: string; ResourceType?: string }[] | undefined): SimGroup[] {
+    return (tags ?? []).map((tag) => {
+      if (tag.ResourceType !== "auto-scaling-group") throw validationError(`Invalid ResourceType ${tag.ResourceType}; valid value: auto-scaling-group`);
+      return this.requireGroup(tag.ResourceId);
+    });
+  }
+
+  private createOrUpdateTags(input: CreateOrUpdateTagsCommandInput): Output<CreateOrUpdateTagsCommandOutput> {
+    const groups = this.taggedGroups(input.Tags);
+    for (const [i, tag] of (input.Tags ?? []).entries()) {
+      const group = groups[i];
+      const entry = { Key: tag.Key ?? "", Value: tag.Value ?? "", PropagateAtLaunch: tag.PropagateAtLaunch ?? false };
+      group.tags = [...group.tags.filter((existing) => existing.Key !== entry.Key), entry];
+    }
+    return {};
+  }
+
+  private deleteTags(input: DeleteTagsCommandInput): Output<DeleteTagsCommandOutput> {
+    const groups = this.taggedGroups(input.Tags);
+    for (const [i, tag] of (input.Tags ?? []).entries()) groups[i].tags = groups[i].tags.filter((existing) => existing.Key !== tag.Key);
+    return {};
+  }
+
+  /** Stored and described as given (MaxGroupPreparedCapacity from -1, MinSize from 0, PoolState Stopped by default). */
+  private putWarmPool(input: PutWarmPoolCommandInput): Output<PutWarmPoolCommandOutput> {
+    const group = this.requireGroup(input.AutoScalingGroupName);
+    if (input.MaxGroupPreparedCapacity !== undefined && input.MaxGroupPreparedCapacity < -1) throw validationError("MaxGroupPreparedCapacity must be -1 or more");
+    if (input.MinSize !== undefined && input.MinSize < 0) throw validationError("MinSize must be 0 or more");
+    if (input.PoolState && !["Stopped", "Running", "Hibernated"].includes(input.PoolState)) throw validationError(`Invalid PoolState ${input.PoolState}`);
+    const { AutoScalingGroupName: _name, ...configuration } = structuredClone(input);
+    group.warmPool = { PoolState: "Stopped", MinSize: 0, ...configuration };
+    return {};
+  }
+
+  private describeWarmPool(input: DescribeWarmPoolCommandInput): Output<DescribeWarmPoolCommandOutput> {
+    const group = this.requireGroup(input.AutoScalingGroupName);
+    return { ...(group.warmPool && { WarmPoolConfiguration: structuredClone(group.warmPool) }), Instances: [] };
+  }
+
+  private deleteWarmPool(input: DeleteWarmPoolCommandInput): Output<DeleteWarmPoolCommandOutput> {
+    const group = this.requireGroup(input.AutoScalingGroupName);
+    if (!group.warmPool) throw validationError(`No warm pool found for Auto Scaling group ${group.name}`);
+    group.warmPool = undefined;
     return {};
   }
 
@@ -1066,7 +1218,11 @@ export class AutoScalingService {
 
   /**
    * Stored and described as given; policies do not act here (the region has no CloudWatch metrics), scenarios
-   * change capacity with `scaleLiveGroup` instead. A target-tracking policy lists the two alarms AWS creates for it.
+   * change capacity with `scaleLiveGroup` instead. A target-tracking policy lists the two alarms AWS creates for it;
+   * a step or simple policy lists the CloudWatch alarms whose actions name it (which its owner creates).
+   * AdjustmentType is "Required if the policy type is StepScaling or SimpleScaling"; StepAdjustments "Required if
+   * the policy type is StepScaling"; a ResourceLabel names a target group, and "You can't specify a resource label
+   * unless the target group is attached to the Auto Scaling group" (PutScalingPolicy, botocore's model docs).
    */
   private putScalingPolicy(input: PutScalingPolicyCommandInput): Output<PutScalingPolicyCommandOutput> {
     const group = this.requireGroup(input.AutoScalingGroupName);
@@ -1077,6 +1233,12 @@ export class AutoScalingService {
       throw validationError("TargetTrackingConfiguration with a TargetValue is required for a TargetTrackingScaling policy.");
     if (type === "SimpleScaling" && input.ScalingAdjustment === undefined)
       throw validationError("ScalingAdjustment is required for a SimpleScaling policy.");
+    if ((type === "SimpleScaling" || type === "StepScaling") && !input.AdjustmentType)
+      throw validationError(`AdjustmentType is required for a ${type} policy.`);
+    if (type === "StepScaling" && !input.StepAdjustments?.length) throw validationError("StepAdjustments is required for a StepScaling policy.");
+    const label = input.TargetTrackingConfiguration?.PredefinedMetricSpecification?.ResourceLabel;
+    if (label !== undefined && !group.targetGroupArns.some((arn) => label.endsWith(`/${arn.slice(arn.lastIndexOf(":") + 1)}`)))
+      throw validationError(`The target group of ResourceLabel ${label} is not attached to the Auto Scaling group ${group.name}.`);
     const existing = group.policies.get(name);
     const id = existing ? existing.arn.split(":")[6] : `${this.ctx.ids.next("uuid", 8).slice(5)}-0000-4000-8000-000000000000`;
     const alarm = (kind: string) => {
@@ -1095,7 +1257,8 @@ export class AutoScalingService {
   }
 
   private toPolicy(group: SimGroup, policy: SimScalingPolicy): ScalingPolicy {
-    return { AutoScalingGroupName: group.name, PolicyName: policy.name, PolicyARN: policy.arn, Enabled: true, ...structuredClone(policy.definition), Alarms: policy.alarms } as ScalingPolicy;
+    const alarms = policy.definition.PolicyType === "TargetTrackingScaling" ? policy.alarms : this.cloudWatch.alarmsActingOn(policy.arn);
+    return { AutoScalingGroupName: group.name, PolicyName: policy.name, PolicyARN: policy.arn, Enabled: true, ...structuredClone(policy.definition), Alarms: alarms } as ScalingPolicy;
   }
 
   private describePolicies(input: DescribePoliciesCommandInput): Output<DescribePoliciesCommandOutput> {
@@ -1142,8 +1305,8 @@ export class AutoScalingService {
     const name = input.ScheduledActionName ?? "";
     if (input.MinSize === undefined && input.MaxSize === undefined && input.DesiredCapacity === undefined)
       throw validationError("At least one of MinSize, MaxSize or DesiredCapacity must be specified.");
-    if (input.TimeZone && !["UTC", "Etc/UTC", "Etc/GMT", "GMT"].includes(input.TimeZone))
-      throw validationError(`TimeZone ${input.TimeZone}: the simulated region models UTC recurrences only`);
+    if (input.TimeZone && !isTimeZone(input.TimeZone))
+      throw validationError(`Invalid time zone ${input.TimeZone}: the canonical name of an IANA time zone is required`);
     if (input.Recurrence) {
       try {
         parseRecurrence(input.Recurrence);
@@ -1173,7 +1336,7 @@ export class AutoScalingService {
   }
 
   private scheduleNextRun(group: SimGroup, action: SimScheduledAction, atMs?: number): void {
-    const next = atMs ?? (action.recurrence ? nextOccurrence(parseRecurrence(action.recurrence), this.ctx.clock.now()) : undefined);
+    const next = atMs ?? (action.recurrence ? nextOccurrence(parseRecurrence(action.recurrence), this.ctx.clock.now(), action.timeZone) : undefined);
     if (next === undefined || (action.endTimeMs !== undefined && next > action.endTimeMs)) {
       group.scheduledActions.delete(action.name);
       return;

@@ -1,5 +1,5 @@
 /**
- * The AWS JSON protocols (1.0: DynamoDB, Step Functions; 1.1: EventBridge, CodeBuild), server side: the
+ * The AWS JSON protocols (1.0: DynamoDB, Step Functions, CloudWatch; 1.1: EventBridge, CodeBuild), server side: the
  * operation from `X-Amz-Target: <prefix>.<Operation>`, the body read into the input with the model's types
  * (timestamps as epoch seconds -> Date, blobs as base64 -> bytes), answers written back the same way, errors
  * as `x-amzn-ErrorType` plus `{"__type", "message"}`.
@@ -88,6 +88,16 @@ export function writeJsonError(error: { code: string; message: string; fields?: 
     JSON.stringify(error.fields ?? {}, (_key, value) => (value instanceof Uint8Array ? Buffer.from(value).toString("base64") : value)),
   );
   return JSON.stringify({ __type: error.code, message: error.message, ...fields });
+}
+
+/**
+ * An awsQueryCompatible service (CloudWatch) also names each error by its query code and fault:
+ * `x-amzn-query-error: <Code>;<Sender|Receiver>` (Smithy, `aws.protocols#awsQueryCompatible` trait), which the
+ * SDK prefers to `__type` when it picks the exception class and sets `Code` and `Type` on the error.
+ */
+export function queryCompatibleErrorHeader(model: ServiceModel, error: { code: string; fault: "client" | "server" }): Record<string, string> {
+  if (!model.metadata.awsQueryCompatible) return {};
+  return { "x-amzn-query-error": `${error.code};${error.fault === "server" ? "Receiver" : "Sender"}` };
 }
 
 export function jsonContentType(model: ServiceModel): string {

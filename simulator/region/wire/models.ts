@@ -31,6 +31,8 @@ export interface ServiceModel {
     xmlNamespace?: string;
     targetPrefix?: string;
     jsonVersion?: string;
+    /** Smithy's `aws.protocols#awsQueryCompatible`: JSON on the wire, errors also named by their query code. */
+    awsQueryCompatible?: boolean;
   };
   operations: Record<string, { input?: ShapeNode; output?: ShapeNode; http?: { method: string; requestUri: string } }>;
   shapes: Record<string, ShapeNode>;
@@ -49,6 +51,17 @@ export const MODEL_IDS: Partial<Record<ServiceName, string>> = {
   CodeBuild: "codebuild-2016-10-06",
   CloudFormation: "cloudformation-2010-05-15",
   S3: "s3-2006-03-01",
+  CloudWatch: "monitoring-2010-08-01",
+};
+
+/**
+ * Where the SDK v3 client speaks another protocol than the v2 model says. CloudWatch's v2 model is `query`, but
+ * the installed @aws-sdk/client-cloudwatch (3.1164.0) sends awsJson1_0 (`protocol: AwsJson1_0Protocol`,
+ * `serviceTarget: "GraniteServiceVersion20100801"`, `awsQueryCompatible: true` in its runtime config): the same
+ * operations, shapes and member names, as JSON.
+ */
+const PROTOCOL_OVERRIDES: Partial<Record<ServiceName, Partial<ServiceModel["metadata"]>>> = {
+  CloudWatch: { protocol: "json", jsonVersion: "1.0", targetPrefix: "GraniteServiceVersion20100801", awsQueryCompatible: true },
 };
 
 const require = createRequire(import.meta.url);
@@ -60,7 +73,9 @@ export function serviceModel(service: ServiceName): ServiceModel | undefined {
   if (!id) return undefined;
   let model = loaded.get(service);
   if (!model) {
-    model = require(`aws-sdk/apis/${id}.min.json`) as ServiceModel;
+    const shipped = require(`aws-sdk/apis/${id}.min.json`) as ServiceModel;
+    const override = PROTOCOL_OVERRIDES[service];
+    model = override ? { ...shipped, metadata: { ...shipped.metadata, ...override } } : shipped;
     loaded.set(service, model);
   }
   return model;

@@ -4,7 +4,9 @@
  * expressions use Universal Coordinated Time (UTC) by default" (Auto Scaling API reference,
  * PutScheduledUpdateGroupAction, as in botocore's autoscaling 2011-01-01 model). Crontab semantics: `*`,
  * numbers, `a-b` ranges, `/n` steps and `,` lists; day of week 0-7 with 0 and 7 both Sunday; when both day
- * fields are restricted, a day matching either runs the action.
+ * fields are restricted, a day matching either runs the action. `TimeZone`: "the canonical names of the IANA
+ * time zones ... If a time zone is not provided, UTC is used by default" (same operation): the stage
+ * configuration validates with it, the simulated region runs scheduled actions with it.
  */
 
 interface Field {
@@ -52,6 +54,17 @@ export function parseRecurrence(expression: string): Recurrence {
   return { minute, hour, dayOfMonth, month, dayOfWeek };
 }
 
+/** Whether `name` is an IANA time zone this runtime knows (as Intl resolves it). */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Calendar fields of a day: a date whose UTC fields are the day's wall-clock fields in the zone. */
 function dayMatches(recurrence: Recurrence, date: Date): boolean {
   if (!recurrence.month.values.has(date.getUTCMonth() + 1)) return false;
   const byMonthDay = recurrence.dayOfMonth.values.has(date.getUTCDate());
@@ -64,17 +77,40 @@ const DAY_MS = 86_400_000;
 /** Far enough for any valid expression (29 February comes back within eight years). */
 const SEARCH_DAYS = 366 * 8;
 
-/** The first time strictly after `afterMs` the recurrence runs (UTC), or undefined when it never does. */
-export function nextOccurrence(recurrence: Recurrence, afterMs: number): number | undefined {
+/** The wall-clock time of `utcMs` in `timeZone`, as an epoch value whose UTC fields are those wall-clock fields. */
+function wallClock(utcMs: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "numeric",
+    minute: "numeric",
+  }).formatToParts(new Date(utcMs));
+  const field = (type: string) => Number(parts.find((part) => part.type === type)?.value);
+  return Date.UTC(field("year"), field("month") - 1, field("day"), field("hour"), field("minute"));
+}
+
+/** The instant a wall-clock time (as from `wallClock`) of `timeZone` happens; twice-checked across offset changes. */
+function instantOf(wall: number, timeZone: string): number {
+  const first = wall - (wallClock(wall, timeZone) - wall);
+  return wall - (wallClock(first, timeZone) - first);
+}
+
+/** The first time strictly after `afterMs` the recurrence runs, in `timeZone` (default UTC), or undefined when it never does. */
+export function nextOccurrence(recurrence: Recurrence, afterMs: number, timeZone = "UTC"): number | undefined {
   const hours = [...recurrence.hour.values].sort((a, b) => a - b);
   const minutes = [...recurrence.minute.values].sort((a, b) => a - b);
-  const firstDay = Math.floor(afterMs / DAY_MS) * DAY_MS;
+  const utc = timeZone === "UTC";
+  const firstDay = Math.floor((utc ? afterMs : wallClock(afterMs, timeZone)) / DAY_MS) * DAY_MS;
   for (let day = 0; day < SEARCH_DAYS; day++) {
     const dayMs = firstDay + day * DAY_MS;
     if (!dayMatches(recurrence, new Date(dayMs))) continue;
     for (const hour of hours) {
       for (const minute of minutes) {
-        const at = dayMs + (hour * 60 + minute) * 60_000;
+        const wall = dayMs + (hour * 60 + minute) * 60_000;
+        const at = utc ? wall : instantOf(wall, timeZone);
         if (at > afterMs) return at;
       }
     }
