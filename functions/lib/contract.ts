@@ -355,6 +355,8 @@ export interface CleanupResult {
 export interface RetentionResult {
   kept: string[];
   deregistered: string[];
+  /** Images this environment let go of that stay: another environment claims them or a group of the app uses them. */
+  released: string[];
   deletedSnapshots: string[];
   skipped: boolean;
   /** Expired images left for the next deploy: each run deregisters at most RETENTION_BATCH (applyImageRetention.ts). */
