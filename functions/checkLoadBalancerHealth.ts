@@ -105,8 +105,9 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
       status: "failed",
       nextPollSeconds: 0,
       message:
-        `deploy: every new instance failed ${settings.healthCheck.unhealthyThreshold} health checks in a row at ` +
-        `${describeLoadBalancer(settings.loadBalancer)}${settings.slowStartAllowanceSeconds > 0 ? ` (slow-start allowance of ${settings.slowStartAllowanceSeconds} s over)` : ""} ` +
+        `deploy: new instance(s) not healthy at ${describeLoadBalancer(settings.loadBalancer)}: every one failed ` +
+        `${settings.healthCheck.unhealthyThreshold} health checks in a row` +
+        `${settings.slowStartAllowanceSeconds > 0 ? ` (slow-start allowance of ${settings.slowStartAllowanceSeconds} s over)` : ""} ` +
         `${progress}: ${await unhealthyReason(launch.groupName, health, lastSeen)}`,
       healthy,
       desired,

@@ -186,7 +186,7 @@ describe("checkLoadBalancerHealth with an application load balancer", () => {
 
     // Assess
     expect(result.status).toBe("failed");
-    expect(result.message).toContain("every new instance failed 2 health checks in a row");
+    expect(result.message).toContain("every one failed 2 health checks in a row");
   });
 
   it("waits while only some targets failed, or while the slow-start allowance lasts", async () => {

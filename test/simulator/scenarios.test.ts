@@ -61,7 +61,7 @@ describe("scenario specifics", () => {
   it("classic load balancer: same deploy, and a broken release rolls back with v2 still serving", async () => {
     const steps = (await result("normal-deploy-classic")).steps;
     expect(steps.map((s) => s.outcome)).toEqual(["succeeded", "succeeded", "rolled-back"]);
-    expect(steps[2].cause).toContain("every new instance failed 2 health checks in a row");
+    expect(steps[2].cause).toContain("every one failed 2 health checks in a row");
     expect(steps[2].cause).toContain("OutOfService (Instance: Instance has failed at least the UnhealthyThreshold number of health checks consecutively.)");
     expect(steps[2].failedRequests).toBe(0);
     expect(Object.keys(steps[2].servedBy)).toEqual(["v2"]);
@@ -71,7 +71,7 @@ describe("scenario specifics", () => {
   it("an unhealthy release rolls back once every target failed its checks, not at the end of the grace period, serving v1 throughout", async () => {
     const [, broken, next] = (await result("unhealthy-release")).steps;
     expect(broken.error).toBe("ReleaseUnhealthy");
-    expect(broken.cause).toMatch(/every new instance failed 2 health checks in a row .*i-\d+ unhealthy \(Target\.FailedHealthChecks: Health checks failed\)/);
+    expect(broken.cause).toMatch(/every one failed 2 health checks in a row .*i-\d+ unhealthy \(Target\.FailedHealthChecks: Health checks failed\)/);
     expect(broken.notified).toEqual(["rolled-back"]);
     // bake 600 + boot 40 + two failed checks 30 s apart (the second at 60 s after registration) + a poll and the
     // rollback: not bake + boot + the 300 s grace period.
@@ -84,7 +84,7 @@ describe("scenario specifics", () => {
     const [, broken] = (await result("slow-start-allowance")).steps;
     expect(broken).toMatchObject({ outcome: "rolled-back", error: "ReleaseUnhealthy", failedRequests: 0 });
     // Auto Scaling replaced the failing instances before the check gave up; their last reason is kept.
-    expect(broken.cause).toMatch(/i-\d+ replaced by Auto Scaling, last seen unhealthy \(Target\.FailedHealthChecks: Health checks failed\)|every new instance failed 2 health checks in a row/);
+    expect(broken.cause).toMatch(/i-\d+ replaced by Auto Scaling, last seen unhealthy \(Target\.FailedHealthChecks: Health checks failed\)|every one failed 2 health checks in a row/);
     expect(broken.simSeconds).toBeGreaterThan(600 + 40 + 300);
     expect(broken.simSeconds).toBeLessThan(1000);
   });
