@@ -1,8 +1,9 @@
-import { type DeployConfig, environmentSettings, type EnvironmentSettings } from "../../functions/lib/contract.js";
+import { type DeployConfig, type EnvironmentRefs, environmentSettings, type EnvironmentSettings } from "../../functions/lib/contract.js";
 import { DEFAULTS } from "../../functions/lib/names.js";
 import { parseStageConfig } from "../../stacks/config.js";
 import type { SimulatedRegion } from "./region.js";
 import { STOCK_IMAGE_OWNER } from "./services/ec2.js";
+import type { HealthCheckSettings } from "./services/health.js";
 
 /** Domain and hosted zone of every simulated environment: nothing resolves them, the configuration needs them. */
 export const SIMULATED_DOMAIN = { domain: "sim.example.test", hostedZoneId: "Z0000SIMULATEDZONE00" } as const;
@@ -70,10 +71,8 @@ export function createEnvironment(region: SimulatedRegion, options: CreateEnviro
       MetadataOptions: { HttpTokens: "required", HttpEndpoint: "enabled" },
     },
   });
-  const loadBalancer: EnvironmentSettings["loadBalancer"] =
-    config.loadBalancer === "application"
-      ? { kind: "application", targetGroupArn: region.loadBalancing.createTargetGroup({ name, healthCheck: poolHealthCheck, drainingSeconds: timing.drainingSeconds }).arn }
-      : { kind: "classic", loadBalancerName: region.loadBalancing.createClassicLoadBalancer({ name, healthCheck: poolHealthCheck, drainingSeconds: timing.drainingSeconds }).name };
+  const loadBalancer = createLoadBalancer(region, name, { healthCheck: poolHealthCheck, drainingSeconds: timing.drainingSeconds }, config.loadBalancer);
+  const builtInAlarms = createCutoverAlarms(region, name, loadBalancer);
   const lockTable = region.dynamodb.createTable(`${name}-DeployLocks`, LOCK_TABLE_PARTITION_KEY);
   const topicArn = region.sns.createTopic(`${name}-DeployOutcomes`);
   region.s3.createBucket(artifactBucketName(app, environment), { versioned: true });
@@ -84,5 +83,62 @@ export function createEnvironment(region: SimulatedRegion, options: CreateEnviro
     subnetIds: [region.ids.next("subnet"), region.ids.next("subnet")],
     lockTableName: lockTable.name,
     topicArn,
+    builtInAlarms,
+  });
+}
+
+/**
+ * The Environment stack's load balancer: an ALB's two target groups and its listener, whose default action
+ * forwards all to the first and 0 to the second (stacks/Environment.ts); or a classic ELB.
+ */
+function createLoadBalancer(
+  region: SimulatedRegion,
+  name: string,
+  pool: { healthCheck: HealthCheckSettings; drainingSeconds: number },
+  kind: "application" | "classic",
+): EnvironmentSettings["loadBalancer"] {
+  if (kind === "classic") return { kind, loadBalancerName: region.loadBalancing.createClassicLoadBalancer({ name, ...pool }).name };
+  const [first, second] = [name, `${name}-alt`].map((groupName) => region.loadBalancing.createTargetGroup({ name: groupName, ...pool }).arn);
+  const listener = region.loadBalancing.createListener({
+    loadBalancerName: name,
+    defaultForward: [
+      { targetGroupArn: first, weight: 1 },
+      { targetGroupArn: second, weight: 0 },
+    ],
+  });
+  return { kind, targetGroupArn: first, alternateTargetGroupArn: second, listenerArn: listener.arn };
+}
+
+/**
+ * The alarms the Environment stack makes per target group or classic load balancer (stacks/Environment.ts,
+ * `cutoverAlarms`): more than DEFAULTS.target5xxPerMinute target 5XX answers in a minute, or an unhealthy host;
+ * one datapoint of one minute, missing data not breaching.
+ */
+function createCutoverAlarms(region: SimulatedRegion, name: string, loadBalancer: EnvironmentSettings["loadBalancer"]): EnvironmentRefs["builtInAlarms"] {
+  const targets = loadBalancer.kind === "application" ? [loadBalancer.targetGroupArn, loadBalancer.alternateTargetGroupArn] : [loadBalancer.loadBalancerName];
+  return targets.map((target, index) => {
+    const metrics = region.loadBalancing.metricsOf(target);
+    const id = loadBalancer.kind === "classic" ? "elb" : ["blue", "green"][index];
+    const alarms = [
+      { suffix: "target5xx", metricName: metrics.errors, statistic: "Sum" as const, threshold: DEFAULTS.target5xxPerMinute },
+      { suffix: "unhealthyhosts", metricName: metrics.unhealthy, statistic: "Maximum" as const, threshold: 0 },
+    ].map(({ suffix, metricName, statistic, threshold }) => {
+      const alarmName = `${name}-${id}-${suffix}`;
+      region.call("CloudWatch", "PutMetricAlarm", {
+        AlarmName: alarmName,
+        Namespace: metrics.namespace,
+        MetricName: metricName,
+        Dimensions: Object.entries(metrics.dimensions).map(([Name, Value]) => ({ Name, Value })),
+        Statistic: statistic,
+        Period: 60,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        Threshold: threshold,
+        ComparisonOperator: "GreaterThanThreshold",
+        TreatMissingData: "notBreaching",
+      });
+      return alarmName;
+    });
+    return { target, alarms };
   });
 }

@@ -16,12 +16,12 @@ import {
   configureLiveGroup,
   isSettled,
   type LiveGroupSummary,
-  loadBalancerPool,
+  routableInstances,
   scaleLiveGroup,
   servingGroup,
   summarizeGroup,
 } from "./operator.js";
-import { physicalMinimum } from "./physical.js";
+import { configuredCutoverSeconds, physicalMinimum } from "./physical.js";
 import { type DeploySpec, type DuringSpec, type ExpectLiveGroup, parseScenario, type Scenario, SCENARIO_STAGE, type ScenarioStep } from "./schema.js";
 
 export { parseScenario, scenarioStageConfig, ScenarioSchema, SCENARIO_STAGE, type Scenario } from "./schema.js";
@@ -424,6 +424,7 @@ class ScenarioRun {
       retire: before.hadLiveGroup && succeeded,
       lifecycleHookSeconds,
       loadBalancer: this.settings.loadBalancer.kind,
+      cutover: before.healthyCapacity ? configuredCutoverSeconds(this.settings.cutover) : undefined,
     })
       .totalSeconds;
   }
@@ -504,8 +505,9 @@ class ScenarioRun {
 
   private attachedReleases(): Map<string, string | undefined> {
     const lb = this.settings.loadBalancer;
+    const targets = lb.kind === "application" ? [lb.targetGroupArn, lb.alternateTargetGroupArn] : [lb.loadBalancerName];
     const attached = environmentGroups(this.region, this.settings).filter(
-      (group) => !group.deleting && (lb.kind === "application" ? group.targetGroupArns.includes(lb.targetGroupArn) : group.loadBalancerNames.includes(lb.loadBalancerName)),
+      (group) => !group.deleting && [...group.targetGroupArns, ...group.loadBalancerNames].some((target) => targets.includes(target)),
     );
     return new Map(attached.map((group) => [group.name, tagValueOf(group.tags, TAG.release)]));
   }
@@ -572,7 +574,7 @@ class ScenarioRun {
       apiCalls: Object.fromEntries(this.region.apiCalls),
       bakes: { ...this.region.codeBuild.bakes },
       hadLiveGroup: groups.length > 0,
-      healthyCapacity: (loadBalancerPool(this.region, this.settings)?.routableInstanceIds().length ?? 0) > 0,
+      healthyCapacity: routableInstances(this.region, this.settings).size > 0,
       liveRelease: live && tagValueOf(live.tags, TAG.release),
       attachedReleases: this.attachedReleases(),
       retireHookSeconds: Math.max(
