@@ -3,6 +3,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
   type AttributeValue,
 } from "@aws-sdk/client-dynamodb";
 import { DescribeExecutionCommand } from "@aws-sdk/client-sfn";
@@ -219,18 +220,25 @@ export async function requestCutoverAction(
   action: CutoverAction,
   by: string,
 ): Promise<boolean> {
+  return conditionalWrite(() => dynamodb.send(new UpdateItemCommand(cutoverActionUpdate(settings, executionArn, action, by, nowSeconds()))));
+}
+
+/** The conditional UpdateItem that records an operator's cutover action (see requestCutoverAction). */
+export function cutoverActionUpdate(
+  settings: Pick<EnvironmentSettings, "app" | "environment" | "lockTableName">,
+  executionArn: string,
+  action: CutoverAction,
+  by: string,
+  now: number,
+): UpdateItemCommandInput {
   const prefix = CUTOVER_ACTIONS[action];
-  return conditionalWrite(() =>
-    dynamodb.send(
-      new UpdateItemCommand({
-        TableName: settings.lockTableName,
-        Key: { lockId: { S: lockIdFor(settings) } },
-        UpdateExpression: `SET ${prefix}For = :me, ${prefix}By = :by, ${prefix}At = :now`,
-        ConditionExpression: "holder = :me",
-        ExpressionAttributeValues: { ":me": { S: executionArn }, ":by": { S: by }, ":now": { N: String(nowSeconds()) } },
-      }),
-    ),
-  );
+  return {
+    TableName: settings.lockTableName,
+    Key: { lockId: { S: lockIdFor(settings) } },
+    UpdateExpression: `SET ${prefix}For = :me, ${prefix}By = :by, ${prefix}At = :now`,
+    ConditionExpression: "holder = :me",
+    ExpressionAttributeValues: { ":me": { S: executionArn }, ":by": { S: by }, ":now": { N: String(now) } },
+  };
 }
 
 // ---- Deliveries: which S3 object each execution was started for -----------------------------------------------

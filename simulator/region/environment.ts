@@ -19,7 +19,7 @@ export interface CreateEnvironmentOptions {
    */
   config?: Record<string, unknown>;
   /** Applied after validation: the local rehearsal's scaled-down waits, shorter than AWS allows. */
-  scaledDown?: Partial<Pick<DeployConfig, "healthCheckGracePeriodSeconds" | "timeouts">>;
+  scaledDown?: Partial<Pick<DeployConfig, "healthCheckGracePeriodSeconds" | "timeouts">> & { cutover?: Partial<Pick<DeployConfig["cutover"], "stepSeconds" | "bakeTimeSeconds">> };
 }
 
 /** Partition key of the deploy lock table (stacks/Pipeline.ts `DeployLocks`, functions/lib/lock.ts). */
@@ -56,6 +56,7 @@ export function createEnvironment(region: SimulatedRegion, options: CreateEnviro
     healthCheck,
     drainingSeconds: timing.drainingSeconds,
     ...options.scaledDown,
+    cutover: { ...stageConfig.cutover, ...options.scaledDown?.cutover },
   };
   const name = `${app}-${environment}`;
   // `sst deploy` made the stack well before the first deploy (and the stock image is older still): both are past
@@ -73,6 +74,20 @@ export function createEnvironment(region: SimulatedRegion, options: CreateEnviro
   });
   const loadBalancer = createLoadBalancer(region, name, { healthCheck: poolHealthCheck, drainingSeconds: timing.drainingSeconds }, config.loadBalancer);
   const builtInAlarms = createCutoverAlarms(region, name, loadBalancer);
+  // The operators' own alarms the stage names (cutover.alarms) exist already in a real account: here on an app metric
+  // the region does not produce, so they change state only when a scenario sets it (SetAlarmState).
+  for (const alarmName of stageConfig.cutover.alarms)
+    region.call("CloudWatch", "PutMetricAlarm", {
+      AlarmName: alarmName,
+      Namespace: "Custom/App",
+      MetricName: alarmName,
+      Statistic: "Average",
+      Period: 60,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "ignore",
+    });
   const lockTable = region.dynamodb.createTable(`${name}-DeployLocks`, LOCK_TABLE_PARTITION_KEY);
   const topicArn = region.sns.createTopic(`${name}-DeployOutcomes`);
   region.s3.createBucket(artifactBucketName(app, environment), { versioned: true });

@@ -22,6 +22,7 @@ import {
   summarizeGroup,
 } from "./operator.js";
 import { configuredCutoverSeconds, physicalMinimum } from "./physical.js";
+import { cutoverActionUpdate, lockIdFor } from "../../functions/lib/lock.js";
 import { type DeploySpec, type DuringSpec, type ExpectLiveGroup, parseScenario, type Scenario, SCENARIO_STAGE, type ScenarioStep } from "./schema.js";
 
 export { parseScenario, scenarioStageConfig, ScenarioSchema, SCENARIO_STAGE, type Scenario } from "./schema.js";
@@ -332,6 +333,7 @@ class ScenarioRun {
         startMs + spec.atSeconds * 1000,
         () => {
           action.fired = true;
+          if (!("scaleLiveGroup" in spec) && !("configureLiveGroup" in spec)) return this.operatorAction(label, index, spec);
           const group = servingGroup(this.region, this.settings);
           const kind = "scaleLiveGroup" in spec ? "scaleLiveGroup" : "configureLiveGroup";
           if (!group) return void this.violations.push(`${label}: during[${index}] ${kind} at ${spec.atSeconds} s: the environment has no group`);
@@ -346,6 +348,30 @@ class ScenarioRun {
       );
       return action;
     });
+  }
+
+  /**
+   * An operator's word to the deploy that holds the lock (the same conditional write the CLI makes,
+   * functions/lib/lock.ts `cutoverActionUpdate`), or an alarm's state change (CloudWatch SetAlarmState).
+   */
+  private operatorAction(label: string, index: number, spec: Exclude<DuringSpec, { scaleLiveGroup: unknown } | { configureLiveGroup: unknown }>): void {
+    const at = `${label}: during[${index}] at ${spec.atSeconds} s`;
+    try {
+      if ("setAlarmState" in spec) {
+        this.region.call("CloudWatch", "SetAlarmState", { AlarmName: spec.setAlarmState.alarm, StateValue: spec.setAlarmState.state, StateReason: `scenario ${label}` });
+        return;
+      }
+      const item = this.region.call<{ Item?: Record<string, { S?: string }> }>("DynamoDB", "GetItem", {
+        TableName: this.settings.lockTableName,
+        Key: { lockId: { S: lockIdFor(this.settings) } },
+        ConsistentRead: true,
+      });
+      const holder = item.Item?.holder?.S;
+      if (!holder) return void this.violations.push(`${at}: no deploy holds the lock, nothing to ${"approve" in spec ? "approve" : "roll back"}`);
+      this.region.call("DynamoDB", "UpdateItem", cutoverActionUpdate(this.settings, holder, "approve" in spec ? "approve" : "rollback", "scenario operator", Math.floor(this.region.now() / 1000)));
+    } catch (error) {
+      this.violations.push(`${at} was refused: ${(error as Error).name}: ${(error as Error).message}`);
+    }
   }
 
   private record(label: string, rows: StepRow[], before: StepSnapshot, expectLiveGroup: ExpectLiveGroup | undefined): void {

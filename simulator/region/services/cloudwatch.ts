@@ -6,6 +6,8 @@ import type {
   MetricAlarm,
   PutMetricAlarmCommandInput,
   PutMetricAlarmCommandOutput,
+  SetAlarmStateCommandInput,
+  SetAlarmStateCommandOutput,
 } from "@aws-sdk/client-cloudwatch";
 import { type OperationHandlers, type Output, type RegionContext, decodeToken, encodeToken } from "../context.js";
 import { awsError } from "../errors.js";
@@ -152,6 +154,7 @@ export class CloudWatchService {
       PutMetricAlarm: (input: PutMetricAlarmCommandInput) => this.putMetricAlarm(input),
       DescribeAlarms: (input: DescribeAlarmsCommandInput) => this.describeAlarms(input),
       DeleteAlarms: (input: DeleteAlarmsCommandInput) => this.deleteAlarms(input),
+      SetAlarmState: (input: SetAlarmStateCommandInput) => this.setAlarmState(input),
     };
   }
 
@@ -213,6 +216,23 @@ export class CloudWatchService {
       };
     });
     return { MetricAlarms: page, CompositeAlarms: [], NextToken: offset + max < found.length ? encodeToken(offset + max) : undefined };
+  }
+
+  /**
+   * "Temporarily sets the state of an alarm for testing purposes. When the updated state differs from the previous
+   * value, the action configured for the appropriate state is invoked ... the alarm returns to its actual state
+   * (often within seconds)" (API reference): here until the next evaluation changes it. ResourceNotFound for an
+   * unknown alarm; StateValue OK, ALARM or INSUFFICIENT_DATA; StateReason required.
+   */
+  private setAlarmState(input: SetAlarmStateCommandInput): Output<SetAlarmStateCommandOutput> {
+    const alarm = this.alarms.get(input.AlarmName ?? "");
+    if (!alarm) throw awsError("CloudWatch", "ResourceNotFound", `Alarm ${input.AlarmName} not found`);
+    if (!input.StateValue || !["OK", "ALARM", "INSUFFICIENT_DATA"].includes(input.StateValue) || !input.StateReason)
+      throw invalidValue("StateValue must be OK, ALARM or INSUFFICIENT_DATA, and StateReason is required");
+    this.evaluate(alarm);
+    if (alarm.state.value !== input.StateValue)
+      alarm.state = { ...alarm.state, value: input.StateValue as SimAlarm["state"]["value"], reason: input.StateReason, sinceMs: this.ctx.clock.now() };
+    return {};
   }
 
   /** "You can delete up to 100 alarms in one operation ... In the event of an error, no alarms are deleted"; ResourceNotFound is its error. */

@@ -75,6 +75,7 @@ export class LoadBalancingService {
   readonly classicLoadBalancers = new Map<string, SimClassicLoadBalancer>();
   readonly albListeners = new Map<string, SimListener>();
   private readonly listeners: RegistrationListener[] = [];
+  private readonly routingListeners: (() => void)[] = [];
   private healthProbe?: HealthProbe;
   private readonly currentProbe = () => this.healthProbe;
 
@@ -82,6 +83,16 @@ export class LoadBalancingService {
     private readonly ctx: RegionContext,
     private readonly ec2: Ec2Service,
   ) {}
+
+  /** Called when a listener rule is created or changed (an ALB's weights). */
+  onRoutingChange(listener: () => void): void {
+    this.routingListeners.push(listener);
+  }
+
+  private routingChanged(): void {
+    this.ctx.touch();
+    for (const listener of this.routingListeners) listener();
+  }
 
   /** Called when a registration appears, changes state, or is removed (`registration` undefined). */
   onRegistrationChange(listener: RegistrationListener): void {
@@ -404,7 +415,7 @@ export class LoadBalancingService {
     if (!input.Conditions?.length) throw awsError("ELBv2", "ValidationError", "A rule must have at least one condition");
     const rule: SimRule = { arn: this.ruleArn(listener.arn), priority: String(priority), conditions: structuredClone(input.Conditions), forward: this.forwardOf(input.Actions) };
     listener.rules.push(rule);
-    this.ctx.touch();
+    this.routingChanged();
     return { Rules: [this.toRule(rule)] };
   }
 
@@ -414,7 +425,7 @@ export class LoadBalancingService {
     if (!rule) throw awsError("ELBv2", "RuleNotFound", "One or more rules not found");
     if (input.Actions) rule.forward = this.forwardOf(input.Actions);
     if (input.Conditions && rule.priority !== "default") rule.conditions = structuredClone(input.Conditions);
-    this.ctx.touch();
+    this.routingChanged();
     return { Rules: [this.toRule(rule)] };
   }
 
