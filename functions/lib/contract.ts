@@ -425,6 +425,8 @@ export interface CleanupResult {
 export interface RetentionResult {
   kept: string[];
   deregistered: string[];
+  /** Images this environment let go of that stay: another environment claims them or a group of the app uses them. */
+  released: string[];
   deletedSnapshots: string[];
   skipped: boolean;
 }

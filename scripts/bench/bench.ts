@@ -209,10 +209,34 @@ async function main() {
     table(await (progress("bundling the stage functions"), bundleSizes())),
     "",
   );
+  sections.push("## `npm start` on a loaded machine", "", ...(await underLoadSummary()), "");
   const markdown = sections.join("\n");
   console.log(markdown);
   await writeFile(path.join(ROOT, "BENCHMARK.md"), markdown);
   progress("wrote BENCHMARK.md");
+}
+
+/**
+ * The loaded-machine rehearsal runs are measured by `scripts/rehearsal-under-load.ts` (minutes of real
+ * processes, not simulated time), not by the bench: quote that report's headline figures and link it.
+ */
+async function underLoadSummary(): Promise<string[]> {
+  const report = "docs/rehearsal-under-load.md";
+  const text = await readFile(path.join(ROOT, report), "utf8").catch(() => undefined);
+  if (text === undefined) return [`No measurement yet: run \`npx tsx scripts/rehearsal-under-load.ts\` (writes ${report}).`];
+  const written = /^Written by (.+?) on (\S+ \S+ UTC)/m.exec(text);
+  const headlines = text
+    .split(/^## /m)
+    .slice(1)
+    .flatMap((section) => {
+      const figure = /^\*\*(.+)\*\*$/m.exec(section);
+      return figure ? [`- ${section.split("\n")[0]}: **${figure[1]}**`] : [];
+    });
+  return [
+    `From [${report}](${report})${written ? `, written by ${written[1]} on ${written[2]}` : ""}:`,
+    "",
+    ...headlines,
+  ];
 }
 
 main().catch((error: unknown) => {

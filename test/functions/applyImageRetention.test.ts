@@ -1,11 +1,17 @@
 import "aws-sdk-client-mock-vitest/extend";
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import {
+  type AutoScalingGroup,
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  type DescribeAutoScalingGroupsCommandInput,
+} from "@aws-sdk/client-auto-scaling";
 import {
   CreateTagsCommand,
   DeleteSnapshotCommand,
   DeleteTagsCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
+  type DescribeImagesCommandInput,
   DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand,
   EC2Client,
@@ -15,8 +21,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { applyImageRetention, handler } from "../../functions/applyImageRetention.js";
-import { TAG } from "../../functions/lib/names.js";
-import { ERROR } from "../../functions/lib/names.js";
+import { ERROR, retainedByTag, TAG } from "../../functions/lib/names.js";
 import { awsError, controlPlan, controlState, environmentGroup, lambdaContext, LAUNCH_TEMPLATE_ID, MY_EXECUTION, releaseImage } from "./controlFixtures.js";
 import { givenLockHeldBy } from "./fixtures.js";
 
@@ -46,15 +51,23 @@ function liveState() {
   return controlState({ plan: controlPlan({ release: "v7" }), image: { imageId: LIVE, baked: true } });
 }
 
-/** The environment: images on two pages (unsorted), the new and an old group, launch-template versions. */
-function mockEnvironment(images: Image[] = Object.values(IMAGES)) {
+/**
+ * The environment: images listed on two pages (unsorted) and described by id, the new and an old group,
+ * launch-template versions. `otherGroups` are groups of other environments (only the app-wide listing has them).
+ */
+function mockEnvironment(images: Image[] = Object.values(IMAGES), otherGroups: AutoScalingGroup[] = []) {
   const [firstPage, secondPage] = [images.filter((_, i) => i % 2 === 1), images.filter((_, i) => i % 2 === 0)];
-  ec2Mock.on(DescribeImagesCommand).resolvesOnce({ Images: firstPage, NextToken: "page-2" }).resolves({ Images: secondPage });
-  autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
-    AutoScalingGroups: [
-      environmentGroup({ name: "shop-dev01-v7-77777777", release: "v7", launchTemplateVersion: "8" }),
-      environmentGroup({ name: "shop-dev01-v3-33333333", release: "v3", launchTemplateId: "lt-0ther000000000000", launchTemplateVersion: "3" }),
-    ],
+  ec2Mock.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+    if (input.ImageIds) return { Images: images.filter((image) => input.ImageIds!.includes(image.ImageId!)) };
+    return input.NextToken ? { Images: secondPage } : { Images: firstPage, NextToken: "page-2" };
+  });
+  const groups = [
+    environmentGroup({ name: "shop-dev01-v7-77777777", release: "v7", launchTemplateVersion: "8" }),
+    environmentGroup({ name: "shop-dev01-v3-33333333", release: "v3", launchTemplateId: "lt-0ther000000000000", launchTemplateVersion: "3" }),
+  ];
+  autoScalingMock.on(DescribeAutoScalingGroupsCommand).callsFake((input: DescribeAutoScalingGroupsCommandInput) => {
+    const appWide = !input.Filters?.some((filter) => filter.Name === `tag:${TAG.environment}`);
+    return { AutoScalingGroups: appWide ? [...groups, ...otherGroups] : groups };
   });
   ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID }).resolves({
     LaunchTemplateVersions: [
@@ -68,6 +81,7 @@ function mockEnvironment(images: Image[] = Object.values(IMAGES)) {
   });
   ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
   ec2Mock.on(CreateTagsCommand).resolves({});
+  ec2Mock.on(DeleteTagsCommand).resolves({});
   ec2Mock.on(DeregisterImageCommand).resolves({});
   ec2Mock.on(DeleteSnapshotCommand).resolves({});
 }
@@ -91,6 +105,7 @@ describe("applyImageRetention", () => {
     expect(result).toEqual({
       kept: [LIVE, IMAGES.v6.ImageId, IMAGES.v5.ImageId, IMAGES.v4.ImageId, IMAGES.v3.ImageId, IMAGES.v2.ImageId],
       deregistered: [IMAGES.v1.ImageId, IMAGES.v0.ImageId],
+      released: [],
       deletedSnapshots: ["snap-1a", "snap-1b", "snap-0"],
       skipped: false,
     });
@@ -99,7 +114,6 @@ describe("applyImageRetention", () => {
       Owners: ["self"],
       Filters: [
         { Name: "tag:immutable-deploy:app", Values: ["shop"] },
-        { Name: "tag:immutable-deploy:environment", Values: ["dev01"] },
         { Name: "tag:immutable-deploy:role", Values: ["release"] },
       ],
     });
@@ -204,9 +218,78 @@ describe("applyImageRetention", () => {
     const result = await applyImageRetention(state);
 
     // Assess
-    expect(result).toEqual({ kept: [], deregistered: [], deletedSnapshots: [], skipped: true });
+    expect(result).toEqual({ kept: [], deregistered: [], released: [], deletedSnapshots: [], skipped: true });
     expect(ec2Mock).not.toHaveReceivedAnyCommand();
     expect(autoScalingMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it("claims every kept image for this environment, once", async () => {
+    // Prepare: v6 is already claimed by dev01
+    const claimed = (i: Image, ...environments: string[]) => ({ ...i, Tags: [...(i.Tags ?? []), ...environments.map((e) => ({ Key: retainedByTag(e), Value: "true" }))] });
+    mockEnvironment([...Object.values(IMAGES).filter((i) => i !== IMAGES.v6), claimed(IMAGES.v6, "dev01")]);
+
+    // Act
+    await applyImageRetention(liveState());
+
+    // Assess
+    expect(ec2Mock).toHaveReceivedCommandWith(CreateTagsCommand, {
+      Resources: [LIVE, IMAGES.v5.ImageId!, IMAGES.v4.ImageId!, IMAGES.v3.ImageId!, IMAGES.v2.ImageId!],
+      Tags: [{ Key: "immutable-deploy:retained-by:dev01", Value: "true" }],
+    });
+  });
+
+  it("keeps an image another environment claims or launches from: withdraws only its own claim", async () => {
+    // Prepare: v1 (claimed by dev01 and staging) and v0 (used by a staging group) are beyond retention
+    const withTags = (i: Image, ...keys: string[]) => ({ ...i, Tags: [...(i.Tags ?? []), ...keys.map((Key) => ({ Key, Value: "true" }))] });
+    const stagingGroup = { ...environmentGroup({ name: "shop-staging-v0-00000000", release: "v0", launchTemplateId: "lt-0staging000000000", launchTemplateVersion: "4" }) };
+    mockEnvironment(
+      [...Object.values(IMAGES).filter((i) => i !== IMAGES.v1), withTags(IMAGES.v1, retainedByTag("dev01"), retainedByTag("staging"))],
+      [stagingGroup],
+    );
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: "lt-0staging000000000" }).resolves({
+      LaunchTemplateVersions: [{ VersionNumber: 4, LaunchTemplateData: { ImageId: IMAGES.v0.ImageId } }],
+    });
+
+    // Act
+    const result = await applyImageRetention(liveState());
+
+    // Assess
+    expect(result.deregistered).toEqual([]);
+    expect(result.released.sort()).toEqual([IMAGES.v0.ImageId, IMAGES.v1.ImageId].sort());
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteTagsCommand, { Resources: [IMAGES.v1.ImageId!], Tags: [{ Key: retainedByTag("dev01") }] });
+    expect(ec2Mock).not.toHaveReceivedCommand(DeregisterImageCommand);
+  });
+
+  it("the first claim on another environment's image records its origin's claim too", async () => {
+    // Prepare: the live image was promoted from staging, which baked it before claims existed
+    const promoted = releaseImage({ id: "ami-0000000000000000c", release: "v8", created: "2025-08-01T00:00:00.000Z", environment: "staging" });
+    mockEnvironment([...Object.values(IMAGES), promoted]);
+    const state = { ...liveState(), image: { imageId: promoted.ImageId!, baked: false } };
+
+    // Act
+    await applyImageRetention(state);
+
+    // Assess
+    expect(ec2Mock).toHaveReceivedCommandWith(CreateTagsCommand, {
+      Resources: [promoted.ImageId!],
+      Tags: [
+        { Key: retainedByTag("dev01"), Value: "true" },
+        { Key: retainedByTag("staging"), Value: "true" },
+      ],
+    });
+  });
+
+  it("ignores release images of other environments it never claimed", async () => {
+    // Prepare
+    const foreign = releaseImage({ id: "ami-0000000000000000d", release: "x1", created: "2020-01-01T00:00:00.000Z", environment: "staging" });
+    mockEnvironment([...Object.values(IMAGES), foreign]);
+
+    // Act
+    const result = await applyImageRetention(liveState());
+
+    // Assess
+    expect([...result.kept, ...result.deregistered, ...result.released]).not.toContain(foreign.ImageId);
+    expect(ec2Mock).not.toHaveReceivedCommandWith(DeregisterImageCommand, { ImageId: foreign.ImageId });
   });
 
   it("lets throttling through the handler as TransientAwsError (retried by the state machine)", async () => {

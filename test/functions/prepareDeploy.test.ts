@@ -151,6 +151,18 @@ describe("prepareDeploy: the two input shapes", () => {
     expect(plan.bakeRequest).toBeUndefined();
   });
 
+  it("accepts another environment's release image of the app (a promotion: the exact image that environment tested)", async () => {
+    // Prepare
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [releaseImage({ id: "ami-0aaaaaaaaaaaaaaa1", release: "v1", created: "2025-01-01T00:00:00.000Z", environment: "staging" })] });
+
+    // Act
+    const plan = await prepareDeploy(controlState({ input: { imageId: "ami-0aaaaaaaaaaaaaaa1" } }));
+
+    // Assess
+    expect(plan).toMatchObject({ release: "v1", imageId: "ami-0aaaaaaaaaaaaaaa1" });
+    expect(plan.bakeRequest).toBeUndefined();
+  });
+
   it("is deterministic per execution: a re-run yields the same group name, another execution another", async () => {
     // Prepare
     const input = { artifact: { bucket: "shop-artifacts", key: "releases/v2.tgz" } };
@@ -307,7 +319,6 @@ describe("prepareDeploy: bad inputs fail with InvalidDeployInput naming the fiel
   it.each([
     { title: "an image that does not exist", rejection: awsError("InvalidAMIID.NotFound"), images: undefined, fragment: "does not exist" },
     { title: "an image still pending", rejection: undefined, images: [releaseImage({ id: IMAGE, release: "v1", created: "2025", state: "pending" })], fragment: "is pending, not available" },
-    { title: "another environment's image", rejection: undefined, images: [releaseImage({ id: IMAGE, release: "v1", created: "2025", environment: "production" })], fragment: "belongs to environment production" },
     { title: "a base image", rejection: undefined, images: [releaseImage({ id: IMAGE, release: "v1", created: "2025", role: "base" })], fragment: "is not a release image" },
     { title: "an image without release tag", rejection: undefined, images: [{ ...releaseImage({ id: IMAGE, release: "v1", created: "2025" }), Tags: releaseImage({ id: IMAGE, release: "v1", created: "2025" }).Tags?.filter((t) => t.Key !== "immutable-deploy:release") }], fragment: "has no usable immutable-deploy:release tag" },
   ])("rejects $title, naming imageId, before touching anything", async ({ rejection, images, fragment }) => {

@@ -130,7 +130,7 @@ describe("npm run synth: usage", () => {
   it("a bad option is one line naming it and what is allowed, exit 2, before anything heavy loads", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/synth.ts", "--stagee", "dev01"], { cwd: ROOT, encoding: "utf8" });
     expect(result.status).toBe(2);
-    expect(result.stderr).toBe("synth: --stagee: unknown option; allowed: --stage, --nag, --bundle, --out, --help\n(npm run synth -- --help lists every option)\n");
+    expect(result.stderr).toBe("synth: --stagee: unknown option (did you mean \"--stage\"?); allowed: --stage, --nag, --bundle, --out, --help\n(npm run synth -- --help lists every option)\n");
   });
 });
 

@@ -27,13 +27,14 @@ export interface ServiceModel {
   metadata: {
     apiVersion: string;
     protocol: "query" | "ec2" | "json" | "rest-xml" | "rest-json";
+    serviceId?: string;
     xmlNamespace?: string;
     targetPrefix?: string;
     jsonVersion?: string;
     /** Smithy's `aws.protocols#awsQueryCompatible`: JSON on the wire, errors also named by their query code. */
     awsQueryCompatible?: boolean;
   };
-  operations: Record<string, { input?: ShapeNode; output?: ShapeNode }>;
+  operations: Record<string, { input?: ShapeNode; output?: ShapeNode; http?: { method: string; requestUri: string } }>;
   shapes: Record<string, ShapeNode>;
 }
 
@@ -48,6 +49,8 @@ export const MODEL_IDS: Partial<Record<ServiceName, string>> = {
   SNS: "sns-2010-03-31",
   EventBridge: "eventbridge-2015-10-07",
   CodeBuild: "codebuild-2016-10-06",
+  CloudFormation: "cloudformation-2010-05-15",
+  S3: "s3-2006-03-01",
   CloudWatch: "monitoring-2010-08-01",
 };
 
