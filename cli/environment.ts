@@ -9,7 +9,7 @@ import { ec2 } from "../functions/lib/clients.js";
 import type { EnvironmentSettings } from "../functions/lib/contract.js";
 import { describeAppGroups, describeEnvironmentGroups, isBeingDeleted, tagValue } from "../functions/lib/groups.js";
 import { launchTemplatesOf } from "../functions/lib/launchTemplates.js";
-import { describeInstanceHealth, isAttached } from "../functions/lib/loadBalancer.js";
+import { attachedTargets, describeInstanceHealth, isAttached, targetId, trafficTargets } from "../functions/lib/loadBalancer.js";
 import { TAG } from "../functions/lib/names.js";
 
 export interface GroupView {
@@ -59,8 +59,13 @@ async function imagesOfGroups(groups: AutoScalingGroup[]): Promise<Map<string, s
 export async function environmentGroups(settings: EnvironmentSettings): Promise<GroupView[]> {
   const groups = (await describeEnvironmentGroups(settings)).filter((group) => !isBeingDeleted(group));
   const images = await imagesOfGroups(groups);
-  const instanceIds = groups.flatMap((group) => (group.Instances ?? []).map((i) => i.InstanceId ?? "")).filter(Boolean);
-  const health = new Map((await describeInstanceHealth(settings.loadBalancer, instanceIds)).map((h) => [h.instanceId, h.healthy]));
+  // Each target (an ALB's two target groups) asked about the instances of the groups attached to it.
+  const health = new Map<string, boolean>();
+  for (const target of trafficTargets(settings.loadBalancer)) {
+    const attached = groups.filter((group) => attachedTargets(group, settings.loadBalancer).some((t) => targetId(t) === targetId(target)));
+    const instanceIds = attached.flatMap((group) => (group.Instances ?? []).map((i) => i.InstanceId ?? "")).filter(Boolean);
+    for (const h of await describeInstanceHealth(target, instanceIds)) if (h.healthy) health.set(h.instanceId, true);
+  }
   return groups
     .map((group) => {
       const instances = group.Instances ?? [];

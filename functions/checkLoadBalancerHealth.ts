@@ -3,7 +3,7 @@ import type { DeployState, LoadBalancerHealthResult } from "./lib/contract.js";
 import { matchLiveCapacity } from "./lib/groupConfiguration.js";
 import { describeLiveGroup, lastFailedActivity, recentActivities } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { describeInstanceHealth, describeInstanceState, describeLoadBalancer, type InstanceLoadBalancerHealth } from "./lib/loadBalancer.js";
+import { describeInstanceHealth, describeInstanceState, describeLoadBalancer, type InstanceLoadBalancerHealth, newGroupTarget } from "./lib/loadBalancer.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 import { BOOT_POLL_SECONDS, listSome, newGroupGone, nextPeriodicChangeAt, nextPollSeconds, REPLACEMENT_POLL_SECONDS } from "./lib/polling.js";
@@ -58,7 +58,9 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
   const instanceIds = (group.Instances ?? [])
     .filter((instance) => !instance.LifecycleState?.startsWith("Terminat"))
     .flatMap((instance) => (instance.InstanceId ? [instance.InstanceId] : []));
-  const health = await describeInstanceHealth(settings.loadBalancer, instanceIds);
+  // On an ALB the new group waits on the target group that gets no traffic: proven healthy there first.
+  const target = newGroupTarget(settings.loadBalancer, launch);
+  const health = await describeInstanceHealth(target, instanceIds);
   const healthy = health.filter((instance) => instance.healthy).length;
   // Right before cutover: the live groups' desired now, which a scale-out since Launch may have raised.
   const groupDesired = group.DesiredCapacity ?? launch.desiredCapacity;
@@ -88,7 +90,7 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
       status: "failed",
       nextPollSeconds: 0,
       message:
-        `deploy: new instance(s) not healthy at ${describeLoadBalancer(settings.loadBalancer)} ` +
+        `deploy: new instance(s) not healthy at ${describeLoadBalancer(target)} ` +
         `${settings.healthCheckGracePeriodSeconds} s after going InService (the group's health check grace period) ` +
         `${progress}: ${await unhealthyReason(launch.groupName, health, lastSeen)}`,
       healthy,
@@ -120,7 +122,7 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
       status: "failed",
       nextPollSeconds: 0,
       message:
-        `deploy: new instance(s) not healthy at ${describeLoadBalancer(settings.loadBalancer)} by the deadline ` +
+        `deploy: new instance(s) not healthy at ${describeLoadBalancer(target)} by the deadline ` +
         `${progress}: ${await unhealthyReason(launch.groupName, health, lastSeen)}`,
       healthy,
       desired,

@@ -24,9 +24,10 @@ import { type CarryOver, launchParameters, prepareCarryOver } from "./lib/groupC
 import { describeGroupsByName, isBeingDeleted, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { launchTemplatesOf, launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
-import { groupAttachmentParameters } from "./lib/loadBalancer.js";
+import { attachedTargets, groupAttachmentParameters, targetId, trafficTargets, type TrafficTarget } from "./lib/loadBalancer.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
+import { liveTargetGroup, otherTargetGroup, readRouting } from "./lib/trafficRule.js";
 import { AUTO_SCALING_SERVICE, AUTO_SCALING_SERVICE_LINKED_ROLE, IMAGE_ROLE, TAG } from "./lib/names.js";
 
 function rejectedLaunch(error: unknown, what: string): never {
@@ -141,6 +142,7 @@ async function ensureGroup(
   version: string,
   versionCreatedAt: number,
   carryOver: CarryOver,
+  target: TrafficTarget,
 ): Promise<AutoScalingGroup> {
   const { settings } = state;
   const { min, desired, max } = carryOver.plan.capacity;
@@ -157,7 +159,7 @@ async function ensureGroup(
         MaxSize: max,
         HealthCheckType: "ELB",
         HealthCheckGracePeriod: settings.healthCheckGracePeriodSeconds,
-        ...groupAttachmentParameters(settings.loadBalancer),
+        ...groupAttachmentParameters(target),
         Tags: groupTags(state, plan, carryOver),
       }),
     );
@@ -197,6 +199,17 @@ async function ensureGroup(
   return group;
 }
 
+/**
+ * Where the new group waits for its health checks: on an ALB the target group that gets no traffic now (the new
+ * group is proven healthy there before the cutover gives it any), on a classic ELB the load balancer itself.
+ */
+async function idleTarget(settings: EnvironmentSettings): Promise<TrafficTarget> {
+  const { loadBalancer } = settings;
+  if (loadBalancer.kind === "classic") return trafficTargets(loadBalancer)[0];
+  const live = liveTargetGroup(loadBalancer, await readRouting(loadBalancer));
+  return { kind: "application", targetGroupArn: otherTargetGroup(loadBalancer, live) };
+}
+
 export async function launchReleaseGroup(state: DeployState): Promise<LaunchResult> {
   const { plan } = state;
   const imageId = state.image?.imageId;
@@ -206,8 +219,9 @@ export async function launchReleaseGroup(state: DeployState): Promise<LaunchResu
   // A redriven execution whose lock another deploy took over must not launch beside it.
   await assertLockHeld(state.settings, state.execution.id);
   const { version, createdAt: versionCreatedAt } = await ensureLaunchTemplateVersion(state.settings, plan, imageId);
-  const carryOver = await prepareCarryOver(state, plan.groupName);
-  const group = await ensureGroup(state, plan, version, versionCreatedAt, carryOver);
+  const target = await idleTarget(state.settings);
+  const carryOver = await prepareCarryOver(state, plan.groupName, target);
+  const group = await ensureGroup(state, plan, version, versionCreatedAt, carryOver, target);
   await carryOver.apply(plan.groupName);
 
   // From the group's creation time, so a re-run or redrive keeps the deadline the first run set.
@@ -217,8 +231,11 @@ export async function launchReleaseGroup(state: DeployState): Promise<LaunchResu
     logger.warn("group is pinned to another launch template version", { groupName: plan.groupName, pinnedVersion, version });
   }
   const desiredCapacity = group.DesiredCapacity ?? carryOver.plan.capacity.desired;
+  // A re-run finds the group attached where the first run put it.
+  const attachedTo = attachedTargets(group, state.settings.loadBalancer)[0] ?? target;
   return {
     groupName: plan.groupName,
+    target: targetId(attachedTo),
     launchTemplateVersion: pinnedVersion,
     desiredCapacity,
     healthyBy: createdAt + timeouts.groupHealthySeconds + timeouts.loadBalancerHealthySeconds,

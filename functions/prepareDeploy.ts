@@ -16,7 +16,7 @@ import { newGroupCapacity } from "./lib/groupConfiguration.js";
 import { describeEnvironmentGroups, isBeingDeleted, snapshotGroup, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { type DeployRequest, parseDeployInput } from "./lib/input.js";
-import { isAttached, isServing } from "./lib/loadBalancer.js";
+import { attachedTargets, isAttached, isServing, targetId } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
 import { IMAGE_ROLE, TAG } from "./lib/names.js";
 import { show } from "./lib/validation.js";
@@ -41,7 +41,10 @@ export async function prepareDeploy(state: DeployState): Promise<DeployPlan> {
   // Which groups serve now is what a rollback restores; the others (retired or left detached) stay as they are.
   const liveGroups = (await describeEnvironmentGroups(settings))
     .filter((group) => !isBeingDeleted(group) && group.AutoScalingGroupName !== groupName)
-    .map((group) => ({ ...snapshotGroup(group), attached: isAttached(group, settings.loadBalancer), serving: isServing(group, settings.loadBalancer) }));
+    .map((group) => {
+      const [target] = attachedTargets(group, settings.loadBalancer);
+      return { ...snapshotGroup(group), attached: isAttached(group, settings.loadBalancer), serving: isServing(group, settings.loadBalancer), ...(target && { target: targetId(target) }) };
+    });
 
   const plan: DeployPlan = {
     release,

@@ -4,7 +4,7 @@ import type { DeployState, RetirementResult } from "./lib/contract.js";
 import { releaseScaleIn } from "./lib/groupConfiguration.js";
 import { describeGroupsByName, isBeingDeleted, scaleGroupsToZero, terminationHooks } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { describeLoadBalancer, detachGroup, isAttached } from "./lib/loadBalancer.js";
+import { attachedTargets, describeLoadBalancer, detachGroup, isAttached } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
 import { assertLockHeld } from "./lib/lock.js";
 
@@ -27,15 +27,21 @@ export async function retireGroups(state: DeployState): Promise<RetirementResult
   const groups = (await describeGroupsByName(oldNames)).filter((group) => !isBeingDeleted(group));
 
   let draining = false;
+  // A classic ELB's cutover took the old groups out of the load balancer when it went to 100 %: they drained then.
+  const detachedByCutover = settings.loadBalancer.kind === "classic" && state.cutover?.percent === 100 ? state.cutover.percentSince : undefined;
+  let drainFrom = detachedByCutover ?? 0;
   for (const group of groups) {
     const name = group.AutoScalingGroupName ?? "";
     if (isAttached(group, settings.loadBalancer)) {
-      await detachGroup(name, settings.loadBalancer);
-      logger.info("detached old group", { groupName: name, loadBalancer: describeLoadBalancer(settings.loadBalancer) });
+      await detachGroup(group, settings.loadBalancer);
+      logger.info("detached old group", { groupName: name, from: attachedTargets(group, settings.loadBalancer).map(describeLoadBalancer) });
       draining = true;
+      drainFrom = nowSeconds();
     } else if (hasRunningInstances(group) && (group.DesiredCapacity ?? 0) > 0) {
-      // Detached by an earlier run of this stage (redrive) at a time we no longer know: drain in full again.
+      // Detached by the cutover (classic ELB), or by an earlier run of this stage (redrive) at a time we no longer
+      // know: then drain in full again.
       draining = true;
+      drainFrom = Math.max(drainFrom, detachedByCutover ?? nowSeconds());
     }
   }
 
@@ -51,8 +57,8 @@ export async function retireGroups(state: DeployState): Promise<RetirementResult
   const hooks = await terminationHooks(names);
   const hookSeconds = Math.max(0, ...hooks.map((hook) => hook.heartbeatTimeout));
   const now = nowSeconds();
-  const drainedBy = draining ? now + settings.drainingSeconds : now;
-  if (!draining) await scaleGroupsToZero(groups);
+  const drainedBy = draining ? Math.max(now, drainFrom + settings.drainingSeconds) : now;
+  if (drainedBy <= now) await scaleGroupsToZero(groups);
   return {
     groups: names,
     drainedBy,

@@ -7,8 +7,9 @@ import { releaseScaleIn } from "./lib/groupConfiguration.js";
 import { deleteGroup, describeGroupsByName, isBeingDeleted, resizeGroup, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { deleteLaunchTemplateVersions, launchTemplateVersionDescription, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
-import { attachGroup, detachGroup, hasInServiceInstances, isAttached, isServing } from "./lib/loadBalancer.js";
+import { attachGroup, detachGroup, hasInServiceInstances, isAttached, isServing, targetById, targetId, trafficTargets } from "./lib/loadBalancer.js";
 import { assertLockHeld } from "./lib/lock.js";
+import { otherTargetGroup, routeAllTo } from "./lib/trafficRule.js";
 import { logger } from "./lib/logger.js";
 import { TAG } from "./lib/names.js";
 
@@ -31,8 +32,9 @@ async function restoreGroup(state: DeployState, group: AutoScalingGroup, snapsho
     logger.info("restored old group capacity", { groupName: name, min, desired, max });
   }
   if (!isAttached(group, loadBalancer)) {
-    await attachGroup(name, loadBalancer);
-    logger.info("re-attached old group to the load balancer", { groupName: name });
+    const target = snapshot.target ? targetById(loadBalancer, snapshot.target) : trafficTargets(loadBalancer)[0];
+    await attachGroup(name, target);
+    logger.info("re-attached old group to the load balancer", { groupName: name, target: targetId(target) });
   }
 }
 
@@ -43,7 +45,7 @@ async function restoreGroup(state: DeployState, group: AutoScalingGroup, snapsho
  */
 async function deleteNewGroup(state: DeployState, group: AutoScalingGroup): Promise<void> {
   const name = group.AutoScalingGroupName ?? "";
-  if (isAttached(group, state.settings.loadBalancer)) await detachGroup(name, state.settings.loadBalancer);
+  await detachGroup(group, state.settings.loadBalancer);
   await deleteGroup(name, { force: true });
 }
 
@@ -103,7 +105,15 @@ export async function rollback(state: DeployState): Promise<RollbackResult> {
   // Launch held the scaling of every group Prepare found (serving or not) and of the new group: all of it ends here,
   // so each group's policies and processes are as they were (a group left alone included), a kept new group's too.
   await releaseScaleIn([...plan.liveGroups.map((snapshot) => snapshot.name), ...(newGroup ? [newGroupName] : [])]);
-  if (newGroup && !isBeingDeleted(newGroup) && toRestore.length > 0 && !oldServing && hasInServiceInstances(newGroup)) {
+  const keepNew = Boolean(newGroup && !isBeingDeleted(newGroup) && toRestore.length > 0 && !oldServing && hasInServiceInstances(newGroup));
+  // ALB: every request to the target group of the groups that stay (a breach during the cutover switched back already;
+  // any other failure there did not). Before the new group goes, so the site never routes to a group being deleted.
+  const { loadBalancer } = settings;
+  if (loadBalancer.kind === "application" && state.launch?.target) {
+    const keep = keepNew ? state.launch.target : otherTargetGroup(loadBalancer, state.launch.target);
+    if (await routeAllTo(loadBalancer, keep)) logger.info("rollback: all traffic back on the target group that stays", { targetGroup: keep });
+  }
+  if (keepNew) {
     logger.warn("keeping the new group: the groups to restore were not serving", { newGroupName, restoredGroups });
     return {
       restoredGroups,

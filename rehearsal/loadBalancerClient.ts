@@ -1,4 +1,5 @@
-import type { HealthCheckedPool, HealthProbe, Registration } from "../simulator/region/services/health.js";
+import type { EnvironmentSettings } from "../functions/lib/contract.js";
+import type { HealthProbe, Registration } from "../simulator/region/services/health.js";
 import type { LoadBalancingService } from "../simulator/region/services/loadbalancing.js";
 import { HelperCommandError, HelperProcess, type HelperProcessError } from "./ipc.js";
 import type { LoadBalancerCommands, LoadBalancerEvents } from "./loadBalancerProcess.js";
@@ -28,8 +29,8 @@ export interface LoadBalancerClientOptions {
 /** What the client follows to keep the proxy's targets right. */
 export interface PoolConnection {
   loadBalancing: LoadBalancingService;
-  /** The target group's (or classic ELB's) registrations. */
-  pool: HealthCheckedPool;
+  /** The environment's load balancer: an ALB's two target groups behind its listener's weights, or a classic ELB. */
+  loadBalancer: EnvironmentSettings["loadBalancer"];
   /** Where an instance's app listens (undefined: not up). */
   addressOf: (instanceId: string) => InstanceAddress | undefined;
 }
@@ -84,16 +85,19 @@ export class LoadBalancerClient {
     return this.helper.alive;
   }
 
-  /** Makes this process the data plane of `connection.pool` (and the health checker of every pool). */
+  /** Makes this process the data plane of the environment's pools (and the health checker of every pool). */
   connect(connection: PoolConnection): void {
     this.connection = connection;
+    const pools = () => connection.loadBalancing.environmentPools(connection.loadBalancer);
     connection.loadBalancing.setHealthProbe(this.probe);
     connection.loadBalancing.onRegistrationChange((pool) => {
-      if (pool === connection.pool) this.syncTargets();
+      if (pools().includes(pool)) this.syncTargets();
     });
+    // A listener rule's new weights (the cutover's steps) change where requests go.
+    connection.loadBalancing.onRoutingChange(() => this.syncTargets());
     this.helper.on("drained", (instanceId) => {
       // The process may report a target that has since been registered again: only a draining one ends.
-      if (connection.pool.registrations.get(instanceId)?.state === "draining") connection.pool.finishDraining(instanceId);
+      for (const pool of pools()) if (pool.registrations.get(instanceId)?.state === "draining") pool.finishDraining(instanceId);
     });
     this.syncTargets();
   }
@@ -109,9 +113,19 @@ export class LoadBalancerClient {
   syncTargets(): void {
     const connection = this.connection;
     if (!connection || !this.helper.alive) return;
-    const targets: ProxyTarget[] = [...connection.pool.registrations.values()].filter(routedOrDraining).flatMap((registration) => {
+    const { loadBalancing, loadBalancer } = connection;
+    // Each routed pool's weight split over its healthy targets (ALB weighted forwarding); draining ones from every pool.
+    const weights = new Map<string, number>();
+    for (const { pool, weight } of loadBalancing.routedPools(loadBalancer)) {
+      const healthy = [...pool.registrations.values()].filter((registration) => registration.state === "healthy");
+      for (const registration of healthy) weights.set(registration.instanceId, weight / healthy.length);
+    }
+    const registrations = loadBalancing.environmentPools(loadBalancer).flatMap((pool) => [...pool.registrations.values()].filter(routedOrDraining));
+    const targets: ProxyTarget[] = registrations.flatMap((registration) => {
       const address = connection.addressOf(registration.instanceId);
-      return address ? [{ instanceId: registration.instanceId, address, draining: registration.state === "draining" }] : [];
+      const draining = registration.state === "draining";
+      if (!address || (!draining && !weights.has(registration.instanceId))) return [];
+      return [{ instanceId: registration.instanceId, address, draining, ...(!draining && { weight: weights.get(registration.instanceId) }) }];
     });
     const key = JSON.stringify(targets);
     if (key === this.lastTargets) return;

@@ -10,6 +10,11 @@ export interface ProxyTarget {
   instanceId: string;
   address: InstanceAddress;
   draining: boolean;
+  /**
+   * Its share of new requests (an ALB's target-group weight split over the group's routable targets); default 1.
+   * Requests go to targets in proportion, smoothly (the target owed the most goes next).
+   */
+  weight?: number;
 }
 
 export interface LoadBalancerProxyOptions {
@@ -56,7 +61,7 @@ export class LoadBalancerProxy {
   private routable: ProxyTarget[] = [];
   private readonly draining = new Set<string>();
   private readonly drainedListeners = new Set<(instanceId: string) => void>();
-  private nextTarget = 0;
+  private readonly owed = new Map<string, number>();
   private closed = false;
   private readonly options: Required<LoadBalancerProxyOptions>;
 
@@ -95,6 +100,7 @@ export class LoadBalancerProxy {
    */
   setTargets(targets: ProxyTarget[]): void {
     this.routable = targets.filter((target) => !target.draining);
+    for (const instanceId of this.owed.keys()) if (!this.routable.some((target) => target.instanceId === instanceId)) this.owed.delete(instanceId);
     const drainingNow = new Set(targets.filter((target) => target.draining).map((target) => target.instanceId));
     for (const instanceId of this.draining) if (!drainingNow.has(instanceId)) this.draining.delete(instanceId);
     for (const instanceId of drainingNow) {
@@ -153,11 +159,19 @@ export class LoadBalancerProxy {
     for (const listener of this.drainedListeners) listener(instanceId);
   }
 
+  /** Smooth weighted round-robin: each pick credits every target its weight and takes the one owed the most. */
   private pickTarget(): ProxyTarget | undefined {
-    if (this.routable.length === 0) return undefined;
-    const target = this.routable[this.nextTarget % this.routable.length];
-    this.nextTarget = (this.nextTarget + 1) % Number.MAX_SAFE_INTEGER;
-    return target;
+    const weighted = this.routable.filter((target) => (target.weight ?? 1) > 0);
+    if (weighted.length === 0) return undefined;
+    const total = weighted.reduce((sum, target) => sum + (target.weight ?? 1), 0);
+    let best = weighted[0];
+    for (const target of weighted) {
+      const owed = (this.owed.get(target.instanceId) ?? 0) + (target.weight ?? 1);
+      this.owed.set(target.instanceId, owed);
+      if (owed > (this.owed.get(best.instanceId) ?? 0)) best = target;
+    }
+    this.owed.set(best.instanceId, (this.owed.get(best.instanceId) ?? 0) - total);
+    return best;
   }
 
   private answer(res: ServerResponse, status: number, error: string): void {

@@ -8,7 +8,6 @@ import { DEFAULTS } from "../functions/lib/names.js";
 import { packRelease } from "../scripts/pack-release.js";
 import type { SimulatedRegion } from "../simulator/region/region.js";
 import type { DeployRunner, ExecutionResult } from "../simulator/execution/runner.js";
-import type { HealthCheckedPool } from "../simulator/region/services/health.js";
 import type { LoadBalancerKind, Timing } from "../simulator/region/timing.js";
 import type { AslDefinition } from "../stacks/stateMachineDefinition.js";
 import { LoadBalancerClient } from "./loadBalancerClient.js";
@@ -132,11 +131,6 @@ export function releaseLabels(count: number): string[] {
   return Array.from({ length: count }, (_, index) => `v${index + 1}`);
 }
 
-function poolOf(region: SimulatedRegion, loadBalancer: EnvironmentSettings["loadBalancer"]): HealthCheckedPool {
-  return loadBalancer.kind === "application"
-    ? region.loadBalancing.requireTargetGroup(loadBalancer.targetGroupArn).pool
-    : region.loadBalancing.requireClassic(loadBalancer.loadBalancerName).pool;
-}
 
 function processInfo(record: { instanceId: string; release: string; pid?: number; port?: number }): RehearsalProcess {
   return { instanceId: record.instanceId, release: record.release, pid: record.pid, port: record.port };
@@ -286,6 +280,8 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
       scaledDown: {
         healthCheckGracePeriodSeconds: options.gracePeriodSeconds ?? 30,
         timeouts: { lockWaitSeconds: 60, groupHealthySeconds: half, loadBalancerHealthySeconds: half, retireSeconds: 60 },
+        // The default strategy (a canary on an ALB), in seconds instead of minutes: the weights move under live load.
+        cutover: { stepSeconds: 10, bakeTimeSeconds: 15 },
       },
     });
     if (brokenRelease) region.setReleaseBehavior(brokenRelease, { appHealthy: false });
@@ -314,10 +310,14 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
       balancer.syncTargets();
     });
 
-    const pool = poolOf(region, settings.loadBalancer);
-    balancer.connect({ loadBalancing: region.loadBalancing, pool, addressOf: (instanceId) => host.addressOf(instanceId) });
+    const pools = region.loadBalancing.environmentPools(settings.loadBalancer);
+    balancer.connect({ loadBalancing: region.loadBalancing, loadBalancer: settings.loadBalancer, addressOf: (instanceId) => host.addressOf(instanceId) });
+    region.loadBalancing.onRoutingChange(() => {
+      const shares = region.loadBalancing.routedPools(settings.loadBalancer).map(({ id, weight }) => `${id.slice(id.lastIndexOf("/", id.lastIndexOf("/") - 1) + 1)}: ${weight}`);
+      printer.note("", `load balancer: listener rule weights now ${shares.join(", ")}`);
+    });
     region.loadBalancing.onRegistrationChange((changedPool, instanceId, registration) => {
-      if (changedPool !== pool) return;
+      if (!pools.includes(changedPool)) return;
       const release = region.ec2.instances.get(instanceId)?.release ?? "";
       printer.note(release, `load balancer: ${instanceId} ${registration ? registration.state : "deregistered"}`);
     });

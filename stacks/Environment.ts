@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Tags } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as elb from "aws-cdk-lib/aws-elasticloadbalancing";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -10,7 +11,8 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import { RegionInfo } from "aws-cdk-lib/region-info";
 import { NagSuppressions } from "cdk-nag";
 import type { StackContext } from "sst/constructs";
-import { TAG } from "../functions/lib/names.js";
+import type { CutoverSettings } from "../functions/lib/contract.js";
+import { DEFAULTS, TAG } from "../functions/lib/names.js";
 import { loadStageConfig, siteDomain, type StageConfig } from "./config.js";
 import { sessionManagerRole, suppressSstInternals } from "./nag.js";
 
@@ -25,8 +27,39 @@ export interface EnvironmentResources {
   launchTemplate: ec2.LaunchTemplate;
   instanceRole: iam.Role;
   targetGroup?: elbv2.ApplicationTargetGroup;
+  /** ALB: the second target group; the new group of a deploy waits on whichever of the two gets no traffic. */
+  alternateTargetGroup?: elbv2.ApplicationTargetGroup;
+  /** ALB: the listener that serves the site; the pipeline owns one rule on it (the weights). */
+  listener?: elbv2.ApplicationListener;
   classicLoadBalancer?: elb.LoadBalancer;
+  /** The cutover watch's alarms per target group or classic load balancer. */
+  builtInAlarms: CutoverSettings["builtInAlarms"];
   siteUrl: string;
+}
+
+/**
+ * The two alarms the cutover watches on each place a group takes traffic (functions/shiftTraffic.ts): target 5XX
+ * answers (nginx on the instance answers 502 when the app behind it is down, which ALB counts as
+ * HTTPCode_Target_5XX_Count and a classic ELB as HTTPCode_Backend_5XX) and unhealthy hosts, per minute, one
+ * datapoint: the watch switches back at the first bad minute. Missing data is not breaching: ELB publishes these
+ * metrics only while requests flow (ALB User Guide, "CloudWatch metrics for your Application Load Balancer").
+ */
+function cutoverAlarms(stack: StackContext["stack"], config: StageConfig, id: string, metrics: { errors: cloudwatch.IMetric; unhealthy: cloudwatch.IMetric }): string[] {
+  const alarm = (suffix: string, metric: cloudwatch.IMetric, threshold: number, description: string) =>
+    new cloudwatch.Alarm(stack, `${id}${suffix}`, {
+      alarmName: `${config.app}-${config.stage}-${id.toLowerCase()}-${suffix.toLowerCase()}`,
+      alarmDescription: description,
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).alarmName;
+  return [
+    alarm("Target5xx", metrics.errors, DEFAULTS.target5xxPerMinute, `More than ${DEFAULTS.target5xxPerMinute} 5XX answers from ${id} targets in a minute: a deploy's cutover switches back`),
+    alarm("UnhealthyHosts", metrics.unhealthy, 0, `An unhealthy host in ${id}: a deploy's cutover switches back`),
+  ];
 }
 
 /**
@@ -109,7 +142,10 @@ export function Environment({ stack, app }: StackContext): EnvironmentResources 
   });
 
   const healthCheck = config.healthCheck;
+  const builtInAlarms: CutoverSettings["builtInAlarms"] = [];
   let targetGroup: elbv2.ApplicationTargetGroup | undefined;
+  let alternateTargetGroup: elbv2.ApplicationTargetGroup | undefined;
+  let listener: elbv2.ApplicationListener | undefined;
   let classicLoadBalancer: elb.LoadBalancer | undefined;
   let aliasTarget: route53.IAliasRecordTarget;
   let loadBalancerDnsName: string;
@@ -124,7 +160,7 @@ export function Environment({ stack, app }: StackContext): EnvironmentResources 
       ipAddressType: config.ipv6 ? elbv2.IpAddressType.DUAL_STACK : elbv2.IpAddressType.IPV4,
     });
     alb.logAccessLogs(logBucket, "alb");
-    targetGroup = new elbv2.ApplicationTargetGroup(stack, "TargetGroup", {
+    const newTargetGroup = (id: string) => new elbv2.ApplicationTargetGroup(stack, id, {
       vpc,
       port: 80,
       protocol: elbv2.ApplicationProtocol.HTTP,
@@ -140,13 +176,25 @@ export function Environment({ stack, app }: StackContext): EnvironmentResources 
         healthyHttpCodes: "200",
       },
     });
+    // Two target groups: the live group serves from one while the new group is proven healthy on the other. The
+    // first keeps its construct id, so an environment made before the second existed keeps its target group.
+    targetGroup = newTargetGroup("TargetGroup");
+    alternateTargetGroup = newTargetGroup("AlternateTargetGroup");
+    // The stack owns the listener and this default action only: all traffic to the first target group, the second
+    // associated with weight 0 (ELB registers targets only in a target group a load balancer uses; weights are
+    // 0-999, "What's new", 2019-11-19). The weights of a deploy live in the pipeline's own listener rule
+    // (CUTOVER_RULE), which no template declares: `sst deploy` cannot reset them (README "The listener").
+    const defaultAction = elbv2.ListenerAction.weightedForward([
+      { targetGroup, weight: 1 },
+      { targetGroup: alternateTargetGroup, weight: 0 },
+    ]);
     if (config.certificateArn) {
-      alb.addListener("Https", {
+      listener = alb.addListener("Https", {
         port: 443,
         protocol: elbv2.ApplicationProtocol.HTTPS,
         certificates: [elbv2.ListenerCertificate.fromArn(config.certificateArn)],
         sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
-        defaultTargetGroups: [targetGroup],
+        defaultAction,
         open: false,
       });
       alb.addListener("Http", {
@@ -155,7 +203,17 @@ export function Environment({ stack, app }: StackContext): EnvironmentResources 
         defaultAction: elbv2.ListenerAction.redirect({ protocol: "HTTPS", port: "443", permanent: true }),
       });
     } else {
-      alb.addListener("Http", { port: 80, open: false, defaultTargetGroups: [targetGroup] });
+      listener = alb.addListener("Http", { port: 80, open: false, defaultAction });
+    }
+    for (const [id, group] of [["Blue", targetGroup], ["Green", alternateTargetGroup]] as const) {
+      const period = Duration.minutes(1);
+      builtInAlarms.push({
+        target: group.targetGroupArn,
+        alarms: cutoverAlarms(stack, config, id, {
+          errors: group.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, statistic: "Sum" }),
+          unhealthy: group.metrics.unhealthyHostCount({ period, statistic: "Maximum" }),
+        }),
+      });
     }
     aliasTarget = new targets.LoadBalancerTarget(alb, { evaluateTargetHealth: true });
     loadBalancerDnsName = alb.loadBalancerDnsName;
@@ -217,6 +275,15 @@ export function Environment({ stack, app }: StackContext): EnvironmentResources 
         ? []
         : [{ id: "AwsSolutions-ELB5", reason: "No certificateArn configured for this stage: HTTP only until one is set." }]),
     ], true);
+    const dimensionsMap = { LoadBalancerName: classicLoadBalancer.loadBalancerName };
+    const period = Duration.minutes(1);
+    builtInAlarms.push({
+      target: classicLoadBalancer.loadBalancerName,
+      alarms: cutoverAlarms(stack, config, "Elb", {
+        errors: new cloudwatch.Metric({ namespace: "AWS/ELB", metricName: "HTTPCode_Backend_5XX", dimensionsMap, period, statistic: "Sum" }),
+        unhealthy: new cloudwatch.Metric({ namespace: "AWS/ELB", metricName: "UnHealthyHostCount", dimensionsMap, period, statistic: "Maximum" }),
+      }),
+    });
     aliasTarget = new targets.ClassicLoadBalancerTarget(classicLoadBalancer, { evaluateTargetHealth: true });
     loadBalancerDnsName = classicLoadBalancer.loadBalancerDnsName;
   }
@@ -237,6 +304,8 @@ export function Environment({ stack, app }: StackContext): EnvironmentResources 
     LoadBalancerDnsName: loadBalancerDnsName,
     LaunchTemplateId: launchTemplate.launchTemplateId ?? "",
     ...(targetGroup ? { TargetGroupArn: targetGroup.targetGroupArn } : {}),
+    ...(alternateTargetGroup ? { AlternateTargetGroupArn: alternateTargetGroup.targetGroupArn } : {}),
+    ...(listener ? { ListenerArn: listener.listenerArn } : {}),
     ...(classicLoadBalancer ? { LoadBalancerName: classicLoadBalancer.loadBalancerName } : {}),
   });
 
@@ -249,7 +318,10 @@ export function Environment({ stack, app }: StackContext): EnvironmentResources 
     launchTemplate,
     instanceRole,
     targetGroup,
+    alternateTargetGroup,
+    listener,
     classicLoadBalancer,
+    builtInAlarms,
     siteUrl,
   };
 }

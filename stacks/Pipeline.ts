@@ -82,13 +82,19 @@ export function Pipeline({ stack }: StackContext) {
   const settings = environmentSettings(config, {
     region: stack.region,
     loadBalancer: env.targetGroup
-      ? { kind: "application", targetGroupArn: env.targetGroup.targetGroupArn }
+      ? {
+          kind: "application",
+          targetGroupArn: env.targetGroup.targetGroupArn,
+          alternateTargetGroupArn: env.alternateTargetGroup!.targetGroupArn,
+          listenerArn: env.listener!.listenerArn,
+        }
       : { kind: "classic", loadBalancerName: env.classicLoadBalancer!.loadBalancerName },
     launchTemplateId: env.launchTemplate.launchTemplateId!,
     subnetIds: env.publicSubnets.map((s) => s.subnetId),
     lockTableName: lockTable.tableName,
     topicArn: topic.topicArn,
     eventBusName: eventBus.eventBusName,
+    builtInAlarms: env.builtInAlarms,
   });
   const definition = deployDefinition(stack, { fn, bakeProject: bake, settings });
   const stateMachineLogs = new logs.LogGroup(stack, "DeployLogs", {

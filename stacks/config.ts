@@ -1,6 +1,7 @@
 import { _InstanceType } from "@aws-sdk/client-ec2";
 import { z } from "zod";
 import { NODE_RELEASES } from "./data/nodeVersions.js";
+import { trafficLevels } from "../functions/lib/contract.js";
 import { DEFAULTS, SCALING } from "../functions/lib/names.js";
 import { SLOW_BOOT_AFTER_SECONDS } from "../functions/lib/polling.js";
 import { isTimeZone, parseRecurrence } from "../functions/lib/recurrence.js";
@@ -107,6 +108,33 @@ const MixedInstancesSchema = z
   })
   .strict()
   .optional();
+/**
+ * `cutover` (README "Cutover"): how traffic moves to the new group and how long it is watched. `strategy` defaults
+ * to "canary" on an ALB and "all-at-once" on a classic ELB (resolved in `parseStageConfig`: a classic ELB has no
+ * weights). Alarm names: CloudWatch's AlarmName is 1-255 characters; DescribeAlarms takes at most 100 names
+ * (botocore cloudwatch 2010-08-01), of which the watch uses two for the built-in alarms.
+ */
+export const CUTOVER_STRATEGIES = ["all-at-once", "canary", "linear"] as const;
+/** The cutover's own time (steps, approval, bake time) within the state machine's timeout, with room for the rest. */
+export const MAX_CUTOVER_SECONDS = 7200;
+const CutoverSchema = z
+  .object({
+    strategy: z.enum(CUTOVER_STRATEGIES, { message: CUTOVER_STRATEGIES.map((s) => `"${s}"`).join(", ") }).optional(),
+    stepPercent: intRange(1, 99).default(DEFAULTS.cutoverStepPercent),
+    stepSeconds: intRange(30, 3600).default(DEFAULTS.cutoverStepSeconds),
+    bakeTimeSeconds: intRange(0, 7200).default(DEFAULTS.bakeTimeSeconds),
+    alarms: z
+      .array(z.string({ message: "a CloudWatch alarm name (1-255 characters)" }).min(1, { message: "a CloudWatch alarm name (1-255 characters)" }).max(255, { message: "a CloudWatch alarm name (1-255 characters)" }))
+      .max(98, { message: "at most 98 alarm names (DescribeAlarms takes 100; the watch adds its two)" })
+      .default([]),
+    approval: z
+      .object({ timeoutSeconds: intRange(60, 7200).default(DEFAULTS.approvalTimeoutSeconds) })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .default({});
+
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const AVAILABILITY_ZONE = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
 const availabilityZone = () => pattern(AVAILABILITY_ZONE, 'an availability zone such as "us-east-1a"');
@@ -219,6 +247,8 @@ export const StageConfigSchema = z
       .optional(),
     /** Release images kept besides the live one, for instant rollback. */
     retainReleaseImages: intRange(0, 50).default(DEFAULTS.retainReleaseImages),
+    /** How traffic moves to a new release, and how long it is watched with the old groups ready (README "Cutover"). */
+    cutover: CutoverSchema,
     /** Subscribe this address to the outcome topic. */
     notificationEmail: z.string().email({ message: "an e-mail address" }).optional(),
     /** Bounds of the wait loops, seconds. */
@@ -284,6 +314,21 @@ export const StageConfigSchema = z
       if (zones.some((zone) => !zone.startsWith(c.region)) || new Set(zones).size !== zones.length)
         ctx.addIssue({ code: "custom", path: [...path], message: `distinct zones of the stage's region ${c.region}, such as "${c.region}a"` });
     }
+    const cutover = c.cutover;
+    if (cutover.strategy !== undefined && cutover.strategy !== "all-at-once" && c.loadBalancer !== "application")
+      ctx.addIssue({
+        code: "custom",
+        path: ["cutover", "strategy"],
+        message: `"all-at-once" unless loadBalancer is "application": ${cutover.strategy} moves traffic by the weights of two ALB target groups, which a classic ELB does not have (it cuts over all at once, then watches for bakeTimeSeconds with the old groups kept ready)`,
+      });
+    const steps = trafficLevels(cutover.strategy ?? defaultStrategy(c.loadBalancer), cutover.stepPercent).length;
+    const cutoverSeconds = (steps - 1) * cutover.stepSeconds + cutover.bakeTimeSeconds + (cutover.approval?.timeoutSeconds ?? 0);
+    if (cutoverSeconds > MAX_CUTOVER_SECONDS)
+      ctx.addIssue({
+        code: "custom",
+        path: ["cutover", "bakeTimeSeconds"],
+        message: `steps, approval and bake time of at most ${MAX_CUTOVER_SECONDS} s in all (the state machine times out after ${DEFAULTS.stateMachineTimeoutSeconds} s); ${steps - 1} step(s) x ${cutover.stepSeconds} s + approval ${cutover.approval?.timeoutSeconds ?? 0} s + bake time ${cutover.bakeTimeSeconds} s = ${cutoverSeconds} s`,
+      });
     // The health deadline counts from the group's creation; the load-balancer check gives up when the grace
     // period ends after an instance went InService. A deadline before both is a rollback of a release that
     // might still have become healthy.
@@ -300,8 +345,20 @@ export const StageConfigSchema = z
       });
   });
 
+/**
+ * `cutover.strategy` when none is configured: a canary on an ALB (README "Cutover" says why); all at once on a
+ * classic ELB, which has no weights (it then watches for the bake time with the old groups ready).
+ */
+export function defaultStrategy(loadBalancer: "application" | "classic"): (typeof CUTOVER_STRATEGIES)[number] {
+  return loadBalancer === "application" ? "canary" : "all-at-once";
+}
+
 export type StageConfigInput = z.input<typeof StageConfigSchema>;
-export type StageConfig = z.output<typeof StageConfigSchema> & { stage: string };
+type ParsedStageConfig = z.output<typeof StageConfigSchema>;
+export type StageConfig = Omit<ParsedStageConfig, "cutover"> & {
+  stage: string;
+  cutover: Omit<ParsedStageConfig["cutover"], "strategy"> & { strategy: (typeof CUTOVER_STRATEGIES)[number] };
+};
 
 /**
  * The stages of this app: examples until `domain` and `hostedZoneId` are yours (a deploy refuses the
@@ -334,7 +391,11 @@ export function stageConfigError(stage: string, lines: string[]): StageConfigErr
 /** Validates a stage's configuration; throws StageConfigError naming stage, field, value and what is allowed. */
 export function parseStageConfig(stage: string, input: unknown): StageConfig {
   const result = StageConfigSchema.safeParse(input, { errorMap: allowedErrorMap });
-  if (result.success) return { ...result.data, stage };
+  if (result.success) {
+    const { cutover } = result.data;
+    const strategy = cutover.strategy ?? defaultStrategy(result.data.loadBalancer);
+    return { ...result.data, cutover: { ...cutover, strategy }, stage };
+  }
   const lines = result.error.issues.map((issue) => {
     if (issue.code === "unrecognized_keys") {
       const where = issue.path.length ? `${issue.path.join(".")}.` : "";

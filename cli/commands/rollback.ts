@@ -1,24 +1,37 @@
 import { environmentGroups, environmentImages, type ImageView, liveGroupOf } from "../environment.js";
 import { EXECUTION_PREFIX, executionNameFor, exitCodeOf, listExecutions, startImageDeploy, summarizeExecution } from "../deploys.js";
+import { requestCutoverAction } from "../../functions/lib/lock.js";
 import { CliError } from "../errors.js";
 import { follow } from "../follow.js";
 import type { CommandContext } from "../main.js";
 import type { Stage } from "../stage.js";
+import { CUTOVER_STATES, operatorName } from "./approve.js";
 
 /** Succeeded deploys `rollback` looks through for the release before the live one. */
 const LOOKBACK = 20;
 
 /**
- * Refuses while a deploy runs: this version has no bake time after cutover, so there is nothing to switch back
- * from at once (the cutover issue adds it); `abort` rolls a running deploy back as a failure would.
+ * Refuses while a deploy runs, except during its cutover: there the old groups are still ready, so `rollback`
+ * asks the deploy to switch all traffic back at once and roll back (recorded on the lock item for that execution,
+ * functions/lib/lock.ts `requestCutoverAction`; the watch acts at its next poll) and follows it to its end. Before
+ * the cutover, `abort` rolls a running deploy back as a failure would; after it, the deploy is past its point of no
+ * return and a rollback is a new deploy of the earlier image, once this one has ended.
  */
-export async function refuseWhileDeploying(context: CommandContext, stage: Stage, what: string): Promise<void> {
+export async function refuseWhileDeploying(context: CommandContext, stage: Stage, what: string): Promise<number | undefined> {
   const [running] = await listExecutions(stage.stateMachineArn, { status: "RUNNING", max: 1 });
-  if (!running) return;
+  if (!running) return undefined;
   const deploy = await summarizeExecution(running);
+  if (what === "rollback" && CUTOVER_STATES.includes(deploy.currentState ?? "")) {
+    if (await requestCutoverAction(stage.settings, running.executionArn ?? "", "rollback", operatorName())) {
+      context.printer.line(`asked the deploy of ${deploy.release ?? "?"} (${deploy.execution}) to switch all traffic back to the old groups and roll back`);
+      const { summary, lines } = await follow(context, stage, running.executionArn ?? "");
+      context.printer.result({ command: "rollback", stage: stage.name, during: "cutover", deploy: summary, progress: lines });
+      return summary.outcome === "rolled-back" ? 0 : exitCodeOf(summary);
+    }
+  }
   throw new CliError(
-    `a deploy of ${deploy.release ?? "?"} is running in ${stage.name} (${deploy.execution}, in "${deploy.currentState}"); no bake time is in progress ` +
-      `(this version cuts over all at once), so ${what} cannot switch traffic back at once: \`npx immutable-deploy abort --stage ${stage.name}\` ` +
+    `a deploy of ${deploy.release ?? "?"} is running in ${stage.name} (${deploy.execution}, in "${deploy.currentState}"), not in its cutover, ` +
+      `so ${what} cannot switch traffic back at once: \`npx immutable-deploy abort --stage ${stage.name}\` ` +
       "rolls it back as a failure would, or wait for it to end and run this again",
   );
 }
@@ -38,7 +51,8 @@ async function previousRelease(stage: Stage, liveRelease: string | null, targets
 export async function run(context: CommandContext, stageName: string, to?: string): Promise<number> {
   const { printer } = context;
   const stage = await context.stage(stageName);
-  await refuseWhileDeploying(context, stage, "rollback");
+  const switchedBack = await refuseWhileDeploying(context, stage, "rollback");
+  if (switchedBack !== undefined) return switchedBack;
   const live = liveGroupOf(await environmentGroups(stage.settings));
   if (!live) throw new CliError(`nothing is live in stage ${stage.name}: no group is attached to its load balancer, so there is nothing to roll back from`);
   const targets = (await environmentImages(stage.settings, live.imageId, context.now())).filter((image) => image.rollbackTarget);

@@ -17,7 +17,7 @@ export interface EnvironmentSettings {
   /** The SST stage (tag `immutable-deploy:environment`). */
   environment: string;
   region: string;
-  loadBalancer: { kind: "application"; targetGroupArn: string } | { kind: "classic"; loadBalancerName: string };
+  loadBalancer: ApplicationLoadBalancerSettings | { kind: "classic"; loadBalancerName: string };
   launchTemplateId: string;
   subnetIds: string[];
   capacity: { min: number; desired: number; max: number };
@@ -40,11 +40,48 @@ export interface EnvironmentSettings {
     retireSeconds: number;
   };
   retainReleaseImages: number;
+  /** How traffic moves to the new group and how long it is watched (stage configuration `cutover`). */
+  cutover: CutoverSettings;
   lockTableName: string;
   topicArn: string;
   eventBusName: string;
 }
 
+/**
+ * An ALB environment (README "The listener and its two target groups"): the stack owns the listener, its default
+ * action (forward to `targetGroupArn`) and both target groups; the pipeline owns one listener rule (priority
+ * `CUTOVER_RULE` in names.ts) whose weighted forward it creates and changes at run time. A new group is attached to
+ * the target group that gets no traffic, proven healthy there, then given traffic by the rule's weights.
+ */
+export interface ApplicationLoadBalancerSettings {
+  kind: "application";
+  /** The target group the listener's default action forwards to (the stack's first). */
+  targetGroupArn: string;
+  /** The second target group: the two take turns holding the live group and the new one. */
+  alternateTargetGroupArn: string;
+  /** The listener that serves the site (HTTPS when there is a certificate, else HTTP). */
+  listenerArn: string;
+}
+
+/** Stage configuration `cutover` (stacks/config.ts), and the alarms the Environment stack made for the watch. */
+export interface CutoverSettings {
+  strategy: "all-at-once" | "canary" | "linear";
+  /** canary: the share of the first step; linear: the share each step adds. */
+  stepPercent: number;
+  /** How long each step below 100 % is watched before the next. */
+  stepSeconds: number;
+  /** How long the new release is watched at 100 % with the old groups still ready; the point of no return is its end. */
+  bakeTimeSeconds: number;
+  /** Operators' CloudWatch alarms that must stay OK while the cutover runs. */
+  alarms: string[];
+  /** Present when an operator approves the move to 100 % (`npx immutable-deploy approve`); the wait is bounded. */
+  approval?: { timeoutSeconds: number };
+  /**
+   * The alarms the Environment stack created per place a group takes traffic (a target group's ARN, or the classic
+   * load balancer's name): target 5XX answers and unhealthy hosts. The watch reads the new group's.
+   */
+  builtInAlarms: { target: string; alarms: string[] }[];
+}
 /** Stage configuration `scaling` (stacks/config.ts): target tracking and scheduled actions for every new group. */
 export interface ScalingSettings {
   targetTracking?: { metric: "cpu" | "requestCountPerTarget"; targetValue: number; warmupSeconds?: number };
@@ -85,6 +122,16 @@ export interface DeployConfig {
   drainingSeconds: number;
   timeouts: EnvironmentSettings["timeouts"];
   retainReleaseImages: number;
+  cutover: Omit<CutoverSettings, "builtInAlarms">;
+}
+
+/** The traffic levels a cutover strategy goes through, percent of requests to the new release, 100 last. */
+export function trafficLevels(strategy: CutoverSettings["strategy"], stepPercent: number): number[] {
+  if (strategy === "all-at-once") return [100];
+  if (strategy === "canary") return [stepPercent, 100];
+  const levels: number[] = [];
+  for (let level = stepPercent; level < 100; level += stepPercent) levels.push(level);
+  return [...levels, 100];
 }
 
 /** The resources an environment's stacks created (tokens in the stack, ids in the simulator and the tests). */
@@ -97,6 +144,8 @@ export interface EnvironmentRefs {
   topicArn: string;
   /** Default: the account's default event bus. */
   eventBusName?: string;
+  /** The watch's alarms per target group or classic load balancer (Environment stack). */
+  builtInAlarms: CutoverSettings["builtInAlarms"];
 }
 
 /** The one way to build an environment's settings: the stack, the simulator and the test fixtures call it. */
@@ -121,6 +170,7 @@ export function environmentSettings(config: DeployConfig, resources: Environment
     drainingSeconds: config.drainingSeconds,
     timeouts: { ...config.timeouts },
     retainReleaseImages: config.retainReleaseImages,
+    cutover: { ...structuredClone(config.cutover), builtInAlarms: structuredClone(resources.builtInAlarms) },
     lockTableName: resources.lockTableName,
     topicArn: resources.topicArn,
     eventBusName: resources.eventBusName ?? "default",
@@ -214,6 +264,8 @@ export interface GroupSnapshot {
   suspendedProcesses?: string[];
   /** Attached to the environment's load balancer when Prepare looked. */
   attached?: boolean;
+  /** Where it was attached (a target group's ARN or the classic load balancer's name): where a rollback attaches it. */
+  target?: string;
   /**
    * Attached and with an instance in service when Prepare looked: what a rollback restores. A group an earlier
    * deploy retired or left detached is not serving and stays as it is (the next successful deploy retires it).
@@ -286,6 +338,11 @@ export interface ImageResult {
 /** $.launch */
 export interface LaunchResult {
   groupName: string;
+  /**
+   * Where the new group is attached (a target group's ARN or the classic load balancer's name): on an ALB the
+   * target group that had no traffic. Absent in launches made before the cutover existed: the first target.
+   */
+  target?: string;
   launchTemplateVersion: string;
   /** max(configured desired, the live groups' desired at launch); the checks raise it to the live groups' later desired. */
   desiredCapacity: number;
@@ -324,6 +381,30 @@ export interface LoadBalancerHealthResult extends CheckResult {
    * the check gives up, and the reason must not be lost with it. At most a few entries.
    */
   lastSeen?: Record<string, string>;
+}
+
+/**
+ * $.cutover: the traffic shift and its watch (functions/shiftTraffic.ts), a wait loop. An approval and an
+ * operator's rollback are read from the lock item at every poll (functions/lib/lock.ts, `requestCutoverAction`).
+ */
+export interface CutoverResult extends CheckResult {
+  strategy: CutoverSettings["strategy"];
+  /** Where the new group takes traffic: its target group's ARN, or the classic load balancer's name. */
+  newTarget: string;
+  /** ALB: the target group the old groups serve from (traffic goes back there on a breach). */
+  oldTarget?: string;
+  /** The share of requests the new release gets now, percent. */
+  percent: number;
+  /** Epoch seconds: when `percent` was set. */
+  percentSince: number;
+  /** Epoch seconds: when the new release first got traffic. */
+  trafficSince: number;
+  /** Epoch seconds: the end of the bake time (set once at 100 %): the point of no return. */
+  bakeTimeEndsAt?: number;
+  /** Set once an operator approved the move to 100 %. */
+  approvedAt?: number;
+  /** What failed, when it was seen, and when traffic was back on the old groups. */
+  breach?: { what: string; at: number; switchedBackAt: number };
 }
 
 /** A termination lifecycle hook of a group being retired: its instances may wait this long before terminating. */
@@ -444,6 +525,7 @@ export interface DeployState {
   launch?: LaunchResult;
   groupHealth?: GroupHealthResult;
   loadBalancerHealth?: LoadBalancerHealthResult;
+  cutover?: CutoverResult;
   retirement?: RetirementResult;
   retired?: CheckResult;
   cleanup?: CleanupResult;
@@ -464,6 +546,7 @@ export const RESULT_PATH = {
   launch: "$.launch",
   groupHealth: "$.groupHealth",
   loadBalancerHealth: "$.loadBalancerHealth",
+  cutover: "$.cutover",
   retirement: "$.retirement",
   retired: "$.retired",
   cleanup: "$.cleanup",

@@ -156,6 +156,8 @@ export const LAUNCH_TEMPLATE_GONE_CODES = [
 export const LAUNCH_TEMPLATE_VERSION_GONE_CODES = ["launchTemplateVersionDoesNotExist"] as const;
 /** DynamoDB: a conditional write whose condition did not hold. */
 export const CONDITION_FAILED_CODES = ["ConditionalCheckFailedException"] as const;
+/** ELBv2 CreateRule: another rule of the listener has that priority (botocore elbv2 2015-12-01 `PriorityInUseException`). */
+export const PRIORITY_IN_USE_CODES = ["PriorityInUseException", "PriorityInUse"] as const;
 /** Step Functions: the execution does not exist (any more). */
 export const EXECUTION_GONE_CODES = ["ExecutionDoesNotExist"] as const;
 

@@ -43,6 +43,7 @@ import type { DeployState, EnvironmentSettings } from "./contract.js";
 import { LaunchFailedError } from "./errors.js";
 import { describeEnvironmentGroups, describeGroupsByName, isBeingDeleted, isGroupNotFound, resizeGroup, tagValue } from "./groups.js";
 import { logger } from "./logger.js";
+import type { TrafficTarget } from "./loadBalancer.js";
 import { PROJECT, SCALING, TAG } from "./names.js";
 import { listSome } from "./polling.js";
 
@@ -536,15 +537,18 @@ export async function deleteOrphanedAlarmCopies(settings: EnvironmentSettings): 
 
 // ---- Launch: reading, holding, applying --------------------------------------------------------------------
 
-/** ALBRequestCountPerTarget's ResourceLabel: `app/<lb>/<id>/targetgroup/<tg>/<id>` (PredefinedMetricSpecification). */
-async function requestCountResourceLabel(settings: EnvironmentSettings): Promise<string | undefined> {
+/**
+ * ALBRequestCountPerTarget's ResourceLabel: `app/<lb>/<id>/targetgroup/<tg>/<id>` (PredefinedMetricSpecification),
+ * of the target group the new group is attached to (`target`: ALB environments take turns on two).
+ */
+async function requestCountResourceLabel(settings: EnvironmentSettings, target: TrafficTarget): Promise<string | undefined> {
   if (settings.scaling.targetTracking?.metric !== "requestCountPerTarget") return undefined;
-  const lb = settings.loadBalancer;
-  if (lb.kind !== "application") throw new LaunchFailedError('scaling.targetTracking: "requestCountPerTarget" needs an application load balancer');
-  const [targetGroup] = (await elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [lb.targetGroupArn] }))).TargetGroups ?? [];
+  if (target.kind !== "application") throw new LaunchFailedError('scaling.targetTracking: "requestCountPerTarget" needs an application load balancer');
+  const { targetGroupArn } = target;
+  const [targetGroup] = (await elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [targetGroupArn] }))).TargetGroups ?? [];
   const loadBalancerArn = targetGroup?.LoadBalancerArns?.[0];
-  if (!loadBalancerArn) throw new LaunchFailedError(`scaling.targetTracking: target group ${lb.targetGroupArn} is attached to no load balancer, so requests per target cannot be tracked`);
-  return `${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}/${lb.targetGroupArn.slice(lb.targetGroupArn.lastIndexOf(":") + 1)}`;
+  if (!loadBalancerArn) throw new LaunchFailedError(`scaling.targetTracking: target group ${targetGroupArn} is attached to no load balancer, so requests per target cannot be tracked`);
+  return `${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}/${targetGroupArn.slice(targetGroupArn.lastIndexOf(":") + 1)}`;
 }
 
 /** What launchReleaseGroup needs from the carry-over: the new group's plan, and how to finish it once created. */
@@ -562,13 +566,13 @@ export interface CarryOver {
  * Reads the live groups as they are now, holds their scaling, and plans the new group. Called by Launch before
  * it creates the new group (a re-run finds the hold in place and plans the same).
  */
-export async function prepareCarryOver(state: DeployState, newGroupName: string): Promise<CarryOver> {
+export async function prepareCarryOver(state: DeployState, newGroupName: string, target: TrafficTarget): Promise<CarryOver> {
   const { settings } = state;
   const names = (state.plan?.liveGroups ?? []).map((group) => group.name).filter((name) => name !== newGroupName);
   const live = names.length > 0 ? (await describeGroupsByName(names)).filter((group) => !isBeingDeleted(group) && group.AutoScalingGroupName !== newGroupName) : [];
   const sourceOf = sourceGroup(live);
   const source = sourceOf ? await readLiveConfiguration(sourceOf) : undefined;
-  const plan = planNewGroup({ settings, newGroupName, live, source, now: nowSeconds(), resourceLabel: await requestCountResourceLabel(settings) });
+  const plan = planNewGroup({ settings, newGroupName, live, source, now: nowSeconds(), resourceLabel: await requestCountResourceLabel(settings, target) });
   const held: string[] = [];
   for (const group of live) {
     // Only what can act: alarms if the group has policies, schedules if it has scheduled actions (other live groups: both).

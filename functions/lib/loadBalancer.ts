@@ -19,6 +19,45 @@ import { isGroupNotFound } from "./groups.js";
 export type LoadBalancerSettings = EnvironmentSettings["loadBalancer"];
 
 /**
+ * One place a group takes traffic from: one of an ALB's two target groups, or the classic load balancer. A group
+ * is attached to one of them; the checks ask that one about its instances.
+ */
+export type TrafficTarget = { kind: "application"; targetGroupArn: string } | { kind: "classic"; loadBalancerName: string };
+
+/** Every place of the environment a group can be attached to (ALB: both target groups, the default action's first). */
+export function trafficTargets(loadBalancer: LoadBalancerSettings): TrafficTarget[] {
+  return loadBalancer.kind === "application"
+    ? [loadBalancer.targetGroupArn, loadBalancer.alternateTargetGroupArn].map((targetGroupArn) => ({ kind: "application", targetGroupArn }))
+    : [{ kind: "classic", loadBalancerName: loadBalancer.loadBalancerName }];
+}
+
+/** A target's ARN (target group) or name (classic load balancer): how the state document records it. */
+export function targetId(target: TrafficTarget): string {
+  return target.kind === "application" ? target.targetGroupArn : target.loadBalancerName;
+}
+
+/** The environment's target recorded as `id` (see targetId); an id that is none of them is refused. */
+export function targetById(loadBalancer: LoadBalancerSettings, id: string): TrafficTarget {
+  const target = trafficTargets(loadBalancer).find((candidate) => targetId(candidate) === id);
+  if (!target) throw new Error(`${id} is not a target group or load balancer of this environment (${trafficTargets(loadBalancer).map(targetId).join(", ")})`);
+  return target;
+}
+
+/** Where Launch attached the new group ($.launch.target; the first target for a launch that did not record it). */
+export function newGroupTarget(loadBalancer: LoadBalancerSettings, launch: { target?: string }): TrafficTarget {
+  return launch.target ? targetById(loadBalancer, launch.target) : trafficTargets(loadBalancer)[0];
+}
+
+/** The environment's targets the group (as described) is attached to. */
+export function attachedTargets(group: AutoScalingGroup, loadBalancer: LoadBalancerSettings): TrafficTarget[] {
+  return trafficTargets(loadBalancer).filter((target) =>
+    target.kind === "application"
+      ? (group.TargetGroupARNs ?? []).includes(target.targetGroupArn)
+      : (group.LoadBalancerNames ?? []).includes(target.loadBalancerName),
+  );
+}
+
+/**
  * Classic ELB reports an instance that is draining (connection draining after deregistration) as InService
  * with this description; it takes no new requests, so it is not healthy for a deploy.
  */
@@ -52,27 +91,19 @@ function reasonOf(code: string | undefined, description: string | undefined): st
   return parts.length > 0 ? parts.join(": ") : undefined;
 }
 
-/** How the load balancer is named in messages. */
-export function describeLoadBalancer(loadBalancer: LoadBalancerSettings): string {
-  return loadBalancer.kind === "application"
-    ? `target group ${loadBalancer.targetGroupArn}`
-    : `classic load balancer ${loadBalancer.loadBalancerName}`;
+/** How a target is named in messages. */
+export function describeLoadBalancer(target: TrafficTarget): string {
+  return target.kind === "application" ? `target group ${target.targetGroupArn}` : `classic load balancer ${target.loadBalancerName}`;
 }
 
-/** The CreateAutoScalingGroup parameters that attach a new group to the load balancer. */
-export function groupAttachmentParameters(
-  loadBalancer: LoadBalancerSettings,
-): { TargetGroupARNs: string[] } | { LoadBalancerNames: string[] } {
-  return loadBalancer.kind === "application"
-    ? { TargetGroupARNs: [loadBalancer.targetGroupArn] }
-    : { LoadBalancerNames: [loadBalancer.loadBalancerName] };
+/** The CreateAutoScalingGroup parameters that attach a new group to a target. */
+export function groupAttachmentParameters(target: TrafficTarget): { TargetGroupARNs: string[] } | { LoadBalancerNames: string[] } {
+  return target.kind === "application" ? { TargetGroupARNs: [target.targetGroupArn] } : { LoadBalancerNames: [target.loadBalancerName] };
 }
 
-/** Whether the group (as described) is attached to the load balancer. */
+/** Whether the group (as described) is attached to the load balancer (ALB: to either target group). */
 export function isAttached(group: AutoScalingGroup, loadBalancer: LoadBalancerSettings): boolean {
-  return loadBalancer.kind === "application"
-    ? (group.TargetGroupARNs ?? []).includes(loadBalancer.targetGroupArn)
-    : (group.LoadBalancerNames ?? []).includes(loadBalancer.loadBalancerName);
+  return attachedTargets(group, loadBalancer).length > 0;
 }
 
 /** Whether the group has an instance in service (Auto Scaling registers those at the load balancers it is attached to). */
@@ -85,35 +116,32 @@ export function isServing(group: AutoScalingGroup, loadBalancer: LoadBalancerSet
   return isAttached(group, loadBalancer) && hasInServiceInstances(group);
 }
 
-/** Attach the group: Auto Scaling registers its instances (attaching twice is a no-op in AWS). */
-export async function attachGroup(groupName: string, loadBalancer: LoadBalancerSettings): Promise<void> {
-  if (loadBalancer.kind === "application") {
-    await autoScaling.send(
-      new AttachLoadBalancerTargetGroupsCommand({
-        AutoScalingGroupName: groupName,
-        TargetGroupARNs: [loadBalancer.targetGroupArn],
-      }),
-    );
+/** Attach the group to a target: Auto Scaling registers its instances (attaching twice is a no-op in AWS). */
+export async function attachGroup(groupName: string, target: TrafficTarget): Promise<void> {
+  if (target.kind === "application") {
+    await autoScaling.send(new AttachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: groupName, TargetGroupARNs: [target.targetGroupArn] }));
   } else {
-    await autoScaling.send(
-      new AttachLoadBalancersCommand({ AutoScalingGroupName: groupName, LoadBalancerNames: [loadBalancer.loadBalancerName] }),
-    );
+    await autoScaling.send(new AttachLoadBalancersCommand({ AutoScalingGroupName: groupName, LoadBalancerNames: [target.loadBalancerName] }));
   }
 }
 
 /**
- * Detach the group: its instances are deregistered and drain (deregistration delay / connection draining).
- * A group gone meanwhile is detached by definition.
+ * Detach the group (as described) from every target of the environment it is attached to: its instances are
+ * deregistered and drain (deregistration delay / connection draining). A group gone meanwhile is detached by
+ * definition.
  */
-export async function detachGroup(groupName: string, loadBalancer: LoadBalancerSettings): Promise<void> {
-  const command =
-    loadBalancer.kind === "application"
-      ? new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: groupName, TargetGroupARNs: [loadBalancer.targetGroupArn] })
-      : new DetachLoadBalancersCommand({ AutoScalingGroupName: groupName, LoadBalancerNames: [loadBalancer.loadBalancerName] });
-  try {
-    await autoScaling.send(command as DetachLoadBalancersCommand);
-  } catch (error) {
-    if (!isGroupNotFound(error)) throw error;
+export async function detachGroup(group: AutoScalingGroup, loadBalancer: LoadBalancerSettings): Promise<void> {
+  const AutoScalingGroupName = group.AutoScalingGroupName ?? "";
+  for (const target of attachedTargets(group, loadBalancer)) {
+    const command =
+      target.kind === "application"
+        ? new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName, TargetGroupARNs: [target.targetGroupArn] })
+        : new DetachLoadBalancersCommand({ AutoScalingGroupName, LoadBalancerNames: [target.loadBalancerName] });
+    try {
+      await autoScaling.send(command as DetachLoadBalancersCommand);
+    } catch (error) {
+      if (!isGroupNotFound(error)) throw error;
+    }
   }
 }
 
@@ -125,7 +153,7 @@ export async function detachGroup(groupName: string, loadBalancer: LoadBalancerS
  * instance missing from the answer is not registered (yet): not healthy.
  */
 export async function describeInstanceHealth(
-  loadBalancer: LoadBalancerSettings,
+  loadBalancer: TrafficTarget,
   instanceIds: string[],
 ): Promise<InstanceLoadBalancerHealth[]> {
   if (instanceIds.length === 0) return [];

@@ -3,6 +3,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
   type AttributeValue,
 } from "@aws-sdk/client-dynamodb";
 import { DescribeExecutionCommand } from "@aws-sdk/client-sfn";
@@ -27,6 +28,31 @@ export interface LockItem {
   release: string;
   /** Epoch seconds. */
   acquiredAt: number;
+  /** An operator approved the holder's move to 100 % (`requestCutoverAction`). */
+  approval?: OperatorRequest;
+  /** An operator asked the holder to switch back and roll back during its cutover (`requestCutoverAction`). */
+  rollbackRequest?: OperatorRequest;
+}
+
+/** Who asked, and when (epoch seconds). */
+export interface OperatorRequest {
+  by: string;
+  at: number;
+}
+
+/**
+ * What an operator can ask of the deploy that holds the lock while it cuts over: `approve` (the move to 100 %, when
+ * the stage asks for approval) and `rollback` (switch traffic back now and roll back). Each is recorded on the lock
+ * item with the execution it is for (`<action>For`), so a request never carries over to the next deploy; the
+ * cutover's watch reads the item at every poll (functions/shiftTraffic.ts).
+ */
+export const CUTOVER_ACTIONS = { approve: "approved", rollback: "rollbackRequested" } as const;
+export type CutoverAction = keyof typeof CUTOVER_ACTIONS;
+
+function operatorRequest(item: Record<string, AttributeValue>, action: CutoverAction, holder: string): OperatorRequest | undefined {
+  const prefix = CUTOVER_ACTIONS[action];
+  if (item[`${prefix}For`]?.S !== holder) return undefined;
+  return { by: item[`${prefix}By`]?.S ?? "(unknown)", at: Number(item[`${prefix}At`]?.N ?? 0) };
 }
 
 export function lockIdFor(settings: Pick<EnvironmentSettings, "app" | "environment">): string {
@@ -67,11 +93,16 @@ export interface LockRecord {
 
 function fromItem(item: Record<string, AttributeValue> | undefined): LockItem | undefined {
   if (!item?.lockId?.S || !item.holder?.S) return undefined;
+  const holder = item.holder.S;
+  const approval = operatorRequest(item, "approve", holder);
+  const rollbackRequest = operatorRequest(item, "rollback", holder);
   return {
     lockId: item.lockId.S,
-    holder: item.holder.S,
+    holder,
     release: item.release?.S ?? "(unknown)",
     acquiredAt: Number(item.acquiredAt?.N ?? 0),
+    ...(approval && { approval }),
+    ...(rollbackRequest && { rollbackRequest }),
   };
 }
 
@@ -168,13 +199,46 @@ export async function isExecutionRunning(executionArn: string): Promise<boolean>
  * For stages that mutate the environment after Lock: throws `LockLostError` when this execution no longer
  * holds the lock (taken over after it was thought finished), so two deploys never change one environment.
  */
-export async function assertLockHeld(settings: EnvironmentSettings, executionId: string): Promise<void> {
+export async function assertLockHeld(settings: EnvironmentSettings, executionId: string): Promise<LockItem> {
   const lock = await readLock(settings.lockTableName, lockIdFor(settings));
   if (lock?.holder !== executionId) {
     throw new LockLostError(
       `the deploy lock of ${settings.app}/${settings.environment} is ${lock ? `held by ${lock.holder} (release ${lock.release})` : "free"}, not by this execution ${executionId}`,
     );
   }
+  return lock;
+}
+
+/**
+ * Records an operator's `action` for the execution that holds the lock (README "Cutover", "Approval and instant
+ * rollback"): false when `executionArn` does not hold it (finished, or another deploy's). Repeating it changes only
+ * who and when.
+ */
+export async function requestCutoverAction(
+  settings: Pick<EnvironmentSettings, "app" | "environment" | "lockTableName">,
+  executionArn: string,
+  action: CutoverAction,
+  by: string,
+): Promise<boolean> {
+  return conditionalWrite(() => dynamodb.send(new UpdateItemCommand(cutoverActionUpdate(settings, executionArn, action, by, nowSeconds()))));
+}
+
+/** The conditional UpdateItem that records an operator's cutover action (see requestCutoverAction). */
+export function cutoverActionUpdate(
+  settings: Pick<EnvironmentSettings, "app" | "environment" | "lockTableName">,
+  executionArn: string,
+  action: CutoverAction,
+  by: string,
+  now: number,
+): UpdateItemCommandInput {
+  const prefix = CUTOVER_ACTIONS[action];
+  return {
+    TableName: settings.lockTableName,
+    Key: { lockId: { S: lockIdFor(settings) } },
+    UpdateExpression: `SET ${prefix}For = :me, ${prefix}By = :by, ${prefix}At = :now`,
+    ConditionExpression: "holder = :me",
+    ExpressionAttributeValues: { ":me": { S: executionArn }, ":by": { S: by }, ":now": { N: String(now) } },
+  };
 }
 
 // ---- Deliveries: which S3 object each execution was started for -----------------------------------------------

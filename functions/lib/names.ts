@@ -46,6 +46,19 @@ export const SCALING = {
 } as const;
 
 /**
+ * The listener rule the pipeline owns on an ALB (README "The listener and its two target groups"): the last one a
+ * request can match (priorities run 1-50000, the lowest first: ELBv2 API `RulePriority`), with a path pattern that
+ * matches every path, so it decides where traffic goes while an operator's own rules keep precedence. The stack
+ * never declares it, so `sst deploy` never resets the weights of a deploy in progress.
+ */
+export const CUTOVER_RULE = {
+  priority: 50000,
+  pathPattern: "*",
+  /** A weight is 0-999 (ELBv2 API `TargetGroupTuple.Weight`); percentages are used as they are. */
+  maxWeight: 999,
+} as const;
+
+/**
  * The tag key by which `environment` claims a release image: an image is deregistered only once no environment
  * claims it and no group of the app uses it. One key per environment, so claims are added and withdrawn one at a
  * time without a read-modify-write of a shared value (EC2: 50 tags per resource, keys up to 128 characters).
@@ -82,6 +95,10 @@ export const STATE = {
   loadBalancerHealthy: "Healthy at load balancer?",
   waitForLoadBalancer: "Wait for load balancer",
   healthDeadlinePassed: "Release unhealthy",
+  shiftTraffic: "Shift traffic",
+  cutoverDone: "Cutover done?",
+  waitForCutover: "Watch new release",
+  cutoverBreached: "Release failed under traffic",
   retire: "Retire old groups",
   checkRetired: "Check old groups retired",
   retired: "Old groups retired?",
@@ -123,6 +140,11 @@ export const ERROR = {
   retirementOverdue: "RetirementOverdue",
   // Raised by the state machine when a wait loop reports `failed`.
   releaseUnhealthy: "ReleaseUnhealthy",
+  /**
+   * The cutover's watch saw the new release fail under live traffic (target health, an alarm, or an operator's
+   * rollback during the bake time): traffic is already back on the old groups; the rollback follows.
+   */
+  cutoverBreached: "CutoverBreached",
   lockTimeout: "LockTimeout",
   /**
    * Given to StopExecution by `immutable-deploy abort` when it then runs the failure path itself (before the
@@ -205,6 +227,13 @@ export const DEFAULTS = {
   loadBalancerHealthySeconds: 900,
   retireSeconds: 1200,
   stateMachineTimeoutSeconds: 4 * 3600,
+  /** Stage configuration `cutover` (stacks/config.ts; README "Cutover" says why these values). */
+  cutoverStepPercent: 10,
+  cutoverStepSeconds: 300,
+  bakeTimeSeconds: 600,
+  approvalTimeoutSeconds: 3600,
+  /** The built-in 5XX alarm of each target group: more target 5XX answers than this in one minute is a breach. */
+  target5xxPerMinute: 5,
   artifactPrefix: "releases/",
   artifactSuffix: ".tgz",
 } as const;

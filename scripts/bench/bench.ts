@@ -274,6 +274,7 @@ async function main() {
     table(bundles.rows),
     "",
   );
+  sections.push(...(await cutoverFigures(definition)));
   sections.push("## `npm start` on a loaded machine", "", ...(await underLoadSummary()), "");
   // The test suite's timings are measured by running it, not here: scripts/bench/developer-loop.md records them.
   sections.push(await readFile(path.join(ROOT, "scripts", "bench", "developer-loop.md"), "utf8"));
@@ -281,6 +282,53 @@ async function main() {
   console.log(markdown);
   await writeFile(path.join(ROOT, "BENCHMARK.md"), markdown);
   progress("wrote BENCHMARK.md");
+}
+
+/**
+ * Issue 14's figures: per cutover strategy, at 10 requests/s, a good release and one that dies 120 s after passing
+ * its checks (appDiesAfterSeconds counts from the first healthy check), with the time to recover.
+ */
+async function cutoverFigures(definition: Awaited<ReturnType<typeof loadDeployDefinition>>): Promise<string[]> {
+  const variants = [
+    { name: "all-at-once (ALB)", environment: { cutover: { strategy: "all-at-once" } } },
+    { name: "canary 10 % (ALB, default)", environment: {} },
+    { name: "linear 25 % / 120 s (ALB)", environment: { cutover: { strategy: "linear", stepPercent: 25, stepSeconds: 120 } } },
+    { name: "all-at-once (classic ELB)", environment: { loadBalancer: "classic" } },
+  ];
+  const rows: Row[] = [];
+  for (const variant of variants) {
+    progress(`cutover figures: ${variant.name}`);
+    const run = await runScenario(
+      {
+        name: `cutover ${variant.name}`,
+        environment: variant.environment,
+        traffic: { requestsPerSecond: 10 },
+        steps: [{ deploy: { release: "v1" } }, { deploy: { release: "v2" } }, { deploy: { release: "v3", appDiesAfterSeconds: 120 } }],
+      },
+      definition,
+    );
+    const [, good, dying] = run.steps;
+    rows.push({
+      strategy: variant.name,
+      "good: outcome": good.outcome,
+      "good: failed": good.failedRequests,
+      "good: sim / min": ratio(good.simSeconds, good.physicalMinimumSeconds),
+      "dies at 120 s: outcome": dying.outcome,
+      "dies: failed": dying.failedRequests,
+      "recoverySeconds": dying.recoverySeconds ?? "-",
+    });
+  }
+  return [
+    "## Cutover: a release that dies 120 s after passing its checks (issue 14)",
+    "",
+    "At 10 requests/s, default timing; before the cutover existed the same release went live, the old group was",
+    "deleted and the deploy \"succeeded\" with 8110 of 16310 requests failed (issue 14). *min* now includes the",
+    "configured step and bake times. A classic ELB cannot switch back in seconds: the old instances need",
+    "`healthyThreshold` passing checks after they are attached again.",
+    "",
+    table(rows),
+    "",
+  ];
 }
 
 /**

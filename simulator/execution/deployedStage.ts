@@ -67,7 +67,13 @@ export function publishStacks(region: SimulatedRegion, runner: DeployRunner, tem
     LaunchTemplate: settings.launchTemplateId,
     "LoadBalancer.DNSName": `${name}-1234567890.${region.regionName}.elb.amazonaws.com`,
     ...(settings.loadBalancer.kind === "application"
-      ? { TargetGroup: settings.loadBalancer.targetGroupArn }
+      ? {
+          TargetGroup: settings.loadBalancer.targetGroupArn,
+          AlternateTargetGroup: settings.loadBalancer.alternateTargetGroupArn,
+          // The listener that serves the site: HTTPS with a certificate, else HTTP (stacks/Environment.ts).
+          LoadBalancerHttp: settings.loadBalancer.listenerArn,
+          LoadBalancerHttps: settings.loadBalancer.listenerArn,
+        }
       : { LoadBalancer: settings.loadBalancer.loadBalancerName }),
   };
   for (const id of ["Environment", "Pipeline"] as const) {

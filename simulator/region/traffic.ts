@@ -71,10 +71,12 @@ export class TrafficModel {
   readonly options: Required<Omit<TrafficOptions, "requestsPerInstancePerSecond">> & Pick<TrafficOptions, "requestsPerInstancePerSecond">;
   private startMs = 0;
   private emitted = 0;
-  private cursor = 0;
+  /** Per route (target group or classic load balancer): the round-robin position and the share of a request owed. */
+  private readonly cursors = new Map<string, number>();
+  private readonly owed = new Map<string, number>();
   private unsubscribe?: () => void;
   private cachedRevision = -1;
-  private cachedPool: string[] = [];
+  private readonly cachedPools = new Map<string, string[]>();
   private everServed = false;
   private readonly inFlight = new Map<string, InFlight[]>();
   /** Per instance: capacity it did not use, carried to the next interval (at most one second's worth). */
@@ -158,53 +160,114 @@ export class TrafficModel {
     return this.lastServed.get(release);
   }
 
-  private pool(): HealthCheckedPool | undefined {
-    return this.target.kind === "application"
-      ? this.region.loadBalancing.targetGroups.get(this.target.targetGroupArn)?.pool
-      : this.region.loadBalancing.classicLoadBalancers.get(this.target.loadBalancerName)?.pool;
-  }
-
-  private routable(): string[] {
+  private routable(id: string, pool: HealthCheckedPool): string[] {
     if (this.cachedRevision !== this.region.revision) {
-      this.cachedPool = this.pool()?.routableInstanceIds() ?? [];
+      this.cachedPools.clear();
       this.cachedRevision = this.region.revision;
     }
-    return this.cachedPool;
+    let cached = this.cachedPools.get(id);
+    if (!cached) {
+      cached = pool.routableInstanceIds();
+      this.cachedPools.set(id, cached);
+    }
+    return cached;
+  }
+
+  /**
+   * Splits `arrivals` over the routes by weight, exactly over time: each route keeps the fraction of a request it
+   * was owed, so 10 % of 10 requests/s is one request every second, not none.
+   */
+  private split(arrivals: number, routes: { id: string; weight: number }[]): number[] {
+    const total = routes.reduce((sum, route) => sum + route.weight, 0);
+    const counts = routes.map((route) => {
+      const owed = (this.owed.get(route.id) ?? 0) + (arrivals * route.weight) / total;
+      const count = Math.floor(owed + 1e-9);
+      this.owed.set(route.id, owed - count);
+      return count;
+    });
+    const short = arrivals - counts.reduce((a, b) => a + b, 0);
+    if (short !== 0) {
+      // Rounding: the route owed the most takes the difference.
+      const index = routes.reduce((best, route, i) => ((this.owed.get(route.id) ?? 0) > (this.owed.get(routes[best].id) ?? 0) ? i : best), 0);
+      counts[index] += short;
+      this.owed.set(routes[index].id, (this.owed.get(routes[index].id) ?? 0) - short);
+    }
+    return counts;
   }
 
   private accumulate(fromMs: number, toMs: number): void {
     this.settleInFlight(fromMs, toMs);
     this.completeIdleDeregistrations();
+    const routes = this.region.loadBalancing.routedPools(this.target);
+    this.recordUnhealthyHosts(fromMs, toMs);
     const due = Math.floor((this.options.requestsPerSecond * (toMs - this.startMs)) / 1000);
     const arrivals = due - this.emitted;
     this.emitted = due;
     if (arrivals <= 0) return;
     this.totals.total += arrivals;
-    const pool = this.routable();
-    if (pool.length === 0) {
-      if (this.everServed) this.fail(fromMs, toMs, arrivals, "no healthy target");
-      else this.totals.beforeFirstRelease += arrivals;
-      this.markImpure(fromMs, toMs, new Set());
+    if (routes.length === 0) {
+      this.noTarget(fromMs, toMs, arrivals);
       return;
     }
-    const share = Math.floor(arrivals / pool.length);
-    const remainder = arrivals % pool.length;
     const labels = new Set<string>();
     let failedAtArrival = false;
-    for (let i = 0; i < pool.length; i++) {
+    const counts = this.split(arrivals, routes);
+    for (const [index, route] of routes.entries()) {
+      if (counts[index] <= 0) continue;
+      const result = this.routeToPool(route.id, route.pool, counts[index], fromMs, toMs, labels);
+      failedAtArrival ||= result.failedAtArrival;
+    }
+    this.markImpure(fromMs, toMs, labels, failedAtArrival || labels.size !== 1 ? undefined : [...labels][0]);
+  }
+
+  private noTarget(fromMs: number, toMs: number, count: number): void {
+    if (this.everServed) this.fail(fromMs, toMs, count, "no healthy target");
+    else this.totals.beforeFirstRelease += count;
+  }
+
+  /** UnHealthyHostCount of every pool (Maximum per minute), for the cutover's alarms. */
+  private recordUnhealthyHosts(fromMs: number, toMs: number): void {
+    const lb = this.region.loadBalancing;
+    for (const pool of lb.environmentPools(this.target)) {
+      const unhealthy = [...pool.registrations.values()].filter((registration) => registration.state === "unhealthy").length;
+      if (unhealthy === 0 && pool.registrations.size === 0) continue;
+      const metrics = lb.metricsOf(pool.id);
+      this.region.cloudWatch.recordMax(metrics.namespace, metrics.unhealthy, metrics.dimensions, fromMs, toMs, unhealthy);
+    }
+  }
+
+  /** Round-robin among one pool's routable instances; returns whether any request failed on arrival. */
+  private routeToPool(id: string, pool: HealthCheckedPool, arrivals: number, fromMs: number, toMs: number, labels: Set<string>): { failedAtArrival: boolean } {
+    let instances = this.routable(id, pool);
+    // "If a target group contains only unhealthy registered targets, the load balancer routes requests to all those
+    // targets, regardless of their health status" (ALB User Guide, "Health checks for your target groups").
+    if (instances.length === 0 && this.region.loadBalancing.targetGroups.has(id))
+      instances = [...pool.registrations.values()].filter((registration) => registration.state === "unhealthy").map((registration) => registration.instanceId);
+    if (instances.length === 0) {
+      this.noTarget(fromMs, toMs, arrivals);
+      return { failedAtArrival: true };
+    }
+    const share = Math.floor(arrivals / instances.length);
+    const remainder = arrivals % instances.length;
+    const cursor = this.cursors.get(id) ?? 0;
+    let failedAtArrival = false;
+    let targetErrors = 0;
+    for (let i = 0; i < instances.length; i++) {
       // Round-robin: the `remainder` extra requests go to the next instances after the cursor.
-      const position = (i - (this.cursor % pool.length) + pool.length) % pool.length;
+      const position = (i - (cursor % instances.length) + instances.length) % instances.length;
       const count = share + (position < remainder ? 1 : 0);
       if (count === 0) continue;
-      const instance = this.region.ec2.instances.get(pool[i]);
+      const instance = this.region.ec2.instances.get(instances[i]);
       const label = instance ? (instance.release ?? instance.imageId) : "?";
       labels.add(label);
       if (!instance || instance.state !== "running" || !instance.appServing) {
         this.fail(fromMs, toMs, count, "target not serving", label);
+        // nginx on a running instance answers 502 for an app that is down: a target 5XX answer.
+        if (instance?.state === "running") targetErrors += count;
         failedAtArrival = true;
         continue;
       }
-      const accepted = this.takeCapacity(pool[i], count, toMs - fromMs);
+      const accepted = this.takeCapacity(instances[i], count, toMs - fromMs);
       if (accepted < count) {
         this.fail(fromMs, toMs, count - accepted, "over capacity", label);
         failedAtArrival = true;
@@ -219,13 +282,17 @@ export class TrafficModel {
       const batch: InFlight = { label, count: accepted, arrivedFromMs: fromMs, arrivedToMs: toMs, durationMs, settled: 0 };
       this.settle(batch, toMs);
       if (batch.settled < batch.count) {
-        const batches = this.inFlight.get(pool[i]) ?? [];
+        const batches = this.inFlight.get(instances[i]) ?? [];
         batches.push(batch);
-        this.inFlight.set(pool[i], batches);
+        this.inFlight.set(instances[i], batches);
       }
     }
-    this.cursor = (this.cursor + arrivals) % pool.length;
-    this.markImpure(fromMs, toMs, labels, failedAtArrival || labels.size !== 1 ? undefined : [...labels][0]);
+    this.cursors.set(id, (cursor + arrivals) % instances.length);
+    if (targetErrors > 0) {
+      const metrics = this.region.loadBalancing.metricsOf(id);
+      this.region.cloudWatch.recordSum(metrics.namespace, metrics.errors, metrics.dimensions, fromMs, toMs, targetErrors);
+    }
+    return { failedAtArrival };
   }
 
   /** Every release but `pureLabel` did not serve all of this interval's traffic alone (a new one counts from here). */
@@ -241,20 +308,20 @@ export class TrafficModel {
    * connection draining for your Classic Load Balancer"). Only this model sees the requests, so it tells the pool.
    */
   private completeIdleDeregistrations(): void {
-    const pool = this.pool();
-    if (!pool) return;
-    for (const [instanceId, registration] of pool.registrations) {
-      if (registration.state === "draining" && !this.inFlight.has(instanceId)) pool.finishDraining(instanceId);
+    for (const pool of this.region.loadBalancing.environmentPools(this.target)) {
+      for (const [instanceId, registration] of pool.registrations) {
+        if (registration.state === "draining" && !this.inFlight.has(instanceId)) pool.finishDraining(instanceId);
+      }
     }
   }
 
   /** Requests in flight finish, or are cut off when their instance stopped serving or left the load balancer. */
   private settleInFlight(fromMs: number, toMs: number): void {
     if (this.inFlight.size === 0) return;
-    const pool = this.pool();
+    const pools = this.region.loadBalancing.environmentPools(this.target);
     for (const [instanceId, batches] of this.inFlight) {
       const instance = this.region.ec2.instances.get(instanceId);
-      const holds = instance?.state === "running" && instance.appServing && pool?.registrations.has(instanceId) === true;
+      const holds = instance?.state === "running" && instance.appServing && pools.some((pool) => pool.registrations.has(instanceId));
       const remaining: InFlight[] = [];
       for (const batch of batches) {
         if (!holds) {

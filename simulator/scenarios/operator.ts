@@ -3,7 +3,6 @@ import { TAG } from "../../functions/lib/names.js";
 import type { SimulatedRegion } from "../region/region.js";
 import type { SimGroup } from "../region/services/autoscaling.js";
 import { tagValueOf } from "../region/services/ec2.js";
-import type { HealthCheckedPool } from "../region/services/health.js";
 import { environmentGroups } from "./inventory.js";
 import type { ConfigureLiveGroupSpec, ScaleLiveGroupSpec } from "./schema.js";
 
@@ -33,11 +32,9 @@ export const OPERATOR_NAMES = {
   scheduledAction: (desired: number) => `scale-to-${desired}`,
 } as const;
 
-export function loadBalancerPool(region: SimulatedRegion, settings: EnvironmentSettings): HealthCheckedPool | undefined {
-  const lb = settings.loadBalancer;
-  return lb.kind === "application"
-    ? region.loadBalancing.targetGroups.get(lb.targetGroupArn)?.pool
-    : region.loadBalancing.classicLoadBalancers.get(lb.loadBalancerName)?.pool;
+/** The instances requests can go to now: routable in a pool the load balancer sends requests to (an ALB's by weight). */
+export function routableInstances(region: SimulatedRegion, settings: EnvironmentSettings): Set<string> {
+  return new Set(region.loadBalancing.routedPools(settings.loadBalancer).flatMap(({ pool }) => pool.routableInstanceIds()));
 }
 
 /**
@@ -45,7 +42,7 @@ export function loadBalancerPool(region: SimulatedRegion, settings: EnvironmentS
  * balancer routes to; on a tie (or none serving) the oldest, the one that was live before a deploy began.
  */
 export function servingGroup(region: SimulatedRegion, settings: EnvironmentSettings): SimGroup | undefined {
-  const routable = new Set(loadBalancerPool(region, settings)?.routableInstanceIds() ?? []);
+  const routable = routableInstances(region, settings);
   const serving = (group: SimGroup) => [...group.instances.keys()].filter((id) => routable.has(id)).length;
   return environmentGroups(region, settings)
     .filter((group) => !group.deleting)
@@ -132,6 +129,6 @@ export function isSettled(region: SimulatedRegion, settings: EnvironmentSettings
     [...group.instances.values()].some((gi) => gi.lifecycleState.startsWith("Pending") || gi.lifecycleState.startsWith("Terminating") || gi.lifecycleState === "EnteringStandby"),
   );
   if (moving) return false;
-  const registrations = [...(loadBalancerPool(region, settings)?.registrations.values() ?? [])];
+  const registrations = region.loadBalancing.environmentPools(settings.loadBalancer).flatMap((pool) => [...pool.registrations.values()]);
   return registrations.every((r) => r.state !== "initial" && r.state !== "draining");
 }

@@ -1,3 +1,4 @@
+import { type CutoverSettings, trafficLevels } from "../../functions/lib/contract.js";
 import type { LoadBalancerKind, Timing } from "../region/timing.js";
 
 /** What a step makes AWS do, for the physical minimum. */
@@ -18,6 +19,12 @@ export interface PhysicalWork {
    * in flight). Unset: the whole delay (a model that does not see requests).
    */
   requestSeconds?: number;
+  /**
+   * The cutover's configured time when old groups served: the steps below 100 % and the bake time (stage
+   * configuration `cutover`). On a classic ELB the old groups leave the load balancer when the bake time begins, so
+   * their draining runs during it.
+   */
+  cutover?: { stepsSeconds: number; bakeTimeSeconds: number };
 }
 
 export interface PhysicalMinimum {
@@ -27,6 +34,9 @@ export interface PhysicalMinimum {
     bootSeconds: number;
     /** From InService (registration) to healthy at the load balancer, given appStart and the check schedule. */
     loadBalancerHealthySeconds: number;
+    /** The configured cutover: steps below 100 % (before the new release serves everything) and the bake time. */
+    cutoverSeconds: number;
+    cutoverStepsSeconds: number;
     drainingSeconds: number;
     lifecycleHookSeconds: number;
     terminationSeconds: number;
@@ -55,11 +65,19 @@ export function physicalMinimum(timing: Timing, work: PhysicalWork): PhysicalMin
     work.bake === "none" ? 0 : work.bake === "release" ? timing.bakeSeconds : timing.bakeSeconds + timing.baseBakeSeconds;
   const bootSeconds = work.launch ? timing.instanceBootSeconds : 0;
   const healthySeconds = work.launch ? loadBalancerHealthySeconds(timing, work.loadBalancer ?? "application") : 0;
-  const drainingSeconds = work.retire ? Math.min(timing.drainingSeconds, work.requestSeconds ?? timing.drainingSeconds) : 0;
+  const cutover = work.retire && work.cutover ? work.cutover : { stepsSeconds: 0, bakeTimeSeconds: 0 };
+  const cutoverSeconds = cutover.stepsSeconds + cutover.bakeTimeSeconds;
+  const drainedDuringBake = work.loadBalancer === "classic" ? cutover.bakeTimeSeconds : 0;
+  const drainingSeconds = work.retire ? Math.max(0, Math.min(timing.drainingSeconds, work.requestSeconds ?? timing.drainingSeconds) - drainedDuringBake) : 0;
   const lifecycleHookSeconds = work.retire ? (work.lifecycleHookSeconds ?? 0) : 0;
   const terminationSeconds = work.retire ? timing.terminationSeconds : 0;
   return {
-    totalSeconds: bakeSeconds + bootSeconds + healthySeconds + drainingSeconds + lifecycleHookSeconds + terminationSeconds,
-    parts: { bakeSeconds, bootSeconds, loadBalancerHealthySeconds: healthySeconds, drainingSeconds, lifecycleHookSeconds, terminationSeconds },
+    totalSeconds: bakeSeconds + bootSeconds + healthySeconds + cutoverSeconds + drainingSeconds + lifecycleHookSeconds + terminationSeconds,
+    parts: { bakeSeconds, bootSeconds, loadBalancerHealthySeconds: healthySeconds, cutoverSeconds, cutoverStepsSeconds: cutover.stepsSeconds, drainingSeconds, lifecycleHookSeconds, terminationSeconds },
   };
+}
+
+/** The cutover time a stage's configuration asks for when old groups serve: its steps below 100 % and the bake time. */
+export function configuredCutoverSeconds(cutover: CutoverSettings): { stepsSeconds: number; bakeTimeSeconds: number } {
+  return { stepsSeconds: (trafficLevels(cutover.strategy, cutover.stepPercent).length - 1) * cutover.stepSeconds, bakeTimeSeconds: cutover.bakeTimeSeconds };
 }

@@ -16,12 +16,13 @@ import {
   configureLiveGroup,
   isSettled,
   type LiveGroupSummary,
-  loadBalancerPool,
+  routableInstances,
   scaleLiveGroup,
   servingGroup,
   summarizeGroup,
 } from "./operator.js";
-import { type PhysicalMinimum, physicalMinimum } from "./physical.js";
+import { configuredCutoverSeconds, type PhysicalMinimum, physicalMinimum } from "./physical.js";
+import { cutoverActionUpdate, lockIdFor } from "../../functions/lib/lock.js";
 import { type DeploySpec, type DuringSpec, type ExpectLiveGroup, parseScenario, type Scenario, SCENARIO_STAGE, type ScenarioStep } from "./schema.js";
 
 export { parseScenario, scenarioStageConfig, ScenarioSchema, SCENARIO_STAGE, type Scenario } from "./schema.js";
@@ -44,7 +45,8 @@ export interface StepResult {
   physicalMinimumSeconds: number;
   /**
    * Time-to-serve: from the step's start until the new release served every request (a successful deploy), and
-   * its physical bound (bake, boot, app start and the checks up to healthy: nothing of the retirement).
+   * its physical bound (bake, boot, app start, the checks up to healthy and the cutover's steps below 100 %:
+   * nothing of the bake time or the retirement).
    */
   serveSeconds?: number;
   physicalServeSeconds?: number;
@@ -341,6 +343,7 @@ class ScenarioRun {
         startMs + spec.atSeconds * 1000,
         () => {
           action.fired = true;
+          if (!("scaleLiveGroup" in spec) && !("configureLiveGroup" in spec)) return this.operatorAction(label, index, spec);
           const group = servingGroup(this.region, this.settings);
           const kind = "scaleLiveGroup" in spec ? "scaleLiveGroup" : "configureLiveGroup";
           if (!group) return void this.violations.push(`${label}: during[${index}] ${kind} at ${spec.atSeconds} s: the environment has no group`);
@@ -355,6 +358,30 @@ class ScenarioRun {
       );
       return action;
     });
+  }
+
+  /**
+   * An operator's word to the deploy that holds the lock (the same conditional write the CLI makes,
+   * functions/lib/lock.ts `cutoverActionUpdate`), or an alarm's state change (CloudWatch SetAlarmState).
+   */
+  private operatorAction(label: string, index: number, spec: Exclude<DuringSpec, { scaleLiveGroup: unknown } | { configureLiveGroup: unknown }>): void {
+    const at = `${label}: during[${index}] at ${spec.atSeconds} s`;
+    try {
+      if ("setAlarmState" in spec) {
+        this.region.call("CloudWatch", "SetAlarmState", { AlarmName: spec.setAlarmState.alarm, StateValue: spec.setAlarmState.state, StateReason: `scenario ${label}` });
+        return;
+      }
+      const item = this.region.call<{ Item?: Record<string, { S?: string }> }>("DynamoDB", "GetItem", {
+        TableName: this.settings.lockTableName,
+        Key: { lockId: { S: lockIdFor(this.settings) } },
+        ConsistentRead: true,
+      });
+      const holder = item.Item?.holder?.S;
+      if (!holder) return void this.violations.push(`${at}: no deploy holds the lock, nothing to ${"approve" in spec ? "approve" : "roll back"}`);
+      this.region.call("DynamoDB", "UpdateItem", cutoverActionUpdate(this.settings, holder, "approve" in spec ? "approve" : "rollback", "scenario operator", Math.floor(this.region.now() / 1000)));
+    } catch (error) {
+      this.violations.push(`${at} was refused: ${(error as Error).name}: ${(error as Error).message}`);
+    }
   }
 
   private record(label: string, rows: StepRow[], before: StepSnapshot, expectLiveGroup: ExpectLiveGroup | undefined): void {
@@ -432,7 +459,7 @@ class ScenarioRun {
     const { parts } = this.physicalMinimumOf(outcome, bakes, before, row.executions);
     return {
       serveSeconds: Math.max(0, Math.round((since - before.timeMs) / 1000)),
-      physicalServeSeconds: parts.bakeSeconds + parts.bootSeconds + parts.loadBalancerHealthySeconds,
+      physicalServeSeconds: parts.bakeSeconds + parts.bootSeconds + parts.loadBalancerHealthySeconds + parts.cutoverStepsSeconds,
     };
   }
 
@@ -455,6 +482,7 @@ class ScenarioRun {
       loadBalancer: this.settings.loadBalancer.kind,
       // The model minimum counts the whole delay (what the design waited for before issue 17).
       ...(!options.model && { requestSeconds: this.traffic.requestsPerSecond > 0 ? this.traffic.requestDurationSeconds : 0 }),
+      cutover: before.healthyCapacity ? configuredCutoverSeconds(this.settings.cutover) : undefined,
     });
   }
 
@@ -534,8 +562,9 @@ class ScenarioRun {
 
   private attachedReleases(): Map<string, string | undefined> {
     const lb = this.settings.loadBalancer;
+    const targets = lb.kind === "application" ? [lb.targetGroupArn, lb.alternateTargetGroupArn] : [lb.loadBalancerName];
     const attached = environmentGroups(this.region, this.settings).filter(
-      (group) => !group.deleting && (lb.kind === "application" ? group.targetGroupArns.includes(lb.targetGroupArn) : group.loadBalancerNames.includes(lb.loadBalancerName)),
+      (group) => !group.deleting && [...group.targetGroupArns, ...group.loadBalancerNames].some((target) => targets.includes(target)),
     );
     return new Map(attached.map((group) => [group.name, tagValueOf(group.tags, TAG.release)]));
   }
@@ -602,7 +631,7 @@ class ScenarioRun {
       apiCalls: Object.fromEntries(this.region.apiCalls),
       bakes: { ...this.region.codeBuild.bakes },
       hadLiveGroup: groups.length > 0,
-      healthyCapacity: (loadBalancerPool(this.region, this.settings)?.routableInstanceIds().length ?? 0) > 0,
+      healthyCapacity: routableInstances(this.region, this.settings).size > 0,
       liveRelease: live && tagValueOf(live.tags, TAG.release),
       attachedReleases: this.attachedReleases(),
       retireHookSeconds: Math.max(

@@ -114,6 +114,17 @@ const ConfigureLiveGroupSchema = z
 const DuringSchema = z.union([
   z.object({ atSeconds: seconds, scaleLiveGroup: ScaleLiveGroupSchema }).strict(),
   z.object({ atSeconds: seconds, configureLiveGroup: ConfigureLiveGroupSchema }).strict(),
+  /** An operator approves the running deploy's move to 100 % (`npx immutable-deploy approve`). */
+  z.object({ atSeconds: seconds, approve: z.literal(true) }).strict(),
+  /** An operator asks the running deploy to switch back and roll back during its cutover (`npx immutable-deploy rollback`). */
+  z.object({ atSeconds: seconds, operatorRollback: z.literal(true) }).strict(),
+  /** An alarm changes state (CloudWatch SetAlarmState), e.g. one the stage's cutover.alarms names. */
+  z
+    .object({
+      atSeconds: seconds,
+      setAlarmState: z.object({ alarm: z.string().min(1), state: z.enum(["OK", "ALARM", "INSUFFICIENT_DATA"]) }).strict(),
+    })
+    .strict(),
 ]);
 
 const names = z.array(z.string());
@@ -216,7 +227,9 @@ const UNION_HINTS: Record<string, string> = {
     '{"deploy": {...}}, {"redrive": true}, {"redeliver": "<release>"}, {"scaleLiveGroup": {"desired": n}}, {"configureLiveGroup": {...}} or {"concurrent": [...]}, each with optional "faults", "expect", "during" and "expectLiveGroup"',
   faults:
     '{"operation": "Service:Operation", "error": "<code>", "times": n, "message"?: "..."}, {"lifecycleHookSeconds": n}, {"snapshotInUseTimes": n}, {"bakeFailsTimes": n} or {"launchCapacity": {"available": n, "times": n}}',
-  during: '{"atSeconds": n, "scaleLiveGroup": {...}} or {"atSeconds": n, "configureLiveGroup": {...}}',
+  during:
+    '{"atSeconds": n, "scaleLiveGroup": {...}}, {"atSeconds": n, "configureLiveGroup": {...}}, {"atSeconds": n, "approve": true}, ' +
+    '{"atSeconds": n, "operatorRollback": true} or {"atSeconds": n, "setAlarmState": {"alarm": "...", "state": "ALARM"}}',
   crashAfter: '"Service:Operation" or {"operation": "Service:Operation", "nth": n}',
   loseResponseAfter: '"Service:Operation" or {"operation": "Service:Operation", "nth": n}',
 };

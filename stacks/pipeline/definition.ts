@@ -135,7 +135,12 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   const checkLoadBalancer = invoke(STATE.checkLoadBalancerHealth);
   const loadBalancerLoop = waitLoop(STATE.checkLoadBalancerHealth, STATE.loadBalancerHealthy, STATE.waitForLoadBalancer);
 
-  // 7-11. Point of no return: the new release serves. Nothing is rolled back from here on; a failure stops
+  // 7. Cutover: traffic moves to the new group (cutover.strategy), watched between steps and for the bake time
+  // with the old groups ready; a breach switches all traffic back at once, then rolls back.
+  const shiftTraffic = invoke(STATE.shiftTraffic);
+  const cutoverLoop = waitLoop(STATE.shiftTraffic, STATE.cutoverDone, STATE.waitForCutover);
+
+  // 8-11. Point of no return, at the end of the bake time: nothing is rolled back from here on; a failure stops
   // the execution at the failing state with the lock held, and a redrive resumes there (every task is
   // idempotent). The outcome notification follows the execution's status (an EventBridge rule, not a state).
   const retire = invoke(STATE.retire);
@@ -178,18 +183,19 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   lockLoop.wait.next(refreshPlan).next(lock);
   launch.next(checkGroup);
   groupLoop.wire(checkGroup, checkLoadBalancer, { state: STATE.groupUnhealthy, error: ERROR.releaseUnhealthy, then: rollback });
-  loadBalancerLoop.wire(checkLoadBalancer, retire, { state: STATE.healthDeadlinePassed, error: ERROR.releaseUnhealthy, then: rollback });
+  loadBalancerLoop.wire(checkLoadBalancer, shiftTraffic, { state: STATE.healthDeadlinePassed, error: ERROR.releaseUnhealthy, then: rollback });
+  cutoverLoop.wire(shiftTraffic, retire, { state: STATE.cutoverBreached, error: ERROR.cutoverBreached, then: rollback });
   retire.next(checkRetired);
   // Overdue old instances make the check throw RetirementOverdue: it stops there, lock held, for a redrive.
   retiredLoop.wire(checkRetired, deleteOldGroups);
   deleteOldGroups.next(imageRetention).next(unlock);
 
   // What each failure path catches. Every task after Lock first: a lost lock ends the run where it is.
-  const afterLock = [launch, checkGroup, checkLoadBalancer, retire, checkRetired, deleteOldGroups, imageRetention, unlock, rollback, unlockAfterRollback, unlockAfterFailure];
+  const afterLock = [launch, checkGroup, checkLoadBalancer, shiftTraffic, retire, checkRetired, deleteOldGroups, imageRetention, unlock, rollback, unlockAfterRollback, unlockAfterFailure];
   for (const task of afterLock) task.addCatch(superseded, { errors: [ERROR.lockLost], resultPath: RESULT_PATH.error });
-  // Before Launch, unlock; from Launch to healthy at the load balancer, roll back; a failed rollback still unlocks.
+  // Before Launch, unlock; from Launch to the end of the bake time, roll back; a failed rollback still unlocks.
   for (const task of [prepare, refreshPlan, lock, bake, useBakedImage]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
-  for (const task of [launch, checkGroup, checkLoadBalancer]) task.addCatch(rollback, { resultPath: RESULT_PATH.error });
+  for (const task of [launch, checkGroup, checkLoadBalancer, shiftTraffic]) task.addCatch(rollback, { resultPath: RESULT_PATH.error });
   rollback.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.rollbackError });
   return start;
 }

@@ -1,4 +1,4 @@
-import { ArnFormat, type Stack } from "aws-cdk-lib";
+import { ArnFormat, Fn, type Stack } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -52,7 +52,6 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
   });
   const describeGroups = ["autoscaling:DescribeAutoScalingGroups"];
   /** What the load balancer says of its targets: health, and whether a deregistered one is still draining. */
-  const describeTargets = env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth";
   // AMI and snapshot ARNs have no account (Service Authorization Reference: arn:${Partition}:ec2:${Region}::image/${ImageId}).
   const imageArns = [stack.formatArn({ service: "ec2", account: "", resource: "image", resourceName: "*" })];
   const snapshotArns = [stack.formatArn({ service: "ec2", account: "", resource: "snapshot", resourceName: "*" })];
@@ -68,6 +67,19 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     ? ["autoscaling:AttachLoadBalancerTargetGroups", "autoscaling:DetachLoadBalancerTargetGroups"]
     : ["autoscaling:AttachLoadBalancers", "autoscaling:DetachLoadBalancers"];
   const readLock = (allow: Allow) => allow(["dynamodb:GetItem"], [lockTable.tableArn]);
+  /**
+   * The pipeline's listener rule (stacks/Environment.ts, functions/lib/trafficRule.ts): read with DescribeRules (no
+   * resource-level permissions), created on the listener, modified by its ARN. A rule's ARN is its listener's with
+   * `listener-rule/` for `listener/` plus the rule id (Service Authorization Reference, `listener/app` and
+   * `listener-rule/app`), so the listener's ARN scopes ModifyRule to that listener's rules.
+   */
+  const routeTraffic = (allow: Allow) => {
+    if (!env.listener) return;
+    allow(["elasticloadbalancing:DescribeRules"], ["*"]);
+    allow(["elasticloadbalancing:CreateRule"], [env.listener.listenerArn]);
+    allow(["elasticloadbalancing:ModifyRule"], [`${Fn.join(":listener-rule/", Fn.split(":listener/", env.listener.listenerArn))}/*`]);
+  };
+  const targetHealth = env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth";
 
   const permissions: Record<StageFunctionId, (allow: Allow, fn: Function) => void> = {
     prepareDeploy: (allow) => allow([...describeGroups, "ec2:DescribeImages"], ["*"]),
@@ -132,8 +144,9 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
         [`aws:RequestTag/${TAG.app}`]: config.app,
         [`aws:RequestTag/${TAG.environment}`]: config.stage,
       });
-      // ALBRequestCountPerTarget's resource label names the load balancer of the target group.
-      if (env.targetGroup) allow(["elasticloadbalancing:DescribeTargetGroups"], ["*"]);
+      // ALBRequestCountPerTarget's resource label names the load balancer of the target group; the new group waits
+      // on the target group the listener rule gives no traffic.
+      if (env.targetGroup) allow(["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeRules"], ["*"]);
     },
     // Every stage after Lock checks that its execution still holds the lock (a late redrive must not act).
     checkGroupHealth: (allow) => {
@@ -143,8 +156,21 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     },
     checkLoadBalancerHealth: (allow) => {
       readLock(allow);
-      allow([...describeGroups, "autoscaling:DescribeScalingActivities", describeTargets], ["*"]);
+      allow(
+        [...describeGroups, "autoscaling:DescribeScalingActivities", targetHealth],
+        ["*"],
+      );
       matchCapacity(allow);
+    },
+    shiftTraffic: (allow) => {
+      // Reads the lock (held, and an operator's approval or rollback request) at every poll.
+      readLock(allow);
+      allow([...describeGroups, targetHealth], ["*"]);
+      routeTraffic(allow);
+      // The configured alarms have the operators' names; the built-in ones the stack's.
+      allow(["cloudwatch:DescribeAlarms"], [anyAlarm]);
+      // Classic ELB: the old groups leave the load balancer at 100 % and come back on a breach.
+      if (!env.targetGroup) allow(lbAttach, [groupArns], tagConditions);
     },
     retireGroups: (allow) => {
       readLock(allow);
@@ -156,7 +182,7 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     checkRetired: (allow) => {
       readLock(allow);
       // The load balancer says when the old instances have left it (draining over, often before the delay).
-      allow([...describeGroups, describeTargets], ["*"]);
+      allow([...describeGroups, targetHealth], ["*"]);
       // The scale-in to 0 happens here, once the detached groups have drained; protected and Standby instances
       // are released so the groups can empty.
       allow(["autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection", "autoscaling:ExitStandby"], [groupArns], tagConditions);
@@ -190,6 +216,8 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       allow(["autoscaling:DeleteAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
       allow(["ec2:DeleteLaunchTemplateVersions"], [launchTemplateArn]);
       releaseHold(allow);
+      // Every request back on the groups that stay.
+      routeTraffic(allow);
     },
     // Releasing keeps the item and records who released it (functions/lib/lock.ts).
     unlockEnvironment: (allow) => allow(["dynamodb:UpdateItem", "dynamodb:GetItem"], [lockTable.tableArn]),

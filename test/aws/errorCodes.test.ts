@@ -38,6 +38,7 @@ describe.skipIf(!models.available)(`every AWS error code the stage functions han
       "GROUP_BUSY_CODES",
       "IMAGE_NOT_FOUND_CODES",
       "LAUNCH_TEMPLATE_VERSION_GONE_CODES",
+      "PRIORITY_IN_USE_CODES",
       "TRANSIENT_AWS_CODES",
       "hasErrorCode",
     ]);

@@ -251,7 +251,7 @@ describe("rollback", () => {
     expect(w.region.codeBuild.bakes.release).toBe(bakes);
   });
 
-  it("refuses while a deploy runs: there is no bake time to switch back from; abort is the way", async () => {
+  it("refuses while a deploy runs outside its cutover: there is nothing to switch back from yet; abort is the way", async () => {
     // Prepare
     const w = await dev01();
     await release(w, "v1");
@@ -264,7 +264,7 @@ describe("rollback", () => {
     // Assess
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`a deploy of v2 is running in dev01 (${v2.name}, in "`);
-    expect(run.stderr).toContain("no bake time is in progress");
+    expect(run.stderr).toContain("not in its cutover, so rollback cannot switch traffic back at once");
     expect(run.stderr).toContain("`npx immutable-deploy abort --stage dev01`");
     await w.runUntil(() => v2.result !== undefined);
   });
@@ -401,22 +401,51 @@ describe("abort and approve", () => {
     expect(run.json.deploy).toMatchObject({ outcome: "aborted", needsAttention: true, status: "ABORTED", failedState: STATE.checkGroupHealth, error: "Stopped" });
   });
 
-  it("approve reads the history and says no approval is pending (this state machine has no approval step)", async () => {
+  it("approve: refused where the stage asks for no approval; with cutover.approval the deploy moves to 100 % once approved", async () => {
     // Prepare
-    const w = await dev01();
-    const idle = await w.cli(["approve", "--stage", "dev01"]);
-    const v1 = upload(w, "v1");
-    await w.runUntil(() => v1.visited.includes(STATE.bake));
+    const plain = await dev01();
+    const idle = await plain.cli(["approve", "--stage", "dev01"]);
+    const v1 = upload(plain, "v1");
+    await plain.runUntil(() => v1.visited.includes(STATE.bake));
+    const refused = await plain.cli(["approve", "--stage", "dev01", "--json"]);
+    await plain.runUntil(() => v1.result !== undefined);
+    const w = await dev01({ cutover: { approval: { timeoutSeconds: 900 } } });
+    const first = upload(w, "v1");
+    await w.runUntil(() => first.result !== undefined);
+    const v2 = upload(w, "v2");
+    await w.runUntil(() => v2.visited.includes(STATE.waitForCutover));
 
     // Act
     const run = await w.cli(["approve", "--stage", "dev01", "--json"]);
+    await w.runUntil(() => v2.result !== undefined);
 
     // Assess
     expect(idle.code).toBe(2);
     expect(idle.stderr).toContain("no deploy is running in stage dev01: no approval is pending");
-    expect(run.code).toBe(2);
-    expect(run.json.error).toBe(`no approval is pending: the deploy of v1 (${v1.name}) is in "${STATE.bake}"; this version's state machine has no approval step (it cuts over all at once)`);
+    expect(refused.code).toBe(2);
+    expect(refused.json.error).toBe('no approval is pending: stage dev01 has no cutover.approval (its deploys move to 100 % by themselves; see README "Cutover")');
+    expect(run.code).toBe(0);
+    expect(run.json).toMatchObject({ command: "approve", release: "v2", approved: true });
+    expect(v2.result?.outcome).toBe("succeeded");
+    expect(liveRelease(w)).toBe("v2");
+  });
+
+  it("rollback during a cutover switches traffic back at once and follows the deploy to its rollback", async () => {
+    // Prepare
+    const w = await dev01();
+    const v1 = upload(w, "v1");
     await w.runUntil(() => v1.result !== undefined);
+    const v2 = upload(w, "v2");
+    await w.runUntil(() => v2.visited.includes(STATE.waitForCutover));
+
+    // Act
+    const run = await w.cli(["rollback", "--stage", "dev01", "--json"]);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(run.json).toMatchObject({ command: "rollback", during: "cutover", deploy: { outcome: "rolled-back" } });
+    expect(v2.result?.outcome).toBe("rolled-back");
+    expect(liveRelease(w)).toBe("v1");
   });
 });
 

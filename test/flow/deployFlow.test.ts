@@ -71,6 +71,7 @@ function happyDoubles(overrides: Doubles = {}): Doubles {
     launchReleaseGroup: sequence({ groupName: livePlan.groupName, launchTemplateVersion: "7", desiredCapacity: 2, healthyBy: 1_900_000_000 }),
     checkGroupHealth: sequence(ready),
     checkLoadBalancerHealth: sequence(ready),
+    shiftTraffic: sequence(ready),
     retireGroups: sequence({ groups: ["webapp-dev01-v1-99999999"], drainedBy: 1_899_999_000, retiredBy: 1_900_000_000 }),
     checkRetired: sequence(ready),
     deleteOldGroups: sequence({ deletedGroups: ["webapp-dev01-v1-99999999"], deletedLaunchTemplateVersions: ["6"] }),
@@ -109,6 +110,7 @@ describe("deploy state machine flow", () => {
       STATE.launch,
       STATE.checkGroupHealth,
       STATE.checkLoadBalancerHealth,
+      STATE.shiftTraffic,
       STATE.retire,
       STATE.checkRetired,
       STATE.deleteOldGroups,
@@ -185,6 +187,26 @@ describe("deploy state machine flow", () => {
     expect(called(run, STATE.retire)).toBe(0);
     expect(called(run, STATE.deleteOldGroups)).toBe(0);
     expect(run.inputs[STATE.rollback].error).toEqual({ Error: ERROR.releaseUnhealthy, Cause: reason });
+  });
+
+  it("watches the cutover with its Wait state until the bake time is over, then retires the old groups", async () => {
+    const doubles = happyDoubles({ shiftTraffic: sequence(waiting, waiting, ready) });
+    const run = await runFlow(definition, doubles, s3Event);
+    expect(run.status).toBe("SUCCEEDED");
+    expect(called(run, STATE.shiftTraffic)).toBe(3);
+    expect(run.visited.filter((s) => s === STATE.waitForCutover)).toHaveLength(2);
+    // The old groups are retired only after the cutover's last poll: the point of no return is the end of the bake time.
+    expect(run.visited.indexOf(STATE.retire)).toBeGreaterThan(run.visited.lastIndexOf(STATE.shiftTraffic));
+  });
+
+  it("a breach during the cutover rolls back with CutoverBreached and the watch's message as the cause", async () => {
+    const reason = "cutover: alarm webapp-dev01-green-target5xx in ALARM since 2026-01-01T00:38:00Z; all traffic back on the old groups";
+    const doubles = happyDoubles({ shiftTraffic: sequence(waiting, { status: "failed", nextPollSeconds: 0, message: reason }) });
+    const run = await runFlow(definition, doubles, s3Event);
+    expect(run).toMatchObject({ status: "FAILED", error: ERROR.cutoverBreached, cause: reason });
+    expect(called(run, STATE.rollback)).toBe(1);
+    expect(run.visited.at(-1)).toBe(STATE.rolledBack);
+    expect(called(run, STATE.retire)).toBe(0);
   });
 
   it("rolls back when the group never becomes healthy, too", async () => {
@@ -332,7 +354,7 @@ describe("deploy state machine flow", () => {
   });
 
   it.each([
-    ...[STATE.launch, STATE.checkGroupHealth, STATE.checkLoadBalancerHealth].map((state) => [state, "before cutover"] as const),
+    ...[STATE.launch, STATE.checkGroupHealth, STATE.checkLoadBalancerHealth, STATE.shiftTraffic].map((state) => [state, "before the bake time ends"] as const),
     ...AFTER_CUTOVER.map(([state]) => [state, "after cutover"] as const),
   ])("a lost lock in %s (%s) ends the run there, changing nothing: no rollback, no unlock", async (state) => {
     // Prepare: a late redrive of a superseded execution; every stage after Lock finds the lock held by another.
@@ -424,6 +446,7 @@ describe("critical states on their own", () => {
       [STATE.waitForLock]: "$.lock.nextPollSeconds",
       [STATE.waitForGroup]: "$.groupHealth.nextPollSeconds",
       [STATE.waitForLoadBalancer]: "$.loadBalancerHealth.nextPollSeconds",
+      [STATE.waitForCutover]: "$.cutover.nextPollSeconds",
       [STATE.waitForRetirement]: "$.retired.nextPollSeconds",
     });
   });
@@ -446,12 +469,13 @@ describe("critical states on their own", () => {
     }
   });
 
-  it("before Launch failures go to unlock, from Launch to the load-balancer check to rollback, after that only a lost lock is caught", () => {
+  it("before Launch failures go to unlock, from Launch to the end of the bake time to rollback, after that only a lost lock is caught", () => {
     const catchers = (state: string) => (definition.States[state].Catch ?? []).map((c: { ErrorEquals: string[]; Next: string }) => `${c.ErrorEquals.join(",")} -> ${c.Next}`);
     const lost = `${ERROR.lockLost} -> ${STATE.superseded}`;
     for (const state of [STATE.prepare, STATE.lock, STATE.refreshPlan, STATE.bake, STATE.useBakedImage])
       expect(catchers(state)).toEqual([`States.ALL -> ${STATE.unlockAfterFailure}`]);
-    for (const state of [STATE.launch, STATE.checkGroupHealth, STATE.checkLoadBalancerHealth]) expect(catchers(state)).toEqual([lost, `States.ALL -> ${STATE.rollback}`]);
+    for (const state of [STATE.launch, STATE.checkGroupHealth, STATE.checkLoadBalancerHealth, STATE.shiftTraffic])
+      expect(catchers(state)).toEqual([lost, `States.ALL -> ${STATE.rollback}`]);
     for (const [state] of AFTER_CUTOVER) expect(catchers(state)).toEqual([lost]);
     expect(catchers(STATE.rollback)).toEqual([lost, `States.ALL -> ${STATE.unlockAfterFailure}`]);
     expect(definition.States[STATE.rollback].Catch[1].ResultPath).toBe("$.rollbackError");

@@ -9,7 +9,7 @@ import { checkLoadBalancerHealth, handler } from "../../functions/checkLoadBalan
 import type { GroupHealthResult } from "../../functions/lib/contract.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
-import { awsError, CLASSIC_LB_NAME, deployState, EXECUTION_ID, givenLockHeldBy, group, instances, lambdaContext, NEW_GROUP, NOW, TARGET_GROUP_ARN } from "./fixtures.js";
+import { ALTERNATE_TARGET_GROUP_ARN, awsError, CLASSIC_LB_NAME, deployState, EXECUTION_ID, givenLockHeldBy, group, instances, lambdaContext, NEW_GROUP, NOW } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
 /** Every stage after Lock checks that this execution still holds the lock. */
@@ -59,7 +59,8 @@ describe("checkLoadBalancerHealth with an application load balancer", () => {
 
     // Assess
     expect(result).toMatchObject({ status: "ready", message: "deploy: new instance(s) are healthy at load balancer (2/2)" });
-    expect(elbv2Mock).toHaveReceivedCommandWith(DescribeTargetHealthCommand, { TargetGroupArn: TARGET_GROUP_ARN });
+    // The target group Launch attached the new group to (the one without traffic), not the live one.
+    expect(elbv2Mock).toHaveReceivedCommandWith(DescribeTargetHealthCommand, { TargetGroupArn: ALTERNATE_TARGET_GROUP_ARN });
   });
 
   it.each(["draining", "initial", "unhealthy", "unused", "unavailable"] as TargetHealthStateEnum[])(

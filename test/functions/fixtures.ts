@@ -4,6 +4,7 @@
  */
 import type { AutoScalingGroup, Instance } from "@aws-sdk/client-auto-scaling";
 import { GetItemCommand, type GetItemCommandOutput } from "@aws-sdk/client-dynamodb";
+import { DescribeRulesCommand, type DescribeRulesCommandOutput } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { type DeployState, environmentSettings, type EnvironmentSettings, type GroupSnapshot } from "../../functions/lib/contract.js";
 import { parseStageConfig } from "../../stacks/config.js";
 import { TAG } from "../../functions/lib/names.js";
@@ -12,6 +13,8 @@ import { TAG } from "../../functions/lib/names.js";
 export const NOW = 1_750_000_000;
 export const EXECUTION_ID = "arn:aws:states:us-east-1:123456789012:execution:deploy:run-1";
 export const TARGET_GROUP_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/abc";
+export const ALTERNATE_TARGET_GROUP_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-alt/def";
+export const LISTENER_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/0123/4567";
 export const CLASSIC_LB_NAME = "elb-shop-dev01";
 export const LAUNCH_TEMPLATE_ID = "lt-0123456789abcdef0";
 export const NEW_GROUP = "shop-dev01-v2-run-1";
@@ -28,13 +31,37 @@ export function settings(kind: LoadBalancerKind = "application"): EnvironmentSet
     region: "us-east-1",
     loadBalancer:
       kind === "application"
-        ? { kind: "application", targetGroupArn: TARGET_GROUP_ARN }
+        ? { kind: "application", targetGroupArn: TARGET_GROUP_ARN, alternateTargetGroupArn: ALTERNATE_TARGET_GROUP_ARN, listenerArn: LISTENER_ARN }
         : { kind: "classic", loadBalancerName: CLASSIC_LB_NAME },
     launchTemplateId: LAUNCH_TEMPLATE_ID,
     subnetIds: ["subnet-a", "subnet-b"],
     lockTableName: "locks",
     topicArn: "arn:aws:sns:us-east-1:123456789012:deploys",
+    builtInAlarms: (kind === "application" ? [TARGET_GROUP_ARN, ALTERNATE_TARGET_GROUP_ARN] : [CLASSIC_LB_NAME]).map((target, i) => ({
+      target,
+      alarms: [`shop-dev01-${i}-target5xx`, `shop-dev01-${i}-unhealthyhosts`],
+    })),
   });
+}
+
+export const CUTOVER_RULE_ARN = LISTENER_ARN.replace(":listener/", ":listener-rule/") + "/89ab";
+
+/**
+ * The listener as DescribeRules lists it: the stack's default action (all to the first target group, the second at
+ * 0), and, when `alternatePercent` is given, the pipeline's rule sending that share to the alternate target group.
+ */
+export function givenRouting(
+  elbv2Mock: { on: (command: typeof DescribeRulesCommand) => { resolves: (output: DescribeRulesCommandOutput) => unknown } },
+  alternatePercent?: number,
+): void {
+  const forward = (first: number, second: number) => [
+    { Type: "forward" as const, ForwardConfig: { TargetGroups: [{ TargetGroupArn: TARGET_GROUP_ARN, Weight: first }, { TargetGroupArn: ALTERNATE_TARGET_GROUP_ARN, Weight: second }] } },
+  ];
+  const rules = [
+    ...(alternatePercent === undefined ? [] : [{ RuleArn: CUTOVER_RULE_ARN, Priority: "50000", IsDefault: false, Actions: forward(100 - alternatePercent, alternatePercent) }]),
+    { RuleArn: `${CUTOVER_RULE_ARN}-default`, Priority: "default", IsDefault: true, Actions: forward(1, 0) },
+  ];
+  elbv2Mock.on(DescribeRulesCommand).resolves({ Rules: rules, $metadata: {} });
 }
 
 export const oldSnapshot: GroupSnapshot = { name: OLD_GROUP, min: 1, desired: 2, max: 4, release: "v1", launchTemplateVersion: "3" };
@@ -56,7 +83,7 @@ export function deployState(kind: LoadBalancerKind = "application", overrides: P
       lockDeadline: NOW + 3600,
     },
     image: { imageId: IMAGE_ID, baked: false },
-    launch: { groupName: NEW_GROUP, launchTemplateVersion: "4", desiredCapacity: 2, healthyBy: NOW + 600 },
+    launch: { groupName: NEW_GROUP, launchTemplateVersion: "4", desiredCapacity: 2, healthyBy: NOW + 600, target: kind === "application" ? ALTERNATE_TARGET_GROUP_ARN : CLASSIC_LB_NAME },
     ...overrides,
   };
 }

@@ -26,6 +26,8 @@ const simGroup = (name: string): SimGroup => world.region.autoScaling.groups.get
 const suspended = (name: string) => [...simGroup(name).suspendedProcesses].sort();
 const holdTag = (name: string) => simGroup(name).tags.find((tag) => tag.Key === TAG.scaleInHold)?.Value;
 const asOperator = (operation: string, input: object) => world.region.call("AutoScaling", operation, input);
+/** The Environment stack's cutover alarms (never copies: their names have no ":"). */
+const builtInAlarms = () => world.settings.cutover.builtInAlarms.flatMap((entry) => entry.alarms);
 
 /** A live group v1, serving, with whatever `configure` sets on it by hand. */
 async function liveGroup(configure: (name: string) => void = () => {}): Promise<GroupSnapshot> {
@@ -200,7 +202,7 @@ describe("the new group matches the live one", () => {
     expect(holdTag(live.name)).toBe("AlarmNotification,ScheduledActions");
     // The hold on the old group is not mistaken for the operator's on the second look.
     expect(suspended(first.groupName)).toEqual(["AZRebalance", "AlarmNotification"]);
-    expect([...world.region.cloudWatch.alarms.keys()].sort()).toEqual([`${first.groupName}:shop-cpu-high`, "shop-cpu-high"].sort());
+    expect([...world.region.cloudWatch.alarms.keys()].sort()).toEqual([`${first.groupName}:shop-cpu-high`, "shop-cpu-high", ...builtInAlarms()].sort());
   });
 
   it("releases the new group's hold once the old group leaves the load balancer", async () => {
@@ -278,12 +280,12 @@ describe("the configuration wins where both define the same thing", () => {
     const launch = await launchReleaseGroup(state);
 
     // Assess: the region refuses a label whose target group is not attached to the group.
-    const targetGroupArn = world.settings.loadBalancer.kind === "application" ? world.settings.loadBalancer.targetGroupArn : "";
+    // The new group's target group is the one Launch attached it to (ALB environments take turns on two).
+    const targetGroupArn = launch.target ?? "";
+    expect(simGroup(launch.groupName).targetGroupArns).toEqual([targetGroupArn]);
     const label = simGroup(launch.groupName).policies.get("immutable-deploy-target-tracking")!.definition.TargetTrackingConfiguration?.PredefinedMetricSpecification;
-    expect(label).toEqual({
-      PredefinedMetricType: "ALBRequestCountPerTarget",
-      ResourceLabel: `app/shop-dev01/0000000000000001/${targetGroupArn.slice(targetGroupArn.lastIndexOf(":") + 1)}`,
-    });
+    expect(label?.PredefinedMetricType).toBe("ALBRequestCountPerTarget");
+    expect(label?.ResourceLabel).toMatch(new RegExp(`^app/shop-dev01/[0-9a-f]{16}/${targetGroupArn.slice(targetGroupArn.lastIndexOf(":") + 1)}$`));
   });
 
   it("launches a configured mixed-instances group pinned to the new version, with the On-Demand/Spot split", async () => {
@@ -381,6 +383,6 @@ describe("alarm copies", () => {
 
     // Assess
     expect(deleted).toEqual([`${launch.groupName}:shop-cpu-high`]);
-    expect([...world.region.cloudWatch.alarms.keys()].sort()).toEqual([`${live.name}:shop-cpu-high`, "shop-cpu-high"].sort());
+    expect([...world.region.cloudWatch.alarms.keys()].sort()).toEqual([`${live.name}:shop-cpu-high`, "shop-cpu-high", ...builtInAlarms()].sort());
   });
 });

@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handler, launchReleaseGroup } from "../../functions/launchReleaseGroup.js";
@@ -35,6 +36,8 @@ import {
   NEW_GROUP,
   NOW,
   OLD_GROUP,
+  ALTERNATE_TARGET_GROUP_ARN,
+  givenRouting,
   TARGET_GROUP_ARN,
 } from "./fixtures.js";
 
@@ -45,6 +48,8 @@ const ec2Mock = mockClient(EC2Client);
 // The live group's configuration is read and carried over (functions/lib/groupConfiguration.ts, tested on the
 // simulated region in groupConfiguration.test.ts); here no live group is visible unless a test says so.
 const cloudWatchMock = mockClient(CloudWatchClient);
+// Where traffic goes now: the new group is attached to the target group that gets none.
+const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
 const DESCRIPTION = `immutable-deploy group ${NEW_GROUP}`;
 const CREATED = NOW - 100;
 const HEALTHY_BY = CREATED + 900 + 900;
@@ -66,13 +71,20 @@ function givenNoVersionYet() {
   ec2Mock.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 5 } });
 }
 
-const createdGroup = (kind: "application" | "classic" = "application") =>
-  group(NEW_GROUP, { kind, CreatedTime: new Date(CREATED * 1000), LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "5" } });
+const createdGroup = (kind: "application" | "classic" = "application", targetGroupArn = ALTERNATE_TARGET_GROUP_ARN) =>
+  group(NEW_GROUP, {
+    kind,
+    CreatedTime: new Date(CREATED * 1000),
+    LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "5" },
+    ...(kind === "application" && { TargetGroupARNs: [targetGroupArn] }),
+  });
 
 beforeEach(() => {
   autoScalingMock.reset();
   autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
   cloudWatchMock.reset();
+  elbv2Mock.reset();
+  givenRouting(elbv2Mock);
   dynamoMock.reset();
   lockHeldBy(EXECUTION_ID);
   ec2Mock.reset();
@@ -123,9 +135,9 @@ describe("launchReleaseGroup", () => {
   });
 
   it.each([
-    ["application" as const, { TargetGroupARNs: [TARGET_GROUP_ARN] }],
-    ["classic" as const, { LoadBalancerNames: [CLASSIC_LB_NAME] }],
-  ])("creates the group pinned to the new version and attached to the %s load balancer", async (kind, attachment) => {
+    ["application" as const, { TargetGroupARNs: [ALTERNATE_TARGET_GROUP_ARN] }, ALTERNATE_TARGET_GROUP_ARN],
+    ["classic" as const, { LoadBalancerNames: [CLASSIC_LB_NAME] }, CLASSIC_LB_NAME],
+  ])("creates the group pinned to the new version and attached to the %s load balancer (ALB: the target group without traffic)", async (kind, attachment, target) => {
     // Prepare
     givenNoVersionYet();
     autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
@@ -151,11 +163,27 @@ describe("launchReleaseGroup", () => {
     expect(input.Tags).toContainEqual(expect.objectContaining({ Key: TAG.execution, Value: EXECUTION_ID }));
     expect(result).toEqual({
       groupName: NEW_GROUP,
+      target,
       launchTemplateVersion: "5",
       desiredCapacity: 2,
       healthyBy: HEALTHY_BY,
       message: `launch: ${NEW_GROUP} with 2 instance(s) (configured 2)`,
     });
+  });
+
+  it("attaches the new group to the first target group when the pipeline's rule sends all traffic to the second", async () => {
+    // Prepare: the last deploy's group serves from the alternate target group (the rule at 100 % there).
+    givenRouting(elbv2Mock, 100);
+    givenNoVersionYet();
+    autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [createdGroup("application", TARGET_GROUP_ARN)] });
+
+    // Act
+    const result = await launchReleaseGroup(launchState());
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandWith(CreateAutoScalingGroupCommand, { TargetGroupARNs: [TARGET_GROUP_ARN] });
+    expect(result.target).toBe(TARGET_GROUP_ARN);
   });
 
   it("takes min, desired and max each from the larger of the configuration and the live group as it is now", async () => {

@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { DeleteLaunchTemplateVersionsCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ElasticLoadBalancingV2Client, ModifyRuleCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handler, rollback } from "../../functions/rollback.js";
@@ -30,6 +31,9 @@ import {
   NOW,
   OLD_GROUP,
   oldSnapshot,
+  ALTERNATE_TARGET_GROUP_ARN,
+  CUTOVER_RULE_ARN,
+  givenRouting,
   TARGET_GROUP_ARN,
 } from "./fixtures.js";
 
@@ -37,6 +41,7 @@ const autoScalingMock = mockClient(AutoScalingClient);
 /** Every stage after Lock checks that this execution still holds the lock. */
 const dynamoMock = mockClient(DynamoDBClient);
 const ec2Mock = mockClient(EC2Client);
+const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
 
 const groupNotFound = (name: string) => awsError("ValidationError", `AutoScalingGroup name not found - AutoScalingGroup '${name}' not found`);
 const serving = (kind: "application" | "classic" = "application") =>
@@ -51,6 +56,8 @@ beforeEach(() => {
   givenLockHeldBy(dynamoMock, EXECUTION_ID);
   autoScalingMock.reset();
   ec2Mock.reset();
+  elbv2Mock.reset();
+  givenRouting(elbv2Mock);
   setClock(() => NOW * 1000);
   ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
     LaunchTemplateVersions: [
@@ -101,6 +108,38 @@ describe("rollback", () => {
     expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 1, DesiredCapacity: 2, MaxSize: 4 });
     expect(autoScalingMock).toHaveReceivedCommandWith(attach as never, { AutoScalingGroupName: OLD_GROUP, ...names } as never);
     expect(result.deletedGroup).toBe(NEW_GROUP);
+  });
+
+  it("sends every request back to the old groups' target group when the cutover had moved some (ALB), then deletes the new group", async () => {
+    // Prepare: the cutover was at 10 % on the alternate target group when something failed.
+    givenRouting(elbv2Mock, 10);
+    givenGroups(serving(), group(NEW_GROUP, { TargetGroupARNs: [ALTERNATE_TARGET_GROUP_ARN], Instances: instances(2, "InService", "Healthy") }));
+
+    // Act
+    await rollback(deployState());
+
+    // Assess
+    expect(elbv2Mock).toHaveReceivedCommandWith(ModifyRuleCommand, {
+      RuleArn: CUTOVER_RULE_ARN,
+      Actions: [
+        {
+          Type: "forward",
+          ForwardConfig: { TargetGroups: [{ TargetGroupArn: TARGET_GROUP_ARN, Weight: 100 }, { TargetGroupArn: ALTERNATE_TARGET_GROUP_ARN, Weight: 0 }] },
+        },
+      ],
+    });
+    expect(autoScalingMock).toHaveReceivedCommandWith(DeleteAutoScalingGroupCommand, { AutoScalingGroupName: NEW_GROUP, ForceDelete: true });
+  });
+
+  it("changes no weights when the old groups' target group already has all traffic", async () => {
+    // Prepare: a release that never got healthy: the cutover never began.
+    givenGroups(serving(), group(NEW_GROUP, { TargetGroupARNs: [ALTERNATE_TARGET_GROUP_ARN], Instances: instances(2, "InService", "Unhealthy") }));
+
+    // Act
+    await rollback(deployState());
+
+    // Assess
+    expect(elbv2Mock).not.toHaveReceivedCommand(ModifyRuleCommand);
   });
 
   it("keeps the new group when it is the only one serving (old groups already retired)", async () => {

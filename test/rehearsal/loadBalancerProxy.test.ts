@@ -30,7 +30,7 @@ async function setUp(apps: Record<string, FakeApp>, drainingSeconds = 30) {
   const balancer = await LoadBalancerClient.start({ healthCheckTimeoutMs: 80 });
   balancer.connect({
     loadBalancing: region.loadBalancing,
-    pool,
+    loadBalancer: settings.loadBalancer,
     addressOf: (id) => (apps[id] ? { host: "127.0.0.1", port: apps[id].port } : undefined),
   });
   const driver = new RealTimeDriver(region.scheduler, { tickMs: 5 });
@@ -71,6 +71,25 @@ describe("LoadBalancerProxy (the data plane, in this process)", () => {
     expect(drained).toEqual(["i-a"]);
     expect(none.status).toBe(503);
     expect(proxy.stats).toMatchObject({ requests: 5, noHealthyTarget: 1, routed: { "i-a": 1, "i-b": 3 } });
+  });
+
+  it("sends requests in proportion to the targets' weights (an ALB's weighted target groups), none to a weight of 0", async () => {
+    // Prepare: a canary at 10 %: i-new's target group weighs 10, i-old's 90.
+    const apps = { "i-old": await startFakeApp({ release: "v1" }), "i-new": await startFakeApp({ release: "v2" }), "i-idle": await startFakeApp({ release: "v0" }) };
+    const proxy = new LoadBalancerProxy();
+    const url = await proxy.listen();
+    stops.push(async () => {
+      await proxy.close();
+      for (const app of Object.values(apps)) await closeServer(app.server);
+    });
+    const target = (id: keyof typeof apps, weight: number) => ({ instanceId: id, address: { host: "127.0.0.1", port: apps[id].port }, draining: false, weight });
+
+    // Act
+    proxy.setTargets([target("i-old", 90), target("i-new", 10), target("i-idle", 0)]);
+    for (let i = 0; i < 20; i++) await get(`${url}/`);
+
+    // Assess
+    expect(proxy.stats.routed).toEqual({ "i-old": 18, "i-new": 2 });
   });
 
   it("health-checks an address: 200 passes, another status fails, no answer times out", async () => {

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { LAMBDA_ERROR, STATE } from "../../functions/lib/names.js";
+import { DEFAULTS, LAMBDA_ERROR, STATE } from "../../functions/lib/names.js";
 import { parseScenario, runScenario, type ScenarioResult } from "../../simulator/scenarios/scenario.js";
+import { WATCH_POLL_SECONDS } from "../../functions/shiftTraffic.js";
 import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
 import { loadDeployDefinition, type AslDefinition } from "../../stacks/stateMachineDefinition.js";
 import { describeApiCallChecks } from "../aws/apiCallChecks.js";
@@ -33,6 +34,8 @@ function mutated(change: (states: Record<string, any>) => void): AslDefinition {
   change(copy.States);
   return copy;
 }
+/** The default cutover's own time when a release replaces another (canary: one step, then the bake time). */
+const CUTOVER_SECONDS = DEFAULTS.cutoverStepSeconds + DEFAULTS.bakeTimeSeconds;
 const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
 
 describe("scenario suite", () => {
@@ -142,9 +145,9 @@ describe("scenario specifics", () => {
 
   it("a lifecycle-hook delay lengthens the retirement but the deploy still matches the physical minimum", async () => {
     const [, step] = (await result("lifecycle-hook")).steps;
-    // bake 600 + boot 40 + one passing ALB check 30 + termination 30 (requests take no time: the old targets leave
-    // the load balancer at once), and the 240 s hook.
-    expect(step.physicalMinimumSeconds).toBe(700 + 240);
+    // bake 600 + boot 40 + one passing ALB check 30 + the cutover (canary step, bake time) + termination 30
+    // (requests take no time: the old targets leave the load balancer at once), and the 240 s hook.
+    expect(step.physicalMinimumSeconds).toBe(700 + CUTOVER_SECONDS + 240);
     expect(step.simSeconds / step.physicalMinimumSeconds).toBeLessThanOrEqual(1.05);
   });
 
@@ -220,14 +223,14 @@ describe("second edition: behaviours over time, capacity, operators", () => {
     expect(short.simSeconds - short.physicalMinimumSeconds).toBeGreaterThanOrEqual(6 * 10);
   });
 
-  it("a release that dies after serving while half launched rolls back, and recoverySeconds measures the damage", async () => {
+  it("a release that dies while half launched rolls back without serving anyone: it waits on the target group without traffic", async () => {
     const [, dying] = (await result("release-dies-half-launched")).steps;
     expect(dying.outcome).toBe("rolled-back");
-    expect(dying.servedBy.v2).toBeGreaterThan(0);
-    expect(Object.keys(dying.failedBy)).toEqual(["v2"]);
-    // The dead instance fails requests until the load balancer's unhealthy threshold takes it out.
-    expect(dying.recoverySeconds).toBeGreaterThan(0);
-    expect(dying.recoverySeconds).toBeLessThanOrEqual(2 * 30 + 30);
+    // Before the cutover (issue 14) its instance served until the unhealthy threshold took it out; now the new
+    // group is proven healthy on the idle target group first, so its death costs no request.
+    expect(dying).toMatchObject({ failedRequests: 0, failedBy: {} });
+    expect(dying.servedBy.v2).toBeUndefined();
+    expect(dying.recoverySeconds).toBeUndefined();
     expect(dying.liveGroup?.release).toBe("v1");
   });
 
@@ -243,9 +246,9 @@ describe("second edition: behaviours over time, capacity, operators", () => {
     const [, configured, deploy] = (await result("live-group-termination-hook")).steps;
     expect(configured.liveGroup?.lifecycleHooks).toEqual(["drain-120s"]);
     // A normal deploy's minimum (700 s: an application load balancer takes a new target in at its first passing
-    // check, and lets an idle old one go at once) plus the hook's 120 s.
-    expect(deploy.physicalMinimumSeconds).toBe(700 + 120);
-    expect(deploy.simSeconds).toBeGreaterThanOrEqual(820);
+    // check, and lets an idle old one go at once), the cutover's step and bake time, plus the hook's 120 s.
+    expect(deploy.physicalMinimumSeconds).toBe(700 + CUTOVER_SECONDS + 120);
+    expect(deploy.simSeconds).toBeGreaterThanOrEqual(700 + CUTOVER_SECONDS + 120);
     expect(deploy.simSeconds / deploy.physicalMinimumSeconds).toBeLessThanOrEqual(1.05);
   });
 
@@ -338,9 +341,10 @@ describe("failure paths users can trust (issue 12)", () => {
 
   it("rollback finds a new group Auto Scaling does not list yet, by its name, instead of calling it never created", async () => {
     const [, step, next] = (await result("rollback-finds-unlisted-group")).steps;
-    // It served while unlisted (the issue's 3004 requests), and is deleted, not left attached.
+    // It is deleted, not left attached; waiting on the target group without traffic, it never served (before the
+    // cutover, issue 14, it served the issue's 3004 requests while unlisted).
     expect(step).toMatchObject({ outcome: "rolled-back", error: "NotYetVisible", liveGroup: { release: "v1" }, failedRequests: 0 });
-    expect(step.servedBy.v2).toBeGreaterThan(0);
+    expect(step.servedBy.v2).toBeUndefined();
     expect(step.apiCalls["AutoScaling:DeleteAutoScalingGroup"]).toBe(1);
     expect(next.outcome).toBe("succeeded");
   });
@@ -379,10 +383,11 @@ describe("failure paths users can trust (issue 12)", () => {
 
   it("a termination hook with AWS's default one hour holds the retirement that long, and neither that deploy nor the next fails", async () => {
     const [, , hooked, next] = (await result("termination-hook-default-timeout")).steps;
-    expect(hooked).toMatchObject({ outcome: "succeeded", physicalMinimumSeconds: 700 + 3600 });
+    expect(hooked).toMatchObject({ outcome: "succeeded", physicalMinimumSeconds: 700 + CUTOVER_SECONDS + 3600 });
     expect(hooked.simSeconds / hooked.physicalMinimumSeconds).toBeLessThanOrEqual(1.05);
     // Polled right after the hook's timeout, not every few seconds for an hour.
-    expect(hooked.stateTransitions).toBeLessThan(400);
+    // (the cutover's watch polls its minutes as well: a task, a choice and a wait per poll).
+    expect(hooked.stateTransitions).toBeLessThan(400 + 3 * Math.ceil(CUTOVER_SECONDS / WATCH_POLL_SECONDS));
     expect(next.outcome).toBe("succeeded");
   });
 
@@ -540,6 +545,71 @@ describe("engine: crashAfter nth, loseResponseAfter, during", () => {
       "step 2: during[1] scaleLiveGroup at 10 s was refused: ValidationError: New SetDesiredCapacity value 9 is above max value 4 for the AutoScalingGroup.",
       expect.stringMatching(/^step 2: during\[2\] at 100000 s never acted: the step ended after \d+ s$/),
     ]);
+  });
+});
+
+describe("cutover (issue 14): the old groups stay ready until the new release has proven itself under traffic", () => {
+  it("a canary release that dies 120 s after passing its checks fails at most 200 requests and is rolled back, naming what fired and when", async () => {
+    const [, dying, next] = (await result("release-dies-after-cutover")).steps;
+    expect(dying).toMatchObject({ outcome: "rolled-back", error: "CutoverBreached", liveGroup: { release: "v1" } });
+    expect(dying.failedRequests).toBeLessThanOrEqual(200);
+    expect(dying.recoverySeconds).toBeGreaterThan(0);
+    expect(dying.cause).toMatch(/^cutover: (target health|alarm) .* seen at \d{4}-\d\d-\d\dT[\d:]+Z with 10 % of requests on the new release, all traffic back on the old groups at /);
+    expect(next).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
+  });
+
+  it("all at once, the same release fails at most 1200 requests, then everything is back on the old group", async () => {
+    const [, good, dying] = (await result("cutover-all-at-once")).steps;
+    expect(good).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
+    expect(dying).toMatchObject({ outcome: "rolled-back", error: "CutoverBreached", liveGroup: { release: "v2" } });
+    expect(dying.failedRequests).toBeGreaterThan(0);
+    expect(dying.failedRequests).toBeLessThanOrEqual(1200);
+  });
+
+  it("a flapping release, healthy enough for its checks, is caught by the target 5XX alarm", async () => {
+    const [, flapping] = (await result("release-flaps")).steps;
+    expect(flapping).toMatchObject({ outcome: "rolled-back", error: "CutoverBreached" });
+    expect(flapping.cause).toMatch(/alarm webapp-sim-(blue|green)-target5xx in ALARM since/);
+  });
+
+  it("linear steps: a good release goes through every step; a dying one is caught part way", async () => {
+    const [, good, dying] = (await result("cutover-linear")).steps;
+    expect(good).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
+    expect(dying).toMatchObject({ outcome: "rolled-back", error: "CutoverBreached" });
+    expect(dying.cause).toMatch(/with (25|50|75) % of requests on the new release/);
+  });
+
+  it("an operator's alarm, and the built-in one of the new group's target group, roll back without a failed request", async () => {
+    const [, configured, builtIn, next] = (await result("cutover-alarm-breach")).steps;
+    expect(configured).toMatchObject({ outcome: "rolled-back", failedRequests: 0, error: "CutoverBreached" });
+    expect(configured.cause).toContain("alarm webapp-sim-checkout-errors in ALARM since");
+    expect(builtIn.cause).toContain("alarm webapp-sim-blue-target5xx in ALARM since");
+    expect(next).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
+  });
+
+  it("approval: approved, the release goes to 100 %; never approved, it is rolled back when the wait ends", async () => {
+    const [, approved, unapproved, approvedEarly] = (await result("cutover-approval")).steps;
+    expect(approved).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
+    expect(unapproved).toMatchObject({ outcome: "rolled-back", failedRequests: 0, error: "CutoverBreached" });
+    expect(unapproved.cause).toContain("no approval within 600 s");
+    expect(approvedEarly).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
+  });
+
+  it("an operator's rollback during the bake time switches back in seconds, without a failed request", async () => {
+    const [, rolledBack, next] = (await result("cutover-operator-rollback")).steps;
+    expect(rolledBack).toMatchObject({ outcome: "rolled-back", failedRequests: 0, error: "CutoverBreached", liveGroup: { release: "v1" } });
+    expect(rolledBack.servedBy.v2).toBeGreaterThan(0);
+    const [, seenAt, backAt] = /seen at (\S+) with .* at (\S+?);/.exec(rolledBack.cause ?? "") ?? [];
+    expect((Date.parse(backAt) - Date.parse(seenAt)) / 1000).toBeLessThanOrEqual(20);
+    expect(next.outcome).toBe("succeeded");
+  });
+
+  it("classic ELB: all at once with the old group kept scaled; alarm and operator rollbacks bring it back without a failed request", async () => {
+    const [, good, alarmed, operator, next] = (await result("cutover-classic")).steps;
+    expect(good).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
+    expect(alarmed).toMatchObject({ outcome: "rolled-back", failedRequests: 0, liveGroup: { release: "v2" } });
+    expect(operator).toMatchObject({ outcome: "rolled-back", failedRequests: 0, liveGroup: { release: "v2" } });
+    expect(next).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
   });
 });
 

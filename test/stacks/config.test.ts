@@ -33,7 +33,7 @@ describe("stage configuration", () => {
     });
     expect(config.mixedInstances).toEqual({ instanceTypes: ["t3.small", "t3a.small"], onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 100, spotAllocationStrategy: "price-capacity-optimized" });
     expect(config.scaling.scheduledActions[0]).toEqual({ name: "morning", recurrence: "0 8 * * 1-5", desiredCapacity: 3, timeZone: "Europe/Berlin" });
-    const settings = environmentSettings(config, { region: "us-east-1", loadBalancer: { kind: "application", targetGroupArn: "arn:tg" }, launchTemplateId: "lt-1", subnetIds: ["subnet-1"], lockTableName: "locks", topicArn: "arn:topic" });
+    const settings = environmentSettings(config, { region: "us-east-1", loadBalancer: { kind: "application", targetGroupArn: "arn:tg", alternateTargetGroupArn: "arn:tg2", listenerArn: "arn:listener" }, launchTemplateId: "lt-1", subnetIds: ["subnet-1"], lockTableName: "locks", topicArn: "arn:topic", builtInAlarms: [] });
     expect(settings).toMatchObject({ scaling: config.scaling, mixedInstances: config.mixedInstances });
   });
 
