@@ -62,6 +62,8 @@ const REF_VALUE: Record<string, ArnBuilder> = {
   "AWS::EC2::LaunchTemplate": () => "lt-0123456789abcdef0",
   "AWS::EC2::SecurityGroup": () => "sg-0123456789abcdef0",
   "AWS::KMS::Key": () => "0123abcd-4567-89ab-cdef-0123456789ab",
+  // "Ref returns the Amazon Resource Name (ARN) of the listener" (CloudFormation, AWS::ElasticLoadBalancingV2::Listener).
+  "AWS::ElasticLoadBalancingV2::Listener": (name, c) => `arn:${c.partition}:elasticloadbalancing:${c.region}:${c.account}:listener/app/${name}/0123456789abcdef/fedcba9876543210`,
 };
 
 /** `Fn::GetAtt [X, "Arn"]` (or the type's ARN attribute) by resource type, as CloudFormation documents it. */
@@ -117,6 +119,17 @@ function renderGetAtt(logicalId: string, attribute: string, context: RenderConte
   return { unknown: `GetAtt ${logicalId}.${attribute} (a ${resource.Type})` };
 }
 
+/** Renders a list: an array of values, or `Fn::Split` of a rendered string (the list intrinsics the stacks use). */
+function renderList(value: Json, context: RenderContext): Rendered[] | { unknown: string } {
+  if (Array.isArray(value)) return value.map((item) => renderValue(item, context));
+  if (value && typeof value === "object" && "Fn::Split" in value) {
+    const [separator, source] = value["Fn::Split"] as [string, Json];
+    const rendered = renderValue(source, context);
+    return "unknown" in rendered ? rendered : rendered.value.split(separator).map((part) => ({ value: part }));
+  }
+  return { unknown: `not a list: ${JSON.stringify(value)}` };
+}
+
 /** Renders a CloudFormation value (a string or an intrinsic) to a plausible string. */
 export function renderValue(value: Json, context: RenderContext): Rendered {
   if (typeof value === "string") return { value };
@@ -132,10 +145,17 @@ export function renderValue(value: Json, context: RenderContext): Rendered {
       return renderGetAtt(logicalId, attribute, context);
     }
     case "Fn::Join": {
-      const [separator, parts] = arg as [string, Json[]];
-      const rendered = parts.map((part) => renderValue(part, context));
+      const [separator, parts] = arg as [string, Json];
+      const rendered = renderList(parts, context);
+      if (!Array.isArray(rendered)) return rendered;
       const unknown = rendered.find((r): r is { unknown: string } => "unknown" in r);
       return unknown ?? { value: rendered.map((r) => (r as { value: string }).value).join(separator) };
+    }
+    case "Fn::Select": {
+      const [index, list] = arg as [number | string, Json];
+      const rendered = renderList(list, context);
+      if (!Array.isArray(rendered)) return rendered;
+      return rendered[Number(index)] ?? { unknown: `Fn::Select ${index} of ${rendered.length} item(s)` };
     }
     case "Fn::Sub": {
       const [text, variables] = Array.isArray(arg) ? (arg as [string, Record<string, Json>]) : [arg as string, {}];

@@ -42,6 +42,21 @@ describe("stage configuration", () => {
     expect(siteDomain(parseStageConfig("dev01", base))).toBe("dev01.example.com");
   });
 
+  it("cutover: a canary by default on an ALB, all at once on a classic ELB; canary and linear refused on a classic ELB with the reason", () => {
+    expect(parseStageConfig("dev01", base).cutover).toEqual({ strategy: "canary", stepPercent: 10, stepSeconds: 300, bakeTimeSeconds: 600, alarms: [] });
+    expect(parseStageConfig("dev01", { ...base, loadBalancer: "classic" }).cutover.strategy).toBe("all-at-once");
+    expect(() => parseStageConfig("dev01", { ...base, loadBalancer: "classic", cutover: { strategy: "linear" } })).toThrow(
+      /cutover\.strategy: "linear"; allowed: "all-at-once" unless loadBalancer is "application": linear moves traffic by the weights of two ALB target groups/,
+    );
+    expect(() => parseStageConfig("dev01", { ...base, cutover: { strategy: "blue-green" } })).toThrow(/cutover\.strategy: "blue-green"; allowed: "all-at-once", "canary", "linear"/);
+    expect(() => parseStageConfig("dev01", { ...base, cutover: { stepPercent: 0 } })).toThrow(/cutover\.stepPercent: 0; allowed: an integer from 1 to 99/);
+    // 9 linear steps of 600 s and a bake time of 3600 s is more than the cutover may take.
+    expect(() => parseStageConfig("dev01", { ...base, cutover: { strategy: "linear", stepSeconds: 600, bakeTimeSeconds: 3600 } })).toThrow(
+      /cutover\.bakeTimeSeconds: 3600; allowed: steps, approval and bake time of at most 7200 s in all .* 9 step\(s\) x 600 s \+ approval 0 s \+ bake time 3600 s = 9000 s/,
+    );
+    expect(parseStageConfig("dev01", { ...base, cutover: { approval: {} } }).cutover.approval).toEqual({ timeoutSeconds: 3600 });
+  });
+
   it("rejects an unknown stage, listing the configured ones", () => {
     expect(() => loadStageConfig("nope")).toThrowError(/Unknown stage "nope"; configured stages: dev01, classic01, production/);
   });
