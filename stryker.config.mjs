@@ -1,0 +1,29 @@
+// @ts-check
+/**
+ * Mutation testing of the stage functions: `npm run mutation` (README.md, "Mutation testing"). Mutates
+ * functions/**, runs the tests of vitest.mutation.config.ts that cover each mutant (perTest), prints the score and
+ * every surviving mutant, and writes the JSON report and the incremental file to reports/mutation/ (ignored by
+ * git): a rerun tests only the mutants whose code or tests changed. The state machine definition has a config of
+ * its own, scripts/mutation/definition.stryker.config.mjs, which builds on this one.
+ * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
+ */
+export default {
+  testRunner: "vitest",
+  // related: only the test files that import the mutated file run (the dry run, and a mutant that runs at load).
+  vitest: { configFile: "vitest.mutation.config.ts", related: true },
+  mutate: ["functions/**/*.ts"],
+  coverageAnalysis: "perTest",
+  plugins: ["@stryker-mutator/vitest-runner", "./scripts/mutation/ignoreLogging.mjs"],
+  ignorers: ["logging"],
+  // The machine's 2 cores are shared: one test process per core at most.
+  concurrency: 2,
+  dryRunTimeoutMinutes: 15,
+  reporters: ["clear-text", "progress", "json"],
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, reportMutants: true },
+  jsonReporter: { fileName: "reports/mutation/functions.json" },
+  incremental: true,
+  incrementalFile: "reports/mutation/functions-incremental.json",
+  tempDirName: ".stryker-tmp",
+  cleanTempDir: "always",
+  ignorePatterns: [".synth", "cdk.out", "reports", ".sst", "dist", ".build", "/tmp"],
+};
