@@ -1,4 +1,7 @@
 // @ts-check
+/** The report's name (scripts/mutation/run.ts sets one per part, or per file with --mutate). */
+const REPORT_NAME = process.env.MUTATION_REPORT_NAME ?? "functions";
+
 /**
  * Mutation testing of the stage functions: `npm run mutation` (README.md, "Mutation testing"). Mutates
  * functions/**, runs the tests of vitest.mutation.config.ts that cover each mutant (perTest), prints the score and
@@ -20,9 +23,9 @@ export default {
   dryRunTimeoutMinutes: 15,
   reporters: ["clear-text", "progress", "json"],
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, reportMutants: true },
-  jsonReporter: { fileName: "reports/mutation/functions.json" },
+  jsonReporter: { fileName: `reports/mutation/${REPORT_NAME}.json` },
   incremental: true,
-  incrementalFile: "reports/mutation/functions-incremental.json",
+  incrementalFile: `reports/mutation/${REPORT_NAME}-incremental.json`,
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
   ignorePatterns: [".synth", "cdk.out", "reports", ".sst", "dist", ".build", "/tmp"],
