@@ -1,12 +1,12 @@
 /**
  * Surviving mutants no test can kill, each with the reason (docs/mutation.md marks them; the non-equivalent
- * score leaves them out). A mutant matches by file, mutator, a part of the code it replaces and a part of its
+ * score leaves them out). A mutant matches by file, mutator, the code it replaces and a part of its
  * replacement, so the list survives line moves; an entry that no longer matches anything simply stops counting.
  */
 export interface EquivalentMutant {
   file: string;
   mutator: string;
-  /** A part of the original code the mutant replaces. */
+  /** The code the mutant replaces (one line of it, as docs/mutation.md shows it). */
   original: string;
   /** A part of the mutant's replacement. */
   replacement: string;

@@ -76,7 +76,7 @@ function originalOf(source: string, mutant: ReportMutant): string {
 const matches = (entry: EquivalentMutant, survivor: Survivor) =>
   entry.file === survivor.file &&
   entry.mutator === survivor.mutator &&
-  survivor.original.includes(entry.original) &&
+  survivor.original === entry.original &&
   survivor.replacement.replace(/\s+/g, " ").includes(entry.replacement);
 
 /** Every report (not the incremental files), newest first. */
