@@ -42,4 +42,18 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "false",
     reason: "a missing BASE_IMAGE_ID is already one of the problems; the test is there for TypeScript's narrowing",
   },
+  {
+    file: "functions/deleteOldGroups.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason: "AutoScalingGroupName is required in DescribeAutoScalingGroups' answer (the service model), so the fallback name is never used",
+  },
+  {
+    file: "functions/deleteOldGroups.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason: "a version to keep that is no version number keeps nothing: the same versions are deleted",
+  },
 ];
