@@ -56,4 +56,18 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: '["Stryker was here"]',
     reason: "a version to keep that is no version number keeps nothing: the same versions are deleted",
   },
+  {
+    file: "functions/retireGroups.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason: "AutoScalingGroupName is required in DescribeAutoScalingGroups' answer (the service model), so the fallback name is never used",
+  },
+  {
+    file: "functions/retireGroups.ts",
+    mutator: "OptionalChaining",
+    original: "instance.LifecycleState?.startsWith",
+    replacement: "instance.LifecycleState.startsWith",
+    reason: "LifecycleState is required in an Auto Scaling Instance (the service model): it is never undefined",
+  },
 ];
