@@ -70,4 +70,18 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "instance.LifecycleState.startsWith",
     reason: "LifecycleState is required in an Auto Scaling Instance (the service model): it is never undefined",
   },
+  {
+    file: "functions/checkRetired.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason: "only in nextHookTimeout without hooks: a string's heartbeatTimeout is undefined, drainedBy + undefined is NaN, and NaN >= now is false: no moment, as with no hooks",
+  },
+  {
+    file: "functions/checkRetired.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason: "LifecycleState is required in an Auto Scaling Instance (the service model), so the fallback is never used",
+  },
 ];
