@@ -84,4 +84,11 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: '"Stryker was here!"',
     reason: "LifecycleState is required in an Auto Scaling Instance (the service model), so the fallback is never used",
   },
+  {
+    file: "functions/checkGroupHealth.ts",
+    mutator: "OptionalChaining",
+    original: "instance.LifecycleState?.startsWith",
+    replacement: "instance.LifecycleState.startsWith",
+    reason: "LifecycleState is required in an Auto Scaling Instance (the service model): it is never undefined",
+  },
 ];

@@ -218,4 +218,43 @@ describe("checkGroupHealth", () => {
     // Assess
     await expect(check).rejects.toMatchObject({ name: ERROR.transientAws });
   });
+
+  it("at the deadline itself, still waits", async () => {
+    // Prepare
+    givenNewGroup({ Instances: [...instances(1), ...instances(1, "InService", "Unhealthy", "i-bad")] });
+    setClock(() => (NOW + 600) * 1000);
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 1 });
+  });
+
+  it("does not give up on a slow boot with failed launches while one instance is in service", async () => {
+    // Prepare: 3 minutes in, three failed launches, one instance InService (not yet healthy) beside a pending one.
+    givenNewGroup({ CreatedTime: new Date((NOW - 180) * 1000), Instances: [...instances(1, "InService", "Unhealthy", "i-up"), ...instances(1, "Pending", "Healthy", "i-boot")] });
+    const failed = { StatusCode: "Failed" as const, StatusMessage: "Server.InternalError", ActivityId: "a", AutoScalingGroupName: NEW_GROUP, Cause: "c", StartTime: new Date() };
+    autoScalingMock.on(DescribeScalingActivitiesCommand).resolves({ Activities: [failed, failed, failed] });
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 15 });
+  });
+
+  it.each([
+    ["a Pending:Wait instance (a launch hook)", instances(1, "Pending:Wait", "Healthy", "i-hook")],
+    ["an instance terminating, its replacement not yet listed", instances(1, "Terminating", "Healthy", "i-gone")],
+  ])("counts %s as booting: polls every few seconds", async (_, other) => {
+    // Prepare
+    givenNewGroup({ Instances: [...instances(1), ...other] });
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 5 });
+  });
 });
