@@ -91,4 +91,25 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "instance.LifecycleState.startsWith",
     reason: "LifecycleState is required in an Auto Scaling Instance (the service model): it is never undefined",
   },
+  {
+    file: "functions/checkLoadBalancerHealth.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason: "a string among the group's instances has no InstanceId, so flatMap drops it (and InstanceId is required in an Auto Scaling Instance): the same instance ids",
+  },
+  {
+    file: "functions/checkLoadBalancerHealth.ts",
+    mutator: "OptionalChaining",
+    original: "instance.LifecycleState?.startsWith",
+    replacement: "instance.LifecycleState.startsWith",
+    reason: "LifecycleState is required in an Auto Scaling Instance (the service model): it is never undefined",
+  },
+  {
+    file: "functions/checkLoadBalancerHealth.ts",
+    mutator: "ConditionalExpression",
+    original: "graceEndsAt !== undefined",
+    replacement: "true",
+    reason: "the next test, now >= graceEndsAt, is false for an undefined graceEndsAt: the same branch",
+  },
 ];
