@@ -362,32 +362,21 @@ describe("checkLoadBalancerHealth at its edges", () => {
     expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 1 });
   });
 
-  it("past the deadline, fails naming the load balancer and the deadline, also when the grace period is over too", async () => {
-    // Prepare
+  it.each([
+    ["at the deadline itself, for the grace period", 600, "300 s after going InService (the group's health check grace period)"],
+    ["past the deadline, for the deadline", 601, "by the deadline"],
+  ])("with the grace period over too, fails %s, naming the load balancer", async (_, secondsFromNow, why) => {
+    // Prepare: in service since NOW, so the grace period ended at NOW + 300.
     givenNewGroupInstances(["i-1", "i-2"]);
     unhealthySecond();
-    setClock(() => (NOW + 601) * 1000);
+    setClock(() => (NOW + secondsFromNow) * 1000);
 
     // Act
     const result = await checkLoadBalancerHealth(deployState("application", { groupHealth: groupReady(NOW - 10, NOW) }));
 
     // Assess
     expect(result.status).toBe("failed");
-    expect(result.message).toBe(`deploy: new instance(s) not healthy at target group ${TARGET_GROUP_ARN} by the deadline (1/2): i-2 unhealthy`);
-  });
-
-  it("at the deadline itself with the grace period over, fails for the grace period", async () => {
-    // Prepare
-    givenNewGroupInstances(["i-1", "i-2"]);
-    unhealthySecond();
-    setClock(() => (NOW + 600) * 1000);
-
-    // Act
-    const result = await checkLoadBalancerHealth(deployState("application", { groupHealth: groupReady(NOW - 10, NOW) }));
-
-    // Assess
-    expect(result.status).toBe("failed");
-    expect(result.message).toBe(`deploy: new instance(s) not healthy at target group ${TARGET_GROUP_ARN} 300 s after going InService (the group's health check grace period) (1/2): i-2 unhealthy`);
+    expect(result.message).toBe(`deploy: new instance(s) not healthy at target group ${TARGET_GROUP_ARN} ${why} (1/2): i-2 unhealthy`);
   });
 
   it("polls no later than the end of the grace period when the next health check comes after it", async () => {
