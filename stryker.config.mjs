@@ -21,6 +21,8 @@ export default {
   // The machine's 2 cores are shared: one test process per core at most.
   concurrency: 2,
   dryRunTimeoutMinutes: 15,
+  // A test file loads in 1-5 s on a loaded machine: a tight timeout would count slow runs as killed (Timeout).
+  timeoutMS: 30_000,
   reporters: ["clear-text", "progress", "json"],
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, reportMutants: true },
   jsonReporter: { fileName: `reports/mutation/${REPORT_NAME}.json` },

@@ -112,4 +112,32 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "true",
     reason: "the next test, now >= graceEndsAt, is false for an undefined graceEndsAt: the same branch",
   },
+  {
+    file: "functions/rollback.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason: "AutoScalingGroupName is required in DescribeAutoScalingGroups' answer; a missing pinned Version fails /^\\d+$/ with either fallback",
+  },
+  {
+    file: "functions/rollback.ts",
+    mutator: "ConditionalExpression",
+    original: "versions.length > 0",
+    replacement: "true",
+    reason: "without versions the newest creation time is 0 (1970), so the age is decades and never under 300 s",
+  },
+  {
+    file: "functions/rollback.ts",
+    mutator: "EqualityOperator",
+    original: "versions.length > 0",
+    replacement: "versions.length >= 0",
+    reason: "without versions the newest creation time is 0 (1970), so the age is decades and never under 300 s",
+  },
+  {
+    file: "functions/rollback.ts",
+    mutator: "BlockStatement",
+    original: "{ // Never ours to delete (the name is derived from our ARN, so this would take a hash collision or a hand-made group). …",
+    replacement: "{}",
+    reason: "the block holds only a log statement (the decision is the next line's)",
+  },
 ];
