@@ -140,4 +140,11 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "{}",
     reason: "the block holds only a log statement (the decision is the next line's)",
   },
+  {
+    file: "functions/prepareDeploy.ts",
+    mutator: "OptionalChaining",
+    original: "image?.Tags",
+    replacement: "image.Tags",
+    reason: "releaseOfImage runs only for an image input without release (parseDeployInput gives every artifact input a release), and describeNamedImage has thrown unless that image exists",
+  },
 ];

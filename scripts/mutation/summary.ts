@@ -61,15 +61,17 @@ export function score(f: Pick<FileFigures, "killed" | "timeout" | "survived" | "
 
 /** The score over the mutants that can be killed at all: equivalent survivors left out. */
 export function nonEquivalentScore(f: FileFigures): number {
-  return score({ ...f, survived: f.survived - f.equivalent });
+  const valid = f.killed + f.timeout + f.survived + f.noCoverage - f.equivalent;
+  return valid === 0 ? Number.NaN : (100 * (f.killed + f.timeout)) / valid;
 }
 
-/** The mutated code a mutant replaces, one line of it at most. */
+/** The code a mutant replaces, on one line. */
 function originalOf(source: string, mutant: ReportMutant): string {
   const lines = source.split("\n");
   const { start, end } = mutant.location;
   const first = lines[start.line - 1] ?? "";
-  const text = start.line === end.line ? first.slice(start.column - 1, end.column - 1) : `${first.slice(start.column - 1)} …`;
+  // A mutant over several lines (a block): its first two lines, enough to tell one block from another.
+  const text = start.line === end.line ? first.slice(start.column - 1, end.column - 1) : `${first.slice(start.column - 1)} ${(lines[start.line] ?? "").trim()} …`;
   return text.replace(/\s+/g, " ").trim();
 }
 
@@ -131,7 +133,7 @@ export async function collectFigures(): Promise<{ files: FileFigures[]; survivor
         noCoverage: count("NoCoverage"),
         ignored: count("Ignored"),
         errors: count("RuntimeError", "CompileError"),
-        equivalent: fileSurvivors.filter((s) => s.equivalent && s.status === "Survived").length,
+        equivalent: fileSurvivors.filter((s) => s.equivalent).length,
       });
     }
   }
