@@ -97,6 +97,24 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
     };
   }
 
+  // Every new target failed `unhealthyThreshold` checks in a row: a dead release. Roll back now, not at the end of
+  // the grace period, once the slow-start allowance (counted from InService) is over.
+  const allowanceEndsAt = (registered?.to ?? state.groupHealth?.inServiceWindow?.to ?? 0) + settings.slowStartAllowanceSeconds;
+  if (health.length > 0 && health.every((instance) => instance.failedChecks) && now >= allowanceEndsAt && now <= launch.healthyBy) {
+    return {
+      status: "failed",
+      nextPollSeconds: 0,
+      message:
+        `deploy: new instance(s) not healthy at ${describeLoadBalancer(settings.loadBalancer)}: every one failed ` +
+        `${settings.healthCheck.unhealthyThreshold} health checks in a row` +
+        `${settings.slowStartAllowanceSeconds > 0 ? ` (slow-start allowance of ${settings.slowStartAllowanceSeconds} s over)` : ""} ` +
+        `${progress}: ${await unhealthyReason(launch.groupName, health, lastSeen)}`,
+      healthy,
+      desired,
+      lastSeen,
+    };
+  }
+
   if (now > launch.healthyBy) {
     return {
       status: "failed",

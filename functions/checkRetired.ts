@@ -6,7 +6,8 @@ import { describeGroupsByName, isBeingDeleted, releaseHeldInstances, scaleGroups
 import { stageHandler } from "./lib/handler.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
-import { listSome, nextPollSeconds, TERMINATION_POLL_SECONDS } from "./lib/polling.js";
+import { describeInstanceHealth } from "./lib/loadBalancer.js";
+import { DRAIN_POLL_SECONDS, listSome, nextPollSeconds, TERMINATION_POLL_SECONDS } from "./lib/polling.js";
 
 /** Instances on their way out by themselves: past the deadline they are waited for, not reported. */
 const PROGRESSING = new Set(["Terminating", "Terminating:Proceed"]);
@@ -39,8 +40,22 @@ async function emptyGroups(retirement: RetirementResult, groups: AutoScalingGrou
 }
 
 /**
- * Waits until the old groups have no instance left (or are gone). Once the load balancer has drained them
- * (`drainedBy`), it scales them to 0 and releases instances that scale-in would never terminate (scale-in
+ * Whether every instance of the old groups has left the load balancer (draining over). ALB and classic ELB both
+ * complete a deregistration as soon as the target has no in-flight requests and no active connections ("If a
+ * deregistering target has no in-flight requests and no active connections, Elastic Load Balancing immediately
+ * completes the deregistration process": ELB User Guide, "Deregistration delay" (ALB) and "Configure connection
+ * draining for your Classic Load Balancer"), and then no longer lists it (a classic ELB reports it `OutOfService:
+ * Instance is not currently registered with the LoadBalancer`, which the unlisted describe leaves out). One call.
+ */
+async function leftTheLoadBalancer(state: DeployState, groups: AutoScalingGroup[]): Promise<boolean> {
+  const instanceIds = groups.flatMap((group) => group.Instances ?? []).map((instance) => instance.InstanceId ?? "");
+  const health = await describeInstanceHealth(state.settings.loadBalancer, instanceIds);
+  return health.every((instance) => instance.state === "not registered");
+}
+
+/**
+ * Waits until the old groups have no instance left (or are gone). Once the load balancer has drained them (its
+ * targets have left it, or at the latest `drainedBy`, the deregistration delay), it scales them to 0 and releases instances that scale-in would never terminate (scale-in
  * protection, Standby); idempotent: only groups and instances not already there. Past `retiredBy` (draining, the
  * groups' longest termination hook, `retireSeconds`), instances that are not on their way out make it throw
  * `RetirementOverdue`: the execution stops here with the lock held, and a redrive checks again.
@@ -53,7 +68,9 @@ export async function checkRetired(state: DeployState): Promise<CheckResult> {
   const now = nowSeconds();
   const { drainedBy } = retirement;
   let groups = await describeGroupsByName(retirement.groups);
-  if (now >= drainedBy) groups = await emptyGroups(retirement, groups);
+  // Drained: the delay is over, or the load balancer let every old target go before it (nothing in flight).
+  const drained = now >= drainedBy || (await leftTheLoadBalancer(state, groups));
+  if (drained) groups = await emptyGroups(retirement, groups);
 
   const remaining: Instance[] = groups.flatMap((group) => group.Instances ?? []);
   if (remaining.length === 0) {
@@ -70,12 +87,15 @@ export async function checkRetired(state: DeployState): Promise<CheckResult> {
         "Complete or abandon their lifecycle actions (or terminate them), then redrive: the check resumes here",
     );
   }
-  if (now < drainedBy) {
+  if (!drained) {
     return {
       status: "waiting",
-      // Nothing terminates before draining is over: sleep right through it.
-      nextPollSeconds: nextPollSeconds({ now, deadline: retirement.retiredBy, changeAt: drainedBy }),
-      message: `deploy: draining old instance(s) at load balancer (${remaining.length} left, ${drainedBy - now} s to go)`,
+      // Draining ends when the last in-flight request does, at the latest at drainedBy: ask the load balancer again soon.
+      nextPollSeconds: Math.min(
+        nextPollSeconds({ now, deadline: retirement.retiredBy, changeAt: drainedBy }),
+        nextPollSeconds({ now, deadline: retirement.retiredBy, everySeconds: DRAIN_POLL_SECONDS }),
+      ),
+      message: `deploy: draining old instance(s) at load balancer (${remaining.length} left, at most ${drainedBy - now} s to go)`,
     };
   }
   const waitingForHooks = remaining.some((instance) => instance.LifecycleState === "Terminating:Wait");

@@ -7,7 +7,8 @@ import { DeployError, isTransientAwsError, TransientAwsError } from "./lib/error
 import { stageHandler } from "./lib/handler.js";
 import { executionName } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
-import { ERROR, PROJECT, STATE } from "./lib/names.js";
+import { ERROR, PROJECT } from "./lib/names.js";
+import { outcomeOfExecution, resumesByRedrive } from "./lib/outcome.js";
 
 /** EventBridge `detail-type` per outcome: what subscribers' rules match on. */
 export const DETAIL_TYPE: Record<DeployOutcome, string> = {
@@ -49,7 +50,7 @@ export interface DeployOutcomeDetail {
 }
 
 /** How the execution ended, read from Step Functions (not from anything the execution wrote about itself). */
-interface EndOfExecution {
+export interface EndOfExecution {
   outcome: DeployOutcome;
   /** The state document where it ended (the output, or the input of the last state entered). */
   state: DeployState;
@@ -66,8 +67,18 @@ interface EndOfExecution {
  * (people) and the event bus (automation). A redelivered event publishes again: notifications are at least once.
  */
 export async function notify(event: ExecutionStatusChange): Promise<NotifyResult> {
-  const end = await readEndOfExecution(event.detail);
-  const detail = outcomeDetail(end, event.detail);
+  return publishOutcome(await readEndOfExecution(event.detail), event.detail);
+}
+
+/**
+ * Publishes one outcome of an execution to the SNS topic and the event bus. Besides notify, `immutable-deploy
+ * abort` publishes the outcome of the failure path it runs after stopping an execution (rolled back, failed).
+ */
+export async function publishOutcome(
+  end: EndOfExecution,
+  execution: Pick<ExecutionStatusChange["detail"], "executionArn" | "name" | "status">,
+): Promise<NotifyResult> {
+  const detail = outcomeDetail(end, execution);
   const { state } = end;
   const subject = subjectLine(end.outcome, state);
 
@@ -135,20 +146,13 @@ function terminalError(events: HistoryEvent[]): { error: string; cause: string }
   return undefined;
 }
 
-/** Fail states the definition ends in on purpose, and the outcome each means. */
-const FAIL_STATE_OUTCOME: Record<string, DeployOutcome> = {
-  [STATE.rolledBack]: "rolled-back",
-  [STATE.failed]: "failed",
-  [STATE.superseded]: "failed",
-};
-
 async function readEndOfExecution(detail: ExecutionStatusChange["detail"]): Promise<EndOfExecution> {
   const arn = detail.executionArn;
   if (detail.status === "SUCCEEDED") {
     const output = detail.output ?? (await sfn.send(new DescribeExecutionCommand({ executionArn: arn }))).output;
     const state = parseState(output);
     if (!state) throw new Error(`execution ${arn} succeeded without a deploy state document as its output`);
-    return { outcome: state.lock?.status === "duplicate" ? "no-op" : "succeeded", state };
+    return { outcome: outcomeOfExecution(detail.status, undefined, state), state };
   }
   const events = await newestHistory(arn, (read) => read.some(isStateEntered));
   const entered = events.find(isStateEntered);
@@ -156,17 +160,16 @@ async function readEndOfExecution(detail: ExecutionStatusChange["detail"]): Prom
   if (!entered || !state) throw new Error(`execution ${arn} (${detail.status}): no state with the deploy state document in its history`);
   const name = entered.stateEnteredEventDetails?.name ?? "";
   const error = terminalError(events) ?? (detail.error ? { error: detail.error, cause: detail.cause ?? "" } : undefined);
-  if (detail.status === "TIMED_OUT") return { outcome: "timed-out", state, stoppedAt: name, error };
-  if (detail.status === "ABORTED") return { outcome: "aborted", state, stoppedAt: name, error };
-  if (entered.type === "FailStateEntered") return { outcome: FAIL_STATE_OUTCOME[name] ?? "failed", state, error };
-  // Stopped at a state without a Catch (after cutover): the lock stays, a redrive resumes there.
-  return { outcome: "needs-attention", state, stoppedAt: name, error };
+  const outcome = outcomeOfExecution(detail.status, { type: entered.type, name }, state);
+  // A Fail state is an end of the definition's own; anywhere else it stopped (after cutover, the lock held, or
+  // timed out or aborted), a redrive resumes there.
+  return entered.type === "FailStateEntered" ? { outcome, state, error } : { outcome, state, stoppedAt: name, error };
 }
 
 export function outcomeDetail(end: EndOfExecution, execution: Pick<ExecutionStatusChange["detail"], "executionArn" | "name" | "status">): DeployOutcomeDetail {
   const { state } = end;
   const error = end.error ? { error: end.error.error, cause: truncate(readableCause(end.error.cause), CAUSE_MAX) } : null;
-  const redrivable = end.outcome === "needs-attention" || end.outcome === "timed-out" || end.outcome === "aborted";
+  const redrivable = resumesByRedrive(end.outcome, end.error?.error);
   const redriveCommand = redrivable ? `aws stepfunctions redrive-execution --execution-arn ${execution.executionArn}` : null;
   return {
     app: state.settings.app,
@@ -216,8 +219,11 @@ function outcomeMessage(end: EndOfExecution, error: DeployOutcomeDetail["error"]
         `${release} needs attention: "${end.stoppedAt}" failed (${reason}). ${lock} stays with this execution; ` +
         `fix the cause, then resume at that state: ${redriveCommand}`
       );
-    case "timed-out":
     case "aborted":
+    case "timed-out":
+      // Stopped by `immutable-deploy abort` to run the failure path itself (roll back, unlock): it publishes that outcome too.
+      if (!redriveCommand) return `${release} was aborted in "${end.stoppedAt}": ${error?.cause ?? reason}; its outcome follows`;
+      // Stopped by hand (console, stop-execution), after cutover, or timed out: the lock stays.
       return (
         `${release} ${end.outcome === "timed-out" ? "timed out" : "was aborted"} in "${end.stoppedAt}". ${lock} stays with this ` +
         `execution until it is resumed or a new deploy takes it over; resume at that state: ${redriveCommand}`
@@ -232,8 +238,11 @@ export function subjectLine(outcome: DeployOutcome, state: DeployState): string 
   return truncate(text.replace(/[^\x20-\x7E]/g, "?"), SUBJECT_MAX);
 }
 
-/** A Lambda error's Cause is a JSON document (`errorMessage`, `trace`...): keep just the message. */
-function readableCause(cause: string | undefined): string {
+/**
+ * A Lambda error's Cause is a JSON document (`errorMessage`, `trace`...): keep just the message. The operator CLI
+ * shows causes this way too.
+ */
+export function readableCause(cause: string | undefined): string {
   if (!cause) return "";
   try {
     const parsed = JSON.parse(cause) as { errorMessage?: unknown };

@@ -102,7 +102,11 @@ export function bakeRequestFor(request: DeployRequest, release: string): BakeReq
   };
 }
 
-/** The named image, which must exist, be available and be this app's (and for releases, this environment's). */
+/**
+ * The named image, which must exist, be available and be this app's. A release image of another environment is
+ * fine (a promotion: build once, deploy many); image retention keeps it while any environment claims or uses it
+ * (functions/applyImageRetention.ts).
+ */
 async function describeNamedImage(
   imageId: string,
   field: "imageId" | "baseImageId",
@@ -123,17 +127,11 @@ async function describeNamedImage(
 }
 
 function imageProblem(image: Image | undefined, role: string, settings: EnvironmentSettings): string | undefined {
-  const expected = `allowed: an available ${role} image tagged ${TAG.app}=${settings.app}${
-    role === IMAGE_ROLE.release ? ` and ${TAG.environment}=${settings.environment}` : ""
-  }`;
+  const expected = `allowed: an available ${role} image tagged ${TAG.app}=${settings.app} and ${TAG.role}=${role}`;
   if (!image) return `does not exist or is not visible to this account; ${expected}`;
   if (image.State !== "available") return `is ${image.State ?? "in an unknown state"}, not available; ${expected}`;
   if (tagValue(image.Tags, TAG.app) !== settings.app) return `is not tagged for app ${settings.app}; ${expected}`;
   if (tagValue(image.Tags, TAG.role) !== role) return `is not a ${role} image (${TAG.role}=${tagValue(image.Tags, TAG.role) ?? "none"}); ${expected}`;
-  // Image retention is per environment: an image another environment owns could be deregistered under us.
-  if (role === IMAGE_ROLE.release && tagValue(image.Tags, TAG.environment) !== settings.environment) {
-    return `belongs to environment ${tagValue(image.Tags, TAG.environment) ?? "(none)"}, not ${settings.environment}; ${expected}`;
-  }
   return undefined;
 }
 

@@ -14,7 +14,7 @@ import { pathToFileURL } from "node:url";
 import { USAGE_EXIT_CODE, UsageError, choiceOption, integerOption, readOptions, shown } from "../scripts/cli.js";
 import type { LoadBalancerKind } from "../simulator/region/timing.js";
 import { ProgressPrinter } from "./progress.js";
-import type { RehearsalOptions, RehearsalSummary } from "./rehearsal.js";
+import type { LiveRehearsal, RehearsalOptions, RehearsalSummary } from "./rehearsal.js";
 
 export { UsageError };
 
@@ -189,9 +189,10 @@ export async function main(argv: string[], startedAtMs = Date.now()): Promise<nu
     `rehearsal: deploying v1..v${releases} (${cli.instances} instance(s) each, ${cli.loadBalancer} load balancer, ${cli.requestsPerSecond} requests/s once v1 is live)`,
   );
   let printed = false;
+  let cliView = "";
   const print = (summary: RehearsalSummary, stillRunning: boolean) => {
     printed = true;
-    write(process.stdout, cli.json ? `${summaryJson(summary)}\n` : `${formatSummary(summary, { stillRunning })}\n`);
+    write(process.stdout, cli.json ? `${summaryJson(summary)}\n` : `${formatSummary(summary, { stillRunning })}\n${cliView}`);
   };
   // Loaded only now: the rehearsal's modules take a moment, and the line above is already out.
   const { runRehearsal, RehearsalAbortedError } = await import("./rehearsal.js");
@@ -202,12 +203,13 @@ export async function main(argv: string[], startedAtMs = Date.now()): Promise<nu
       log: progress,
       startedAtMs,
       signal: controller.signal,
-      beforeShutdown: cli.keepRunning
-        ? async (running) => {
-            print(running, true);
-            if (!controller.signal.aborted) await new Promise((done) => controller.signal.addEventListener("abort", done, { once: true }));
-          }
-        : undefined,
+      beforeShutdown: async (running, live) => {
+        // Read while everything still runs; printed last, after the summary.
+        if (!cli.json) cliView = await asTheCliShowsIt(live, running.url);
+        if (!cli.keepRunning) return;
+        print(running, true);
+        if (!controller.signal.aborted) await new Promise((done) => controller.signal.addEventListener("abort", done, { once: true }));
+      },
     });
     if (!printed) print(summary, false);
     return summary.ok ? 0 : 1;
@@ -228,6 +230,29 @@ export async function main(argv: string[], startedAtMs = Date.now()): Promise<nu
     process.stdout.off("error", onOutputError);
     process.stderr.off("error", onOutputError);
   }
+}
+
+/** The end of `npm start`: the rehearsal's stage as the operator CLI shows it (`status`, `history`; README "Day two"). */
+async function asTheCliShowsIt(live: LiveRehearsal, url: string): Promise<string> {
+  const { cliClients } = await import("../cli/aws.js");
+  const { runCli } = await import("../cli/main.js");
+  const { publishStacks, stageTemplates } = await import("../simulator/execution/deployedStage.js");
+  const { attachRegion } = await import("../simulator/region/middleware.js");
+  const templates = await stageTemplates(live.settings.loadBalancer.kind === "application" ? "dev01" : "classic01");
+  publishStacks(live.region, live.runner, templates, { SiteUrl: url });
+  const attachment = attachRegion(live.region, cliClients);
+  let text = "";
+  const io = { stdout: (t: string) => void (text += t), stderr: (t: string) => void (text += t), isTTY: Boolean(process.stdout.isTTY), env: process.env };
+  try {
+    for (const command of ["status", "history"]) {
+      const argv = [command, "--stage", live.settings.environment];
+      text += `\n$ npx immutable-deploy ${argv.join(" ")}\n`;
+      await runCli(argv, { io, now: () => live.region.now() });
+    }
+  } finally {
+    attachment.detach();
+  }
+  return text;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -7,7 +7,7 @@ import type { EnvironmentSettings, Outcome } from "../functions/lib/contract.js"
 import { DEFAULTS } from "../functions/lib/names.js";
 import { packRelease } from "../scripts/pack-release.js";
 import type { SimulatedRegion } from "../simulator/region/region.js";
-import type { ExecutionResult } from "../simulator/execution/runner.js";
+import type { DeployRunner, ExecutionResult } from "../simulator/execution/runner.js";
 import type { HealthCheckedPool } from "../simulator/region/services/health.js";
 import type { LoadBalancerKind, Timing } from "../simulator/region/timing.js";
 import type { AslDefinition } from "../stacks/stateMachineDefinition.js";
@@ -76,6 +76,7 @@ export interface LiveRehearsal {
   settings: EnvironmentSettings;
   host: ProcessInstanceHost;
   balancer: LoadBalancerClient;
+  runner: DeployRunner;
 }
 
 export interface DeployReport {
@@ -334,6 +335,8 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
     runner.onProgress((event) => printer.handle(event));
     const bucket = machinery.artifactBucketName(settings.app, settings.environment);
     runner.connectTrigger(bucket);
+    // Step Functions' API for the operator CLI (`npm start` ends with its `status` and `history`).
+    runner.connectApi();
 
     const deploys: DeployReport[] = [];
     for (const [index, release] of labels.entries()) {
@@ -382,7 +385,7 @@ export async function runRehearsal(options: RehearsalOptions = {}): Promise<Rehe
       ],
       ok: deploys.length === labels.length && deploys.every((deploy) => deploy.outcome === deploy.expected) && report.failedRequests === 0,
     };
-    await options.beforeShutdown?.(summary, { region, settings, host, balancer });
+    await options.beforeShutdown?.(summary, { region, settings, host, balancer, runner });
     return summary;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);

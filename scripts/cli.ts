@@ -5,6 +5,7 @@
  * stack trace. (`packer/base-hash.mjs` follows the same form in plain JS: CodeBuild runs it with bare node.)
  */
 import { parseArgs } from "node:util";
+import { didYouMean } from "../functions/lib/didYouMean.js";
 
 /** Exit code of a usage error (bad option or value), as most Unix tools use it. */
 export const USAGE_EXIT_CODE = 2;
@@ -50,7 +51,7 @@ export function readOptions<S extends Record<string, OptionSpec>>(argv: string[]
     if (token.kind === "option-terminator") continue;
     if (token.kind === "positional") throw new UsageError(shown(token.value), "not an option", `only options: ${names}`);
     const option = spec[token.name];
-    if (!option) throw new UsageError(token.rawName, "unknown option", names);
+    if (!option) throw new UsageError(token.rawName, `unknown option${didYouMean(`--${token.name}`, Object.keys(spec).map((name) => `--${name}`))}`, names);
     if (option.type === "boolean") {
       if (token.value !== undefined) throw new UsageError(`--${token.name}`, shown(token.value), "no value (it is a flag)");
       values[token.name] = true;

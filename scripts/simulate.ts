@@ -5,7 +5,7 @@
  */
 import "../simulator/offlineEnvironment.js";
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
+import { UsageError, readOptions } from "./cli.js";
 import { loadDeployDefinition } from "../stacks/stateMachineDefinition.js";
 import { parseScenario, runScenario, type ScenarioResult } from "../simulator/scenarios/scenario.js";
 
@@ -59,15 +59,13 @@ export function formatScenarioResult(result: ScenarioResult): string {
 }
 
 async function main() {
-  const { values } = parseArgs({
-    options: {
-      scenario: { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
+  const values = readOptions(process.argv.slice(2), {
+    scenario: { type: "string", allowed: "a scenario file (JSON), e.g. scenarios/normal-deploy.json" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) return console.log(USAGE);
-  if (!values.scenario) throw new Error(`--scenario is required; ${USAGE}`);
+  if (!values.scenario) throw new UsageError("--scenario", "missing", "a scenario file (JSON), e.g. scenarios/normal-deploy.json");
   let scenario: unknown;
   try {
     scenario = JSON.parse(await readFile(values.scenario, "utf8"));
@@ -87,5 +85,6 @@ async function main() {
 
 main().catch((error: unknown) => {
   console.error(`simulate: ${error instanceof Error ? error.message : String(error)}`);
+  if (error instanceof UsageError) console.error(`(npm run simulate -- --help lists every option)`);
   process.exit(2);
 });

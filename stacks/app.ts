@@ -7,8 +7,7 @@ import { type App, use } from "sst/constructs";
 import { Environment } from "./Environment.js";
 import { Pipeline } from "./Pipeline.js";
 import { deployOnlyProblems, loadStageConfig, STAGES, type StageConfig, StageConfigError, stageConfigError } from "./config.js";
-
-export const APP_NAME = "immutable-deploy";
+import { SST_APP_NAME } from "./stackNames.js";
 
 /**
  * Context the offline synthesis sets on its App: it never calls AWS, so the deploy-only checks are reported as
@@ -19,13 +18,15 @@ export const OFFLINE_SYNTHESIS = "immutable-deploy:offline-synthesis";
 /**
  * Every Lambda of the app. No source maps: SST would upload them through a custom resource of its own that
  * needs its bootstrap bucket, looked up in the account, so what a deploy creates would differ from what the
- * offline synthesis shows (and `--bundle` would need credentials).
+ * offline synthesis shows (and `--bundle` would need credentials). Minified: smaller packages to load at a cold
+ * start (BENCHMARK.md, "Stage function bundles"); `keepNames` (SST's) keeps the error classes' names, which
+ * Step Functions' Retry and Catch match.
  */
 export const FUNCTION_DEFAULTS = {
   runtime: "nodejs24.x",
   architecture: "arm_64",
   tracing: "active",
-  nodejs: { sourcemap: false },
+  nodejs: { sourcemap: false, minify: true },
 } as const;
 
 /**
@@ -36,14 +37,14 @@ export function appConfig(input: { stage?: string; region?: string } = {}, stage
   const stage = input.stage ?? process.env.SST_STAGE;
   // Without a stage SST picks a personal one; that, or a stage not in stacks/config.ts, the stacks refuse as
   // unknown, listing the configured ones (defineStacks, before anything is deployed).
-  if (!stage || !(stage in stages)) return { name: APP_NAME };
+  if (!stage || !(stage in stages)) return { name: SST_APP_NAME };
   const { region } = loadStageConfig(stage, stages);
   if (input.region && input.region !== region) {
     throw new StageConfigError(
       `Invalid configuration for stage "${stage}":\n  --region ${input.region}: the stage is configured for region ${region} (stacks/config.ts); allowed: no --region, or --region ${region}`,
     );
   }
-  return { name: APP_NAME, region };
+  return { name: SST_APP_NAME, region };
 }
 
 /** SST's `stacks(app)`: both stacks, and, outside the offline synthesis, what only a deploy can check. */

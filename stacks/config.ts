@@ -12,8 +12,11 @@ import { allowedErrorMap, allowedKeysAt, didYouMean, show, valueAt } from "../fu
  * field, the value and what is allowed.
  */
 
-const intRange = (min: number, max: number) => {
-  const allowed = `an integer from ${min} to ${max}`;
+/** Why capacities stop at 500 (see maxCapacity). */
+const TARGET_QUOTA_REASON = "twice that, the old and the new group during a swap, must fit the load balancer's default quota of 1,000 targets";
+
+const intRange = (min: number, max: number, why?: string) => {
+  const allowed = `an integer from ${min} to ${max}${why ? ` (${why})` : ""}`;
   return z
     .number({ invalid_type_error: allowed, required_error: allowed })
     .int({ message: allowed })
@@ -158,7 +161,11 @@ export const StageConfigSchema = z
       .optional(),
     minCapacity: intRange(0, 500).default(DEFAULTS.minCapacity),
     desiredCapacity: intRange(1, 500).default(DEFAULTS.desiredCapacity),
-    maxCapacity: intRange(1, 500).default(DEFAULTS.maxCapacity),
+    // At most 500: during a swap the old and the new group are both registered with the load balancer, and it
+    // takes 1,000 targets by default ("Targets per Target Group per Region", "Targets per Application Load
+    // Balancer", "Registered Instances per Classic Load Balancer": ELB User Guides, quotas; the simulated region
+    // enforces it). A live group an operator scaled beyond that (carried over) needs a raised quota.
+    maxCapacity: intRange(1, 500, TARGET_QUOTA_REASON).default(DEFAULTS.maxCapacity),
     healthCheck: z
       .object({
         path: pattern(/^\/[A-Za-z0-9._~\/-]*$/, 'an absolute URL path such as "/api/status/health"').default(
@@ -175,6 +182,11 @@ export const StageConfigSchema = z
     drainingSeconds: intRange(0, 3600).default(DEFAULTS.drainingSeconds),
     /** Seconds after launch before the group acts on failed load-balancer health checks. */
     healthCheckGracePeriodSeconds: intRange(0, 7200).default(DEFAULTS.healthCheckGracePeriodSeconds),
+    /**
+     * Seconds after the new instances go InService during which a release whose every target failed the load
+     * balancer's health check (unhealthyThreshold in a row) is not yet rolled back: for apps that start slowly.
+     */
+    slowStartAllowanceSeconds: intRange(0, 7200).default(DEFAULTS.slowStartAllowanceSeconds),
     /** The app's port on the instance (nginx listens on 80 and proxies to it). */
     appPort: intRange(1024, 65535).default(DEFAULTS.appPort),
     /** Node.js version baked into the base image: a released version (NODE_RELEASES). */
@@ -228,6 +240,9 @@ export const StageConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["minCapacity"], message: `at most desiredCapacity (${c.desiredCapacity})` });
     if (c.desiredCapacity > c.maxCapacity)
       ctx.addIssue({ code: "custom", path: ["desiredCapacity"], message: `at most maxCapacity (${c.maxCapacity})` });
+    // Past the grace period a release not healthy at the load balancer is rolled back anyway.
+    if (c.slowStartAllowanceSeconds > c.healthCheckGracePeriodSeconds)
+      ctx.addIssue({ code: "custom", path: ["slowStartAllowanceSeconds"], message: `at most healthCheckGracePeriodSeconds (${c.healthCheckGracePeriodSeconds})` });
     if (c.healthCheck.timeoutSeconds >= c.healthCheck.intervalSeconds)
       ctx.addIssue({
         code: "custom",

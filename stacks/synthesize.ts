@@ -9,12 +9,11 @@ import { useFunctions } from "sst/constructs/Function.js";
 import { initProject, useProject } from "sst/project.js";
 import { useRuntimeHandlers } from "sst/runtime/handlers.js";
 import sstConfig from "../sst.config.js";
-import { APP_NAME, OFFLINE_SYNTHESIS } from "./app.js";
+import { OFFLINE_SYNTHESIS } from "./app.js";
 import { deployOnlyProblems, loadStageConfig } from "./config.js";
+import { STACK_IDS, type StackId, stackName as sstStackName } from "./stackNames.js";
 
-/** The stacks of the app, by the id SST gives them (`<stage>-immutable-deploy-<Id>`). */
-export const STACK_IDS = ["Environment", "Pipeline"] as const;
-export type StackId = (typeof STACK_IDS)[number];
+export { STACK_IDS, type StackId };
 
 /** The prefix of the temporary cloud-assembly directories, removed after each synthesis. */
 export const SYNTH_DIR_PREFIX = "immutable-deploy-synth-";
@@ -30,17 +29,29 @@ export interface SynthesizedApp {
   notes: string[];
 }
 
+/** Plain syntheses (no nag, no bundle) of this process, by stage: the same stage is synthesized once. */
+const synthesized = new Map<string, Promise<SynthesizedApp>>();
+
 /**
  * Synthesizes every stack of a stage offline, as `sst deploy` would (the same sst.config.ts, the lookups
  * cached in cdk.context.json), but with no credentials and no network: the App carries OFFLINE_SYNTHESIS, so
  * the deploy-only checks become notes. The Lambda code is a placeholder unless `bundle` is set, which builds it
  * with esbuild as a deploy does; either way SST finishes the app as for a deploy (see finishOffline). The cloud
  * assembly goes to a temporary directory removed before this returns: everything is read into memory first.
+ * A plain synthesis is done once per stage and process (the simulator, the rehearsal and the tests read it again).
  */
-export async function synthesizeApp(
-  stage: string,
-  options: { nag?: boolean; bundle?: boolean } = {},
-): Promise<SynthesizedApp> {
+export function synthesizeApp(stage: string, options: { nag?: boolean; bundle?: boolean } = {}): Promise<SynthesizedApp> {
+  if (options.nag || options.bundle) return synthesizeAppNow(stage, options);
+  let synthesis = synthesized.get(stage);
+  if (!synthesis) {
+    synthesis = synthesizeAppNow(stage, options);
+    synthesized.set(stage, synthesis);
+    synthesis.catch(() => synthesized.delete(stage));
+  }
+  return synthesis;
+}
+
+async function synthesizeAppNow(stage: string, options: { nag?: boolean; bundle?: boolean }): Promise<SynthesizedApp> {
   const config = loadStageConfig(stage); // fail early, with the configuration error, before SST starts
   await initProject({ stage });
   const outdir = await mkdtemp(path.join(os.tmpdir(), SYNTH_DIR_PREFIX));
@@ -59,7 +70,7 @@ export async function synthesizeApp(
     await sstConfig.stacks(app);
     await finishOffline(app, { bundle: options.bundle ?? false, placeholderDir: path.join(outdir, "placeholder-code") });
     const assembly = app.synth();
-    const stackName = (id: StackId) => `${stage}-${APP_NAME}-${id}`;
+    const stackName = (id: StackId) => sstStackName(stage, id);
     const stacks = new Map(
       STACK_IDS.map((id) => {
         const artifact = assembly.getStackByName(stackName(id));

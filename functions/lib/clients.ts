@@ -18,19 +18,27 @@ import { SNSClient } from "@aws-sdk/client-sns";
  */
 export const CLIENT_RETRY = { maxAttempts: 4, retryMode: "standard" } as const;
 
+/** A fresh copy of CLIENT_RETRY per client; a plain spread in the argument would keep every client in every bundle. */
+const clientConfig = () => ({ ...CLIENT_RETRY });
+
 /**
  * SDK clients, created once per Lambda container (module scope). Region and credentials come from the
  * Lambda environment. Tests replace them with aws-sdk-client-mock; the simulator adds a middleware that
  * answers every command from its simulated region.
+ *
+ * Each construction is marked pure, so a stage function's bundle keeps only the clients its code uses: esbuild
+ * drops an unused pure `new` and then the client's package (the SDK packages declare `"sideEffects": false`).
+ * Without the marks every bundle carried all nine clients, loaded at every cold start (issue 17;
+ * test/stacks/bundles.test.ts checks each bundle against its function's role).
  */
-export const autoScaling = new AutoScalingClient({ ...CLIENT_RETRY });
-export const ec2 = new EC2Client({ ...CLIENT_RETRY });
-export const elbv2 = new ElasticLoadBalancingV2Client({ ...CLIENT_RETRY });
-export const elb = new ElasticLoadBalancingClient({ ...CLIENT_RETRY });
-export const dynamodb = new DynamoDBClient({ ...CLIENT_RETRY });
-export const sfn = new SFNClient({ ...CLIENT_RETRY });
-export const sns = new SNSClient({ ...CLIENT_RETRY });
-export const eventBridge = new EventBridgeClient({ ...CLIENT_RETRY });
-export const cloudWatch = new CloudWatchClient({ ...CLIENT_RETRY });
+export const autoScaling = /* @__PURE__ */ new AutoScalingClient(/* @__PURE__ */ clientConfig());
+export const ec2 = /* @__PURE__ */ new EC2Client(/* @__PURE__ */ clientConfig());
+export const elbv2 = /* @__PURE__ */ new ElasticLoadBalancingV2Client(/* @__PURE__ */ clientConfig());
+export const elb = /* @__PURE__ */ new ElasticLoadBalancingClient(/* @__PURE__ */ clientConfig());
+export const dynamodb = /* @__PURE__ */ new DynamoDBClient(/* @__PURE__ */ clientConfig());
+export const sfn = /* @__PURE__ */ new SFNClient(/* @__PURE__ */ clientConfig());
+export const sns = /* @__PURE__ */ new SNSClient(/* @__PURE__ */ clientConfig());
+export const eventBridge = /* @__PURE__ */ new EventBridgeClient(/* @__PURE__ */ clientConfig());
+export const cloudWatch = /* @__PURE__ */ new CloudWatchClient(/* @__PURE__ */ clientConfig());
 
 export const allClients = [autoScaling, ec2, elbv2, elb, dynamodb, sfn, sns, eventBridge, cloudWatch] as const;

@@ -27,6 +27,11 @@ export interface EnvironmentSettings {
   mixedInstances?: MixedInstancesSettings;
   healthCheck: { intervalSeconds: number; healthyThreshold: number; unhealthyThreshold: number };
   healthCheckGracePeriodSeconds: number;
+  /**
+   * Seconds after the new instances went InService during which targets that all failed `unhealthyThreshold`
+   * consecutive checks do not yet roll the release back (an app that starts slowly); then they do, at once.
+   */
+  slowStartAllowanceSeconds: number;
   drainingSeconds: number;
   timeouts: {
     lockWaitSeconds: number;
@@ -72,6 +77,11 @@ export interface DeployConfig {
   mixedInstances?: MixedInstancesSettings;
   healthCheck: { intervalSeconds: number; healthyThreshold: number; unhealthyThreshold: number };
   healthCheckGracePeriodSeconds: number;
+  /**
+   * Seconds after the new instances went InService during which targets that all failed `unhealthyThreshold`
+   * consecutive checks do not yet roll the release back (an app that starts slowly); then they do, at once.
+   */
+  slowStartAllowanceSeconds: number;
   drainingSeconds: number;
   timeouts: EnvironmentSettings["timeouts"];
   retainReleaseImages: number;
@@ -107,6 +117,7 @@ export function environmentSettings(config: DeployConfig, resources: Environment
       unhealthyThreshold: config.healthCheck.unhealthyThreshold,
     },
     healthCheckGracePeriodSeconds: config.healthCheckGracePeriodSeconds,
+    slowStartAllowanceSeconds: config.slowStartAllowanceSeconds,
     drainingSeconds: config.drainingSeconds,
     timeouts: { ...config.timeouts },
     retainReleaseImages: config.retainReleaseImages,
@@ -344,8 +355,12 @@ export interface CleanupResult {
 export interface RetentionResult {
   kept: string[];
   deregistered: string[];
+  /** Images this environment let go of that stay: another environment claims them or a group of the app uses them. */
+  released: string[];
   deletedSnapshots: string[];
   skipped: boolean;
+  /** Expired images left for the next deploy: each run deregisters at most RETENTION_BATCH (applyImageRetention.ts). */
+  remaining?: number;
 }
 
 /** $.rollback */

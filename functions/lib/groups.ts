@@ -29,17 +29,21 @@ export function tagValue(tags: { Key?: string; Value?: string }[] | undefined, k
 }
 
 /** Every Auto Scaling group this project created for the environment (tag filters, all pages). */
-export async function describeEnvironmentGroups(settings: EnvironmentSettings): Promise<AutoScalingGroup[]> {
+export function describeEnvironmentGroups(settings: Pick<EnvironmentSettings, "app" | "environment">): Promise<AutoScalingGroup[]> {
+  return describeTaggedGroups([
+    { Name: `tag:${TAG.app}`, Values: [settings.app] },
+    { Name: `tag:${TAG.environment}`, Values: [settings.environment] },
+  ]);
+}
+
+/** Every Auto Scaling group this project created for the app, in any environment of this account and region. */
+export function describeAppGroups(app: string): Promise<AutoScalingGroup[]> {
+  return describeTaggedGroups([{ Name: `tag:${TAG.app}`, Values: [app] }]);
+}
+
+async function describeTaggedGroups(filters: { Name: string; Values: string[] }[]): Promise<AutoScalingGroup[]> {
   const groups: AutoScalingGroup[] = [];
-  const pages = paginateDescribeAutoScalingGroups(
-    { client: autoScaling, pageSize: 100 },
-    {
-      Filters: [
-        { Name: `tag:${TAG.app}`, Values: [settings.app] },
-        { Name: `tag:${TAG.environment}`, Values: [settings.environment] },
-      ],
-    },
-  );
+  const pages = paginateDescribeAutoScalingGroups({ client: autoScaling, pageSize: 100 }, { Filters: filters });
   for await (const page of pages) groups.push(...(page.AutoScalingGroups ?? []));
   return groups;
 }

@@ -31,7 +31,16 @@ export interface InstanceLoadBalancerHealth {
   state: string;
   /** Its reason code and description (`Target.FailedHealthChecks: Health checks failed with these codes: [503]`). */
   reason?: string;
+  /**
+   * It failed `unhealthyThreshold` consecutive health checks: ALB's `unhealthy` (a target that fails
+   * UnhealthyThresholdCount checks in a row; ALB User Guide, "Health checks for your target groups"), classic ELB's
+   * `OutOfService` "Instance has failed at least the UnhealthyThreshold number of health checks consecutively."
+   */
+  failedChecks: boolean;
 }
+
+/** Classic ELB's description of an instance that failed its health checks (DescribeInstanceHealth). */
+const CLASSIC_FAILED_CHECKS = "failed at least the unhealthythreshold";
 
 /** `i-0abc unhealthy (Target.FailedHealthChecks: Health checks failed)`: one instance's health, for messages. */
 export function describeInstanceState(health: InstanceLoadBalancerHealth): string {
@@ -133,7 +142,13 @@ export async function describeInstanceHealth(
       if (!instanceId) continue;
       const state = description.TargetHealth?.State ?? "unknown";
       // Only `healthy` takes traffic; `initial`, `unhealthy`, `draining`, `unused`, `unavailable` do not.
-      record({ instanceId, healthy: state === "healthy", state, reason: reasonOf(description.TargetHealth?.Reason, description.TargetHealth?.Description) });
+      record({
+        instanceId,
+        healthy: state === "healthy",
+        state,
+        reason: reasonOf(description.TargetHealth?.Reason, description.TargetHealth?.Description),
+        failedChecks: state === "unhealthy",
+      });
     }
   } else {
     const answer = await elb.send(new DescribeInstanceHealthCommand({ LoadBalancerName: loadBalancer.loadBalancerName }));
@@ -147,10 +162,11 @@ export async function describeInstanceHealth(
         healthy: state === "InService" && !draining,
         state: draining ? "draining" : state,
         reason: reasonOf(instanceState.ReasonCode, instanceState.Description),
+        failedChecks: state === "OutOfService" && (instanceState.Description ?? "").toLowerCase().includes(CLASSIC_FAILED_CHECKS),
       });
     }
   }
   return instanceIds.map(
-    (instanceId) => registered.get(instanceId) ?? { instanceId, healthy: false, state: "not registered" },
+    (instanceId) => registered.get(instanceId) ?? { instanceId, healthy: false, state: "not registered", failedChecks: false },
   );
 }

@@ -18,6 +18,11 @@ export const TAG = {
   /** On snapshots whose image retention deregistered: deleted on this or a later run. */
   pendingDelete: "immutable-deploy:pending-delete",
   /**
+   * Prefix of the claim an environment's image retention puts on each release image it keeps,
+   * `immutable-deploy:retained-by:<environment>` (see `retainedByTag`).
+   */
+  retainedByPrefix: "immutable-deploy:retained-by:",
+  /**
    * On a group whose scaling a deploy holds (functions/lib/groupConfiguration.ts): the processes it suspended,
    * comma-separated, so that releasing resumes exactly those and a carry-over never takes them for an operator's.
    */
@@ -39,6 +44,15 @@ export const SCALING = {
   /** Target tracking's predefined metrics, by the configuration's `metric`. */
   predefinedMetric: { cpu: "ASGAverageCPUUtilization", requestCountPerTarget: "ALBRequestCountPerTarget" },
 } as const;
+
+/**
+ * The tag key by which `environment` claims a release image: an image is deregistered only once no environment
+ * claims it and no group of the app uses it. One key per environment, so claims are added and withdrawn one at a
+ * time without a read-modify-write of a shared value (EC2: 50 tags per resource, keys up to 128 characters).
+ */
+export function retainedByTag(environment: string): string {
+  return `${TAG.retainedByPrefix}${environment}`;
+}
 
 export const IMAGE_ROLE = { base: "base", release: "release" } as const;
 
@@ -110,6 +124,11 @@ export const ERROR = {
   // Raised by the state machine when a wait loop reports `failed`.
   releaseUnhealthy: "ReleaseUnhealthy",
   lockTimeout: "LockTimeout",
+  /**
+   * Given to StopExecution by `immutable-deploy abort` when it then runs the failure path itself (before the
+   * release went live: roll back, unlock); the outcome notification of the ABORTED status says so.
+   */
+  aborted: "DeployAborted",
 } as const;
 
 /**
@@ -177,6 +196,8 @@ export const DEFAULTS = {
   desiredCapacity: 2,
   maxCapacity: 4,
   healthCheckGracePeriodSeconds: 300,
+  /** A release whose every new target failed the health check is rolled back at once (0: no allowance). */
+  slowStartAllowanceSeconds: 0,
   retainReleaseImages: 3,
   appPort: 3000,
   lockWaitSeconds: 3600,

@@ -28,6 +28,11 @@ export const SLOW_BOOT_AFTER_SECONDS = 120;
 export const FAILED_LAUNCHES_TO_GIVE_UP = 3;
 /** Replacing an unhealthy instance (terminate, launch, boot) takes minutes: no need to look often. */
 export const REPLACEMENT_POLL_SECONDS = 15;
+/**
+ * Old instances draining at the load balancer: they leave as soon as their last in-flight request ends (usually
+ * within seconds of the detach), so the check asks every few seconds instead of sleeping through the whole delay.
+ */
+export const DRAIN_POLL_SECONDS = 5;
 /** Instances terminating after scale-in: EC2 shutdown takes tens of seconds. */
 export const TERMINATION_POLL_SECONDS = 5;
 

@@ -8,6 +8,7 @@ import type { SimBakeRequest } from "../region/services/codebuild.js";
 import { onRegionTime, Sandbox } from "../region/virtualTime.js";
 import { executionEndedPattern, releaseUploadPattern, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
 import { type Json, namedError, readPath, runAsl, type TaskHandler, taskTarget } from "./asl.js";
+import { HistoryRecorder } from "./history.js";
 
 /**
  * Runs the real synthesized deploy state machine against a simulated region, as Step Functions and Lambda
@@ -18,10 +19,11 @@ import { type Json, namedError, readPath, runAsl, type TaskHandler, taskTarget }
  * park on `region.scheduler`. The runner never moves time itself: the caller drives it (`scheduler.drive` for
  * virtual time, a wall-clock driver for the local rehearsal).
  *
- * As Step Functions does, it keeps each execution's history in the region (GetExecutionHistory) and puts a
- * "Step Functions Execution Status Change" event on the region's default bus at every status change; the
+ * As Step Functions does, it keeps each execution's history in the region (GetExecutionHistory, history.ts) and
+ * puts a "Step Functions Execution Status Change" event on the region's default bus at every status change; the
  * Pipeline's rule on them (`executionEndedPattern`) invokes the notify function asynchronously, as Lambda runs
- * an EventBridge target (two retries on error, one and two minutes apart).
+ * an EventBridge target (two retries on error, one and two minutes apart). `connectApi` serves the state
+ * machine through the region's Step Functions API (StartExecution, StopExecution, RedriveExecution, ...).
  */
 
 export interface RunnerOptions {
@@ -48,7 +50,7 @@ export interface ProgressEvent {
 }
 
 export interface ExecutionResult {
-  status: "SUCCEEDED" | "FAILED";
+  status: "SUCCEEDED" | "FAILED" | "ABORTED";
   outcome: Outcome;
   error?: string;
   cause?: string;
@@ -79,6 +81,10 @@ export interface Execution {
   notifications: NotifyResult[];
   /** The notify function's runs for the last end, delivered by the region's EventBridge rule. */
   notified?: Promise<void>;
+  /** Its Step Functions history (GetExecutionHistory). */
+  history: HistoryRecorder;
+  /** Stops the current run for good (StopExecution); set while a run is in progress. */
+  halt?: (result: ExecutionResult, notified: Promise<void>) => void;
 }
 
 /** The nth call (1-based, default the first) of "<Service:Operation>" by the execution's stage functions. */
@@ -118,6 +124,8 @@ export class DeployRunner {
   private readonly invocation = new AsyncLocalStorage<Invocation>();
   private readonly handlers = new Map<StageFunctionId, Promise<StageHandler>>();
   private sequence = 0;
+  /** What `stop` reports of the run in progress. */
+  private readonly runCounts = new Map<Execution, { startedAtMs: number; lambdaInvocations: () => number; lambdaErrors: Record<string, number> }>();
 
   constructor(options: RunnerOptions) {
     this.region = options.region;
@@ -159,7 +167,8 @@ export class DeployRunner {
       return current.crashed;
     });
     if (options.loseResponseAfter) this.afterCall(arn, options.loseResponseAfter, (operation) => new LostResponse(operation));
-    const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never, redriveCount: 0, notifications: [] };
+    const history = new HistoryRecorder(this.region, arn, this.definition);
+    const execution: Execution = { arn, name, input, stateInputs: {}, visited: [], done: undefined as never, redriveCount: 0, notifications: [], history };
     const startDate = new Date(this.region.now());
     this.region.stepFunctions.recordExecution({
       executionArn: arn,
@@ -169,7 +178,7 @@ export class DeployRunner {
       startMs: startDate.getTime(),
       input: JSON.stringify(input),
     });
-    this.region.stepFunctions.recordHistory(arn, { type: "ExecutionStarted", executionStartedEventDetails: { input: JSON.stringify(input) } });
+    history.executionStarted(input, this.roleArn);
     this.executionsByArn.set(arn, execution);
     this.statusChanged(execution);
     execution.done = this.run(execution, input, startDate.toISOString());
@@ -177,14 +186,23 @@ export class DeployRunner {
     return execution;
   }
 
-  /** Redrives a failed execution: same ARN and input, from the state that failed, with that state's input. */
+  /**
+   * Redrives a failed or stopped execution: same ARN and input, from the state that failed (or was running when
+   * it stopped), with that state's input.
+   */
   redrive(execution: Execution): Execution {
     const failedState = execution.result?.failedState;
-    if (!execution.result || execution.result.status !== "FAILED" || !failedState)
-      throw new Error(`execution ${execution.name} has not failed; only a failed execution can be redriven`);
+    if (!execution.result || execution.result.status === "SUCCEEDED" || !failedState)
+      throw new Error(`execution ${execution.name} has not failed; only a failed or aborted execution can be redriven`);
     execution.redriveCount += 1;
-    this.region.stepFunctions.updateExecution(execution.arn, { status: "RUNNING", redriveCount: execution.redriveCount, error: undefined, cause: undefined });
-    this.region.stepFunctions.recordHistory(execution.arn, { type: "ExecutionRedriven", executionRedrivenEventDetails: { redriveCount: execution.redriveCount } });
+    this.region.stepFunctions.updateExecution(execution.arn, {
+      status: "RUNNING",
+      redriveCount: execution.redriveCount,
+      redriveMs: this.region.now(),
+      error: undefined,
+      cause: undefined,
+    });
+    execution.history.executionRedriven(execution.redriveCount);
     this.statusChanged(execution);
     const previous = execution.result;
     execution.result = undefined;
@@ -192,41 +210,54 @@ export class DeployRunner {
     return execution;
   }
 
-  private async run(execution: Execution, input: Json, startTime: string, startAt?: string): Promise<ExecutionResult> {
+  private run(execution: Execution, input: Json, startTime: string, startAt?: string): Promise<ExecutionResult> {
+    const run = this.stoppable(execution);
+    return run.until(this.runAsl(execution, input, startTime, run.alive, startAt));
+  }
+
+  private async runAsl(execution: Execution, input: Json, startTime: string, alive: () => boolean, startAt?: string): Promise<ExecutionResult> {
     const startedAtMs = this.region.now();
     let lambdaInvocations = 0;
     const lambdaErrors: Record<string, number> = {};
+    this.runCounts.set(execution, { startedAtMs, lambdaInvocations: () => lambdaInvocations, lambdaErrors });
     const run = await runAsl(this.definition, input, {
       startAt,
       context: { Execution: { Id: execution.arn, Name: execution.name, StartTime: startTime, Input: execution.input } },
-      sleep: (seconds) => this.region.scheduler.sleep(seconds),
+      sleep: (seconds) => unlessStopped(alive, () => this.region.scheduler.sleep(seconds)),
       fixedWaitSeconds: this.fixedPollSeconds,
       taskHandler: (stateName, state): TaskHandler => {
         const target = taskTarget(state);
-        if (target.kind === "codebuild-sync") return (parameters) => this.bake(parameters);
+        if (target.kind === "codebuild-sync")
+          return (parameters) =>
+            unlessStopped(alive, () => execution.history.serviceTask(stateName, state.Resource, parameters, () => this.bake(parameters)));
         if (target.kind === "lambda")
-          return (payload) => {
-            lambdaInvocations += 1;
-            return this.invokeLambda(execution, target.fn, payload).catch((error: Error) => {
-              lambdaErrors[error.name] = (lambdaErrors[error.name] ?? 0) + 1;
-              throw error;
+          return (payload) =>
+            unlessStopped(alive, () => {
+              lambdaInvocations += 1;
+              return execution.history.lambda(stateName, state.Resource, payload, () =>
+                this.invokeLambda(execution, target.fn, payload).catch((error: Error) => {
+                  lambdaErrors[error.name] = (lambdaErrors[error.name] ?? 0) + 1;
+                  throw error;
+                }),
+              );
             });
-          };
         return async () => {
           throw namedError("States.Runtime", `the simulated region cannot run Task "${stateName}": resource ${target.resource}`);
         };
       },
       onEvent: (event) => {
+        if (!alive()) return;
+        execution.history.state(event);
         const timeMs = this.region.now();
         if (event.type === "entered") {
           execution.visited.push(event.state);
           execution.stateInputs[event.state] = event.input;
         }
-        this.recordStateEvent(execution, event);
         const message = event.type === "exited" ? progressMessage(this.definition.States[event.state], event.output) : undefined;
         this.emit({ execution: execution.name, state: event.state, type: event.type, ...(message ? { message } : {}), timeMs });
       },
     });
+    if (!alive()) return NEVER;
     const endedAtMs = this.region.now();
     const common = { stateTransitions: run.stateTransitions, lambdaInvocations, lambdaErrors, startedAtMs, endedAtMs };
     let result: ExecutionResult;
@@ -251,12 +282,8 @@ export class DeployRunner {
       ...(result.output !== undefined ? { output: JSON.stringify(result.output) } : {}),
       ...(result.error ? { error: result.error, cause: result.cause } : {}),
     });
-    this.region.stepFunctions.recordHistory(
-      execution.arn,
-      result.status === "SUCCEEDED"
-        ? { type: "ExecutionSucceeded", executionSucceededEventDetails: { output: JSON.stringify(result.output ?? null) } }
-        : { type: "ExecutionFailed", executionFailedEventDetails: { error: result.error, cause: result.cause } },
-    );
+    if (result.status === "SUCCEEDED") execution.history.executionSucceeded(result.output);
+    else execution.history.executionFailed(result.error, result.cause);
     // Step Functions' status-change event: the outcome rule delivers it to the notify function.
     execution.notified = undefined;
     this.statusChanged(execution);
@@ -271,20 +298,10 @@ export class DeployRunner {
     return result;
   }
 
-  /** A Task's Lambda invocation, recorded in the execution's history as Step Functions records it. */
+  /** A Task's Lambda invocation (twice in a row with `invokeTwice`: the state machine gets the second answer). */
   private async invokeLambda(execution: Execution, fn: StageFunctionId, payload: Json): Promise<Json> {
-    const history = (event: Parameters<SimulatedRegion["stepFunctions"]["recordHistory"]>[1]) => this.region.stepFunctions.recordHistory(execution.arn, event);
-    history({ type: "LambdaFunctionScheduled", lambdaFunctionScheduledEventDetails: { resource: `arn:aws:lambda:${this.region.regionName}:${this.region.account}:function:sim-${fn}`, input: JSON.stringify(payload) } });
-    history({ type: "LambdaFunctionStarted" });
-    try {
-      if (this.invokeTwice) await this.invokeHandler(execution.arn, fn, payload);
-      const output = await this.invokeHandler(execution.arn, fn, payload);
-      history({ type: "LambdaFunctionSucceeded", lambdaFunctionSucceededEventDetails: { output: JSON.stringify(output) } });
-      return output;
-    } catch (error) {
-      history({ type: "LambdaFunctionFailed", lambdaFunctionFailedEventDetails: { error: (error as Error).name, cause: (error as Error).message } });
-      throw error;
-    }
+    if (this.invokeTwice) await this.invokeHandler(execution.arn, fn, payload);
+    return this.invokeHandler(execution.arn, fn, payload);
   }
 
   /**
@@ -366,14 +383,80 @@ export class DeployRunner {
     execution.notified = previous.then(attempt);
   }
 
-  /** The history event Step Functions records for a state entered or exited (`TaskStateEntered`, `FailStateEntered`, ...). */
-  private recordStateEvent(execution: Execution, event: { type: string; state: string; input?: Json; output?: Json }): void {
-    const type = this.definition.States[event.state]?.Type;
-    if (!type) return;
-    if (event.type === "entered")
-      this.region.stepFunctions.recordHistory(execution.arn, { type: `${type}StateEntered` as never, stateEnteredEventDetails: { name: event.state, input: JSON.stringify(event.input ?? null) } });
-    else if (event.type === "exited")
-      this.region.stepFunctions.recordHistory(execution.arn, { type: `${type}StateExited` as never, stateExitedEventDetails: { name: event.state, output: JSON.stringify(event.output ?? null) } });
+  // ---- Step Functions' API (StartExecution, RedriveExecution, StopExecution, DescribeStateMachine) ----
+
+  private get roleArn(): string {
+    return `arn:aws:iam::${this.region.account}:role/${this.settings.app}-${this.settings.environment}-deploy-role`;
+  }
+
+  /**
+   * Serves the state machine through the region's Step Functions API: StartExecution starts a run here,
+   * RedriveExecution and StopExecution act on one, DescribeStateMachine returns the definition this runner
+   * runs (settings injected, as the deployed one has them). Returns the state machine's ARN.
+   */
+  connectApi(): string {
+    const executionOf = (arn: string) => {
+      const execution = this.executionsByArn.get(arn);
+      if (!execution) throw new Error(`execution ${arn} is not one of this runner's`);
+      return execution;
+    };
+    this.region.stepFunctions.registerStateMachine({
+      arn: this.stateMachineArn,
+      name: this.stateMachineArn.slice(this.stateMachineArn.lastIndexOf(":") + 1),
+      definition: JSON.stringify(this.definition),
+      roleArn: this.roleArn,
+      control: {
+        start: (input, name) => this.start(input as Json, { name }).arn,
+        redrive: (arn) => void this.redrive(executionOf(arn)),
+        stop: (arn, error, cause) => this.stop(executionOf(arn), error, cause),
+      },
+    });
+    return this.stateMachineArn;
+  }
+
+  /**
+   * StopExecution: the execution ends ABORTED at once, where it is (a redrive resumes that state), and its
+   * status change goes on the bus like any other (the outcome rule notifies "aborted"). Its run is frozen: no
+   * Task or Wait starts again and nothing more is recorded; a Lambda invocation in flight finishes, as in
+   * Lambda, but its result is dropped.
+   */
+  stop(execution: Execution, error?: string, cause?: string): void {
+    if (execution.result || !execution.halt) return;
+    const counts = this.runCounts.get(execution);
+    const failedState = execution.history.currentState ?? execution.visited.at(-1);
+    const endedAtMs = this.region.now();
+    const result: ExecutionResult = {
+      status: "ABORTED",
+      outcome: "failed",
+      ...(error !== undefined ? { error } : {}),
+      ...(cause !== undefined ? { cause } : {}),
+      failedState,
+      stateTransitions: execution.visited.length,
+      lambdaInvocations: counts?.lambdaInvocations() ?? 0,
+      lambdaErrors: { ...counts?.lambdaErrors },
+      startedAtMs: counts?.startedAtMs ?? endedAtMs,
+      endedAtMs,
+    };
+    execution.history.executionAborted(error, cause);
+    execution.result = result;
+    this.region.stepFunctions.updateExecution(execution.arn, { status: "ABORTED", stopMs: endedAtMs, error, cause });
+    execution.notified = undefined;
+    this.statusChanged(execution);
+    const notified = execution.notified ?? Promise.resolve();
+    execution.halt(result, notified);
+    this.emit({ execution: execution.name, state: failedState ?? STATE.succeeded, type: "failed", message: `${error ?? "Aborted"}: ${cause ?? ""}`, timeMs: endedAtMs });
+  }
+
+  /** A run that `stop` can end: `alive` turns false, and the run's promise settles with the stop's result once notified. */
+  private stoppable(execution: Execution): { alive: () => boolean; until(running: Promise<ExecutionResult>): Promise<ExecutionResult> } {
+    let stopped = false;
+    let settle!: (result: Promise<ExecutionResult>) => void;
+    const halted = new Promise<ExecutionResult>((resolve) => (settle = resolve));
+    execution.halt = (result, notified) => {
+      stopped = true;
+      settle(notified.then(() => result));
+    };
+    return { alive: () => !stopped, until: (running) => Promise.race([running, halted]) };
   }
 
   /**
@@ -445,6 +528,18 @@ export class DeployRunner {
 const NOTIFY_RETRY_DELAYS_SECONDS = [0, 60, 120] as const;
 /** How the notify function's runs appear in progress events (it is no state of the definition). */
 export const NOTIFY_PROGRESS_STATE = "(outcome notification)";
+
+/** A stopped run waits here for good. */
+const NEVER: Promise<never> = new Promise<never>(() => undefined);
+
+/** Runs `work` unless the run was stopped, before or meanwhile: then it never settles (and so the run never moves on). */
+function unlessStopped<T>(alive: () => boolean, work: () => Promise<T>): Promise<T> {
+  if (!alive()) return NEVER;
+  return work().then(
+    (value) => (alive() ? value : NEVER),
+    (error) => (alive() ? Promise.reject(error) : NEVER),
+  );
+}
 
 /** The error Step Functions sees from a failed Lambda: its name, and Lambda's JSON error as the cause. */
 function lambdaError(error: Error): Error {

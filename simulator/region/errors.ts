@@ -10,6 +10,7 @@ export type ServiceName =
   | "EventBridge"
   | "S3"
   | "CodeBuild"
+  | "CloudFormation"
   | "CloudWatch";
 
 /** SDK v3 client class name -> service name. */
@@ -24,6 +25,7 @@ export const SERVICE_BY_CLIENT: Readonly<Record<string, ServiceName>> = {
   EventBridgeClient: "EventBridge",
   S3Client: "S3",
   CodeBuildClient: "CodeBuild",
+  CloudFormationClient: "CloudFormation",
   CloudWatchClient: "CloudWatch",
 };
 
@@ -37,6 +39,9 @@ const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   Unavailable: 503,
   RequestLimitExceeded: 503,
   NotFound: 404,
+  // S3 (Amazon S3 API Reference, "Error responses"): 404 Not Found.
+  NoSuchBucket: 404,
+  NoSuchKey: 404,
   // Auto Scaling answers ResourceContention with HTTP 500 (API reference, e.g. DetachTrafficSources "Errors").
   ResourceContention: 500,
 };
@@ -93,6 +98,7 @@ export const NOT_FOUND_CODE: Readonly<Record<ServiceName, string>> = {
   EventBridge: "ResourceNotFoundException",
   S3: "NoSuchKey",
   CodeBuild: "ResourceNotFoundException",
+  CloudFormation: "ValidationError",
   CloudWatch: "ResourceNotFound",
 };
 

@@ -24,5 +24,7 @@ export {
 export { RegionHttpHandler } from "./transport.js";
 export { type RegionTime, Sandbox, currentRegionTime, onRegionTime } from "./virtualTime.js";
 export type { SimBakeRequest, SimBuild, CodeBuildSyncOutput } from "./services/codebuild.js";
-export type { S3ObjectCreatedEvent, EventBridgeEvent, DeliveredEvent, SimExecution } from "./services/messaging.js";
+export type { S3ObjectCreatedEvent, EventBridgeEvent, DeliveredEvent } from "./services/messaging.js";
+export type { SimExecution, SimStateMachine, StateMachineControl } from "./services/stepfunctions.js";
+export { outputsOfTemplate, type PhysicalValues, type SimStack } from "./services/cloudformation.js";
 export type { ReleaseBehavior, SimInstance, SimImage } from "./services/ec2.js";

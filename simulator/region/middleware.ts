@@ -5,6 +5,8 @@ import { DescribeAccountAttributesCommand } from "@aws-sdk/client-ec2";
 import { DescribeAccountLimitsCommand as ElbWarmUp } from "@aws-sdk/client-elastic-load-balancing";
 import { DescribeAccountLimitsCommand as ElbV2WarmUp } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { ListEventBusesCommand } from "@aws-sdk/client-eventbridge";
+import { DescribeAccountLimitsCommand as CloudFormationWarmUp } from "@aws-sdk/client-cloudformation";
+import { ListBucketsCommand } from "@aws-sdk/client-s3";
 import { ListStateMachinesCommand } from "@aws-sdk/client-sfn";
 import { ListTopicsCommand } from "@aws-sdk/client-sns";
 import type { InitializeHandler, InitializeHandlerArguments, MiddlewareStack } from "@smithy/types";
@@ -47,6 +49,8 @@ const WARM_UP_COMMANDS: Partial<Record<ServiceName, () => object>> = {
   SFN: () => new ListStateMachinesCommand({}),
   SNS: () => new ListTopicsCommand({}),
   EventBridge: () => new ListEventBusesCommand({}),
+  CloudFormation: () => new CloudFormationWarmUp({}),
+  S3: () => new ListBucketsCommand({}),
   CloudWatch: () => new ListDashboardsCommand({}),
 };
 

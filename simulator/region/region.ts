@@ -4,12 +4,14 @@ import { EC2_NOT_FOUND_BY_OPERATION, NOT_FOUND_CODE, RegionError, type ServiceNa
 import { FaultInjector } from "./faults.js";
 import { IdFactory } from "./ids.js";
 import { AutoScalingService } from "./services/autoscaling.js";
+import { CloudFormationService } from "./services/cloudformation.js";
 import { CloudWatchService } from "./services/cloudwatch.js";
 import { CodeBuildService } from "./services/codebuild.js";
 import { DynamoDbService } from "./services/dynamodb.js";
 import { Ec2Service, type ReleaseBehavior } from "./services/ec2.js";
 import { LoadBalancingService } from "./services/loadbalancing.js";
-import { EventBridgeService, S3Service, SnsService, StepFunctionsService } from "./services/messaging.js";
+import { EventBridgeService, S3Service, SnsService } from "./services/messaging.js";
+import { StepFunctionsService } from "./services/stepfunctions.js";
 import { type ConsistencySettings, ConsistencyModel, REGION_DELAYS, type Timing, resolveConsistency, resolveTiming } from "./timing.js";
 import { type RegionTime, seededRandom } from "./virtualTime.js";
 
@@ -54,7 +56,7 @@ const HIDES_WHEN_NOT_FOUND: ReadonlySet<string> = new Set([
 /**
  * An in-process model of the AWS services the deploy uses, on a virtual clock. State lives in the service
  * objects (`ec2`, `autoScaling`, `loadBalancing`, `dynamodb`, `s3`, `codeBuild`, `sns`, `eventBridge`,
- * `stepFunctions`, `cloudWatch`); processes (boots, health checks, draining, termination, bakes) are scheduler events.
+ * `stepFunctions`, `cloudFormation`, `cloudWatch`); processes (boots, health checks, draining, termination, bakes) are scheduler events.
  * SDK clients reach it through `attachRegion` (middleware.ts).
  */
 export class SimulatedRegion {
@@ -73,6 +75,7 @@ export class SimulatedRegion {
   readonly sns: SnsService;
   readonly codeBuild: CodeBuildService;
   readonly stepFunctions: StepFunctionsService;
+  readonly cloudFormation: CloudFormationService;
   readonly cloudWatch: CloudWatchService;
   /** The region's seeded random source (consistency seed): SDK retry jitter on region time. */
   readonly random: () => number;
@@ -134,6 +137,7 @@ export class SimulatedRegion {
     this.sns = new SnsService(this.context);
     this.codeBuild = new CodeBuildService(this.context, this.ec2);
     this.stepFunctions = new StepFunctionsService(this.context);
+    this.cloudFormation = new CloudFormationService(this.context);
     const loadBalancingHandlers = this.loadBalancing.handlers();
     this.handlerTable = {
       AutoScaling: this.autoScaling.handlers(),
@@ -146,6 +150,7 @@ export class SimulatedRegion {
       EventBridge: this.eventBridge.handlers(),
       S3: this.s3.handlers(),
       CodeBuild: {},
+      CloudFormation: this.cloudFormation.handlers(),
       CloudWatch: this.cloudWatch.handlers(),
     };
   }

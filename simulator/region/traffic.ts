@@ -101,6 +101,11 @@ export class TrafficModel {
     return this.options.requestsPerSecond;
   }
 
+  /** How long each request takes (`traffic.requestSeconds`). */
+  get requestDurationSeconds(): number {
+    return this.options.requestSeconds;
+  }
+
   start(): void {
     if (this.unsubscribe) return;
     this.startMs = this.region.now();
@@ -169,6 +174,7 @@ export class TrafficModel {
 
   private accumulate(fromMs: number, toMs: number): void {
     this.settleInFlight(fromMs, toMs);
+    this.completeIdleDeregistrations();
     const due = Math.floor((this.options.requestsPerSecond * (toMs - this.startMs)) / 1000);
     const arrivals = due - this.emitted;
     this.emitted = due;
@@ -226,6 +232,20 @@ export class TrafficModel {
   private markImpure(fromMs: number, toMs: number, labels: Set<string>, pureLabel?: string): void {
     for (const label of labels) if (!this.impureUntil.has(label)) this.impureUntil.set(label, fromMs);
     for (const label of this.impureUntil.keys()) if (label !== pureLabel) this.impureUntil.set(label, toMs);
+  }
+
+  /**
+   * A deregistering target with no request in flight leaves the load balancer at once, ALB and classic ELB alike
+   * ("If a deregistering target has no in-flight requests and no active connections, Elastic Load Balancing
+   * immediately completes the deregistration process"; ELB User Guide, "Deregistration delay" and "Configure
+   * connection draining for your Classic Load Balancer"). Only this model sees the requests, so it tells the pool.
+   */
+  private completeIdleDeregistrations(): void {
+    const pool = this.pool();
+    if (!pool) return;
+    for (const [instanceId, registration] of pool.registrations) {
+      if (registration.state === "draining" && !this.inFlight.has(instanceId)) pool.finishDraining(instanceId);
+    }
   }
 
   /** Requests in flight finish, or are cut off when their instance stopped serving or left the load balancer. */

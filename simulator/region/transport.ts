@@ -14,16 +14,31 @@ import { currentRegionTime, outsideRegionTime, sleepOnRegionTime } from "./virtu
 import { jsonContentType, queryCompatibleErrorHeader, readJsonRequest, writeJsonError, writeJsonResponse } from "./wire/json.js";
 import { type ServiceModel, serviceModel } from "./wire/models.js";
 import { readQueryRequest, writeQueryError, writeQueryResponse } from "./wire/query.js";
+import { readRestRequest, writeRestError, writeRestResponse } from "./wire/rest.js";
 
 /** The code the transport answers warm-up requests with (they never reach the region). */
 export const WARM_UP_ERROR_CODE = "SimulatedRegionWarmUp";
 
-function bodyText(body: unknown): string {
-  if (body === undefined || body === null) return "";
-  if (typeof body === "string") return body;
-  // The SDK's JSON body is a Uint8Array subclass that warns when read as a string: decode the bytes.
-  if (body instanceof Uint8Array) return new TextDecoder().decode(body);
+function bodyBytes(body: unknown): Uint8Array {
+  if (body === undefined || body === null) return new Uint8Array();
+  if (typeof body === "string") return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return body;
   throw new Error(`the simulated region reads string or byte request bodies, got ${typeof body}`);
+}
+
+/** The operation a request names and its input, read as the service's protocol puts them on the wire. */
+function readRequest(request: HttpRequest, model: ServiceModel): { operation: string; input: Record<string, unknown> } {
+  const bytes = bodyBytes(request.body);
+  // The SDK's JSON body is a Uint8Array subclass that warns when read as a string: decode the bytes.
+  const text = () => new TextDecoder().decode(bytes);
+  switch (model.metadata.protocol) {
+    case "json":
+      return readJsonRequest(header(request, "x-amz-target") ?? "", text(), model);
+    case "rest-xml":
+      return readRestRequest(request, bytes, model);
+    default:
+      return readQueryRequest(text(), model);
+  }
 }
 
 function header(request: HttpRequest, name: string): string | undefined {
@@ -50,12 +65,10 @@ export class RegionHttpHandler implements RequestHandler<HttpRequest, HttpRespon
     if (time.sandbox?.frozen) return never();
     const model = this.model;
     if (!model) throw new UnmodelledOperationError(`${this.service}:${request.path}`);
-    const body = bodyText(request.body);
-    const { operation, input } =
-      model.metadata.protocol === "json" ? readJsonRequest(header(request, "x-amz-target") ?? "", body, model) : readQueryRequest(body, model);
+    const { operation, input } = readRequest(request, model);
     const requestId = this.region.nextRequestId();
     if (time.warmUp) {
-      return { response: this.errorResponse(model, { code: WARM_UP_ERROR_CODE, message: "warm-up", fault: "client", httpStatusCode: 400 }, requestId) };
+      return { response: this.errorResponse(model, { code: WARM_UP_ERROR_CODE, message: "warm-up", fault: "client", httpStatusCode: 400 }, requestId, request.method) };
     }
     if (!model.operations[operation]) {
       this.region.unmodelledCalls.push(`${this.service}:${operation}`);
@@ -74,7 +87,7 @@ export class RegionHttpHandler implements RequestHandler<HttpRequest, HttpRespon
     // A Lambda that timed out meanwhile never reads the answer.
     if (time.sandbox?.frozen) return never();
     const response = answer.error
-      ? this.errorResponse(model, answer.error, requestId)
+      ? this.errorResponse(model, answer.error, requestId, request.method)
       : this.okResponse(model, operation, (answer.output ?? {}) as Record<string, unknown>, requestId);
     return { response };
   }
@@ -83,6 +96,10 @@ export class RegionHttpHandler implements RequestHandler<HttpRequest, HttpRespon
     if (model.metadata.protocol === "json") {
       return this.response(200, { "content-type": jsonContentType(model), "x-amzn-requestid": requestId }, writeJsonResponse(operation, output, model));
     }
+    if (model.metadata.protocol === "rest-xml") {
+      const { headers, body } = writeRestResponse(operation, output, model);
+      return this.response(200, { "x-amz-request-id": requestId, ...headers }, body);
+    }
     return this.response(200, { "content-type": "text/xml;charset=UTF-8", "x-amzn-requestid": requestId }, writeQueryResponse(operation, output, model, requestId));
   }
 
@@ -90,7 +107,11 @@ export class RegionHttpHandler implements RequestHandler<HttpRequest, HttpRespon
     model: ServiceModel,
     error: Pick<RegionError, "code" | "message" | "fault" | "httpStatusCode"> & { fields?: Record<string, unknown> },
     requestId: string,
+    method: string,
   ): HttpResponse {
+    if (model.metadata.protocol === "rest-xml") {
+      return this.response(error.httpStatusCode, { "content-type": "application/xml", "x-amz-request-id": requestId }, writeRestError(error, requestId, method));
+    }
     if (model.metadata.protocol === "json") {
       return this.response(
         error.httpStatusCode,
@@ -106,7 +127,8 @@ export class RegionHttpHandler implements RequestHandler<HttpRequest, HttpRespon
     return {
       statusCode,
       reason: undefined,
-      headers: { ...headers, "content-length": String(body.byteLength), date: new Date(this.region.now()).toUTCString() },
+      // A HEAD answer's Content-Length is the object's (S3 HeadObject), given in `headers`.
+      headers: { "content-length": String(body.byteLength), ...headers, date: new Date(this.region.now()).toUTCString() },
       body,
     } as HttpResponse;
   }

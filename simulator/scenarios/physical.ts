@@ -12,6 +12,12 @@ export interface PhysicalWork {
   lifecycleHookSeconds?: number;
   /** How a new target becomes healthy (default "application"). */
   loadBalancer?: LoadBalancerKind;
+  /**
+   * How long a request takes (the scenario's traffic): draining physically lasts until the last request in flight
+   * ends, not the whole deregistration delay (ALB and classic ELB complete a deregistration at once when nothing is
+   * in flight). Unset: the whole delay (a model that does not see requests).
+   */
+  requestSeconds?: number;
 }
 
 export interface PhysicalMinimum {
@@ -49,7 +55,7 @@ export function physicalMinimum(timing: Timing, work: PhysicalWork): PhysicalMin
     work.bake === "none" ? 0 : work.bake === "release" ? timing.bakeSeconds : timing.bakeSeconds + timing.baseBakeSeconds;
   const bootSeconds = work.launch ? timing.instanceBootSeconds : 0;
   const healthySeconds = work.launch ? loadBalancerHealthySeconds(timing, work.loadBalancer ?? "application") : 0;
-  const drainingSeconds = work.retire ? timing.drainingSeconds : 0;
+  const drainingSeconds = work.retire ? Math.min(timing.drainingSeconds, work.requestSeconds ?? timing.drainingSeconds) : 0;
   const lifecycleHookSeconds = work.retire ? (work.lifecycleHookSeconds ?? 0) : 0;
   const terminationSeconds = work.retire ? timing.terminationSeconds : 0;
   return {

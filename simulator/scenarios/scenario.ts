@@ -21,7 +21,7 @@ import {
   servingGroup,
   summarizeGroup,
 } from "./operator.js";
-import { physicalMinimum } from "./physical.js";
+import { type PhysicalMinimum, physicalMinimum } from "./physical.js";
 import { type DeploySpec, type DuringSpec, type ExpectLiveGroup, parseScenario, type Scenario, SCENARIO_STAGE, type ScenarioStep } from "./schema.js";
 
 export { parseScenario, scenarioStageConfig, ScenarioSchema, SCENARIO_STAGE, type Scenario } from "./schema.js";
@@ -40,7 +40,16 @@ export interface StepResult {
   outcome: Outcome;
   expected?: Outcome;
   simSeconds: number;
+  /** What physics needs for the step's work (physical.ts): time-to-finish's bound. */
   physicalMinimumSeconds: number;
+  /**
+   * Time-to-serve: from the step's start until the new release served every request (a successful deploy), and
+   * its physical bound (bake, boot, app start and the checks up to healthy: nothing of the retirement).
+   */
+  serveSeconds?: number;
+  physicalServeSeconds?: number;
+  /** The minimum of the design's own model (the whole deregistration delay counted as if it were physics). */
+  modelMinimumSeconds: number;
   failedRequests: number;
   /** Requests that arrived before any release had ever served: there was no site yet, they are not failures. */
   requestsBeforeFirstRelease: number;
@@ -370,7 +379,9 @@ class ScenarioRun {
         ...(row.expected ? { expected: row.expected } : {}),
         simSeconds: Math.round((after.timeMs - before.timeMs) / 1000),
         // A redrive resumes half-done work: there is no meaningful minimum for the rest.
-        physicalMinimumSeconds: row.redrive ? 0 : this.physicalMinimumOf(outcome, bakes, before, row.executions),
+        physicalMinimumSeconds: row.redrive ? 0 : this.physicalMinimumOf(outcome, bakes, before, row.executions).totalSeconds,
+        ...this.serveFigures(row, outcome, bakes, before),
+        modelMinimumSeconds: row.redrive ? 0 : this.physicalMinimumOf(outcome, bakes, before, row.executions, { model: true }).totalSeconds,
         failedRequests: traffic.failed,
         requestsBeforeFirstRelease: traffic.beforeFirstRelease,
         servedBy: traffic.servedBy,
@@ -413,8 +424,26 @@ class ScenarioRun {
    * draining, lifecycle hooks and termination when a group was retired); for one that did not, only the bake
    * (how soon a failure can be known is the deploy's own policy, not physics). Zero for a no-op or an operator step.
    */
-  private physicalMinimumOf(outcome: Outcome, bakes: { base: number; release: number }, before: StepSnapshot, executions: Execution[]): number {
-    if (outcome === "no-op" || executions.length === 0) return 0;
+  /** Time-to-serve of a successful deploy, and its physical bound. */
+  private serveFigures(row: StepRow, outcome: Outcome, bakes: { base: number; release: number }, before: StepSnapshot): Pick<StepResult, "serveSeconds" | "physicalServeSeconds"> {
+    if (row.redrive || outcome !== "succeeded") return {};
+    const since = this.traffic.servedOnlyBySince(row.release);
+    if (since === undefined) return {};
+    const { parts } = this.physicalMinimumOf(outcome, bakes, before, row.executions);
+    return {
+      serveSeconds: Math.max(0, Math.round((since - before.timeMs) / 1000)),
+      physicalServeSeconds: parts.bakeSeconds + parts.bootSeconds + parts.loadBalancerHealthySeconds,
+    };
+  }
+
+  private physicalMinimumOf(
+    outcome: Outcome,
+    bakes: { base: number; release: number },
+    before: StepSnapshot,
+    executions: Execution[],
+    options: { model?: boolean } = {},
+  ): PhysicalMinimum {
+    if (outcome === "no-op" || executions.length === 0) return physicalMinimum(this.region.timing, { bake: "none", launch: false, retire: false });
     const bake = bakes.release === 0 ? "none" : bakes.base > 0 ? "base-and-release" : "release";
     const succeeded = outcome === "succeeded";
     const lifecycleHookSeconds = Math.max(this.region.faults.lifecycleHookSeconds, before.retireHookSeconds);
@@ -424,8 +453,9 @@ class ScenarioRun {
       retire: before.hadLiveGroup && succeeded,
       lifecycleHookSeconds,
       loadBalancer: this.settings.loadBalancer.kind,
-    })
-      .totalSeconds;
+      // The model minimum counts the whole delay (what the design waited for before issue 17).
+      ...(!options.model && { requestSeconds: this.traffic.requestsPerSecond > 0 ? this.traffic.requestDurationSeconds : 0 }),
+    });
   }
 
   private checkInvariants(label: string, rows: StepRow[], steps: StepResult[], before: StepSnapshot, expectLiveGroup: ExpectLiveGroup | undefined) {

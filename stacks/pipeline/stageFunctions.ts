@@ -5,7 +5,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { NagSuppressions } from "cdk-nag";
 import { Function } from "sst/constructs";
-import { AUTO_SCALING_SERVICE, AUTO_SCALING_SERVICE_LINKED_ROLE, PROJECT, TAG } from "../../functions/lib/names.js";
+import { AUTO_SCALING_SERVICE, AUTO_SCALING_SERVICE_LINKED_ROLE, PROJECT, retainedByTag, TAG } from "../../functions/lib/names.js";
 import type { EnvironmentResources } from "../Environment.js";
 import { functionConstructId, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "./tables.js";
 
@@ -17,7 +17,13 @@ export interface StageFunctionDeps {
   stateMachineName: string;
 }
 
-type Allow = (actions: string[], resources: string[], conditions?: Record<string, string>) => void;
+/** `conditions` are StringEquals; `operators` adds other condition operators (ForAllValues:StringEquals, ...). */
+type Allow = (
+  actions: string[],
+  resources: string[],
+  conditions?: Record<string, string>,
+  operators?: Record<string, Record<string, string | string[]>>,
+) => void;
 
 /**
  * One Lambda per stage function (handler by path string: the stack never imports function code), each with
@@ -45,6 +51,11 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
   const describeGroups = ["autoscaling:DescribeAutoScalingGroups"];
+  /** What the load balancer says of its targets: health, and whether a deregistered one is still draining. */
+  const describeTargets = env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth";
+  // AMI and snapshot ARNs have no account (Service Authorization Reference: arn:${Partition}:ec2:${Region}::image/${ImageId}).
+  const imageArns = [stack.formatArn({ service: "ec2", account: "", resource: "image", resourceName: "*" })];
+  const snapshotArns = [stack.formatArn({ service: "ec2", account: "", resource: "snapshot", resourceName: "*" })];
   // Alarms the deploy copies for a new group are named `<group name>:<original name>` (functions/lib/groupConfiguration.ts).
   const copiedAlarms = stack.formatArn({ service: "cloudwatch", resource: "alarm", resourceName: `${config.app}-${config.stage}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   const anyAlarm = stack.formatArn({ service: "cloudwatch", resource: "alarm", resourceName: "*", arnFormat: ArnFormat.COLON_RESOURCE_NAME });
@@ -132,14 +143,7 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     },
     checkLoadBalancerHealth: (allow) => {
       readLock(allow);
-      allow(
-        [
-          ...describeGroups,
-          "autoscaling:DescribeScalingActivities",
-          env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth",
-        ],
-        ["*"],
-      );
+      allow([...describeGroups, "autoscaling:DescribeScalingActivities", describeTargets], ["*"]);
       matchCapacity(allow);
     },
     retireGroups: (allow) => {
@@ -151,7 +155,8 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     },
     checkRetired: (allow) => {
       readLock(allow);
-      allow(describeGroups, ["*"]);
+      // The load balancer says when the old instances have left it (draining over, often before the delay).
+      allow([...describeGroups, describeTargets], ["*"]);
       // The scale-in to 0 happens here, once the detached groups have drained; protected and Standby instances
       // are released so the groups can empty.
       allow(["autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection", "autoscaling:ExitStandby"], [groupArns], tagConditions);
@@ -167,15 +172,16 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     },
     applyImageRetention: (allow) => {
       allow([...describeGroups, "ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeLaunchTemplateVersions"], ["*"]);
-      allow(
-        ["ec2:DeregisterImage", "ec2:DeleteSnapshot", "ec2:CreateTags", "ec2:DeleteTags"],
-        // Image and snapshot ARNs carry no account (arn:aws:ec2:<region>::image/<id>).
-        [
-          stack.formatArn({ service: "ec2", account: "", resource: "image", resourceName: "*" }),
-          stack.formatArn({ service: "ec2", account: "", resource: "snapshot", resourceName: "*" }),
-        ],
-        { [`aws:ResourceTag/${TAG.app}`]: config.app },
-      );
+      // Images belong to the app: any environment's retention may deregister one once no environment claims it.
+      const appTag = { [`aws:ResourceTag/${TAG.app}`]: config.app };
+      allow(["ec2:DeregisterImage", "ec2:DeleteSnapshot"], [...imageArns, ...snapshotArns], appTag);
+      // Claims: add any environment's (the first claim records the origin's too), withdraw only this one's.
+      allow(["ec2:CreateTags"], imageArns, appTag, { "ForAllValues:StringLike": { "aws:TagKeys": [`${TAG.retainedByPrefix}*`] } });
+      allow(["ec2:DeleteTags"], imageArns, appTag, { "ForAllValues:StringEquals": { "aws:TagKeys": [retainedByTag(config.stage)] } });
+      // Snapshots marked for deletion (and unmarked when a kept image still uses them).
+      allow(["ec2:CreateTags", "ec2:DeleteTags"], snapshotArns, appTag, {
+        "ForAllValues:StringEquals": { "aws:TagKeys": [TAG.pendingDelete, TAG.app, TAG.environment] },
+      });
       readLock(allow);
     },
     rollback: (allow) => {
@@ -203,8 +209,10 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       memorySize: 256,
       environment: { POWERTOOLS_SERVICE_NAME: PROJECT, POWERTOOLS_LOG_LEVEL: "INFO" },
     });
-    const allow: Allow = (actions, resources, conditions) =>
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources, ...(conditions ? { conditions: { StringEquals: conditions } } : {}) }));
+    const allow: Allow = (actions, resources, conditions, operators) => {
+      const all = { ...(conditions ? { StringEquals: conditions } : {}), ...operators };
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources, ...(Object.keys(all).length > 0 ? { conditions: all } : {}) }));
+    };
     permissions[id](allow, fn);
     NagSuppressions.addResourceSuppressions(
       fn,

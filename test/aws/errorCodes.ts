@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { botocoreModel, modeledErrors, type ServiceName } from "./serviceModels.js";
+import { editDistance } from "../../functions/lib/didYouMean.js";
 
 /** How a code is compared: SDK v3's error.name or the wire code (`name-or-code`), the wire code, or error.name. */
 export type CodeUse = "name-or-code" | "wire-code" | "name";
@@ -70,20 +71,6 @@ function knownCodes(services: ServiceName[]): string[] {
   return [...codes];
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
-}
-
 /**
  * Classifies `code` for the services in scope. Accepted: a modeled error's wire code; with `name-or-code`
  * also its shape name (SDK v3's error.name); for EC2 a code of AWS's published list; a code documented as
@@ -121,7 +108,7 @@ export function classifyErrorCode(code: string, services: readonly ServiceName[]
     const enumName = errorCodeEnum(service, code);
     if (enumName) return { code, ok: true, reason: `${service}: a value of the modeled enum ${enumName} (per-item errors in responses)` };
   }
-  const near = knownCodes([...services]).filter((known) => editDistance(known.toLowerCase(), code.toLowerCase()) <= 2);
+  const near = knownCodes([...services]).filter((known) => editDistance(known, code) <= 2);
   return {
     code,
     ok: false,

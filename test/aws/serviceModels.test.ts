@@ -88,6 +88,21 @@ describe.skipIf(!models.available)(`checkCall against the published service mode
     expect(check.notes).toEqual(["input.MaxResults: only in aws-sdk v2, not in botocore 2022; constraints unchecked"]);
   });
 
+  it("takes a member only the SDK v3 client declares (newer than both models), type-checked, and noted", () => {
+    // DeregisterImage's DeleteAssociatedSnapshots: in @aws-sdk/client-ec2, not in aws-sdk 2.1693 nor botocore 1.29.
+    const accepted = checkCall("EC2", "DeregisterImage", { ImageId: "ami-0123456789abcdef0", DeleteAssociatedSnapshots: true });
+    expect(accepted.problems).toEqual([]);
+    expect(accepted.notes).toEqual([
+      "input.DeleteAssociatedSnapshots: only in the SDK v3 client (@aws-sdk/client-ec2), not in aws-sdk v2 or botocore 2022; type checked, constraints unchecked",
+    ]);
+    expect(checkCall("EC2", "DeregisterImage", { ImageId: "ami-0123456789abcdef0", DeleteAssociatedSnapshots: "yes" }).problems).toEqual([
+      'input.DeleteAssociatedSnapshots: the string "yes", the SDK v3 client declares boolean',
+    ]);
+    expect(checkCall("EC2", "DeregisterImage", { ImageId: "ami-0123456789abcdef0", DeleteAllSnapshots: true }).problems).toEqual([
+      "input: unknown member DeleteAllSnapshots; allowed: ImageId, DryRun",
+    ]);
+  });
+
   it("lists modeled errors with shape name and wire code", () => {
     expect(modeledErrors("AutoScaling")).toContainEqual({ shape: "ScalingActivityInProgressFault", code: "ScalingActivityInProgress", source: "botocore 1.29" });
     expect(modeledErrors("ELB")).toContainEqual({ shape: "AccessPointNotFoundException", code: "LoadBalancerNotFound", source: "botocore 1.29" });

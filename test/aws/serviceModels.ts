@@ -10,7 +10,7 @@
  *   their exported exceptions and error schemas add error codes modeled after 2022.
  * Every disagreement met while checking is reported as a note, never silently resolved.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
@@ -220,8 +220,55 @@ export function checkCall(service: ServiceName, operation: string, input: unknow
   if (!botoOperation) result.notes.push(`${operation}: not in botocore 1.29 (December 2022), only in aws-sdk v2; constraints unchecked`);
   const context: WalkContext = { service, v2, boto, result, pascalCaseMembers: options.pascalCaseMembers ?? false };
   const v2Input: SdkV2Node = v2Operation.input ?? { type: "structure", members: {} };
-  checkValue(context, input ?? {}, v2Input, botoOperation?.input?.shape, "input");
+  checkValue(context, onlyInSdkV3(service, operation, input ?? {}, resolveV2(v2, v2Input), result), v2Input, botoOperation?.input?.shape, "input");
   return result;
+}
+
+/**
+ * The SDK v3 client is newer than both models (e.g. DeregisterImage's `DeleteAssociatedSnapshots`, 2025: in
+ * @aws-sdk/client-ec2's declarations, in neither aws-sdk 2.1693's model nor botocore 1.29's). A top-level input
+ * member neither model has, but the client's `<Operation>Request` declaration does, is checked against the
+ * declared primitive type and noted (constraints unchecked); the rest of the input goes on to the models. The
+ * newer source decides existence.
+ */
+function onlyInSdkV3(service: ServiceName, operation: string, input: unknown, v2Input: SdkV2Node, result: CallCheck): unknown {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return input;
+  const known = new Set(Object.keys(v2Input.members ?? {}));
+  const unknown = Object.keys(input).filter((key) => !known.has(key) && (input as Record<string, unknown>)[key] !== undefined);
+  if (unknown.length === 0) return input;
+  const declared = sdkV3RequestMembers(service, operation);
+  const rest: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+  for (const key of unknown) {
+    const type = declared.get(key);
+    if (!type) continue; // unknown to every source: the model walk reports it
+    delete rest[key];
+    const value = (input as Record<string, unknown>)[key];
+    const primitive = /^(boolean|string|number)\b/.exec(type)?.[1];
+    if (primitive && typeof value !== primitive) result.problems.push(`input.${key}: ${describe(value)}, the SDK v3 client declares ${type}`);
+    result.notes.push(`input.${key}: only in the SDK v3 client (${SERVICE_SOURCES[service].sdkV3}), not in aws-sdk v2 or botocore 2022; ${primitive ? "type checked, " : ""}constraints unchecked`);
+  }
+  return rest;
+}
+
+const sdkV3Declarations = new Map<string, Map<string, string>>();
+
+/** Member -> declared type of `<Operation>Request` in the SDK v3 client's type declarations. */
+function sdkV3RequestMembers(service: ServiceName, operation: string): Map<string, string> {
+  const key = `${service}:${operation}`;
+  const cached = sdkV3Declarations.get(key);
+  if (cached) return cached;
+  const members = new Map<string, string>();
+  const dir = join(require.resolve(`${SERVICE_SOURCES[service].sdkV3}/package.json`), "..", "dist-types", "models");
+  for (const file of readdirSync(dir).filter((name) => name.endsWith(".d.ts"))) {
+    const text = readFileSync(join(dir, file), "utf8");
+    const start = text.indexOf(`export interface ${operation}Request {`);
+    if (start < 0) continue;
+    const body = text.slice(start, text.indexOf("\n}", start));
+    for (const match of body.matchAll(/^ {4}(\w+)\??: ([^;]+);$/gm)) members.set(match[1], match[2].replace(/ \| undefined$/, ""));
+    break;
+  }
+  sdkV3Declarations.set(key, members);
+  return members;
 }
 
 interface WalkContext {

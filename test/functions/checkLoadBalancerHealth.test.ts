@@ -176,6 +176,40 @@ describe("checkLoadBalancerHealth with an application load balancer", () => {
     expect(result.nextPollSeconds).toBeLessThanOrEqual(20);
   });
 
+  it("fails as soon as every new target has failed its health checks, long before the grace period ends", async () => {
+    // Prepare: in service for 70 s; both targets failed unhealthyThreshold checks in a row.
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "unhealthy", "i-2": "unhealthy" }));
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application", { groupHealth: groupReady(NOW - 75, NOW - 70) }));
+
+    // Assess
+    expect(result.status).toBe("failed");
+    expect(result.message).toContain("every one failed 2 health checks in a row");
+  });
+
+  it("waits while only some targets failed, or while the slow-start allowance lasts", async () => {
+    // Prepare
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "unhealthy", "i-2": "initial" }));
+    const some = await checkLoadBalancerHealth(deployState("application", { groupHealth: groupReady(NOW - 75, NOW - 70) }));
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "unhealthy", "i-2": "unhealthy" }));
+    const allowed = deployState("application", { groupHealth: groupReady(NOW - 75, NOW - 70) });
+    allowed.settings = { ...allowed.settings, slowStartAllowanceSeconds: 120 };
+
+    // Act
+    const withinAllowance = await checkLoadBalancerHealth(allowed);
+    setClock(() => (NOW + 50) * 1000);
+    const afterAllowance = await checkLoadBalancerHealth(allowed);
+
+    // Assess
+    expect(some.status).toBe("waiting");
+    expect(withinAllowance.status).toBe("waiting");
+    expect(afterAllowance.status).toBe("failed");
+    expect(afterAllowance.message).toContain("slow-start allowance of 120 s over");
+  });
+
   it("a throttled DescribeTargetHealth reaches the state machine as TransientAwsError", async () => {
     // Prepare
     givenNewGroupInstances(["i-1"]);

@@ -7,6 +7,8 @@ import {
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DescribeInstanceHealthCommand, ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
+import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkRetired, handler } from "../../functions/checkRetired.js";
@@ -18,6 +20,8 @@ import { awsError, deployState, EXECUTION_ID, givenLockHeldBy, group, instances,
 const autoScalingMock = mockClient(AutoScalingClient);
 /** Every stage after Lock checks that this execution still holds the lock. */
 const dynamoMock = mockClient(DynamoDBClient);
+const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
+const elbMock = mockClient(ElasticLoadBalancingClient);
 const retirement: RetirementResult = { groups: [OLD_GROUP], drainedBy: NOW + 100, retiredBy: NOW + 1300 };
 const retiringState = () => deployState("application", { retirement });
 
@@ -25,6 +29,12 @@ beforeEach(() => {
   dynamoMock.reset();
   givenLockHeldBy(dynamoMock, EXECUTION_ID);
   autoScalingMock.reset();
+  elbv2Mock.reset();
+  elbMock.reset();
+  // The old targets are still draining unless a test says otherwise.
+  elbv2Mock.on(DescribeTargetHealthCommand).resolves({
+    TargetHealthDescriptions: ["i-old0000", "i-old0001", "i-old0002"].map((Id) => ({ Target: { Id, Port: 80 }, TargetHealth: { State: "draining", Reason: "Target.DeregistrationInProgress" } })),
+  });
   setClock(() => NOW * 1000);
 });
 afterEach(() => resetClock());
@@ -38,12 +48,46 @@ describe("checkRetired", () => {
     // Act
     const result = await checkRetired(retiringState());
 
-    // Assess
+    // Assess: the load balancer still lists them draining: ask again in a few seconds, not at the end of the delay.
     expect(result).toEqual({
       status: "waiting",
-      nextPollSeconds: 31,
-      message: "deploy: draining old instance(s) at load balancer (3 left, 30 s to go)",
+      nextPollSeconds: 5,
+      message: "deploy: draining old instance(s) at load balancer (3 left, at most 30 s to go)",
     });
+    expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
+  });
+
+  it.each([
+    ["application", "the target group no longer lists them"],
+    ["classic", "the classic load balancer no longer lists them"],
+  ] as const)("%s: scales in as soon as the old instances have left the load balancer, before the delay (%s)", async (kind, _how) => {
+    // Prepare: 10 s after the detach, nothing in flight: the load balancer let them go.
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: instances(3, "InService", "Healthy", "i-old") })] });
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [{ Target: { Id: "i-new-0", Port: 80 }, TargetHealth: { State: "healthy" } }] });
+    elbMock.on(DescribeInstanceHealthCommand).resolves({ InstanceStates: [{ InstanceId: "i-new-0", State: "InService" }] });
+    setClock(() => (NOW + 10) * 1000);
+
+    // Act
+    const result = await checkRetired(deployState(kind, { retirement }));
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
+    expect(result).toMatchObject({ status: "waiting", message: "deploy: waiting for old instance(s) to terminate (3 left)" });
+  });
+
+  it("classic: an instance InService with 'deregistration currently in progress' is still draining", async () => {
+    // Prepare
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: instances(1, "InService", "Healthy", "i-old") })] });
+    elbMock.on(DescribeInstanceHealthCommand).resolves({
+      InstanceStates: [{ InstanceId: "i-old0000", State: "InService", Description: "Instance deregistration currently in progress." }],
+    });
+    setClock(() => (NOW + 10) * 1000);
+
+    // Act
+    const result = await checkRetired(deployState("classic", { retirement }));
+
+    // Assess
+    expect(result.status).toBe("waiting");
     expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
   });
 

@@ -203,6 +203,15 @@ describe("notify reads the outcome from the execution's status", () => {
     expect(sentDetail()).toMatchObject({ status, stoppedAt: STATE.waitForRetirement, redriveCommand: REDRIVE });
   });
 
+  it("an execution `immutable-deploy abort` stopped to run the failure path itself: aborted, its outcome follows, no redrive", async () => {
+    const cause = 'aborted with immutable-deploy abort in "Wait for group" (after Launch, before the new release serves: roll back, unlock and fail)';
+    givenHistory([event("ExecutionAborted", { executionAbortedEventDetails: { error: ERROR.aborted, cause } }), entered("Wait", STATE.waitForGroup, live())]);
+    const result = await notify(statusChange("ABORTED"));
+    expect(result).toEqual({ outcome: "aborted", message: `release v2 was aborted in "${STATE.waitForGroup}": ${cause}; its outcome follows` });
+    expect(snsMock.commandCalls(PublishCommand)[0].args[0].input.Message).not.toContain("Resume:");
+    expect(sentDetail()).toMatchObject({ outcome: "aborted", status: "ABORTED", stoppedAt: STATE.waitForGroup, redriveCommand: null, error: { error: ERROR.aborted, cause } });
+  });
+
   it("a superseded run (a late redrive that found the lock lost) is a failure that changed nothing", async () => {
     givenHistory([failedWith(ERROR.lockLost, "held by execution deploy-0007"), entered("Fail", STATE.superseded, live())]);
     const result = await notify(statusChange("FAILED"));

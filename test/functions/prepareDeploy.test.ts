@@ -151,6 +151,18 @@ describe("prepareDeploy: the two input shapes", () => {
     expect(plan.bakeRequest).toBeUndefined();
   });
 
+  it("accepts another environment's release image of the app (a promotion: the exact image that environment tested)", async () => {
+    // Prepare
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [releaseImage({ id: "ami-0aaaaaaaaaaaaaaa1", release: "v1", created: "2025-01-01T00:00:00.000Z", environment: "staging" })] });
+
+    // Act
+    const plan = await prepareDeploy(controlState({ input: { imageId: "ami-0aaaaaaaaaaaaaaa1" } }));
+
+    // Assess
+    expect(plan).toMatchObject({ release: "v1", imageId: "ami-0aaaaaaaaaaaaaaa1" });
+    expect(plan.bakeRequest).toBeUndefined();
+  });
+
   it("is deterministic per execution: a re-run yields the same group name, another execution another", async () => {
     // Prepare
     const input = { artifact: { bucket: "shop-artifacts", key: "releases/v2.tgz" } };
@@ -307,7 +319,6 @@ describe("prepareDeploy: bad inputs fail with InvalidDeployInput naming the fiel
   it.each([
     { title: "an image that does not exist", rejection: awsError("InvalidAMIID.NotFound"), images: undefined, fragment: "does not exist" },
     { title: "an image still pending", rejection: undefined, images: [releaseImage({ id: IMAGE, release: "v1", created: "2025", state: "pending" })], fragment: "is pending, not available" },
-    { title: "another environment's image", rejection: undefined, images: [releaseImage({ id: IMAGE, release: "v1", created: "2025", environment: "production" })], fragment: "belongs to environment production" },
     { title: "a base image", rejection: undefined, images: [releaseImage({ id: IMAGE, release: "v1", created: "2025", role: "base" })], fragment: "is not a release image" },
     { title: "an image without release tag", rejection: undefined, images: [{ ...releaseImage({ id: IMAGE, release: "v1", created: "2025" }), Tags: releaseImage({ id: IMAGE, release: "v1", created: "2025" }).Tags?.filter((t) => t.Key !== "immutable-deploy:release") }], fragment: "has no usable immutable-deploy:release tag" },
   ])("rejects $title, naming imageId, before touching anything", async ({ rejection, images, fragment }) => {
@@ -343,11 +354,9 @@ describe("prepareDeploy: what a named image must be, in the error's words", () =
   const BASE = "ami-0fedcba9876543210";
   const release = (options: Partial<Parameters<typeof releaseImage>[0]> = {}) => releaseImage({ id: IMAGE, release: "v1", created: "2025", ...options });
   const withoutTag = (image: ReturnType<typeof releaseImage>, key: string) => ({ ...image, Tags: image.Tags?.filter((t) => t.Key !== key) });
-  const RELEASE_RULE = "allowed: an available release image tagged immutable-deploy:app=shop and immutable-deploy:environment=dev01";
+  const RELEASE_RULE = "allowed: an available release image tagged immutable-deploy:app=shop and immutable-deploy:role=release";
 
   it.each([
-    ["another environment's image", release({ environment: "production" }), `belongs to environment production, not dev01; ${RELEASE_RULE}`],
-    ["an image without environment tag", withoutTag(release(), "immutable-deploy:environment"), `belongs to environment (none), not dev01; ${RELEASE_RULE}`],
     ["an image without role tag", withoutTag(release(), "immutable-deploy:role"), `is not a release image (immutable-deploy:role=none); ${RELEASE_RULE}`],
     ["an image without a state", { ...release(), State: undefined }, `is in an unknown state, not available; ${RELEASE_RULE}`],
   ])("rejects %s as imageId with the whole rule", async (_, image, problem) => {
@@ -361,7 +370,7 @@ describe("prepareDeploy: what a named image must be, in the error's words", () =
     await expect(attempt).rejects.toMatchObject({ name: ERROR.invalidInput, message: `imageId: "${IMAGE}" ${problem}` });
   });
 
-  it("rejects a release image named as baseImageId, with the base image rule (no environment)", async () => {
+  it("rejects a release image named as baseImageId, with the base image rule", async () => {
     // Prepare
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [release()] });
 
@@ -371,7 +380,7 @@ describe("prepareDeploy: what a named image must be, in the error's words", () =
     // Assess
     await expect(attempt).rejects.toMatchObject({
       name: ERROR.invalidInput,
-      message: `baseImageId: "${IMAGE}" is not a base image (immutable-deploy:role=release); allowed: an available base image tagged immutable-deploy:app=shop`,
+      message: `baseImageId: "${IMAGE}" is not a base image (immutable-deploy:role=release); allowed: an available base image tagged immutable-deploy:app=shop and immutable-deploy:role=base`,
     });
   });
 

@@ -199,7 +199,9 @@ describe("applyImageRetention", () => {
     world.settings.retainReleaseImages = 1;
     const ids = images(3);
     const snapshotOfV1 = world.region.ec2.images.get(ids.v1)!.snapshotIds[0];
-    world.region.faults.inject([{ snapshotInUseTimes: 1 }]);
+    // Twice: EC2 cannot delete it in the DeregisterImage call (DeleteAssociatedSnapshots: internal-error), nor
+    // right after by DeleteSnapshot (InvalidSnapshot.InUse).
+    world.region.faults.inject([{ snapshotInUseTimes: 2 }]);
     const state = world.state({ plan: plan({ release: "v3" }), image: { imageId: ids.v3, baked: true } });
     await lockEnvironment(state);
     // Act

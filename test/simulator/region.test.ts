@@ -490,3 +490,27 @@ describe("physical minimum", () => {
     expect(slowAppClassic.parts.loadBalancerHealthySeconds).toBe(90);
   });
 });
+
+describe("load balancer target quota", () => {
+  it("registers at most 1,000 targets per target group and per classic load balancer, as AWS's default quotas allow", () => {
+    for (const loadBalancer of ["application", "classic"] as const) {
+      // Prepare
+      const world = simulatedWorld({ environment: { config: { loadBalancer } } });
+      const target = world.settings.loadBalancer;
+      expect(target.kind).toBe(loadBalancer);
+      const pool =
+        target.kind === "application"
+          ? world.region.loadBalancing.targetGroups.get(target.targetGroupArn)!.pool
+          : world.region.loadBalancing.classicLoadBalancers.get(target.loadBalancerName)!.pool;
+
+      // Act
+      for (let i = 0; i < 1001; i++) pool.register(`i-quota${i}`);
+
+      // Assess
+      expect(pool.registrations.size, loadBalancer).toBe(1000);
+      expect(pool.refusedOverQuota, loadBalancer).toBe(1);
+      expect(pool.registrations.has("i-quota1000"), loadBalancer).toBe(false);
+      world.attachment.detach();
+    }
+  });
+});

@@ -5,31 +5,27 @@ import { LAMBDA_ERROR, STATE } from "../../functions/lib/names.js";
 import { parseScenario, runScenario, type ScenarioResult } from "../../simulator/scenarios/scenario.js";
 import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
 import { loadDeployDefinition, type AslDefinition } from "../../stacks/stateMachineDefinition.js";
+import { describeApiCallChecks } from "../aws/apiCallChecks.js";
+import { describeIamCoverage } from "../stacks/iamCoverage.js";
+import { readScenario, SCENARIO_DIR as SCENARIOS, SCENARIO_NAMES, scenarioRuns } from "../support/scenarioRuns.js";
 
 /**
  * The scenario suite: every file in scenarios/ runs with the real state machine and stage functions on the
  * simulated region, and must end with no invariant violation (zero failed requests whenever there was healthy
  * capacity, no leftovers beyond retention, the live image kept, the outcome each step expects). Each
- * scenario then has its own, sharper assertions below.
+ * scenario then has its own, sharper assertions below. The same runs (each scenario once) feed the checks of
+ * every call against AWS's service models and of every call against the functions' IAM roles, at the end.
  */
-const SCENARIOS = path.resolve(import.meta.dirname, "../../scenarios");
-const files = readdirSync(SCENARIOS).filter((f) => f.endsWith(".json")).sort();
 const PENDING = path.join(SCENARIOS, "pending");
 const pendingFiles = readdirSync(PENDING).filter((f) => f.endsWith(".json")).sort();
 const README = readFileSync(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
 
 let definition: AslDefinition;
-const results = new Map<string, ScenarioResult>();
+const runs = scenarioRuns(() => definition);
+const result = (name: string): Promise<ScenarioResult> => runs.result(name);
 beforeAll(async () => {
   definition = await loadDeployDefinition("dev01");
 }, 120_000);
-
-const readScenario = (name: string) => JSON.parse(readFileSync(path.join(SCENARIOS, `${name}.json`), "utf8"));
-
-async function result(name: string): Promise<ScenarioResult> {
-  if (!results.has(name)) results.set(name, await runScenario(readScenario(name), definition));
-  return results.get(name)!;
-}
 
 /** The real definition with one change, as a mistake in the stack (or the product) would make it. */
 function mutated(change: (states: Record<string, any>) => void): AslDefinition {
@@ -40,7 +36,7 @@ function mutated(change: (states: Record<string, any>) => void): AslDefinition {
 const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
 
 describe("scenario suite", () => {
-  it.each(files.map((f) => f.replace(/\.json$/, "")))("%s holds every invariant", async (name) => {
+  it.each(SCENARIO_NAMES)("%s holds every invariant", async (name) => {
     const run = await result(name);
     expect(run.invariantViolations).toEqual([]);
     expect(run.leftovers.locks).toEqual([]);
@@ -65,22 +61,32 @@ describe("scenario specifics", () => {
   it("classic load balancer: same deploy, and a broken release rolls back with v2 still serving", async () => {
     const steps = (await result("normal-deploy-classic")).steps;
     expect(steps.map((s) => s.outcome)).toEqual(["succeeded", "succeeded", "rolled-back"]);
-    expect(steps[2].cause).toContain("last seen OutOfService (Instance: Instance has failed at least the UnhealthyThreshold number of health checks consecutively.)");
+    expect(steps[2].cause).toContain("every one failed 2 health checks in a row");
+    expect(steps[2].cause).toContain("OutOfService (Instance: Instance has failed at least the UnhealthyThreshold number of health checks consecutively.)");
     expect(steps[2].failedRequests).toBe(0);
     expect(Object.keys(steps[2].servedBy)).toEqual(["v2"]);
     expect(steps[2].liveGroup?.release).toBe("v2");
   });
 
-  it("an unhealthy release rolls back at the end of the grace period, not at the deadline, serving v1 throughout", async () => {
+  it("an unhealthy release rolls back once every target failed its checks, not at the end of the grace period, serving v1 throughout", async () => {
     const [, broken, next] = (await result("unhealthy-release")).steps;
     expect(broken.error).toBe("ReleaseUnhealthy");
-    // In the load balancer's words, although Auto Scaling replaced the failing instances before the check gave up.
-    expect(broken.cause).toMatch(/i-\d+ replaced by Auto Scaling, last seen unhealthy \(Target\.FailedHealthChecks: Health checks failed\)/);
+    expect(broken.cause).toMatch(/every one failed 2 health checks in a row .*i-\d+ unhealthy \(Target\.FailedHealthChecks: Health checks failed\)/);
     expect(broken.notified).toEqual(["rolled-back"]);
-    // bake 600 + boot 40 + grace 300 + a poll: far below bake + the 1800 s health deadline.
-    expect(broken.simSeconds).toBeLessThan(1000);
+    // bake 600 + boot 40 + two failed checks 30 s apart (the second at 60 s after registration) + a poll and the
+    // rollback: not bake + boot + the 300 s grace period.
+    expect(broken.simSeconds).toBeLessThan(600 + 40 + 60 + 60);
     expect(Object.keys(broken.servedBy)).toEqual(["v1"]);
     expect(next.outcome).toBe("succeeded");
+  });
+
+  it("with a slow-start allowance as long as the grace period, a dead release rolls back at its end, in the load balancer's words", async () => {
+    const [, broken] = (await result("slow-start-allowance")).steps;
+    expect(broken).toMatchObject({ outcome: "rolled-back", error: "ReleaseUnhealthy", failedRequests: 0 });
+    // Auto Scaling replaced the failing instances before the check gave up; their last reason is kept.
+    expect(broken.cause).toMatch(/i-\d+ replaced by Auto Scaling, last seen unhealthy \(Target\.FailedHealthChecks: Health checks failed\)|every one failed 2 health checks in a row/);
+    expect(broken.simSeconds).toBeGreaterThan(600 + 40 + 300);
+    expect(broken.simSeconds).toBeLessThan(1000);
   });
 
   it("deploying an earlier release's image skips the bake and keeps that image", async () => {
@@ -136,8 +142,9 @@ describe("scenario specifics", () => {
 
   it("a lifecycle-hook delay lengthens the retirement but the deploy still matches the physical minimum", async () => {
     const [, step] = (await result("lifecycle-hook")).steps;
-    // bake 600 + boot 40 + one passing ALB check 30 + draining 300 + termination 30, and the 240 s hook.
-    expect(step.physicalMinimumSeconds).toBe(1000 + 240);
+    // bake 600 + boot 40 + one passing ALB check 30 + termination 30 (requests take no time: the old targets leave
+    // the load balancer at once), and the 240 s hook.
+    expect(step.physicalMinimumSeconds).toBe(700 + 240);
     expect(step.simSeconds / step.physicalMinimumSeconds).toBeLessThanOrEqual(1.05);
   });
 
@@ -235,10 +242,10 @@ describe("second edition: behaviours over time, capacity, operators", () => {
   it("the live group's own termination hook holds the retirement for its heartbeat timeout, and the minimum counts it", async () => {
     const [, configured, deploy] = (await result("live-group-termination-hook")).steps;
     expect(configured.liveGroup?.lifecycleHooks).toEqual(["drain-120s"]);
-    // A normal deploy's minimum (1000 s: an application load balancer takes a new target in at its first
-    // passing check) plus the hook's 120 s.
-    expect(deploy.physicalMinimumSeconds).toBe(1000 + 120);
-    expect(deploy.simSeconds).toBeGreaterThanOrEqual(1120);
+    // A normal deploy's minimum (700 s: an application load balancer takes a new target in at its first passing
+    // check, and lets an idle old one go at once) plus the hook's 120 s.
+    expect(deploy.physicalMinimumSeconds).toBe(700 + 120);
+    expect(deploy.simSeconds).toBeGreaterThanOrEqual(820);
     expect(deploy.simSeconds / deploy.physicalMinimumSeconds).toBeLessThanOrEqual(1.05);
   });
 
@@ -372,7 +379,7 @@ describe("failure paths users can trust (issue 12)", () => {
 
   it("a termination hook with AWS's default one hour holds the retirement that long, and neither that deploy nor the next fails", async () => {
     const [, , hooked, next] = (await result("termination-hook-default-timeout")).steps;
-    expect(hooked).toMatchObject({ outcome: "succeeded", physicalMinimumSeconds: 1000 + 3600 });
+    expect(hooked).toMatchObject({ outcome: "succeeded", physicalMinimumSeconds: 700 + 3600 });
     expect(hooked.simSeconds / hooked.physicalMinimumSeconds).toBeLessThanOrEqual(1.05);
     // Polled right after the hook's timeout, not every few seconds for an hour.
     expect(hooked.stateTransitions).toBeLessThan(400);
@@ -511,15 +518,20 @@ describe("engine: crashAfter nth, loseResponseAfter, during", () => {
   });
 
   it("during acts on the serving group at its time; a refused action and one past the end of the step are reported", async () => {
+    // Requests of 400 s keep the Standby instance draining for the whole deregistration delay (the load balancer
+    // lets an idle target go at once).
     const run = await runScenario(
-      withStep({
-        configureLiveGroup: { standbyInstances: 1 },
-        during: [
-          { atSeconds: 100, configureLiveGroup: { targetTrackingCpuPercent: 50 } },
-          { atSeconds: 10, scaleLiveGroup: { desired: 9 } },
-          { atSeconds: 100000, scaleLiveGroup: { desired: 3 } },
-        ],
-      }),
+      {
+        ...withStep({
+          configureLiveGroup: { standbyInstances: 1 },
+          during: [
+            { atSeconds: 100, configureLiveGroup: { targetTrackingCpuPercent: 50 } },
+            { atSeconds: 10, scaleLiveGroup: { desired: 9 } },
+            { atSeconds: 100000, scaleLiveGroup: { desired: 3 } },
+          ],
+        }),
+        traffic: { requestsPerSecond: 1, requestSeconds: 400 },
+      },
       definition,
     );
     expect(run.steps[1].liveGroup).toMatchObject({ scalingPolicies: ["cpu-target-50"], desired: 1, inService: 1 });
@@ -553,3 +565,6 @@ describe("the simulator runs what each Task's Resource names", () => {
     expect(run.leftovers.groups).toHaveLength(2);
   });
 });
+
+describeApiCallChecks(runs);
+describeIamCoverage(runs);

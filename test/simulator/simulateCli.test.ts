@@ -24,4 +24,17 @@ describe("npm run simulate", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it.each([
+    [["--scenaro", "x.json"], 'simulate: --scenaro: unknown option (did you mean "--scenario"?); allowed: --scenario, --json, --help'],
+    [[], "simulate: --scenario: missing; allowed: a scenario file (JSON), e.g. scenarios/normal-deploy.json"],
+    [["--scenario"], "simulate: --scenario: no value; allowed: a scenario file (JSON), e.g. scenarios/normal-deploy.json"],
+  ])("%j is a usage error: exit 2, one line naming the option and what is allowed, before any synthesis", (args, message) => {
+    // Act
+    const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/simulate.ts", ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    // Assess
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe(`${message}\n(npm run simulate -- --help lists every option)\n`);
+    expect(run.stdout).toBe("");
+  });
 });

@@ -51,6 +51,8 @@ describe("stage configuration", () => {
     ["bad hosted zone", { ...base, hostedZoneId: "zone-1" }, /hostedZoneId: "zone-1"; allowed: a Route 53 hosted zone id/],
     ["unknown load balancer", { ...base, loadBalancer: "network" }, /loadBalancer: "network"; allowed: "application" or "classic"/],
     ["zero max", { ...base, maxCapacity: 0 }, /maxCapacity: 0; allowed: an integer from 1 to 500/],
+    ["max beyond half the targets quota", { ...base, maxCapacity: 501 }, /maxCapacity: 501; allowed: an integer from 1 to 500 \(twice that, the old and the new group during a swap, must fit the load balancer's default quota of 1,000 targets\)/],
+    ["slow-start allowance beyond the grace period", { ...base, slowStartAllowanceSeconds: 400 }, /slowStartAllowanceSeconds: 400; allowed: at most healthCheckGracePeriodSeconds \(300\)/],
     ["fractional desired", { ...base, desiredCapacity: 1.5 }, /desiredCapacity: 1.5; allowed: an integer from 1 to 500/],
     ["desired above max", { ...base, desiredCapacity: 9, maxCapacity: 4 }, /desiredCapacity: 9; allowed: at most maxCapacity \(4\)/],
     ["min above desired", { ...base, minCapacity: 3, desiredCapacity: 2 }, /minCapacity: 3; allowed: at most desiredCapacity \(2\)/],

@@ -588,9 +588,15 @@ export class Ec2Service {
     this.images.delete(imageId);
     const listedMs = this.ctx.consistency.delayMs("deregisteredImageListedSeconds", imageId);
     this.deregistered.set(imageId, { image: { ...image, state: "deregistered" }, listedUntilMs: this.ctx.clock.now() + listedMs });
-    // DeleteAssociatedSnapshots (newer API) deletes the snapshots in the same call.
+    // DeleteAssociatedSnapshots deletes the snapshots in the same call; "If a snapshot is associated with multiple
+    // AMIs, it is not deleted" (`skipped`; EC2 API reference, DeregisterImage).
     const deleteSnapshotResults = input.DeleteAssociatedSnapshots
       ? image.snapshotIds.map((snapshotId) => {
+          if ([...this.images.values()].some((other) => other.snapshotIds.includes(snapshotId))) {
+            return { SnapshotId: snapshotId, ReturnCode: "skipped" as const };
+          }
+          // The `snapshotInUseTimes` fault: EC2 could not delete it this time ("internal-error", a server error).
+          if (this.ctx.faults.takeSnapshotInUse()) return { SnapshotId: snapshotId, ReturnCode: "internal-error" as const };
           this.snapshots.delete(snapshotId);
           return { SnapshotId: snapshotId, ReturnCode: "success" as const };
         })

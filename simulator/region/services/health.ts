@@ -3,6 +3,9 @@ import type { ScheduledEvent } from "../clock.js";
 import type { RegionContext } from "../context.js";
 import type { Ec2Service } from "./ec2.js";
 
+/** Targets per target group / per load balancer, the default quota (see HealthCheckedPool.register). */
+export const TARGETS_QUOTA = 1000;
+
 export type RegistrationState = "initial" | "healthy" | "unhealthy" | "draining";
 
 export interface HealthCheckSettings {
@@ -47,6 +50,8 @@ export type HealthProbe = (pool: HealthCheckedPool, instanceId: string, report: 
  */
 export class HealthCheckedPool {
   readonly registrations = new Map<string, Registration>();
+  /** Registrations refused because the load balancer had TARGETS_QUOTA targets already. */
+  refusedOverQuota = 0;
 
   constructor(
     readonly id: string,
@@ -62,9 +67,20 @@ export class HealthCheckedPool {
     private readonly options: { initialHealthyAfterOnePass?: boolean } = {},
   ) {}
 
+  /**
+   * Registers a target, within the load balancer's quota: "Targets per Target Group per Region (instances or IP
+   * addresses)" and "Targets per Application Load Balancer" are 1,000 by default, as are "Registered Instances per
+   * Classic Load Balancer" (ELB User Guides, "Quotas for your Application Load Balancers" / "... Classic Load
+   * Balancer"; adjustable). Beyond it the target is not registered (AWS refuses it: it never takes traffic), and
+   * `refusedOverQuota` counts it. Draining targets count: they are registered until they leave.
+   */
   register(instanceId: string): void {
     const existing = this.registrations.get(instanceId);
     if (existing && existing.state !== "draining") return;
+    if (!existing && this.registrations.size >= TARGETS_QUOTA) {
+      this.refusedOverQuota++;
+      return;
+    }
     existing?.timer?.cancel();
     const registration: Registration = {
       instanceId,

@@ -27,13 +27,14 @@ export interface ServiceModel {
   metadata: {
     apiVersion: string;
     protocol: "query" | "ec2" | "json" | "rest-xml" | "rest-json";
+    serviceId?: string;
     xmlNamespace?: string;
     targetPrefix?: string;
     jsonVersion?: string;
     /** Smithy's `aws.protocols#awsQueryCompatible`: JSON on the wire, errors also named by their query code. */
     awsQueryCompatible?: boolean;
   };
-  operations: Record<string, { input?: ShapeNode; output?: ShapeNode }>;
+  operations: Record<string, { input?: ShapeNode; output?: ShapeNode; http?: { method: string; requestUri: string } }>;
   shapes: Record<string, ShapeNode>;
 }
 
@@ -48,6 +49,8 @@ export const MODEL_IDS: Partial<Record<ServiceName, string>> = {
   SNS: "sns-2010-03-31",
   EventBridge: "eventbridge-2015-10-07",
   CodeBuild: "codebuild-2016-10-06",
+  CloudFormation: "cloudformation-2010-05-15",
+  S3: "s3-2006-03-01",
   CloudWatch: "monitoring-2010-08-01",
 };
 
@@ -61,6 +64,42 @@ const PROTOCOL_OVERRIDES: Partial<Record<ServiceName, Partial<ServiceModel["meta
   CloudWatch: { protocol: "json", jsonVersion: "1.0", targetPrefix: "GraniteServiceVersion20100801", awsQueryCompatible: true },
 };
 
+/**
+ * Members newer than aws-sdk v2's models that the stage functions use, as @aws-sdk/client-ec2 (3.1169) serializes
+ * them (its schema in dist-cjs: query member `DeleteAssociatedSnapshots`; XML `deleteSnapshotResultSet` of `item`s
+ * with `snapshotId` and `returnCode`). Without them the region would drop the flag and never answer the results.
+ */
+const OPERATION_ADDITIONS: Partial<Record<ServiceName, Record<string, { input?: Record<string, ShapeNode>; output?: Record<string, ShapeNode> }>>> = {
+  EC2: {
+    DeregisterImage: {
+      input: { DeleteAssociatedSnapshots: { type: "boolean" } },
+      output: {
+        Return: { locationName: "return", type: "boolean" },
+        DeleteSnapshotResults: {
+          locationName: "deleteSnapshotResultSet",
+          type: "list",
+          member: { locationName: "item", type: "structure", members: { SnapshotId: { locationName: "snapshotId" }, ReturnCode: { locationName: "returnCode" } } },
+        },
+      },
+    },
+  },
+};
+
+function withAdditions(service: ServiceName, model: ServiceModel): ServiceModel {
+  const additions = OPERATION_ADDITIONS[service];
+  if (!additions) return model;
+  const operations = { ...model.operations };
+  for (const [name, { input, output }] of Object.entries(additions)) {
+    const operation = operations[name];
+    operations[name] = {
+      ...operation,
+      input: input ? { ...operation.input, type: "structure", members: { ...operation.input?.members, ...input } } : operation.input,
+      output: output ? { ...operation.output, type: "structure", members: { ...operation.output?.members, ...output } } : operation.output,
+    };
+  }
+  return { ...model, operations };
+}
+
 const require = createRequire(import.meta.url);
 const loaded = new Map<ServiceName, ServiceModel>();
 
@@ -72,7 +111,7 @@ export function serviceModel(service: ServiceName): ServiceModel | undefined {
   if (!model) {
     const shipped = require(`aws-sdk/apis/${id}.min.json`) as ServiceModel;
     const override = PROTOCOL_OVERRIDES[service];
-    model = override ? { ...shipped, metadata: { ...shipped.metadata, ...override } } : shipped;
+    model = withAdditions(service, override ? { ...shipped, metadata: { ...shipped.metadata, ...override } } : shipped);
     loaded.set(service, model);
   }
   return model;

@@ -44,7 +44,8 @@ class Params {
   }
 }
 
-function scalarFromString(node: ShapeNode, text: string): unknown {
+/** A scalar member from its text form (query parameters; REST headers and query strings too, wire/rest.ts). */
+export function scalarFromString(node: ShapeNode, text: string): unknown {
   switch (shapeType(node)) {
     case "integer":
     case "long":
