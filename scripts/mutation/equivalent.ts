@@ -147,4 +147,32 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "image.Tags",
     reason: "releaseOfImage runs only for an image input without release (parseDeployInput gives every artifact input a release), and describeNamedImage has thrown unless that image exists",
   },
+  {
+    file: "functions/launchReleaseGroup.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason: "a template tag without Key matches none of our keys with either fallback: it is kept the same",
+  },
+  {
+    file: "functions/launchReleaseGroup.ts",
+    mutator: "OptionalChaining",
+    original: "created.LaunchTemplateVersion?.CreateTime",
+    replacement: "created.LaunchTemplateVersion.CreateTime",
+    reason: "the line before has thrown unless LaunchTemplateVersion has a number, so it is defined here",
+  },
+  {
+    file: "functions/launchReleaseGroup.ts",
+    mutator: "BlockStatement",
+    original: "{ logger.warn(\"group is pinned to another launch template version\", { groupName: plan.groupName, pinnedVersion, version }); …",
+    replacement: "{}",
+    reason: "the block holds only a log statement",
+  },
+  ...(["true", "false", "pinnedVersion === version"] as const).map((replacement) => ({
+    file: "functions/launchReleaseGroup.ts",
+    mutator: replacement === "pinnedVersion === version" ? "EqualityOperator" : "ConditionalExpression",
+    original: "pinnedVersion !== version",
+    replacement,
+    reason: "the condition guards only a log statement",
+  })),
 ];
