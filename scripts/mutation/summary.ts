@@ -82,9 +82,9 @@ const matches = (entry: EquivalentMutant, survivor: Survivor) =>
   survivor.replacement.replace(/\s+/g, " ").includes(entry.replacement);
 
 /** Every report (not the incremental files), newest first. */
-async function reportFiles(): Promise<{ file: string; mtime: number }[]> {
+async function reportFiles(dir: string): Promise<{ file: string; mtime: number }[]> {
   const found: { file: string; mtime: number }[] = [];
-  const entries = await readdir(REPORT_DIR, { recursive: true, withFileTypes: true }).catch(() => []);
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
   for (const entry of entries) {
     if (!entry.isFile() || !entry.name.endsWith(".json") || entry.name.endsWith("-incremental.json") || entry.name === "runs.json") continue;
     const file = path.join(entry.parentPath, entry.name);
@@ -94,12 +94,12 @@ async function reportFiles(): Promise<{ file: string; mtime: number }[]> {
 }
 
 /** Figures per mutated file and the surviving mutants, each file from the newest report that has it. */
-export async function collectFigures(): Promise<{ files: FileFigures[]; survivors: Survivor[]; reports: string[] }> {
+export async function collectFigures(dir = REPORT_DIR): Promise<{ files: FileFigures[]; survivors: Survivor[]; reports: string[] }> {
   const files: FileFigures[] = [];
   const survivors: Survivor[] = [];
   const used = new Set<string>();
   const seen = new Set<string>();
-  for (const { file: reportFile } of await reportFiles()) {
+  for (const { file: reportFile } of await reportFiles(dir)) {
     const report = JSON.parse(await readFile(reportFile, "utf8")) as Report;
     for (const [file, { source, mutants }] of Object.entries(report.files)) {
       if (seen.has(file)) continue;
