@@ -411,7 +411,7 @@ describe("checkLoadBalancerHealth at its edges", () => {
 
     // Assess
     expect(result.status).toBe("failed");
-    expect(result.message).toBe(`deploy: new instance(s) not healthy at target group ${TARGET_GROUP_ARN} ${why} (1/2): i-2 unhealthy`);
+    expect(result.message).toBe(`deploy: new instance(s) not healthy at target group ${ALTERNATE_TARGET_GROUP_ARN} ${why} (1/2): i-2 unhealthy`);
   });
 
   it("polls no later than the end of the grace period when the next health check comes after it", async () => {
