@@ -66,7 +66,7 @@ export async function definitionInputsHash(stage: string): Promise<string> {
 }
 
 export interface LoadOptions {
-  /** Synthesize even when a cached definition for the same inputs exists. */
+  /** Synthesize even when a cached definition for the same inputs exists (with DEFINITION_CACHE=off in the environment, always, and nothing is cached). */
   fresh?: boolean;
   /** Told whether the definition came from the cache or was synthesized. */
   onLoad?: (how: { cached: boolean; hash: string; file: string }) => void;
@@ -78,6 +78,9 @@ export interface LoadOptions {
  * its inputs and reused while nothing it depends on changed.
  */
 export async function loadDeployDefinition(stage = "dev01", options: LoadOptions = {}): Promise<AslDefinition> {
+  // Mutation testing (`npm run mutation`) needs a fresh synthesis: Stryker puts every mutant into the same
+  // instrumented files and switches them at run time, so the inputs' hash never changes from one mutant to the next.
+  if (process.env.DEFINITION_CACHE === "off") return synthesizeDefinition(stage);
   const hash = await definitionInputsHash(stage);
   const file = path.join(DEFINITION_CACHE_DIR, `${stage}-${hash}.asl.json`);
   if (!options.fresh) {
@@ -90,9 +93,7 @@ export async function loadDeployDefinition(stage = "dev01", options: LoadOptions
       return cached;
     }
   }
-  const { synthesizeApp } = await import("./synthesize.js");
-  const app = await synthesizeApp(stage);
-  const definition = definitionFromTemplate(app.template("Pipeline"));
+  const definition = await synthesizeDefinition(stage);
   await mkdir(DEFINITION_CACHE_DIR, { recursive: true });
   // Written whole, then renamed: concurrent test workers never read half a file.
   const temporary = `${file}.${process.pid}.tmp`;
@@ -104,6 +105,12 @@ export async function loadDeployDefinition(stage = "dev01", options: LoadOptions
       await rm(path.join(DEFINITION_CACHE_DIR, name), { force: true });
   options.onLoad?.({ cached: false, hash, file });
   return definition;
+}
+
+/** The deploy state machine of a stage, synthesized now (the CDK and SST load only here). */
+async function synthesizeDefinition(stage: string): Promise<AslDefinition> {
+  const { synthesizeApp } = await import("./synthesize.js");
+  return definitionFromTemplate((await synthesizeApp(stage)).template("Pipeline"));
 }
 
 /** A copy of the definition whose first state injects `settings` (the simulator's environment). */

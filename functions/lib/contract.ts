@@ -537,6 +537,9 @@ export interface DeployState {
   error?: StateError;
 }
 
+/** `$.<part>` for every part of the document a state writes. */
+type ResultPaths = { [K in Exclude<keyof DeployState, "settings" | "input" | "execution">]-?: `$.${K}` };
+
 /** Where each part of the document lives: the stack's ResultPaths, and what the tests and the simulator read. */
 export const RESULT_PATH = {
   plan: "$.plan",
@@ -555,6 +558,6 @@ export const RESULT_PATH = {
   rollbackError: "$.rollbackError",
   unlock: "$.unlock",
   error: "$.error",
-} as const satisfies { [K in Exclude<keyof DeployState, "settings" | "input" | "execution">]-?: `$.${K}` };
+} as const satisfies ResultPaths;
 export type ResultPart = keyof typeof RESULT_PATH;
 

@@ -141,11 +141,60 @@ describe("checkGroupHealth", () => {
     // Act
     const result = await checkGroupHealth(deployState());
 
-    // Assess
+    // Assess: the healthy instance is not named.
     expect(result.status).toBe("failed");
-    expect(result.message).toContain("(1/2)");
-    expect(result.message).toContain("i-stuck0000 Pending/Healthy");
-    expect(result.message).toContain("Instance failed to boot");
+    expect(result.message).toBe(
+      "deploy: new instance(s) not healthy in the group by the deadline (1/2): not healthy: i-stuck0000 Pending/Healthy; last failed activity: Instance failed to boot",
+    );
+  });
+
+  it("fails after the deadline naming the instances that never launched, and no activity when none failed", async () => {
+    // Prepare: one of two instances healthy, the other never launched, no failed scaling activity.
+    givenNewGroup({ Instances: instances(1) });
+    autoScalingMock.on(DescribeScalingActivitiesCommand).resolves({ Activities: [] });
+    setClock(() => (NOW + 601) * 1000);
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({
+      status: "failed",
+      message: "deploy: new instance(s) not healthy in the group by the deadline (1/2): 1 instance(s) never launched",
+    });
+  });
+
+  it("dates the in-service window from the group's creation when no earlier check was waiting", async () => {
+    // Prepare: created 100 s ago; an earlier waiting check from an older state document without checkedAt.
+    givenNewGroup({ CreatedTime: new Date((NOW - 100) * 1000), Instances: instances(2) });
+    const previous = { status: "waiting", nextPollSeconds: 5, message: "", healthy: 1, desired: 2 } as unknown as GroupHealthResult;
+
+    // Act
+    const first = await checkGroupHealth(deployState());
+    const afterOlderCheck = await checkGroupHealth(deployState("application", { groupHealth: previous }));
+
+    // Assess
+    expect(first).toMatchObject({ status: "ready", inServiceWindow: { from: NOW - 100, to: NOW } });
+    expect(afterOlderCheck).toMatchObject({ status: "ready", inServiceWindow: { from: NOW - 100, to: NOW } });
+  });
+
+  it("a group that lists no instances yet is booting: polls every few seconds", async () => {
+    // Prepare: desired 1, Instances not in the answer at all.
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [{ ...group(NEW_GROUP, { DesiredCapacity: 1 }), Instances: undefined }] });
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 5, healthy: 0, desired: 1 });
+  });
+
+  it("refuses a state without $.launch, naming it", async () => {
+    // Act
+    const check = checkGroupHealth(deployState("application", { launch: undefined }));
+
+    // Assess
+    await expect(check).rejects.toThrow("checkGroupHealth needs $.launch");
   });
 
   it("fails when the new group is gone", async () => {
@@ -168,5 +217,44 @@ describe("checkGroupHealth", () => {
 
     // Assess
     await expect(check).rejects.toMatchObject({ name: ERROR.transientAws });
+  });
+
+  it("at the deadline itself, still waits", async () => {
+    // Prepare
+    givenNewGroup({ Instances: [...instances(1), ...instances(1, "InService", "Unhealthy", "i-bad")] });
+    setClock(() => (NOW + 600) * 1000);
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 1 });
+  });
+
+  it("does not give up on a slow boot with failed launches while one instance is in service", async () => {
+    // Prepare: 3 minutes in, three failed launches, one instance InService (not yet healthy) beside a pending one.
+    givenNewGroup({ CreatedTime: new Date((NOW - 180) * 1000), Instances: [...instances(1, "InService", "Unhealthy", "i-up"), ...instances(1, "Pending", "Healthy", "i-boot")] });
+    const failed = { StatusCode: "Failed" as const, StatusMessage: "Server.InternalError", ActivityId: "a", AutoScalingGroupName: NEW_GROUP, Cause: "c", StartTime: new Date() };
+    autoScalingMock.on(DescribeScalingActivitiesCommand).resolves({ Activities: [failed, failed, failed] });
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 15 });
+  });
+
+  it.each([
+    ["a Pending:Wait instance (a launch hook)", instances(1, "Pending:Wait", "Healthy", "i-hook")],
+    ["an instance terminating, its replacement not yet listed", instances(1, "Terminating", "Healthy", "i-gone")],
+  ])("counts %s as booting: polls every few seconds", async (_, other) => {
+    // Prepare
+    givenNewGroup({ Instances: [...instances(1), ...other] });
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 5 });
   });
 });

@@ -335,6 +335,140 @@ describe("checkLoadBalancerHealth says why, in the load balancer's words", () =>
     setClock(() => (NOW + 601) * 1000);
     const previous = { status: "waiting" as const, nextPollSeconds: 5, message: "", healthy: 0, desired: 1, lastSeen: { "i-1": "i-1 unhealthy (Target.Timeout: Request timed out)" } };
     const result = await checkLoadBalancerHealth(deployState("application", { loadBalancerHealth: previous }));
-    expect(result.message).toContain("i-1 initial, earlier unhealthy (Target.Timeout: Request timed out)");
+    expect(result.message).toMatch(/ by the deadline \(0\/1\): i-1 initial, earlier unhealthy \(Target\.Timeout: Request timed out\)$/);
+  });
+
+  it("remembers the last reasons of at most 10 instances", async () => {
+    // Prepare: 11 instances, each failing its checks.
+    const ids = Array.from({ length: 11 }, (_, index) => `i-${String(index).padStart(2, "0")}`);
+    givenNewGroupInstances(ids);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets(Object.fromEntries(ids.map((id) => [id, "unhealthy"]))));
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application"));
+
+    // Assess: the last ten.
+    expect(Object.keys(result.lastSeen ?? {})).toEqual(ids.slice(1));
+  });
+
+  it.each([
+    ["application", () => elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "healthy" }))],
+    ["classic", () => elbMock.on(DescribeInstanceHealthCommand).resolves({ InstanceStates: [{ InstanceId: "i-1", State: "InService", ReasonCode: "N/A", Description: "N/A" }] })],
+  ] as const)("remembers nothing while the %s load balancer says only healthy and not registered", async (kind, answer) => {
+    // Prepare: i-1 healthy, i-2 not registered yet.
+    givenNewGroupInstances(["i-1", "i-2"]);
+    answer();
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState(kind));
+
+    // Assess
+    expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: ensuring new instance(s) are healthy at load balancer (1/2)", healthy: 1, desired: 2 });
+  });
+});
+
+describe("checkLoadBalancerHealth at its edges", () => {
+  const unhealthySecond = () => elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "healthy", "i-2": "unhealthy" }));
+
+  it("does not count a terminating instance the target group still lists as healthy", async () => {
+    // Prepare: desired 3; the third instance is terminating.
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [group(NEW_GROUP, { DesiredCapacity: 3, Instances: [...instances(2, "InService", "Healthy", "i-"), ...instances(1, "Terminating", "Healthy", "i-gone")] })],
+    });
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-0000": "healthy", "i-0001": "healthy", "i-gone0000": "healthy" }));
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application"));
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", healthy: 2, desired: 3 });
+  });
+
+  it("at the deadline itself, still waits", async () => {
+    // Prepare
+    givenNewGroupInstances(["i-1", "i-2"]);
+    unhealthySecond();
+    setClock(() => (NOW + 600) * 1000);
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application"));
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 1 });
+  });
+
+  it.each([
+    ["at the deadline itself, for the grace period", 600, "300 s after going InService (the group's health check grace period)"],
+    ["past the deadline, for the deadline", 601, "by the deadline"],
+  ])("with the grace period over too, fails %s, naming the load balancer", async (_, secondsFromNow, why) => {
+    // Prepare: in service since NOW, so the grace period ended at NOW + 300.
+    givenNewGroupInstances(["i-1", "i-2"]);
+    unhealthySecond();
+    setClock(() => (NOW + secondsFromNow) * 1000);
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application", { groupHealth: groupReady(NOW - 10, NOW) }));
+
+    // Assess
+    expect(result.status).toBe("failed");
+    expect(result.message).toBe(`deploy: new instance(s) not healthy at target group ${ALTERNATE_TARGET_GROUP_ARN} ${why} (1/2): i-2 unhealthy`);
+  });
+
+  it("polls no later than the end of the grace period when the next health check comes after it", async () => {
+    // Prepare: in service at NOW - 281: grace ends at NOW + 19, the next check that can change anything at NOW + 19 + 1.
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "healthy", "i-2": "initial" }));
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application", { groupHealth: groupReady(NOW - 281, NOW - 281) }));
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 19 });
+  });
+
+  it("waits for healthyThreshold - 1 intervals after registration before the first check that can turn a target healthy", async () => {
+    // Prepare: threshold 5, interval 30: registered at NOW - 10 .. NOW - 4, the first change at NOW + 110 at the earliest.
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "initial", "i-2": "initial" }));
+    const state = deployState("application", { groupHealth: groupReady(NOW - 10, NOW - 4) });
+    state.settings.healthCheck = { ...state.settings.healthCheck, intervalSeconds: 30, healthyThreshold: 5 };
+    setClock(() => (NOW + 80) * 1000);
+
+    // Act
+    const result = await checkLoadBalancerHealth(state);
+
+    // Assess: NOW - 10 + 4 * 30 = NOW + 110, one second after it.
+    expect(result.nextPollSeconds).toBe(31);
+  });
+
+  it("polls less often while instances added by a raised capacity register", async () => {
+    // Prepare: the group check saw 2 desired; the group wants 3 now.
+    givenNewGroupInstances(["i-1", "i-2", "i-3"], 3);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "healthy", "i-2": "healthy" }));
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application", { groupHealth: groupReady(NOW - 10, NOW - 4) }));
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", nextPollSeconds: 15, healthy: 2, desired: 3 });
+  });
+
+  it("fails when the new group is gone", async () => {
+    // Prepare
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application"));
+
+    // Assess
+    expect(result).toMatchObject({ status: "failed", message: expect.stringContaining("no longer exists") });
+  });
+
+  it("refuses a state without $.launch, naming it", async () => {
+    // Act
+    const check = checkLoadBalancerHealth(deployState("application", { launch: undefined }));
+
+    // Assess
+    await expect(check).rejects.toThrow("checkLoadBalancerHealth needs $.launch");
   });
 });

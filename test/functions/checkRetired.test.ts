@@ -208,4 +208,231 @@ describe("checkRetired", () => {
     await expect(checkRetired(retiringState())).rejects.toMatchObject({ name: ERROR.lockLost });
     expect(autoScalingMock).not.toHaveReceivedAnyCommand();
   });
+
+  describe("at the edges of draining and the deadline", () => {
+    const threeOld = () => ({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: instances(3, "InService", "Healthy", "i-old") })] });
+
+    it("at drainedBy itself, scales to 0 and waits for termination", async () => {
+      // Prepare
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves(threeOld());
+      setClock(() => (NOW + 100) * 1000);
+
+      // Act
+      const result = await checkRetired(retiringState());
+
+      // Assess
+      expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
+      expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (3 left)" });
+    });
+
+    it("at retiredBy itself, still waits for instances that are not terminating", async () => {
+      // Prepare
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0, Instances: instances(1, "Terminating:Wait", "Healthy", "i-old") })] });
+      setClock(() => (NOW + 1300) * 1000);
+
+      // Act
+      const result = await checkRetired(retiringState());
+
+      // Assess
+      expect(result).toMatchObject({ status: "waiting", message: "deploy: waiting for old instance(s) to terminate (1 left)" });
+    });
+
+    it("past the deadline, names no termination hook when the groups have none", async () => {
+      // Prepare
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0, Instances: instances(1, "InService", "Healthy", "i-old") })] });
+      setClock(() => (NOW + 1301) * 1000);
+
+      // Act
+      const attempt = checkRetired(retiringState());
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({
+        name: ERROR.retirementOverdue,
+        message: expect.stringMatching(/^1 old instance\(s\) still not terminating 1 s after the deadline \(draining, then 1200 s\): i-old0000 InService\. /),
+      });
+    });
+
+    it("past the deadline, names every termination hook the instances may wait for", async () => {
+      // Prepare
+      const hooked: RetirementResult = {
+        ...retirement,
+        terminationHooks: [
+          { group: OLD_GROUP, name: "drain", heartbeatTimeout: 600, defaultResult: "ABANDON" },
+          { group: OLD_GROUP, name: "audit", heartbeatTimeout: 300, defaultResult: "CONTINUE" },
+        ],
+      };
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0, Instances: instances(1, "Terminating:Wait", "Healthy", "i-old") })] });
+      setClock(() => (NOW + 1301) * 1000);
+
+      // Act
+      const attempt = checkRetired(deployState("application", { retirement: hooked }));
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({
+        message: expect.stringContaining(
+          `(draining, termination hook drain of ${OLD_GROUP} holds each for up to 600 s, then ABANDON; termination hook audit of ${OLD_GROUP} holds each for up to 300 s, then CONTINUE, then 1200 s)`,
+        ),
+      });
+    });
+
+    it("past the deadline, waits for an instance in Terminating, which is on its way out by itself", async () => {
+      // Prepare
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0, Instances: instances(1, "Terminating", "Healthy", "i-old") })] });
+      setClock(() => (NOW + 1301) * 1000);
+
+      // Act
+      const result = await checkRetired(retiringState());
+
+      // Assess
+      expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (1 left)" });
+    });
+  });
+
+  describe("termination hooks", () => {
+    const hooks = (...timeouts: number[]): RetirementResult => ({
+      ...retirement,
+      retiredBy: NOW + 100 + 3600 + 1200,
+      terminationHooks: timeouts.map((heartbeatTimeout, index) => ({ group: OLD_GROUP, name: `hook${index}`, heartbeatTimeout, defaultResult: "ABANDON" })),
+    });
+    const givenInstances = (...states: string[]) =>
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+        AutoScalingGroups: [group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0, Instances: states.map((state, index) => instances(1, state, "Healthy", `i-old${index}`)[0]) })],
+      });
+
+    it("polls right after the soonest hook timeout still ahead, not one already past", async () => {
+      // Prepare: hooks time out at NOW + 700 (past) and NOW + 3700; a second pair both ahead, at NOW + 380 and NOW + 350.
+      givenInstances("Terminating:Wait");
+      setClock(() => (NOW + 3690) * 1000);
+      const onePast = await checkRetired(deployState("application", { retirement: hooks(600, 3600) }));
+      setClock(() => (NOW + 300) * 1000);
+
+      // Act
+      const bothAhead = await checkRetired(deployState("application", { retirement: hooks(280, 250) }));
+
+      // Assess
+      expect(onePast.nextPollSeconds).toBe(11);
+      expect(bothAhead.nextPollSeconds).toBe(51);
+    });
+
+    it("at a hook's timeout itself, polls again as soon as it may", async () => {
+      // Prepare
+      givenInstances("Terminating:Wait");
+      setClock(() => (NOW + 700) * 1000);
+
+      // Act
+      const result = await checkRetired(deployState("application", { retirement: hooks(600) }));
+
+      // Assess: the shortest poll (polling.ts POLL_BOUNDS), not the 5 s of termination polling.
+      expect(result.nextPollSeconds).toBe(2);
+    });
+
+    it("once every hook timed out, polls every few seconds again", async () => {
+      // Prepare
+      givenInstances("Terminating:Wait");
+      setClock(() => (NOW + 800) * 1000);
+
+      // Act
+      const result = await checkRetired(deployState("application", { retirement: hooks(600) }));
+
+      // Assess
+      expect(result.nextPollSeconds).toBe(5);
+    });
+
+    it("names the hooks when one instance waits for them beside one terminating, and not when none waits", async () => {
+      // Prepare
+      setClock(() => (NOW + 300) * 1000);
+      givenInstances("Terminating", "Terminating:Wait");
+      const oneWaits = await checkRetired(deployState("application", { retirement: hooks(3600) }));
+      givenInstances("Terminating", "Terminating");
+
+      // Act
+      const noneWaits = await checkRetired(deployState("application", { retirement: hooks(3600) }));
+
+      // Assess
+      expect(oneWaits.message).toBe(`deploy: waiting for old instance(s) to terminate (2 left; termination hook hook0 of ${OLD_GROUP} holds each for up to 3600 s, then ABANDON)`);
+      expect(noneWaits).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (2 left)" });
+    });
+
+    it("an instance in Terminating:Wait without known hooks polls every few seconds", async () => {
+      // Prepare
+      givenInstances("Terminating:Wait");
+      setClock(() => (NOW + 300) * 1000);
+
+      // Act
+      const result = await checkRetired(retiringState());
+
+      // Assess
+      expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (1 left)" });
+    });
+  });
+
+  describe("emptying the old groups", () => {
+    it("is ready, with its message, when the groups list no instances at all", async () => {
+      // Prepare
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [{ ...group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0 }), Instances: undefined }] });
+      setClock(() => (NOW + 140) * 1000);
+
+      // Act
+      const result = await checkRetired(retiringState());
+
+      // Assess
+      expect(result).toEqual({ status: "ready", nextPollSeconds: 0, message: "deploy: old instance(s) terminated" });
+    });
+
+    it("reads the groups once when nothing is held", async () => {
+      // Prepare
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: instances(1, "InService", "Healthy", "i-old") })] });
+      setClock(() => (NOW + 101) * 1000);
+
+      // Act
+      await checkRetired(retiringState());
+
+      // Assess
+      expect(autoScalingMock).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 1);
+    });
+
+    it.each([
+      ["a scale-in-protected instance", { ...instances(1, "InService", "Healthy", "i-kept")[0], ProtectedFromScaleIn: true }],
+      ["a Standby instance", instances(1, "Standby", "Healthy", "i-standby")[0]],
+    ])("after releasing only %s, reads the groups again and reports what is there now", async (_, held) => {
+      // Prepare: the second read finds the group empty.
+      autoScalingMock
+        .on(DescribeAutoScalingGroupsCommand)
+        .resolvesOnce({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 0, Instances: [held] })] })
+        .resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 0, Instances: [] })] });
+      setClock(() => (NOW + 101) * 1000);
+
+      // Act
+      const result = await checkRetired(retiringState());
+
+      // Assess
+      expect(autoScalingMock).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 2);
+      expect(result.status).toBe("ready");
+    });
+
+    it("never scales a group that is being deleted, before or after releasing held instances", async () => {
+      // Prepare: a group in deletion beside one with a Standby instance; both read again after ExitStandby.
+      const deleting = group("shop-dev01-v0-run-9", { Status: "Delete in progress", MinSize: 1, DesiredCapacity: 1, Instances: instances(1, "InService", "Healthy", "i-del") });
+      autoScalingMock
+        .on(DescribeAutoScalingGroupsCommand)
+        .resolvesOnce({ AutoScalingGroups: [deleting, group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 0, Instances: instances(1, "Standby", "Healthy", "i-standby") })] })
+        .resolves({ AutoScalingGroups: [deleting, group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 1, Instances: instances(1, "InService", "Healthy", "i-standby") })] });
+      setClock(() => (NOW + 101) * 1000);
+
+      // Act
+      await checkRetired(deployState("application", { retirement: { ...retirement, groups: [OLD_GROUP, "shop-dev01-v0-run-9"] } }));
+
+      // Assess
+      expect(autoScalingMock).not.toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: "shop-dev01-v0-run-9" });
+      expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
+    });
+  });
+
+  it("refuses a state without $.retirement, naming it", async () => {
+    // Act
+    const check = checkRetired(deployState());
+
+    // Assess
+    await expect(check).rejects.toThrow("checkRetired needs $.retirement");
+  });
 });

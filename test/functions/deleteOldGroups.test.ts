@@ -141,4 +141,70 @@ describe("deleteOldGroups", () => {
     expect(ec2Mock.commandCalls(DeleteLaunchTemplateVersionsCommand)[0].args[0].input.Versions).toHaveLength(200);
     expect(result.deletedLaunchTemplateVersions).toHaveLength(250);
   });
+
+  it("does not delete a group already being deleted again, and its versions go as it does", async () => {
+    // Prepare: the old group is in "Delete in progress", still listed by the tag filter.
+    const deleting = group(OLD_GROUP, { Status: "Delete in progress", LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "3" } });
+    givenGroups([deleting], [group(NEW_GROUP), deleting]);
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [version(1, undefined, true), version(3, OLD_GROUP), version(4, NEW_GROUP)] });
+
+    // Act
+    const result = await deleteOldGroups(retiredState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(DeleteAutoScalingGroupCommand);
+    expect(result).toEqual({ deletedGroups: [OLD_GROUP], deletedLaunchTemplateVersions: ["3"] });
+  });
+
+  it("keeps every version of a remaining group, also one it no longer uses", async () => {
+    // Prepare: the new group uses version 4; version 2 was made for it by an earlier run.
+    givenGroups([]);
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [version(1, undefined, true), version(2, NEW_GROUP), version(3, OLD_GROUP), version(4, NEW_GROUP)],
+    });
+
+    // Act
+    const result = await deleteOldGroups(retiredState());
+
+    // Assess
+    expect(result.deletedLaunchTemplateVersions).toEqual(["3"]);
+  });
+
+  it("keeps the new group's version while Auto Scaling does not list the new group yet", async () => {
+    // Prepare: the tag filter finds no group (eventual consistency).
+    givenGroups([], []);
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [version(1, undefined, true), version(3, OLD_GROUP), version(4, NEW_GROUP)] });
+
+    // Act
+    const result = await deleteOldGroups(retiredState());
+
+    // Assess
+    expect(result.deletedLaunchTemplateVersions).toEqual(["3"]);
+  });
+
+  it.each([
+    ["$.launch (no $.plan)", { plan: undefined }],
+    ["$.plan (no $.launch)", { launch: undefined }],
+  ])("never deletes the new group named in %s, even when retirement lists it", async (_, parts) => {
+    // Prepare: a retirement that lists the new group beside the old one.
+    givenGroups([group(OLD_GROUP)]);
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] });
+    const state = deployState("application", { ...parts, retirement: { groups: [OLD_GROUP, NEW_GROUP], drainedBy: NOW, retiredBy: NOW + 100 } });
+
+    // Act
+    const result = await deleteOldGroups(state);
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandTimes(DeleteAutoScalingGroupCommand, 1);
+    expect(autoScalingMock).toHaveReceivedCommandWith(DeleteAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP });
+    expect(result.deletedGroups).toEqual([OLD_GROUP]);
+  });
+
+  it("refuses a state without $.retirement, naming it", async () => {
+    // Act
+    const cleanup = deleteOldGroups(deployState("application", { retirement: undefined }));
+
+    // Assess
+    await expect(cleanup).rejects.toThrow("deleteOldGroups needs $.retirement");
+  });
 });

@@ -1,4 +1,5 @@
 import "aws-sdk-client-mock-vitest/extend";
+import { createHash } from "node:crypto";
 import {
   AutoScalingClient,
   CreateAutoScalingGroupCommand,
@@ -332,5 +333,235 @@ describe("launchReleaseGroup", () => {
     // Assess
     await expect(plain).rejects.toMatchObject({ name: "Throttling" });
     await expect(viaHandler).rejects.toMatchObject({ name: ERROR.transientAws });
+  });
+
+  describe("the launch template version", () => {
+    const givenDefault = (answer: object) => {
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { Filters: [{ Name: "image-id", Values: [IMAGE_ID] }] }).resolves({ LaunchTemplateVersions: [] });
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { Versions: ["$Default"] }).resolves(answer);
+      ec2Mock.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 5 } });
+      autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [createdGroup()] });
+    };
+    const OURS = [
+      { Key: TAG.app, Value: "shop" },
+      { Key: TAG.environment, Value: "dev01" },
+      { Key: TAG.release, Value: "v2" },
+      { Key: TAG.role, Value: "release" },
+    ];
+    const created = () => ec2Mock.commandCalls(CreateLaunchTemplateVersionCommand)[0].args[0].input;
+
+    it("keeps the template's other tag specifications, replaces its values of our keys, and names the request by template, group and image", async () => {
+      // Prepare: $Default tags instances (one of our keys among them) and network interfaces, not volumes.
+      givenDefault({
+        LaunchTemplateVersions: [
+          {
+            VersionNumber: 1,
+            LaunchTemplateData: {
+              TagSpecifications: [
+                { ResourceType: "instance", Tags: [{ Key: "Team", Value: "web" }, { Key: TAG.release, Value: "v0" }] },
+                { ResourceType: "network-interface", Tags: [{ Key: "Team", Value: "web" }] },
+              ],
+            },
+          },
+        ],
+      });
+
+      // Act
+      await launchReleaseGroup(launchState());
+
+      // Assess
+      expect(created().LaunchTemplateData?.TagSpecifications).toEqual([
+        { ResourceType: "network-interface", Tags: [{ Key: "Team", Value: "web" }] },
+        { ResourceType: "instance", Tags: [{ Key: "Team", Value: "web" }, ...OURS] },
+        { ResourceType: "volume", Tags: OURS },
+      ]);
+      expect(created().ClientToken).toBe(createHash("sha256").update(`${LAUNCH_TEMPLATE_ID}|${NEW_GROUP}|${IMAGE_ID}`).digest("hex"));
+    });
+
+    it.each([
+      ["no versions", {}],
+      ["a version without data", { LaunchTemplateVersions: [{ VersionNumber: 1 }] }],
+    ])("with $Default answering %s, tags with ours alone", async (_, answer) => {
+      // Prepare
+      givenDefault(answer);
+
+      // Act
+      await launchReleaseGroup(launchState());
+
+      // Assess
+      expect(created().LaunchTemplateData?.TagSpecifications).toEqual([
+        { ResourceType: "instance", Tags: OURS },
+        { ResourceType: "volume", Tags: OURS },
+      ]);
+    });
+
+    it("reuses only a version made for this group with this image", async () => {
+      // Prepare: another group's version of the image, this group's version of another image, one without data.
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { Filters: [{ Name: "image-id", Values: [IMAGE_ID] }] }).resolves({
+        LaunchTemplateVersions: [
+          { VersionNumber: 7, VersionDescription: "immutable-deploy group another-group", LaunchTemplateData: { ImageId: IMAGE_ID } },
+          { VersionNumber: 6, VersionDescription: DESCRIPTION, LaunchTemplateData: { ImageId: "ami-0other" } },
+          { VersionNumber: 8, VersionDescription: DESCRIPTION },
+        ],
+      });
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { Versions: ["$Default"] }).resolves({ LaunchTemplateVersions: [{ VersionNumber: 1 }] });
+      ec2Mock.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 9 } });
+      autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [{ ...createdGroup(), LaunchTemplate: undefined }] });
+
+      // Act
+      const result = await launchReleaseGroup(launchState());
+
+      // Assess
+      expect(ec2Mock).toHaveReceivedCommandTimes(CreateLaunchTemplateVersionCommand, 1);
+      expect(result.launchTemplateVersion).toBe("9");
+    });
+
+    it("a reused version is the one the result names when the group does not say which it runs", async () => {
+      // Prepare
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [{ VersionNumber: 5, VersionDescription: DESCRIPTION, LaunchTemplateData: { ImageId: IMAGE_ID } }] });
+      autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [{ ...createdGroup(), LaunchTemplate: undefined }] });
+
+      // Act
+      const result = await launchReleaseGroup(launchState());
+
+      // Assess
+      expect(result.launchTemplateVersion).toBe("5");
+    });
+
+    it("fails plainly when EC2 answers a created version without its number", async () => {
+      // Prepare
+      givenDefault({ LaunchTemplateVersions: [{ VersionNumber: 1 }] });
+      ec2Mock.on(CreateLaunchTemplateVersionCommand).resolves({});
+
+      // Act
+      const launch = launchReleaseGroup(launchState());
+
+      // Assess
+      await expect(launch).rejects.toThrow("CreateLaunchTemplateVersion returned no version number");
+    });
+
+    it("a launch template that cannot be read is LaunchFailed naming it, with the AWS error as cause", async () => {
+      // Prepare
+      const notFound = awsError("InvalidLaunchTemplateId.NotFound", "The specified launch template does not exist");
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { Filters: [{ Name: "image-id", Values: [IMAGE_ID] }] }).resolves({ LaunchTemplateVersions: [] });
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { Versions: ["$Default"] }).rejects(notFound);
+
+      // Act
+      const launch = launchReleaseGroup(launchState());
+
+      // Assess
+      await expect(launch).rejects.toMatchObject({ name: ERROR.launchFailed, message: `launch template ${LAUNCH_TEMPLATE_ID}: The specified launch template does not exist`, cause: notFound });
+    });
+
+    it("an invalid image is LaunchFailed saying which image, with the AWS error as cause", async () => {
+      // Prepare
+      const invalid = awsError("InvalidAMIID.NotFound", "The image id '[ami-0new]' does not exist");
+      givenDefault({ LaunchTemplateVersions: [{ VersionNumber: 1 }] });
+      ec2Mock.on(CreateLaunchTemplateVersionCommand).rejects(invalid);
+
+      // Act
+      const launch = launchReleaseGroup(launchState());
+
+      // Assess
+      await expect(launch).rejects.toMatchObject({ message: `cannot create a launch template version with image ${IMAGE_ID}: The image id '[ami-0new]' does not exist`, cause: invalid });
+    });
+  });
+
+  describe("the group", () => {
+    beforeEach(() => givenNoVersionYet());
+
+    it("tags the group for the deploy: app, environment, release and Name on its instances, the execution on the group only", async () => {
+      // Prepare
+      autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [createdGroup()] });
+
+      // Act
+      await launchReleaseGroup(launchState());
+
+      // Assess
+      const tag = (Key: string, Value: string, PropagateAtLaunch: boolean) => ({ ResourceId: NEW_GROUP, ResourceType: "auto-scaling-group", Key, Value, PropagateAtLaunch });
+      expect(autoScalingMock.commandCalls(CreateAutoScalingGroupCommand)[0].args[0].input.Tags).toEqual(
+        expect.arrayContaining([
+          tag(TAG.app, "shop", true),
+          tag(TAG.environment, "dev01", true),
+          tag(TAG.release, "v2", true),
+          tag(TAG.execution, EXECUTION_ID, false),
+          tag("Name", "shop-dev01-v2", true),
+        ]),
+      );
+    });
+
+    it("reports the group's desired capacity as it is now (scaled out since its creation)", async () => {
+      // Prepare
+      autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [{ ...createdGroup(), DesiredCapacity: 3 }] });
+
+      // Act
+      const result = await launchReleaseGroup(launchState());
+
+      // Assess
+      expect(result.desiredCapacity).toBe(3);
+    });
+
+    it("300 s after the version was created, 'not fully-formed' is no longer eventual consistency", async () => {
+      // Prepare
+      ec2Mock.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 5, CreateTime: new Date((NOW - 300) * 1000) } });
+      autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("ValidationError", "You must use a valid fully-formed launch template."));
+
+      // Act
+      const launch = launchReleaseGroup(launchState());
+
+      // Assess
+      await expect(launch).rejects.toMatchObject({ name: ERROR.launchFailed, message: `cannot create group ${NEW_GROUP}: You must use a valid fully-formed launch template.` });
+    });
+
+    it("a service-linked role failure says how to fix it, with the AWS error as cause", async () => {
+      // Prepare
+      const failure = awsError("ServiceLinkedRoleFailure", "could not be created", 500);
+      autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(failure);
+
+      // Act
+      const launch = launchReleaseGroup(launchState());
+
+      // Assess
+      await expect(launch).rejects.toMatchObject({
+        message:
+          `cannot create group ${NEW_GROUP}: Auto Scaling could not create or use its service-linked role (could not be created); ` +
+          "the launch function's role needs iam:CreateServiceLinkedRole on role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling " +
+          "with iam:AWSServiceName=autoscaling.amazonaws.com, or create the role once: aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com",
+        cause: failure,
+      });
+    });
+
+    it.each([
+      ["not visible yet after its creation", [], ERROR.notYetVisible, `group ${NEW_GROUP} was created but is not visible yet`],
+      ["being deleted", [group(NEW_GROUP, { Status: "Delete in progress", Tags: [{ Key: TAG.execution, Value: EXECUTION_ID }] })], ERROR.stillInUse, `group ${NEW_GROUP} is being deleted; it is created again once it is gone`],
+      ["without an execution tag", [group(NEW_GROUP, { Tags: [] })], ERROR.launchFailed, `group ${NEW_GROUP} already exists and belongs to no deploy execution`],
+    ])("a group of the new group's name %s: %s", async (_, groups, name, message) => {
+      // Prepare
+      autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("AlreadyExistsFault"));
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: groups });
+
+      // Act
+      const launch = launchReleaseGroup(launchState());
+
+      // Assess
+      await expect(launch).rejects.toMatchObject({ name, message });
+    });
+  });
+
+  it.each([
+    ["$.image", { image: undefined }],
+    ["$.plan", { plan: undefined }],
+  ])("refuses a state without %s, naming what it needs", async (_, parts) => {
+    // Act
+    const launch = launchReleaseGroup(deployState("application", { launch: undefined, ...parts }));
+
+    // Assess
+    await expect(launch).rejects.toThrow("launchReleaseGroup needs $.plan and $.image.imageId");
+    expect(ec2Mock).not.toHaveReceivedAnyCommand();
   });
 });

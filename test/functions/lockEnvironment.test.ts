@@ -181,6 +181,57 @@ describe("lockEnvironment", () => {
     expect(result).toMatchObject({ status: "waiting", message: "waiting for deploy of v3 (execution exec-third) to finish" });
   });
 
+  it("fails at the lock deadline itself, naming the holder and since when it holds the lock", async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v1"));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan({ lockDeadline: NOW_SECONDS }) }));
+
+    // Assess
+    expect(result).toEqual({
+      status: "failed",
+      nextPollSeconds: 0,
+      message: `gave up waiting for the lock: the deploy of v1 (execution exec-other) still holds it, since ${new Date((NOW_SECONDS - 600) * 1000).toISOString()}`,
+    });
+  });
+
+  it("is ready when the lock it could not write turns out to be its own already", async () => {
+    // Prepare: the conditional write fails, the read shows this execution as the holder.
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolves(lockItem(MY_EXECUTION, "v2"));
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+
+    // Assess
+    expect(result).toEqual({ status: "ready", nextPollSeconds: 0, message: "lock acquired for release v2" });
+    expect(sfnMock).not.toHaveReceivedCommand(DescribeExecutionCommand);
+  });
+
+  it("tries three times while the lock changes hands between its write and its read, then polls again in a second", async () => {
+    // Prepare: every write is refused, every read finds no lock.
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolves({});
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+
+    // Assess
+    expect(result).toEqual({ status: "waiting", nextPollSeconds: 1, message: "the lock changed hands while we tried to take it; trying again" });
+    expect(dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 3);
+  });
+
+  it("refuses a state without $.plan, naming Prepare", async () => {
+    // Act
+    const attempt = lockEnvironment(controlState());
+
+    // Assess
+    await expect(attempt).rejects.toThrow("lockEnvironment needs $.plan (the result of Prepare)");
+  });
+
   it("propagates throttling for the handler to classify", async () => {
     // Prepare
     dynamoMock.on(PutItemCommand).rejects(Object.assign(new Error("slow down"), { name: "ProvisionedThroughputExceededException" }));

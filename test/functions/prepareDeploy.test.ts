@@ -5,7 +5,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
-import { prepareDeploy, releaseGroupName } from "../../functions/prepareDeploy.js";
+import { bakeRequestFor, prepareDeploy, releaseGroupName } from "../../functions/prepareDeploy.js";
 import {
   awsError,
   controlSettings,
@@ -347,5 +347,90 @@ describe("prepareDeploy: bad inputs fail with InvalidDeployInput naming the fiel
     // Assess
     expect((error as Error).name).toBe(ERROR.invalidInput);
     expect((error as Error).message).toContain(`imageId: "${IMAGE}" is not tagged for app shop`);
+  });
+});
+
+describe("prepareDeploy: what a named image must be, in the error's words", () => {
+  const BASE = "ami-0fedcba9876543210";
+  const release = (options: Partial<Parameters<typeof releaseImage>[0]> = {}) => releaseImage({ id: IMAGE, release: "v1", created: "2025", ...options });
+  const withoutTag = (image: ReturnType<typeof releaseImage>, key: string) => ({ ...image, Tags: image.Tags?.filter((t) => t.Key !== key) });
+  const RELEASE_RULE = "allowed: an available release image tagged immutable-deploy:app=shop and immutable-deploy:role=release";
+
+  it.each([
+    ["an image without role tag", withoutTag(release(), "immutable-deploy:role"), `is not a release image (immutable-deploy:role=none); ${RELEASE_RULE}`],
+    ["an image without a state", { ...release(), State: undefined }, `is in an unknown state, not available; ${RELEASE_RULE}`],
+  ])("rejects %s as imageId with the whole rule", async (_, image, problem) => {
+    // Prepare
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image] });
+
+    // Act
+    const attempt = prepareDeploy(controlState({ input: { imageId: IMAGE } }));
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.invalidInput, message: `imageId: "${IMAGE}" ${problem}` });
+  });
+
+  it("rejects a release image named as baseImageId, with the base image rule", async () => {
+    // Prepare
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [release()] });
+
+    // Act
+    const attempt = prepareDeploy(controlState({ input: { artifact: { bucket: "shop-artifacts", key: "releases/v2.tgz" }, baseImageId: IMAGE } }));
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      name: ERROR.invalidInput,
+      message: `baseImageId: "${IMAGE}" is not a base image (immutable-deploy:role=release); allowed: an available base image tagged immutable-deploy:app=shop and immutable-deploy:role=base`,
+    });
+  });
+
+  it("takes a base image of this app whatever environment baked it (base images are shared)", async () => {
+    // Prepare
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [releaseImage({ id: BASE, release: "base", created: "2025", role: "base", environment: "production" })] });
+
+    // Act
+    const plan = await prepareDeploy(controlState({ input: { artifact: { bucket: "shop-artifacts", key: "releases/v2.tgz" }, baseImageId: BASE } }));
+
+    // Assess
+    expect(plan).toMatchObject({ baseImageId: BASE, bakeRequest: { BASE_IMAGE_ID: BASE } });
+  });
+
+  it("an answer without Images means the image does not exist", async () => {
+    // Prepare
+    ec2Mock.on(DescribeImagesCommand).resolves({});
+
+    // Act
+    const attempt = prepareDeploy(controlState({ input: { imageId: IMAGE } }));
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.invalidInput, message: expect.stringContaining(`imageId: "${IMAGE}" does not exist or is not visible to this account; `) });
+  });
+
+  it("passes on an EC2 error other than not-found (throttling, permissions): it is no answer about the image", async () => {
+    // Prepare
+    ec2Mock.on(DescribeImagesCommand).rejects(awsError("RequestLimitExceeded"));
+
+    // Act
+    const attempt = prepareDeploy(controlState({ input: { imageId: IMAGE } }));
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: "RequestLimitExceeded" });
+  });
+
+  it("a manual artifact input is no S3 delivery: no delivery to claim in Lock", async () => {
+    // Act
+    const plan = await prepareDeploy(controlState({ input: { artifact: { bucket: "shop-artifacts", key: "releases/v2.tgz" } } }));
+
+    // Assess
+    expect(plan.artifact).toEqual({ bucket: "shop-artifacts", key: "releases/v2.tgz" });
+    expect("delivery" in plan).toBe(false);
+  });
+
+  it("bakeRequestFor gives an empty string for every artifact field an input without artifact leaves unset", () => {
+    // Act
+    const request = bakeRequestFor({ source: "manual", imageId: IMAGE, rebuildBase: false, keepImages: false }, "v1");
+
+    // Assess
+    expect(request).toEqual({ ARTIFACT_BUCKET: "", ARTIFACT_KEY: "", ARTIFACT_VERSION_ID: "", RELEASE: "v1", BASE_IMAGE_ID: "", REBUILD_BASE: "false" });
   });
 });

@@ -40,6 +40,21 @@ describe("readBakedImage", () => {
     });
   });
 
+  it.each([
+    ["no bake output at all", undefined],
+    ["a bake output without its build", {} as BakeOutput],
+  ])("%s: BakeFailed saying there is no build id", async (_, bake) => {
+    // Prepare
+    const state = deployState("application", { image: undefined, bake });
+    // Act
+    const attempt = readBakedImage(state);
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      name: ERROR.bakeFailed,
+      message: expect.stringMatching(/^bake build \(no build id\) succeeded without the image ids the deploy needs: IMAGE_ID: not exported \| BASE_IMAGE_ID: not exported; /),
+    });
+  });
+
   it("reaches the state machine as BakeFailed, not as a transient error", async () => {
     await expect(handler(afterBake([]), lambdaContext)).rejects.toMatchObject({ name: ERROR.bakeFailed });
   });

@@ -172,4 +172,55 @@ describe("retireGroups", () => {
     // Assess
     await expect(retire).rejects.toMatchObject({ name: ERROR.transientAws });
   });
+
+  it.each([
+    ["desired 0, instances still in service (a scale-in already asked for)", { DesiredCapacity: 0, Instances: instances(2, "InService", "Healthy", "i-old") }],
+    ["desired 2, every instance terminating", { Instances: instances(2, "Terminating:Wait", "Healthy", "i-old") }],
+    ["desired 2, no instances listed", { Instances: undefined }],
+  ])("a detached old group with nothing to drain (%s) is scaled to 0 at once", async (_, fields) => {
+    // Prepare
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, ...fields })] });
+
+    // Act
+    const result = await retireGroups(deployState());
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
+    expect(result.drainedBy).toBe(NOW);
+  });
+
+  it("a detached old group with one instance in service beside a terminating one drains in full", async () => {
+    // Prepare
+    const mixed = [...instances(1, "InService", "Healthy", "i-old"), ...instances(1, "Terminating", "Healthy", "i-gone")];
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: mixed })] });
+
+    // Act
+    const result = await retireGroups(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
+    expect(result.drainedBy).toBe(DRAINED_BY);
+  });
+
+  it("without $.launch, never touches the new group Prepare named", async () => {
+    // Prepare
+    const state = deployState("application", { launch: undefined });
+    state.plan!.liveGroups = [oldSnapshot, { ...oldSnapshot, name: NEW_GROUP }];
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP)] });
+
+    // Act
+    const result = await retireGroups(state);
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [OLD_GROUP] });
+    expect(result.groups).toEqual([OLD_GROUP]);
+  });
+
+  it("refuses a state without $.plan, naming it", async () => {
+    // Act
+    const retire = retireGroups(deployState("application", { plan: undefined }));
+
+    // Assess
+    await expect(retire).rejects.toThrow("retireGroups needs $.plan");
+  });
 });

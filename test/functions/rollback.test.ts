@@ -302,4 +302,160 @@ describe("rollback", () => {
     // Assess
     await expect(attempt).rejects.toMatchObject({ name: ERROR.transientAws });
   });
+
+  it("without a plan (a failure in Prepare) launched nothing and touches nothing", async () => {
+    // Act
+    const result = await rollback(deployState("application", { plan: undefined }));
+
+    // Assess
+    expect(result).toEqual({ restoredGroups: [], message: "rollback: nothing launched, nothing to roll back" });
+    expect(autoScalingMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it("keeping the new group, says why and what it restored, and ends the deploy's hold on the kept group too", async () => {
+    // Prepare: both old groups were emptied by hand; the new group serves.
+    const state = deployState();
+    state.plan!.liveGroups = [oldSnapshot, { ...oldSnapshot, name: "shop-dev01-v0-run-9" }];
+    givenGroups(
+      group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0 }),
+      group("shop-dev01-v0-run-9", { MinSize: 0, DesiredCapacity: 0 }),
+      group(NEW_GROUP, { Instances: instances(2) }),
+    );
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(result).toEqual({
+      restoredGroups: [OLD_GROUP, "shop-dev01-v0-run-9"],
+      keptGroup: NEW_GROUP,
+      message: `rollback: kept ${NEW_GROUP} (the groups that served before the deploy no longer served traffic); restored ${OLD_GROUP}, shop-dev01-v0-run-9; the next deploy retires the extra group`,
+    });
+    expect(autoScalingMock).toHaveReceivedNthCommandWith(DescribeAutoScalingGroupsCommand, 2, { AutoScalingGroupNames: [OLD_GROUP, "shop-dev01-v0-run-9", NEW_GROUP] });
+  });
+
+  it("keeping the new group when every group to restore is gone, says it restored no group", async () => {
+    // Prepare: the old group is not listed any more.
+    givenGroups(group(NEW_GROUP, { Instances: instances(2) }));
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(result).toEqual({
+      restoredGroups: [],
+      keptGroup: NEW_GROUP,
+      message: `rollback: kept ${NEW_GROUP} (the groups that served before the deploy no longer served traffic); restored no group; the next deploy retires the extra group`,
+    });
+  });
+
+  it("never keeps a new group that is being deleted, even when nothing else serves", async () => {
+    // Prepare
+    givenGroups(group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 0 }), group(NEW_GROUP, { Status: "Delete in progress", Instances: instances(2) }));
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(result).toMatchObject({ deletedGroup: NEW_GROUP, restoredGroups: [OLD_GROUP] });
+    expect(result.keptGroup).toBeUndefined();
+  });
+
+  it("ends the deploy's hold only on the groups Prepare found when the new group is not listed", async () => {
+    // Prepare
+    givenGroups(serving());
+    autoScalingMock.on(DeleteAutoScalingGroupCommand).rejects(groupNotFound(NEW_GROUP));
+
+    // Act
+    await rollback(deployState());
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedNthCommandWith(DescribeAutoScalingGroupsCommand, 2, { AutoScalingGroupNames: [OLD_GROUP] });
+  });
+
+  it("never lowers an old group that grew since Prepare, and leaves an attached one attached", async () => {
+    // Prepare: scaled out since the snapshot (1/2/4), still attached.
+    givenGroups(group(OLD_GROUP, { MinSize: 3, DesiredCapacity: 5, MaxSize: 8, Instances: instances(5, "InService", "Healthy", "i-old") }), group(NEW_GROUP));
+
+    // Act
+    await rollback(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
+    expect(autoScalingMock).not.toHaveReceivedCommand(AttachLoadBalancerTargetGroupsCommand);
+  });
+
+  it.each([
+    ["its minimum", { MinSize: 0 }, { MinSize: 1, DesiredCapacity: 2, MaxSize: 4 }],
+    ["its desired capacity", { DesiredCapacity: 1 }, { MinSize: 1, DesiredCapacity: 2, MaxSize: 4 }],
+    ["its maximum", { MaxSize: 3 }, { MinSize: 1, DesiredCapacity: 2, MaxSize: 4 }],
+  ])("restores an old group below the snapshot in %s alone", async (_, below, restored) => {
+    // Prepare
+    givenGroups(group(OLD_GROUP, { ...below, Instances: instances(2, "InService", "Healthy", "i-old") }), group(NEW_GROUP));
+
+    // Act
+    await rollback(deployState());
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, ...restored });
+  });
+
+  it("deletes a new group that is no longer attached without detaching it again", async () => {
+    // Prepare
+    givenGroups(serving(), group(NEW_GROUP, { attached: false }));
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(DetachLoadBalancerTargetGroupsCommand);
+    expect(autoScalingMock).toHaveReceivedCommandWith(DeleteAutoScalingGroupCommand, { AutoScalingGroupName: NEW_GROUP, ForceDelete: true });
+    expect(result.deletedGroup).toBe(NEW_GROUP);
+  });
+
+  it.each([
+    ["created 300 s ago (the visibility bound itself)", new Date((NOW - 300) * 1000)],
+    ["without a creation time", undefined],
+  ])("when nothing by that name exists and its version was %s, concludes it was never created", async (_, CreateTime) => {
+    // Prepare
+    givenGroups(serving());
+    autoScalingMock.on(DeleteAutoScalingGroupCommand).rejects(groupNotFound(NEW_GROUP));
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [{ VersionNumber: 4, VersionDescription: `immutable-deploy group ${NEW_GROUP}`, CreateTime }] });
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(result.message).toBe(`rollback: ${NEW_GROUP} was never created; deleted launch template version(s) 4; restored ${OLD_GROUP}`);
+  });
+
+  it("asks again with a message that says until when", async () => {
+    // Prepare
+    givenGroups(serving());
+    autoScalingMock.on(DeleteAutoScalingGroupCommand).rejects(groupNotFound(NEW_GROUP));
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [{ VersionNumber: 4, VersionDescription: `immutable-deploy group ${NEW_GROUP}`, CreateTime: new Date((NOW - 10) * 1000) }],
+    });
+
+    // Act
+    const attempt = rollback(deployState());
+
+    // Assess
+    await expect(attempt).rejects.toThrow(
+      `rollback: ${NEW_GROUP} is not visible to Auto Scaling, but its launch template version was created 10 s ago; asking again until 300 s after that before concluding it was never created`,
+    );
+  });
+
+  it("on a first deploy says there was no serving group to restore", async () => {
+    // Prepare
+    givenGroups(group(NEW_GROUP, { Instances: instances(1) }));
+    const state = deployState();
+    state.plan!.liveGroups = [];
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(result.message).toBe(`rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4; no serving group to restore`);
+  });
 });

@@ -70,4 +70,38 @@ describe("unlockEnvironment", () => {
       message: "this execution never held the deploy lock of shop/dev01 (it is held by execution exec-other (release v3)): nothing to release",
     });
   });
+
+  it("an execution that never reached Lock, with no lock record at all, has nothing to release and says the lock is free", async () => {
+    // Prepare: no $.lock in the state, no item in the table.
+    givenLockItem(undefined);
+    const state = controlState();
+
+    // Act
+    const result = await unlockEnvironment(state);
+
+    // Assess
+    expect(result).toEqual({ released: false, message: "this execution never held the deploy lock of shop/dev01 (it is free): nothing to release" });
+  });
+
+  it("a lock record deleted by hand while this execution held the lock counts as released", async () => {
+    // Prepare
+    givenLockItem(undefined);
+
+    // Act
+    const result = await unlockEnvironment(holding());
+
+    // Assess
+    expect(result).toEqual({ released: false, message: "the deploy lock of shop/dev01 is already released (by this execution, or by hand)" });
+  });
+
+  it("LockLost names the other holder's release as ? when its record has none", async () => {
+    // Prepare
+    givenLockItem({ holder: { S: executionArn("exec-other") }, acquiredAt: { N: "1" } });
+
+    // Act
+    const attempt = unlockEnvironment(holding());
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.lockLost, message: expect.stringContaining("is held by execution exec-other (release ?), not by this execution") });
+  });
 });

@@ -1,0 +1,107 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { collectFigures, nonEquivalentScore, score, summarySection } from "../../scripts/mutation/summary.js";
+
+/** A Stryker JSON report (mutation-testing-report-schema) of one file with the given mutants. */
+function report(file: string, source: string, mutants: { status: string; mutatorName: string; replacement: string; line: number; column: number; endColumn: number }[]) {
+  return {
+    schemaVersion: "2",
+    thresholds: { high: 80, low: 60 },
+    files: {
+      [file]: {
+        language: "typescript",
+        source,
+        mutants: mutants.map((m, index) => ({
+          id: String(index),
+          mutatorName: m.mutatorName,
+          replacement: m.replacement,
+          status: m.status,
+          location: { start: { line: m.line, column: m.column }, end: { line: m.line, column: m.endColumn } },
+        })),
+      },
+    },
+  };
+}
+
+const SOURCE = 'const a = b ?? [];\nif (x > 1) go();\n';
+let dir = "";
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("mutation summary", () => {
+  it("counts each file from its newest report, marks listed equivalent survivors, and scores with and without them", async () => {
+    // Prepare: an old report of readBakedImage.ts (all killed) and a newer one with an equivalent and a real survivor.
+    dir = mkdtempSync(path.join(tmpdir(), "mutation-summary-"));
+    mkdirSync(path.join(dir, "files"));
+    const older = path.join(dir, "functions.json");
+    const newer = path.join(dir, "files", "functions_readBakedImage_ts.json");
+    writeFileSync(older, JSON.stringify(report("functions/readBakedImage.ts", SOURCE, [{ status: "Killed", mutatorName: "ArrayDeclaration", replacement: '["Stryker was here"]', line: 1, column: 16, endColumn: 18 }])));
+    writeFileSync(
+      newer,
+      JSON.stringify(
+        report("functions/readBakedImage.ts", SOURCE, [
+          { status: "Survived", mutatorName: "ArrayDeclaration", replacement: '["Stryker was here"]', line: 1, column: 16, endColumn: 18 },
+          { status: "Survived", mutatorName: "EqualityOperator", replacement: "x >= 1", line: 2, column: 5, endColumn: 10 },
+          { status: "Killed", mutatorName: "ConditionalExpression", replacement: "true", line: 2, column: 5, endColumn: 10 },
+          { status: "Timeout", mutatorName: "ConditionalExpression", replacement: "false", line: 2, column: 5, endColumn: 10 },
+          { status: "Ignored", mutatorName: "StringLiteral", replacement: '""', line: 2, column: 1, endColumn: 3 },
+        ]),
+      ),
+    );
+    utimesSync(older, new Date(1_000_000_000_000), new Date(1_000_000_000_000));
+
+    // Act
+    const { files, survivors, reports } = await collectFigures(dir);
+
+    // Assess
+    expect(reports).toEqual([newer]);
+    expect(files).toEqual([
+      { file: "functions/readBakedImage.ts", report: newer, total: 5, killed: 1, timeout: 1, survived: 2, noCoverage: 0, ignored: 1, errors: 0, equivalent: 1 },
+    ]);
+    expect(survivors.map((s) => [s.line, s.original, s.replacement, s.equivalent !== undefined])).toEqual([
+      [1, "[]", '["Stryker was here"]', true],
+      [2, "x > 1", "x >= 1", false],
+    ]);
+    expect(score(files[0])).toBe(50);
+    expect(nonEquivalentScore(files[0])).toBeCloseTo(200 / 3);
+  });
+
+  it("finds nothing in a folder without reports", async () => {
+    // Prepare
+    dir = mkdtempSync(path.join(tmpdir(), "mutation-summary-"));
+
+    // Act
+    const figures = await collectFigures(dir);
+
+    // Assess
+    expect(figures).toEqual({ files: [], survivors: [], reports: [] });
+  });
+
+  it("summarySection takes the Summary section of docs/mutation.md, and nothing from a page without one", () => {
+    // Act
+    const section = summarySection("# Mutation testing\n\n## Summary\n\n| a |\n\n## Surviving mutants\n\n- x\n");
+
+    // Assess
+    expect(section).toBe("| a |");
+    expect(summarySection("# Something else\n")).toBeUndefined();
+  });
+});
+
+describe("npm run mutation", () => {
+  it.each([
+    [["--part", "x"], "mutation: --part: x; allowed: functions, definition, all"],
+    [["--mutate", "functions/nope.ts"], "mutation: --mutate: functions/nope.ts; allowed: a file that exists (functions/<file>.ts)"],
+    [["--mutate", "stacks/app.ts"], "mutation: --mutate: stacks/app.ts; allowed: functions/<file>.ts or stacks/pipeline/definition.ts"],
+    [["--part", "definition", "--mutate", "functions/notify.ts"], "mutation: --mutate: functions/notify.ts; allowed: a file of --part definition"],
+    [["--concurrency", "3"], "mutation: --concurrency: 3; allowed: an integer from 1 to 2"],
+  ])("answers bad input %j at once, before Stryker starts: exit 2, the option, the value, what is allowed", (args, message) => {
+    // Act
+    const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/mutation/run.ts", ...args], { cwd: path.resolve(import.meta.dirname, "../.."), encoding: "utf8", timeout: 60_000 });
+
+    // Assess
+    expect(run.status).toBe(2);
+    expect(run.stderr.split("\n")[0]).toBe(message);
+  });
+});
