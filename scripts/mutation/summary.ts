@@ -218,3 +218,24 @@ export function summarySection(page: string): string | undefined {
   const match = /^## Summary\n([\s\S]*?)(?=^## )/m.exec(page);
   return match?.[1].trim();
 }
+
+/** BENCHMARK.md's "Mutation testing" section, from docs/mutation.md (the bench and `npm run mutation` both write it). */
+export function benchmarkSection(page: string): string {
+  return [
+    "## Mutation testing",
+    "",
+    "From the last `npm run mutation` (README \"Mutation testing\"); every surviving mutant, and why the equivalent ones",
+    "are, in [docs/mutation.md](docs/mutation.md).",
+    "",
+    summarySection(page) ?? "Not run yet: `npm run mutation` writes docs/mutation.md.",
+    "",
+  ].join("\n");
+}
+
+/** BENCHMARK.md with its "Mutation testing" section replaced (or added at the end). */
+export function withBenchmarkSection(benchmark: string, page: string): string {
+  const section = benchmarkSection(page);
+  const match = /^## Mutation testing\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(benchmark);
+  if (!match) return `${benchmark.replace(/\n*$/, "\n\n")}${section}`;
+  return benchmark.slice(0, match.index) + section + (match.index + match[0].length < benchmark.length ? "\n" : "") + benchmark.slice(match.index + match[0].length);
+}
