@@ -15,7 +15,7 @@ import { BASH_REFERENCE_CLIENTS, runBashReferenceDeploy } from "./bashReference.
 import { IMMEDIATE_CONSISTENCY, SimulatedRegion, attachRegion, bindFunctionClock, createEnvironment, physicalMinimum, resolveTiming } from "../../simulator/region/index.js";
 import { SCENARIO_STAGE, parseScenario, runScenario, type ScenarioResult, type StepResult } from "../../simulator/scenarios/scenario.js";
 import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
-import { summarySection } from "../mutation/summary.js";
+import { benchmarkSection } from "../mutation/summary.js";
 import { loadDeployDefinition } from "../../stacks/stateMachineDefinition.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -281,16 +281,7 @@ async function main() {
   sections.push(await readFile(path.join(ROOT, "scripts", "bench", "developer-loop.md"), "utf8"));
   // The mutation figures come from the last `npm run mutation` (docs/mutation.md, committed); the bench never
   // runs Stryker (hours on 2 cores), it carries the last run's summary so BENCHMARK.md keeps the section.
-  const mutationPage = await readFile(path.join(ROOT, "docs", "mutation.md"), "utf8").catch(() => "");
-  sections.push(
-    "## Mutation testing",
-    "",
-    "From the last `npm run mutation` (README \"Mutation testing\"); every surviving mutant, and why the equivalent ones",
-    "are, in [docs/mutation.md](docs/mutation.md).",
-    "",
-    summarySection(mutationPage) ?? "Not run yet: `npm run mutation` writes docs/mutation.md.",
-    "",
-  );
+  sections.push(benchmarkSection(await readFile(path.join(ROOT, "docs", "mutation.md"), "utf8").catch(() => "")));
   const markdown = sections.join("\n");
   console.log(markdown);
   await writeFile(path.join(ROOT, "BENCHMARK.md"), markdown);

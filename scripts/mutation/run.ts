@@ -2,24 +2,25 @@
  * `npm run mutation [-- --part functions|definition] [--mutate <file>,...] [--concurrency <1-2>]`: Stryker over
  * the stage functions (stryker.config.mjs) and the state machine definition
  * (scripts/mutation/definition.stryker.config.mjs), each printing its score and surviving mutants; then
- * docs/mutation.md from the reports. `--mutate` runs Stryker once per file, each with a report and an incremental
+ * docs/mutation.md from the reports, and its summary into BENCHMARK.md's "Mutation testing" section. `--mutate` runs Stryker once per file, each with a report and an incremental
  * file of its own, so the other files' results stay.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { choiceOption, integerOption, readOptions, runCommand, UsageError } from "../cli.js";
-import { readRuns, renderMutationPage, REPORT_DIR, RUNS_FILE } from "./summary.js";
+import { readRuns, renderMutationPage, REPORT_DIR, RUNS_FILE, withBenchmarkSection } from "./summary.js";
 
 const USAGE = `Usage: npm run mutation -- [--part functions|definition|all] [--mutate <file>,...] [--concurrency <1-2>]
 Mutation testing with Stryker: prints each run's score and surviving mutants, writes the JSON reports to
-reports/mutation/ and the figures to docs/mutation.md. Reruns test only mutants whose code or tests changed.
+reports/mutation/, the figures to docs/mutation.md and their summary to BENCHMARK.md. Reruns test only mutants
+whose code or tests changed.
 
   --part <part>          functions (functions/**), definition (stacks/pipeline/definition.ts) or all (default)
   --mutate <files>       only these files, comma-separated: functions/<file>.ts or stacks/pipeline/definition.ts
   --concurrency <n>      test processes at once (default 2, the machine's cores)
-  --summary              only write docs/mutation.md from the reports there are
+  --summary              only write docs/mutation.md (and BENCHMARK.md's section) from the reports there are
   -h, --help             this text`;
 
 const PARTS = { functions: "stryker.config.mjs", definition: "scripts/mutation/definition.stryker.config.mjs" } as const;
@@ -88,7 +89,8 @@ async function main(argv: string[]): Promise<number> {
   for (const run of runs) if ((await stryker(run, concurrency)) !== 0) failed += 1;
   const page = await renderMutationPage();
   await writeFile("docs/mutation.md", page);
-  process.stderr.write(`mutation: wrote docs/mutation.md${failed > 0 ? `; ${failed} Stryker run(s) failed` : ""}\n`);
+  await writeFile("BENCHMARK.md", withBenchmarkSection(await readFile("BENCHMARK.md", "utf8"), page));
+  process.stderr.write(`mutation: wrote docs/mutation.md and BENCHMARK.md's "Mutation testing"${failed > 0 ? `; ${failed} Stryker run(s) failed` : ""}\n`);
   return failed > 0 ? 1 : 0;
 }
 

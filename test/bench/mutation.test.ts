@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, utimesSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { collectFigures, nonEquivalentScore, score, summarySection } from "../../scripts/mutation/summary.js";
+import { collectFigures, nonEquivalentScore, score, summarySection, withBenchmarkSection } from "../../scripts/mutation/summary.js";
 
 /** A Stryker JSON report (mutation-testing-report-schema) of one file with the given mutants. */
 function report(file: string, source: string, mutants: { status: string; mutatorName: string; replacement: string; line: number; column: number; endColumn: number }[]) {
@@ -86,6 +86,29 @@ describe("mutation summary", () => {
     // Assess
     expect(section).toBe("| a |");
     expect(summarySection("# Something else\n")).toBeUndefined();
+  });
+});
+
+describe("BENCHMARK.md's Mutation testing section", () => {
+  const page = "# Mutation testing\n\n## Summary\n\nnew figures\n\n## Surviving mutants\n";
+
+  it("replaces the section where it is, leaving the sections around it", () => {
+    // Act
+    const benchmark = withBenchmarkSection("# Benchmark\n\n## Goals\n\nx\n\n## Mutation testing\n\nold figures\n\n## Bundles\n\ny\n", page);
+
+    // Assess
+    expect(benchmark).toMatch(/^# Benchmark\n\n## Goals\n\nx\n\n## Mutation testing\n[\s\S]*new figures\n\n## Bundles\n\ny\n$/);
+    expect(benchmark).not.toContain("old figures");
+  });
+
+  it("adds the section at the end when there is none, and replaces a last section to the end", () => {
+    // Act
+    const added = withBenchmarkSection("# Benchmark\n\n## Goals\n\nx\n", page);
+    const replaced = withBenchmarkSection(added.replace("new figures", "old figures"), page);
+
+    // Assess
+    expect(added).toMatch(/## Goals\n\nx\n\n## Mutation testing\n[\s\S]*new figures\n$/);
+    expect(replaced).toBe(added);
   });
 });
 

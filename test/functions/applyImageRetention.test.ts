@@ -351,4 +351,62 @@ describe("applyImageRetention", () => {
     expect((error as Error).message).toContain("RequestLimitExceeded");
     expect(ec2Mock).not.toHaveReceivedCommand(DeregisterImageCommand);
   });
+
+  describe("launch templates that name images", () => {
+    it("an old group's launch template that no longer exists keeps no image, and the rest goes on", async () => {
+      // Prepare: v3 is only in use by the old group's template, which is gone.
+      mockEnvironment();
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: "lt-0ther000000000000" }).rejects(awsError("InvalidLaunchTemplateId.NotFound"));
+
+      // Act
+      const result = await applyImageRetention(liveState());
+
+      // Assess
+      expect(result.deregistered).toContain(IMAGES.v3.ImageId);
+      expect(result.kept).not.toContain(IMAGES.v3.ImageId);
+    });
+
+    it("the environment's launch template gone keeps no image of its versions", async () => {
+      // Prepare: v2 is only in use by a version of the environment's template.
+      mockEnvironment();
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID }).rejects(awsError("InvalidLaunchTemplateId.NotFound"));
+
+      // Act
+      const result = await applyImageRetention(liveState());
+
+      // Assess
+      expect(result.deregistered).toContain(IMAGES.v2.ImageId);
+    });
+
+    it.each([
+      ["the old group's template", { LaunchTemplateId: "lt-0ther000000000000" }],
+      ["the environment's template", { LaunchTemplateId: LAUNCH_TEMPLATE_ID }],
+    ])("any other error reading %s stops the run before deregistering anything", async (_, template) => {
+      // Prepare
+      mockEnvironment();
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, template).rejects(awsError("RequestLimitExceeded"));
+
+      // Act
+      const attempt = applyImageRetention(liveState());
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({ name: "RequestLimitExceeded" });
+      expect(ec2Mock).not.toHaveReceivedCommand(DeregisterImageCommand);
+    });
+
+    it("reads a template a group names by name (its default version) and keeps the image it launches", async () => {
+      // Prepare: another environment's group launches v1 from a template it names by name, without a version.
+      const named = { ...environmentGroup({ name: "shop-staging-v1-11111111" }), LaunchTemplate: { LaunchTemplateName: "named-template" } };
+      mockEnvironment(Object.values(IMAGES), [named]);
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateName: "named-template" }).resolves({ LaunchTemplateVersions: [{ VersionNumber: 1, LaunchTemplateData: { ImageId: IMAGES.v1.ImageId } }] });
+
+      // Act
+      const result = await applyImageRetention(liveState());
+
+      // Assess
+      expect(ec2Mock).toHaveReceivedCommandWith(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateName: "named-template", Versions: ["$Default"] });
+      expect(result.deregistered).not.toContain(IMAGES.v1.ImageId);
+      expect(result.released).toContain(IMAGES.v1.ImageId);
+    });
+  });
 });

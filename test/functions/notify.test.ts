@@ -248,3 +248,96 @@ describe("notify publishing", () => {
     expect((error as Error).message).toContain("AccessDeniedException: not allowed");
   });
 });
+
+describe("notify, the finer points", () => {
+  it("the SNS message lists every field, with placeholders for what a failure before Prepare never had", async () => {
+    // Prepare
+    const state = controlState({ error: { Error: ERROR.invalidInput, Cause: "bad" } });
+    givenHistory([failedWith(ERROR.invalidInput, "bad"), entered("Fail", STATE.failed, state)]);
+
+    // Act
+    await notify(statusChange("FAILED"));
+
+    // Assess
+    expect(snsMock.commandCalls(PublishCommand)[0].args[0].input.Message).toBe(
+      [
+        "the deploy failed. Reason: InvalidDeployInput: bad.",
+        "",
+        "App:         shop",
+        "Environment: dev01",
+        "Release:     (unknown)",
+        "Outcome:     failed (execution FAILED)",
+        "Group:       (none)",
+        "Image:       (none)",
+        `Execution:   ${MY_EXECUTION}`,
+        "Error:       InvalidDeployInput",
+        "Cause:       bad",
+      ].join("\n"),
+    );
+  });
+
+  it("reads the history with its data, newest first, and stops at the first page with a state entered", async () => {
+    // Prepare: the state entered is on the first of two pages.
+    givenHistory([failedWith("E", "c"), entered("Fail", STATE.failed, controlState({ plan: controlPlan() }))], [failedWith("E", "older")]);
+
+    // Act
+    await notify(statusChange("FAILED"));
+
+    // Assess
+    expect(sfnMock).toHaveReceivedCommandTimes(GetExecutionHistoryCommand, 1);
+    expect(sfnMock).toHaveReceivedCommandWith(GetExecutionHistoryCommand, { executionArn: MY_EXECUTION, reverseOrder: true, maxResults: 100, includeExecutionData: true });
+  });
+
+  it("reads at most five pages of history looking for a state entered", async () => {
+    // Prepare: six pages without any.
+    givenHistory(...Array.from({ length: 6 }, () => [failedWith("E", "c")]));
+
+    // Act
+    const attempt = notify(statusChange("FAILED"));
+
+    // Assess
+    await expect(attempt).rejects.toThrow(`execution ${MY_EXECUTION} (FAILED): no state with the deploy state document in its history`);
+    expect(sfnMock).toHaveReceivedCommandTimes(GetExecutionHistoryCommand, 5);
+  });
+
+  it("takes the error from the status change when the history shows none", async () => {
+    // Prepare: the execution timed out in a Wait state; the page has no terminal event.
+    givenHistory([entered("Wait", STATE.waitForGroup, live())]);
+    const change = statusChange("TIMED_OUT");
+    Object.assign(change.detail, { error: "States.Timeout", cause: undefined });
+
+    // Act
+    await notify(change);
+
+    // Assess
+    expect(sentDetail()).toMatchObject({ error: { error: "States.Timeout", cause: "" } });
+  });
+
+  it.each([
+    ["null", "null"],
+    ["a number", "42"],
+    ["an object without settings", JSON.stringify({ plan: controlPlan() })],
+  ])("refuses a succeeded execution whose output is %s", async (_, output) => {
+    // Prepare
+    const change = statusChange("SUCCEEDED");
+    change.detail.output = output;
+
+    // Act
+    const attempt = notify(change);
+
+    // Assess
+    await expect(attempt).rejects.toThrow(`execution ${MY_EXECUTION} succeeded without a deploy state document as its output`);
+  });
+
+  it("names an EventBridge rejection without an error code as unknown", async () => {
+    // Prepare
+    eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{}] });
+
+    // Act
+    const attempt = notify(statusChange("SUCCEEDED", live()));
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ERROR.eventPublishFailed, message: "PutEvents rejected the outcome event: unknown: no message" });
+  });
+});
+
