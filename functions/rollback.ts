@@ -130,7 +130,11 @@ export async function rollback(state: DeployState): Promise<RollbackResult> {
   }
 
   const description = launchTemplateVersionDescription(newGroupName);
-  const versions = (await listLaunchTemplateVersions(settings.launchTemplateId)).filter(
+  // Launch creates the new group's version from $.image: listing only that image's versions finds it without
+  // reading the template's whole history (up to 10,000 versions). No image: nothing launched, list them all.
+  const imageId = state.image?.imageId;
+  const filters = imageId ? [{ Name: "image-id", Values: [imageId] }] : undefined;
+  const versions = (await listLaunchTemplateVersions(settings.launchTemplateId, filters)).filter(
     (version) => version.VersionDescription === description && !version.DefaultVersion,
   );
   let deletedGroup: string | undefined;

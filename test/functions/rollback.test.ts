@@ -34,6 +34,7 @@ import {
   ALTERNATE_TARGET_GROUP_ARN,
   CUTOVER_RULE_ARN,
   givenRouting,
+  IMAGE_ID,
   TARGET_GROUP_ARN,
 } from "./fixtures.js";
 
@@ -92,6 +93,22 @@ describe("rollback", () => {
       deletedGroup: NEW_GROUP,
       message: `rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4; restored ${OLD_GROUP}`,
     });
+  });
+
+  it.each([
+    ["lists only the versions of the release's image", { image: { imageId: IMAGE_ID, baked: false } }, [{ Name: "image-id", Values: [IMAGE_ID] }]],
+    ["lists every version when the deploy never got an image", { image: undefined }, undefined],
+  ])("%s to find the new group's launch-template version", async (_, overrides, filters) => {
+    // Prepare
+    givenGroups(serving(), group(NEW_GROUP, { Instances: instances(2, "InService", "Unhealthy") }));
+
+    // Act
+    await rollback(deployState("application", overrides));
+
+    // Assess
+    const listings = ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand);
+    expect(listings.map((call) => call.args[0].input)).toEqual([{ LaunchTemplateId: LAUNCH_TEMPLATE_ID, Filters: filters, MaxResults: 200, NextToken: undefined }]);
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Versions: ["4"] });
   });
 
   it.each([
