@@ -623,6 +623,19 @@ describe("shiftTraffic, breaches", () => {
     );
   });
 
+  it("fails without moving any traffic when the rollback was asked for before the first poll", async () => {
+    // Prepare: `rollback` is accepted as soon as the deploy is in "Shift traffic", e.g. while its first poll retries.
+    givenLock(rollbackRequestedBy("erin", NOW - 5));
+
+    // Act
+    const result = await shiftTraffic(state("application"));
+
+    // Assess
+    expect(elbv2Mock).not.toHaveReceivedCommand(ModifyRuleCommand);
+    expect(elbv2Mock).not.toHaveReceivedCommand(CreateRuleCommand);
+    expect(result).toMatchObject({ status: "failed", percent: 0, breach: { what: "operator erin asked for a rollback", at: NOW - 5, switchedBackAt: NOW } });
+  });
+
   it.each([
     ["is gone", []],
     ["is being deleted", [newGroup("application", { Status: "Delete in progress" })]],
