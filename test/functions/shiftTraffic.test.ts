@@ -332,6 +332,43 @@ describe("shiftTraffic, the first poll", () => {
     });
   });
 
+  it("a state without $.plan counts as a first release (nothing served)", async () => {
+    // Act
+    const result = await shiftTraffic(state("application", {}, undefined, { plan: undefined }));
+
+    // Assess
+    expect(ruleChanges()).toEqual([{ RuleArn: CUTOVER_RULE_ARN, Actions: [rule(100)] }]);
+    expect(result).toMatchObject({ status: "ready", strategy: "all-at-once" });
+    expect(result.message).toMatch(/; both groups running for 20 min \(0 old \+ 2 new instances\)$/);
+  });
+
+  it("does not count the new group itself as one to switch back to (a re-run that listed it as live)", async () => {
+    // Prepare
+    const plan = { ...deployState().plan!, liveGroups: [{ ...oldSnapshot, name: NEW_GROUP }] };
+
+    // Act
+    const result = await shiftTraffic(state("application", {}, undefined, { plan }));
+
+    // Assess
+    expect(result).toMatchObject({ status: "ready", strategy: "all-at-once", percent: 100 });
+  });
+
+  it.each([
+    [90, "90 s"],
+    [119, "119 s"],
+    [120, "2 min"],
+    [150, "3 min"],
+  ])("says for how long both groups have run (%i s)", async (seconds, running) => {
+    // Prepare: Launch started at healthyBy minus the two health timeouts (900 s each).
+    const launch = { ...deployState().launch!, healthyBy: NOW - seconds + 1800 };
+
+    // Act
+    const result = await shiftTraffic(state("application", {}, undefined, { launch }));
+
+    // Assess
+    expect(result.message).toContain(`; both groups running for ${running} (2 old + 2 new instances)`);
+  });
+
   it("all at once (not a first release) moves to 100 % and bakes", async () => {
     // Act
     const result = await shiftTraffic(state("application", { strategy: "all-at-once", bakeTimeSeconds: 600 }));
@@ -576,6 +613,20 @@ describe("shiftTraffic, breaches", () => {
     expect(result.breach).toEqual({ what: `alarm ${NEW_TARGET_ALARMS[1]} in ALARM since ${T0} (undated)`, at: NOW, switchedBackAt: NOW });
   });
 
+  it("keeps an undated alarm in ALARM listed first over a dated one", async () => {
+    // Prepare
+    givenAlarms(
+      alarm(NEW_TARGET_ALARMS[0], { StateValue: "ALARM", StateReason: "undated" }),
+      alarm(NEW_TARGET_ALARMS[1], { StateValue: "ALARM", StateUpdatedTimestamp: new Date((NOW - 10) * 1000), StateReason: "dated" }),
+    );
+
+    // Act
+    const result = await shiftTraffic(state("application", {}, at(10, NOW - 100)));
+
+    // Assess
+    expect(result.breach?.what).toBe(`alarm ${NEW_TARGET_ALARMS[0]} in ALARM since ${T0} (undated)`);
+  });
+
   it("switches back at an operator's rollback request, before looking at anything else", async () => {
     // Prepare
     givenLock(rollbackRequestedBy("alice", NOW - 7));
@@ -730,7 +781,7 @@ describe("shiftTraffic, approval of 100 %", () => {
     // Assess
     expect(approved).toMatchObject({ percent: 50, approvedAt: NOW - 20 });
     expect(notAsked.percent).toBe(50);
-    expect(notAsked.approvedAt).toBeUndefined();
+    expect(notAsked).not.toHaveProperty("approvedAt");
   });
 
   it("ignores an approval recorded for another execution", async () => {
@@ -779,6 +830,21 @@ describe("shiftTraffic, approval of 100 %", () => {
   });
 });
 
+describe("shiftTraffic, approval before any traffic", () => {
+  it("all at once, approved at a later poll: traffic first moves then", async () => {
+    // Prepare
+    givenLock(approvedBy("carol", NOW - 20));
+    const last = at(0, NOW - 100, { strategy: "all-at-once", trafficSince: NOW - 100 });
+
+    // Act
+    const result = await shiftTraffic(state("application", { strategy: "all-at-once", approval: { timeoutSeconds: 600 } }, last));
+
+    // Assess
+    expect(ruleChanges()).toEqual([{ RuleArn: CUTOVER_RULE_ARN, Actions: [rule(100)] }]);
+    expect(result).toMatchObject({ status: "waiting", percent: 100, percentSince: NOW, trafficSince: NOW, approvedAt: NOW - 20, bakeTimeEndsAt: NOW + 600 });
+  });
+});
+
 describe("shiftTraffic, alarms in calls of 100 names", () => {
   it("reads 150 watched alarms in two calls and finds one in ALARM in the second", async () => {
     // Prepare
@@ -814,6 +880,15 @@ describe("shiftTraffic, alarms in calls of 100 names", () => {
     expect(alarmCalls()[0].AlarmNames).toHaveLength(100);
   });
 
+  it("watches only the configured alarms when the stack made none for the new group's target", async () => {
+    // Act
+    const result = await shiftTraffic(state("application", { alarms: ["shop-latency"], builtInAlarms: [] }));
+
+    // Assess
+    expect(result.percent).toBe(10);
+    expect(alarmCalls()).toEqual([{ AlarmNames: ["shop-latency"], AlarmTypes: ["MetricAlarm"] }]);
+  });
+
   it("tolerates an answer without MetricAlarms (then every name is missing)", async () => {
     // Prepare
     cloudWatchMock.on(DescribeAlarmsCommand).resolves({});
@@ -838,7 +913,8 @@ describe("shiftTraffic with a classic load balancer", () => {
 
     // Assess
     expect(detachments()).toEqual([{ AutoScalingGroupName: OLD_GROUP, LoadBalancerNames: [CLASSIC_LB_NAME] }]);
-    expect(elbv2Mock).not.toHaveReceivedCommand(DescribeTargetHealthCommand);
+    // No listener rule to read or change.
+    expect(elbv2Mock.calls()).toHaveLength(0);
     expect(alarmCalls()).toEqual([{ AlarmNames: CLASSIC_ALARMS, AlarmTypes: ["MetricAlarm"] }]);
     expect(result).toEqual({
       status: "waiting",
