@@ -202,7 +202,10 @@ export async function shiftTraffic(state: DeployState): Promise<CutoverResult> {
     const missing = await missingAlarms(state, target);
     if (missing.length > 0)
       return { ...current, status: "failed", message: `cutover: no CloudWatch alarm named ${missing.join(", ")} (cutover.alarms must name existing alarms; nothing was moved)` };
-  } else if (current.percent > 0) {
+  }
+  // The first poll is at 0 %: a rollback asked for before it (`rollback` is accepted once the deploy is in
+  // "Shift traffic", e.g. while that poll is retried) moves no traffic.
+  if (current.percent > 0) {
     const breach = await findBreach(state, lock, target, await describeLiveGroup(launch.groupName), now);
     if (breach) {
       logger.warn("cutover breach: switching traffic back", { breach, percent: current.percent });

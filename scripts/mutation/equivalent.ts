@@ -168,6 +168,66 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "{}",
     reason: "the block holds only a log statement",
   },
+  {
+    file: "functions/shiftTraffic.ts",
+    mutator: "OptionalChaining",
+    original: "state.launch?.groupName",
+    replacement: "state.launch.groupName",
+    reason: "servingGroupNames, findBreach and switchBack run only after shiftTraffic has thrown without $.launch: it is defined",
+  },
+  {
+    file: "functions/shiftTraffic.ts",
+    mutator: "ConditionalExpression",
+    original: "!launch",
+    replacement: "false",
+    reason: "bothGroupsRunning runs only after shiftTraffic has thrown without $.launch: it is defined",
+  },
+  {
+    file: "functions/shiftTraffic.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "no fallback is used: $.launch is there (shiftTraffic throws without it) with its required groupName, begin records oldTarget on every ALB cutover (the live target group), and AutoScalingGroupName is required in DescribeAutoScalingGroups' answer",
+  },
+  {
+    file: "functions/shiftTraffic.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a string among the alarms or instances has no AlarmName, StateValue or LifecycleState: never found, firing or in service; the [] for an instance without InstanceId is never used (InstanceId is required in an Auto Scaling Instance, the service model)",
+  },
+  {
+    file: "functions/shiftTraffic.ts",
+    mutator: "ConditionalExpression",
+    original: "percent < 100",
+    replacement: "false",
+    reason: "a classic ELB's cutover is all at once (stacks/config.ts refuses another strategy; a first release is all at once too), so its only level is 100",
+  },
+  ...(['"waiting"', '"cutover: starting"'] as const).map((original) => ({
+    file: "functions/shiftTraffic.ts",
+    mutator: "StringLiteral",
+    original,
+    replacement: '""',
+    reason: "begin's status and message never leave the first poll: every path of it returns its own (failed, waiting for approval, or after moving traffic)",
+  })),
+  {
+    file: "functions/shiftTraffic.ts",
+    mutator: "ObjectLiteral",
+    original: "{ ...breach, switchedBackAt: now }",
+    replacement: "{}",
+    reason:
+      "at the approval deadline failed() records the breach from its argument; the breach on `current` would only be kept by a classic switch back that waits, but a classic cutover (all at once) waits for approval at 0 %, where it fails without switching back",
+  },
+  {
+    file: "functions/shiftTraffic.ts",
+    mutator: "ObjectLiteral",
+    original: "{ ...current, nextPollSeconds: POLL_BOUNDS.minSeconds }",
+    replacement: "{}",
+    reason:
+      "unreachable at the approval deadline: an ALB switch back never waits, and a classic cutover (all at once) waits for approval only at 0 %, where it fails without switching back",
+  },
   ...(["true", "false", "pinnedVersion === version"] as const).map((replacement) => ({
     file: "functions/launchReleaseGroup.ts",
     mutator: replacement === "pinnedVersion === version" ? "EqualityOperator" : "ConditionalExpression",

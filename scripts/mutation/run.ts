@@ -3,7 +3,8 @@
  * the stage functions (stryker.config.mjs) and the state machine definition
  * (scripts/mutation/definition.stryker.config.mjs), each printing its score and surviving mutants; then
  * docs/mutation.md from the reports, and its summary into BENCHMARK.md's "Mutation testing" section. `--mutate` runs Stryker once per file, each with a report and an incremental
- * file of its own, so the other files' results stay.
+ * file of its own, so the other files' results stay; files without a report here (reports/ is not in git) keep what
+ * docs/mutation.md said of them.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -87,7 +88,8 @@ async function main(argv: string[]): Promise<number> {
       : (part === "all" ? (["functions", "definition"] as const) : [part]).map((p) => ({ part: p, name: p }));
   let failed = 0;
   for (const run of runs) if ((await stryker(run, concurrency)) !== 0) failed += 1;
-  const page = await renderMutationPage();
+  // The page before: files whose reports are not on this machine keep its figures (summary.ts, carriedOver).
+  const page = await renderMutationPage(await readFile("docs/mutation.md", "utf8").catch(() => ""));
   await writeFile("docs/mutation.md", page);
   await writeFile("BENCHMARK.md", withBenchmarkSection(await readFile("BENCHMARK.md", "utf8"), page));
   process.stderr.write(`mutation: wrote docs/mutation.md and BENCHMARK.md's "Mutation testing"${failed > 0 ? `; ${failed} Stryker run(s) failed` : ""}\n`);

@@ -176,9 +176,45 @@ export async function readRuns(): Promise<Record<string, RunRecord>> {
 
 const percent = (n: number) => (Number.isNaN(n) ? "-" : `${n.toFixed(1)} %`);
 
-/** docs/mutation.md: the summary (copied into BENCHMARK.md by the bench) and every surviving mutant. */
-export async function renderMutationPage(): Promise<string> {
-  const { files, survivors, reports } = await collectFigures();
+/** A row of docs/mutation.md's table: file, mutants, killed, timeout, survived, no coverage, ignored, equivalent, scores. */
+const TABLE_ROW = /^\| ([^ |*][^ |]*) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| [^|]+ \| [^|]+ \|$/;
+const SURVIVOR_LINE = /^- `([^`:]+):\d+:\d+` /;
+const RUN_LINE = /^- `npx [^`]+`: .* -> `([^`]+)`$|^- `([^`]+\.json)` \(no timing recorded\)$/;
+
+/**
+ * What an earlier docs/mutation.md (`page`) says of the files no report here covers: their table rows, surviving
+ * mutants and the run lines of reports not here. reports/ is not in git, so the reports of runs made elsewhere are
+ * missing; without this, `--mutate <file>` would drop every other file's figures from the page.
+ */
+export function carriedOver(page: string, reported: ReadonlySet<string>, reports: readonly string[]): { files: FileFigures[]; survivorLines: string[]; runLines: string[] } {
+  const lines = page.split("\n");
+  const files: FileFigures[] = [];
+  for (const line of lines) {
+    const m = TABLE_ROW.exec(line);
+    if (!m || reported.has(m[1])) continue;
+    const [total, killed, timeout, survived, noCoverage, ignored, equivalent] = m.slice(2).map(Number);
+    files.push({ file: m[1], report: "docs/mutation.md", total, killed, timeout, survived, noCoverage, ignored, errors: 0, equivalent });
+  }
+  if (files.length === 0) return { files, survivorLines: [], runLines: [] };
+  const carried = new Set(files.map((f) => f.file));
+  const survivorLines = lines.filter((line) => carried.has(SURVIVOR_LINE.exec(line)?.[1] ?? ""));
+  const runLines = lines.filter((line) => {
+    const m = RUN_LINE.exec(line);
+    return m !== null && !reports.includes(m[1] ?? m[2]);
+  });
+  return { files, survivorLines, runLines };
+}
+
+/**
+ * docs/mutation.md: the summary (copied into BENCHMARK.md by the bench) and every surviving mutant. Files no report
+ * here covers keep what `previous` (the page before) said of them (see carriedOver).
+ */
+export async function renderMutationPage(previous = ""): Promise<string> {
+  const figures = await collectFigures();
+  const { reports } = figures;
+  const kept = carriedOver(previous, new Set(figures.files.map((f) => f.file)), reports);
+  const files = [...figures.files, ...kept.files].sort((a, b) => a.file.localeCompare(b.file));
+  const survivors = figures.survivors;
   const runs = await readRuns();
   const functions = totalOf("functions/ (the files reported)", files.filter((f) => f.file.startsWith("functions/")));
   // What the configurations mutate but no report covers yet: said, not silently left out of the figures.
@@ -192,6 +228,7 @@ export async function renderMutationPage(): Promise<string> {
       ? `- \`${run.command}\`: ${run.startedAt.slice(0, 16).replace("T", " ")} UTC, ${Math.round(run.seconds / 60)} min (${run.seconds} s) -> \`${report}\``
       : `- \`${report}\` (no timing recorded)`;
   });
+  runLines.push(...kept.runLines);
   if (files.length === 0) return ["# Mutation testing", "", "## Summary", "", "No Stryker report in reports/mutation/ yet: run `npm run mutation`.", "", "## Surviving mutants", "", "-", ""].join("\n");
   return [
     "# Mutation testing",
@@ -209,6 +246,9 @@ export async function renderMutationPage(): Promise<string> {
     "*(static)*: a mutant of a module-level constant; Stryker 9.6's vitest runner has reported such mutants as",
     "survived here although a test kills them when the change is made by hand (checkRetired.ts's PROGRESSING), so",
     "a static survivor may be the runner's, not the tests'.",
+    ...(kept.files.length > 0
+      ? ["Files without a report in reports/mutation/ (not in git) keep their row, run line and survivors from the page", "before: their figures are from the run the line names."]
+      : []),
     "",
     "| file | mutants | killed | timeout | survived | no coverage | ignored | equivalent | score | non-equivalent |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -218,13 +258,13 @@ export async function renderMutationPage(): Promise<string> {
     ...(unreported.length > 0 ? [`Not in these figures (no report yet): ${unreported.map((file) => `\`${file}\``).join(", ")}.`, ""] : []),
     "## Surviving mutants",
     "",
-    ...(survivors.length === 0
+    ...(survivors.length === 0 && kept.survivorLines.length === 0
       ? ["None."]
       : survivors.map(
           (s) =>
             `- \`${s.file}:${s.line}:${s.column}\` ${s.mutator}${s.status === "NoCoverage" ? " (no test runs it)" : ""}${s.static ? " (static)" : ""}: \`${s.original.slice(0, 100)}\` -> \`${s.replacement.slice(0, 80)}\`` +
             (s.equivalent ? ` — equivalent: ${s.equivalent}` : ""),
-        )),
+        ).concat(kept.survivorLines)),
     "",
   ].join("\n");
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, utimesSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { collectFigures, nonEquivalentScore, score, summarySection, withBenchmarkSection } from "../../scripts/mutation/summary.js";
+import { carriedOver, collectFigures, nonEquivalentScore, score, summarySection, withBenchmarkSection } from "../../scripts/mutation/summary.js";
 
 /** A Stryker JSON report (mutation-testing-report-schema) of one file with the given mutants. */
 function report(file: string, source: string, mutants: { status: string; mutatorName: string; replacement: string; line: number; column: number; endColumn: number }[]) {
@@ -77,6 +77,39 @@ describe("mutation summary", () => {
 
     // Assess
     expect(figures).toEqual({ files: [], survivors: [], reports: [] });
+  });
+
+  it("carriedOver keeps, from the page before, the rows, survivors and run lines of files no report here covers", () => {
+    // Prepare: the page of an earlier run of two files; this machine has a new report of one of them only.
+    const page = [
+      "## Summary",
+      "",
+      "- `npx stryker run stryker.config.mjs --concurrency 2 --mutate functions/notify.ts`: 2026-12-02 23:40 UTC, 5 min (273 s) -> `reports/mutation/files/functions_notify_ts.json`",
+      "- `npx stryker run stryker.config.mjs --concurrency 2 --mutate functions/rollback.ts`: 2026-12-02 23:04 UTC, 13 min (769 s) -> `reports/mutation/files/functions_rollback_ts.json`",
+      "",
+      "| file | mutants | killed | timeout | survived | no coverage | ignored | equivalent | score | non-equivalent |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+      "| functions/notify.ts | 265 | 180 | 0 | 70 | 13 | 2 | 0 | 68.4 % | 68.4 % |",
+      "| functions/rollback.ts | 227 | 133 | 50 | 28 | 8 | 8 | 5 | 83.6 % | 85.5 % |",
+      "| **functions/ (the files reported)** | 492 | 313 | 50 | 98 | 21 | 10 | 5 | 73.8 % | 74.6 % |",
+      "",
+      "## Surviving mutants",
+      "",
+      "- `functions/notify.ts:101:20` OptionalChaining: `result.Entries?.find` -> `result.Entries.find`",
+      "- `functions/rollback.ts:12:3` StringLiteral: `\"a\"` -> `\"\"` — equivalent: why",
+    ].join("\n");
+
+    // Act
+    const kept = carriedOver(page, new Set(["functions/notify.ts"]), ["reports/mutation/files/functions_notify_ts.json"]);
+
+    // Assess
+    expect(kept.files).toEqual([
+      { file: "functions/rollback.ts", report: "docs/mutation.md", total: 227, killed: 133, timeout: 50, survived: 28, noCoverage: 8, ignored: 8, errors: 0, equivalent: 5 },
+    ]);
+    expect(kept.survivorLines).toEqual(["- `functions/rollback.ts:12:3` StringLiteral: `\"a\"` -> `\"\"` — equivalent: why"]);
+    expect(kept.runLines).toEqual([page.split("\n")[3]]);
+    expect(carriedOver(page, new Set(["functions/notify.ts", "functions/rollback.ts"]), [])).toEqual({ files: [], survivorLines: [], runLines: [] });
+    expect(carriedOver("", new Set(), [])).toEqual({ files: [], survivorLines: [], runLines: [] });
   });
 
   it("summarySection takes the Summary section of docs/mutation.md, and nothing from a page without one", () => {
