@@ -36,6 +36,8 @@ export function formatScenarioResult(result: ScenarioResult): string {
   lines.push(format(header), format(widths.map((w) => "-".repeat(w))), ...rows.map(format));
   for (const step of result.steps) {
     if (Object.keys(step.failedBy).length) lines.push(`step ${step.step}: failed requests by release: ${Object.entries(step.failedBy).map(([r, n]) => `${r} ${n}`).join(", ")}`);
+    if (step.noHealthyTargetAfter)
+      lines.push(`step ${step.step}: of those with no healthy target, after a release's instances failed their checks: ${Object.entries(step.noHealthyTargetAfter).map(([r, n]) => `${r} ${n}`).join(", ")}`);
     if (step.error) lines.push(`step ${step.step}: ${step.error}: ${step.cause}`);
   }
   const live = result.liveGroup;

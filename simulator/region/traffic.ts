@@ -21,6 +21,13 @@ export interface TrafficCounters {
   servedBy: Record<string, number>;
   /** Failed requests by the release of the instance they went to, or NO_HEALTHY_TARGET. */
   failedBy: Record<string, number>;
+  /**
+   * Of the NO_HEALTHY_TARGET requests, those that found no healthy target while every instance the load balancer
+   * had taken out of service for failed health checks ran one release: by that release. That release's failure is
+   * why the load balancer had nothing to route to (a classic ELB answers 503 then; it does not fail open as an ALB
+   * does), e.g. while the old instances, attached again, pass their checks.
+   */
+  noHealthyTargetAfter: Record<string, number>;
 }
 
 export type TrafficFailureReason = "no healthy target" | "target not serving" | "over capacity" | "cut off";
@@ -66,7 +73,7 @@ interface InFlight {
  * clock moves (O(healthy instances + requests in flight batches) per move) instead of simulating each request.
  */
 export class TrafficModel {
-  private readonly totals: TrafficCounters = { total: 0, failed: 0, beforeFirstRelease: 0, servedBy: {}, failedBy: {} };
+  private readonly totals: TrafficCounters = { total: 0, failed: 0, beforeFirstRelease: 0, servedBy: {}, failedBy: {}, noHealthyTargetAfter: {} };
   readonly failures: TrafficFailure[] = [];
   readonly options: Required<Omit<TrafficOptions, "requestsPerInstancePerSecond">> & Pick<TrafficOptions, "requestsPerInstancePerSecond">;
   private startMs = 0;
@@ -126,6 +133,7 @@ export class TrafficModel {
       ...this.totals,
       servedBy: { ...this.totals.servedBy },
       failedBy: { ...this.totals.failedBy },
+      noHealthyTargetAfter: { ...this.totals.noHealthyTargetAfter },
     };
   }
 
@@ -137,6 +145,7 @@ export class TrafficModel {
       beforeFirstRelease: after.beforeFirstRelease - before.beforeFirstRelease,
       servedBy: countDifference(after.servedBy, before.servedBy),
       failedBy: countDifference(after.failedBy, before.failedBy),
+      noHealthyTargetAfter: countDifference(after.noHealthyTargetAfter, before.noHealthyTargetAfter),
     };
   }
 
@@ -206,7 +215,7 @@ export class TrafficModel {
     if (arrivals <= 0) return;
     this.totals.total += arrivals;
     if (routes.length === 0) {
-      this.noTarget(fromMs, toMs, arrivals);
+      this.noTarget(fromMs, toMs, arrivals, []);
       return;
     }
     const labels = new Set<string>();
@@ -220,9 +229,25 @@ export class TrafficModel {
     this.markImpure(fromMs, toMs, labels, failedAtArrival || labels.size !== 1 ? undefined : [...labels][0]);
   }
 
-  private noTarget(fromMs: number, toMs: number, count: number): void {
-    if (this.everServed) this.fail(fromMs, toMs, count, "no healthy target");
-    else this.totals.beforeFirstRelease += count;
+  private noTarget(fromMs: number, toMs: number, count: number, pools: HealthCheckedPool[]): void {
+    if (!this.everServed) {
+      this.totals.beforeFirstRelease += count;
+      return;
+    }
+    this.fail(fromMs, toMs, count, "no healthy target");
+    const failedChecks = new Set(
+      pools.flatMap((pool) =>
+        [...pool.registrations.values()]
+          .filter((registration) => registration.state === "unhealthy")
+          .map((registration) => {
+            const instance = this.region.ec2.instances.get(registration.instanceId);
+            return instance ? (instance.release ?? instance.imageId) : "?";
+          }),
+      ),
+    );
+    if (failedChecks.size !== 1) return;
+    const [release] = failedChecks;
+    this.totals.noHealthyTargetAfter[release] = (this.totals.noHealthyTargetAfter[release] ?? 0) + count;
   }
 
   /** UnHealthyHostCount of every pool (Maximum per minute), for the cutover's alarms. */
@@ -244,7 +269,7 @@ export class TrafficModel {
     if (instances.length === 0 && this.region.loadBalancing.targetGroups.has(id))
       instances = [...pool.registrations.values()].filter((registration) => registration.state === "unhealthy").map((registration) => registration.instanceId);
     if (instances.length === 0) {
-      this.noTarget(fromMs, toMs, arrivals);
+      this.noTarget(fromMs, toMs, arrivals, [pool]);
       return { failedAtArrival: true };
     }
     const share = Math.floor(arrivals / instances.length);

@@ -58,6 +58,11 @@ export interface StepResult {
   servedBy: Record<string, number>;
   /** Failed requests by the release of the instance they went to ("(no healthy target)" when none). */
   failedBy: Record<string, number>;
+  /**
+   * Of the "(no healthy target)" requests, those that found none while only one release's instances had failed
+   * their health checks, by that release (TrafficCounters.noHealthyTargetAfter); only when there were some.
+   */
+  noHealthyTargetAfter?: Record<string, number>;
   /** A release rolled back after it served: from its first failed request until the previous release served all traffic again. */
   recoverySeconds?: number;
   apiCalls: Record<string, number>;
@@ -413,6 +418,7 @@ class ScenarioRun {
         requestsBeforeFirstRelease: traffic.beforeFirstRelease,
         servedBy: traffic.servedBy,
         failedBy: traffic.failedBy,
+        ...(Object.keys(traffic.noHealthyTargetAfter).length ? { noHealthyTargetAfter: traffic.noHealthyTargetAfter } : {}),
         ...(recoverySeconds !== undefined ? { recoverySeconds } : {}),
         apiCalls: countDifference(after.apiCalls, before.apiCalls),
         stateTransitions: row.executions.reduce((n, e) => n + (e.result?.stateTransitions ?? 0), 0),
@@ -496,8 +502,11 @@ class ScenarioRun {
       for (const outcome of step.duplicates ?? []) if (outcome !== "no-op") this.violations.push(`${at}: a duplicate execution ended ${outcome}, expected no-op`);
     }
     const traffic = TrafficModel.difference(this.traffic.counters(), before.traffic);
-    // Failed requests on a release the scenario made faulty are that release's; recoverySeconds measures them.
-    const blamed = Object.entries(traffic.failedBy).filter(([release]) => !this.faulty.has(release)).reduce((n, [, count]) => n + count, 0);
+    // Failed requests on a release the scenario made faulty are that release's; recoverySeconds measures them. So
+    // are those that found no healthy target because only that release's instances had failed their checks (a
+    // classic ELB has no healthy instance from then until the old ones, attached again, pass theirs).
+    const faultyNoTarget = Object.entries(traffic.noHealthyTargetAfter).filter(([release]) => this.faulty.has(release)).reduce((n, [, count]) => n + count, 0);
+    const blamed = Object.entries(traffic.failedBy).filter(([release]) => !this.faulty.has(release)).reduce((n, [, count]) => n + count, 0) - faultyNoTarget;
     if (before.healthyCapacity && blamed > 0)
       this.violations.push(`${where}: ${blamed} failed request(s) although the environment had healthy capacity before the step (${JSON.stringify(traffic.failedBy)})`);
     // Whatever happened, no image a launch template version or a running instance uses may be deregistered.

@@ -384,10 +384,34 @@ describe("traffic model", () => {
     world.region.advance(100);
     const empty = TrafficModel.difference(traffic.counters(), beforeScaleIn);
     // Assess
-    expect(beforeHealthy).toEqual({ total: healthyAfter * 10, failed: 0, beforeFirstRelease: healthyAfter * 10, servedBy: {}, failedBy: {} });
-    expect(steady).toEqual({ total: 6000, failed: 0, beforeFirstRelease: 0, servedBy: { v1: 6000 }, failedBy: {} });
-    expect(empty).toEqual({ total: 1000, failed: 1000, beforeFirstRelease: 0, servedBy: {}, failedBy: { [NO_HEALTHY_TARGET]: 1000 } });
+    expect(beforeHealthy).toEqual({ total: healthyAfter * 10, failed: 0, beforeFirstRelease: healthyAfter * 10, servedBy: {}, failedBy: {}, noHealthyTargetAfter: {} });
+    expect(steady).toEqual({ total: 6000, failed: 0, beforeFirstRelease: 0, servedBy: { v1: 6000 }, failedBy: {}, noHealthyTargetAfter: {} });
+    expect(empty).toEqual({ total: 1000, failed: 1000, beforeFirstRelease: 0, servedBy: {}, failedBy: { [NO_HEALTHY_TARGET]: 1000 }, noHealthyTargetAfter: {} });
     expect(traffic.failures[0]).toMatchObject({ reason: "no healthy target", count: 1000 });
+  });
+
+  it("classic ELB: requests with no healthy target count after the one release whose instances failed their checks, not after a detach", async () => {
+    // Prepare: one v1 instance that dies 60 s after it first served, behind a classic ELB (which does not fail open).
+    const world = simulatedWorld({ environment: { config: { loadBalancer: "classic" } } });
+    if (world.settings.loadBalancer.kind !== "classic") throw new Error("expected a classic environment");
+    world.region.setReleaseBehavior("v1", { appDiesAfterSeconds: 60 });
+    const group = await launchGroup(world, { release: "v1", desired: 1 });
+    const traffic = new TrafficModel(world.region, world.settings.loadBalancer, 10);
+    traffic.start();
+    world.region.advance(DEFAULT_TIMING.instanceBootSeconds + loadBalancerHealthySeconds(DEFAULT_TIMING, "classic") + 60);
+    // Act: its checks fail (OutOfService after unhealthyThreshold of them), then the group leaves the load balancer.
+    const beforeChecksFail = traffic.counters();
+    world.region.advance((DEFAULT_TIMING.unhealthyThreshold + 1) * DEFAULT_TIMING.healthCheckIntervalSeconds);
+    const outOfService = TrafficModel.difference(traffic.counters(), beforeChecksFail);
+    const beforeDetach = traffic.counters();
+    await world.clients.autoScaling.send(new DetachLoadBalancersCommand({ AutoScalingGroupName: group, LoadBalancerNames: [world.settings.loadBalancer.loadBalancerName] }));
+    world.region.advance(10);
+    const detached = TrafficModel.difference(traffic.counters(), beforeDetach);
+    // Assess
+    expect(outOfService.failedBy.v1).toBeGreaterThan(0);
+    expect(outOfService.failedBy[NO_HEALTHY_TARGET]).toBeGreaterThan(0);
+    expect(outOfService.noHealthyTargetAfter).toEqual({ v1: outOfService.failedBy[NO_HEALTHY_TARGET] });
+    expect(detached).toMatchObject({ failed: 100, failedBy: { [NO_HEALTHY_TARGET]: 100 }, noHealthyTargetAfter: {} });
   });
 
   it("swaps releases with zero failed requests when the new group is healthy before the old one drains", async () => {

@@ -606,11 +606,26 @@ describe("cutover (issue 14): the old groups stay ready until the new release ha
   });
 
   it("classic ELB: all at once with the old group kept scaled; alarm and operator rollbacks bring it back without a failed request", async () => {
-    const [, good, alarmed, operator, next] = (await result("cutover-classic")).steps;
+    const [, good, alarmed, operator, , next] = (await result("cutover-classic")).steps;
     expect(good).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
     expect(alarmed).toMatchObject({ outcome: "rolled-back", failedRequests: 0, liveGroup: { release: "v2" } });
     expect(operator).toMatchObject({ outcome: "rolled-back", failedRequests: 0, liveGroup: { release: "v2" } });
-    expect(next).toMatchObject({ outcome: "succeeded", failedRequests: 0 });
+    expect(next).toMatchObject({ outcome: "succeeded", failedRequests: 0, liveGroup: { release: "v7" } });
+  });
+
+  it("classic ELB: a release that dies 120 s after passing its checks fails at most 1200 requests, then v2 serves everything again", async () => {
+    const [, , , , dying, next] = (await result("cutover-classic")).steps;
+    expect(dying).toMatchObject({ release: "v6", outcome: "rolled-back", error: "CutoverBreached", liveGroup: { release: "v2" } });
+    expect(dying.failedRequests).toBeGreaterThan(0);
+    expect(dying.failedRequests).toBeLessThanOrEqual(1200);
+    expect(dying.recoverySeconds).toBeGreaterThan(0);
+    expect(dying.cause).toMatch(/with 100 % of requests on the new release, all traffic back on the old groups at /);
+    // A classic ELB does not fail open: from v6's instances going OutOfService until v2's, attached again, pass
+    // healthyThreshold checks, it has no instance to route to. Those requests, and only those, are v6's too.
+    expect(dying.noHealthyTargetAfter).toEqual({ v6: dying.failedBy["(no healthy target)"] });
+    expect(Object.keys(dying.failedBy).sort()).toEqual(["(no healthy target)", "v6"]);
+    expect(dying.servedBy.v2).toBeGreaterThan(0);
+    expect(next).toMatchObject({ release: "v7", outcome: "succeeded", failedRequests: 0 });
   });
 });
 
