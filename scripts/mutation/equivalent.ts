@@ -175,4 +175,152 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement,
     reason: "the condition guards only a log statement",
   })),
+  {
+    file: "functions/notify.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "fallbacks no execution reaches: a PutEvents entry without ErrorCode is named \"\" or the replacement, neither a transient code, so EventPublishFailed either way; a StateEnteredEventDetails always has its name (required in the service model); a succeeded execution always has image.imageId (Use given image or Use baked image) and launch (Launch) before it succeeds",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "ConditionalExpression",
+    original: "!json",
+    replacement: "false",
+    reason: "JSON.parse of undefined or \"\" throws and of null gives null: undefined either way, as the early return gives",
+  },
+  ...(
+    [
+      ["ConditionalExpression", 'value && typeof value === "object"', "true"],
+      ["LogicalOperator", 'value && typeof value === "object"', 'value || typeof value === "object"'],
+      ["ConditionalExpression", 'typeof value === "object"', "true"],
+    ] as const
+  ).map(([mutator, original, replacement]) => ({
+    file: "functions/notify.ts",
+    mutator,
+    original,
+    replacement,
+    reason: "a JSON number, string or boolean has no settings property, and null's throws inside the try: undefined either way",
+  })),
+  {
+    file: "functions/notify.ts",
+    mutator: "BlockStatement",
+    original: "{ return undefined; …",
+    replacement: "{}",
+    reason: "an empty catch block falls off the end of parseState: it returns undefined too",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a string among the history events has no type, no state-entered details and no terminal details: every search skips it (the events list, and the fallback for an answer without events, which the service model requires)",
+  },
+  ...(
+    [
+      ["LogicalOperator", 'event.type?.endsWith("StateEntered") && event.stateEnteredEventDetails', 'event.type?.endsWith("StateEntered") || event.stateEnteredEventDetails'],
+      ["OptionalChaining", "event.type?.endsWith", "event.type.endsWith"],
+      ["StringLiteral", '"StateEntered"', '""'],
+    ] as const
+  ).map(([mutator, original, replacement]) => ({
+    file: "functions/notify.ts",
+    mutator,
+    original,
+    replacement,
+    reason: "every history event has a type, and exactly the <Type>StateEntered events have stateEnteredEventDetails (the service model): either test picks the same events",
+  })),
+  {
+    file: "functions/notify.ts",
+    mutator: "OptionalChaining",
+    original: "entered?.stateEnteredEventDetails?.input",
+    replacement: "entered?.stateEnteredEventDetails.input",
+    reason: "an event found by isStateEntered has stateEnteredEventDetails, and without one the chain stops at entered?.",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "OptionalChaining",
+    original: "entered.stateEnteredEventDetails?.name",
+    replacement: "entered.stateEnteredEventDetails.name",
+    reason: "an event found by isStateEntered has stateEnteredEventDetails",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "LogicalOperator",
+    original: "execution.name ?? executionName(execution.executionArn)",
+    replacement: "execution.name && executionName(execution.executionArn)",
+    reason: "the name is always given (required in the status change; abort passes DescribeExecution's) and is the ARN's last segment, which executionName reads",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "LogicalOperator",
+    original: "state.launch?.groupName ?? state.plan?.groupName",
+    replacement: "state.launch?.groupName && state.plan?.groupName",
+    reason: "in the success message (the detail's groupName is tested without launch): a succeeded execution has launch, whose groupName is the plan's (Launch creates plan.groupName)",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "OptionalChaining",
+    original: "state.plan?.groupName",
+    replacement: "state.plan.groupName",
+    reason: "in the success message: reached only without launch, and a succeeded execution has launch (and plan)",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "StringLiteral",
+    original: '"(unknown group)"',
+    replacement: '""',
+    reason: "a succeeded execution has launch (Launch precedes Succeeded): the group is always known",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "OptionalChaining",
+    original: "state.rollback?.restoredGroups",
+    replacement: "state.rollback.restoredGroups",
+    reason: "rolled back means the Deploy rolled back Fail state, entered only after Rollback wrote $.rollback (abort sets it before publishing rolled-back too)",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "StringLiteral",
+    original: '"no error recorded"',
+    replacement: '""',
+    reason:
+      "the reason is used only for rolled back, failed, needs attention (status FAILED: its ExecutionFailed event is the newest, always on the first page read) and an abort by the CLI (error given): there is always an error",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "OptionalChaining",
+    original: "error?.error",
+    replacement: "error.error",
+    reason: "failed is status FAILED, whose ExecutionFailed event is the newest in the history, or the CLI's abort, which passes the error: error is always there",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "OptionalChaining",
+    original: "state.lock?.message",
+    replacement: "state.lock.message",
+    reason: "no-op means $.lock.status is duplicate (outcomeOfExecution): lock is always there",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "StringLiteral",
+    original: "`${release}: nothing to deploy`",
+    replacement: "``",
+    reason: "no-op means $.lock.status is duplicate, and a LockResult always has its message (required in the contract): the fallback is never used",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "OptionalChaining",
+    original: "error?.cause",
+    replacement: "error.cause",
+    reason: "without the redrive command an aborted execution is one the CLI stopped with ERROR.aborted (resumesByRedrive; a time-out always has it): its error is there",
+  },
+  {
+    file: "functions/notify.ts",
+    mutator: "OptionalChaining",
+    original: "parsed?.errorMessage",
+    replacement: "parsed.errorMessage",
+    reason: "a cause of JSON null throws inside the try, which keeps the cause as it is: the same as without errorMessage",
+  },
 ];
