@@ -20,7 +20,7 @@ import {
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { applyImageRetention, handler, RETENTION_BATCH } from "../../functions/applyImageRetention.js";
+import { applyImageRetention, handler, imagesInUse, RETENTION_BATCH } from "../../functions/applyImageRetention.js";
 import { ERROR, retainedByTag, TAG } from "../../functions/lib/names.js";
 import { awsError, controlPlan, controlState, environmentGroup, lambdaContext, LAUNCH_TEMPLATE_ID, MY_EXECUTION, releaseImage } from "./controlFixtures.js";
 import { givenLockHeldBy } from "./fixtures.js";
@@ -407,6 +407,302 @@ describe("applyImageRetention", () => {
       expect(ec2Mock).toHaveReceivedCommandWith(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateName: "named-template", Versions: ["$Default"] });
       expect(result.deregistered).not.toContain(IMAGES.v1.ImageId);
       expect(result.released).toContain(IMAGES.v1.ImageId);
+    });
+  });
+});
+
+describe("applyImageRetention, the finer points", () => {
+  const withTags = (i: Image, ...keys: string[]) => ({ ...i, Tags: [...(i.Tags ?? []), ...keys.map((Key) => ({ Key, Value: "true" }))] });
+  const retaining = (count: number) => ({ ...liveState(), settings: { ...liveState().settings, retainReleaseImages: count } });
+  /** DescribeImages by id (the second look before deregistering) answers `fresh` instead of the listing. */
+  function givenFreshImages(fresh: (imageIds: string[]) => Image[]) {
+    const listed = Object.values(IMAGES);
+    const [firstPage, secondPage] = [listed.filter((_, i) => i % 2 === 1), listed.filter((_, i) => i % 2 === 0)];
+    ec2Mock.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+      if (input.ImageIds) return { Images: fresh(input.ImageIds) };
+      return input.NextToken ? { Images: secondPage } : { Images: firstPage, NextToken: "page-2" };
+    });
+  }
+  const describedByIds = () => ec2Mock.commandCalls(DescribeImagesCommand).map((call) => call.args[0].input.ImageIds).filter(Boolean);
+  const pendingDeleteMarks = () => ec2Mock.commandCalls(CreateTagsCommand).filter((call) => (call.args[0].input.Tags ?? []).some((tag) => tag.Key === TAG.pendingDelete));
+
+  it("a run with nothing expired writes no tag, withdraws nothing and reads no more than the environment", async () => {
+    // Prepare: v1 and v0 are gone already; everything listed is kept.
+    mockEnvironment(Object.values(IMAGES).filter((i) => i !== IMAGES.v1 && i !== IMAGES.v0));
+
+    // Act
+    await applyImageRetention(liveState());
+
+    // Assess: only the claims of the kept images are written.
+    expect(pendingDeleteMarks()).toHaveLength(0);
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteTagsCommand);
+    expect(describedByIds()).toEqual([]);
+    // The environment's groups only (no app-wide listing), its launch template listed whole once.
+    expect(autoScalingMock).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 1);
+    expect(ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID })).toHaveLength(1);
+  });
+
+  it("withdraws no claim and unmarks no snapshot when there is none to withdraw or unmark", async () => {
+    mockEnvironment();
+    await applyImageRetention(liveState());
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteTagsCommand);
+  });
+
+  it("reads the snapshots marked for deletion of this app and environment, its own account's only", async () => {
+    mockEnvironment();
+    await applyImageRetention(liveState());
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeSnapshotsCommand, {
+      OwnerIds: ["self"],
+      Filters: [
+        { Name: `tag:${TAG.pendingDelete}`, Values: ["true"] },
+        { Name: "tag:immutable-deploy:app", Values: ["shop"] },
+        { Name: "tag:immutable-deploy:environment", Values: ["dev01"] },
+      ],
+    });
+  });
+
+  it("does not delete again a snapshot DeregisterImage deleted that the listing still shows marked", async () => {
+    // Prepare: the marks of this run are listed (the listing lags behind the deletions).
+    mockEnvironment();
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: "snap-0" }, { SnapshotId: "snap-1a" }] });
+
+    // Act
+    const result = await applyImageRetention(liveState());
+
+    // Assess
+    expect(result.deletedSnapshots).toEqual(["snap-0", "snap-1a", "snap-1b"]);
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteSnapshotCommand);
+  });
+
+  it("claims only the available kept images: a bake still pending is kept unclaimed", async () => {
+    mockEnvironment([...Object.values(IMAGES), image("ami-0000000000000000b", "v8", "08", [], { State: "pending" })]);
+    await applyImageRetention(retaining(0));
+    expect(ec2Mock).toHaveReceivedCommandWith(CreateTagsCommand, { Resources: [LIVE, IMAGES.v3.ImageId!, IMAGES.v2.ImageId!], Tags: [{ Key: retainedByTag("dev01"), Value: "true" }] });
+    expect(ec2Mock.commandCalls(CreateTagsCommand).flatMap((call) => call.args[0].input.Resources)).not.toContain("ami-0000000000000000b");
+  });
+
+  it("ignores an image EC2 still lists as deregistered: it takes no place among the images kept", async () => {
+    // Prepare: v6 was deregistered a moment ago; one previous image is kept.
+    mockEnvironment(Object.values(IMAGES).map((i) => (i === IMAGES.v6 ? { ...i, State: "deregistered" as const } : i)));
+
+    // Act
+    const result = await applyImageRetention(retaining(1));
+
+    // Assess
+    expect(result.kept).toEqual([LIVE, IMAGES.v5.ImageId, IMAGES.v3.ImageId, IMAGES.v2.ImageId]);
+    expect(result.deregistered).toEqual([IMAGES.v0.ImageId, IMAGES.v1.ImageId, IMAGES.v4.ImageId]);
+    expect(ec2Mock).not.toHaveReceivedCommandWith(DeregisterImageCommand, { ImageId: IMAGES.v6.ImageId });
+  });
+
+  it("counts an image without a creation date as the oldest", async () => {
+    const undated = image("ami-0000000000000000e", "vx", "01", ["snap-x"], { CreationDate: undefined });
+    mockEnvironment([undated, ...Object.values(IMAGES)]);
+    const result = await applyImageRetention(liveState());
+    expect(result.deregistered).toEqual([undated.ImageId, IMAGES.v0.ImageId, IMAGES.v1.ImageId]);
+    expect(result.kept).toEqual([LIVE, IMAGES.v6.ImageId, IMAGES.v5.ImageId, IMAGES.v4.ImageId, IMAGES.v3.ImageId, IMAGES.v2.ImageId]);
+  });
+
+  it("an image its origin already claims gets only this environment's claim", async () => {
+    // Prepare: the live image was promoted from staging, which claims it.
+    const promoted = withTags(releaseImage({ id: "ami-0000000000000000c", release: "v8", created: "2025-08-01T00:00:00.000Z", environment: "staging" }), retainedByTag("staging"));
+    mockEnvironment([...Object.values(IMAGES), promoted]);
+
+    // Act
+    await applyImageRetention({ ...liveState(), image: { imageId: promoted.ImageId!, baked: false } });
+
+    // Assess
+    const claimOfPromoted = ec2Mock.commandCalls(CreateTagsCommand).find((call) => call.args[0].input.Resources?.includes(promoted.ImageId!));
+    expect(claimOfPromoted?.args[0].input.Tags).toEqual([{ Key: retainedByTag("dev01"), Value: "true" }]);
+  });
+
+  it("withdraws its claim on an expired image only it claims, then deregisters it", async () => {
+    mockEnvironment([...Object.values(IMAGES).filter((i) => i !== IMAGES.v1), withTags(IMAGES.v1, retainedByTag("dev01"))]);
+    const result = await applyImageRetention(liveState());
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteTagsCommand, { Resources: [IMAGES.v1.ImageId!], Tags: [{ Key: retainedByTag("dev01") }] });
+    expect(result.deregistered).toEqual([IMAGES.v0.ImageId, IMAGES.v1.ImageId]);
+    expect(result.released).toEqual([]);
+  });
+
+  it("looks again only at the images no one else keeps", async () => {
+    // Prepare: v1 is claimed by staging too; v0 is unclaimed.
+    mockEnvironment([...Object.values(IMAGES).filter((i) => i !== IMAGES.v1), withTags(IMAGES.v1, retainedByTag("dev01"), retainedByTag("staging"))]);
+
+    // Act
+    const result = await applyImageRetention(liveState());
+
+    // Assess
+    expect(describedByIds()).toEqual([[IMAGES.v0.ImageId]]);
+    expect(result).toMatchObject({ deregistered: [IMAGES.v0.ImageId], released: [IMAGES.v1.ImageId] });
+  });
+
+  it("leaves an image another environment's retention deregistered meanwhile to it: neither deregistered nor released", async () => {
+    // Prepare: looked at again, v1 is listed as deregistered and v0 is not listed at all.
+    mockEnvironment();
+    givenFreshImages((ids) => ids.filter((id) => id === IMAGES.v1.ImageId).map(() => ({ ...IMAGES.v1, State: "deregistered" as const })));
+
+    // Act
+    const result = await applyImageRetention(liveState());
+
+    // Assess
+    expect(result).toMatchObject({ deregistered: [], released: [], deletedSnapshots: [] });
+    expect(ec2Mock).not.toHaveReceivedCommand(DeregisterImageCommand);
+    expect(pendingDeleteMarks()).toHaveLength(0);
+  });
+
+  it("keeps an image another environment claimed meanwhile (released), and deregisters the rest", async () => {
+    // Prepare: looked at again, v0 carries staging's claim.
+    mockEnvironment();
+    givenFreshImages((ids) => Object.values(IMAGES).filter((i) => ids.includes(i.ImageId!)).map((i) => (i === IMAGES.v0 ? withTags(i, retainedByTag("staging")) : i)));
+
+    // Act
+    const result = await applyImageRetention(liveState());
+
+    // Assess
+    expect(result).toMatchObject({ deregistered: [IMAGES.v1.ImageId], released: [IMAGES.v0.ImageId] });
+  });
+
+  it("looks at the images one by one when one of them is gone, and leaves the gone one", async () => {
+    // Prepare: v0 is gone: DescribeImages refuses any list that names it.
+    mockEnvironment();
+    givenFreshImages((ids) => {
+      if (ids.includes(IMAGES.v0.ImageId!)) throw awsError("InvalidAMIID.NotFound", `The image id '[${IMAGES.v0.ImageId}]' does not exist`);
+      return Object.values(IMAGES).filter((i) => ids.includes(i.ImageId!));
+    });
+
+    // Act
+    const result = await applyImageRetention(liveState());
+
+    // Assess
+    expect(describedByIds()).toEqual([[IMAGES.v1.ImageId, IMAGES.v0.ImageId], [IMAGES.v1.ImageId], [IMAGES.v0.ImageId]]);
+    expect(result).toMatchObject({ deregistered: [IMAGES.v1.ImageId], released: [] });
+  });
+
+  it("any other error looking at the images again stops the run before any deregistration", async () => {
+    mockEnvironment();
+    givenFreshImages(() => {
+      throw awsError("UnauthorizedOperation");
+    });
+    await expect(applyImageRetention(liveState())).rejects.toMatchObject({ name: "UnauthorizedOperation" });
+    expect(ec2Mock).not.toHaveReceivedCommand(DeregisterImageCommand);
+  });
+
+  it("marks only the EBS snapshots of an image with an instance-store device too", async () => {
+    const withEphemeral = { ...IMAGES.v1, BlockDeviceMappings: [...IMAGES.v1.BlockDeviceMappings!, { DeviceName: "/dev/sdb", VirtualName: "ephemeral0" }] };
+    mockEnvironment([...Object.values(IMAGES).filter((i) => i !== IMAGES.v1), withEphemeral]);
+    const result = await applyImageRetention(liveState());
+    expect(pendingDeleteMarks()[0].args[0].input.Resources).toEqual(["snap-0", "snap-1a", "snap-1b"]);
+    expect(result.deletedSnapshots).toEqual(["snap-0", "snap-1a", "snap-1b"]);
+  });
+
+  it("stops at a DeregisterImage error other than the image being gone", async () => {
+    mockEnvironment();
+    ec2Mock.on(DeregisterImageCommand, { ImageId: IMAGES.v0.ImageId }).rejects(awsError("UnauthorizedOperation"));
+    await expect(applyImageRetention(liveState())).rejects.toMatchObject({ name: "UnauthorizedOperation" });
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteSnapshotCommand);
+  });
+
+  describe("snapshots DeregisterImage could not delete", () => {
+    const notDeleted = () =>
+      ec2Mock.on(DeregisterImageCommand).resolves({
+        Return: true,
+        DeleteSnapshotResults: [
+          { SnapshotId: "snap-0", ReturnCode: "internal-error" },
+          { SnapshotId: "snap-1a", ReturnCode: "internal-error" },
+          { SnapshotId: "snap-1b", ReturnCode: "internal-error" },
+        ],
+      });
+
+    it("names those still in use and retries (StillInUse), having deleted the others", async () => {
+      // Prepare
+      mockEnvironment();
+      notDeleted();
+      ec2Mock.on(DeleteSnapshotCommand, { SnapshotId: "snap-1a" }).rejects(awsError("InvalidSnapshot.InUse"));
+      ec2Mock.on(DeleteSnapshotCommand, { SnapshotId: "snap-1b" }).rejects(awsError("InvalidSnapshot.InUse"));
+
+      // Act
+      const attempt = applyImageRetention(liveState());
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({
+        name: ERROR.stillInUse,
+        message: "snapshot(s) snap-1a, snap-1b still in use (image deregistration not yet visible); deleted 1 other(s), will retry",
+      });
+      expect(ec2Mock).toHaveReceivedCommandWith(DeleteSnapshotCommand, { SnapshotId: "snap-0" });
+    });
+
+    it("passes any other DeleteSnapshot error on", async () => {
+      mockEnvironment();
+      notDeleted();
+      ec2Mock.on(DeleteSnapshotCommand, { SnapshotId: "snap-0" }).rejects(awsError("UnauthorizedOperation"));
+      await expect(applyImageRetention(liveState())).rejects.toMatchObject({ name: "UnauthorizedOperation" });
+    });
+  });
+
+  describe("launch-template versions", () => {
+    it("reads the versions the groups name 50 per call", async () => {
+      // Prepare: other environments' groups on 50 versions of one template and 51 of another.
+      const groupsOn = (templateId: string, count: number) =>
+        Array.from({ length: count }, (_, i) => environmentGroup({ name: `shop-x${i}-${templateId}`, launchTemplateId: templateId, launchTemplateVersion: String(i + 1) }));
+      mockEnvironment(Object.values(IMAGES), [...groupsOn("lt-0fifty00000000000", 50), ...groupsOn("lt-0fiftyone00000000", 51)]);
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: "lt-0fifty00000000000" }).resolves({ LaunchTemplateVersions: [] });
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: "lt-0fiftyone00000000" }).resolves({ LaunchTemplateVersions: [] });
+
+      // Act
+      await applyImageRetention(liveState());
+
+      // Assess
+      const versionsRead = (templateId: string) =>
+        ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: templateId }).map((call) => call.args[0].input.Versions);
+      const numbers = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+      expect(versionsRead("lt-0fifty00000000000")).toEqual([numbers(1, 50)]);
+      expect(versionsRead("lt-0fiftyone00000000")).toEqual([numbers(1, 50), ["51"]]);
+    });
+
+    it("reads each template groups name by name on its own", async () => {
+      // Prepare: two groups of other environments launch v1 and v0 from two templates they name by name.
+      const named = (name: string, template: string) => ({ ...environmentGroup({ name }), LaunchTemplate: { LaunchTemplateName: template } });
+      mockEnvironment(Object.values(IMAGES), [named("shop-staging-v1-11111111", "named-one"), named("shop-qa-v0-00000000", "named-two")]);
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateName: "named-one" }).resolves({ LaunchTemplateVersions: [{ VersionNumber: 1, LaunchTemplateData: { ImageId: IMAGES.v1.ImageId } }] });
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateName: "named-two" }).resolves({ LaunchTemplateVersions: [{ VersionNumber: 1, LaunchTemplateData: { ImageId: IMAGES.v0.ImageId } }] });
+
+      // Act
+      const result = await applyImageRetention(liveState());
+
+      // Assess
+      expect(ec2Mock).toHaveReceivedCommandWith(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateName: "named-two", Versions: ["$Default"] });
+      expect(result).toMatchObject({ deregistered: [], released: [IMAGES.v1.ImageId, IMAGES.v0.ImageId] });
+    });
+
+    it("an error listing the environment's launch-template versions stops the run before any deregistration", async () => {
+      // Prepare: only the listing of every version fails (its versions named by groups read fine).
+      mockEnvironment();
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID, MaxResults: 200 }).rejects(awsError("RequestLimitExceeded"));
+
+      // Act
+      const attempt = applyImageRetention(liveState());
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({ name: "RequestLimitExceeded" });
+      expect(ec2Mock).not.toHaveReceivedCommand(DeregisterImageCommand);
+    });
+
+    it("imagesInUse: the AMIs the environment's groups and its launch template's versions name, nothing else", async () => {
+      // Prepare: besides an SSM parameter, one version of the environment's template names no image.
+      mockEnvironment();
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID }).resolves({
+        LaunchTemplateVersions: [
+          { VersionNumber: 8, LaunchTemplateData: { ImageId: LIVE } },
+          { VersionNumber: 2, LaunchTemplateData: { ImageId: IMAGES.v2.ImageId } },
+          { VersionNumber: 1, LaunchTemplateData: { ImageId: "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" } },
+          { VersionNumber: 0, LaunchTemplateData: { InstanceType: "t3.micro" } },
+        ],
+      });
+
+      // Act
+      const inUse = await imagesInUse(liveState().settings);
+
+      // Assess
+      expect([...inUse].sort()).toEqual([IMAGES.v3.ImageId, IMAGES.v2.ImageId, LIVE].sort());
     });
   });
 });

@@ -6,7 +6,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { DeployState, ExecutionStatusChange } from "../../functions/lib/contract.js";
 import { ERROR, STATE } from "../../functions/lib/names.js";
-import { notify } from "../../functions/notify.js";
+import { notify, readableCause } from "../../functions/notify.js";
 import { controlPlan, controlSettings, controlState, EVENT_BUS, MY_EXECUTION, TOPIC_ARN } from "./controlFixtures.js";
 
 const snsMock = mockClient(SNSClient);
@@ -203,6 +203,15 @@ describe("notify reads the outcome from the execution's status", () => {
     expect(sentDetail()).toMatchObject({ status, stoppedAt: STATE.waitForRetirement, redriveCommand: REDRIVE });
   });
 
+  it.each([
+    ["a time-out without a cause", event("ExecutionTimedOut", { executionTimedOutEventDetails: { error: "States.Timeout" } }), "TIMED_OUT" as const, { error: "States.Timeout", cause: "" }],
+    ["a stop by hand without error or cause", event("ExecutionAborted", { executionAbortedEventDetails: {} }), "ABORTED" as const, { error: "", cause: "" }],
+  ])("the terminal event's error is published as it is: %s", async (_, terminal, status, error) => {
+    givenHistory([terminal, entered("Wait", STATE.waitForRetirement, live())]);
+    await notify(statusChange(status));
+    expect(sentDetail()).toMatchObject({ error });
+  });
+
   it("an execution `immutable-deploy abort` stopped to run the failure path itself: aborted, its outcome follows, no redrive", async () => {
     const cause = 'aborted with immutable-deploy abort in "Wait for group" (after Launch, before the new release serves: roll back, unlock and fail)';
     givenHistory([event("ExecutionAborted", { executionAbortedEventDetails: { error: ERROR.aborted, cause } }), entered("Wait", STATE.waitForGroup, live())]);
@@ -221,6 +230,15 @@ describe("notify reads the outcome from the execution's status", () => {
   it("an execution whose history has no deploy state document is refused, not guessed", async () => {
     givenHistory([failedWith("States.Runtime", "bad path")]);
     await expect(notify(statusChange("FAILED"))).rejects.toThrow(/no state with the deploy state document in its history/);
+    expect(snsMock).not.toHaveReceivedAnyCommand();
+    // The history had one page: nothing more to read.
+    expect(sfnMock).toHaveReceivedCommandTimes(GetExecutionHistoryCommand, 1);
+  });
+
+  it("an execution whose last state entered has no deploy state document as its input is refused", async () => {
+    const notADocument = event("PassStateEntered", { stateEnteredEventDetails: { name: "Narrowed", input: JSON.stringify({ release: "v2" }) } });
+    givenHistory([failedWith("States.Runtime", "bad path"), notADocument, entered("Task", STATE.launch, live())]);
+    await expect(notify(statusChange("FAILED"))).rejects.toThrow(`execution ${MY_EXECUTION} (FAILED): no state with the deploy state document in its history`);
     expect(snsMock).not.toHaveReceivedAnyCommand();
   });
 });
@@ -317,6 +335,7 @@ describe("notify, the finer points", () => {
     ["null", "null"],
     ["a number", "42"],
     ["an object without settings", JSON.stringify({ plan: controlPlan() })],
+    ["no JSON", "Deploy succeeded"],
   ])("refuses a succeeded execution whose output is %s", async (_, output) => {
     // Prepare
     const change = statusChange("SUCCEEDED");
@@ -341,3 +360,135 @@ describe("notify, the finer points", () => {
   });
 });
 
+
+describe("notify's messages", () => {
+  const lastMessage = () => snsMock.commandCalls(PublishCommand)[0].args[0].input.Message;
+
+  it("a first deploy's success retired nothing and says nothing of retirement", async () => {
+    const state = { ...live(), retirement: { groups: [], drainedBy: 0, retiredBy: 0 } };
+    const result = await notify(statusChange("SUCCEEDED", state));
+    expect(result.message).toBe("release v2 is live in group shop-dev01-v2-1a2b3c4d from image ami-0123456789abcdef0, 3 instance(s)");
+  });
+
+  it("a success that retired two groups names both", async () => {
+    const state = { ...live(), retirement: { groups: ["shop-dev01-v1-aaaaaaaa", "shop-dev01-v0-bbbbbbbb"], drainedBy: 0, retiredBy: 0 } };
+    const result = await notify(statusChange("SUCCEEDED", state));
+    expect(result.message).toBe(
+      "release v2 is live in group shop-dev01-v2-1a2b3c4d from image ami-0123456789abcdef0, 3 instance(s); retired shop-dev01-v1-aaaaaaaa, shop-dev01-v0-bbbbbbbb",
+    );
+  });
+
+  it.each([
+    ["a first deploy's rollback says no group serves", [], "no group (none served when the deploy started)"],
+    ["a rollback that restored two groups names both", ["shop-dev01-v1-aaaaaaaa", "shop-dev01-v1-cccccccc"], "shop-dev01-v1-aaaaaaaa, shop-dev01-v1-cccccccc"],
+  ])("%s", async (_, restoredGroups, serving) => {
+    const state = controlState({ plan: controlPlan(), error: { Error: ERROR.releaseUnhealthy, Cause: "0/2 healthy" }, rollback: { restoredGroups, message: "" } });
+    givenHistory([failedWith(ERROR.releaseUnhealthy, "0/2 healthy"), entered("Fail", STATE.rolledBack, state)]);
+    const result = await notify(statusChange("FAILED"));
+    expect(result.message).toBe(`release v2 was rolled back; serving as before the deploy: ${serving}. Reason: ReleaseUnhealthy: 0/2 healthy`);
+  });
+
+  it("a failure before Launch names the planned group and the image the input named", async () => {
+    // Prepare: the input named an image (no bake); the lock timed out, so nothing launched.
+    const state = controlState({ plan: controlPlan({ imageId: "ami-0fedcba9876543210" }), error: { Error: ERROR.lockTimeout, Cause: "waited 3600 s" } });
+    givenHistory([failedWith(ERROR.lockTimeout, "waited 3600 s"), entered("Fail", STATE.failed, state)]);
+
+    // Act
+    await notify(statusChange("FAILED"));
+
+    // Assess
+    expect(sentDetail()).toMatchObject({ groupName: "shop-dev01-v2-1a2b3c4d", imageId: "ami-0fedcba9876543210" });
+    expect(lastMessage()).toContain("Group:       shop-dev01-v2-1a2b3c4d\nImage:       ami-0fedcba9876543210\n");
+  });
+
+  it("takes the error and its cause from the status change when the history shows none", async () => {
+    givenHistory([entered("Wait", STATE.waitForGroup, live())]);
+    const change = statusChange("TIMED_OUT");
+    Object.assign(change.detail, { error: "States.Timeout", cause: "the execution ran longer than 7200 s" });
+    await notify(change);
+    expect(sentDetail()).toMatchObject({ error: { error: "States.Timeout", cause: "the execution ran longer than 7200 s" } });
+  });
+
+  it("keeps a JSON cause that is no Lambda error whole", async () => {
+    const cause = JSON.stringify({ Message: "Rate exceeded", StatusCode: 400 });
+    const state = controlState({ plan: controlPlan(), error: { Error: "States.TaskFailed", Cause: cause } });
+    givenHistory([failedWith("States.TaskFailed", cause), entered("Fail", STATE.failed, state)]);
+    const result = await notify(statusChange("FAILED"));
+    expect(result.message).toBe(`release v2 failed. Reason: States.TaskFailed: ${cause}.`);
+  });
+
+  it("the SNS message of a deploy that needs attention: where it stopped, the error and how to resume", async () => {
+    givenHistory([failedWith("AccessDenied", "not authorized"), entered("Task", STATE.deleteOldGroups, live())]);
+    await notify(statusChange("FAILED"));
+    expect(lastMessage()).toBe(
+      [
+        `release v2 needs attention: "Delete old groups" failed (AccessDenied: not authorized). The deploy lock of shop/dev01 stays with this execution; fix the cause, then resume at that state: ${REDRIVE}`,
+        "",
+        "App:         shop",
+        "Environment: dev01",
+        "Release:     v2",
+        "Outcome:     needs-attention (execution FAILED)",
+        "Group:       shop-dev01-v2-1a2b3c4d",
+        "Image:       ami-0123456789abcdef0",
+        `Execution:   ${MY_EXECUTION}`,
+        "Stopped at:  Delete old groups",
+        "Error:       AccessDenied",
+        "Cause:       not authorized",
+        `Resume:      ${REDRIVE}`,
+      ].join("\n"),
+    );
+  });
+
+  it("the SNS message of a success has no error, stop or resume lines", async () => {
+    await notify(statusChange("SUCCEEDED", live()));
+    expect(lastMessage()).toBe(
+      [
+        "release v2 is live in group shop-dev01-v2-1a2b3c4d from image ami-0123456789abcdef0, 3 instance(s); retired shop-dev01-v1-aaaaaaaa",
+        "",
+        "App:         shop",
+        "Environment: dev01",
+        "Release:     v2",
+        "Outcome:     succeeded (execution SUCCEEDED)",
+        "Group:       shop-dev01-v2-1a2b3c4d",
+        "Image:       ami-0123456789abcdef0",
+        `Execution:   ${MY_EXECUTION}`,
+      ].join("\n"),
+    );
+  });
+
+  it("replaces what is not printable ASCII in the subject with ?", async () => {
+    const state = { ...live(), plan: controlPlan({ release: "v2-größer" }) };
+    await notify(statusChange("SUCCEEDED", state));
+    expect(snsMock).toHaveReceivedCommandWith(PublishCommand, { Subject: "[shop dev01] Deploy Succeeded: v2-gr??er" });
+  });
+
+  it("keeps a subject of exactly 100 characters whole and cuts a longer one to 97 and ...", async () => {
+    // "[shop dev01] Deploy Succeeded: " is 31 characters.
+    const release = "r".repeat(69);
+    await notify(statusChange("SUCCEEDED", { ...live(), plan: controlPlan({ release }) }));
+    await notify(statusChange("SUCCEEDED", { ...live(), plan: controlPlan({ release: `${release}s` }) }));
+    const [whole, cut] = snsMock.commandCalls(PublishCommand).map((call) => call.args[0].input.Subject);
+    expect(whole).toBe(`[shop dev01] Deploy Succeeded: ${release}`);
+    expect(cut).toBe(`[shop dev01] Deploy Succeeded: ${"r".repeat(66)}...`);
+  });
+
+  it("names an EventBridge rejection that lists no entries as unknown", async () => {
+    eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 1 });
+    await expect(notify(statusChange("SUCCEEDED", live()))).rejects.toMatchObject({
+      name: ERROR.eventPublishFailed,
+      message: "PutEvents rejected the outcome event: unknown: no message",
+    });
+  });
+});
+
+describe("readableCause (notify's messages and the operator CLI)", () => {
+  it.each([
+    ["no cause", undefined, ""],
+    ["an empty cause", "", ""],
+    ["a Lambda error", JSON.stringify({ errorType: "Error", errorMessage: "boom", trace: [] }), "boom"],
+    ["plain text", "the lock is held", "the lock is held"],
+    ["JSON without a text errorMessage", JSON.stringify({ errorMessage: 42 }), JSON.stringify({ errorMessage: 42 })],
+  ])("%s", (_, cause, readable) => {
+    expect(readableCause(cause)).toBe(readable);
+  });
+});
