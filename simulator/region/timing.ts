@@ -1,5 +1,18 @@
 import { DEFAULTS } from "../../functions/lib/names.js";
 
+/**
+ * When a newly registered target's first health check comes (docs/simulator-region.md, "Health-check phase"):
+ * - "aligned": exactly one interval after registration, then every interval (the default). The latest a first
+ *   check can come, so the slowest to healthy when the app answers by then (a seeded phase shorter than
+ *   appStartSeconds fails its first check and passes one interval later), and the adaptive poller's best case:
+ *   it predicts the check exactly.
+ * - "seeded": after a draw in (0, interval] per target (load balancer and instance), hashed from the consistency
+ *   seed, then every interval. AWS documents no phase: each load balancer node checks on its own schedule, so
+ *   the first check comes anywhere up to one interval after registration.
+ */
+export const HEALTH_CHECK_PHASES = ["aligned", "seeded"] as const;
+export type HealthCheckPhase = (typeof HEALTH_CHECK_PHASES)[number];
+
 /** How long AWS itself takes for each physical process (docs/design.md "Simulation", scenario `timing`). */
 export interface Timing {
   /** RunInstances -> EC2 `running` and Auto Scaling `InService` (then the instance is registered with the LB). */
@@ -17,7 +30,12 @@ export interface Timing {
   bakeSeconds: number;
   /** Extra CodeBuild time when the base image must be baked first. */
   baseBakeSeconds: number;
+  /** When a new target's first health check comes after its registration (`HealthCheckPhase`; default "aligned"). */
+  healthCheckPhase: HealthCheckPhase;
 }
+
+/** The fields of `Timing` that are seconds or counts (every one but `healthCheckPhase`). */
+export type TimingNumbers = Exclude<keyof Timing, "healthCheckPhase">;
 
 export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
   instanceBootSeconds: 40,
@@ -29,7 +47,11 @@ export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
   terminationSeconds: 30,
   bakeSeconds: 600,
   baseBakeSeconds: 900,
+  healthCheckPhase: "aligned",
 });
+
+/** The names of the numeric `Timing` fields. */
+export const TIMING_NUMBERS = Object.keys(DEFAULT_TIMING).filter((key) => key !== "healthCheckPhase") as TimingNumbers[];
 
 export type LoadBalancerKind = "application" | "classic";
 
@@ -147,6 +169,15 @@ export class ConsistencyModel {
     if (max === 0) return 0;
     return Math.round((min + (max - min) * unitHash(`${this.settings.seed}|${kind}|${resource}`)) * 1000);
   }
+
+  /**
+   * A target's health-check phase for `HealthCheckPhase` "seeded": ms from its registration to its first check,
+   * in (0, intervalMs], drawn from the same seed and hash as the delays above (`target`: the load balancer and the
+   * instance), so it is the same on every run and independent of every other draw.
+   */
+  healthCheckPhaseMs(target: string, intervalMs: number): number {
+    return Math.max(1, Math.round(intervalMs * (1 - unitHash(`${this.settings.seed}|healthCheckPhase|${target}`))));
+  }
 }
 
 /** FNV-1a, then a mulberry32 round: a value in [0, 1) per string. */
@@ -164,7 +195,11 @@ function unitHash(text: string): number {
 
 export function resolveTiming(overrides: Partial<Timing> = {}): Timing {
   const timing: Timing = { ...DEFAULT_TIMING, ...overrides };
-  for (const [name, value] of Object.entries(timing)) {
+  if (!HEALTH_CHECK_PHASES.includes(timing.healthCheckPhase)) {
+    throw new RangeError(`timing.healthCheckPhase must be ${HEALTH_CHECK_PHASES.map((p) => JSON.stringify(p)).join(" or ")}, got ${JSON.stringify(timing.healthCheckPhase)}`);
+  }
+  for (const name of TIMING_NUMBERS) {
+    const value = timing[name];
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
       throw new RangeError(`timing.${name} must be a number >= 0, got ${JSON.stringify(value)}`);
     }

@@ -38,6 +38,22 @@ export function routableInstances(region: SimulatedRegion, settings: Environment
 }
 
 /**
+ * Seconds from registration to the first health check of each target of `release`'s serving group at the load
+ * balancer now routing to it (`Registration.firstCheckAtMs`: one interval, or the seeded phase), for the physics
+ * bound; empty when that release does not serve.
+ */
+export function firstCheckSecondsOf(region: SimulatedRegion, settings: EnvironmentSettings, release: string): number[] {
+  const group = servingGroup(region, settings);
+  if (!group || tagValueOf(group.tags, TAG.release) !== release) return [];
+  return region.loadBalancing.routedPools(settings.loadBalancer).flatMap(({ pool }) =>
+    [...group.instances.keys()].flatMap((id) => {
+      const registration = pool.registrations.get(id);
+      return registration && registration.state !== "draining" ? [(registration.firstCheckAtMs - registration.registeredAtMs) / 1000] : [];
+    }),
+  );
+}
+
+/**
  * The group serving the environment: of its groups not being deleted, the one with the most instances the load
  * balancer routes to; on a tie (or none serving) the oldest, the one that was live before a deploy began.
  */

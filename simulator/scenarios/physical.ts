@@ -25,6 +25,13 @@ export interface PhysicalWork {
    * their draining runs during it.
    */
   cutover?: { stepsSeconds: number; bakeTimeSeconds: number };
+  /**
+   * Seconds from each new target's registration to its first health check, as the region scheduled them
+   * (`Registration.firstCheckAtMs`; timing `healthCheckPhase`). The bound takes the slowest target: the release
+   * serves every request at full capacity once all its targets are healthy. Unset or empty: one interval each
+   * (the "aligned" phase).
+   */
+  firstCheckSeconds?: readonly number[];
 }
 
 export interface PhysicalMinimum {
@@ -44,15 +51,18 @@ export interface PhysicalMinimum {
 }
 
 /**
- * Seconds from registration until the load balancer reports a new target healthy, in this region's model:
- * checks run every interval after registration; an ALB target is healthy at the first one after the app
- * started (one passing check), a classic ELB instance after healthyThreshold passes in a row from there. With
- * appStart <= interval: one interval (ALB), healthyThreshold x interval (classic).
+ * Seconds from registration until the load balancer reports a new target healthy, in this region's model: the
+ * first check comes `firstCheckSeconds` after registration (default one interval: the "aligned" phase), the
+ * next ones every interval from there; an ALB target is healthy at the first check at or after the app started
+ * (one passing check), a classic ELB instance after healthyThreshold passes in a row from there. Aligned, with
+ * appStart <= interval: one interval (ALB), healthyThreshold x interval (classic). A seeded phase p in
+ * (0, interval]: p when the app has started by then, else the first p + k x interval that is at least appStart.
  */
-export function loadBalancerHealthySeconds(timing: Timing, loadBalancer: LoadBalancerKind): number {
-  const firstPassingCheck = Math.max(1, Math.ceil(timing.appStartSeconds / timing.healthCheckIntervalSeconds));
+export function loadBalancerHealthySeconds(timing: Timing, loadBalancer: LoadBalancerKind, firstCheckSeconds = timing.healthCheckIntervalSeconds): number {
+  const interval = timing.healthCheckIntervalSeconds;
+  const checksBeforeAppStarts = Math.max(0, Math.ceil((timing.appStartSeconds - firstCheckSeconds) / interval));
   const passes = loadBalancer === "application" ? 1 : timing.healthyThreshold;
-  return (firstPassingCheck + passes - 1) * timing.healthCheckIntervalSeconds;
+  return firstCheckSeconds + (checksBeforeAppStarts + passes - 1) * interval;
 }
 
 /**
@@ -64,7 +74,8 @@ export function physicalMinimum(timing: Timing, work: PhysicalWork): PhysicalMin
   const bakeSeconds =
     work.bake === "none" ? 0 : work.bake === "release" ? timing.bakeSeconds : timing.bakeSeconds + timing.baseBakeSeconds;
   const bootSeconds = work.launch ? timing.instanceBootSeconds : 0;
-  const healthySeconds = work.launch ? loadBalancerHealthySeconds(timing, work.loadBalancer ?? "application") : 0;
+  const firstChecks = work.firstCheckSeconds?.length ? work.firstCheckSeconds : [timing.healthCheckIntervalSeconds];
+  const healthySeconds = work.launch ? Math.max(...firstChecks.map((first) => loadBalancerHealthySeconds(timing, work.loadBalancer ?? "application", first))) : 0;
   const cutover = work.retire && work.cutover ? work.cutover : { stepsSeconds: 0, bakeTimeSeconds: 0 };
   const cutoverSeconds = cutover.stepsSeconds + cutover.bakeTimeSeconds;
   const drainedDuringBake = work.loadBalancer === "classic" ? cutover.bakeTimeSeconds : 0;

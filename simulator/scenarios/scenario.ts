@@ -14,6 +14,7 @@ import { countDifference, sumCounts, TrafficModel, type TrafficCounters } from "
 import { deregisteredImagesInUse, environmentGroups, leftovers, type Leftovers } from "./inventory.js";
 import {
   configureLiveGroup,
+  firstCheckSecondsOf,
   isSettled,
   type LiveGroupSummary,
   routableInstances,
@@ -411,9 +412,9 @@ class ScenarioRun {
         ...(row.expected ? { expected: row.expected } : {}),
         simSeconds: Math.round((after.timeMs - before.timeMs) / 1000),
         // A redrive resumes half-done work: there is no meaningful minimum for the rest.
-        physicalMinimumSeconds: row.redrive ? 0 : this.physicalMinimumOf(outcome, bakes, before, row.executions).totalSeconds,
+        physicalMinimumSeconds: row.redrive ? 0 : this.physicalMinimumOf(row.release, outcome, bakes, before, row.executions).totalSeconds,
         ...this.serveFigures(row, outcome, bakes, before),
-        modelMinimumSeconds: row.redrive ? 0 : this.physicalMinimumOf(outcome, bakes, before, row.executions, { model: true }).totalSeconds,
+        modelMinimumSeconds: row.redrive ? 0 : this.physicalMinimumOf(row.release, outcome, bakes, before, row.executions, { model: true }).totalSeconds,
         failedRequests: traffic.failed,
         requestsBeforeFirstRelease: traffic.beforeFirstRelease,
         servedBy: traffic.servedBy,
@@ -462,7 +463,7 @@ class ScenarioRun {
     if (row.redrive || outcome !== "succeeded") return {};
     const since = this.traffic.servedOnlyBySince(row.release);
     if (since === undefined) return {};
-    const { parts } = this.physicalMinimumOf(outcome, bakes, before, row.executions);
+    const { parts } = this.physicalMinimumOf(row.release, outcome, bakes, before, row.executions);
     return {
       serveSeconds: Math.max(0, Math.round((since - before.timeMs) / 1000)),
       physicalServeSeconds: parts.bakeSeconds + parts.bootSeconds + parts.loadBalancerHealthySeconds + parts.cutoverStepsSeconds,
@@ -470,6 +471,7 @@ class ScenarioRun {
   }
 
   private physicalMinimumOf(
+    release: string,
     outcome: Outcome,
     bakes: { base: number; release: number },
     before: StepSnapshot,
@@ -489,6 +491,9 @@ class ScenarioRun {
       // The model minimum counts the whole delay (what the design waited for before issue 17).
       ...(!options.model && { requestSeconds: this.traffic.requestsPerSecond > 0 ? this.traffic.requestDurationSeconds : 0 }),
       cutover: before.healthyCapacity ? configuredCutoverSeconds(this.settings.cutover) : undefined,
+      // When the new targets' first checks actually came (the seeded phase), not the aligned assumption; the model
+      // minimum keeps the aligned one, as the design's model had it.
+      ...(!options.model && succeeded && { firstCheckSeconds: firstCheckSecondsOf(this.region, this.settings, release) }),
     });
   }
 

@@ -6,7 +6,7 @@ import { SIMULATED_DOMAIN } from "../region/environment.js";
 import { LIFECYCLE_HOOK_DEFAULTS, SCALING_PROCESSES } from "../region/services/autoscaling.js";
 import { parseRecurrence } from "../../functions/lib/recurrence.js";
 import { SimulatedRegion } from "../region/region.js";
-import { CONSISTENCY_KINDS, DEFAULT_TIMING, IMMEDIATE_CONSISTENCY, type Timing } from "../region/timing.js";
+import { CONSISTENCY_KINDS, HEALTH_CHECK_PHASES, IMMEDIATE_CONSISTENCY, TIMING_NUMBERS, type TimingNumbers } from "../region/timing.js";
 import { RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE } from "../../functions/lib/contract.js";
 
 /**
@@ -196,7 +196,11 @@ export const ScenarioSchema = z
     /** Stage configuration fields (stacks/config.ts), validated below with the same schema as a real stage. */
     environment: z.record(z.unknown()).default({}),
     timing: z
-      .object(Object.fromEntries(Object.keys(DEFAULT_TIMING).map((key) => [key, seconds.optional()])) as Record<keyof Timing, z.ZodOptional<typeof seconds>>)
+      .object({
+        ...(Object.fromEntries(TIMING_NUMBERS.map((key) => [key, seconds.optional()])) as Record<TimingNumbers, z.ZodOptional<typeof seconds>>),
+        /** When a new target's first health check comes (region timing.ts `HealthCheckPhase`). */
+        healthCheckPhase: z.enum(HEALTH_CHECK_PHASES).optional(),
+      })
       .strict()
       .default({}),
     traffic: z

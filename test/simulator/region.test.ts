@@ -13,9 +13,10 @@ import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balanc
 import { describe, expect, it } from "vitest";
 import { allClients } from "../../functions/lib/clients.js";
 import { describeGroupsByName } from "../../functions/lib/groups.js";
-import { describeGroup, launchGroup, simulatedWorld } from "../support/simulatedWorld.js";
+import { describeGroup, INSTANT_REGION, launchGroup, simulatedWorld } from "../support/simulatedWorld.js";
 import {
   DEFAULT_TIMING,
+  IMMEDIATE_CONSISTENCY,
   Scheduler,
   SIMULATION_EPOCH_MS,
   NO_HEALTHY_TARGET,
@@ -512,6 +513,99 @@ describe("physical minimum", () => {
     expect(slowApp.parts.loadBalancerHealthySeconds).toBe(60);
     expect(slowApp.totalSeconds).toBe(40 + 60 + 300 + 60 + 30);
     expect(slowAppClassic.parts.loadBalancerHealthySeconds).toBe(90);
+  });
+
+  it("with a seeded phase: the first passing check of each new target, the slowest one bounding the release", () => {
+    // Act: phases 10 s and 25 s, app start 5 s (ALB: healthy at the first check; classic: healthyThreshold in a row).
+    const early = physicalMinimum(DEFAULT_TIMING, { bake: "release", launch: true, retire: false, firstCheckSeconds: [10, 25] });
+    const classic = physicalMinimum(DEFAULT_TIMING, { bake: "release", launch: true, retire: false, firstCheckSeconds: [10, 25], loadBalancer: "classic" });
+    // A phase of 3 s comes before the app answers: that target passes one interval later, at 33 s.
+    const beforeApp = physicalMinimum(DEFAULT_TIMING, { bake: "release", launch: true, retire: false, firstCheckSeconds: [3, 25] });
+    // Assess
+    expect(early.parts.loadBalancerHealthySeconds).toBe(25);
+    expect(early.totalSeconds).toBe(600 + 40 + 25);
+    expect(classic.parts.loadBalancerHealthySeconds).toBe(25 + 30);
+    expect(beforeApp.parts.loadBalancerHealthySeconds).toBe(33);
+    expect(loadBalancerHealthySeconds(DEFAULT_TIMING, "application", 30)).toBe(loadBalancerHealthySeconds(DEFAULT_TIMING, "application"));
+    expect(loadBalancerHealthySeconds({ ...DEFAULT_TIMING, appStartSeconds: 45 }, "application", 10)).toBe(70);
+    expect(physicalMinimum(DEFAULT_TIMING, { bake: "release", launch: true, retire: false, firstCheckSeconds: [] }).parts.loadBalancerHealthySeconds).toBe(30);
+  });
+});
+
+describe("health-check phase (timing healthCheckPhase)", () => {
+  const intervalMs = DEFAULT_TIMING.healthCheckIntervalSeconds * 1000;
+  /** Registers `count` targets at once in the environment's pool; the ms from each one's registration to its first check. */
+  function phasesMs(options: { phase?: "aligned" | "seeded"; seed?: number; loadBalancer?: "application" | "classic"; count?: number }): number[] {
+    const world = simulatedWorld({
+      environment: { config: { loadBalancer: options.loadBalancer ?? "application" } },
+      timing: options.phase ? { healthCheckPhase: options.phase } : {},
+      region: { ...INSTANT_REGION, consistency: { ...IMMEDIATE_CONSISTENCY, seed: options.seed ?? 1 } },
+    });
+    const target = world.settings.loadBalancer;
+    const pool =
+      target.kind === "application"
+        ? world.region.loadBalancing.targetGroups.get(target.targetGroupArn)!.pool
+        : world.region.loadBalancing.classicLoadBalancers.get(target.loadBalancerName)!.pool;
+    world.region.advance(7);
+    for (let i = 0; i < (options.count ?? 20); i++) pool.register(`i-phase${i}`);
+    world.attachment.detach();
+    return [...pool.registrations.values()].map((r) => r.firstCheckAtMs - r.registeredAtMs);
+  }
+
+  it("aligned (the default): every first check exactly one interval after registration", () => {
+    // Act
+    const defaults = phasesMs({});
+    const aligned = phasesMs({ phase: "aligned", loadBalancer: "classic" });
+    // Assess
+    expect(new Set([...defaults, ...aligned])).toEqual(new Set([intervalMs]));
+  });
+
+  it("seeded: a draw per target in (0, interval], different across targets, the same for the same seed", () => {
+    // Act
+    const seeded = phasesMs({ phase: "seeded" });
+    const again = phasesMs({ phase: "seeded" });
+    const otherSeed = phasesMs({ phase: "seeded", seed: 2 });
+    // Assess
+    expect(seeded.every((ms) => ms > 0 && ms <= intervalMs)).toBe(true);
+    expect(new Set(seeded).size).toBe(seeded.length);
+    expect(again).toEqual(seeded);
+    expect(otherSeed).not.toEqual(seeded);
+    expect(otherSeed.every((ms) => ms > 0 && ms <= intervalMs)).toBe(true);
+    // Spread over the interval, not bunched at one end.
+    expect(Math.min(...seeded)).toBeLessThan(intervalMs / 3);
+    expect(Math.max(...seeded)).toBeGreaterThan((2 * intervalMs) / 3);
+  });
+
+  it("seeded: each target turns healthy at its own first passing check, and the physics bound is when the last one does", async () => {
+    // Prepare: appStartSeconds 15, so a phase below it fails its first check and passes one interval later.
+    const timing = { ...DEFAULT_TIMING, appStartSeconds: 15, healthCheckPhase: "seeded" as const };
+    const world = simulatedWorld({ timing });
+    const pool = world.region.loadBalancing.targetGroups.get(targetGroupArn(world))!.pool;
+    const healthyAt = new Map<string, number>();
+    world.region.loadBalancing.onRegistrationChange((_pool, id, registration) => {
+      if (registration?.state === "healthy" && !healthyAt.has(id)) healthyAt.set(id, world.region.now());
+    });
+    // Act
+    await launchGroup(world, { release: "v1", desired: 8 });
+    world.region.advance(DEFAULT_TIMING.instanceBootSeconds + 2 * DEFAULT_TIMING.healthCheckIntervalSeconds);
+    world.attachment.detach();
+    // Assess
+    const registrations = [...pool.registrations.values()];
+    expect(registrations).toHaveLength(8);
+    const firstChecks = registrations.map((r) => (r.firstCheckAtMs - r.registeredAtMs) / 1000);
+    expect(firstChecks.some((s) => s < timing.appStartSeconds)).toBe(true);
+    expect(firstChecks.some((s) => s >= timing.appStartSeconds)).toBe(true);
+    for (const r of registrations) {
+      const first = (r.firstCheckAtMs - r.registeredAtMs) / 1000;
+      expect(healthyAt.get(r.instanceId)! - r.registeredAtMs).toBe(loadBalancerHealthySeconds(timing, "application", first) * 1000);
+    }
+    const registeredAt = registrations[0].registeredAtMs;
+    const lastHealthy = Math.max(...healthyAt.values());
+    const bound = physicalMinimum(timing, { bake: "none", launch: true, retire: false, firstCheckSeconds: firstChecks });
+    expect(registrations.every((r) => r.registeredAtMs === registeredAt)).toBe(true);
+    expect(bound.parts.loadBalancerHealthySeconds * 1000).toBe(lastHealthy - registeredAt);
+    // The aligned assumption is not the physics of a seeded phase (here it is below the last target's).
+    expect(physicalMinimum(timing, { bake: "none", launch: true, retire: false }).parts.loadBalancerHealthySeconds).not.toBe(bound.parts.loadBalancerHealthySeconds);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { resolveTiming } from "../../simulator/region/index.js";
 import { parseScenario, scenarioStageConfig } from "../../simulator/scenarios/scenario.js";
 
 describe("scenario validation", () => {
@@ -12,6 +13,8 @@ describe("scenario validation", () => {
   it.each([
     ["no steps", {}, /steps: \(missing\); allowed: a list/],
     ["unknown timing field", { timing: { bootSeconds: 3 }, steps: [{ redrive: true }] }, /timing: unknown field\(s\) bootSeconds/],
+    ["unknown health-check phase", { timing: { healthCheckPhase: "random" }, steps: [{ redrive: true }] }, /timing\.healthCheckPhase: "random"; allowed: "aligned" or "seeded"/],
+    ["timing seconds given as a phase", { timing: { instanceBootSeconds: "seeded" }, steps: [{ redrive: true }] }, /timing\.instanceBootSeconds: "seeded"; allowed: a number/],
     ["bad release label", { steps: [{ deploy: { release: "v 1" } }] }, /steps\.0\.deploy\.release: "v 1"; allowed: a release label such as v2/],
     ["unknown step kind", { steps: [{ deplyo: {} }] }, /steps\.0: \{"deplyo":\{\}\} is not a step; allowed: \{"deploy"/],
     ["bad fault inside a deploy step", { steps: [{ deploy: { release: "v2" }, faults: [{ x: 1 }] }] }, /steps\.0\.faults\.0: \{"x":1\}; allowed: \{"operation": "Service:Operation"/],
@@ -46,6 +49,13 @@ describe("scenario validation", () => {
     ["consistency neither an object nor immediate", { consistency: "later", steps: [{ redrive: true }] }, /consistency: "later"; allowed: "immediate", or an object of seed, groupVisibleSeconds/],
   ])("%s: names the field, the value and what is allowed", (_, input, message) => {
     expect(() => parseScenario(input)).toThrowError(message);
+  });
+
+  it("timing.healthCheckPhase: aligned unless set; the region refuses any other value too", () => {
+    expect(parseScenario({ steps: [{ redrive: true }] }).timing).toEqual({});
+    expect(parseScenario({ timing: { healthCheckPhase: "seeded", instanceBootSeconds: 43 }, steps: [{ redrive: true }] }).timing).toEqual({ healthCheckPhase: "seeded", instanceBootSeconds: 43 });
+    expect(resolveTiming().healthCheckPhase).toBe("aligned");
+    expect(() => resolveTiming({ healthCheckPhase: "random" as never })).toThrowError('timing.healthCheckPhase must be "aligned" or "seeded", got "random"');
   });
 
   it("consistency: the region's defaults unless overridden, field by field; \"immediate\" turns every delay off", () => {

@@ -20,6 +20,8 @@ export interface Registration {
   instanceId: string;
   state: RegistrationState;
   registeredAtMs: number;
+  /** When its first health check comes: one interval after registration, or the seeded phase (timing `healthCheckPhase`). */
+  firstCheckAtMs: number;
   consecutiveOk: number;
   consecutiveFail: number;
   /** Why the last checks failed: the instance is not running, or it runs but the app does not answer. */
@@ -42,7 +44,8 @@ export type HealthProbe = (pool: HealthCheckedPool, instanceId: string, report: 
 
 /**
  * The registrations of one load balancer (an ALB target group or a classic ELB) and their health checks.
- * Each registered instance is checked every interval from its registration; it becomes healthy after
+ * Each registered instance is checked every interval from its first check, which comes one interval after its
+ * registration or, with timing `healthCheckPhase` "seeded", at a seeded phase within that interval; it becomes healthy after
  * healthyThreshold consecutive successes (a new ALB target after one) and unhealthy after unhealthyThreshold
  * consecutive failures. A
  * check succeeds when the instance is `running` and its app serves. Deregistration drains for the delay
@@ -82,16 +85,28 @@ export class HealthCheckedPool {
       return;
     }
     existing?.timer?.cancel();
+    const registeredAtMs = this.ctx.clock.now();
     const registration: Registration = {
       instanceId,
       state: "initial",
-      registeredAtMs: this.ctx.clock.now(),
+      registeredAtMs,
+      firstCheckAtMs: registeredAtMs + this.firstCheckDelayMs(instanceId),
       consecutiveOk: 0,
       consecutiveFail: 0,
     };
     this.registrations.set(instanceId, registration);
-    this.scheduleCheck(registration);
+    this.scheduleCheck(registration, registration.firstCheckAtMs);
     this.changed(instanceId, registration);
+  }
+
+  /**
+   * From registration to the target's first check (timing `healthCheckPhase`, read at registration): one interval
+   * ("aligned"), or a seeded draw in (0, interval] per load balancer and instance ("seeded": AWS documents no phase;
+   * each load balancer node checks on its own schedule). The checks then run every interval from the first.
+   */
+  private firstCheckDelayMs(instanceId: string): number {
+    const intervalMs = this.healthCheck.intervalSeconds * 1000;
+    return this.ctx.timing.healthCheckPhase === "seeded" ? this.ctx.consistency.healthCheckPhaseMs(`${this.id}|${instanceId}`, intervalMs) : intervalMs;
   }
 
   deregister(instanceId: string): void {
