@@ -74,10 +74,15 @@ export async function applyImageRetention(state: DeployState): Promise<Retention
   );
   // A pending image is a bake still running (or stuck): not ours to judge yet. Nor is one registered since this
   // execution started that it did not deploy: another deploy baked it beside this one (bakes run without the
-  // lock), most likely one queued behind this one that launches it once this one unlocks. The next deploy judges it.
+  // lock), most likely one queued behind this one that launches it once this one unlocks. The next deploy judges
+  // it. Except the image of a release this deploy found live (and retired): that one was launched already.
   const started = Date.parse(state.execution.startTime);
+  const launchedReleases = new Set((plan?.liveGroups ?? []).map((group) => group.release));
   const bakedBeside = (image: Image) =>
-    image.ImageId !== liveImageId && Number.isFinite(started) && Date.parse(image.CreationDate ?? "") >= started;
+    image.ImageId !== liveImageId &&
+    Number.isFinite(started) &&
+    Date.parse(image.CreationDate ?? "") >= started &&
+    !launchedReleases.has(tagValue(image.Tags, TAG.release));
   const isKept = (image: Image) =>
     protectedIds.has(image.ImageId ?? "") || previous.has(image.ImageId) || image.State === "pending" || bakedBeside(image);
   const kept = images.filter(isKept);

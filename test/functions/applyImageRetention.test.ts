@@ -196,6 +196,20 @@ describe("applyImageRetention", () => {
     expect(ec2Mock).not.toHaveReceivedCommandWith(DeregisterImageCommand, { ImageId: queued.ImageId });
   });
 
+  it("judges an image registered since it started like any other when its release was live when it looked (launched already)", async () => {
+    // Prepare: v6b was baked beside this deploy, went live first, and this deploy (queued behind it) retires it now.
+    const launched = image("ami-0000000000000000b", "v6b", "06", ["snap-6b"], { CreationDate: "2025-06-20T00:00:00.000Z" });
+    mockEnvironment([...Object.values(IMAGES), launched]);
+    const state = liveState();
+    const plan = { ...state.plan!, liveGroups: [{ name: "shop-dev01-v6b-66666666", min: 1, desired: 2, max: 4, release: "v6b" }] };
+
+    // Act
+    const result = await applyImageRetention({ ...state, plan, settings: { ...state.settings, retainReleaseImages: 0 } });
+
+    // Assess
+    expect(result.deregistered).toContain(launched.ImageId);
+  });
+
   it("judges an image registered before this execution started like any other", async () => {
     // Prepare: an execution that started after v8 was registered (v8 is no bake beside it).
     const older = image("ami-0000000000000000b", "v8", "06", ["snap-8"], { CreationDate: "2025-06-20T00:00:00.000Z" });
