@@ -124,7 +124,7 @@ describe("release and watch", () => {
     // Act
     const run = await w.cli(["watch", "--stage", "dev01", "--json"]);
     // The runner reports the execution's end once its outcome is notified, which may come after watch returned.
-    await w.runUntil(() => v2.result !== undefined);
+    await w.runUntil(() => (rehearsal.get(v2.name) ?? []).some((line) => line.startsWith("deploy: execution ended")));
 
     // Assess
     expect(run.code).toBe(1);
