@@ -41,8 +41,8 @@ export const RETENTION_BATCH = 50;
 
 /**
  * Deploy step 10: keep the live image, the N newest other release images (instant rollback), the image the
- * input named, and every image an Auto Scaling group of the environment or a remaining launch-template
- * version references; let go of the other release images this environment baked or claimed, then delete their
+ * input named, every image an Auto Scaling group of the environment or a remaining launch-template
+ * version references, and images still baking or registered since this execution started (another deploy's); let go of the other release images this environment baked or claimed, then delete their
  * snapshots. Base images are never touched here. Idempotent: a re-run finishes what a previous run began.
  *
  * Images belong to the app, not to one environment (a release can be promoted: build once, deploy many). Each
@@ -72,9 +72,19 @@ export async function applyImageRetention(state: DeployState): Promise<Retention
       .slice(0, settings.retainReleaseImages)
       .map((image) => image.ImageId),
   );
-  // A pending image is a bake still running (or stuck): not ours to judge yet.
+  // A pending image is a bake still running (or stuck): not ours to judge yet. Nor is one registered since this
+  // execution started that it did not deploy: another deploy baked it beside this one (bakes run without the
+  // lock), most likely one queued behind this one that launches it once this one unlocks. The next deploy judges
+  // it. Except the image of a release this deploy found live (and retired): that one was launched already.
+  const started = Date.parse(state.execution.startTime);
+  const launchedReleases = new Set((plan?.liveGroups ?? []).map((group) => group.release));
+  const bakedBeside = (image: Image) =>
+    image.ImageId !== liveImageId &&
+    Number.isFinite(started) &&
+    Date.parse(image.CreationDate ?? "") >= started &&
+    !launchedReleases.has(tagValue(image.Tags, TAG.release));
   const isKept = (image: Image) =>
-    protectedIds.has(image.ImageId ?? "") || previous.has(image.ImageId) || image.State === "pending";
+    protectedIds.has(image.ImageId ?? "") || previous.has(image.ImageId) || image.State === "pending" || bakedBeside(image);
   const kept = images.filter(isKept);
   await claimImages(kept.filter((image) => image.State === "available"), settings.environment);
   const { released, unclaimed } = await withdrawClaims(images.filter((image) => !isKept(image)), settings);

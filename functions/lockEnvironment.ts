@@ -19,32 +19,58 @@ export const LOCK_POLL_SECONDS = 30;
 const ACQUIRE_ATTEMPTS = 3;
 
 /**
- * Deploy step 2: one deploy per environment at a time. `ready` = this execution holds the lock (also on a
- * re-run); `duplicate` = the release is already live or being deployed, or the S3 object that started this
- * execution was delivered before (no-op, the lock is not taken); `waiting` = another release is being deployed
- * (poll again after `nextPollSeconds`); `failed` = still waiting at the plan's lock deadline. A lock held by an
- * execution that is no longer running is taken over.
+ * Two states run this function (stacks/pipeline/tables.ts), told apart by whether the image is known yet.
+ *
+ * **Claim release** (deploy step 2, before the bake, `$.image` absent): is this deploy a duplicate? `duplicate` =
+ * the release is already live, the S3 object that started this execution was delivered before (recorded by its
+ * identity, `claimDelivery`), or a running execution of the same release holds the lock (no-op); otherwise
+ * `claimed`: bake, without the lock. The lock is never taken here.
+ *
+ * **Lock environment** (deploy step 4, after the bake, `$.image` present): one deploy per environment at a time.
+ * `ready` = this execution holds the lock (also on a re-run); `duplicate` = the release went live, or is being
+ * deployed, meanwhile; `waiting` = another release is being deployed (poll again after `nextPollSeconds`);
+ * `failed` = still waiting at the deadline, which is fixed at the first attempt (the end of the bake) plus
+ * `timeouts.lockWaitSeconds` and carried in `$.lock.deadline`. A lock held by an execution that is no longer
+ * running is taken over.
  */
 export async function lockEnvironment(state: DeployState): Promise<LockResult> {
   const plan = requirePlan(state);
-  const me = state.execution.id;
-  const { lockTableName } = state.settings;
-  const lockId = lockIdFor(state.settings);
-
   const liveWithRelease = plan.liveGroups.find((group) => group.release === plan.release);
   if (liveWithRelease) {
     return done("duplicate", `release ${plan.release} is already live in group ${liveWithRelease.name}; nothing to deploy`);
   }
+  return state.image ? acquire(state, plan) : claim(state, plan);
+}
+
+/** Claim release: a repeated delivery, or a duplicate in flight, ends here, before it bakes. */
+async function claim(state: DeployState, plan: DeployPlan): Promise<LockResult> {
+  const me = state.execution.id;
   // EventBridge delivers at least once, for up to a day: the same upload is deployed once, whatever went live since.
   if (plan.delivery) {
-    const claim = await claimDelivery(state.settings, plan.delivery, me);
-    if (!claim.ours) {
+    const claimed = await claimDelivery(state.settings, plan.delivery, me);
+    if (!claimed.ours) {
       return done(
         "duplicate",
-        `${deliveryIdentity(plan.delivery)} was already delivered to execution ${executionName(claim.execution)} at ${isoTime(claim.claimedAt)}; a repeated delivery deploys nothing`,
+        `${deliveryIdentity(plan.delivery)} was already delivered to execution ${executionName(claimed.execution)} at ${isoTime(claimed.claimedAt)}; a repeated delivery deploys nothing`,
       );
     }
   }
+  const current = await readLock(state.settings.lockTableName, lockIdFor(state.settings));
+  if (current && current.holder !== me && current.release === plan.release && (await isExecutionRunning(current.holder))) {
+    return done("duplicate", `release ${plan.release} is already being deployed by execution ${executionName(current.holder)}; nothing to do`);
+  }
+  return done("claimed", `release ${plan.release} is no duplicate: baking without the lock`);
+}
+
+/** Lock environment: take the lock, or wait for it until the deadline. */
+async function acquire(state: DeployState, plan: DeployPlan): Promise<LockResult> {
+  const me = state.execution.id;
+  const { lockTableName } = state.settings;
+  const lockId = lockIdFor(state.settings);
+  // Counted from the first attempt (the end of the bake), not from the execution's start: the bake does not
+  // shorten the wait. A redrive of a stopped wait resumes with the deadline it had.
+  const deadline =
+    state.lock?.status === "waiting" && state.lock.deadline !== undefined ? state.lock.deadline : nowSeconds() + state.settings.timeouts.lockWaitSeconds;
 
   for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
     if (await tryAcquireLock(lockTableName, lockId, me, plan.release)) {
@@ -67,7 +93,7 @@ export async function lockEnvironment(state: DeployState): Promise<LockResult> {
     if (current.release === plan.release) {
       return done("duplicate", `release ${plan.release} is already being deployed by ${holder}; nothing to do`);
     }
-    const secondsLeft = plan.lockDeadline - nowSeconds();
+    const secondsLeft = deadline - nowSeconds();
     if (secondsLeft <= 0) {
       return done("failed", `gave up waiting for the lock: the deploy of ${current.release} (${holder}) still holds it, since ${isoTime(current.acquiredAt)}`);
     }
@@ -75,9 +101,10 @@ export async function lockEnvironment(state: DeployState): Promise<LockResult> {
       status: "waiting",
       nextPollSeconds: Math.max(1, Math.min(LOCK_POLL_SECONDS, secondsLeft)),
       message: `waiting for deploy of ${current.release} (${holder}) to finish`,
+      deadline,
     };
   }
-  return { status: "waiting", nextPollSeconds: 1, message: "the lock changed hands while we tried to take it; trying again" };
+  return { status: "waiting", nextPollSeconds: 1, message: "the lock changed hands while we tried to take it; trying again", deadline };
 }
 
 function done(status: LockResult["status"], message: string): LockResult {

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { DescribeImagesCommand, type Image } from "@aws-sdk/client-ec2";
 import { ec2 } from "./lib/clients.js";
-import { nowSeconds } from "./lib/clock.js";
 import {
   type BakeRequest,
   type DeployPlan,
@@ -57,21 +56,10 @@ export async function prepareDeploy(state: DeployState): Promise<DeployPlan> {
     groupName,
     liveGroups,
     desiredCapacity: desiredCapacityFor(settings, liveGroups),
-    lockDeadline: lockDeadlineFor(state),
     ...(request.artifact && { bakeRequest: bakeRequestFor(request, release) }),
   };
   logger.info("deploy prepared", { release, groupName, liveGroups: liveGroups.map((g) => g.name), source: request.source });
   return plan;
-}
-
-/**
- * From the execution's start, not from now: Prepare runs again after each wait for the lock ("Refresh plan"),
- * and a deadline that moved with it would let a deploy wait forever.
- */
-export function lockDeadlineFor(state: DeployState): number {
-  const started = Date.parse(state.execution.startTime);
-  const from = Number.isFinite(started) ? Math.floor(started / 1000) : nowSeconds();
-  return from + state.settings.timeouts.lockWaitSeconds;
 }
 
 /**

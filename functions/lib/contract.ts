@@ -296,8 +296,6 @@ export interface DeployPlan {
   liveGroups: GroupSnapshot[];
   /** max(configured desired, live desired) when Prepare ran; Launch reads the live groups again. */
   desiredCapacity: number;
-  /** Epoch seconds: how long the Lock stage may wait for another deploy. */
-  lockDeadline: number;
   /** Present when the deploy bakes: the CodeBuild environment overrides. */
   bakeRequest?: BakeRequest;
 }
@@ -309,9 +307,17 @@ export interface CheckResult {
   message: string;
 }
 
-/** Lock's result ($.lock): `ready` = acquired, `duplicate` = same release live or in flight (no-op). */
+/**
+ * Claim's and Lock's result ($.lock): `claimed` = not a duplicate, go on and bake (Claim: the lock is not taken),
+ * `ready` = acquired, `duplicate` = same release live or in flight, or the same S3 object delivered before (no-op).
+ */
 export interface LockResult extends Omit<CheckResult, "status"> {
-  status: "waiting" | "ready" | "failed" | "duplicate";
+  status: "claimed" | "waiting" | "ready" | "failed" | "duplicate";
+  /**
+   * Epoch seconds, on `waiting`: when Lock gives up. Fixed at Lock's first attempt (the end of the bake, or of
+   * Claim when the input names an image) plus `timeouts.lockWaitSeconds`, and carried from attempt to attempt.
+   */
+  deadline?: number;
 }
 
 /**

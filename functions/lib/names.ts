@@ -77,6 +77,9 @@ export const AUTO_SCALING_SERVICE_LINKED_ROLE = `aws-service-role/${AUTO_SCALING
 export const STATE = {
   start: "Start deploy",
   prepare: "Prepare deploy",
+  /** Before the bake, without the lock: a release already live, a repeated S3 delivery or a duplicate in flight is a no-op. */
+  claim: "Claim release",
+  claimed: "Release claimed?",
   refreshPlan: "Refresh plan",
   lock: "Lock environment",
   lockAcquired: "Lock acquired?",

@@ -232,6 +232,11 @@ async function main() {
     "",
   );
 
+  // Issue 17 item 3: two releases uploaded together; the second queues behind the first and bakes while it waits.
+  progress("concurrent-releases: a deploy queued behind another");
+  const queuedRun = await runScenario(JSON.parse(await readFile(path.join(ROOT, "scenarios", "concurrent-releases.json"), "utf8")), definition);
+  const queued = queuedDeployFigures(queuedRun, resolveTiming(parseScenario(JSON.parse(await readFile(path.join(ROOT, "scenarios", "concurrent-releases.json"), "utf8"))).timing).bakeSeconds);
+
   progress("bundling the stage functions as sst deploy does, before and now, and importing each");
   const bundles = await bundleRows();
   const normal = results.get("normal-deploy")!;
@@ -285,8 +290,8 @@ async function main() {
       },
       {
         goal: "a deploy queued behind another finishes <= its own bake + swap + 10 s after the first unlocks",
-        figure: "not built (item 3, bake outside the lock, is not done: a queued deploy still bakes after it gets the lock)",
-        result: "NOT met",
+        figure: queued.figure,
+        result: goal(queued.met),
       },
       {
         goal: "API calls independent of instance count (2 vs 200 instances)",
@@ -327,6 +332,31 @@ async function main() {
   console.log(markdown);
   await writeFile(path.join(ROOT, "BENCHMARK.md"), markdown);
   progress("wrote BENCHMARK.md");
+}
+
+/**
+ * The queued deploy of concurrent-releases (issue 17 item 3): both start at 0 and bake at once, outside the lock;
+ * the first unlocks as its execution ends (Unlock is its last task). The bound after that unlock: what is left of
+ * the queued deploy's own bake (0 when it ended before the unlock) + its swap (its physics bound without the bake:
+ * boot, checks, cutover, retirement) + 10 s. What exceeds it is the lock poll (at most LOCK_POLL_SECONDS; a
+ * task-token handover at unlock would remove it, and is not built).
+ */
+function queuedDeployFigures(run: ScenarioResult, bakeSeconds: number): { figure: string; met: boolean } {
+  const rows = run.steps.filter((step) => step.finishSeconds !== undefined);
+  if (rows.length !== 2 || rows.some((row) => row.outcome !== "succeeded")) return { figure: `concurrent-releases did not succeed: ${rows.map((r) => `${r.release} ${r.outcome}`).join(", ")}`, met: false };
+  const [first, queued] = [...rows].sort((a, b) => a.finishSeconds! - b.finishSeconds!);
+  const afterUnlock = queued.finishSeconds! - first.finishSeconds!;
+  const bakeLeft = Math.max(0, bakeSeconds - first.finishSeconds!);
+  const swap = queued.physicalMinimumSeconds - bakeSeconds;
+  const met = afterUnlock <= bakeLeft + swap + 10;
+  return {
+    figure:
+      `${queued.release} finished ${afterUnlock} s after ${first.release} unlocked (at ${first.finishSeconds} s; ${queued.release} at ${queued.finishSeconds} s, both baked from 0 s) vs ` +
+      `${bakeLeft} (bake left) + ${swap} (swap) + 10 s` +
+      (met ? "" : `: ${afterUnlock - bakeLeft - swap} s over the swap, the lock poll (at most 30 s; the task-token handover is not built)`) +
+      `; counting its whole bake (${bakeSeconds} s) as the goal's words do: ${afterUnlock} s vs ${bakeSeconds + swap + 10} s`,
+    met,
+  };
 }
 
 /**

@@ -76,7 +76,7 @@ const NO_TASK_TIMEOUT_SECONDS = 24 * 3600; // real time; setTimeout cannot go pa
 const WAIT_TASK_RESOURCE = "arn:aws:states:::simulator:wait";
 
 export async function runAsl(definition: AslDefinition, input: Json, options: AslRunOptions): Promise<AslRun> {
-  const { definition: local, waits } = localDefinition(definition, options.startAt);
+  const { definition: local, waits } = localDefinition(definition, options.startAt, options.context?.Execution.StartTime);
   // Attempts of the current run of retries, per state and error; a success or a catch ends the run.
   const attempts = new Map<string, number>();
   const endRetries = (state: string) => {
@@ -168,8 +168,11 @@ export async function runAsl(definition: AslDefinition, input: Json, options: As
 }
 
 /** The definition the interpreter runs: Wait states become tasks on the caller's clock, tasks never time out by default. */
-function localDefinition(definition: AslDefinition, startAt?: string): { definition: AslDefinition; waits: Map<string, WaitSpec> } {
+function localDefinition(definition: AslDefinition, startAt?: string, startTime?: string): { definition: AslDefinition; waits: Map<string, WaitSpec> } {
   const copy: AslDefinition = structuredClone(definition);
+  // aws-local-stepfunctions sets `$$.Execution.StartTime` to the wall clock, whatever context it is given: the
+  // execution's start on the caller's clock (the simulated region's) is written into the parameters instead.
+  if (startTime !== undefined) for (const state of Object.values(copy.States)) if (state.Parameters) state.Parameters = withStartTime(state.Parameters, startTime);
   if (startAt) {
     if (!copy.States[startAt]) throw new Error(`cannot start at "${startAt}": no such state`);
     copy.StartAt = startAt;
@@ -190,6 +193,16 @@ function localDefinition(definition: AslDefinition, startAt?: string): { definit
     }
   }
   return { definition: copy, waits };
+}
+
+/** `{"x.$": "$$.Execution.StartTime"}` -> `{"x": startTime}`, at any depth of a Parameters object. */
+function withStartTime(parameters: Json, startTime: string): Json {
+  if (typeof parameters !== "object" || parameters === null || Array.isArray(parameters)) return parameters;
+  return Object.fromEntries(
+    Object.entries(parameters).map(([key, value]) =>
+      key.endsWith(".$") && value === "$$.Execution.StartTime" ? [key.slice(0, -2), startTime] : [key, withStartTime(value as Json, startTime)],
+    ),
+  );
 }
 
 interface WaitSpec {

@@ -42,6 +42,8 @@ export interface StepResult {
   outcome: Outcome;
   expected?: Outcome;
   simSeconds: number;
+  /** In a `concurrent` step only (simSeconds is the whole step's): when this deploy's execution ended, from the step's start. */
+  finishSeconds?: number;
   /** What physics needs for the step's work (physical.ts): time-to-finish's bound. */
   physicalMinimumSeconds: number;
   /**
@@ -411,6 +413,7 @@ class ScenarioRun {
         outcome,
         ...(row.expected ? { expected: row.expected } : {}),
         simSeconds: Math.round((after.timeMs - before.timeMs) / 1000),
+        ...(rows.length > 1 && result ? { finishSeconds: Math.round((result.endedAtMs - before.timeMs) / 1000) } : {}),
         // A redrive resumes half-done work: there is no meaningful minimum for the rest.
         physicalMinimumSeconds: row.redrive ? 0 : this.physicalMinimumOf(row.release, outcome, bakes, before, row.executions).totalSeconds,
         ...this.serveFigures(row, outcome, bakes, before),

@@ -103,12 +103,10 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   });
   const prepare = invoke(STATE.prepare);
 
-  // 2. Lock: one deploy per environment; a duplicate is a no-op; another release waits, then plans again.
-  const lock = invoke(STATE.lock);
-  const lockLoop = waitLoop(STATE.lock, STATE.lockAcquired, STATE.waitForLock);
-  const refreshPlan = invoke(STATE.refreshPlan);
+  // 2. Claim: a release already live, a repeated S3 delivery or a duplicate in flight is a no-op, before it bakes.
+  const claim = invoke(STATE.claim);
 
-  // 3. Bake, unless the input names an image.
+  // 3. Bake, unless the input names an image; without the lock (a deploy queued behind another bakes meanwhile).
   const useGivenImage = new sfn.Pass(stack, STATE.useGivenImage, {
     parameters: { "imageId.$": "$.plan.imageId", baked: false },
     resultPath: RESULT_PATH.image,
@@ -127,6 +125,11 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
     resultPath: RESULT_PATH.bake,
   });
   const useBakedImage = invoke(STATE.useBakedImage);
+
+  // 4. Lock: one deploy per environment (it guards the swap, not the bake); another release waits, then plans again.
+  const lock = invoke(STATE.lock);
+  const lockLoop = waitLoop(STATE.lock, STATE.lockAcquired, STATE.waitForLock);
+  const refreshPlan = invoke(STATE.refreshPlan);
 
   // 4-6. Launch, then wait until healthy in the group and at the load balancer.
   const launch = invoke(STATE.launch);
@@ -166,17 +169,21 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   const noOp = new sfn.Succeed(stack, STATE.noOp);
 
   // ---- Wiring, top to bottom -----------------------------------------------------------------------------
-  start.next(prepare).next(lock);
+  start.next(prepare).next(claim);
+  claim.next(
+    new sfn.Choice(stack, STATE.claimed)
+      .when(sfn.Condition.stringEquals("$.lock.status", "duplicate"), noOp)
+      .otherwise(
+        new sfn.Choice(stack, STATE.imageGiven)
+          .when(sfn.Condition.isPresent("$.plan.imageId"), useGivenImage.next(lock))
+          .otherwise(bake.next(useBakedImage).next(lock)),
+      ),
+  );
   lock.next(
     lockLoop.choice
       .when(sfn.Condition.stringEquals("$.lock.status", "duplicate"), noOp)
       .when(lockLoop.failed, raise(STATE.lockTimedOut, ERROR.lockTimeout, lockLoop.message).next(unlockAfterFailure))
-      .when(
-        lockLoop.ready,
-        new sfn.Choice(stack, STATE.imageGiven)
-          .when(sfn.Condition.isPresent("$.plan.imageId"), useGivenImage.next(launch))
-          .otherwise(bake.next(useBakedImage).next(launch)),
-      )
+      .when(lockLoop.ready, launch)
       .otherwise(lockLoop.wait),
   );
   // After waiting for another deploy the environment has changed: plan again before the next attempt.
@@ -193,8 +200,9 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   // What each failure path catches. Every task after Lock first: a lost lock ends the run where it is.
   const afterLock = [launch, checkGroup, checkLoadBalancer, shiftTraffic, retire, checkRetired, deleteOldGroups, imageRetention, unlock, rollback, unlockAfterRollback, unlockAfterFailure];
   for (const task of afterLock) task.addCatch(superseded, { errors: [ERROR.lockLost], resultPath: RESULT_PATH.error });
-  // Before Launch, unlock; from Launch to the end of the bake time, roll back; a failed rollback still unlocks.
-  for (const task of [prepare, refreshPlan, lock, bake, useBakedImage]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
+  // Before Launch, unlock (before Lock there is nothing to release: Unlock says so); from Launch to the end of the
+  // bake time, roll back; a failed rollback still unlocks.
+  for (const task of [prepare, claim, bake, useBakedImage, lock, refreshPlan]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
   for (const task of [launch, checkGroup, checkLoadBalancer, shiftTraffic]) task.addCatch(rollback, { resultPath: RESULT_PATH.error });
   rollback.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.rollbackError });
   return start;

@@ -39,6 +39,8 @@ export interface TaskState {
 export const TASK_STATES = {
   [STATE.prepare]: { fn: "prepareDeploy", result: "plan" },
   [STATE.refreshPlan]: { fn: "prepareDeploy", result: "plan" },
+  // One function, two states: before the image exists (`$.image` absent) it only claims the release (no lock).
+  [STATE.claim]: { fn: "lockEnvironment", result: "lock" },
   [STATE.lock]: { fn: "lockEnvironment", result: "lock" },
   [STATE.useBakedImage]: { fn: "readBakedImage", result: "image" },
   [STATE.launch]: { fn: "launchReleaseGroup", result: "launch" },

@@ -45,7 +45,6 @@ async function carryOverCalls(): Promise<{ fn: string; operation: string; input:
         groupName: releaseGroupName(world.settings, release, `${EXECUTION_ARN}-${release}`),
         liveGroups: [snapshotGroup((await describeGroup(world, live))!)],
         desiredCapacity: 2,
-        lockDeadline: Math.floor(world.region.now() / 1000) + 3600,
       };
       const state = world.state({ plan, image: { imageId, baked: true }, execution: { id: `${EXECUTION_ARN}-${release}`, name: release, startTime: new Date(world.region.now()).toISOString() } });
       await lockEnvironment(state);

@@ -5,7 +5,7 @@ import { ERROR, INVOCATION_ERRORS, LAMBDA_ERROR, RETRY_BUDGET, STATE, TRANSIENT_
 import { taskTarget } from "../../simulator/execution/asl.js";
 import { TASK_STATES, type TaskStateName } from "../../stacks/pipeline/tables.js";
 import { type AslDefinition, loadDeployDefinition } from "../../stacks/stateMachineDefinition.js";
-import { calledFrom, type Doubles, type FlowRun, namedError, runFlow, sequence } from "./harness.js";
+import { calledFrom, type Doubles, type FlowRun, namedError, runFlow, sequence, type StateHandler } from "./harness.js";
 
 /**
  * The synthesized state machine, run locally: every stage function is a scripted double, so these tests
@@ -60,11 +60,19 @@ const bakeResult = {
   },
 };
 
+const claimed = { status: "claimed", nextPollSeconds: 0, message: "release v2 is no duplicate: baking without the lock" };
+/** lockEnvironment's double: `claimed` as Claim release (no `$.image` yet), then `locking`'s answers in turn as Lock environment. */
+function claimThen(...locking: Parameters<typeof sequence>): StateHandler {
+  const lock = sequence(...locking);
+  return async (input) => ((input as DeployState).image ? lock(input) : structuredClone(claimed));
+}
+
 /** A complete, happy set of doubles, one per stage function (and the bake); each test overrides what it is about. */
 function happyDoubles(overrides: Doubles = {}): Doubles {
   return {
     prepareDeploy: sequence(livePlan),
-    lockEnvironment: sequence({ status: "ready", nextPollSeconds: 0, message: "locked" }),
+    // Claim release (no image yet) claims; Lock environment (the image known) locks.
+    lockEnvironment: claimThen({ status: "ready", nextPollSeconds: 0, message: "locked" }),
     bake: sequence(bakeResult),
     // Pure (reads the state document only): the real function, so the flow proves what the bake's output becomes.
     readBakedImage: (state: DeployState) => readBakedImage(state),
@@ -104,9 +112,10 @@ describe("deploy state machine flow", () => {
     expect(run.status).toBe("SUCCEEDED");
     expect(run.visited.filter((s) => definition.States[s].Type === "Task")).toEqual([
       STATE.prepare,
-      STATE.lock,
+      STATE.claim,
       STATE.bake,
       STATE.useBakedImage,
+      STATE.lock,
       STATE.launch,
       STATE.checkGroupHealth,
       STATE.checkLoadBalancerHealth,
@@ -230,11 +239,14 @@ describe("deploy state machine flow", () => {
     expect(called(run, STATE.rollback)).toBe(1);
   });
 
-  it("a bake failure launches nothing and releases the lock", async () => {
+  it("a bake failure launches nothing and never takes the lock; Unlock after failure finds nothing to release", async () => {
     const doubles = happyDoubles({ bake: sequence(namedError("States.TaskFailed", "Build failed: packer exit 1")) });
     const run = await runFlow(definition, doubles, s3Event);
     expect(run.status).toBe("FAILED");
     expect(run.error).toBe("States.TaskFailed");
+    // The bake runs before Lock: the failure comes with Claim's `claimed` at $.lock, which Unlock reads as never held.
+    expect(called(run, STATE.lock)).toBe(0);
+    expect(run.inputs[STATE.unlockAfterFailure].lock).toEqual(claimed);
     expect(called(run, STATE.launch)).toBe(0);
     expect(called(run, STATE.rollback)).toBe(0);
     expect(called(run, STATE.unlockAfterFailure)).toBe(1);
@@ -273,7 +285,19 @@ describe("deploy state machine flow", () => {
     expect(called(run, STATE.launch)).toBe(0);
   });
 
-  it("a duplicate trigger is a no-op success", async () => {
+  it("a duplicate found at Lock, after the bake (the release went live or another execution took it meanwhile), is a no-op too", async () => {
+    const doubles = happyDoubles({
+      lockEnvironment: claimThen({ status: "duplicate", nextPollSeconds: 0, message: "release v2 is already being deployed by execution x" }),
+    });
+    const run = await runFlow(definition, doubles, s3Event);
+    expect(run.status).toBe("SUCCEEDED");
+    expect(run.visited.at(-1)).toBe(STATE.noOp);
+    expect(called(run, STATE.bake)).toBe(1);
+    expect(called(run, STATE.launch)).toBe(0);
+    expect(called(run, STATE.unlock)).toBe(0);
+  });
+
+  it("a duplicate trigger is a no-op success, found by Claim release before any bake", async () => {
     const doubles = happyDoubles({
       lockEnvironment: sequence({ status: "duplicate", nextPollSeconds: 0, message: "release v2 is already live" }),
     });
@@ -285,9 +309,9 @@ describe("deploy state machine flow", () => {
     expect(called(run, STATE.unlock)).toBe(0);
   });
 
-  it("a concurrent deploy waits for the lock, then proceeds", async () => {
+  it("a concurrent deploy bakes first, then waits for the lock, then proceeds without baking again", async () => {
     const doubles = happyDoubles({
-      lockEnvironment: sequence(
+      lockEnvironment: claimThen(
         { status: "waiting", nextPollSeconds: 30, message: "waiting for deploy of v1" },
         { status: "waiting", nextPollSeconds: 30, message: "waiting for deploy of v1" },
         { status: "ready", nextPollSeconds: 0, message: "locked" },
@@ -299,11 +323,13 @@ describe("deploy state machine flow", () => {
     // The environment changed while waiting: the plan is made again before each new attempt.
     expect(called(run, STATE.refreshPlan)).toBe(2);
     expect(called(run, STATE.launch)).toBe(1);
+    expect(called(run, STATE.bake)).toBe(1);
+    expect(run.visited.indexOf(STATE.bake)).toBeLessThan(run.visited.indexOf(STATE.waitForLock));
   });
 
   it("gives up waiting for the lock at the deadline, without launching", async () => {
     const doubles = happyDoubles({
-      lockEnvironment: sequence({ status: "failed", nextPollSeconds: 0, message: "v1 still deploying after 3600 s" }),
+      lockEnvironment: claimThen({ status: "failed", nextPollSeconds: 0, message: "v1 still deploying after 3600 s" }),
     });
     const run = await runFlow(definition, doubles, s3Event);
     expect(run.error).toBe(ERROR.lockTimeout);
@@ -472,7 +498,7 @@ describe("critical states on their own", () => {
   it("before Launch failures go to unlock, from Launch to the end of the bake time to rollback, after that only a lost lock is caught", () => {
     const catchers = (state: string) => (definition.States[state].Catch ?? []).map((c: { ErrorEquals: string[]; Next: string }) => `${c.ErrorEquals.join(",")} -> ${c.Next}`);
     const lost = `${ERROR.lockLost} -> ${STATE.superseded}`;
-    for (const state of [STATE.prepare, STATE.lock, STATE.refreshPlan, STATE.bake, STATE.useBakedImage])
+    for (const state of [STATE.prepare, STATE.claim, STATE.bake, STATE.useBakedImage, STATE.lock, STATE.refreshPlan])
       expect(catchers(state)).toEqual([`States.ALL -> ${STATE.unlockAfterFailure}`]);
     for (const state of [STATE.launch, STATE.checkGroupHealth, STATE.checkLoadBalancerHealth, STATE.shiftTraffic])
       expect(catchers(state)).toEqual([lost, `States.ALL -> ${STATE.rollback}`]);

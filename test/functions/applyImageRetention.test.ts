@@ -47,8 +47,15 @@ const IMAGES = {
   v0: image("ami-00000000000000000", "v0", "01", ["snap-0"], { CreationDate: "2024-12-01T00:00:00.000Z" }),
 };
 
+/** This execution started in mid-June and baked v7 (July): every other image is older than its start. */
+const STARTED = "2025-06-15T00:00:00.000Z";
+
 function liveState() {
-  return controlState({ plan: controlPlan({ release: "v7" }), image: { imageId: LIVE, baked: true } });
+  return controlState({
+    plan: controlPlan({ release: "v7" }),
+    image: { imageId: LIVE, baked: true },
+    execution: { id: MY_EXECUTION, name: "exec-me", startTime: STARTED },
+  });
 }
 
 /**
@@ -174,6 +181,46 @@ describe("applyImageRetention", () => {
 
     // Assess
     expect(result.kept).toEqual(["ami-0000000000000000b", LIVE, IMAGES.v3.ImageId, IMAGES.v2.ImageId]);
+  });
+
+  it("keeps an available image another deploy baked since this execution started (one queued behind it)", async () => {
+    // Prepare: v8, baked beside this deploy (while it ran) and waiting for the lock, is available and never launched.
+    const queued = image("ami-0000000000000000b", "v8", "08", ["snap-8"]);
+    mockEnvironment([...Object.values(IMAGES), queued]);
+
+    // Act: even with no previous images to keep
+    const result = await applyImageRetention({ ...liveState(), settings: { ...liveState().settings, retainReleaseImages: 0 } });
+
+    // Assess
+    expect(result.kept).toEqual([queued.ImageId, LIVE, IMAGES.v3.ImageId, IMAGES.v2.ImageId]);
+    expect(ec2Mock).not.toHaveReceivedCommandWith(DeregisterImageCommand, { ImageId: queued.ImageId });
+  });
+
+  it("judges an image registered since it started like any other when its release was live when it looked (launched already)", async () => {
+    // Prepare: v6b was baked beside this deploy, went live first, and this deploy (queued behind it) retires it now.
+    const launched = image("ami-0000000000000000b", "v6b", "06", ["snap-6b"], { CreationDate: "2025-06-20T00:00:00.000Z" });
+    mockEnvironment([...Object.values(IMAGES), launched]);
+    const state = liveState();
+    const plan = { ...state.plan!, liveGroups: [{ name: "shop-dev01-v6b-66666666", min: 1, desired: 2, max: 4, release: "v6b" }] };
+
+    // Act
+    const result = await applyImageRetention({ ...state, plan, settings: { ...state.settings, retainReleaseImages: 0 } });
+
+    // Assess
+    expect(result.deregistered).toContain(launched.ImageId);
+  });
+
+  it("judges an image registered before this execution started like any other", async () => {
+    // Prepare: an execution that started after v8 was registered (v8 is no bake beside it).
+    const older = image("ami-0000000000000000b", "v8", "06", ["snap-8"], { CreationDate: "2025-06-20T00:00:00.000Z" });
+    mockEnvironment([...Object.values(IMAGES), older]);
+    const state = liveState();
+
+    // Act
+    const result = await applyImageRetention({ ...state, execution: { ...state.execution, startTime: "2025-06-25T00:00:00.000Z" }, settings: { ...state.settings, retainReleaseImages: 0 } });
+
+    // Assess
+    expect(result.deregistered).toContain(older.ImageId);
   });
 
   it("treats an image already deregistered as gone, tries its snapshots itself, and a snapshot already deleted as done", async () => {

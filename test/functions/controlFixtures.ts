@@ -34,7 +34,6 @@ export function controlPlan(overrides: Partial<DeployPlan> = {}): DeployPlan {
     groupName: "shop-dev01-v2-1a2b3c4d",
     liveGroups: [],
     desiredCapacity: 2,
-    lockDeadline: 2_000_000_000,
     ...overrides,
   };
 }

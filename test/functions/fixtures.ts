@@ -80,7 +80,6 @@ export function deployState(kind: LoadBalancerKind = "application", overrides: P
       groupName: NEW_GROUP,
       liveGroups: [oldSnapshot],
       desiredCapacity: 2,
-      lockDeadline: NOW + 3600,
     },
     image: { imageId: IMAGE_ID, baked: false },
     launch: { groupName: NEW_GROUP, launchTemplateVersion: "4", desiredCapacity: 2, healthyBy: NOW + 600, target: kind === "application" ? ALTERNATE_TARGET_GROUP_ARN : CLASSIC_LB_NAME },

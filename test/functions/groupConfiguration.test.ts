@@ -45,7 +45,6 @@ function plan(liveGroups: GroupSnapshot[], release = "v2"): DeployPlan {
     groupName: releaseGroupName(world.settings, release, EXECUTION_ARN),
     liveGroups,
     desiredCapacity: 2,
-    lockDeadline: Math.floor(world.region.now() / 1000) + 3600,
   };
 }
 

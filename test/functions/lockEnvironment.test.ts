@@ -10,6 +10,7 @@ import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from "@aws
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
+import type { DeployPlan, DeployState } from "../../functions/lib/contract.js";
 import { ERROR } from "../../functions/lib/names.js";
 import { assertLockHeld } from "../../functions/lib/lock.js";
 import { LOCK_POLL_SECONDS, lockEnvironment } from "../../functions/lockEnvironment.js";
@@ -20,6 +21,16 @@ const sfnMock = mockClient(SFNClient);
 const NOW_SECONDS = 1_750_000_000;
 const OTHER_EXECUTION = executionArn("exec-other");
 const LOCK_KEY = { lockId: { S: "shop#dev01" } };
+/** The image is known: Lock environment (after the bake). Without it the same function is Claim release. */
+const IMAGE = { imageId: "ami-0123456789abcdef0", baked: true };
+/** Lock environment's state, waiting since an earlier attempt when `deadline` is given. */
+function locking(plan: Partial<DeployPlan> = {}, deadline?: number): DeployState {
+  return controlState({
+    plan: controlPlan(plan),
+    image: IMAGE,
+    ...(deadline !== undefined && { lock: { status: "waiting", nextPollSeconds: 30, message: "waiting", deadline } }),
+  });
+}
 
 function conditionFailed() {
   return new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} });
@@ -43,7 +54,7 @@ describe("lockEnvironment", () => {
     dynamoMock.on(PutItemCommand).resolves({});
 
     // Act
-    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+    const result = await lockEnvironment(locking());
 
     // Assess
     expect(result).toEqual({ status: "ready", nextPollSeconds: 0, message: "lock acquired for release v2" });
@@ -90,10 +101,15 @@ describe("lockEnvironment", () => {
     sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
 
     // Act
-    const result = await lockEnvironment(controlState({ plan: controlPlan({ lockDeadline: NOW_SECONDS + 600 }) }));
+    const result = await lockEnvironment(locking({}, NOW_SECONDS + 600));
 
     // Assess
-    expect(result).toEqual({ status: "waiting", nextPollSeconds: LOCK_POLL_SECONDS, message: "waiting for deploy of v1 (execution exec-other) to finish" });
+    expect(result).toEqual({
+      status: "waiting",
+      nextPollSeconds: LOCK_POLL_SECONDS,
+      message: "waiting for deploy of v1 (execution exec-other) to finish",
+      deadline: NOW_SECONDS + 600,
+    });
     expect(sfnMock).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: OTHER_EXECUTION });
     expect(dynamoMock).toHaveReceivedCommandWith(GetItemCommand, { TableName: LOCK_TABLE, Key: LOCK_KEY, ConsistentRead: true });
     expect(dynamoMock).not.toHaveReceivedCommand(UpdateItemCommand);
@@ -106,7 +122,7 @@ describe("lockEnvironment", () => {
     sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
 
     // Act
-    const result = await lockEnvironment(controlState({ plan: controlPlan({ lockDeadline: NOW_SECONDS + 7 }) }));
+    const result = await lockEnvironment(locking({}, NOW_SECONDS + 7));
 
     // Assess
     expect(result.status).toBe("waiting");
@@ -120,7 +136,7 @@ describe("lockEnvironment", () => {
     sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
 
     // Act
-    const result = await lockEnvironment(controlState({ plan: controlPlan({ lockDeadline: NOW_SECONDS - 1 }) }));
+    const result = await lockEnvironment(locking({}, NOW_SECONDS - 1));
 
     // Assess
     expect(result.status).toBe("failed");
@@ -134,7 +150,7 @@ describe("lockEnvironment", () => {
     sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
 
     // Act
-    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+    const result = await lockEnvironment(locking());
 
     // Assess
     expect(result).toEqual({ status: "duplicate", nextPollSeconds: 0, message: "release v2 is already being deployed by execution exec-other; nothing to do" });
@@ -152,7 +168,7 @@ describe("lockEnvironment", () => {
     describeHolder(sfnMock);
 
     // Act
-    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+    const result = await lockEnvironment(locking());
 
     // Assess
     expect(result.status).toBe("ready");
@@ -175,7 +191,7 @@ describe("lockEnvironment", () => {
     sfnMock.on(DescribeExecutionCommand, { executionArn: third }).resolves({ status: "RUNNING" });
 
     // Act
-    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+    const result = await lockEnvironment(locking());
 
     // Assess
     expect(result).toMatchObject({ status: "waiting", message: "waiting for deploy of v3 (execution exec-third) to finish" });
@@ -188,7 +204,7 @@ describe("lockEnvironment", () => {
     sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
 
     // Act
-    const result = await lockEnvironment(controlState({ plan: controlPlan({ lockDeadline: NOW_SECONDS }) }));
+    const result = await lockEnvironment(locking({}, NOW_SECONDS));
 
     // Assess
     expect(result).toEqual({
@@ -204,7 +220,7 @@ describe("lockEnvironment", () => {
     dynamoMock.on(GetItemCommand).resolves(lockItem(MY_EXECUTION, "v2"));
 
     // Act
-    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+    const result = await lockEnvironment(locking());
 
     // Assess
     expect(result).toEqual({ status: "ready", nextPollSeconds: 0, message: "lock acquired for release v2" });
@@ -217,11 +233,33 @@ describe("lockEnvironment", () => {
     dynamoMock.on(GetItemCommand).resolves({});
 
     // Act
-    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+    const result = await lockEnvironment(locking());
 
     // Assess
-    expect(result).toEqual({ status: "waiting", nextPollSeconds: 1, message: "the lock changed hands while we tried to take it; trying again" });
+    expect(result).toEqual({ status: "waiting", nextPollSeconds: 1, message: "the lock changed hands while we tried to take it; trying again", deadline: NOW_SECONDS + 3600 });
     expect(dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 3);
+  });
+
+  it("counts the wait from its first attempt (the end of the bake), not from the execution's start, and carries it", async () => {
+    // Prepare: the execution started two hours ago (a long bake); Claim release left `claimed` at $.lock.
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v1"));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
+    const state = controlState({
+      plan: controlPlan(),
+      image: IMAGE,
+      execution: { id: MY_EXECUTION, name: "exec-mine", startTime: new Date((NOW_SECONDS - 7200) * 1000).toISOString() },
+      lock: { status: "claimed", nextPollSeconds: 0, message: "release v2 is no duplicate: baking without the lock" },
+    });
+
+    // Act: the first attempt, then one 20 minutes later with the first's result at $.lock.
+    const first = await lockEnvironment(state);
+    setClock(() => (NOW_SECONDS + 1200) * 1000);
+    const later = await lockEnvironment({ ...state, lock: first });
+
+    // Assess
+    expect(first).toMatchObject({ status: "waiting", deadline: NOW_SECONDS + 3600, nextPollSeconds: LOCK_POLL_SECONDS });
+    expect(later).toMatchObject({ status: "waiting", deadline: NOW_SECONDS + 3600 });
   });
 
   it("refuses a state without $.plan, naming Prepare", async () => {
@@ -237,10 +275,78 @@ describe("lockEnvironment", () => {
     dynamoMock.on(PutItemCommand).rejects(Object.assign(new Error("slow down"), { name: "ProvisionedThroughputExceededException" }));
 
     // Act
-    const error = await lockEnvironment(controlState({ plan: controlPlan() })).catch((e: unknown) => e);
+    const error = await lockEnvironment(locking()).catch((e: unknown) => e);
 
     // Assess
     expect((error as Error).name).toBe("ProvisionedThroughputExceededException");
+  });
+});
+
+describe("lockEnvironment as Claim release (before the bake: no image yet)", () => {
+  it("claims a release nobody deploys without taking the lock: bake next", async () => {
+    // Prepare
+    dynamoMock.on(GetItemCommand).resolves({});
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+
+    // Assess
+    expect(result).toEqual({ status: "claimed", nextPollSeconds: 0, message: "release v2 is no duplicate: baking without the lock" });
+    expect(dynamoMock).not.toHaveReceivedCommand(PutItemCommand);
+    expect(dynamoMock).not.toHaveReceivedCommand(UpdateItemCommand);
+  });
+
+  it("claims, and does not wait, while a running execution deploys another release: it bakes meanwhile", async () => {
+    // Prepare
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v1"));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+
+    // Assess
+    expect(result.status).toBe("claimed");
+    expect(dynamoMock).not.toHaveReceivedCommand(PutItemCommand);
+  });
+
+  it("is a no-op duplicate, before any bake, when a running execution holds the lock for the same release", async () => {
+    // Prepare
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v2"));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+
+    // Assess
+    expect(result).toEqual({ status: "duplicate", nextPollSeconds: 0, message: "release v2 is already being deployed by execution exec-other; nothing to do" });
+  });
+
+  it("claims a release whose earlier holder of the same release is no longer running", async () => {
+    // Prepare
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v2"));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: "FAILED" });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+
+    // Assess
+    expect(result.status).toBe("claimed");
+  });
+
+  it("is a no-op duplicate when the S3 object was delivered to another execution before, and never reads the lock", async () => {
+    // Prepare
+    const object = { bucket: "shop-artifacts", key: "releases/v2.tgz", versionId: "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY" };
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolves({ Item: { deliveredTo: { S: OTHER_EXECUTION }, claimedAt: { N: String(NOW_SECONDS - 60) } } });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan({ delivery: object }) }));
+
+    // Assess
+    expect(result.status).toBe("duplicate");
+    expect(result.message).toContain("was already delivered to execution exec-other");
+    expect(dynamoMock).toHaveReceivedCommandTimes(GetItemCommand, 1);
+    expect(dynamoMock).not.toHaveReceivedCommandWith(GetItemCommand, { Key: LOCK_KEY });
   });
 });
 

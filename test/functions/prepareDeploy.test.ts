@@ -56,7 +56,6 @@ describe("prepareDeploy: the two input shapes", () => {
       groupName: releaseGroupName(state.settings, "myapp-1.4.2", MY_EXECUTION),
       liveGroups: [],
       desiredCapacity: 2,
-      lockDeadline: Date.parse("2025-01-01T00:00:00.000Z") / 1000 + 3600,
       bakeRequest: {
         ARTIFACT_BUCKET: "shop-artifacts",
         ARTIFACT_KEY: "releases/myapp-1.4.2.tgz",
@@ -175,20 +174,6 @@ describe("prepareDeploy: the two input shapes", () => {
     // Assess
     expect(again.groupName).toBe(first.groupName);
     expect(other.groupName).not.toBe(first.groupName);
-  });
-
-  it("fixes the lock deadline from the execution's start, so planning again after a wait does not move it", async () => {
-    // Prepare
-    const input = { artifact: { bucket: "shop-artifacts", key: "releases/v2.tgz" } };
-    const first = await prepareDeploy(controlState({ input }));
-
-    // Act: the plan is made again 20 minutes later ("Refresh plan" after waiting for the lock).
-    setClock(() => (NOW_SECONDS + 1200) * 1000);
-    const refreshed = await prepareDeploy(controlState({ input }));
-
-    // Assess
-    expect(refreshed.lockDeadline).toBe(first.lockDeadline);
-    expect(first.lockDeadline).toBe(Date.parse("2025-01-01T00:00:00.000Z") / 1000 + 3600);
   });
 
   it("keeps group names within 255 characters and keeps the execution hash", () => {

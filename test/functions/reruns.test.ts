@@ -25,7 +25,6 @@ function plan(overrides: Partial<DeployPlan> = {}): DeployPlan {
     groupName: releaseGroupName(world.settings, "v2", EXECUTION_ARN),
     liveGroups: [],
     desiredCapacity: 2,
-    lockDeadline: Math.floor(world.region.now() / 1000) + 3600,
     ...overrides,
   };
 }
@@ -33,11 +32,14 @@ function plan(overrides: Partial<DeployPlan> = {}): DeployPlan {
 /** The lock table's items as stored (DynamoDB attribute values). */
 const lockItems = (): Record<string, any>[] => [...world.region.dynamodb.tables.get(world.settings.lockTableName)!.items.values()];
 
+/** The image is known: lockEnvironment runs as Lock environment (without it, as Claim release). */
+const IMAGE = { imageId: "ami-0123456789abcdef0", baked: true };
+
 describe("the deploy lock", () => {
   it("lockEnvironment is idempotent: a second run of the holding execution is ready again and the lock is still its own", async () => {
     // Prepare
     world = productWorld();
-    const state = world.state({ plan: plan() });
+    const state = world.state({ plan: plan(), image: IMAGE });
     // Act
     const first = await lockEnvironment(state);
     const again = await lockEnvironment(state);
@@ -50,7 +52,7 @@ describe("the deploy lock", () => {
   it("unlockEnvironment is idempotent: the second run finds the lock released by this execution and does not fail", async () => {
     // Prepare
     world = productWorld();
-    const state = world.state({ plan: plan() });
+    const state = world.state({ plan: plan(), image: IMAGE });
     state.lock = await lockEnvironment(state);
     // Act
     const first = await unlockEnvironment(state);
@@ -64,10 +66,10 @@ describe("the deploy lock", () => {
   it("a released lock is free: the next deploy takes it; the superseded execution's late unlock is LockLost", async () => {
     // Prepare: this execution held and released the lock; another deploy took it since.
     world = productWorld();
-    const state = world.state({ plan: plan() });
+    const state = world.state({ plan: plan(), image: IMAGE });
     state.lock = await lockEnvironment(state);
     await unlockEnvironment(state);
-    const other = world.state({ plan: plan({ release: "v3" }), execution: { id: `${EXECUTION_ARN}-next`, name: "exec-next", startTime: state.execution.startTime } });
+    const other = world.state({ plan: plan({ release: "v3" }), image: IMAGE, execution: { id: `${EXECUTION_ARN}-next`, name: "exec-next", startTime: state.execution.startTime } });
     // Act
     const taken = await lockEnvironment(other);
     const late = await unlockEnvironment(state).catch((error: unknown) => error);
@@ -77,7 +79,7 @@ describe("the deploy lock", () => {
     expect(lockItems()).toEqual([expect.objectContaining({ holder: { S: `${EXECUTION_ARN}-next` }, release: { S: "v3" } })]);
   });
 
-  it("a second delivery of the same S3 object is a duplicate whatever went live since; a new upload of the same key is not", async () => {
+  it("a second delivery of the same S3 object is a duplicate (at Claim release, before any bake) whatever went live since; a new upload of the same key is not", async () => {
     // Prepare: v2's upload was delivered to this execution; it went live and was replaced since (no live group is v2).
     world = productWorld();
     const object = { bucket: "shop-artifacts", key: "releases/v2.tgz", etag: "e1", versionId: "ver-1", sequencer: "0A" };
@@ -92,8 +94,8 @@ describe("the deploy lock", () => {
     const rerun = await lockEnvironment(first);
     // Assess
     expect(duplicate).toMatchObject({ status: "duplicate", message: expect.stringMatching(/^s3:\/\/shop-artifacts\/releases\/v2\.tgz \(version ver-1\) was already delivered to execution exec-me at .*; a repeated delivery deploys nothing$/) });
-    expect(fresh.status).toBe("ready");
-    // The first execution itself (a re-run, or Lock again after waiting) is not its own duplicate.
+    expect(fresh.status).toBe("claimed");
+    // The first execution itself (a re-run of Claim release) is not its own duplicate.
     expect(rerun.status).not.toBe("duplicate");
     const deliveries = lockItems().filter((item) => item.deliveredTo);
     expect(deliveries).toHaveLength(2);
@@ -146,7 +148,7 @@ describe("deleteOldGroups", () => {
     // Prepare: an old group retired to 0 instances, then a scaling activity still in progress on the first delete.
     world = productWorld();
     const old = await launchGroup(world, { release: "v1", desired: 0 });
-    const retired: DeployState = world.state({ plan: plan(), retirement: { groups: [old], drainedBy: 0, retiredBy: 0 } });
+    const retired: DeployState = world.state({ plan: plan(), image: IMAGE, retirement: { groups: [old], drainedBy: 0, retiredBy: 0 } });
     await lockEnvironment(retired);
     world.region.faults.inject([{ operation: "AutoScaling:DeleteAutoScalingGroup", error: "ScalingActivityInProgress", times: 1 }]);
     // Act
