@@ -57,6 +57,13 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     reason: "a version to keep that is no version number keeps nothing: the same versions are deleted",
   },
   {
+    file: "functions/deleteOldGroups.ts",
+    mutator: "OptionalChaining",
+    original: "state.plan?.groupName",
+    replacement: "state.plan.groupName",
+    reason: "read only without $.launch, and Delete old groups is reached only through Launch and the checks after it (the state machine definition), long after Prepare wrote $.plan: plan is always there",
+  },
+  {
     file: "functions/retireGroups.ts",
     mutator: "StringLiteral",
     original: '""',
