@@ -16,7 +16,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handler, rollback } from "../../functions/rollback.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
-import { ERROR } from "../../functions/lib/names.js";
+import { ERROR, TAG } from "../../functions/lib/names.js";
 import {
   awsError,
   CLASSIC_LB_NAME,
@@ -461,6 +461,52 @@ describe("rollback", () => {
     await expect(attempt).rejects.toThrow(
       `rollback: ${NEW_GROUP} is not visible to Auto Scaling, but its launch template version was created 10 s ago; asking again until 300 s after that before concluding it was never created`,
     );
+  });
+
+  it("leaves a group with the new group's name that another execution launched alone: no detach, no delete", async () => {
+    // Prepare: the group by that name carries another execution's tag (a hand-made group, or a hash collision).
+    const foreign = group(NEW_GROUP, { Tags: [{ Key: TAG.execution, Value: "arn:aws:states:us-east-1:123456789012:execution:deploy:other" }] });
+    givenGroups(serving(), foreign);
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(DetachLoadBalancerTargetGroupsCommand);
+    expect(autoScalingMock).not.toHaveReceivedCommand(DeleteAutoScalingGroupCommand);
+    expect(result.deletedGroup).toBeUndefined();
+    expect(result.restoredGroups).toEqual([OLD_GROUP]);
+  });
+
+  it("deletes the version the new group is pinned to although DescribeLaunchTemplateVersions does not list it yet", async () => {
+    // Prepare: the new group uses version 12, which the listing (eventually consistent) does not show yet.
+    givenGroups(serving(), group(NEW_GROUP, { LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "12" } }));
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] });
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Versions: ["12"] });
+    expect(result.message).toBe(`rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 12; restored ${OLD_GROUP}`);
+  });
+
+  it("never asks to delete the launch template's default version, even one described as the new group's", async () => {
+    // Prepare: version 4, made for the new group, was made the default by hand; the group uses version 5.
+    givenGroups(serving(), group(NEW_GROUP, { LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "5" } }));
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [
+        { VersionNumber: 4, VersionDescription: `immutable-deploy group ${NEW_GROUP}`, DefaultVersion: true },
+        { VersionNumber: 5, VersionDescription: `immutable-deploy group ${NEW_GROUP}`, DefaultVersion: false },
+      ],
+    });
+
+    // Act
+    await rollback(deployState());
+
+    // Assess
+    expect(ec2Mock).toHaveReceivedCommandTimes(DeleteLaunchTemplateVersionsCommand, 1);
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Versions: ["5"] });
   });
 
   it("on a first deploy says there was no serving group to restore", async () => {
