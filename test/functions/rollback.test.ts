@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { DeleteLaunchTemplateVersionsCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { ElasticLoadBalancingV2Client, ModifyRuleCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { CreateRuleCommand, ElasticLoadBalancingV2Client, ModifyRuleCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handler, rollback } from "../../functions/rollback.js";
@@ -171,6 +171,93 @@ describe("rollback", () => {
     expect(ec2Mock).not.toHaveReceivedCommand(DeleteLaunchTemplateVersionsCommand);
     expect(autoScalingMock).toHaveReceivedCommandWith(AttachLoadBalancerTargetGroupsCommand, { AutoScalingGroupName: OLD_GROUP });
     expect(result).toMatchObject({ keptGroup: NEW_GROUP, restoredGroups: [OLD_GROUP] });
+  });
+
+  it("keeping the new group (ALB), sends every request to the new group's target group", async () => {
+    // Prepare: the cutover was at 10 % on the alternate target group; the old group has been emptied by hand.
+    givenRouting(elbv2Mock, 10);
+    givenGroups(
+      group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 0 }),
+      group(NEW_GROUP, { TargetGroupARNs: [ALTERNATE_TARGET_GROUP_ARN], Instances: instances(2) }),
+    );
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(result.keptGroup).toBe(NEW_GROUP);
+    expect(elbv2Mock).toHaveReceivedCommandTimes(ModifyRuleCommand, 1);
+    expect(elbv2Mock).toHaveReceivedCommandWith(ModifyRuleCommand, {
+      RuleArn: CUTOVER_RULE_ARN,
+      Actions: [
+        {
+          Type: "forward",
+          ForwardConfig: { TargetGroups: [{ TargetGroupArn: ALTERNATE_TARGET_GROUP_ARN, Weight: 100 }, { TargetGroupArn: TARGET_GROUP_ARN, Weight: 0 }] },
+        },
+      ],
+    });
+  });
+
+  it("keeping a new group launched before the cutover existed (no target recorded), changes no listener rule", async () => {
+    // Prepare: the new group shares the first target group with the old ones; no pipeline rule exists.
+    givenGroups(group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 0 }), group(NEW_GROUP, { Instances: instances(2) }));
+    const state = deployState();
+    delete state.launch!.target;
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(result.keptGroup).toBe(NEW_GROUP);
+    expect(elbv2Mock).not.toHaveReceivedCommand(ModifyRuleCommand);
+    expect(elbv2Mock).not.toHaveReceivedCommand(CreateRuleCommand);
+  });
+
+  it("with a classic ELB asks nothing of Elastic Load Balancing v2 (no listener rules)", async () => {
+    // Prepare
+    givenGroups(serving("classic"), group(NEW_GROUP, { kind: "classic", Instances: instances(2, "InService", "Unhealthy") }));
+
+    // Act
+    await rollback(deployState("classic"));
+
+    // Assess
+    expect(elbv2Mock).not.toHaveReceivedAnyCommand();
+  });
+
+  it("does not restore an old group that is being deleted (by hand, say)", async () => {
+    // Prepare: the group that served is in Delete in progress; the new group has no instance in service.
+    givenGroups(group(OLD_GROUP, { Status: "Delete in progress", MinSize: 0, DesiredCapacity: 0, attached: false }), group(NEW_GROUP, { Instances: instances(2, "Pending") }));
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
+    expect(autoScalingMock).not.toHaveReceivedCommand(AttachLoadBalancerTargetGroupsCommand);
+    expect(result).toEqual({
+      restoredGroups: [],
+      deletedGroup: NEW_GROUP,
+      message: `rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4; no serving group to restore`,
+    });
+  });
+
+  it("names every group it left alone, comma-separated", async () => {
+    // Prepare: two groups earlier deploys left detached, beside the serving one.
+    const state = deployState();
+    state.plan!.liveGroups = [
+      { ...oldSnapshot, attached: true, serving: true },
+      { ...oldSnapshot, name: "shop-dev01-v1-retired", attached: false, serving: false },
+      { ...oldSnapshot, name: "shop-dev01-v0-retired", attached: false, serving: false },
+    ];
+    givenGroups(serving(), group(NEW_GROUP, { Instances: instances(2, "InService", "Unhealthy") }));
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(result.message).toBe(
+      `rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4; restored ${OLD_GROUP}; left shop-dev01-v1-retired, shop-dev01-v0-retired as it was (not serving when the deploy started)`,
+    );
   });
 
   it("on a first deploy (no old group) deletes the new group", async () => {
