@@ -127,6 +127,13 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     reason: "the next test, now >= graceEndsAt, is false for an undefined graceEndsAt: the same branch",
   },
   {
+    file: "functions/checkLoadBalancerHealth.ts",
+    mutator: "OptionalChaining",
+    original: "state.groupHealth?.inServiceWindow?.to",
+    replacement: "state.groupHealth?.inServiceWindow.to",
+    reason: "Check load balancer health is entered only after Check group health returned ready (the state machine definition), and a ready $.groupHealth always has its inServiceWindow (checkGroupHealth.ts); without $.groupHealth the chain stops at groupHealth?.",
+  },
+  {
     file: "functions/rollback.ts",
     mutator: "StringLiteral",
     original: '""',

@@ -272,6 +272,23 @@ describe("checkLoadBalancerHealth with an application load balancer", () => {
     expect(result).toMatchObject({ status: "waiting", healthy: 0, desired: 2, message: "deploy: ensuring new instance(s) are healthy at load balancer (0/2)" });
   });
 
+  it("counts the slow-start allowance from the group check's in-service window also while a raised capacity registers", async () => {
+    // Prepare: in service since NOW - 70 with 2; desired raised to 3 since; every target failed; allowance 120 s (to NOW + 50).
+    givenNewGroupInstances(["i-1", "i-2", "i-3"], 3);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "unhealthy", "i-2": "unhealthy", "i-3": "unhealthy" }));
+    const state = deployState("application", { groupHealth: groupReady(NOW - 75, NOW - 70) });
+    state.settings = { ...state.settings, slowStartAllowanceSeconds: 120 };
+
+    // Act
+    const within = await checkLoadBalancerHealth(state);
+    setClock(() => (NOW + 50) * 1000);
+    const over = await checkLoadBalancerHealth(state);
+
+    // Assess
+    expect(within).toMatchObject({ status: "waiting", healthy: 0, desired: 3 });
+    expect(over).toMatchObject({ status: "failed", message: expect.stringContaining("every one failed 2 health checks in a row (slow-start allowance of 120 s over) (0/3)") });
+  });
+
   it("a throttled DescribeTargetHealth reaches the state machine as TransientAwsError", async () => {
     // Prepare
     givenNewGroupInstances(["i-1"]);
