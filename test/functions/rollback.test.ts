@@ -260,6 +260,20 @@ describe("rollback", () => {
     );
   });
 
+  it("re-attaches a detached old group to the target group it served from when the deploy started, the alternate one too", async () => {
+    // Prepare: the previous deploy's cutover left the live group on the alternate target group; it has been detached since.
+    const state = deployState();
+    state.plan!.liveGroups = [{ ...oldSnapshot, attached: true, serving: true, target: ALTERNATE_TARGET_GROUP_ARN }];
+    givenGroups(group(OLD_GROUP, { attached: false, Instances: instances(2, "InService", "Healthy", "i-old") }), group(NEW_GROUP, { Instances: instances(2, "Pending") }));
+
+    // Act
+    await rollback(state);
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandTimes(AttachLoadBalancerTargetGroupsCommand, 1);
+    expect(autoScalingMock).toHaveReceivedCommandWith(AttachLoadBalancerTargetGroupsCommand, { AutoScalingGroupName: OLD_GROUP, TargetGroupARNs: [ALTERNATE_TARGET_GROUP_ARN] });
+  });
+
   it("on a first deploy (no old group) deletes the new group", async () => {
     // Prepare
     givenGroups(group(NEW_GROUP, { Instances: instances(1) }));
