@@ -240,13 +240,6 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
   },
   {
     file: "functions/prepareDeploy.ts",
-    mutator: "ConditionalExpression",
-    original: "Number.isFinite(started)",
-    replacement: "true",
-    reason: "execution.startTime is always $$.Execution.StartTime, an ISO 8601 time (Prepare's parameters in the state machine definition): Date.parse gives a finite number and the fallback to now is never used",
-  },
-  {
-    file: "functions/prepareDeploy.ts",
     mutator: "OptionalChaining",
     original: "image?.Tags",
     replacement: "image.Tags",
