@@ -274,6 +274,45 @@ describe("rollback", () => {
     expect(autoScalingMock).toHaveReceivedCommandWith(AttachLoadBalancerTargetGroupsCommand, { AutoScalingGroupName: OLD_GROUP, TargetGroupARNs: [ALTERNATE_TARGET_GROUP_ARN] });
   });
 
+  it("after a failure in Launch itself (no $.launch, ALB) deletes what there is and changes no listener rule", async () => {
+    // Prepare: Launch failed after creating the group, before its result was written.
+    givenGroups(serving(), group(NEW_GROUP, { Instances: instances(2, "Pending") }));
+    const state = deployState("application", { launch: undefined });
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(elbv2Mock).not.toHaveReceivedCommand(ModifyRuleCommand);
+    expect(result).toEqual({
+      restoredGroups: [OLD_GROUP],
+      deletedGroup: NEW_GROUP,
+      message: `rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4; restored ${OLD_GROUP}`,
+    });
+  });
+
+  it("lists several restored groups and deleted versions comma-separated", async () => {
+    // Prepare: two serving groups; the new group's version 4, and a version 5 of a retry.
+    const state = deployState();
+    state.plan!.liveGroups = [
+      { ...oldSnapshot, attached: true, serving: true },
+      { ...oldSnapshot, name: "shop-dev01-v1-second", attached: true, serving: true },
+    ];
+    givenGroups(serving(), group("shop-dev01-v1-second", { Instances: instances(2, "InService", "Healthy", "i-second") }), group(NEW_GROUP, { Instances: instances(2, "Pending") }));
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [
+        { VersionNumber: 4, VersionDescription: `immutable-deploy group ${NEW_GROUP}` },
+        { VersionNumber: 5, VersionDescription: `immutable-deploy group ${NEW_GROUP}` },
+      ],
+    });
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(result.message).toBe(`rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4, 5; restored ${OLD_GROUP}, shop-dev01-v1-second`);
+  });
+
   it("on a first deploy (no old group) deletes the new group", async () => {
     // Prepare
     givenGroups(group(NEW_GROUP, { Instances: instances(1) }));
