@@ -226,6 +226,13 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
   },
   {
     file: "functions/rollback.ts",
+    mutator: "ConditionalExpression",
+    original: "owner === undefined",
+    replacement: "false",
+    reason: "Launch creates the new group with its execution tag in the CreateAutoScalingGroup call itself (launchReleaseGroup.ts), and the name carries a hash of this execution's ARN: a listed group by that name always has an owner",
+  },
+  {
+    file: "functions/rollback.ts",
     mutator: "Regex",
     original: "/^\\d+$/",
     replacement: "/\\d+$/",
