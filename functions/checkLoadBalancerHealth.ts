@@ -107,7 +107,7 @@ export async function checkLoadBalancerHealth(state: DeployState): Promise<LoadB
       status: "failed",
       nextPollSeconds: 0,
       message:
-        `deploy: new instance(s) not healthy at ${describeLoadBalancer(settings.loadBalancer)}: every one failed ` +
+        `deploy: new instance(s) not healthy at ${describeLoadBalancer(target)}: every one failed ` +
         `${settings.healthCheck.unhealthyThreshold} health checks in a row` +
         `${settings.slowStartAllowanceSeconds > 0 ? ` (slow-start allowance of ${settings.slowStartAllowanceSeconds} s over)` : ""} ` +
         `${progress}: ${await unhealthyReason(launch.groupName, health, lastSeen)}`,

@@ -11,6 +11,7 @@ import { checkGroupHealth, handler } from "../../functions/checkGroupHealth.js";
 import type { GroupHealthResult } from "../../functions/lib/contract.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
+import { SLOW_BOOT_AFTER_SECONDS } from "../../functions/lib/polling.js";
 import { awsError, deployState, EXECUTION_ID, givenLockHeldBy, group, instances, lambdaContext, NEW_GROUP, NOW } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
@@ -75,6 +76,22 @@ describe("checkGroupHealth", () => {
     expect(slow).toMatchObject({ status: "waiting", nextPollSeconds: 15 });
     expect(early).toMatchObject({ status: "waiting", nextPollSeconds: 5 });
     expect(autoScalingMock).not.toHaveReceivedCommand(DescribeScalingActivitiesCommand);
+  });
+
+  it.each([
+    [SLOW_BOOT_AFTER_SECONDS - 1, "waiting"],
+    [SLOW_BOOT_AFTER_SECONDS, "failed"],
+  ])("with nothing in service and three failed launches, %i s after the group's creation is %s", async (age, status) => {
+    // Prepare: a slow boot counts from SLOW_BOOT_AFTER_SECONDS (120 s) itself.
+    givenNewGroup({ CreatedTime: new Date((NOW - age) * 1000), Instances: instances(2, "Pending", "Healthy", "i-boot") });
+    const failed = { StatusCode: "Failed" as const, StatusMessage: "Server.InternalError: Internal error on launch", ActivityId: "a", AutoScalingGroupName: NEW_GROUP, Cause: "c", StartTime: new Date() };
+    autoScalingMock.on(DescribeScalingActivitiesCommand).resolves({ Activities: [failed, failed, failed] });
+
+    // Act
+    const result = await checkGroupHealth(deployState());
+
+    // Assess
+    expect(result.status).toBe(status);
   });
 
   it("waits longer while an unhealthy instance is being replaced", async () => {

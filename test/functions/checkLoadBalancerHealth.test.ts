@@ -211,6 +211,84 @@ describe("checkLoadBalancerHealth with an application load balancer", () => {
     expect(afterAllowance.message).toContain("slow-start allowance of 120 s over");
   });
 
+  it("names the target group the new group waits on, and no slow-start allowance when there is none, when every target failed", async () => {
+    // Prepare: the new group is in the alternate target group (no traffic); no slow-start allowance (the default).
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "unhealthy", "i-2": "unhealthy" }));
+    const state = deployState("application", { groupHealth: groupReady(NOW - 75, NOW - 70) });
+
+    // Act
+    const result = await checkLoadBalancerHealth(state);
+
+    // Assess
+    expect(state.settings.slowStartAllowanceSeconds).toBe(0);
+    expect(result).toMatchObject({
+      status: "failed",
+      nextPollSeconds: 0,
+      message: `deploy: new instance(s) not healthy at target group ${ALTERNATE_TARGET_GROUP_ARN}: every one failed 2 health checks in a row (0/2): i-1 unhealthy, i-2 unhealthy`,
+    });
+  });
+
+  it("at the deadline itself fails at once when every target failed; after it, names the deadline", async () => {
+    // Prepare: no in-service window from the group check, so no grace period either: only the deadline bounds the wait.
+    givenNewGroupInstances(["i-1", "i-2"]);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "unhealthy", "i-2": "unhealthy" }));
+    const state = deployState("application");
+    const deadline = state.launch!.healthyBy;
+
+    // Act
+    setClock(() => deadline * 1000);
+    const atDeadline = await checkLoadBalancerHealth(state);
+    setClock(() => (deadline + 1) * 1000);
+    const afterDeadline = await checkLoadBalancerHealth(state);
+
+    // Assess
+    expect(atDeadline).toMatchObject({
+      status: "failed",
+      message: `deploy: new instance(s) not healthy at target group ${ALTERNATE_TARGET_GROUP_ARN}: every one failed 2 health checks in a row (0/2): i-1 unhealthy, i-2 unhealthy`,
+    });
+    expect(afterDeadline).toMatchObject({
+      status: "failed",
+      message: `deploy: new instance(s) not healthy at target group ${ALTERNATE_TARGET_GROUP_ARN} by the deadline (0/2): i-1 unhealthy, i-2 unhealthy`,
+    });
+  });
+
+  it("waits, rather than calling the release dead, while Auto Scaling replaces every instance (none left under the check)", async () => {
+    // Prepare: both instances terminating, their replacements not launched yet; long past the slow-start allowance.
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        group(NEW_GROUP, {
+          DesiredCapacity: 2,
+          Instances: ["i-1", "i-2"].map((id) => ({ ...instances(1)[0], InstanceId: id, LifecycleState: "Terminating" as const })),
+        }),
+      ],
+    });
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "draining", "i-2": "draining" }));
+
+    // Act
+    const result = await checkLoadBalancerHealth(deployState("application", { groupHealth: groupReady(NOW - 75, NOW - 70) }));
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", healthy: 0, desired: 2, message: "deploy: ensuring new instance(s) are healthy at load balancer (0/2)" });
+  });
+
+  it("counts the slow-start allowance from the group check's in-service window also while a raised capacity registers", async () => {
+    // Prepare: in service since NOW - 70 with 2; desired raised to 3 since; every target failed; allowance 120 s (to NOW + 50).
+    givenNewGroupInstances(["i-1", "i-2", "i-3"], 3);
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves(targets({ "i-1": "unhealthy", "i-2": "unhealthy", "i-3": "unhealthy" }));
+    const state = deployState("application", { groupHealth: groupReady(NOW - 75, NOW - 70) });
+    state.settings = { ...state.settings, slowStartAllowanceSeconds: 120 };
+
+    // Act
+    const within = await checkLoadBalancerHealth(state);
+    setClock(() => (NOW + 50) * 1000);
+    const over = await checkLoadBalancerHealth(state);
+
+    // Assess
+    expect(within).toMatchObject({ status: "waiting", healthy: 0, desired: 3 });
+    expect(over).toMatchObject({ status: "failed", message: expect.stringContaining("every one failed 2 health checks in a row (slow-start allowance of 120 s over) (0/3)") });
+  });
+
   it("a throttled DescribeTargetHealth reaches the state machine as TransientAwsError", async () => {
     // Prepare
     givenNewGroupInstances(["i-1"]);

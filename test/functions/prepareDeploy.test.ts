@@ -15,7 +15,7 @@ import {
   releaseImage,
   s3ObjectCreatedEvent,
 } from "./controlFixtures.js";
-import { group, instances } from "./fixtures.js";
+import { ALTERNATE_TARGET_GROUP_ARN, group, instances } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
 const ec2Mock = mockClient(EC2Client);
@@ -238,6 +238,24 @@ describe("prepareDeploy: live groups and capacity", () => {
     ]);
   });
 
+  it("records where each attached live group takes traffic from (the target group a rollback attaches it to), and nothing for a detached one", async () => {
+    // Prepare: the live group serves from the alternate target group (the previous cutover moved it there).
+    const state = controlState({ input: { artifact: { bucket: "shop-artifacts", key: "releases/v3.tgz" } } });
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        group("shop-dev01-v2-serving", { TargetGroupARNs: [ALTERNATE_TARGET_GROUP_ARN], Instances: instances(2, "InService", "Healthy", "i-v2") }),
+        group("shop-dev01-v1-retired", { attached: false, Instances: instances(2, "InService", "Healthy", "i-v1") }),
+      ],
+    });
+
+    // Act
+    const plan = await prepareDeploy(state);
+
+    // Assess
+    expect(plan.liveGroups[0].target).toBe(ALTERNATE_TARGET_GROUP_ARN);
+    expect(plan.liveGroups[1]).not.toHaveProperty("target");
+  });
+
   it("keeps a live group's scale-out beyond the configured max (an operator raised its max by hand)", async () => {
     // Prepare: configured max 4; the live group was given max 6 and scaled to 5.
     autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
@@ -305,6 +323,7 @@ describe("prepareDeploy: bad inputs fail with InvalidDeployInput naming the fiel
     { title: "an image that does not exist", rejection: awsError("InvalidAMIID.NotFound"), images: undefined, fragment: "does not exist" },
     { title: "an image still pending", rejection: undefined, images: [releaseImage({ id: IMAGE, release: "v1", created: "2025", state: "pending" })], fragment: "is pending, not available" },
     { title: "a base image", rejection: undefined, images: [releaseImage({ id: IMAGE, release: "v1", created: "2025", role: "base" })], fragment: "is not a release image" },
+    { title: "an image whose release tag is no release label", rejection: undefined, images: [releaseImage({ id: IMAGE, release: "v1 final", created: "2025" })], fragment: 'has no usable immutable-deploy:release tag ("v1 final")' },
     { title: "an image without release tag", rejection: undefined, images: [{ ...releaseImage({ id: IMAGE, release: "v1", created: "2025" }), Tags: releaseImage({ id: IMAGE, release: "v1", created: "2025" }).Tags?.filter((t) => t.Key !== "immutable-deploy:release") }], fragment: "has no usable immutable-deploy:release tag" },
   ])("rejects $title, naming imageId, before touching anything", async ({ rejection, images, fragment }) => {
     // Prepare

@@ -12,6 +12,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handler, retireGroups } from "../../functions/retireGroups.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
+import type { CutoverResult } from "../../functions/lib/contract.js";
 import { ERROR } from "../../functions/lib/names.js";
 import {
   awsError,
@@ -33,6 +34,17 @@ const autoScalingMock = mockClient(AutoScalingClient);
 const dynamoMock = mockClient(DynamoDBClient);
 const lockHeldBy = (holder: string) => givenLockHeldBy(dynamoMock, holder);
 const DRAINED_BY = NOW + 300;
+/** $.cutover once traffic is all on the new group, since `percentSince`. */
+const cutoverAt100 = (percentSince: number, newTarget: string): CutoverResult => ({
+  status: "ready",
+  nextPollSeconds: 0,
+  message: "cutover: done",
+  strategy: "all-at-once",
+  newTarget,
+  percent: 100,
+  percentSince,
+  trafficSince: percentSince,
+});
 
 beforeEach(() => {
   autoScalingMock.reset();
@@ -196,6 +208,51 @@ describe("retireGroups", () => {
 
     // Act
     const result = await retireGroups(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
+    expect(result.drainedBy).toBe(DRAINED_BY);
+  });
+
+  it.each([
+    ["100 s ago: drains the rest of drainingSeconds", NOW - 100, NOW + 200],
+    ["400 s ago: drained already, scaled to 0 at once", NOW - 400, NOW],
+  ])("on a classic ELB, counts the draining from the cutover that took the old group out, %s", async (_, percentSince, drainedBy) => {
+    // Prepare: the cutover (all at once) detached the old group at percentSince; drainingSeconds is 300.
+    const state = deployState("classic", { cutover: cutoverAt100(percentSince, CLASSIC_LB_NAME) });
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [group(OLD_GROUP, { kind: "classic", attached: false, Instances: instances(2, "InService", "Healthy", "i-old") })],
+    });
+
+    // Act
+    const result = await retireGroups(state);
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(DetachLoadBalancersCommand);
+    expect(result.drainedBy).toBe(drainedBy);
+    expect(autoScalingMock).toHaveReceivedCommandTimes(UpdateAutoScalingGroupCommand, drainedBy === NOW ? 1 : 0);
+  });
+
+  it("on a classic ELB, an old group the cutover left already empty is scaled to 0 at once", async () => {
+    // Prepare: detached by the cutover 10 s ago, nothing running in it.
+    const state = deployState("classic", { cutover: cutoverAt100(NOW - 10, CLASSIC_LB_NAME) });
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { kind: "classic", attached: false, DesiredCapacity: 0 })] });
+
+    // Act
+    const result = await retireGroups(state);
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
+    expect(result.drainedBy).toBe(NOW);
+  });
+
+  it("on an ALB, a redrive that finds the old group detached drains in full from now, whatever the cutover's time", async () => {
+    // Prepare: an ALB cutover moves weights, it detaches nothing: the detach was this stage's, at a time not recorded.
+    const state = deployState("application", { cutover: cutoverAt100(NOW - 100, TARGET_GROUP_ARN) });
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: instances(2, "InService", "Healthy", "i-old") })] });
+
+    // Act
+    const result = await retireGroups(state);
 
     // Assess
     expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);

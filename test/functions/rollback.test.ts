@@ -11,12 +11,12 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { DeleteLaunchTemplateVersionsCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { ElasticLoadBalancingV2Client, ModifyRuleCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { CreateRuleCommand, ElasticLoadBalancingV2Client, ModifyRuleCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handler, rollback } from "../../functions/rollback.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
-import { ERROR } from "../../functions/lib/names.js";
+import { ERROR, TAG } from "../../functions/lib/names.js";
 import {
   awsError,
   CLASSIC_LB_NAME,
@@ -171,6 +171,146 @@ describe("rollback", () => {
     expect(ec2Mock).not.toHaveReceivedCommand(DeleteLaunchTemplateVersionsCommand);
     expect(autoScalingMock).toHaveReceivedCommandWith(AttachLoadBalancerTargetGroupsCommand, { AutoScalingGroupName: OLD_GROUP });
     expect(result).toMatchObject({ keptGroup: NEW_GROUP, restoredGroups: [OLD_GROUP] });
+  });
+
+  it("keeping the new group (ALB), sends every request to the new group's target group", async () => {
+    // Prepare: the cutover was at 10 % on the alternate target group; the old group has been emptied by hand.
+    givenRouting(elbv2Mock, 10);
+    givenGroups(
+      group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 0 }),
+      group(NEW_GROUP, { TargetGroupARNs: [ALTERNATE_TARGET_GROUP_ARN], Instances: instances(2) }),
+    );
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(result.keptGroup).toBe(NEW_GROUP);
+    expect(elbv2Mock).toHaveReceivedCommandTimes(ModifyRuleCommand, 1);
+    expect(elbv2Mock).toHaveReceivedCommandWith(ModifyRuleCommand, {
+      RuleArn: CUTOVER_RULE_ARN,
+      Actions: [
+        {
+          Type: "forward",
+          ForwardConfig: { TargetGroups: [{ TargetGroupArn: ALTERNATE_TARGET_GROUP_ARN, Weight: 100 }, { TargetGroupArn: TARGET_GROUP_ARN, Weight: 0 }] },
+        },
+      ],
+    });
+  });
+
+  it("keeping a new group launched before the cutover existed (no target recorded), changes no listener rule", async () => {
+    // Prepare: the new group shares the first target group with the old ones; no pipeline rule exists.
+    givenGroups(group(OLD_GROUP, { attached: false, MinSize: 0, DesiredCapacity: 0 }), group(NEW_GROUP, { Instances: instances(2) }));
+    const state = deployState();
+    delete state.launch!.target;
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(result.keptGroup).toBe(NEW_GROUP);
+    expect(elbv2Mock).not.toHaveReceivedCommand(ModifyRuleCommand);
+    expect(elbv2Mock).not.toHaveReceivedCommand(CreateRuleCommand);
+  });
+
+  it("with a classic ELB asks nothing of Elastic Load Balancing v2 (no listener rules)", async () => {
+    // Prepare
+    givenGroups(serving("classic"), group(NEW_GROUP, { kind: "classic", Instances: instances(2, "InService", "Unhealthy") }));
+
+    // Act
+    await rollback(deployState("classic"));
+
+    // Assess
+    expect(elbv2Mock).not.toHaveReceivedAnyCommand();
+  });
+
+  it("does not restore an old group that is being deleted (by hand, say)", async () => {
+    // Prepare: the group that served is in Delete in progress; the new group has no instance in service.
+    givenGroups(group(OLD_GROUP, { Status: "Delete in progress", MinSize: 0, DesiredCapacity: 0, attached: false }), group(NEW_GROUP, { Instances: instances(2, "Pending") }));
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
+    expect(autoScalingMock).not.toHaveReceivedCommand(AttachLoadBalancerTargetGroupsCommand);
+    expect(result).toEqual({
+      restoredGroups: [],
+      deletedGroup: NEW_GROUP,
+      message: `rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4; no serving group to restore`,
+    });
+  });
+
+  it("names every group it left alone, comma-separated", async () => {
+    // Prepare: two groups earlier deploys left detached, beside the serving one.
+    const state = deployState();
+    state.plan!.liveGroups = [
+      { ...oldSnapshot, attached: true, serving: true },
+      { ...oldSnapshot, name: "shop-dev01-v1-retired", attached: false, serving: false },
+      { ...oldSnapshot, name: "shop-dev01-v0-retired", attached: false, serving: false },
+    ];
+    givenGroups(serving(), group(NEW_GROUP, { Instances: instances(2, "InService", "Unhealthy") }));
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(result.message).toBe(
+      `rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4; restored ${OLD_GROUP}; left shop-dev01-v1-retired, shop-dev01-v0-retired as it was (not serving when the deploy started)`,
+    );
+  });
+
+  it("re-attaches a detached old group to the target group it served from when the deploy started, the alternate one too", async () => {
+    // Prepare: the previous deploy's cutover left the live group on the alternate target group; it has been detached since.
+    const state = deployState();
+    state.plan!.liveGroups = [{ ...oldSnapshot, attached: true, serving: true, target: ALTERNATE_TARGET_GROUP_ARN }];
+    givenGroups(group(OLD_GROUP, { attached: false, Instances: instances(2, "InService", "Healthy", "i-old") }), group(NEW_GROUP, { Instances: instances(2, "Pending") }));
+
+    // Act
+    await rollback(state);
+
+    // Assess
+    expect(autoScalingMock).toHaveReceivedCommandTimes(AttachLoadBalancerTargetGroupsCommand, 1);
+    expect(autoScalingMock).toHaveReceivedCommandWith(AttachLoadBalancerTargetGroupsCommand, { AutoScalingGroupName: OLD_GROUP, TargetGroupARNs: [ALTERNATE_TARGET_GROUP_ARN] });
+  });
+
+  it("after a failure in Launch itself (no $.launch, ALB) deletes what there is and changes no listener rule", async () => {
+    // Prepare: Launch failed after creating the group, before its result was written.
+    givenGroups(serving(), group(NEW_GROUP, { Instances: instances(2, "Pending") }));
+    const state = deployState("application", { launch: undefined });
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(elbv2Mock).not.toHaveReceivedCommand(ModifyRuleCommand);
+    expect(result).toEqual({
+      restoredGroups: [OLD_GROUP],
+      deletedGroup: NEW_GROUP,
+      message: `rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4; restored ${OLD_GROUP}`,
+    });
+  });
+
+  it("lists several restored groups and deleted versions comma-separated", async () => {
+    // Prepare: two serving groups; the new group's version 4, and a version 5 of a retry.
+    const state = deployState();
+    state.plan!.liveGroups = [
+      { ...oldSnapshot, attached: true, serving: true },
+      { ...oldSnapshot, name: "shop-dev01-v1-second", attached: true, serving: true },
+    ];
+    givenGroups(serving(), group("shop-dev01-v1-second", { Instances: instances(2, "InService", "Healthy", "i-second") }), group(NEW_GROUP, { Instances: instances(2, "Pending") }));
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [
+        { VersionNumber: 4, VersionDescription: `immutable-deploy group ${NEW_GROUP}` },
+        { VersionNumber: 5, VersionDescription: `immutable-deploy group ${NEW_GROUP}` },
+      ],
+    });
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(result.message).toBe(`rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 4, 5; restored ${OLD_GROUP}, shop-dev01-v1-second`);
   });
 
   it("on a first deploy (no old group) deletes the new group", async () => {
@@ -461,6 +601,52 @@ describe("rollback", () => {
     await expect(attempt).rejects.toThrow(
       `rollback: ${NEW_GROUP} is not visible to Auto Scaling, but its launch template version was created 10 s ago; asking again until 300 s after that before concluding it was never created`,
     );
+  });
+
+  it("leaves a group with the new group's name that another execution launched alone: no detach, no delete", async () => {
+    // Prepare: the group by that name carries another execution's tag (a hand-made group, or a hash collision).
+    const foreign = group(NEW_GROUP, { Tags: [{ Key: TAG.execution, Value: "arn:aws:states:us-east-1:123456789012:execution:deploy:other" }] });
+    givenGroups(serving(), foreign);
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(DetachLoadBalancerTargetGroupsCommand);
+    expect(autoScalingMock).not.toHaveReceivedCommand(DeleteAutoScalingGroupCommand);
+    expect(result.deletedGroup).toBeUndefined();
+    expect(result.restoredGroups).toEqual([OLD_GROUP]);
+  });
+
+  it("deletes the version the new group is pinned to although DescribeLaunchTemplateVersions does not list it yet", async () => {
+    // Prepare: the new group uses version 12, which the listing (eventually consistent) does not show yet.
+    givenGroups(serving(), group(NEW_GROUP, { LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "12" } }));
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] });
+
+    // Act
+    const result = await rollback(deployState());
+
+    // Assess
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Versions: ["12"] });
+    expect(result.message).toBe(`rollback: deleted ${NEW_GROUP}; deleted launch template version(s) 12; restored ${OLD_GROUP}`);
+  });
+
+  it("never asks to delete the launch template's default version, even one described as the new group's", async () => {
+    // Prepare: version 4, made for the new group, was made the default by hand; the group uses version 5.
+    givenGroups(serving(), group(NEW_GROUP, { LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: "5" } }));
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [
+        { VersionNumber: 4, VersionDescription: `immutable-deploy group ${NEW_GROUP}`, DefaultVersion: true },
+        { VersionNumber: 5, VersionDescription: `immutable-deploy group ${NEW_GROUP}`, DefaultVersion: false },
+      ],
+    });
+
+    // Act
+    await rollback(deployState());
+
+    // Assess
+    expect(ec2Mock).toHaveReceivedCommandTimes(DeleteLaunchTemplateVersionsCommand, 1);
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Versions: ["5"] });
   });
 
   it("on a first deploy says there was no serving group to restore", async () => {
