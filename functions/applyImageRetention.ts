@@ -41,9 +41,10 @@ export const RETENTION_BATCH = 50;
 
 /**
  * Deploy step 10: keep the live image, the N newest other release images (instant rollback), the image the
- * input named, every image an Auto Scaling group of the environment or a remaining launch-template
- * version references, and images still baking or registered since this execution started (another deploy's); let go of the other release images this environment baked or claimed, then delete their
- * snapshots. Base images are never touched here. Idempotent: a re-run finishes what a previous run began.
+ * input named, every image an Auto Scaling group of the environment or a remaining launch-template version
+ * references, and images still baking or registered since this execution started (another deploy's); let go of
+ * the other release images this environment baked or claimed, then delete their snapshots. Base images are never
+ * touched here. Idempotent: a re-run finishes what a previous run began.
  *
  * Images belong to the app, not to one environment (a release can be promoted: build once, deploy many). Each
  * environment claims the images it keeps with its own tag (`retainedByTag`); an image it no longer keeps loses

@@ -57,7 +57,7 @@ async function claim(state: DeployState, plan: DeployPlan): Promise<LockResult> 
   }
   const current = await readLock(state.settings.lockTableName, lockIdFor(state.settings));
   if (current && current.holder !== me && current.release === plan.release && (await isExecutionRunning(current.holder))) {
-    return done("duplicate", `release ${plan.release} is already being deployed by execution ${executionName(current.holder)}; nothing to do`);
+    return inFlight(plan, current.holder);
   }
   return done("claimed", `release ${plan.release} is no duplicate: baking without the lock`);
 }
@@ -90,9 +90,7 @@ async function acquire(state: DeployState, plan: DeployPlan): Promise<LockResult
     }
 
     const holder = `execution ${executionName(current.holder)}`;
-    if (current.release === plan.release) {
-      return done("duplicate", `release ${plan.release} is already being deployed by ${holder}; nothing to do`);
-    }
+    if (current.release === plan.release) return inFlight(plan, current.holder);
     const secondsLeft = deadline - nowSeconds();
     if (secondsLeft <= 0) {
       return done("failed", `gave up waiting for the lock: the deploy of ${current.release} (${holder}) still holds it, since ${isoTime(current.acquiredAt)}`);
@@ -105,6 +103,11 @@ async function acquire(state: DeployState, plan: DeployPlan): Promise<LockResult
     };
   }
   return { status: "waiting", nextPollSeconds: 1, message: "the lock changed hands while we tried to take it; trying again", deadline };
+}
+
+/** Another running execution deploys the same release: this one is a duplicate (Claim and Lock alike). */
+function inFlight(plan: DeployPlan, holder: string): LockResult {
+  return done("duplicate", `release ${plan.release} is already being deployed by execution ${executionName(holder)}; nothing to do`);
 }
 
 function done(status: LockResult["status"], message: string): LockResult {

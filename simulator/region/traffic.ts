@@ -229,6 +229,12 @@ export class TrafficModel {
     this.markImpure(fromMs, toMs, labels, failedAtArrival || labels.size !== 1 ? undefined : [...labels][0]);
   }
 
+  /** The release an instance runs (its image id when untagged), as requests are counted by. */
+  private labelOf(instanceId: string): string {
+    const instance = this.region.ec2.instances.get(instanceId);
+    return instance ? (instance.release ?? instance.imageId) : "?";
+  }
+
   private noTarget(fromMs: number, toMs: number, count: number, pools: HealthCheckedPool[]): void {
     if (!this.everServed) {
       this.totals.beforeFirstRelease += count;
@@ -239,10 +245,7 @@ export class TrafficModel {
       pools.flatMap((pool) =>
         [...pool.registrations.values()]
           .filter((registration) => registration.state === "unhealthy")
-          .map((registration) => {
-            const instance = this.region.ec2.instances.get(registration.instanceId);
-            return instance ? (instance.release ?? instance.imageId) : "?";
-          }),
+          .map((registration) => this.labelOf(registration.instanceId)),
       ),
     );
     if (failedChecks.size !== 1) return;
@@ -283,7 +286,7 @@ export class TrafficModel {
       const count = share + (position < remainder ? 1 : 0);
       if (count === 0) continue;
       const instance = this.region.ec2.instances.get(instances[i]);
-      const label = instance ? (instance.release ?? instance.imageId) : "?";
+      const label = this.labelOf(instances[i]);
       labels.add(label);
       if (!instance || instance.state !== "running" || !instance.appServing) {
         this.fail(fromMs, toMs, count, "target not serving", label);

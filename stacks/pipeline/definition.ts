@@ -131,19 +131,19 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   const lockLoop = waitLoop(STATE.lock, STATE.lockAcquired, STATE.waitForLock);
   const refreshPlan = invoke(STATE.refreshPlan);
 
-  // 4-6. Launch, then wait until healthy in the group and at the load balancer.
+  // 5-7. Launch, then wait until healthy in the group and at the load balancer.
   const launch = invoke(STATE.launch);
   const checkGroup = invoke(STATE.checkGroupHealth);
   const groupLoop = waitLoop(STATE.checkGroupHealth, STATE.groupHealthy, STATE.waitForGroup);
   const checkLoadBalancer = invoke(STATE.checkLoadBalancerHealth);
   const loadBalancerLoop = waitLoop(STATE.checkLoadBalancerHealth, STATE.loadBalancerHealthy, STATE.waitForLoadBalancer);
 
-  // 7. Cutover: traffic moves to the new group (cutover.strategy), watched between steps and for the bake time
+  // 8. Cutover: traffic moves to the new group (cutover.strategy), watched between steps and for the bake time
   // with the old groups ready; a breach switches all traffic back at once, then rolls back.
   const shiftTraffic = invoke(STATE.shiftTraffic);
   const cutoverLoop = waitLoop(STATE.shiftTraffic, STATE.cutoverDone, STATE.waitForCutover);
 
-  // 8-11. Point of no return, at the end of the bake time: nothing is rolled back from here on; a failure stops
+  // 9-12. Point of no return, at the end of the bake time: nothing is rolled back from here on; a failure stops
   // the execution at the failing state with the lock held, and a redrive resumes there (every task is
   // idempotent). The outcome notification follows the execution's status (an EventBridge rule, not a state).
   const retire = invoke(STATE.retire);
