@@ -8,6 +8,7 @@ import { Environment } from "./Environment.js";
 import { Pipeline } from "./Pipeline.js";
 import { deployOnlyProblems, loadStageConfig, STAGES, type StageConfig, StageConfigError, stageConfigError } from "./config.js";
 import { SST_APP_NAME } from "./stackNames.js";
+import { sdkSchemaKeysPlugin, type SstEsbuildPlugin } from "./sdkSchemaKeys.js";
 
 /**
  * Context the offline synthesis sets on its App: it never calls AWS, so the deploy-only checks are reported as
@@ -20,13 +21,14 @@ export const OFFLINE_SYNTHESIS = "immutable-deploy:offline-synthesis";
  * needs its bootstrap bucket, looked up in the account, so what a deploy creates would differ from what the
  * offline synthesis shows (and `--bundle` would need credentials). Minified: smaller packages to load at a cold
  * start (BENCHMARK.md, "Stage function bundles"); `keepNames` (SST's) keeps the error classes' names, which
- * Step Functions' Retry and Catch match.
+ * Step Functions' Retry and Catch match. The SDK's schema files rewritten so esbuild can drop the shapes no
+ * command of the function reaches (stacks/sdkSchemaKeys.ts: EC2's alone were 541 KiB of a 1 MB bundle).
  */
 export const FUNCTION_DEFAULTS = {
   runtime: "nodejs24.x",
   architecture: "arm_64",
   tracing: "active",
-  nodejs: { sourcemap: false, minify: true },
+  nodejs: { sourcemap: false, minify: true, esbuild: { plugins: [sdkSchemaKeysPlugin] as SstEsbuildPlugin[] } },
 } as const;
 
 /**

@@ -3,7 +3,7 @@
  * (node_modules/sst/runtime/handlers/node.js, `build`, ESM branch: bundle, platform node, format esm, target esnext,
  * mainFields module/main, keepNames, SST's createRequire banner, `sharp` and `pg-native` external, the SDK bundled
  * (nothing is left to the runtime for ESM), and the app's `nodejs` props: sourcemap off, `minify` as
- * FUNCTION_DEFAULTS sets it). For each: size raw and zipped (deflate, as in the deployment package), the SDK
+ * FUNCTION_DEFAULTS sets it, with its esbuild plugins). For each: size raw and zipped (deflate, as in the deployment package), the SDK
  * client packages inside, and an import-time proxy: a fresh `node` importing the bundle (module scope only, no
  * invocation) against a bare `node`, median of several runs on this machine.
  */
@@ -13,11 +13,18 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { deflateRawSync } from "node:zlib";
-import { build, type Plugin } from "esbuild";
+import { createRequire } from "node:module";
+import type { SstEsbuildPlugin as Plugin } from "../../stacks/sdkSchemaKeys.js";
 import { FUNCTION_DEFAULTS } from "../../stacks/app.js";
 import { STAGE_FUNCTION_IDS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * The esbuild SST's Node handler imports (node_modules/sst/runtime/handlers/node.js resolves `esbuild` from
+ * there: SST pins its own, 0.18.13, not the project's), so the figures are those of the build `sst deploy` makes.
+ */
+export const sstEsbuild = createRequire(path.join(ROOT, "node_modules/sst/runtime/handlers/node.js"))("esbuild") as typeof import("../../node_modules/sst/node_modules/esbuild/lib/main.js");
 
 /** SST's banner for ESM bundles (node.js, `banner.js`), so the bundle runs as SST ships it. */
 const SST_ESM_BANNER = [
@@ -33,10 +40,15 @@ export interface BundleVariant {
   minify: boolean;
   /** Today's build on main: every SDK client created at module load, whether the function uses it or not. */
   allClients: boolean;
+  /** esbuild plugins of the build. */
+  plugins: Plugin[];
 }
 
-export const DEPLOYED: BundleVariant = { name: "as deployed", minify: Boolean((FUNCTION_DEFAULTS.nodejs as { minify?: boolean }).minify), allClients: false };
-export const BEFORE_ISSUE_17: BundleVariant = { name: "main before issue 17", minify: false, allClients: true };
+/** The app's esbuild plugins (FUNCTION_DEFAULTS.nodejs.esbuild): SST passes them to its build. */
+const APP_PLUGINS: Plugin[] = [...FUNCTION_DEFAULTS.nodejs.esbuild.plugins];
+
+export const DEPLOYED: BundleVariant = { name: "as deployed", minify: FUNCTION_DEFAULTS.nodejs.minify, allClients: false, plugins: APP_PLUGINS };
+export const BEFORE_ISSUE_17: BundleVariant = { name: "main before issue 17", minify: false, allClients: true, plugins: [] };
 
 /** The commit the benchmark compares with (main before issue 17). */
 export const BASELINE_COMMIT = "a2c7260";
@@ -66,7 +78,7 @@ export interface BundleFigures {
 /** Every stage function's bundle: one esbuild build with an entry point per function (the SDK is parsed once). */
 export async function bundleStageFunctions(variant: BundleVariant): Promise<Map<StageFunctionId, BundleFigures>> {
   const outdir = path.join(ROOT, ".build", "bundles");
-  const result = await build({
+  const result = await sstEsbuild.build({
     entryPoints: Object.fromEntries(STAGE_FUNCTION_IDS.map((id) => [id, path.join(ROOT, "functions", `${id}.ts`)])),
     platform: "node",
     external: ["sharp", "pg-native"],
@@ -83,7 +95,7 @@ export async function bundleStageFunctions(variant: BundleVariant): Promise<Map<
     write: false,
     outdir,
     outExtension: { ".js": ".mjs" },
-    plugins: variant.allClients ? [everyClientAtLoad] : [],
+    plugins: [...variant.plugins, ...(variant.allClients ? [everyClientAtLoad] : [])],
   });
   const bundles = new Map<StageFunctionId, BundleFigures>();
   for (const id of STAGE_FUNCTION_IDS) {
@@ -106,39 +118,52 @@ export async function bundleStageFunctions(variant: BundleVariant): Promise<Map<
   return bundles;
 }
 
-function medianSeconds(run: () => void, times: number): number {
-  const samples: number[] = [];
-  for (let i = 0; i < times; i++) {
-    const started = process.hrtime.bigint();
-    run();
-    samples.push(Number(process.hrtime.bigint() - started) / 1e9);
-  }
-  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)];
-}
+const median = (samples: number[]) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)];
 
 export interface ImportTimes {
   bareNodeSeconds: number;
-  /** By function: median seconds for `node bundle.mjs` (module scope only). */
+  /** By function: median seconds for `node bundle.mjs` (module scope only), process start to exit. */
   seconds: Record<string, number>;
+  /** By function: median CPU seconds (user + system, all threads) of the import itself, measured in the process. */
+  cpuSeconds: Record<string, number>;
 }
 
-/** Imports each bundle in a fresh node, `times` times each, beside a bare node; medians. */
+/** Imports the bundle in this fresh process and prints its CPU seconds (process.cpuUsage around the import). */
+const IMPORT_AND_MEASURE =
+  "const before = process.cpuUsage(); await import(process.argv[1]); const used = process.cpuUsage(before); " +
+  "console.log((used.user + used.system) / 1e6);";
+
+/**
+ * Imports each bundle in a fresh node, `times` rounds, beside a bare node; medians. Each round runs the bare
+ * node and every bundle once, in turn, so a change in the machine's load during the run touches them alike.
+ */
 export function importTimes(bundles: Record<string, string>, times = 7): ImportTimes {
   const dir = mkdtempSync(path.join(tmpdir(), "bundle-import-"));
   try {
-    const bareNodeSeconds = medianSeconds(() => spawnSync(process.execPath, ["-e", ""]), times);
-    const seconds: Record<string, number> = {};
-    for (const [name, code] of Object.entries(bundles)) {
-      const file = path.join(dir, `${name}.mjs`);
-      writeFileSync(file, code);
-      seconds[name] = medianSeconds(() => {
-        const run = spawnSync(process.execPath, [file], { env: { ...process.env, AWS_REGION: "us-east-1" }, encoding: "utf8" });
+    const wall: Record<string, number[]> = {};
+    const cpu: Record<string, number[]> = {};
+    const bare: number[] = [];
+    for (const [name, code] of Object.entries(bundles)) writeFileSync(path.join(dir, `${name}.mjs`), code);
+    for (let round = 0; round < times; round++) {
+      let started = process.hrtime.bigint();
+      spawnSync(process.execPath, ["-e", ""]);
+      bare.push(Number(process.hrtime.bigint() - started) / 1e9);
+      for (const name of Object.keys(bundles)) {
+        const file = path.join(dir, `${name}.mjs`);
+        started = process.hrtime.bigint();
+        const run = spawnSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", IMPORT_AND_MEASURE, file], {
+          env: { ...process.env, AWS_REGION: "us-east-1" },
+          encoding: "utf8",
+        });
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         if (run.status !== 0) throw new Error(`importing ${name} failed: ${run.stderr}`);
-      }, times);
+        (wall[name] ??= []).push(seconds);
+        (cpu[name] ??= []).push(Number(run.stdout.trim()));
+      }
     }
-    return { bareNodeSeconds, seconds };
+    const medians = (samples: Record<string, number[]>) => Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
+    return { bareNodeSeconds: median(bare), seconds: medians(wall), cpuSeconds: medians(cpu) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
