@@ -641,6 +641,29 @@ describe("cutover (issue 14): the old groups stay ready until the new release ha
     expect(next).toMatchObject({ outcome: "succeeded", failedRequests: 0, liveGroup: { release: "v7" } });
   });
 
+  // Every gate on every strategy (issue 14, "Done when"): the deploys that should go on are approved, so each
+  // rollback can only be for its own reason, which its cause names.
+  it.each([
+    ["cutover-gates-all-at-once", "100", "0"],
+    ["cutover-gates-linear", "(25|50|75)", "75"],
+    ["cutover-gates-classic", "100", "0"],
+  ])("%s: approved it goes live; an alarm, an operator's rollback and a missing approval each roll it back, without a failed request", async (name, breachPercent, waitPercent) => {
+    const [, approved, alarmed, operator, unapproved, next] = (await result(name)).steps;
+    const percent = (at: string) => new RegExp(`with ${at} % of requests on the new release, all traffic back on the old groups at `);
+    expect(approved).toMatchObject({ outcome: "succeeded", failedRequests: 0, liveGroup: { release: "v2" } });
+    expect(alarmed).toMatchObject({ outcome: "rolled-back", failedRequests: 0, error: "CutoverBreached", liveGroup: { release: "v2" } });
+    expect(alarmed.cause).toContain("alarm webapp-sim-checkout-errors in ALARM since");
+    expect(alarmed.cause).toMatch(percent(breachPercent));
+    expect(operator).toMatchObject({ outcome: "rolled-back", failedRequests: 0, error: "CutoverBreached", liveGroup: { release: "v2" } });
+    expect(operator.cause).toContain("asked for a rollback");
+    expect(operator.cause).toMatch(percent(breachPercent));
+    expect(unapproved).toMatchObject({ outcome: "rolled-back", failedRequests: 0, error: "CutoverBreached", liveGroup: { release: "v2" } });
+    expect(unapproved.cause).toContain("no approval within 600 s");
+    // All at once waits for approval before any request reaches the new release; linear, before its last step.
+    expect(unapproved.cause).toMatch(percent(waitPercent));
+    expect(next).toMatchObject({ outcome: "succeeded", failedRequests: 0, liveGroup: { release: "v6" } });
+  });
+
   it("classic ELB: a release that dies 120 s after passing its checks fails at most 1200 requests, then v2 serves everything again", async () => {
     const [, , , , dying, next] = (await result("cutover-classic")).steps;
     expect(dying).toMatchObject({ release: "v6", outcome: "rolled-back", error: "CutoverBreached", liveGroup: { release: "v2" } });
