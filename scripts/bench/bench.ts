@@ -7,6 +7,7 @@
  */
 import "../../simulator/offlineEnvironment.js";
 import { readFile, writeFile } from "node:fs/promises";
+import { loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
@@ -128,7 +129,7 @@ async function bashReference(scenarioInput: unknown, variant: { engine: string; 
  * build beside main's before issue 17 (every client created at load, not minified), in one run: sizes, the SDK
  * clients inside, and the import-time proxy above a bare node on this machine.
  */
-async function bundleRows(): Promise<{ rows: Row[]; worstAboveNode: number; worstImportCpu: number }> {
+async function bundleRows(): Promise<{ rows: Row[]; worstAboveNode: number; worstImportCpu: number; loadAverage: number }> {
   const before = await bundleStageFunctions(BEFORE_ISSUE_17);
   const after = await bundleStageFunctions(DEPLOYED);
   const code: Record<string, string> = {};
@@ -137,6 +138,7 @@ async function bundleRows(): Promise<{ rows: Row[]; worstAboveNode: number; wors
     code[`after-${id}`] = after.get(id)!.code;
   }
   const times = importTimes(code);
+  const loadAverage = loadavg()[0];
   const above = (name: string) => times.seconds[name] - times.bareNodeSeconds;
   const kib = (bytes: number) => (bytes / 1024).toFixed(0);
   const rows = STAGE_FUNCTION_IDS.map((id) => ({
@@ -152,6 +154,7 @@ async function bundleRows(): Promise<{ rows: Row[]; worstAboveNode: number; wors
     rows,
     worstAboveNode: Math.max(...STAGE_FUNCTION_IDS.map((id) => above(`after-${id}`))),
     worstImportCpu: Math.max(...STAGE_FUNCTION_IDS.map((id) => times.cpuSeconds[`after-${id}`])),
+    loadAverage,
   };
 }
 
@@ -305,8 +308,14 @@ async function main() {
       },
       {
         goal: "bundle import proxy <= 0.1 s above bare node, every stage function",
-        figure: `${bundles.worstAboveNode.toFixed(2)} s (worst); import CPU ${bundles.worstImportCpu.toFixed(3)} s (worst)`,
-        result: goal(bundles.worstAboveNode <= 0.1),
+        figure: `${bundles.worstAboveNode.toFixed(2)} s (worst) at load average ${bundles.loadAverage.toFixed(1)}; import CPU ${bundles.worstImportCpu.toFixed(3)} s (worst)`,
+        // Wall time on this shared machine moves with its load; the import's CPU time much less (Stage function bundles).
+        result:
+          bundles.worstAboveNode <= 0.1
+            ? goal(true)
+            : bundles.worstImportCpu <= 0.1
+              ? "met by CPU time; wall time NOT met at this load"
+              : goal(false),
       },
       {
         goal: `fewer state transitions than fixed ${FIXED_POLL_SECONDS} s polling`,
