@@ -8,7 +8,7 @@ import { DEFAULTS } from "../functions/lib/names.js";
 import { packRelease } from "../scripts/pack-release.js";
 import type { SimulatedRegion } from "../simulator/region/region.js";
 import type { DeployRunner, ExecutionResult } from "../simulator/execution/runner.js";
-import type { LoadBalancerKind, Timing } from "../simulator/region/timing.js";
+import { type LoadBalancerKind, NO_ORCHESTRATION_LATENCY, type Timing } from "../simulator/region/timing.js";
 import type { AslDefinition } from "../stacks/stateMachineDefinition.js";
 import { LoadBalancerClient } from "./loadBalancerClient.js";
 import type { RequestFailure, TrafficBucket } from "./loadGenerator.js";
@@ -22,9 +22,12 @@ export const EXAMPLE_APP_DIR = fileURLToPath(new URL("../example-app", import.me
 
 /**
  * AWS's timings scaled down so a rehearsal takes well under two minutes: health checks every second,
- * 3 s of draining, a 2 s bake. Real processes boot as fast as they boot (no modelled boot time).
+ * 3 s of draining, a 2 s bake. Real processes boot as fast as they boot (no modelled boot time), and the stage
+ * functions and the interpreter take the time they really take on the wall clock (no modelled Lambda or Step
+ * Functions latency).
  */
 export const REHEARSAL_TIMING: Readonly<Partial<Timing>> = Object.freeze({
+  ...NO_ORCHESTRATION_LATENCY,
   healthCheckIntervalSeconds: 1,
   healthyThreshold: 2,
   unhealthyThreshold: 2,

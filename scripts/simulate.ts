@@ -13,7 +13,7 @@ const USAGE = "usage: npm run simulate -- --scenario <file.json> [--json]";
 
 export function formatScenarioResult(result: ScenarioResult): string {
   const lines = [`scenario ${result.scenario}`];
-  const header = ["#", "release", "outcome", "expected", "sim s", "min s", "ratio", "failed req", "before 1st", "recovery s", "served by", "API calls", "transitions", "lambdas", "bakes b/r"];
+  const header = ["#", "release", "outcome", "expected", "sim s", "min s", "ratio", "failed req", "before 1st", "recovery s", "served by", "API calls", "transitions", "lambdas (cold)", "bakes b/r"];
   const rows = result.steps.map((step) => [
     String(step.step),
     step.release,
@@ -28,7 +28,7 @@ export function formatScenarioResult(result: ScenarioResult): string {
     Object.entries(step.servedBy).map(([r, n]) => `${r}:${n}`).join(" ") || "-",
     String(Object.values(step.apiCalls).reduce((a, b) => a + b, 0)),
     String(step.stateTransitions),
-    String(step.lambdaInvocations),
+    `${step.lambdaInvocations} (${step.lambdaColdStarts})`,
     `${step.bakes.base}/${step.bakes.release}`,
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));

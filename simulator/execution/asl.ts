@@ -52,6 +52,12 @@ export interface AslRunOptions {
    * time at all (flow tests).
    */
   sleep?: (seconds: number) => Promise<void>;
+  /**
+   * Seconds each state entered takes (a Standard workflow's state transition), on `sleep`'s clock. Paid before the
+   * next Task or Wait acts (and before the run reports its end): a Choice or Pass state changes nothing outside, so
+   * that is when its latency shows. Read at each payment.
+   */
+  transitionSeconds?: () => number;
   /** Replaces each Wait state's duration (benchmark baseline: fixed polling). */
   fixedWaitSeconds?: number;
   onEvent?: (event: AslEvent) => void;
@@ -84,11 +90,22 @@ export async function runAsl(definition: AslDefinition, input: Json, options: As
   const endRetries = (state: string) => {
     for (const key of attempts.keys()) if (key.startsWith(`${state}|`)) attempts.delete(key);
   };
+  // States entered so far, counted as the interpreter enters them (its event log reaches `onEvent` a few states late),
+  // and those whose transition latency has been paid.
+  let entered = 0;
+  let paid = 0;
+  const payTransitions = async () => {
+    const unpaid = entered - paid;
+    paid = entered;
+    const seconds = unpaid * (options.transitionSeconds?.() ?? 0);
+    if (seconds > 0) await options.sleep?.(seconds);
+  };
   const handlers: Record<string, (input: Json) => Promise<Json>> = {};
   for (const [name, state] of Object.entries(local.States)) {
     if (state.Type !== "Task") continue;
     if (state.Resource === WAIT_TASK_RESOURCE) {
       handlers[name] = async (stateInput) => {
+        await payTransitions();
         const wait = waits.get(name)!;
         const seconds = options.fixedWaitSeconds ?? wait.Seconds ?? readPath(stateInput, wait.SecondsPath);
         if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0)
@@ -100,6 +117,7 @@ export async function runAsl(definition: AslDefinition, input: Json, options: As
     }
     const run = options.taskHandler(name, definition.States[name]);
     handlers[name] = async (stateInput) => {
+      await payTransitions();
       try {
         const output = await run(stateInput);
         endRetries(name);
@@ -126,6 +144,7 @@ export async function runAsl(definition: AslDefinition, input: Json, options: As
     validationOptions: validate ? { checkArn: false, checkPaths: true } : { noValidate: true },
   });
   if (validate) VALIDATED.add(definition);
+  onStateEntered(machine, () => (entered += 1));
   const execution = machine.run(input, {
     overrides: {
       taskResourceLocalHandlers: handlers,
@@ -158,9 +177,11 @@ export async function runAsl(definition: AslDefinition, input: Json, options: As
   try {
     const output = await execution.result;
     await collecting;
+    await payTransitions();
     return { status: "SUCCEEDED", output, visited, inputs, stateTransitions: visited.length };
   } catch (error) {
     await collecting.catch(() => undefined);
+    await payTransitions();
     const cause = (error as { cause?: { name?: string; message?: string } }).cause;
     return {
       status: "FAILED",
@@ -172,6 +193,27 @@ export async function runAsl(definition: AslDefinition, input: Json, options: As
       stateTransitions: visited.length,
     };
   }
+}
+
+/**
+ * Calls `listener` as the interpreter enters each state, synchronously (its event log is read asynchronously, a few
+ * states behind). aws-local-stepfunctions (3.0.0) has no hook for it: the machine's `execute(input, options, cleanup)`
+ * gets the run's event logger in `options`, and every state entered goes through its `dispatchStateEnteredEvent`.
+ */
+function onStateEntered(machine: StateMachine, listener: () => void): void {
+  const internal = machine as unknown as { execute(input: Json, options: { eventLogger?: Json }, cleanup: Json): Promise<Json> };
+  if (typeof internal.execute !== "function") throw new Error("aws-local-stepfunctions: StateMachine.execute not found; the transition hook needs updating");
+  const execute = internal.execute.bind(machine);
+  internal.execute = (input, runOptions, cleanup) => {
+    const logger = runOptions.eventLogger;
+    const dispatch = logger?.dispatchStateEnteredEvent;
+    if (typeof dispatch !== "function") throw new Error("aws-local-stepfunctions: dispatchStateEnteredEvent not found; the transition hook needs updating");
+    logger.dispatchStateEnteredEvent = (...args: unknown[]) => {
+      listener();
+      return dispatch.apply(logger, args);
+    };
+    return execute(input, runOptions, cleanup);
+  };
 }
 
 /** The definition the interpreter runs: Wait states become tasks on the caller's clock, tasks never time out by default. */

@@ -5,10 +5,12 @@ import { type AslDefinition, withSettings } from "../../stacks/stateMachineDefin
 import { LostResponse } from "../region/errors.js";
 import type { SimulatedRegion } from "../region/region.js";
 import type { SimBakeRequest } from "../region/services/codebuild.js";
+import { LAMBDA_INIT_LIMIT_SECONDS } from "../region/timing.js";
 import { onRegionTime, Sandbox } from "../region/virtualTime.js";
 import { executionEndedPattern, releaseUploadPattern, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
 import { type Json, namedError, readPath, runAsl, type TaskHandler, taskTarget } from "./asl.js";
 import { HistoryRecorder } from "./history.js";
+import { LambdaEnvironments } from "./lambdaEnvironments.js";
 
 /**
  * Runs the real synthesized deploy state machine against a simulated region, as Step Functions and Lambda
@@ -59,6 +61,8 @@ export interface ExecutionResult {
   output?: Json;
   stateTransitions: number;
   lambdaInvocations: number;
+  /** Of those, the ones that found no warm execution environment of their function (timing `lambdaColdStartSeconds`). */
+  lambdaColdStarts: number;
   /** The errors stage-function invocations ended with, by name (a crash: `LAMBDA_ERROR.crashed`), retried or not. */
   lambdaErrors: Record<string, number>;
   startedAtMs: number;
@@ -123,13 +127,16 @@ export class DeployRunner {
   private readonly listeners = new Set<(event: ProgressEvent) => void>();
   private readonly invocation = new AsyncLocalStorage<Invocation>();
   private readonly handlers = new Map<StageFunctionId, Promise<StageHandler>>();
+  /** Lambda's execution environments per function: what makes an invocation cold or warm (timing `lambda*Seconds`). */
+  readonly lambdaEnvironments: LambdaEnvironments;
   private sequence = 0;
   /** What `stop` reports of the run in progress. */
-  private readonly runCounts = new Map<Execution, { startedAtMs: number; lambdaInvocations: () => number; lambdaErrors: Record<string, number> }>();
+  private readonly runCounts = new Map<Execution, { startedAtMs: number; lambdaInvocations: () => number; lambdaColdStarts: () => number; lambdaErrors: Record<string, number> }>();
 
   constructor(options: RunnerOptions) {
     this.region = options.region;
     this.settings = options.settings;
+    this.lambdaEnvironments = new LambdaEnvironments(() => this.region.timing.lambdaIdleSeconds);
     this.region.onApiCall((operation) => {
       const current = this.invocation.getStore();
       if (!current) return;
@@ -218,12 +225,14 @@ export class DeployRunner {
   private async runAsl(execution: Execution, input: Json, startTime: string, alive: () => boolean, startAt?: string): Promise<ExecutionResult> {
     const startedAtMs = this.region.now();
     let lambdaInvocations = 0;
+    let lambdaColdStarts = 0;
     const lambdaErrors: Record<string, number> = {};
-    this.runCounts.set(execution, { startedAtMs, lambdaInvocations: () => lambdaInvocations, lambdaErrors });
+    this.runCounts.set(execution, { startedAtMs, lambdaInvocations: () => lambdaInvocations, lambdaColdStarts: () => lambdaColdStarts, lambdaErrors });
     const run = await runAsl(this.definition, input, {
       startAt,
       context: { Execution: { Id: execution.arn, Name: execution.name, StartTime: startTime, Input: execution.input } },
       sleep: (seconds) => unlessStopped(alive, () => this.region.scheduler.sleep(seconds)),
+      transitionSeconds: () => this.region.timing.stateTransitionSeconds,
       fixedWaitSeconds: this.fixedPollSeconds,
       taskHandler: (stateName, state): TaskHandler => {
         const target = taskTarget(state);
@@ -235,7 +244,7 @@ export class DeployRunner {
             unlessStopped(alive, () => {
               lambdaInvocations += 1;
               return execution.history.lambda(stateName, state.Resource, payload, () =>
-                this.invokeLambda(execution, target.fn, payload).catch((error: Error) => {
+                this.invokeLambda(execution, target.fn, payload, () => (lambdaColdStarts += 1)).catch((error: Error) => {
                   lambdaErrors[error.name] = (lambdaErrors[error.name] ?? 0) + 1;
                   throw error;
                 }),
@@ -259,7 +268,7 @@ export class DeployRunner {
     });
     if (!alive()) return NEVER;
     const endedAtMs = this.region.now();
-    const common = { stateTransitions: run.stateTransitions, lambdaInvocations, lambdaErrors, startedAtMs, endedAtMs };
+    const common = { stateTransitions: run.stateTransitions, lambdaInvocations, lambdaColdStarts, lambdaErrors, startedAtMs, endedAtMs };
     let result: ExecutionResult;
     if (run.status === "SUCCEEDED") {
       const outcome: Outcome = execution.visited.includes(STATE.noOp) ? "no-op" : "succeeded";
@@ -299,30 +308,42 @@ export class DeployRunner {
   }
 
   /** A Task's Lambda invocation (twice in a row with `invokeTwice`: the state machine gets the second answer). */
-  private async invokeLambda(execution: Execution, fn: StageFunctionId, payload: Json): Promise<Json> {
-    if (this.invokeTwice) await this.invokeHandler(execution.arn, fn, payload);
-    return this.invokeHandler(execution.arn, fn, payload);
+  private async invokeLambda(execution: Execution, fn: StageFunctionId, payload: Json, onColdStart: () => void): Promise<Json> {
+    if (this.invokeTwice) await this.invokeHandler(execution.arn, fn, payload, onColdStart);
+    return this.invokeHandler(execution.arn, fn, payload, onColdStart);
   }
 
   /**
    * A Lambda invocation, as the Lambda service runs it: JSON in, JSON out, the deployed handler in its own
-   * sandbox on region time, named errors; past the function's timeout, `Sandbox.Timedout`.
+   * sandbox on region time, named errors; past the function's timeout, `Sandbox.Timedout`. It takes the invocation
+   * latency (timing `lambdaInvokeSeconds`), and in a new execution environment the Init phase
+   * (`lambdaColdStartSeconds`), before the handler runs and its timeout starts.
    */
-  private async invokeHandler(executionArn: string, fn: StageFunctionId, payload: Json): Promise<Json> {
+  private async invokeHandler(executionArn: string, fn: StageFunctionId, payload: Json, onColdStart?: () => void): Promise<Json> {
     const handler = await this.handlerOf(fn);
     const current: Invocation = { execution: executionArn, stageFunction: fn };
     const event = JSON.parse(JSON.stringify(payload));
     const requestId = `${this.region.ids.count("lambda-request").toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
+    const { lambdaInvokeSeconds, lambdaColdStartSeconds } = this.region.timing;
+    const { environment, cold } = this.lambdaEnvironments.acquire(fn, this.region.now());
+    if (cold) onColdStart?.();
+    let reset = false;
     try {
+      if (lambdaInvokeSeconds > 0) await this.region.scheduler.sleep(lambdaInvokeSeconds);
       const output = await invokeWithTimeout(this.region, {
         timeoutSeconds: STAGE_FUNCTIONS[fn].timeoutSeconds,
         requestId,
+        initSeconds: cold ? lambdaColdStartSeconds : 0,
         run: (context) => this.invocation.run(current, () => handler(event, { ...lambdaContext(fn, requestId), ...context })),
       });
       if (current.crashed) throw current.crashed;
       return output === undefined ? null : JSON.parse(JSON.stringify(output));
     } catch (thrown) {
+      // Lambda resets an environment whose invocation crashed or timed out: the next one starts cold.
+      reset = current.crashed !== undefined || (thrown as Error).name === LAMBDA_ERROR.timedOut;
       throw lambdaError(current.crashed ?? (thrown as Error));
+    } finally {
+      this.lambdaEnvironments.release(fn, environment, this.region.now(), reset);
     }
   }
 
@@ -433,6 +454,7 @@ export class DeployRunner {
       failedState,
       stateTransitions: execution.visited.length,
       lambdaInvocations: counts?.lambdaInvocations() ?? 0,
+      lambdaColdStarts: counts?.lambdaColdStarts() ?? 0,
       lambdaErrors: { ...counts?.lambdaErrors },
       startedAtMs: counts?.startedAtMs ?? endedAtMs,
       endedAtMs,
@@ -551,6 +573,12 @@ function lambdaError(error: Error): Error {
 export interface TimedInvocation<T> {
   timeoutSeconds: number;
   requestId: string;
+  /**
+   * The Init phase of a cold start (default 0). Up to Lambda's Init limit (`LAMBDA_INIT_LIMIT_SECONDS`) it runs before
+   * the invocation and its timeout; beyond it, Init is cut off at the limit and retried inside the invocation, on the
+   * function's timeout.
+   */
+  initSeconds?: number;
   /** Runs the handler with the context parts that depend on time (the deadline). */
   run(context: { getRemainingTimeInMillis(): number }): Promise<T>;
 }
@@ -563,6 +591,11 @@ export interface TimedInvocation<T> {
  * function's error payload in the cause).
  */
 export async function invokeWithTimeout<T>(region: SimulatedRegion, invocation: TimedInvocation<T>): Promise<T> {
+  const initSeconds = invocation.initSeconds ?? 0;
+  const initBeforeSeconds = Math.min(initSeconds, LAMBDA_INIT_LIMIT_SECONDS);
+  if (initBeforeSeconds > 0) await region.scheduler.sleep(initBeforeSeconds);
+  const initRetrySeconds = initSeconds > LAMBDA_INIT_LIMIT_SECONDS ? initSeconds : 0;
+  let ended = false;
   const sandbox = new Sandbox();
   const deadlineMs = region.now() + invocation.timeoutSeconds * 1000;
   let deadline: { cancel(): void } | undefined;
@@ -582,8 +615,16 @@ export async function invokeWithTimeout<T>(region: SimulatedRegion, invocation: 
   });
   const context = { getRemainingTimeInMillis: () => Math.max(0, deadlineMs - region.now()) };
   try {
-    return await Promise.race([onRegionTime({ ...region.time, sandbox }, () => invocation.run(context)), timedOut]);
+    const run = async () => {
+      if (initRetrySeconds > 0) {
+        await region.scheduler.sleep(initRetrySeconds);
+        if (ended) return NEVER;
+      }
+      return invocation.run(context);
+    };
+    return await Promise.race([onRegionTime({ ...region.time, sandbox }, run), timedOut]);
   } finally {
+    ended = true;
     deadline?.cancel();
     sandbox.freeze();
   }

@@ -10,6 +10,9 @@ export { physicalMinimum, loadBalancerHealthySeconds, type PhysicalWork, type Ph
 export { leftovers, countLeftovers, imagesInUse, deregisteredImagesInUse, liveReleases, environmentGroups, type Leftovers } from "../scenarios/inventory.js";
 export {
   DEFAULT_TIMING,
+  LAMBDA_INIT_LIMIT_SECONDS,
+  LATENCY_TIMING_FIELDS,
+  NO_ORCHESTRATION_LATENCY,
   HEALTH_CHECK_PHASES,
   TIMING_NUMBERS,
   type HealthCheckPhase,

@@ -32,6 +32,17 @@ export interface Timing {
   baseBakeSeconds: number;
   /** When a new target's first health check comes after its registration (`HealthCheckPhase`; default "aligned"). */
   healthCheckPhase: HealthCheckPhase;
+  /**
+   * Lambda's Init phase in a new execution environment (a cold start), before the handler runs; not counted against
+   * the function's timeout while it stays within Lambda's 10 s Init limit (`LAMBDA_INIT_LIMIT_SECONDS`).
+   */
+  lambdaColdStartSeconds: number;
+  /** Every Lambda invocation, warm or cold: from Step Functions scheduling it to the handler starting. */
+  lambdaInvokeSeconds: number;
+  /** An execution environment idle this long is gone: the function's next invocation is a cold start. */
+  lambdaIdleSeconds: number;
+  /** Every state an execution enters (a Standard workflow's state transition). */
+  stateTransitionSeconds: number;
 }
 
 /** The fields of `Timing` that are seconds or counts (every one but `healthCheckPhase`). */
@@ -48,6 +59,29 @@ export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
   bakeSeconds: 600,
   baseBakeSeconds: 900,
   healthCheckPhase: "aligned",
+  // Our implementation's own costs (docs/simulator-region.md, "Lambda and Step Functions latency"): harsh figures,
+  // since AWS publishes few. No physics bound counts them.
+  lambdaColdStartSeconds: 1,
+  lambdaInvokeSeconds: 0.1,
+  lambdaIdleSeconds: 300,
+  stateTransitionSeconds: 0.1,
+});
+
+/**
+ * Lambda's Init phase limit for on-demand functions: "The Init phase is limited to 10 seconds. If all three tasks do
+ * not complete within 10 seconds, Lambda retries the Init phase at the time of the first function invocation with the
+ * configured function timeout." (Lambda Developer Guide, "Understanding the Lambda execution environment lifecycle").
+ */
+export const LAMBDA_INIT_LIMIT_SECONDS = 10;
+
+/** The Lambda and Step Functions latency fields: any number of seconds >= 0 (the other timing fields are whole seconds in a scenario). */
+export const LATENCY_TIMING_FIELDS = ["lambdaColdStartSeconds", "lambdaInvokeSeconds", "lambdaIdleSeconds", "stateTransitionSeconds"] as const satisfies readonly TimingNumbers[];
+
+/** Every Lambda and Step Functions latency off: instant invocations and transitions (the local rehearsal runs on the wall clock). */
+export const NO_ORCHESTRATION_LATENCY: Readonly<Partial<Timing>> = Object.freeze({
+  lambdaColdStartSeconds: 0,
+  lambdaInvokeSeconds: 0,
+  stateTransitionSeconds: 0,
 });
 
 /** The names of the numeric `Timing` fields. */

@@ -71,6 +71,8 @@ export interface StepResult {
   apiCalls: Record<string, number>;
   stateTransitions: number;
   lambdaInvocations: number;
+  /** Of those, the ones that started a new execution environment (timing `lambdaColdStartSeconds`). */
+  lambdaColdStarts: number;
   /** The errors those invocations ended with, by name (runner.ts). */
   lambdaErrors: Record<string, number>;
   bakes: { base: number; release: number };
@@ -427,6 +429,7 @@ class ScenarioRun {
         apiCalls: countDifference(after.apiCalls, before.apiCalls),
         stateTransitions: row.executions.reduce((n, e) => n + (e.result?.stateTransitions ?? 0), 0),
         lambdaInvocations: row.executions.reduce((n, e) => n + (e.result?.lambdaInvocations ?? 0), 0),
+        lambdaColdStarts: row.executions.reduce((n, e) => n + (e.result?.lambdaColdStarts ?? 0), 0),
         lambdaErrors: sumCounts(row.executions.map((e) => e.result?.lambdaErrors ?? {})),
         bakes,
         ...(liveGroup ? { liveGroup } : {}),

@@ -6,7 +6,7 @@ import { SIMULATED_DOMAIN } from "../region/environment.js";
 import { LIFECYCLE_HOOK_DEFAULTS, SCALING_PROCESSES } from "../region/services/autoscaling.js";
 import { parseRecurrence } from "../../functions/lib/recurrence.js";
 import { SimulatedRegion } from "../region/region.js";
-import { CONSISTENCY_KINDS, HEALTH_CHECK_PHASES, IMMEDIATE_CONSISTENCY, TIMING_NUMBERS, type TimingNumbers } from "../region/timing.js";
+import { CONSISTENCY_KINDS, HEALTH_CHECK_PHASES, IMMEDIATE_CONSISTENCY, LATENCY_TIMING_FIELDS, TIMING_NUMBERS, type TimingNumbers } from "../region/timing.js";
 import { RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE } from "../../functions/lib/contract.js";
 
 /**
@@ -55,6 +55,8 @@ const operation = z.string().superRefine((value, ctx) => {
 });
 const positiveInt = z.number().int().positive();
 const seconds = z.number().int().min(0);
+/** Seconds that may be fractional (timing's Lambda and Step Functions latency). */
+const anySeconds = z.number().min(0);
 const positiveSeconds = z.number({ message: "a number of seconds > 0" }).positive({ message: "a number of seconds > 0" });
 
 /** The nth call of an operation: "Service:Operation" (the first), or { operation, nth }. */
@@ -197,7 +199,9 @@ export const ScenarioSchema = z
     environment: z.record(z.unknown()).default({}),
     timing: z
       .object({
-        ...(Object.fromEntries(TIMING_NUMBERS.map((key) => [key, seconds.optional()])) as Record<TimingNumbers, z.ZodOptional<typeof seconds>>),
+        ...(Object.fromEntries(
+          TIMING_NUMBERS.map((key) => [key, ((LATENCY_TIMING_FIELDS as readonly string[]).includes(key) ? anySeconds : seconds).optional()]),
+        ) as Record<TimingNumbers, z.ZodOptional<typeof seconds>>),
         /** When a new target's first health check comes (region timing.ts `HealthCheckPhase`). */
         healthCheckPhase: z.enum(HEALTH_CHECK_PHASES).optional(),
       })

@@ -170,7 +170,8 @@ describe("status, history, images", () => {
     const v2 = upload(w, "v2");
     await w.runUntil(() => v2.visited.includes(STATE.bake));
     const baking = await w.cli(["status", "--stage", "dev01", "--json"]);
-    await w.runUntil(() => v2.visited.includes(STATE.lock));
+    // Until Launch is entered: the Lock state writes the lock after its transition, invocation and cold start.
+    await w.runUntil(() => v2.visited.includes(STATE.launch));
 
     // Act
     const json = await w.cli(["status", "--stage", "dev01", "--json"]);
