@@ -173,10 +173,8 @@ describe("scenario specifics", () => {
     // Both bakes ran at once, outside the lock, and each deploy baked once.
     expect(first.bakes).toEqual({ base: 0, release: 2 });
     const [firstDone, queuedDone] = [first.finishSeconds!, queued.finishSeconds!].sort((a, b) => a - b);
-    // The queued one's bake ended before the first unlocked: what is left after the unlock is its swap (its finish
-    // bound without the bake), plus the lock poll (at most 30 s) and 10 s.
-    // The first's unlock hands the lock over at once (a task token): what is left is the queued one's swap (its
-    // finish bound without the bake) and 10 s, no poll.
+    // The queued one's bake ended before the first unlocked, and the unlock hands the lock over at once (a task
+    // token): what is left after it is the queued one's swap (its finish bound without the bake) and 10 s, no poll.
     const swap = queued.physicalMinimumSeconds - 600;
     expect(queuedDone - firstDone).toBeLessThanOrEqual(swap + 10);
   });
