@@ -1,25 +1,34 @@
-import type { DeployPlan, DeployState, LockResult } from "./lib/contract.js";
+import type { DeployPlan, DeployState, HandoverOutput, HandoverRequest, HandoverResult, LockResult } from "./lib/contract.js";
 import { nowSeconds } from "./lib/clock.js";
 import { stageHandler } from "./lib/handler.js";
 import {
   claimDelivery,
   deliveryIdentity,
   executionName,
+  handOver,
   isExecutionRunning,
   lockIdFor,
   readLock,
+  registerWaiter,
   takeOverLock,
   tryAcquireLock,
 } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 
-/** Upper bound of one wait between lock attempts: short enough to start soon after the other deploy ends. */
-export const LOCK_POLL_SECONDS = 30;
+/**
+ * Upper bound of one `Wait for lock` (its TimeoutSecondsPath reads `nextPollSeconds`): the holder's unlock ends
+ * the wait at once (a task-token hand-over), so this only bounds how late a waiter notices a holder that ended
+ * without unlocking (aborted, timed out, stopped after cutover for a redrive): then it takes the lock over. Each
+ * wait costs 4 state transitions and 3 Lambda invocations (Wait for lock, Refresh plan, Lock environment):
+ * 12 waits at most in the default hour of `lockWaitSeconds`, where a 30 s poll made 120.
+ */
+export const LOCK_HANDOVER_TIMEOUT_SECONDS = 300;
 /** Acquire races (the holder changes between our reads) are retried this often before reporting `waiting`. */
 const ACQUIRE_ATTEMPTS = 3;
 
 /**
- * Two states run this function (stacks/pipeline/tables.ts), told apart by whether the image is known yet.
+ * Two states run this function (stacks/pipeline/tables.ts), told apart by whether the image is known yet; a third,
+ * Wait for lock, runs `awaitLockHandover` (its payload carries a task token: `lockOrAwait`).
  *
  * **Claim release** (deploy step 2, before the bake, `$.image` absent): is this deploy a duplicate? `duplicate` =
  * the release is already live, the S3 object that started this execution was delivered before (recorded by its
@@ -28,7 +37,8 @@ const ACQUIRE_ATTEMPTS = 3;
  *
  * **Lock environment** (deploy step 4, after the bake, `$.image` present): one deploy per environment at a time.
  * `ready` = this execution holds the lock (also on a re-run); `duplicate` = the release went live, or is being
- * deployed, meanwhile; `waiting` = another release is being deployed (poll again after `nextPollSeconds`);
+ * deployed, meanwhile; `waiting` = another release is being deployed by `holder` (wait for its unlock's hand-over,
+ * at most `nextPollSeconds`);
  * `failed` = still waiting at the deadline, which is fixed at the first attempt (the end of the bake) plus
  * `timeouts.lockWaitSeconds` and carried in `$.lock.deadline`. A lock held by an execution that is no longer
  * running is taken over.
@@ -97,12 +107,38 @@ async function acquire(state: DeployState, plan: DeployPlan): Promise<LockResult
     }
     return {
       status: "waiting",
-      nextPollSeconds: Math.max(1, Math.min(LOCK_POLL_SECONDS, secondsLeft)),
+      nextPollSeconds: Math.max(1, Math.min(LOCK_HANDOVER_TIMEOUT_SECONDS, secondsLeft)),
       message: `waiting for deploy of ${current.release} (${holder}) to finish`,
       deadline,
+      holder: current.holder,
     };
   }
+  // No holder to wait for: `Wait for lock` finds none and goes on at once.
   return { status: "waiting", nextPollSeconds: 1, message: "the lock changed hands while we tried to take it; trying again", deadline };
+}
+
+/**
+ * **Wait for lock** (a `.waitForTaskToken` Task, after Lock reported `waiting`): records this execution's task token
+ * on the lock, only while the holder Lock saw still holds it; that holder's unlock completes the task
+ * (functions/unlockEnvironment.ts) and the deploy plans again and takes the lock. If the holder unlocked (or the lock
+ * changed hands) since Lock looked, nobody would: the function completes its own task at once. Step Functions
+ * ignores what it returns; the task's TimeoutSecondsPath (`$.lock.nextPollSeconds`) ends a wait no unlock ends.
+ */
+export async function awaitLockHandover(request: HandoverRequest): Promise<HandoverResult> {
+  const { settings, taskToken } = request;
+  if (!taskToken) throw new Error("Wait for lock needs taskToken ($$.Task.Token) in its payload");
+  const me = request.execution.id;
+  const lockId = lockIdFor(settings);
+  const holder = request.lock?.holder;
+  if (holder && (await registerWaiter(settings.lockTableName, lockId, holder, me, taskToken))) {
+    return { registered: true, message: `waiting for execution ${executionName(holder)} to hand the lock over at its unlock` };
+  }
+  const output: HandoverOutput = { unlockedBy: holder ?? "(none)", lockId };
+  const completed = await handOver(taskToken, output);
+  const message = holder
+    ? `execution ${executionName(holder)} no longer holds the lock: trying again at once`
+    : "no holder to wait for: trying again at once";
+  return { registered: false, message: completed ? message : `${message} (the task was over already)` };
 }
 
 /** Another running execution deploys the same release: this one is a duplicate (Claim and Lock alike). */
@@ -123,4 +159,9 @@ function isoTime(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString();
 }
 
-export const handler = stageHandler(lockEnvironment);
+/** One function, three states: Claim release and Lock environment (a deploy state), Wait for lock (a task token). */
+export function lockOrAwait(event: DeployState | HandoverRequest): Promise<LockResult | HandoverResult> {
+  return "taskToken" in event ? awaitLockHandover(event) : lockEnvironment(event);
+}
+
+export const handler = stageHandler(lockOrAwait);

@@ -318,6 +318,35 @@ export interface LockResult extends Omit<CheckResult, "status"> {
    * Claim when the input names an image) plus `timeouts.lockWaitSeconds`, and carried from attempt to attempt.
    */
   deadline?: number;
+  /**
+   * On `waiting`: the execution (ARN) holding the lock. `Wait for lock` registers the waiter's task token on the
+   * lock only while this execution still holds it (functions/lib/lock.ts, `registerWaiter`).
+   */
+  holder?: string;
+}
+
+/**
+ * The payload of `Wait for lock` (a `.waitForTaskToken` Task on the lock function): the waiter's task token, to be
+ * completed by the holder's unlock (or by the function itself when the lock is free already).
+ */
+export interface HandoverRequest {
+  settings: EnvironmentSettings;
+  execution: DeployState["execution"];
+  lock: LockResult;
+  taskToken: string;
+}
+
+/** What `Wait for lock`'s Lambda returns (Step Functions ignores it: the task's result is the SendTaskSuccess output). */
+export interface HandoverResult {
+  /** True when the token was recorded on the lock; false when the function completed the task itself. */
+  registered: boolean;
+  message: string;
+}
+
+/** What an unlock hands a waiting deploy (SendTaskSuccess output; `Wait for lock` discards it). */
+export interface HandoverOutput {
+  unlockedBy: string;
+  lockId: string;
 }
 
 /**
@@ -463,6 +492,8 @@ export interface RollbackResult {
 export interface UnlockResult {
   released: boolean;
   message: string;
+  /** The waiting deploys (execution ARNs) whose `Wait for lock` task this unlock completed. */
+  handedOverTo?: string[];
 }
 
 /** How an execution ended, as the scenarios and the runner name it. */

@@ -160,6 +160,13 @@ export const CONDITION_FAILED_CODES = ["ConditionalCheckFailedException"] as con
 export const PRIORITY_IN_USE_CODES = ["PriorityInUseException", "PriorityInUse"] as const;
 /** Step Functions: the execution does not exist (any more). */
 export const EXECUTION_GONE_CODES = ["ExecutionDoesNotExist"] as const;
+/**
+ * Step Functions SendTaskSuccess: the task a token stood for is over or unknown (botocore stepfunctions 2016-11-23:
+ * TaskTimedOut "expired or already closed", TaskDoesNotExist, InvalidToken). The newer models also list
+ * KmsAccessDeniedException, KmsInvalidStateException and KmsThrottlingException (state machines encrypted with a
+ * customer managed key; this one is not): not a task that is over, so they are thrown.
+ */
+export const TASK_GONE_CODES = ["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"] as const;
 
 // ---- Reading SDK v3 errors ---------------------------------------------------------------------------------
 

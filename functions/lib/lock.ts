@@ -6,11 +6,11 @@ import {
   type UpdateItemCommandInput,
   type AttributeValue,
 } from "@aws-sdk/client-dynamodb";
-import { DescribeExecutionCommand } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
 import { dynamodb, sfn } from "./clients.js";
 import { nowSeconds } from "./clock.js";
 import type { ArtifactRef, EnvironmentSettings } from "./contract.js";
-import { CONDITION_FAILED_CODES, EXECUTION_GONE_CODES, hasErrorCode, LockLostError } from "./errors.js";
+import { CONDITION_FAILED_CODES, EXECUTION_GONE_CODES, hasErrorCode, LockLostError, TASK_GONE_CODES } from "./errors.js";
 
 /**
  * The per-environment deploy lock: one item per `${app}#${environment}` in the lock table (partition key
@@ -19,6 +19,11 @@ import { CONDITION_FAILED_CODES, EXECUTION_GONE_CODES, hasErrorCode, LockLostErr
  * already did, and a stale one knows another deploy did. The same table remembers the S3 objects deploys were
  * started for (`claimDelivery`), each item with a TTL. Plain DynamoDB client with hand-marshalled strings: the
  * items are a few attributes, and the simulator answers the plain client's commands.
+ *
+ * Hand-over (README "The deploy lock"): a deploy that waits for the lock records its Step Functions task token on
+ * the lock item (`registerWaiter`, an attribute `waiter:<execution ARN>` per waiting execution, written only while
+ * the holder it waits for still holds the lock), and the unlock that releases the lock reads the tokens in the
+ * same write (`releaseLockForWaiters`) and completes each task (`handOver`), so the waiters try again at once.
  */
 
 export interface LockItem {
@@ -89,6 +94,24 @@ export interface LockRecord {
   holder?: string;
   release?: string;
   releasedBy?: string;
+  /** The deploys that registered to be woken when the lock is released (see `registerWaiter`). */
+  waiters: Waiter[];
+}
+
+/** A deploy waiting for the lock: its execution and the task token of its `Wait for lock` task. */
+export interface Waiter {
+  execution: string;
+  taskToken: string;
+}
+
+/** Prefix of the lock item's attributes that hold a waiting execution's task token (`waiter:<execution ARN>`). */
+export const WAITER_ATTRIBUTE_PREFIX = "waiter:";
+
+function waitersOf(item: Record<string, AttributeValue> | undefined): Waiter[] {
+  return Object.entries(item ?? {})
+    .filter(([name, value]) => name.startsWith(WAITER_ATTRIBUTE_PREFIX) && value.S !== undefined)
+    .map(([name, value]) => ({ execution: name.slice(WAITER_ATTRIBUTE_PREFIX.length), taskToken: value.S! }))
+    .sort((a, b) => a.execution.localeCompare(b.execution));
 }
 
 function fromItem(item: Record<string, AttributeValue> | undefined): LockItem | undefined {
@@ -162,7 +185,7 @@ export async function readLock(tableName: string, lockId: string): Promise<LockI
 export async function readLockRecord(tableName: string, lockId: string): Promise<LockRecord | undefined> {
   const item = await getItem(tableName, lockId);
   if (!item) return undefined;
-  return { holder: item.holder?.S, release: item.release?.S, releasedBy: item.releasedBy?.S };
+  return { holder: item.holder?.S, release: item.release?.S, releasedBy: item.releasedBy?.S, waiters: waitersOf(item) };
 }
 
 /**
@@ -170,8 +193,19 @@ export async function readLockRecord(tableName: string, lockId: string): Promise
  * someone else's. The item stays (without `holder`), so a retry of the same unlock can tell it is done.
  */
 export async function releaseLock(tableName: string, lockId: string, holder: string): Promise<boolean> {
-  return conditionalWrite(() =>
-    dynamodb.send(
+  return (await releaseLockForWaiters(tableName, lockId, holder)).released;
+}
+
+/**
+ * `releaseLock`, also returning the waiters recorded on the item when the release applied: read in the same write,
+ * so a waiter registers either before it (and is in the list) or after it (and its conditional write fails: it
+ * goes on by itself). The waiter attributes stay on the released item, so a retried unlock finds them again; the
+ * next acquisition (a PutItem) replaces the whole item.
+ */
+export async function releaseLockForWaiters(tableName: string, lockId: string, holder: string): Promise<{ released: boolean; waiters: Waiter[] }> {
+  let attributes: Record<string, AttributeValue> | undefined;
+  const released = await conditionalWrite(async () => {
+    const result = await dynamodb.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: { lockId: { S: lockId } },
@@ -179,9 +213,47 @@ export async function releaseLock(tableName: string, lockId: string, holder: str
         ConditionExpression: "holder = :me",
         ExpressionAttributeNames: { "#release": "release" },
         ExpressionAttributeValues: { ":me": { S: holder }, ":now": { N: String(nowSeconds()) } },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    attributes = result?.Attributes;
+  });
+  return { released, waiters: released ? waitersOf(attributes) : [] };
+}
+
+/**
+ * Records `waiter`'s task token on the lock item, only while `holder` still holds the lock: false when it no
+ * longer does (released, or taken over, since the waiter looked), and then nobody will complete the task: the
+ * waiter must go on by itself. Registering again replaces the execution's earlier token (one attribute per waiter).
+ */
+export async function registerWaiter(tableName: string, lockId: string, holder: string, waiter: string, taskToken: string): Promise<boolean> {
+  return conditionalWrite(() =>
+    dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { lockId: { S: lockId } },
+        UpdateExpression: "SET #waiter = :token",
+        ConditionExpression: "holder = :holder",
+        ExpressionAttributeNames: { "#waiter": `${WAITER_ATTRIBUTE_PREFIX}${waiter}` },
+        ExpressionAttributeValues: { ":token": { S: taskToken }, ":holder": { S: holder } },
       }),
     ),
   );
+}
+
+/**
+ * Completes a waiting deploy's `Wait for lock` task (SendTaskSuccess with `output`): true when it did, false when
+ * the task is over already (it timed out, was completed before, e.g. by an earlier try of the same unlock, or its
+ * execution ended: TaskTimedOut, TaskDoesNotExist, InvalidToken). Other errors are thrown (throttling: retried).
+ */
+export async function handOver(taskToken: string, output: object): Promise<boolean> {
+  try {
+    await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+    return true;
+  } catch (error) {
+    if (hasErrorCode(error, ...TASK_GONE_CODES)) return false;
+    throw error;
+  }
 }
 
 /** Whether an execution is still running; one that no longer exists is not. */

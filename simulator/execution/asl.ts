@@ -16,14 +16,21 @@ export type Json = any;
 /** What a Task state's `Resource` names. */
 export type TaskTarget =
   | { kind: "lambda"; fn: StageFunctionId }
+  /** `lambda:invoke.waitForTaskToken`: invokes the function with the payload, then waits for its task token's answer. */
+  | { kind: "lambda-callback"; fn: StageFunctionId }
   | { kind: "codebuild-sync" }
   | { kind: "other"; resource: string };
 
 export const CODEBUILD_SYNC_RESOURCE = "arn:aws:states:::codebuild:startBuild.sync";
+export const LAMBDA_CALLBACK_RESOURCE = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 
 export function taskTarget(state: Json): TaskTarget {
   const resource = String(state?.Resource ?? "");
   if (resource === CODEBUILD_SYNC_RESOURCE) return { kind: "codebuild-sync" };
+  if (resource === LAMBDA_CALLBACK_RESOURCE) {
+    const fn = stageFunctionOfResource(String(state?.Parameters?.FunctionName ?? ""));
+    if (fn) return { kind: "lambda-callback", fn };
+  }
   if (resource.startsWith("arn:aws:lambda:")) {
     const fn = stageFunctionOfResource(resource);
     if (fn) return { kind: "lambda", fn };
@@ -61,7 +68,15 @@ export interface AslRunOptions {
   /** Replaces each Wait state's duration (benchmark baseline: fixed polling). */
   fixedWaitSeconds?: number;
   onEvent?: (event: AslEvent) => void;
+  /**
+   * StopExecution: the run ends where it is. The task in progress gives up at once (the interpreter would otherwise
+   * keep its real-time task timer until the task settled, and a stopped task never does) and no state runs after it.
+   */
+  abortSignal?: AbortSignal;
 }
+
+/** What a task in progress fails with when the run is stopped (`abortSignal`); no Retry or Catch of ours names it. */
+export const STOPPED_ERROR = "Simulator.ExecutionStopped";
 
 export interface AslRun {
   status: "SUCCEEDED" | "FAILED";
@@ -75,6 +90,57 @@ export interface AslRun {
   /** The state the execution failed in: where a redrive resumes. */
   failedState?: string;
   stateTransitions: number;
+}
+
+/**
+ * A callback Task's request as the interpreter hands it to the task handler (its Parameters resolved): what to invoke,
+ * and its timeouts, resolved from the state input as TimeoutSecondsPath / HeartbeatSecondsPath are. `$$.Task.Token`
+ * in the Parameters reads TASK_TOKEN_PLACEHOLDER: the caller mints a token per task run (`withTaskToken`).
+ */
+export interface CallbackRequest {
+  functionName: string;
+  payload: Json;
+  timeoutSeconds?: number;
+  heartbeatSeconds?: number;
+}
+
+export const TASK_TOKEN_PLACEHOLDER = "(simulator: $$.Task.Token)";
+const CALLBACK_TIMEOUT_KEY = "simulator:timeoutSeconds";
+const CALLBACK_HEARTBEAT_KEY = "simulator:heartbeatSeconds";
+
+export function callbackRequest(stateName: string, parameters: Json): CallbackRequest {
+  const seconds = (key: string, field: string): number | undefined => {
+    if (!(key in parameters)) return undefined;
+    const value = parameters[key];
+    // Step Functions: the path must select a positive integer, else the execution fails with States.Runtime.
+    if (!Number.isInteger(value) || value < 1)
+      throw namedError("States.Runtime", `Task state "${stateName}": ${field} is ${JSON.stringify(value)}, not a positive integer of seconds`);
+    return value;
+  };
+  return {
+    functionName: String(parameters.FunctionName ?? ""),
+    payload: parameters.Payload,
+    timeoutSeconds: seconds(CALLBACK_TIMEOUT_KEY, "TimeoutSeconds(Path)"),
+    heartbeatSeconds: seconds(CALLBACK_HEARTBEAT_KEY, "HeartbeatSeconds(Path)"),
+  };
+}
+
+/** `value` with every TASK_TOKEN_PLACEHOLDER replaced by `token`, at any depth. */
+export function withTaskToken(value: Json, token: string): Json {
+  if (value === TASK_TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((item) => withTaskToken(item, token));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withTaskToken(item, token)]));
+  return value;
+}
+
+/** `{"x.$": "$$.Task.Token"}` -> `{"x": TASK_TOKEN_PLACEHOLDER}`, at any depth of a Parameters object. */
+function withTokenPlaceholder(parameters: Json): Json {
+  if (typeof parameters !== "object" || parameters === null || Array.isArray(parameters)) return parameters;
+  return Object.fromEntries(
+    Object.entries(parameters).map(([key, value]) =>
+      key.endsWith(".$") && value === "$$.Task.Token" ? [key.slice(0, -2), TASK_TOKEN_PLACEHOLDER] : [key, withTokenPlaceholder(value as Json)],
+    ),
+  );
 }
 
 /** Step Functions Task states have no timeout unless the definition sets one; the interpreter's default (60 s) is not AWS's. */
@@ -135,6 +201,16 @@ export async function runAsl(definition: AslDefinition, input: Json, options: As
     };
   }
 
+  // A stopped run: every task in progress (and any that would start) fails at once with STOPPED_ERROR.
+  const stopped = new Promise<never>((_, reject) => {
+    const stop = () => reject(namedError(STOPPED_ERROR, "the execution was stopped"));
+    if (options.abortSignal?.aborted) stop();
+    else options.abortSignal?.addEventListener("abort", stop, { once: true });
+  });
+  stopped.catch(() => undefined);
+  if (options.abortSignal)
+    for (const [name, run] of Object.entries(handlers)) handlers[name] = (stateInput) => Promise.race([run(stateInput), stopped]);
+
   // A redrive starts mid-definition, where the states before it are (correctly) unreachable. A definition is
   // validated (asl-validator, which compiles its JSON schemas with ajv each time: a fifth of a scenario's CPU)
   // on its first run only; the local copy differs between runs only by the start time written in for
@@ -153,6 +229,7 @@ export async function runAsl(definition: AslDefinition, input: Json, options: As
     context: options.context,
   });
 
+  options.abortSignal?.addEventListener("abort", () => execution.abort(), { once: true });
   const visited: string[] = [];
   const inputs: Record<string, Json> = {};
   let failedState: string | undefined;
@@ -237,6 +314,18 @@ function localDefinition(definition: AslDefinition, startAt?: string, startTime?
         TimeoutSeconds: NO_TASK_TIMEOUT_SECONDS,
         ...(state.Next ? { Next: state.Next } : { End: true }),
       };
+    } else if (state.Type === "Task" && taskTarget(state).kind === "lambda-callback") {
+      // The interpreter would time the task on the wall clock: its timeouts travel in the Parameters instead, resolved
+      // from the state input, and the caller times the task on its own clock (the token's answer may never come).
+      const timing: Record<string, unknown> = {};
+      for (const [field, key] of [["TimeoutSeconds", CALLBACK_TIMEOUT_KEY], ["HeartbeatSeconds", CALLBACK_HEARTBEAT_KEY]] as const) {
+        if (state[field] !== undefined) timing[key] = state[field];
+        if (state[`${field}Path`] !== undefined) timing[`${key}.$`] = state[`${field}Path`];
+        delete state[field];
+        delete state[`${field}Path`];
+      }
+      state.Parameters = { ...withTokenPlaceholder(state.Parameters ?? {}), ...timing };
+      state.TimeoutSeconds = NO_TASK_TIMEOUT_SECONDS;
     } else if (state.Type === "Task" && state.TimeoutSeconds === undefined) {
       state.TimeoutSeconds = NO_TASK_TIMEOUT_SECONDS;
     }

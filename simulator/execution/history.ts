@@ -120,7 +120,10 @@ export class HistoryRecorder {
       this.taskEvent(state, { type: "TaskSucceeded", taskSucceededEventDetails: { ...ids, output: JSON.stringify(output ?? null), outputDetails: notTruncated } });
       return output;
     } catch (error) {
-      this.taskEvent(state, { type: "TaskFailed", taskFailedEventDetails: { ...ids, ...errorDetails(error) } });
+      // A task past its TimeoutSeconds or HeartbeatSeconds is recorded as timed out, not failed.
+      const timedOut = ["States.Timeout", "States.HeartbeatTimeout"].includes((error as Error)?.name);
+      if (timedOut) this.taskEvent(state, { type: "TaskTimedOut", taskTimedOutEventDetails: { ...ids, ...errorDetails(error) } });
+      else this.taskEvent(state, { type: "TaskFailed", taskFailedEventDetails: { ...ids, ...errorDetails(error) } });
       throw error;
     }
   }

@@ -8,7 +8,7 @@ import type { SimBakeRequest } from "../region/services/codebuild.js";
 import { LAMBDA_INIT_LIMIT_SECONDS } from "../region/timing.js";
 import { onRegionTime, Sandbox } from "../region/virtualTime.js";
 import { executionEndedPattern, releaseUploadPattern, STAGE_FUNCTION_IDS, STAGE_FUNCTIONS, type StageFunctionId } from "../../stacks/pipeline/tables.js";
-import { type Json, namedError, readPath, runAsl, type TaskHandler, taskTarget } from "./asl.js";
+import { callbackRequest, type Json, namedError, readPath, runAsl, type TaskHandler, taskTarget, withTaskToken } from "./asl.js";
 import { HistoryRecorder } from "./history.js";
 import { LambdaEnvironments } from "./lambdaEnvironments.js";
 
@@ -219,10 +219,10 @@ export class DeployRunner {
 
   private run(execution: Execution, input: Json, startTime: string, startAt?: string): Promise<ExecutionResult> {
     const run = this.stoppable(execution);
-    return run.until(this.runAsl(execution, input, startTime, run.alive, startAt));
+    return run.until(this.runAsl(execution, input, startTime, run.alive, run.signal, startAt));
   }
 
-  private async runAsl(execution: Execution, input: Json, startTime: string, alive: () => boolean, startAt?: string): Promise<ExecutionResult> {
+  private async runAsl(execution: Execution, input: Json, startTime: string, alive: () => boolean, abortSignal: AbortSignal, startAt?: string): Promise<ExecutionResult> {
     const startedAtMs = this.region.now();
     let lambdaInvocations = 0;
     let lambdaColdStarts = 0;
@@ -230,6 +230,7 @@ export class DeployRunner {
     this.runCounts.set(execution, { startedAtMs, lambdaInvocations: () => lambdaInvocations, lambdaColdStarts: () => lambdaColdStarts, lambdaErrors });
     const run = await runAsl(this.definition, input, {
       startAt,
+      abortSignal,
       context: { Execution: { Id: execution.arn, Name: execution.name, StartTime: startTime, Input: execution.input } },
       sleep: (seconds) => unlessStopped(alive, () => this.region.scheduler.sleep(seconds)),
       transitionSeconds: () => this.region.timing.stateTransitionSeconds,
@@ -248,6 +249,24 @@ export class DeployRunner {
                   lambdaErrors[error.name] = (lambdaErrors[error.name] ?? 0) + 1;
                   throw error;
                 }),
+              );
+            });
+        if (target.kind === "lambda-callback")
+          return (parameters) =>
+            unlessStopped(alive, () => {
+              lambdaInvocations += 1;
+              const request = callbackRequest(stateName, parameters);
+              return execution.history.serviceTask(stateName, state.Resource, parameters, () =>
+                this.callbackTask(
+                  execution,
+                  stateName,
+                  target.fn,
+                  request,
+                  (error) => {
+                    lambdaErrors[error.name] = (lambdaErrors[error.name] ?? 0) + 1;
+                  },
+                  () => (lambdaColdStarts += 1),
+                ),
               );
             });
         return async () => {
@@ -305,6 +324,32 @@ export class DeployRunner {
       timeMs: result.endedAtMs,
     });
     return result;
+  }
+
+  /**
+   * `lambda:invoke.waitForTaskToken`: a token is minted for this run of the task and put where the Parameters read
+   * `$$.Task.Token`; the function is invoked with that payload (its answer is ignored; if it fails, so does the task)
+   * and the task then waits for the token's answer: SendTaskSuccess's output is its result, SendTaskFailure's error
+   * its error, and its TimeoutSeconds / HeartbeatSeconds run on region time (States.Timeout, States.HeartbeatTimeout).
+   * The token is over when the task ends, however it ends.
+   */
+  private async callbackTask(
+    execution: Execution,
+    stateName: string,
+    fn: StageFunctionId,
+    request: ReturnType<typeof callbackRequest>,
+    onInvocationError: (error: Error) => void,
+    onColdStart: () => void,
+  ): Promise<Json> {
+    const task = this.region.stepFunctions.openCallbackTask(execution.arn, stateName, request);
+    const payload = withTaskToken(request.payload, task.token);
+    void this.invokeLambda(execution, fn, payload, onColdStart).catch((error: Error) => {
+      onInvocationError(error);
+      task.close({ error: error.name, cause: error.message });
+    });
+    const outcome = await task.outcome;
+    if ("error" in outcome) throw namedError(outcome.error, outcome.cause);
+    return outcome.output;
   }
 
   /** A Task's Lambda invocation (twice in a row with `invokeTwice`: the state machine gets the second answer). */
@@ -460,6 +505,7 @@ export class DeployRunner {
       endedAtMs,
     };
     execution.history.executionAborted(error, cause);
+    this.region.stepFunctions.closeTasksOf(execution.arn);
     execution.result = result;
     this.region.stepFunctions.updateExecution(execution.arn, { status: "ABORTED", stopMs: endedAtMs, error, cause });
     execution.notified = undefined;
@@ -470,15 +516,17 @@ export class DeployRunner {
   }
 
   /** A run that `stop` can end: `alive` turns false, and the run's promise settles with the stop's result once notified. */
-  private stoppable(execution: Execution): { alive: () => boolean; until(running: Promise<ExecutionResult>): Promise<ExecutionResult> } {
+  private stoppable(execution: Execution): { alive: () => boolean; signal: AbortSignal; until(running: Promise<ExecutionResult>): Promise<ExecutionResult> } {
     let stopped = false;
+    const controller = new AbortController();
     let settle!: (result: Promise<ExecutionResult>) => void;
     const halted = new Promise<ExecutionResult>((resolve) => (settle = resolve));
     execution.halt = (result, notified) => {
       stopped = true;
+      controller.abort();
       settle(notified.then(() => result));
     };
-    return { alive: () => !stopped, until: (running) => Promise.race([running, halted]) };
+    return { alive: () => !stopped, signal: controller.signal, until: (running) => Promise.race([running, halted]) };
   }
 
   /**

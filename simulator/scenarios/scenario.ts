@@ -371,7 +371,7 @@ class ScenarioRun {
   }
 
   /**
-   * An operator's word to the deploy that holds the lock (the same conditional write the CLI makes,
+   * An operator's word to the deploy that holds the lock (the same conditional write the CLI makes, or StopExecution,
    * functions/lib/lock.ts `cutoverActionUpdate`), or an alarm's state change (CloudWatch SetAlarmState).
    */
   private operatorAction(label: string, index: number, spec: Exclude<DuringSpec, { scaleLiveGroup: unknown } | { configureLiveGroup: unknown }>): void {
@@ -387,7 +387,15 @@ class ScenarioRun {
         ConsistentRead: true,
       });
       const holder = item.Item?.holder?.S;
-      if (!holder) return void this.violations.push(`${at}: no deploy holds the lock, nothing to ${"approve" in spec ? "approve" : "roll back"}`);
+      const what = "approve" in spec ? "approve" : "stopLockHolder" in spec ? "stop" : "roll back";
+      if (!holder) return void this.violations.push(`${at}: no deploy holds the lock, nothing to ${what}`);
+      if ("stopLockHolder" in spec) {
+        const execution = this.runner.executions.find((e) => e.arn === holder);
+        if (!execution) return void this.violations.push(`${at}: the lock holder ${holder} is no execution of this scenario`);
+        // What StopExecution does to it (the region's API serves the same `stop`).
+        this.runner.stop(execution, "Stopped", `stopped by the scenario's operator (${label})`);
+        return;
+      }
       this.region.call("DynamoDB", "UpdateItem", cutoverActionUpdate(this.settings, holder, "approve" in spec ? "approve" : "rollback", "scenario operator", Math.floor(this.region.now() / 1000)));
     } catch (error) {
       this.violations.push(`${at} was refused: ${(error as Error).name}: ${(error as Error).message}`);
@@ -549,14 +557,15 @@ class ScenarioRun {
 
   /**
    * Every end of every execution of the step was told, by the notify function the outcome rule invoked, with the
-   * outcome the execution really had: a failure that keeps the lock is `needs-attention`.
+   * outcome the execution really had: a failure that keeps the lock is `needs-attention`, a stopped one `aborted`.
    */
   private checkNotifications(label: string, rows: StepRow[]): void {
     for (const row of rows) {
       for (const execution of row.executions) {
         const result = execution.result;
         if (!result) continue;
-        const expected = this.stoppedForRedrive(execution) ? "needs-attention" : result.outcome;
+        // A stopped execution is told by its own status (functions/notify.ts: `aborted`).
+        const expected = result.status === "ABORTED" ? "aborted" : this.stoppedForRedrive(execution) ? "needs-attention" : result.outcome;
         const told = execution.notifications.at(-1)?.outcome;
         if (told !== expected) this.violations.push(`${label} (${row.release}): execution ${execution.name} ended ${expected}, the outcome notification said ${told ?? "nothing"}`);
       }

@@ -120,6 +120,11 @@ const DuringSchema = z.union([
   z.object({ atSeconds: seconds, approve: z.literal(true) }).strict(),
   /** An operator asks the running deploy to switch back and roll back during its cutover (`npx immutable-deploy rollback`). */
   z.object({ atSeconds: seconds, operatorRollback: z.literal(true) }).strict(),
+  /**
+   * An operator stops the deploy that holds the lock with StopExecution (the console's Stop, `aws stepfunctions
+   * stop-execution`; not `npx immutable-deploy abort`, which also runs the failure path): it ends ABORTED, the lock held.
+   */
+  z.object({ atSeconds: seconds, stopLockHolder: z.literal(true) }).strict(),
   /** An alarm changes state (CloudWatch SetAlarmState), e.g. one the stage's cutover.alarms names. */
   z
     .object({
@@ -237,7 +242,7 @@ const UNION_HINTS: Record<string, string> = {
     '{"operation": "Service:Operation", "error": "<code>", "times": n, "message"?: "..."}, {"lifecycleHookSeconds": n}, {"snapshotInUseTimes": n}, {"bakeFailsTimes": n} or {"launchCapacity": {"available": n, "times": n}}',
   during:
     '{"atSeconds": n, "scaleLiveGroup": {...}}, {"atSeconds": n, "configureLiveGroup": {...}}, {"atSeconds": n, "approve": true}, ' +
-    '{"atSeconds": n, "operatorRollback": true} or {"atSeconds": n, "setAlarmState": {"alarm": "...", "state": "ALARM"}}',
+    '{"atSeconds": n, "operatorRollback": true}, {"atSeconds": n, "stopLockHolder": true} or {"atSeconds": n, "setAlarmState": {"alarm": "...", "state": "ALARM"}}',
   crashAfter: '"Service:Operation" or {"operation": "Service:Operation", "nth": n}',
   loseResponseAfter: '"Service:Operation" or {"operation": "Service:Operation", "nth": n}',
 };

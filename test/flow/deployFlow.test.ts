@@ -5,7 +5,7 @@ import { ERROR, INVOCATION_ERRORS, LAMBDA_ERROR, RETRY_BUDGET, STATE, TRANSIENT_
 import { taskTarget } from "../../simulator/execution/asl.js";
 import { TASK_STATES, type TaskStateName } from "../../stacks/pipeline/tables.js";
 import { type AslDefinition, loadDeployDefinition } from "../../stacks/stateMachineDefinition.js";
-import { calledFrom, type Doubles, type FlowRun, namedError, runFlow, sequence, type StateHandler } from "./harness.js";
+import { calledFrom, type Doubles, EXECUTION, FLOW_TASK_TOKEN, type FlowRun, namedError, runFlow, sequence, type StateHandler } from "./harness.js";
 
 /**
  * The synthesized state machine, run locally: every stage function is a scripted double, so these tests
@@ -309,22 +309,40 @@ describe("deploy state machine flow", () => {
     expect(called(run, STATE.unlock)).toBe(0);
   });
 
-  it("a concurrent deploy bakes first, then waits for the lock, then proceeds without baking again", async () => {
-    const doubles = happyDoubles({
-      lockEnvironment: claimThen(
-        { status: "waiting", nextPollSeconds: 30, message: "waiting for deploy of v1" },
-        { status: "waiting", nextPollSeconds: 30, message: "waiting for deploy of v1" },
-        { status: "ready", nextPollSeconds: 0, message: "locked" },
-      ),
-    });
+  it("a concurrent deploy bakes first, then waits for the lock (handed over, or timed out), then proceeds without baking again", async () => {
+    const waiting = { status: "waiting", nextPollSeconds: 300, message: "waiting for deploy of v1", holder: "arn:holder", deadline: 1_900_000_000 };
+    const locking = claimThen(waiting, waiting, { status: "ready", nextPollSeconds: 0, message: "locked" });
+    // Wait for lock: the first wait times out (a holder that never unlocked), the second is handed over at the unlock.
+    const handovers = sequence(namedError("States.Timeout", ""), { unlockedBy: "arn:holder", lockId: "webapp#dev01" });
+    const doubles = happyDoubles({ lockEnvironment: async (input) => ("taskToken" in input ? handovers(input) : locking(input)) });
     const run = await runFlow(definition, doubles, s3Event);
     expect(run.status).toBe("SUCCEEDED");
     expect(run.visited.filter((s) => s === STATE.waitForLock)).toHaveLength(2);
+    // The lock function gets what it needs to register: the holder Lock saw, its own execution, and a task token.
+    const waits = run.calls.filter((call) => call.state === STATE.waitForLock).map((call) => call.input);
+    expect(waits[0]).toMatchObject({ lock: waiting, execution: { id: EXECUTION.Id }, taskToken: FLOW_TASK_TOKEN, settings: { app: "webapp" } });
     // The environment changed while waiting: the plan is made again before each new attempt.
     expect(called(run, STATE.refreshPlan)).toBe(2);
     expect(called(run, STATE.launch)).toBe(1);
     expect(called(run, STATE.bake)).toBe(1);
     expect(run.visited.indexOf(STATE.bake)).toBeLessThan(run.visited.indexOf(STATE.waitForLock));
+    // The hand-over's output is discarded: Lock reads the lock itself.
+    expect(run.inputs[STATE.refreshPlan].lock).toEqual(waiting);
+  });
+
+  it("Wait for lock is a callback task bounded by the lock's nextPollSeconds; only a time-out goes back to Lock, any other failure unlocks and fails", () => {
+    const wait = definition.States[STATE.waitForLock];
+    expect(wait.Type).toBe("Task");
+    expect(taskTarget(wait)).toEqual({ kind: "lambda-callback", fn: "lockEnvironment" });
+    expect(wait.TimeoutSecondsPath).toBe("$.lock.nextPollSeconds");
+    expect(wait.Parameters.Payload["taskToken.$"]).toBe("$$.Task.Token");
+    expect(wait.ResultPath).toBeNull();
+    expect(wait.Catch).toEqual([
+      { ErrorEquals: ["States.Timeout"], ResultPath: null, Next: STATE.refreshPlan },
+      { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: STATE.unlockAfterFailure },
+    ]);
+    expect(wait.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals)).toEqual([[...TRANSIENT_ERRORS], [...INVOCATION_ERRORS]]);
+    expect(wait.Next).toBe(STATE.refreshPlan);
   });
 
   it("gives up waiting for the lock at the deadline, without launching", async () => {
@@ -469,7 +487,6 @@ describe("critical states on their own", () => {
   it("every Wait state reads nextPollSeconds from its check's result", () => {
     const waits = Object.entries(definition.States).filter(([, s]) => s.Type === "Wait");
     expect(Object.fromEntries(waits.map(([name, s]) => [name, s.SecondsPath]))).toEqual({
-      [STATE.waitForLock]: "$.lock.nextPollSeconds",
       [STATE.waitForGroup]: "$.groupHealth.nextPollSeconds",
       [STATE.waitForLoadBalancer]: "$.loadBalancerHealth.nextPollSeconds",
       [STATE.waitForCutover]: "$.cutover.nextPollSeconds",

@@ -1,4 +1,4 @@
-import { type AslRun, type Json, runAsl, taskTarget } from "../../simulator/execution/asl.js";
+import { type AslRun, callbackRequest, type Json, runAsl, taskTarget, withTaskToken } from "../../simulator/execution/asl.js";
 import type { StageFunctionId } from "../../stacks/pipeline/tables.js";
 import type { AslDefinition } from "../../stacks/stateMachineDefinition.js";
 
@@ -20,6 +20,9 @@ export interface FlowRun extends AslRun {
   calls: FlowCall[];
 }
 
+/** The task token a callback task's double sees. */
+export const FLOW_TASK_TOKEN = "flow-task-token";
+
 export const EXECUTION = {
   Id: "arn:aws:states:us-east-1:123456789012:execution:webapp-dev01-deploy:run-1",
   Name: "run-1",
@@ -29,7 +32,10 @@ export const EXECUTION = {
 /**
  * Runs the synthesized definition with the simulator's executor (simulator/execution/asl.ts): every Task
  * runs the double for what its `Resource` names, never one chosen by the state's name (a Task whose
- * Resource has no double fails the test loudly). Wait states and Retry back-offs take no time.
+ * Resource has no double fails the test loudly). Wait states and Retry back-offs take no time. A `.waitForTaskToken`
+ * Lambda task calls its double with the Payload (its `$$.Task.Token` reads FLOW_TASK_TOKEN), and the double's answer
+ * stands for the token's: what it returns is SendTaskSuccess's output, what it throws the task's error (a
+ * `States.Timeout` for a wait no one ended).
  */
 export async function runFlow(definition: AslDefinition, doubles: Doubles, input: Json, options: { startAt?: string } = {}): Promise<FlowRun> {
   const calls: FlowCall[] = [];
@@ -38,13 +44,14 @@ export async function runFlow(definition: AslDefinition, doubles: Doubles, input
     context: { Execution: { ...EXECUTION, Input: input } },
     taskHandler: (state, definitionState) => {
       const resolved = taskTarget(definitionState);
-      const target = resolved.kind === "lambda" ? resolved.fn : resolved.kind === "codebuild-sync" ? "bake" : undefined;
+      const target = resolved.kind === "lambda" || resolved.kind === "lambda-callback" ? resolved.fn : resolved.kind === "codebuild-sync" ? "bake" : undefined;
       return async (stateInput) => {
         if (!target) throw new Error(`Task state "${state}" names ${JSON.stringify(definitionState.Resource)}, which is no stage function`);
         const double = doubles[target];
         if (!double) throw new Error(`test has no double for ${target} (Task state "${state}")`);
-        calls.push({ state, target, input: stateInput });
-        return double(stateInput);
+        const input = resolved.kind === "lambda-callback" ? withTaskToken(callbackRequest(state, stateInput).payload, FLOW_TASK_TOKEN) : stateInput;
+        calls.push({ state, target, input });
+        return double(input);
       };
     },
   });

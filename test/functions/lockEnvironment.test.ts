@@ -6,14 +6,14 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, ExecutionDoesNotExist, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import type { DeployPlan, DeployState } from "../../functions/lib/contract.js";
 import { ERROR } from "../../functions/lib/names.js";
 import { assertLockHeld } from "../../functions/lib/lock.js";
-import { LOCK_POLL_SECONDS, lockEnvironment } from "../../functions/lockEnvironment.js";
+import { awaitLockHandover, LOCK_HANDOVER_TIMEOUT_SECONDS, lockEnvironment, lockOrAwait } from "../../functions/lockEnvironment.js";
 import { controlPlan, controlSettings, controlState, executionArn, LOCK_TABLE, MY_EXECUTION } from "./controlFixtures.js";
 
 const dynamoMock = mockClient(DynamoDBClient);
@@ -106,9 +106,10 @@ describe("lockEnvironment", () => {
     // Assess
     expect(result).toEqual({
       status: "waiting",
-      nextPollSeconds: LOCK_POLL_SECONDS,
+      nextPollSeconds: LOCK_HANDOVER_TIMEOUT_SECONDS,
       message: "waiting for deploy of v1 (execution exec-other) to finish",
       deadline: NOW_SECONDS + 600,
+      holder: OTHER_EXECUTION,
     });
     expect(sfnMock).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: OTHER_EXECUTION });
     expect(dynamoMock).toHaveReceivedCommandWith(GetItemCommand, { TableName: LOCK_TABLE, Key: LOCK_KEY, ConsistentRead: true });
@@ -258,7 +259,7 @@ describe("lockEnvironment", () => {
     const later = await lockEnvironment({ ...state, lock: first });
 
     // Assess
-    expect(first).toMatchObject({ status: "waiting", deadline: NOW_SECONDS + 3600, nextPollSeconds: LOCK_POLL_SECONDS });
+    expect(first).toMatchObject({ status: "waiting", deadline: NOW_SECONDS + 3600, nextPollSeconds: LOCK_HANDOVER_TIMEOUT_SECONDS });
     expect(later).toMatchObject({ status: "waiting", deadline: NOW_SECONDS + 3600 });
   });
 
@@ -363,5 +364,71 @@ describe("assertLockHeld", () => {
     expect(mine).toBe("held");
     expect((theirs as Error).name).toBe(ERROR.lockLost);
     expect((theirs as Error).message).toContain(`held by ${OTHER_EXECUTION} (release v1)`);
+  });
+});
+
+describe("awaitLockHandover (Wait for lock)", () => {
+  const TOKEN = "AQCtoken-of-this-wait";
+  const waiting = (holder?: string) => ({
+    ...controlState({ plan: controlPlan(), image: IMAGE }),
+    lock: { status: "waiting" as const, nextPollSeconds: 300, message: "waiting for deploy of v1", deadline: NOW_SECONDS + 3000, ...(holder && { holder }) },
+    taskToken: TOKEN,
+  });
+
+  it("records its task token on the lock, only while the holder Lock saw still holds it, and leaves the task open", async () => {
+    // Prepare
+    dynamoMock.on(UpdateItemCommand).resolves({});
+
+    // Act
+    const result = await awaitLockHandover(waiting(OTHER_EXECUTION));
+
+    // Assess
+    expect(result).toEqual({ registered: true, message: "waiting for execution exec-other to hand the lock over at its unlock" });
+    expect(dynamoMock).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: LOCK_TABLE,
+      Key: LOCK_KEY,
+      UpdateExpression: "SET #waiter = :token",
+      ConditionExpression: "holder = :holder",
+      ExpressionAttributeNames: { "#waiter": `waiter:${MY_EXECUTION}` },
+      ExpressionAttributeValues: { ":token": { S: TOKEN }, ":holder": { S: OTHER_EXECUTION } },
+    });
+    // The holder's unlock completes the task, not this function.
+    expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
+  it("the race: the holder unlocked between Lock's look and the registration, so it completes its own task at once", async () => {
+    // Prepare: the conditional write finds no holder (released) or another one.
+    dynamoMock.on(UpdateItemCommand).rejects(conditionFailed());
+    sfnMock.on(SendTaskSuccessCommand).resolves({});
+
+    // Act
+    const result = await awaitLockHandover(waiting(OTHER_EXECUTION));
+
+    // Assess
+    expect(result).toEqual({ registered: false, message: "execution exec-other no longer holds the lock: trying again at once" });
+    expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TOKEN, output: JSON.stringify({ unlockedBy: OTHER_EXECUTION, lockId: "shop#dev01" }) });
+  });
+
+  it("with no holder to wait for (the lock changed hands during Lock), goes on at once without writing", async () => {
+    sfnMock.on(SendTaskSuccessCommand).resolves({});
+    const result = await awaitLockHandover(waiting());
+    expect(result.registered).toBe(false);
+    expect(dynamoMock).not.toHaveReceivedCommand(UpdateItemCommand);
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TOKEN });
+  });
+
+  it("a task that is over already (a retried invocation after the first completed it) is no error", async () => {
+    dynamoMock.on(UpdateItemCommand).rejects(conditionFailed());
+    sfnMock.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: "Task Timed Out: 'Provided task does not exist anymore'", $metadata: {} }));
+    const result = await awaitLockHandover(waiting(OTHER_EXECUTION));
+    expect(result).toEqual({ registered: false, message: "execution exec-other no longer holds the lock: trying again at once (the task was over already)" });
+  });
+
+  it("the handler tells Wait for lock (a task token in the payload) from Claim and Lock", async () => {
+    dynamoMock.on(UpdateItemCommand).resolves({});
+    dynamoMock.on(PutItemCommand).resolves({});
+    expect(await lockOrAwait(waiting(OTHER_EXECUTION))).toMatchObject({ registered: true });
+    expect(await lockOrAwait(locking())).toMatchObject({ status: "ready" });
   });
 });

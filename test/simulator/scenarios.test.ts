@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULTS, LAMBDA_ERROR, STATE } from "../../functions/lib/names.js";
 import { parseScenario, runScenario, type ScenarioResult } from "../../simulator/scenarios/scenario.js";
 import { WATCH_POLL_SECONDS } from "../../functions/shiftTraffic.js";
+import { LOCK_HANDOVER_TIMEOUT_SECONDS } from "../../functions/lockEnvironment.js";
 import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
 import { loadDeployDefinition, type AslDefinition } from "../../stacks/stateMachineDefinition.js";
 import { describeApiCallChecks } from "../aws/apiCallChecks.js";
@@ -172,10 +173,35 @@ describe("scenario specifics", () => {
     // Both bakes ran at once, outside the lock, and each deploy baked once.
     expect(first.bakes).toEqual({ base: 0, release: 2 });
     const [firstDone, queuedDone] = [first.finishSeconds!, queued.finishSeconds!].sort((a, b) => a - b);
-    // The queued one's bake ended before the first unlocked: what is left after the unlock is its swap (its finish
-    // bound without the bake), plus the lock poll (at most 30 s) and 10 s.
+    // The queued one's bake ended before the first unlocked, and the unlock hands the lock over at once (a task
+    // token): what is left after it is the queued one's swap (its finish bound without the bake) and 10 s, no poll.
     const swap = queued.physicalMinimumSeconds - 600;
-    expect(queuedDone - firstDone).toBeLessThanOrEqual(swap + 30 + 10);
+    expect(queuedDone - firstDone).toBeLessThanOrEqual(swap + 10);
+  });
+
+  it("a queued deploy waits on a task token, not a poll: one unlock's hand-over, and a few transitions while it waits", async () => {
+    const [, first, queued] = (await result("concurrent-releases")).steps;
+    const [ahead, behind] = [first, queued].sort((a, b) => a.finishSeconds! - b.finishSeconds!);
+    // The unlock completed the waiter's task once (the step's calls: both deploys).
+    expect(queued.apiCalls["SFN:SendTaskSuccess"]).toBe(1);
+    // The queued deploy does what the first did, plus its waits: Wait for lock, Refresh plan, Lock environment and
+    // Lock acquired? per wait, one wait per LOCK_HANDOVER_TIMEOUT_SECONDS at most (a 30 s poll made 4 per 30 s).
+    const waitedSeconds = ahead.finishSeconds! - 600;
+    const waits = Math.ceil(waitedSeconds / LOCK_HANDOVER_TIMEOUT_SECONDS);
+    expect(behind.stateTransitions - ahead.stateTransitions).toBeLessThanOrEqual(4 * waits);
+    expect(behind.lambdaInvocations - ahead.lambdaInvocations).toBeLessThanOrEqual(3 * waits);
+  });
+
+  it("a holder stopped without unlocking (StopExecution) strands no one: the waiter's wait times out and it takes the lock over", async () => {
+    const [, stopped, queued] = (await result("queued-deploy-holder-stops-without-unlock")).steps;
+    expect([stopped.outcome, queued.outcome]).toEqual(["failed", "succeeded"]);
+    expect(stopped.error).toBe("Stopped");
+    expect(stopped.notified).toEqual(["aborted"]);
+    // No unlock ran, so nothing was handed over; the waiter went on at its time-out, at most 300 s after the stop.
+    expect(queued.apiCalls["SFN:SendTaskSuccess"] ?? 0).toBe(0);
+    const stoppedAt = stopped.finishSeconds!;
+    const swap = queued.physicalMinimumSeconds - 600;
+    expect(queued.finishSeconds! - stoppedAt).toBeLessThanOrEqual(LOCK_HANDOVER_TIMEOUT_SECONDS + swap + 10);
   });
 
   it("a queued deploy's fresh image survives the running deploy's image retention, even with no previous image kept", async () => {

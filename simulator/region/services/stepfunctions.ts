@@ -11,6 +11,12 @@ import type {
   ListExecutionsCommandOutput,
   RedriveExecutionCommandInput,
   RedriveExecutionCommandOutput,
+  SendTaskFailureCommandInput,
+  SendTaskFailureCommandOutput,
+  SendTaskHeartbeatCommandInput,
+  SendTaskHeartbeatCommandOutput,
+  SendTaskSuccessCommandInput,
+  SendTaskSuccessCommandOutput,
   StartExecutionCommandInput,
   StartExecutionCommandOutput,
   StopExecutionCommandInput,
@@ -58,6 +64,31 @@ export interface SimStateMachine {
 /** A history event as the recorder gives it; the service numbers and stamps it. */
 export type NewHistoryEvent = Omit<HistoryEvent, "id" | "timestamp" | "previousEventId"> & { previousEventId?: number; timestampMs?: number };
 
+/** How a callback task ended: the output of SendTaskSuccess, or an error (SendTaskFailure, a timeout, the invocation's). */
+export type TaskOutcome = { output: unknown } | { error: string; cause: string };
+
+/** A `.waitForTaskToken` task waiting for its token's answer (`openCallbackTask`). */
+export interface CallbackTask {
+  token: string;
+  /** Settles when SendTaskSuccess or SendTaskFailure answers, or TimeoutSeconds / HeartbeatSeconds pass. */
+  outcome: Promise<TaskOutcome>;
+  /** Ends the task from outside (the invocation failed, the execution stopped); the token is over from then on. */
+  close(outcome?: TaskOutcome): void;
+}
+
+interface OpenTask {
+  executionArn: string;
+  state: string;
+  open: boolean;
+  settle(outcome: TaskOutcome): void;
+  heartbeat(): void;
+}
+
+/** Task tokens are opaque; these are this prefix and a base64url id (AWS's are longer; the API allows 1-1024 characters in botocore's 2016-11-23 model, 1-2048 in today's API reference). */
+const TOKEN_PREFIX = "AQCsim";
+const TOKEN_FORMAT = /^AQCsim[A-Za-z0-9_-]+$/;
+const MAX_TOKEN_LENGTH = 1024;
+
 /** What StartExecution accepts as a name (Step Functions API reference, StartExecution `name`). */
 const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
 /** StartExecution's input limit: 256 KiB of UTF-8 (Step Functions quotas, "Maximum input or output size"). */
@@ -76,8 +107,93 @@ const REDRIVABLE: ReadonlySet<ExecutionStatus> = new Set(["FAILED", "ABORTED", "
 export class StepFunctionsService {
   readonly executions = new Map<string, SimExecution>();
   readonly stateMachines = new Map<string, SimStateMachine>();
+  /** Callback tasks by token, open or over (an over one answers TaskTimedOut). */
+  private readonly tasks = new Map<string, OpenTask>();
 
   constructor(private readonly ctx: RegionContext) {}
+
+  /**
+   * A `.waitForTaskToken` task starts: mints its token (valid until the task ends), and times it on the region's
+   * clock: past `timeoutSeconds` from now it fails with States.Timeout, past `heartbeatSeconds` without a
+   * SendTaskHeartbeat (or since it started) with States.HeartbeatTimeout (Amazon States Language, "Task state";
+   * Step Functions error names). Without either it waits for its answer, however long.
+   */
+  openCallbackTask(executionArn: string, state: string, timing: { timeoutSeconds?: number; heartbeatSeconds?: number } = {}): CallbackTask {
+    const id = Buffer.from(JSON.stringify({ e: executionArn, s: state, n: this.ctx.ids.count("task-token") })).toString("base64url");
+    const token = `${TOKEN_PREFIX}${id}`;
+    let settle!: (outcome: TaskOutcome) => void;
+    const outcome = new Promise<TaskOutcome>((resolve) => (settle = resolve));
+    const { scheduler } = this.ctx;
+    let timeout: { cancel(): void } | undefined;
+    let heartbeat: { cancel(): void } | undefined;
+    const task: OpenTask = {
+      executionArn,
+      state,
+      open: true,
+      settle: (result) => {
+        if (!task.open) return;
+        task.open = false;
+        timeout?.cancel();
+        heartbeat?.cancel();
+        settle(result);
+      },
+      heartbeat: () => {
+        if (timing.heartbeatSeconds === undefined) return;
+        heartbeat?.cancel();
+        heartbeat = scheduler.wakeUp(
+          this.ctx.clock.now() + timing.heartbeatSeconds * 1000,
+          () => task.settle({ error: "States.HeartbeatTimeout", cause: `no heartbeat for ${timing.heartbeatSeconds} s (HeartbeatSeconds)` }),
+          "task heartbeat timeout",
+        );
+      },
+    };
+    if (timing.timeoutSeconds !== undefined)
+      timeout = scheduler.wakeUp(
+        this.ctx.clock.now() + timing.timeoutSeconds * 1000,
+        () => task.settle({ error: "States.Timeout", cause: `the task ran past its ${timing.timeoutSeconds} s (TimeoutSeconds)` }),
+        "task timeout",
+      );
+    task.heartbeat();
+    this.tasks.set(token, task);
+    return { token, outcome, close: (result) => task.settle(result ?? { error: "States.Runtime", cause: "the task ended" }) };
+  }
+
+  /** The execution stopped (StopExecution): its open tasks are over, and their tokens with them. */
+  closeTasksOf(executionArn: string): void {
+    for (const task of this.tasks.values()) if (task.executionArn === executionArn && task.open) task.settle({ error: "States.Runtime", cause: "the execution stopped" });
+  }
+
+  /** The open task a token stands for, with Step Functions' errors for a malformed, unknown or finished one. */
+  private openTask(token: string | undefined): OpenTask {
+    if (!token || token.length > MAX_TOKEN_LENGTH || !TOKEN_FORMAT.test(token)) throw awsError("SFN", "InvalidToken", `Invalid Token: '${token}'`);
+    const task = this.tasks.get(token);
+    if (!task) throw awsError("SFN", "TaskDoesNotExist", "Task Does Not Exist: 'Provided task does not exist'");
+    if (!task.open) throw awsError("SFN", "TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'");
+    return task;
+  }
+
+  private sendTaskSuccess(input: SendTaskSuccessCommandInput): Output<SendTaskSuccessCommandOutput> {
+    const task = this.openTask(input.taskToken);
+    let output: unknown;
+    try {
+      output = JSON.parse(input.output ?? "");
+    } catch {
+      throw awsError("SFN", "InvalidOutput", `Invalid Output: '${String(input.output).slice(0, 40)}'`);
+    }
+    if (Buffer.byteLength(input.output ?? "", "utf8") > MAX_INPUT_BYTES) throw awsError("SFN", "InvalidOutput", "Output exceeds the maximum size of 262144 bytes");
+    task.settle({ output });
+    return {};
+  }
+
+  private sendTaskFailure(input: SendTaskFailureCommandInput): Output<SendTaskFailureCommandOutput> {
+    this.openTask(input.taskToken).settle({ error: input.error ?? "", cause: input.cause ?? "" });
+    return {};
+  }
+
+  private sendTaskHeartbeat(input: SendTaskHeartbeatCommandInput): Output<SendTaskHeartbeatCommandOutput> {
+    this.openTask(input.taskToken).heartbeat();
+    return {};
+  }
 
   registerStateMachine(machine: Omit<SimStateMachine, "createdMs" | "roleArn"> & { roleArn?: string }): SimStateMachine {
     const record: SimStateMachine = {
@@ -130,6 +246,9 @@ export class StepFunctionsService {
       ListExecutions: (input: ListExecutionsCommandInput) => this.listExecutions(input),
       GetExecutionHistory: (input: GetExecutionHistoryCommandInput) => this.getExecutionHistory(input),
       DescribeStateMachine: (input: DescribeStateMachineCommandInput) => this.describeStateMachine(input),
+      SendTaskSuccess: (input: SendTaskSuccessCommandInput) => this.sendTaskSuccess(input),
+      SendTaskFailure: (input: SendTaskFailureCommandInput) => this.sendTaskFailure(input),
+      SendTaskHeartbeat: (input: SendTaskHeartbeatCommandInput) => this.sendTaskHeartbeat(input),
     };
   }
 
