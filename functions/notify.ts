@@ -2,10 +2,10 @@ import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent } from "@aws-sdk/client-sfn";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { eventBridge, sfn, sns } from "./lib/clients.js";
-import type { DeployOutcome, DeployState, ExecutionStatusChange, NotifyResult } from "./lib/contract.js";
+import type { DeployOutcome, DeployState, ExecutionStatusChange, HandoverOutput, NotifyResult } from "./lib/contract.js";
 import { DeployError, isTransientAwsError, TransientAwsError } from "./lib/errors.js";
 import { stageHandler } from "./lib/handler.js";
-import { executionName } from "./lib/lock.js";
+import { executionName, handOver, lockIdFor, readLockRecord } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 import { ERROR, PROJECT } from "./lib/names.js";
 import { outcomeOfExecution, resumesByRedrive } from "./lib/outcome.js";
@@ -67,7 +67,39 @@ export interface EndOfExecution {
  * (people) and the event bus (automation). A redelivered event publishes again: notifications are at least once.
  */
 export async function notify(event: ExecutionStatusChange): Promise<NotifyResult> {
-  return publishOutcome(await readEndOfExecution(event.detail), event.detail);
+  const end = await readEndOfExecution(event.detail);
+  const woken = event.detail.status === "SUCCEEDED" ? [] : await wakeWaiters(end.state, event.detail.executionArn);
+  const result = await publishOutcome(end, event.detail);
+  return woken.length > 0 ? { ...result, wokeWaiters: woken } : result;
+}
+
+/**
+ * An execution that ended still holding the deploy lock (stopped from the console or with stop-execution, timed
+ * out, or failed after its point of no return, where the lock stays for a redrive) ran no unlock, so nobody hands
+ * the lock over: its waiters would wait out their `Wait for lock` time-out (300 s) before taking it over. Its end is
+ * told here, so the waiters' tasks are completed here (the unlock's hand-over, functions/unlockEnvironment.ts), and
+ * they plan again and take over at once (Lock takes over from a holder that is no longer running). Only while the
+ * lock is still this execution's: once another deploy took it, its own unlock hands over. A waiter whose task is
+ * over already is skipped (a redelivered event tells nobody twice). Best effort: a failure is logged, not
+ * thrown (the waiters' time-out remains, and the outcome must still be published).
+ */
+export async function wakeWaiters(state: DeployState, executionArn: string): Promise<string[]> {
+  const lockId = lockIdFor(state.settings);
+  try {
+    const record = await readLockRecord(state.settings.lockTableName, lockId);
+    if (record?.holder !== executionArn) return [];
+    const output: HandoverOutput = { unlockedBy: executionArn, lockId };
+    const woken: string[] = [];
+    for (const waiter of record.waiters) {
+      if (waiter.execution === executionArn) continue;
+      if (await handOver(waiter.taskToken, output)) woken.push(waiter.execution);
+    }
+    if (woken.length > 0) logger.info("lock holder ended without unlocking: waiters told", { lockId, waiters: woken });
+    return woken;
+  } catch (error) {
+    logger.warn("could not tell the lock's waiters that its holder ended; they take over at their wait's time-out", { lockId, error });
+    return [];
+  }
 }
 
 /**

@@ -510,6 +510,8 @@ export type DeployOutcome = Outcome | "needs-attention" | "timed-out" | "aborted
 export interface NotifyResult {
   outcome: DeployOutcome;
   message: string;
+  /** The waiting deploys told that the lock's holder ended without unlocking (functions/notify.ts, `wakeWaiters`). */
+  wokeWaiters?: string[];
 }
 
 /**

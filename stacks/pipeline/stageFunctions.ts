@@ -237,6 +237,9 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     notify: (allow, fn) => {
       // The outcome is read from Step Functions: the execution's output, or its history.
       allow(["states:DescribeExecution", "states:GetExecutionHistory"], [executionArns]);
+      // An execution that ended holding the lock: its waiters are told (read the lock, complete their tasks).
+      allow(["dynamodb:GetItem"], [lockTable.tableArn]);
+      completeTasks(allow);
       topic.grantPublish(fn);
       allow(["events:PutEvents"], [eventBus.eventBusArn]);
     },
@@ -268,7 +271,7 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
           reason:
             "Describe* calls (Auto Scaling, EC2, ELB) and X-Ray writes do not support resource-level permissions; every " +
             "mutating action is scoped to this app's resources by ARN pattern and by the immutable-deploy tags." +
-            (id === "lockEnvironment" || id === "unlockEnvironment"
+            (id === "lockEnvironment" || id === "unlockEnvironment" || id === "notify"
               ? " states:SendTaskSuccess (the deploy lock's hand-over to a waiting deploy) has no resource types or condition " +
                 "keys in the Service Authorization Reference: Resource \"*\" is the only one that matches; the task token bounds it."
               : ""),

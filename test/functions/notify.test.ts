@@ -1,22 +1,27 @@
 import "aws-sdk-client-mock-vitest/extend";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { DeployState, ExecutionStatusChange } from "../../functions/lib/contract.js";
 import { ERROR, STATE } from "../../functions/lib/names.js";
 import { notify, readableCause } from "../../functions/notify.js";
-import { controlPlan, controlSettings, controlState, EVENT_BUS, MY_EXECUTION, TOPIC_ARN } from "./controlFixtures.js";
+import { controlPlan, controlSettings, controlState, EVENT_BUS, executionArn, LOCK_TABLE, MY_EXECUTION, TOPIC_ARN } from "./controlFixtures.js";
 
 const snsMock = mockClient(SNSClient);
 const eventBridgeMock = mockClient(EventBridgeClient);
 const sfnMock = mockClient(SFNClient);
+const dynamoMock = mockClient(DynamoDBClient);
 
 beforeEach(() => {
   snsMock.reset();
   eventBridgeMock.reset();
   sfnMock.reset();
+  dynamoMock.reset();
+  // No lock item unless a test gives one: nobody waits.
+  dynamoMock.on(GetItemCommand).resolves({});
   snsMock.on(PublishCommand).resolves({ MessageId: "m-1" });
   eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "e-1" }] });
 });
@@ -490,5 +495,69 @@ describe("readableCause (notify's messages and the operator CLI)", () => {
     ["JSON without a text errorMessage", JSON.stringify({ errorMessage: 42 }), JSON.stringify({ errorMessage: 42 })],
   ])("%s", (_, cause, readable) => {
     expect(readableCause(cause)).toBe(readable);
+  });
+});
+
+describe("notify tells the lock's waiters when the holder ended without unlocking", () => {
+  const WAITER = executionArn("exec-waiting");
+  const OTHER = executionArn("exec-other");
+  const lockItem = (holder: string, waiters: Record<string, string>) => ({
+    Item: {
+      lockId: { S: "shop#dev01" },
+      holder: { S: holder },
+      release: { S: "v2" },
+      ...Object.fromEntries(Object.entries(waiters).map(([execution, token]) => [`waiter:${execution}`, { S: token }])),
+    },
+  });
+  const stoppedInRetirement = () => givenHistory([event("ExecutionAborted", { executionAbortedEventDetails: {} }), entered("Wait", STATE.waitForRetirement, live())]);
+
+  it("a stopped execution still holding the lock completes each waiter's task, not its own, and still publishes", async () => {
+    // Prepare
+    stoppedInRetirement();
+    dynamoMock.on(GetItemCommand, { TableName: LOCK_TABLE, Key: { lockId: { S: "shop#dev01" } } }).resolves(lockItem(MY_EXECUTION, { [WAITER]: "token-w", [MY_EXECUTION]: "token-mine" }));
+    sfnMock.on(SendTaskSuccessCommand).resolves({});
+
+    // Act
+    const result = await notify(statusChange("ABORTED"));
+
+    // Assess
+    expect(result).toMatchObject({ outcome: "aborted", wokeWaiters: [WAITER] });
+    expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: "token-w" });
+    expect(JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output ?? "{}")).toEqual({ unlockedBy: MY_EXECUTION, lockId: "shop#dev01" });
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(eventBridgeMock).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+  });
+
+  it("a waiter whose task is over already (a redelivered event) is skipped", async () => {
+    stoppedInRetirement();
+    dynamoMock.on(GetItemCommand).resolves(lockItem(MY_EXECUTION, { [WAITER]: "token-w" }));
+    sfnMock.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: "Task Timed Out", $metadata: {} }));
+    const result = await notify(statusChange("ABORTED"));
+    expect(result.wokeWaiters).toBeUndefined();
+    expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+  });
+
+  it("a lock another deploy holds now (it took over) is left to that deploy's unlock", async () => {
+    stoppedInRetirement();
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER, { [WAITER]: "token-w" }));
+    const result = await notify(statusChange("ABORTED"));
+    expect(result.wokeWaiters).toBeUndefined();
+    expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
+  it("a succeeded execution unlocked itself (its unlock handed over): the lock is not even read", async () => {
+    await notify(statusChange("SUCCEEDED", live()));
+    expect(dynamoMock).not.toHaveReceivedCommand(GetItemCommand);
+    expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
+  it("a failure to read the lock is logged, and the outcome is still published", async () => {
+    stoppedInRetirement();
+    dynamoMock.on(GetItemCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+    const result = await notify(statusChange("ABORTED"));
+    expect(result.outcome).toBe("aborted");
+    expect(result.wokeWaiters).toBeUndefined();
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
   });
 });
