@@ -552,4 +552,20 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "true",
     reason: "DescribeSnapshots returns every snapshot with its SnapshotId",
   },
+  {
+    file: "functions/lib/validation.ts",
+    mutator: "ObjectLiteral",
+    original: '{ data: context.data, defaultError: "" }',
+    replacement: "{}",
+    reason:
+      "zod's defaultErrorMap (zod/v3/locales/en.js) reads neither data nor defaultError for any issue code it can be given (defaultError only in the default branch after every ZodIssueCode, unreachable): the same message to compare",
+  },
+  {
+    file: "functions/lib/validation.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "zod's defaultErrorMap (zod/v3/locales/en.js) uses the defaultError it is given only in its default branch, after a case for every ZodIssueCode (unreachable): the same message to compare",
+  },
 ];
