@@ -568,4 +568,34 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     reason:
       "zod's defaultErrorMap (zod/v3/locales/en.js) uses the defaultError it is given only in its default branch, after a case for every ZodIssueCode (unreachable): the same message to compare",
   },
+  {
+    file: "functions/lib/groups.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "AutoScalingGroupName is required in DescribeAutoScalingGroups' answer and InstanceId in an Auto Scaling Instance (the service model): the fallback name or id is never used (a hook's missing name is tested)",
+  },
+  {
+    file: "functions/lib/groups.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a string among a group's instances has no LifecycleState, ProtectedFromScaleIn or InstanceId: neither protected nor in Standby, so nothing is sent for it (the other [] fallbacks, of answers without a list, are tested)",
+  },
+  {
+    file: "functions/lib/groups.ts",
+    mutator: "ConditionalExpression",
+    original: "protectedIds.length || standbyIds.length",
+    replacement: "",
+    reason: "the condition guards only a log statement (the calls before it send nothing for an empty list)",
+  },
+  {
+    file: "functions/lib/groups.ts",
+    mutator: "LogicalOperator",
+    original: "protectedIds.length || standbyIds.length",
+    replacement: "&&",
+    reason: "the condition guards only a log statement (the calls before it send nothing for an empty list)",
+  },
 ];
