@@ -598,4 +598,92 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "&&",
     reason: "the condition guards only a log statement (the calls before it send nothing for an empty list)",
   },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "BlockStatement",
+    original: "{ return undefined; …",
+    replacement: "{}",
+    reason:
+      "an empty catch block returns undefined too",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a complete issue's message is the whole line, which describeIssue returns as it is: the issue's path is never read",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "ArrayDeclaration",
+    original: '["baseImageId"]',
+    replacement: "[]",
+    reason:
+      "a complete issue's message is the whole line, which describeIssue returns as it is: the issue's path is never read",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "ArrayDeclaration",
+    original: '["rebuildBase"]',
+    replacement: "[]",
+    reason:
+      "a complete issue's message is the whole line, which describeIssue returns as it is: the issue's path is never read",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "StringLiteral",
+    original: '"baseImageId"',
+    replacement: '""',
+    reason:
+      "a complete issue's message is the whole line, which describeIssue returns as it is: the issue's path is never read",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "StringLiteral",
+    original: '"rebuildBase"',
+    replacement: '""',
+    reason:
+      "a complete issue's message is the whole line, which describeIssue returns as it is: the issue's path is never read",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "ObjectLiteral",
+    original: "{ errorMap: allowedErrorMap }",
+    replacement: "{}",
+    reason:
+      "every issue these schemas raise has a message of its own (regex, refine, min and max are given one) or is phrased by describeIssue itself (invalid_type, unrecognized_keys, complete custom issues): allowedErrorMap's message is never shown",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "ConditionalExpression",
+    original: "issue.path.length > 0",
+    replacement: "true",
+    reason:
+      `an issue at the input's root is a complete one or unknown fields (parseDeployInput refuses a non-object before zod; unknown fields use the prefix, not the field): the name "input" is never shown`,
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "EqualityOperator",
+    original: "issue.path.length > 0",
+    replacement: ">=",
+    reason:
+      `an issue at the input's root is a complete one or unknown fields (parseDeployInput refuses a non-object before zod; unknown fields use the prefix, not the field): the name "input" is never shown`,
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "StringLiteral",
+    original: '"input"',
+    replacement: '""',
+    reason:
+      `an issue at the input's root is a complete one or unknown fields (parseDeployInput refuses a non-object before zod; unknown fields use the prefix, not the field): the name "input" is never shown`,
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "StringLiteral",
+    original: '"a number"',
+    replacement: '""',
+    reason:
+      "no field of either input schema is a number (z.number appears in neither): EXPECTED_TYPE.number is never read",
+  },
 ];
