@@ -582,7 +582,7 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     original: "[]",
     replacement: '["Stryker was here"]',
     reason:
-      "a string among a group's instances has no LifecycleState, ProtectedFromScaleIn or InstanceId: neither protected nor in Standby, so nothing is sent for it (the other [] fallbacks, of answers without a list, are tested)",
+      "a string among a group's instances has no LifecycleState, ProtectedFromScaleIn or InstanceId: neither protected nor in Standby, so nothing is sent for it; a string among the lifecycle hooks has no LifecycleTransition, so it is skipped as no termination hook (the other [] fallbacks, of answers without groups or activities, are tested)",
   },
   {
     file: "functions/lib/groups.ts",
