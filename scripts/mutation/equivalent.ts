@@ -686,4 +686,20 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     reason:
       "no field of either input schema is a number (z.number appears in neither): EXPECTED_TYPE.number is never read",
   },
+  {
+    file: "functions/lib/launchTemplates.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "the fallbacks are compared only: neither \"Stryker was here!\" nor \"\" starts with \"immutable-deploy group \" or is launchTemplateVersionDoesNotExist, so a version without a description is no group's and one without an error code is not counted as gone, either way",
+  },
+  {
+    file: "functions/lib/launchTemplates.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a string among the overrides or instances has no LaunchTemplateSpecification or LaunchTemplate, so the filter drops it; a string among the versions not deleted has no ResponseError, so it is not counted (only a warning is logged): the same result as an empty list",
+  },
 ];
