@@ -702,4 +702,28 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     reason:
       "a string among the overrides or instances has no LaunchTemplateSpecification or LaunchTemplate, so the filter drops it; a string among the versions not deleted has no ResponseError, so it is not counted (only a warning is logged): the same result as an empty list",
   },
+  {
+    file: "functions/lib/loadBalancer.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a string among a group's target groups, load balancers or instances matches no target and is in no LifecycleState; a string among the health answers has no Target or InstanceId, so it is skipped: the same as an empty list",
+  },
+  {
+    file: "functions/lib/loadBalancer.ts",
+    mutator: "ConditionalExpression",
+    original: "!instanceId",
+    replacement: "false",
+    reason:
+      "an entry without an instance id is then recorded under the key undefined, which the answer never looks up (it maps the instance ids asked for): the same answer",
+  },
+  {
+    file: "functions/lib/loadBalancer.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "AutoScalingGroupName is required in DescribeAutoScalingGroups' answer (the service model); a missing Description is only searched for two phrases, which \"Stryker was here!\" contains no more than \"\"",
+  },
 ];

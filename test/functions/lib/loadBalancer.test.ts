@@ -149,6 +149,7 @@ describe("describeInstanceHealth", () => {
         { Target: { Id: "i-3" }, TargetHealth: { State: "initial", Reason: "Elb.RegistrationInProgress", Description: "N/A" } },
         { Target: { Id: "i-4" } },
         { Target: {} as { Id: string }, TargetHealth: { State: "healthy" } },
+        { TargetHealth: { State: "healthy" } } as never,
         // One instance on two ports: healthy only if both are, whichever comes first.
         { Target: { Id: "i-5", Port: 80 }, TargetHealth: { State: "healthy" } },
         { Target: { Id: "i-5", Port: 81 }, TargetHealth: { State: "draining", Reason: "N/A" as never, Description: "Target deregistration is in progress" } },
@@ -183,10 +184,12 @@ describe("describeInstanceHealth", () => {
         { InstanceId: "i-4", State: "OutOfService", ReasonCode: "ELB", Description: "Instance registration is still in progress." },
         { InstanceId: "i-5" },
         { State: "InService" },
+        // The failed-checks description counts only for an instance out of service.
+        { InstanceId: "i-6", State: "InService", Description: "Instance has failed at least the UnhealthyThreshold number of health checks consecutively." },
       ],
     });
 
-    const health = await describeInstanceHealth(ELB, ["i-5", "i-4", "i-3", "i-2", "i-1"]);
+    const health = await describeInstanceHealth(ELB, ["i-5", "i-4", "i-3", "i-2", "i-1", "i-6"]);
 
     expect(elbMock).toHaveReceivedCommandWith(DescribeInstanceHealthCommand, { LoadBalancerName: CLASSIC_LB_NAME });
     expect(health).toStrictEqual([
@@ -201,6 +204,13 @@ describe("describeInstanceHealth", () => {
       },
       { instanceId: "i-2", healthy: false, state: "draining", reason: "Instance deregistration currently in progress.", failedChecks: false },
       { instanceId: "i-1", healthy: true, state: "InService", reason: undefined, failedChecks: false },
+      {
+        instanceId: "i-6",
+        healthy: true,
+        state: "InService",
+        reason: "Instance has failed at least the UnhealthyThreshold number of health checks consecutively.",
+        failedChecks: false,
+      },
     ]);
   });
 
