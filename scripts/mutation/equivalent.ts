@@ -726,4 +726,20 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     reason:
       "AutoScalingGroupName is required in DescribeAutoScalingGroups' answer (the service model); a missing Description is only searched for two phrases, which \"Stryker was here!\" contains no more than \"\"",
   },
+  {
+    file: "functions/lib/trafficRule.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a string among the listener's rules has no Priority, IsDefault or Actions: neither the pipeline's rule nor the default one, so it is never read: the same routing",
+  },
+  {
+    file: "functions/lib/trafficRule.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "the shares are only ever looked up by the environment's target group ARNs (liveTargetGroup, routeAllTo): a tuple without an ARN, keyed \"\" or \"Stryker was here!\", is never looked up",
+  },
 ];

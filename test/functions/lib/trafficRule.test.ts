@@ -54,6 +54,7 @@ describe("readRouting", () => {
     ["weights of 1 each without a weight", forward([FIRST, undefined], [SECOND, undefined]), { [FIRST]: 50, [SECOND]: 50 }],
     ["a plain forward to one target group", [{ Type: "forward", TargetGroupArn: SECOND }], { [SECOND]: 100 }],
     ["an empty ForwardConfig falls back to the plain target group", [{ Type: "forward", TargetGroupArn: FIRST, ForwardConfig: { TargetGroups: [] } }], { [FIRST]: 100 }],
+    ["a ForwardConfig without target groups falls back to the plain target group", [{ Type: "forward", TargetGroupArn: FIRST, ForwardConfig: {} }], { [FIRST]: 100 }],
     ["weights of 0 each", forward([FIRST, 0], [SECOND, 0]), { [FIRST]: 0, [SECOND]: 0 }],
     ["rounded shares", forward([FIRST, 2], [SECOND, 1]), { [FIRST]: 67, [SECOND]: 33 }],
     ["the forward action among others", [{ Type: "fixed-response" }, ...forward([SECOND, 5])], { [SECOND]: 100 }],
