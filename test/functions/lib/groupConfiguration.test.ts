@@ -7,17 +7,23 @@ import "aws-sdk-client-mock-vitest/extend";
 import {
   type AutoScalingGroup,
   AutoScalingClient,
+  CreateOrUpdateTagsCommand,
   DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
+  DescribeLifecycleHooksCommand,
+  DescribePoliciesCommand,
+  DescribeScheduledActionsCommand,
+  DescribeWarmPoolCommand,
   ResumeProcessesCommand,
+  SuspendProcessesCommand,
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient, DeleteAlarmsCommand, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { deleteOrphanedAlarmCopies, launchParameters, matchLiveCapacity, newGroupCapacity, releaseScaleIn } from "../../../functions/lib/groupConfiguration.js";
+import { deleteOrphanedAlarmCopies, launchParameters, matchLiveCapacity, newGroupCapacity, prepareCarryOver, releaseScaleIn } from "../../../functions/lib/groupConfiguration.js";
 import { TAG } from "../../../functions/lib/names.js";
-import { awsError, deployState, LAUNCH_TEMPLATE_ID, NEW_GROUP, settings } from "../fixtures.js";
+import { ALTERNATE_TARGET_GROUP_ARN, awsError, deployState, group as describedGroup, LAUNCH_TEMPLATE_ID, NEW_GROUP, OLD_GROUP, settings } from "../fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
 const cloudWatchMock = mockClient(CloudWatchClient);
@@ -173,5 +179,76 @@ describe("launchParameters", () => {
         InstancesDistribution: { OnDemandAllocationStrategy: "prioritized", OnDemandBaseCapacity: 1, OnDemandPercentageAboveBaseCapacity: 25, SpotAllocationStrategy: "capacity-optimized" },
       },
     });
+  });
+});
+
+describe("prepareCarryOver: the group attributes and tags", () => {
+  const TARGET = { kind: "application", targetGroupArn: ALTERNATE_TARGET_GROUP_ARN } as const;
+
+  /** A live group with nothing but `fields` (no policies, schedules, hooks or warm pool). */
+  function givenLiveGroup(fields: Partial<AutoScalingGroup>, warmPool?: object) {
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [describedGroup(OLD_GROUP, fields)] });
+    autoScalingMock.on(DescribePoliciesCommand).resolves({ ScalingPolicies: [] });
+    autoScalingMock.on(DescribeScheduledActionsCommand).resolves({ ScheduledUpdateGroupActions: [] });
+    autoScalingMock.on(DescribeLifecycleHooksCommand).resolves({ LifecycleHooks: [] });
+    autoScalingMock.on(DescribeWarmPoolCommand).resolves(warmPool ? { WarmPoolConfiguration: warmPool } : {});
+  }
+
+  it("carries nothing that is AWS's default: Default termination policy, no lifetime, no rebalance, a 300 s cooldown", async () => {
+    givenLiveGroup({ TerminationPolicies: ["Default"], MaxInstanceLifetime: 0, CapacityRebalance: false, DefaultCooldown: 300 }, { MinSize: 1, Status: "PendingDelete" });
+
+    const carryOver = await prepareCarryOver(deployState(), NEW_GROUP, TARGET);
+
+    expect(carryOver.plan.create).toStrictEqual({});
+    expect(carryOver.plan.warmPool).toBeUndefined();
+    expect(carryOver.plan.hold).toEqual([]);
+    expect(carryOver.tags(NEW_GROUP)).toEqual([]);
+    expect(carryOver.message(NEW_GROUP, 2)).toBe(`launch: ${NEW_GROUP} with 2 instance(s) (configured 2, live 2); nothing to carry over from ${OLD_GROUP}`);
+    // Nothing to hold either: the old group has no policies or schedules.
+    expect(autoScalingMock).toHaveReceivedCommandTimes(CreateOrUpdateTagsCommand, 0);
+    expect(autoScalingMock).toHaveReceivedCommandTimes(SuspendProcessesCommand, 0);
+  });
+
+  it("carries every attribute that differs, and the tags that are neither this project's, AWS's nor Name", async () => {
+    givenLiveGroup(
+      {
+        TerminationPolicies: ["OldestInstance", "Default"],
+        MaxInstanceLifetime: 86_400,
+        CapacityRebalance: true,
+        InstanceMaintenancePolicy: { MinHealthyPercentage: 90, MaxHealthyPercentage: 120 },
+        DefaultCooldown: 0,
+        DefaultInstanceWarmup: 0,
+        Tags: [
+          { Key: TAG.app, Value: "shop" },
+          { Key: "aws:cloudformation:stack-name", Value: "x" },
+          { Key: "Name", Value: "old" },
+          { Key: "team", Value: "web", PropagateAtLaunch: true },
+          { Key: "cost-center-aws:", ResourceId: OLD_GROUP },
+          { Value: "no key" },
+        ],
+      },
+      { MinSize: 1, PoolState: "Stopped", Status: undefined },
+    );
+
+    const carryOver = await prepareCarryOver(deployState(), NEW_GROUP, TARGET);
+
+    expect(carryOver.plan.create).toStrictEqual({
+      TerminationPolicies: ["OldestInstance", "Default"],
+      MaxInstanceLifetime: 86_400,
+      CapacityRebalance: true,
+      InstanceMaintenancePolicy: { MinHealthyPercentage: 90, MaxHealthyPercentage: 120 },
+      DefaultCooldown: 0,
+      DefaultInstanceWarmup: 0,
+      Tags: [
+        { ResourceId: NEW_GROUP, ResourceType: "auto-scaling-group", Key: "team", Value: "web", PropagateAtLaunch: true },
+        { ResourceId: NEW_GROUP, ResourceType: "auto-scaling-group", Key: "cost-center-aws:", Value: "", PropagateAtLaunch: false },
+      ],
+    });
+    expect(carryOver.plan.warmPool).toEqual({ MinSize: 1, PoolState: "Stopped", Status: undefined });
+    expect(carryOver.message(NEW_GROUP, 3)).toBe(
+      `launch: ${NEW_GROUP} with 3 instance(s) (configured 2, live 2); carried over from ${OLD_GROUP}: ` +
+        "termination policies, max instance lifetime, capacity rebalance, instance maintenance policy, default cooldown, default instance warmup; " +
+        "tags team, cost-center-aws:; warm pool",
+    );
   });
 });
