@@ -749,4 +749,25 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "true",
     reason: "only a custom issue has params (zod's ZodCustomIssue; no other issue type carries them): without the first test the second decides the same",
   },
+  {
+    file: "functions/lib/outcome.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason: "the fallback name is only looked up among the Fail states' names: neither \"\" nor \"Stryker was here!\" is one, so a Fail state without a name is \"failed\" either way",
+  },
+  {
+    file: "functions/lib/groupConfiguration.ts",
+    mutator: "ConditionalExpression",
+    original: "orphans.length > 0",
+    replacement: "",
+    reason: "the condition guards only a log statement (the delete loop before it sends nothing for no orphans)",
+  },
+  {
+    file: "functions/lib/groupConfiguration.ts",
+    mutator: "EqualityOperator",
+    original: "orphans.length > 0",
+    replacement: "orphans.length",
+    reason: "the condition guards only a log statement (the delete loop before it sends nothing for no orphans)",
+  },
 ];
