@@ -770,4 +770,32 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "orphans.length",
     reason: "the condition guards only a log statement (the delete loop before it sends nothing for no orphans)",
   },
+  {
+    file: "functions/lib/recurrence.ts",
+    mutator: "OptionalChaining",
+    original: "parts.find((part) => part.type === type)?.value",
+    replacement: ".value",
+    reason: "formatToParts with year, month, day, hour and minute asked for always returns those five parts: find never comes back empty",
+  },
+  {
+    file: "functions/lib/recurrence.ts",
+    mutator: "ConditionalExpression",
+    original: 'timeZone === "UTC"',
+    replacement: "false",
+    reason: "utc is a shortcut: in UTC, wallClock is the identity and instantOf returns the wall-clock value as it is, so the Intl path gives the same instants",
+  },
+  {
+    file: "functions/lib/recurrence.ts",
+    mutator: "StringLiteral",
+    original: '"UTC"',
+    replacement: '""',
+    reason: "utc is a shortcut: in UTC, wallClock is the identity and instantOf returns the wall-clock value as it is, so the Intl path gives the same instants",
+  },
+  {
+    file: "functions/lib/recurrence.ts",
+    mutator: "EqualityOperator",
+    original: "day < SEARCH_DAYS",
+    replacement: "<=",
+    reason: "the longest wait of an expression that runs at all is 29 February's, under 8 years (2921 days across 2100), well within the 2928 days searched: one more day finds nothing new",
+  },
 ];
