@@ -552,4 +552,299 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     replacement: "true",
     reason: "DescribeSnapshots returns every snapshot with its SnapshotId",
   },
+  {
+    file: "functions/lib/validation.ts",
+    mutator: "ObjectLiteral",
+    original: '{ data: context.data, defaultError: "" }',
+    replacement: "{}",
+    reason:
+      "zod's defaultErrorMap (zod/v3/locales/en.js) reads neither data nor defaultError for any issue code it can be given (defaultError only in the default branch after every ZodIssueCode, unreachable): the same message to compare",
+  },
+  {
+    file: "functions/lib/validation.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "zod's defaultErrorMap (zod/v3/locales/en.js) uses the defaultError it is given only in its default branch, after a case for every ZodIssueCode (unreachable): the same message to compare",
+  },
+  {
+    file: "functions/lib/groups.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "AutoScalingGroupName is required in DescribeAutoScalingGroups' answer and InstanceId in an Auto Scaling Instance (the service model): the fallback name or id is never used (a hook's missing name is tested)",
+  },
+  {
+    file: "functions/lib/groups.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a string among a group's instances has no LifecycleState, ProtectedFromScaleIn or InstanceId: neither protected nor in Standby, so nothing is sent for it; a string among the lifecycle hooks has no LifecycleTransition, so it is skipped as no termination hook (the other [] fallbacks, of answers without groups or activities, are tested)",
+  },
+  {
+    file: "functions/lib/groups.ts",
+    mutator: "ConditionalExpression",
+    original: "protectedIds.length || standbyIds.length",
+    replacement: "",
+    reason: "the condition guards only a log statement (the calls before it send nothing for an empty list)",
+  },
+  {
+    file: "functions/lib/groups.ts",
+    mutator: "LogicalOperator",
+    original: "protectedIds.length || standbyIds.length",
+    replacement: "&&",
+    reason: "the condition guards only a log statement (the calls before it send nothing for an empty list)",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "BlockStatement",
+    original: "{ return undefined; …",
+    replacement: "{}",
+    reason:
+      "an empty catch block returns undefined too",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a complete issue's message is the whole line, which describeIssue returns as it is: the issue's path is never read",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "ArrayDeclaration",
+    original: '["baseImageId"]',
+    replacement: "[]",
+    reason:
+      "a complete issue's message is the whole line, which describeIssue returns as it is: the issue's path is never read",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "ArrayDeclaration",
+    original: '["rebuildBase"]',
+    replacement: "[]",
+    reason:
+      "a complete issue's message is the whole line, which describeIssue returns as it is: the issue's path is never read",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "StringLiteral",
+    original: '"baseImageId"',
+    replacement: '""',
+    reason:
+      "a complete issue's message is the whole line, which describeIssue returns as it is: the issue's path is never read",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "StringLiteral",
+    original: '"rebuildBase"',
+    replacement: '""',
+    reason:
+      "a complete issue's message is the whole line, which describeIssue returns as it is: the issue's path is never read",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "ObjectLiteral",
+    original: "{ errorMap: allowedErrorMap }",
+    replacement: "{}",
+    reason:
+      "every issue these schemas raise has a message of its own (regex, refine, min and max are given one) or is phrased by describeIssue itself (invalid_type, unrecognized_keys, complete custom issues): allowedErrorMap's message is never shown",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "ConditionalExpression",
+    original: "issue.path.length > 0",
+    replacement: "true",
+    reason:
+      `an issue at the input's root is a complete one or unknown fields (parseDeployInput refuses a non-object before zod; unknown fields use the prefix, not the field): the name "input" is never shown`,
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "EqualityOperator",
+    original: "issue.path.length > 0",
+    replacement: ">=",
+    reason:
+      `an issue at the input's root is a complete one or unknown fields (parseDeployInput refuses a non-object before zod; unknown fields use the prefix, not the field): the name "input" is never shown`,
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "StringLiteral",
+    original: '"input"',
+    replacement: '""',
+    reason:
+      `an issue at the input's root is a complete one or unknown fields (parseDeployInput refuses a non-object before zod; unknown fields use the prefix, not the field): the name "input" is never shown`,
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "StringLiteral",
+    original: '"a number"',
+    replacement: '""',
+    reason:
+      "no field of either input schema is a number (z.number appears in neither): EXPECTED_TYPE.number is never read",
+  },
+  {
+    file: "functions/lib/launchTemplates.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "the fallbacks are compared only: neither \"Stryker was here!\" nor \"\" starts with \"immutable-deploy group \" or is launchTemplateVersionDoesNotExist, so a version without a description is no group's and one without an error code is not counted as gone, either way",
+  },
+  {
+    file: "functions/lib/launchTemplates.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a string among the overrides or instances has no LaunchTemplateSpecification or LaunchTemplate, so the filter drops it; a string among the versions not deleted has no ResponseError, so it is not counted (only a warning is logged): the same result as an empty list",
+  },
+  {
+    file: "functions/lib/loadBalancer.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a string among a group's target groups, load balancers or instances matches no target and is in no LifecycleState; a string among the health answers has no Target or InstanceId, so it is skipped: the same as an empty list",
+  },
+  {
+    file: "functions/lib/loadBalancer.ts",
+    mutator: "ConditionalExpression",
+    original: "!instanceId",
+    replacement: "false",
+    reason:
+      "an entry without an instance id is then recorded under the key undefined, which the answer never looks up (it maps the instance ids asked for): the same answer",
+  },
+  {
+    file: "functions/lib/loadBalancer.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "AutoScalingGroupName is required in DescribeAutoScalingGroups' answer (the service model); a missing Description is only searched for two phrases, which \"Stryker was here!\" contains no more than \"\"",
+  },
+  {
+    file: "functions/lib/trafficRule.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason:
+      "a string among the listener's rules has no Priority, IsDefault or Actions: neither the pipeline's rule nor the default one, so it is never read: the same routing",
+  },
+  {
+    file: "functions/lib/trafficRule.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason:
+      "the shares are only ever looked up by the environment's target group ARNs (liveTargetGroup, routeAllTo): a tuple without an ARN, keyed \"\" or \"Stryker was here!\", is never looked up",
+  },
+  {
+    file: "functions/lib/input.ts",
+    mutator: "ConditionalExpression",
+    original: "issue.code === z.ZodIssueCode.custom",
+    replacement: "true",
+    reason: "only a custom issue has params (zod's ZodCustomIssue; no other issue type carries them): without the first test the second decides the same",
+  },
+  {
+    file: "functions/lib/outcome.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason: "the fallback name is only looked up among the Fail states' names: neither \"\" nor \"Stryker was here!\" is one, so a Fail state without a name is \"failed\" either way",
+  },
+  {
+    file: "functions/lib/groupConfiguration.ts",
+    mutator: "ConditionalExpression",
+    original: "orphans.length > 0",
+    replacement: "",
+    reason: "the condition guards only a log statement (the delete loop before it sends nothing for no orphans)",
+  },
+  {
+    file: "functions/lib/groupConfiguration.ts",
+    mutator: "EqualityOperator",
+    original: "orphans.length > 0",
+    replacement: "orphans.length",
+    reason: "the condition guards only a log statement (the delete loop before it sends nothing for no orphans)",
+  },
+  {
+    file: "functions/lib/recurrence.ts",
+    mutator: "OptionalChaining",
+    original: "parts.find((part) => part.type === type)?.value",
+    replacement: ".value",
+    reason: "formatToParts with year, month, day, hour and minute asked for always returns those five parts: find never comes back empty",
+  },
+  {
+    file: "functions/lib/recurrence.ts",
+    mutator: "ConditionalExpression",
+    original: 'timeZone === "UTC"',
+    replacement: "false",
+    reason: "utc is a shortcut: in UTC, wallClock is the identity and instantOf returns the wall-clock value as it is, so the Intl path gives the same instants",
+  },
+  {
+    file: "functions/lib/recurrence.ts",
+    mutator: "StringLiteral",
+    original: '"UTC"',
+    replacement: '""',
+    reason: "utc is a shortcut: in UTC, wallClock is the identity and instantOf returns the wall-clock value as it is, so the Intl path gives the same instants",
+  },
+  {
+    file: "functions/lib/recurrence.ts",
+    mutator: "EqualityOperator",
+    original: "day < SEARCH_DAYS",
+    replacement: "<=",
+    reason: "the longest wait of an expression that runs at all is 29 February's, under 8 years (2921 days across 2100), well within the 2928 days searched: one more day finds nothing new",
+  },
+  {
+    file: "functions/lib/didYouMean.ts",
+    mutator: "ConditionalExpression",
+    original: "j === 0",
+    replacement: "true",
+    reason: "the loops write every inner cell (i, j >= 1) before any cell reads it: only row 0 and column 0 keep their initial values",
+  },
+  {
+    file: "functions/lib/didYouMean.ts",
+    mutator: "ConditionalExpression",
+    original: "i > 1 && j > 1",
+    replacement: "true",
+    reason: "the index guards are redundant: at i = 1 x[i - 2] and at j = 1 y[j - 2] are undefined (x[-1], y[-1]), which equals no character, so the swap test is false there anyway",
+  },
+  {
+    file: "functions/lib/didYouMean.ts",
+    mutator: "LogicalOperator",
+    original: "i > 1 && j > 1",
+    replacement: "||",
+    reason: "the index guards are redundant: at i = 1 x[i - 2] and at j = 1 y[j - 2] are undefined (x[-1], y[-1]), which equals no character, so the swap test is false there anyway",
+  },
+  {
+    file: "functions/lib/didYouMean.ts",
+    mutator: "ConditionalExpression",
+    original: "i > 1",
+    replacement: "true",
+    reason: "the index guards are redundant: at i = 1 x[i - 2] and at j = 1 y[j - 2] are undefined (x[-1], y[-1]), which equals no character, so the swap test is false there anyway",
+  },
+  {
+    file: "functions/lib/didYouMean.ts",
+    mutator: "EqualityOperator",
+    original: "i > 1",
+    replacement: ">=",
+    reason: "the index guards are redundant: at i = 1 x[i - 2] and at j = 1 y[j - 2] are undefined (x[-1], y[-1]), which equals no character, so the swap test is false there anyway",
+  },
+  {
+    file: "functions/lib/didYouMean.ts",
+    mutator: "ConditionalExpression",
+    original: "j > 1",
+    replacement: "true",
+    reason: "the index guards are redundant: at i = 1 x[i - 2] and at j = 1 y[j - 2] are undefined (x[-1], y[-1]), which equals no character, so the swap test is false there anyway",
+  },
+  {
+    file: "functions/lib/didYouMean.ts",
+    mutator: "EqualityOperator",
+    original: "j > 1",
+    replacement: ">=",
+    reason: "the index guards are redundant: at i = 1 x[i - 2] and at j = 1 y[j - 2] are undefined (x[-1], y[-1]), which equals no character, so the swap test is false there anyway",
+  },
 ];

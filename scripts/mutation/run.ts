@@ -1,5 +1,5 @@
 /**
- * `npm run mutation [-- --part functions|definition] [--mutate <file>,...] [--concurrency <1-2>]`: Stryker over
+ * `npm run mutation [-- --part functions|definition] [--mutate <file>,...] [--concurrency <1-2>] [--force]`: Stryker over
  * the stage functions (stryker.config.mjs) and the state machine definition
  * (scripts/mutation/definition.stryker.config.mjs), each printing its score and surviving mutants; then
  * docs/mutation.md from the reports, and its summary into BENCHMARK.md's "Mutation testing" section. `--mutate` runs Stryker once per file, each with a report and an incremental
@@ -13,7 +13,7 @@ import path from "node:path";
 import { choiceOption, integerOption, readOptions, runCommand, UsageError } from "../cli.js";
 import { readRuns, renderMutationPage, REPORT_DIR, RUNS_FILE, withBenchmarkSection } from "./summary.js";
 
-const USAGE = `Usage: npm run mutation -- [--part functions|definition|all] [--mutate <file>,...] [--concurrency <1-2>]
+const USAGE = `Usage: npm run mutation -- [--part functions|definition|all] [--mutate <file>,...] [--concurrency <1-2>] [--force]
 Mutation testing with Stryker: prints each run's score and surviving mutants, writes the JSON reports to
 reports/mutation/, the figures to docs/mutation.md and their summary to BENCHMARK.md. Reruns test only mutants
 whose code or tests changed.
@@ -21,6 +21,8 @@ whose code or tests changed.
   --part <part>          functions (functions/**), definition (stacks/pipeline/definition.ts) or all (default)
   --mutate <files>       only these files, comma-separated: functions/<file>.ts or stacks/pipeline/definition.ts
   --concurrency <n>      test processes at once (default 2, the machine's cores)
+  --force                test every mutant again, not only those whose code or tests changed (a static mutant,
+                         of a module-level value, keeps an earlier result until then: a test added since is not seen)
   --summary              only write docs/mutation.md (and BENCHMARK.md's section) from the reports there are
   -h, --help             this text`;
 
@@ -45,9 +47,10 @@ interface StrykerRun {
   mutate?: string;
 }
 
-async function stryker(run: StrykerRun, concurrency: number): Promise<number> {
+async function stryker(run: StrykerRun, concurrency: number, force: boolean): Promise<number> {
   const args = ["stryker", "run", PARTS[run.part], "--concurrency", String(concurrency)];
   if (run.mutate) args.push("--mutate", run.mutate);
+  if (force) args.push("--force");
   const command = `npx ${args.join(" ")}`;
   process.stderr.write(`mutation: ${command}\n`);
   const startedAt = new Date();
@@ -69,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
     mutate: { type: "string", allowed: "a comma-separated list of files" },
     concurrency: { type: "string", allowed: "an integer from 1 to 2" },
     summary: { type: "boolean" },
+    force: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -87,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
       ? files.map((file) => ({ part: partOf(file), name: `files/${file.replace(/[/.]/g, "_")}`, mutate: file }))
       : (part === "all" ? (["functions", "definition"] as const) : [part]).map((p) => ({ part: p, name: p }));
   let failed = 0;
-  for (const run of runs) if ((await stryker(run, concurrency)) !== 0) failed += 1;
+  for (const run of runs) if ((await stryker(run, concurrency, values.force === true)) !== 0) failed += 1;
   // The page before: files whose reports are not on this machine keep its figures (summary.ts, carriedOver).
   const page = await renderMutationPage(await readFile("docs/mutation.md", "utf8").catch(() => ""));
   await writeFile("docs/mutation.md", page);

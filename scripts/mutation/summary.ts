@@ -243,9 +243,10 @@ export async function renderMutationPage(previous = ""): Promise<string> {
     "",
     "*score*: killed and timed out over killed, timed out, survived and not covered (Stryker's); *non-equivalent*:",
     "the same without the equivalent survivors. *ignored*: mutants in log statements (scripts/mutation/ignoreLogging.mjs).",
-    "*(static)*: a mutant of a module-level constant; Stryker 9.6's vitest runner has reported such mutants as",
-    "survived here although a test kills them when the change is made by hand (checkRetired.ts's PROGRESSING), so",
-    "a static survivor may be the runner's, not the tests'.",
+    "*(static)*: a mutant of a module-level value. No test covers it per test, so Stryker's incremental run reuses its",
+    "earlier result while its code is unchanged, even when a test added since kills it (validation.ts's TYPE_WORDS:",
+    "survived on a rerun, killed by the same tests run afresh): a static survivor of a rerun may be stale until",
+    "`npm run mutation -- --mutate <file> --force` tests every mutant again.",
     ...(kept.files.length > 0
       ? ["Files without a report in reports/mutation/ (not in git) keep their row, run line and survivors from the page", "before: their figures are from the run the line names."]
       : []),

@@ -152,6 +152,7 @@ describe("npm run mutation", () => {
     [["--mutate", "stacks/app.ts"], "mutation: --mutate: stacks/app.ts; allowed: functions/<file>.ts or stacks/pipeline/definition.ts"],
     [["--part", "definition", "--mutate", "functions/notify.ts"], "mutation: --mutate: functions/notify.ts; allowed: a file of --part definition"],
     [["--concurrency", "3"], "mutation: --concurrency: 3; allowed: an integer from 1 to 2"],
+    [["--forc"], 'mutation: --forc: unknown option (did you mean "--force"?); allowed: --part, --mutate, --concurrency, --summary, --force, --help'],
   ])("answers bad input %j at once, before Stryker starts: exit 2, the option, the value, what is allowed", (args, message) => {
     // Act
     const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/mutation/run.ts", ...args], { cwd: path.resolve(import.meta.dirname, "../.."), encoding: "utf8", timeout: 60_000 });

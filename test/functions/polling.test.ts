@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { listSome, nextPeriodicChangeAt, nextPollSeconds, POLL_BOUNDS } from "../../functions/lib/polling.js";
+import type { LaunchResult } from "../../functions/lib/contract.js";
+import { listSome, newGroupGone, nextPeriodicChangeAt, nextPollSeconds, POLL_BOUNDS } from "../../functions/lib/polling.js";
 
 const NOW = 1_000_000;
 
@@ -58,5 +59,55 @@ describe("listSome", () => {
     // Prepare / Act / Assess
     expect(listSome(["a", "b", "c"], 2)).toBe("a, b and 1 more");
     expect(listSome(["a"], 2)).toBe("a");
+  });
+});
+
+describe("nextPollSeconds, rounding", () => {
+  it("rounds a fractional change, cadence and deadline up", () => {
+    expect(nextPollSeconds({ now: NOW, deadline: NOW + 600, changeAt: NOW + 20.2 })).toBe(22);
+    expect(nextPollSeconds({ now: NOW, deadline: NOW + 600, everySeconds: 4.2 })).toBe(5);
+    expect(nextPollSeconds({ now: NOW, deadline: NOW + 6.5, everySeconds: 15 })).toBe(7);
+  });
+
+  it("bounds a cadence too, and a change already past", () => {
+    expect(nextPollSeconds({ now: NOW, deadline: NOW + 600, everySeconds: 1 })).toBe(POLL_BOUNDS.minSeconds);
+    expect(nextPollSeconds({ now: NOW, deadline: NOW + 600, everySeconds: 61 })).toBe(POLL_BOUNDS.maxSeconds);
+    expect(nextPollSeconds({ now: NOW, deadline: NOW + 600, changeAt: NOW - 30 })).toBe(POLL_BOUNDS.minSeconds);
+    expect(nextPollSeconds({ now: NOW, deadline: NOW + 600, changeAt: NOW + 59 })).toBe(60);
+    expect(nextPollSeconds({ now: NOW, deadline: NOW - 10, changeAt: NOW + 20 })).toBe(1);
+    expect([POLL_BOUNDS.minSeconds, POLL_BOUNDS.maxSeconds]).toEqual([2, 60]);
+  });
+});
+
+describe("nextPeriodicChangeAt, edges", () => {
+  it("takes a period below 1 s as 1 s", () => {
+    expect(nextPeriodicChangeAt(NOW, { from: NOW - 5, to: NOW - 5 }, 0, 1)).toBe(NOW + 1);
+    expect(nextPeriodicChangeAt(NOW, { from: NOW - 5, to: NOW - 5 }, -3, 1)).toBe(NOW + 1);
+  });
+
+  it("a change exactly now is past: the next period", () => {
+    expect(nextPeriodicChangeAt(NOW, { from: NOW - 30, to: NOW - 30 }, 30, 1)).toBe(NOW + 30);
+    expect(nextPeriodicChangeAt(NOW, { from: NOW - 29, to: NOW - 30 }, 30, 0)).toBe(NOW + 1);
+  });
+});
+
+describe("listSome, defaults", () => {
+  it("lists ten by default", () => {
+    const items = Array.from({ length: 11 }, (_, i) => `i-${i}`);
+    expect(listSome(items)).toBe(`${items.slice(0, 10).join(", ")} and 1 more`);
+    expect(listSome(items.slice(0, 10))).toBe(items.slice(0, 10).join(", "));
+    expect(listSome([])).toBe("");
+  });
+});
+
+describe("newGroupGone", () => {
+  it("fails at once, naming the group, with nothing healthy", () => {
+    expect(newGroupGone({ groupName: "shop-dev01-v2-abc", launchTemplateVersion: "7", desiredCapacity: 3, healthyBy: NOW } as LaunchResult)).toStrictEqual({
+      status: "failed",
+      nextPollSeconds: 0,
+      message: "deploy: new group shop-dev01-v2-abc no longer exists",
+      healthy: 0,
+      desired: 3,
+    });
   });
 });
