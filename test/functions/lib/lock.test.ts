@@ -5,11 +5,15 @@ import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from "@aws
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
+  assertLockHeld,
   claimDelivery,
+  cutoverActionUpdate,
+  deliveryIdentity,
   isExecutionRunning,
   readLock,
   readLockRecord,
   releaseLockForWaiters,
+  requestCutoverAction,
   takeOverLock,
 } from "../../../functions/lib/lock.js";
 import { controlSettings, executionArn, LOCK_TABLE } from "../controlFixtures.js";
@@ -133,5 +137,62 @@ describe("claimDelivery", () => {
     dynamoMock.on(GetItemCommand).resolvesOnce({ Item: { deliveredTo: { S: OLD }, claimedAt: { N: "1700000000" } } }).resolvesOnce({});
     expect(await claimDelivery(controlSettings(), object, ME)).toEqual({ ours: false, execution: OLD, claimedAt: 1_700_000_000 });
     expect(await claimDelivery(controlSettings(), object, ME)).toEqual({ ours: false, execution: "(unknown)", claimedAt: 0 });
+  });
+});
+
+describe("assertLockHeld", () => {
+  it("returns the lock while this execution holds it, and otherwise throws LockLost naming the holder, or free", async () => {
+    const held = { Item: { lockId: { S: "shop#dev01" }, holder: { S: ME }, release: { S: "v2" }, acquiredAt: { N: "1" } } };
+    const other = { Item: { lockId: { S: "shop#dev01" }, holder: { S: OLD }, release: { S: "v1" }, acquiredAt: { N: "1" } } };
+    dynamoMock.on(GetItemCommand).resolvesOnce(held).resolvesOnce(other).resolvesOnce({});
+    expect(await assertLockHeld(controlSettings(), ME)).toMatchObject({ holder: ME, release: "v2" });
+    await expect(assertLockHeld(controlSettings(), ME)).rejects.toMatchObject({
+      name: "LockLost",
+      message: `the deploy lock of shop/dev01 is held by ${OLD} (release v1), not by this execution ${ME}`,
+    });
+    await expect(assertLockHeld(controlSettings(), ME)).rejects.toMatchObject({ name: "LockLost", message: `the deploy lock of shop/dev01 is free, not by this execution ${ME}` });
+  });
+});
+
+describe("an operator's cutover action", () => {
+  it("is recorded for the holding execution, by whom and when, only while it holds the lock", () => {
+    expect(cutoverActionUpdate(controlSettings(), ME, "approve", "alice", 1_700_000_000)).toEqual({
+      TableName: LOCK_TABLE,
+      Key: { lockId: { S: "shop#dev01" } },
+      UpdateExpression: "SET approvedFor = :me, approvedBy = :by, approvedAt = :now",
+      ConditionExpression: "holder = :me",
+      ExpressionAttributeValues: { ":me": { S: ME }, ":by": { S: "alice" }, ":now": { N: "1700000000" } },
+    });
+    expect(cutoverActionUpdate(controlSettings(), ME, "rollback", "bob", 5).UpdateExpression).toBe(
+      "SET rollbackRequestedFor = :me, rollbackRequestedBy = :by, rollbackRequestedAt = :now",
+    );
+  });
+
+  it("requestCutoverAction: true when written, false when the execution does not hold the lock", async () => {
+    dynamoMock.on(UpdateItemCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+    expect(await requestCutoverAction(controlSettings(), ME, "approve", "alice")).toBe(true);
+    expect(await requestCutoverAction(controlSettings(), ME, "approve", "alice")).toBe(false);
+    expect(dynamoMock).toHaveReceivedCommandWith(UpdateItemCommand, { UpdateExpression: "SET approvedFor = :me, approvedBy = :by, approvedAt = :now" });
+  });
+});
+
+describe("deliveryIdentity", () => {
+  it("bucket and key with the version id, or, without versioning, the sequencer and ETag (- when missing)", () => {
+    expect(deliveryIdentity({ bucket: "b", key: "releases/v2.tgz", versionId: "V1" })).toBe("s3://b/releases/v2.tgz (version V1)");
+    expect(deliveryIdentity({ bucket: "b", key: "releases/v2.tgz", sequencer: "0055AED6DCD90281E5", etag: "d41d8cd9" })).toBe(
+      "s3://b/releases/v2.tgz (sequencer 0055AED6DCD90281E5 etag d41d8cd9)",
+    );
+    expect(deliveryIdentity({ bucket: "b", key: "k.tgz" })).toBe("s3://b/k.tgz (sequencer - etag -)");
+  });
+
+  it("a claim writes the identity, the time and the TTL a week later, conditional on no earlier claim by another execution", async () => {
+    dynamoMock.on(PutItemCommand).resolves({});
+    await claimDelivery(controlSettings(), { bucket: "b", key: "k.tgz", versionId: "V1" }, ME);
+    const input = dynamoMock.commandCalls(PutItemCommand)[0].args[0].input;
+    expect(input.ConditionExpression).toBe("attribute_not_exists(lockId) OR deliveredTo = :me");
+    expect(input.ExpressionAttributeValues).toEqual({ ":me": { S: ME } });
+    expect(input.Item?.object).toEqual({ S: "s3://b/k.tgz (version V1)" });
+    expect(input.Item?.deliveredTo).toEqual({ S: ME });
+    expect(Number(input.Item?.expiresAt.N) - Number(input.Item?.claimedAt.N)).toBe(7 * 24 * 3600);
   });
 });
