@@ -2,10 +2,10 @@ import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent } from "@aws-sdk/client-sfn";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { eventBridge, sfn, sns } from "./lib/clients.js";
-import type { DeployOutcome, DeployState, ExecutionStatusChange, HandoverOutput, NotifyResult } from "./lib/contract.js";
+import type { DeployOutcome, DeployState, ExecutionStatusChange, NotifyResult } from "./lib/contract.js";
 import { DeployError, isTransientAwsError, TransientAwsError } from "./lib/errors.js";
 import { stageHandler } from "./lib/handler.js";
-import { executionName, handOver, lockIdFor, readLockRecord } from "./lib/lock.js";
+import { executionName, handOverToWaiters, lockIdFor, readLockRecord } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 import { ERROR, PROJECT } from "./lib/names.js";
 import { outcomeOfExecution, resumesByRedrive } from "./lib/outcome.js";
@@ -88,12 +88,7 @@ export async function wakeWaiters(state: DeployState, executionArn: string): Pro
   try {
     const record = await readLockRecord(state.settings.lockTableName, lockId);
     if (record?.holder !== executionArn) return [];
-    const output: HandoverOutput = { unlockedBy: executionArn, lockId };
-    const woken: string[] = [];
-    for (const waiter of record.waiters) {
-      if (waiter.execution === executionArn) continue;
-      if (await handOver(waiter.taskToken, output)) woken.push(waiter.execution);
-    }
+    const woken = await handOverToWaiters(record.waiters, executionArn, lockId);
     if (woken.length > 0) logger.info("lock holder ended without unlocking: waiters told", { lockId, waiters: woken });
     return woken;
   } catch (error) {

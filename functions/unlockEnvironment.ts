@@ -1,7 +1,7 @@
-import type { DeployState, HandoverOutput, UnlockResult } from "./lib/contract.js";
+import type { DeployState, UnlockResult } from "./lib/contract.js";
 import { LockLostError } from "./lib/errors.js";
 import { stageHandler } from "./lib/handler.js";
-import { executionName, handOver, lockIdFor, readLockRecord, releaseLockForWaiters, type Waiter } from "./lib/lock.js";
+import { executionName, handOverToWaiters, lockIdFor, readLockRecord, releaseLockForWaiters, type Waiter } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 
 /**
@@ -45,12 +45,7 @@ export async function unlockEnvironment(state: DeployState): Promise<UnlockResul
 
 /** Completes the waiters' `Wait for lock` tasks; those already over (timed out, told before) are skipped. */
 async function handOverTo(waiters: Waiter[], me: string, lockId: string): Promise<Pick<UnlockResult, "handedOverTo">> {
-  const output: HandoverOutput = { unlockedBy: me, lockId };
-  const handedOverTo: string[] = [];
-  for (const waiter of waiters) {
-    if (waiter.execution === me) continue; // its own token from an earlier wait: that task is long over
-    if (await handOver(waiter.taskToken, output)) handedOverTo.push(waiter.execution);
-  }
+  const handedOverTo = await handOverToWaiters(waiters, me, lockId);
   if (handedOverTo.length > 0) logger.info("lock handed over", { lockId, waiters: handedOverTo });
   return handedOverTo.length > 0 ? { handedOverTo } : {};
 }

@@ -9,7 +9,7 @@ import {
 import { DescribeExecutionCommand, SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
 import { dynamodb, sfn } from "./clients.js";
 import { nowSeconds } from "./clock.js";
-import type { ArtifactRef, EnvironmentSettings } from "./contract.js";
+import type { ArtifactRef, EnvironmentSettings, HandoverOutput } from "./contract.js";
 import { CONDITION_FAILED_CODES, EXECUTION_GONE_CODES, hasErrorCode, LockLostError, TASK_GONE_CODES } from "./errors.js";
 
 /**
@@ -254,6 +254,21 @@ export async function handOver(taskToken: string, output: object): Promise<boole
     if (hasErrorCode(error, ...TASK_GONE_CODES)) return false;
     throw error;
   }
+}
+
+/**
+ * Completes the `Wait for lock` task of each of `waiters` (`handOver`), for the lock `from` held: by its unlock, or,
+ * when it ended without one, by its notification. `from`'s own token (from an earlier wait of its own: that task is
+ * long over) and tasks already over are skipped. The executions told.
+ */
+export async function handOverToWaiters(waiters: Waiter[], from: string, lockId: string): Promise<string[]> {
+  const output: HandoverOutput = { unlockedBy: from, lockId };
+  const told: string[] = [];
+  for (const waiter of waiters) {
+    if (waiter.execution === from) continue;
+    if (await handOver(waiter.taskToken, output)) told.push(waiter.execution);
+  }
+  return told;
 }
 
 /** Whether an execution is still running; one that no longer exists is not. */
