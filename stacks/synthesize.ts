@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -53,7 +53,7 @@ export function synthesizeApp(stage: string, options: { nag?: boolean; bundle?: 
 
 async function synthesizeAppNow(stage: string, options: { nag?: boolean; bundle?: boolean }): Promise<SynthesizedApp> {
   const config = loadStageConfig(stage); // fail early, with the configuration error, before SST starts
-  await initProject({ stage });
+  await initOfflineProject(stage);
   const outdir = await mkdtemp(path.join(os.tmpdir(), SYNTH_DIR_PREFIX));
   try {
     const app = new App(
@@ -92,6 +92,48 @@ async function synthesizeAppNow(stage: string, options: { nag?: boolean; bundle?
     };
   } finally {
     await rm(outdir, { recursive: true, force: true });
+  }
+}
+
+/** This process's own SST output directory in `.sst` (created on first use, removed when the process exits). */
+let processOutDir: string | undefined;
+
+/**
+ * SST's initProject, with the project's output directory (SST: `.sst`) moved to a directory of this process.
+ * Every App SST constructs empties `<out>/types` and appends to `<out>/types/index.ts`, and a bundling build
+ * empties `<out>/artifacts/<function>`: two processes synthesizing at once in the shared `.sst` (two vitest
+ * workers, or a test and `npm run synth`) remove each other's files, and one fails with ENOENT on
+ * `.sst/types/index.ts`. Nothing reads those files after a synthesis: they are the typings of `sst bind` and
+ * the build output that a deploy uploads.
+ */
+export async function initOfflineProject(stage: string): Promise<void> {
+  await initProject({ stage });
+  if (!processOutDir) {
+    const shared = useProject().paths.out;
+    removeDirectoriesOfEndedProcesses(shared);
+    const dir = mkdtempSync(path.join(shared, `offline-${process.pid}-`));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    processOutDir = dir;
+  }
+  const paths = useProject().paths;
+  paths.out = processOutDir;
+  paths.artifacts = path.join(processOutDir, "artifacts");
+}
+
+/** A test worker that is terminated does not run its exit handlers: the next process removes what it left. */
+export function removeDirectoriesOfEndedProcesses(shared: string): void {
+  for (const name of readdirSync(shared)) {
+    const pid = /^offline-(\d+)-/.exec(name)?.[1];
+    if (pid && !processRuns(Number(pid))) rmSync(path.join(shared, name), { recursive: true, force: true });
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DescribeInstanceTypeOfferingsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
 import { App } from "sst/constructs";
-import { initProject } from "sst/project.js";
+import { initOfflineProject } from "../../stacks/synthesize.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import sstConfig from "../../sst.config.js";
 import { appConfig, checkInstanceTypeOffered, defineStacks } from "../../stacks/app.js";
@@ -45,7 +45,7 @@ describe("sst.config.ts stacks() outside the offline synthesis (sst deploy, diff
   });
   afterEach(() => rmSync(outdir, { recursive: true, force: true }));
   const deployApp = async (stage: string) => {
-    await initProject({ stage });
+    await initOfflineProject(stage);
     return new App({ mode: "deploy", name: "immutable-deploy", stage, region: "us-east-1", account: "123456789012" }, { outdir });
   };
 

@@ -1,11 +1,12 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STAGE_FUNCTION_IDS, stageFunctionOfResource } from "../../stacks/pipeline/tables.js";
-import { STACK_IDS, synthesizeApp } from "../../stacks/synthesize.js";
+import { useProject } from "sst/project.js";
+import { removeDirectoriesOfEndedProcesses, STACK_IDS, synthesizeApp } from "../../stacks/synthesize.js";
 
 /**
  * The README's offline command, run as a fresh clone would run it: `npm run synth -- --stage dev01 --nag --bundle`
@@ -151,8 +152,46 @@ describe("synthesizeApp (in process, as the tests use it)", () => {
       expect(Object.keys(app.template("Pipeline").Resources).length).toBeGreaterThan(0);
       expect(readdirSync(tmp)).toEqual([]);
     } finally {
-      process.env.TMPDIR = previous;
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
       rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("offline syntheses in parallel processes", () => {
+  it("leave the shared .sst alone: each process writes SST's typings and build output in its own directory", async () => {
+    // Prepare: a file in the shared typings directory, which every App SST constructs used to empty (CI failed
+    // with ENOENT on .sst/types/index.ts when two vitest workers synthesized at once).
+    const shared = join(ROOT, ".sst", "types");
+    const sentinel = join(shared, "sentinel-of-another-process.ts");
+    mkdirSync(shared, { recursive: true });
+    writeFileSync(sentinel, "// written by another process\n");
+    try {
+      // Act
+      await synthesizeApp("production");
+      // Assess
+      expect(readFileSync(sentinel, "utf8")).toBe("// written by another process\n");
+      const own = useProject().paths.out;
+      expect(own.startsWith(join(ROOT, ".sst", "offline-"))).toBe(true);
+      expect(readFileSync(join(own, "types", "index.ts"), "utf8")).toContain('declare module "sst/node/config"');
+    } finally {
+      rmSync(sentinel, { force: true });
+    }
+  });
+
+  it("removes the directories of processes that ended without their exit handlers (terminated test workers)", () => {
+    // Prepare: a process that has ended, this one, and a directory that is not a process's.
+    const ended = spawnSync(process.execPath, ["-e", ""]).pid;
+    const shared = mkdtempSync(join(tmpdir(), "sst-out-"));
+    for (const name of [`offline-${ended}-a`, `offline-${process.pid}-b`, "types"]) mkdirSync(join(shared, name));
+    try {
+      // Act
+      removeDirectoriesOfEndedProcesses(shared);
+      // Assess
+      expect(readdirSync(shared).sort()).toEqual([`offline-${process.pid}-b`, "types"]);
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
     }
   });
 });
