@@ -146,8 +146,11 @@ function withTokenPlaceholder(parameters: Json): Json {
 /** Step Functions Task states have no timeout unless the definition sets one; the interpreter's default (60 s) is not AWS's. */
 const NO_TASK_TIMEOUT_SECONDS = 24 * 3600; // real time; setTimeout cannot go past 24.8 days
 const WAIT_TASK_RESOURCE = "arn:aws:states:::simulator:wait";
-/** Definitions the interpreter has validated (each object once: see runAsl). */
-const VALIDATED = new WeakSet<AslDefinition>();
+/**
+ * Definitions the interpreter has validated, by their JSON (see runAsl): each simulated environment writes its
+ * settings into its own copy of the definition, so the same definition comes back as a new object every scenario.
+ */
+const VALIDATED = new Set<string>();
 
 export async function runAsl(definition: AslDefinition, input: Json, options: AslRunOptions): Promise<AslRun> {
   const { definition: local, waits } = localDefinition(definition, options.startAt, options.context?.Execution.StartTime);
@@ -215,11 +218,12 @@ export async function runAsl(definition: AslDefinition, input: Json, options: As
   // validated (asl-validator, which compiles its JSON schemas with ajv each time: a fifth of a scenario's CPU)
   // on its first run only; the local copy differs between runs only by the start time written in for
   // `$$.Execution.StartTime`.
-  const validate = !options.startAt && !VALIDATED.has(definition);
+  const key = options.startAt ? "" : JSON.stringify(definition);
+  const validate = !options.startAt && !VALIDATED.has(key);
   const machine = new StateMachine(local as never, {
     validationOptions: validate ? { checkArn: false, checkPaths: true } : { noValidate: true },
   });
-  if (validate) VALIDATED.add(definition);
+  if (validate) VALIDATED.add(key);
   onStateEntered(machine, () => (entered += 1));
   const execution = machine.run(input, {
     overrides: {

@@ -112,6 +112,14 @@ interface Invocation {
 
 type StageHandler = (event: Json, context: Json) => Promise<Json>;
 
+/**
+ * The simulated Lambda invocation that code runs in, for every runner of the process: one AsyncLocalStorage, not
+ * one per runner. Node 20 keeps every AsyncLocalStorage that was ever entered and copies each one's store into
+ * every promise created afterwards, so one per runner made every promise of a test process slower with each
+ * scenario it had run (a fifth of the scenario suite's CPU time went to node:async_hooks' _propagate).
+ */
+const INVOCATIONS = new AsyncLocalStorage<{ runner: DeployRunner; invocation: Invocation }>();
+
 export class DeployRunner {
   readonly executions: Execution[] = [];
   private readonly executionsByArn = new Map<string, Execution>();
@@ -125,7 +133,6 @@ export class DeployRunner {
   /** The deploy state machine's ARN (what its executions' ARNs and status-change events name). */
   readonly stateMachineArn: string;
   private readonly listeners = new Set<(event: ProgressEvent) => void>();
-  private readonly invocation = new AsyncLocalStorage<Invocation>();
   private readonly handlers = new Map<StageFunctionId, Promise<StageHandler>>();
   /** Lambda's execution environments per function: what makes an invocation cold or warm (timing `lambda*Seconds`). */
   readonly lambdaEnvironments: LambdaEnvironments;
@@ -138,7 +145,7 @@ export class DeployRunner {
     this.settings = options.settings;
     this.lambdaEnvironments = new LambdaEnvironments(() => this.region.timing.lambdaIdleSeconds);
     this.region.onApiCall((operation) => {
-      const current = this.invocation.getStore();
+      const current = this.currentInvocation();
       if (!current) return;
       let calls = this.callsByStageFunction.get(current.stageFunction);
       if (!calls) this.callsByStageFunction.set(current.stageFunction, (calls = new Set()));
@@ -379,7 +386,7 @@ export class DeployRunner {
         timeoutSeconds: STAGE_FUNCTIONS[fn].timeoutSeconds,
         requestId,
         initSeconds: cold ? lambdaColdStartSeconds : 0,
-        run: (context) => this.invocation.run(current, () => handler(event, { ...lambdaContext(fn, requestId), ...context })),
+        run: (context) => INVOCATIONS.run({ runner: this, invocation: current }, () => handler(event, { ...lambdaContext(fn, requestId), ...context })),
       });
       if (current.crashed) throw current.crashed;
       return output === undefined ? null : JSON.parse(JSON.stringify(output));
@@ -579,7 +586,7 @@ export class DeployRunner {
     const { operation, nth = 1 } = typeof spec === "string" ? { operation: spec } : spec;
     let seen = 0;
     const hook = () => {
-      const current = this.invocation.getStore();
+      const current = this.currentInvocation();
       if (current?.execution !== arn || current.crashed || ++seen < nth) {
         this.region.faults.crashAfter(operation, hook); // someone else's call, or not the nth yet: keep waiting
         return;
@@ -587,6 +594,12 @@ export class DeployRunner {
       throw failure(operation, current);
     };
     this.region.faults.crashAfter(operation, hook);
+  }
+
+  /** The invocation of this runner that the calling code runs in, if any. */
+  private currentInvocation(): Invocation | undefined {
+    const current = INVOCATIONS.getStore();
+    return current?.runner === this ? current.invocation : undefined;
   }
 
   private emit(event: ProgressEvent): void {

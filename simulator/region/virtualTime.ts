@@ -127,11 +127,12 @@ function advanceWhenIdle(scheduler: Scheduler): void {
 export function regionTimeout(time: RegionTime, callback: () => void, delayMs: number): RegionTimeout {
   const { scheduler, sandbox } = time;
   if (sandbox?.frozen) return new RegionTimeout(undefined);
-  const bound = AsyncResource.bind(callback);
+  // runInAsyncScope, not AsyncResource.bind: on Node 20 bind also builds a deprecation wrapper on every call.
+  const resource = new AsyncResource("RegionTimeout");
   const event: ScheduledEvent = scheduler.wakeUp(scheduler.now() + Math.max(0, Math.round(delayMs)), () => {
     sandbox?.untrack(event);
     try {
-      bound();
+      resource.runInAsyncScope(callback);
     } catch (error) {
       // As with a real timer: an exception in the callback is uncaught, not the scheduler's.
       queueMicrotask(() => {
