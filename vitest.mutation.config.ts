@@ -11,5 +11,5 @@ import base from "./vitest.config.js";
  */
 export default defineConfig({
   ...base,
-  test: { ...base.test, include: ["test/functions/**/*.test.ts", "test/aws/errorCodes.test.ts"] },
+  test: { ...base.test, projects: undefined, include: ["test/functions/**/*.test.ts", "test/aws/errorCodes.test.ts"] },
 });

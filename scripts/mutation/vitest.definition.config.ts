@@ -10,6 +10,8 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
+    // vitest.config.ts's projects would replace this include.
+    projects: undefined,
     include: ["test/flow/**/*.test.ts", "test/stacks/pipeline.test.ts"],
     // Each test file synthesizes the state machine: a definition cached by its inputs' hash would be the same for
     // every mutant (Stryker puts all mutants into one instrumented file and switches them at run time).

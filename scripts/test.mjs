@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * `npm test`: the type check, the test suite (vitest projects `unit` and `isolated`) and the real-time rehearsal
+ * tests (project `rehearsal`), started together. The suite's output streams as it runs; the type check's and the
+ * rehearsal's are printed whole when each has ended, after the suite's, so nothing interleaves. Exits with the
+ * first non-zero exit code of the three (0 when all passed).
+ *
+ * Together, because the three mostly wait on different things: the suite keeps both cores busy, the rehearsal
+ * waits on real time (its deploys, health checks and traffic run at wall-clock speed, about 100 s) and uses a
+ * fraction of a core. The rehearsal holds at far higher load than this (docs/rehearsal-under-load.md: 0 failed
+ * requests in 10 of 10 runs beside the suite and six busy loops).
+ *
+ * `npm test -- <vitest arguments>` (e.g. a file or `-t <name>`) runs only `vitest run <arguments>`.
+ */
+import { spawn } from "node:child_process";
+import process from "node:process";
+
+const args = process.argv.slice(2);
+
+/** Runs a command; with `buffer`, its output is kept and returned instead of streamed. */
+function run(name, command, commandArgs, { buffer }) {
+  const startedAt = Date.now();
+  const child = spawn(command, commandArgs, { stdio: buffer ? ["ignore", "pipe", "pipe"] : "inherit", env: process.env });
+  let output = "";
+  if (buffer) {
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+  }
+  return new Promise((resolve) => {
+    child.on("error", (error) => resolve({ name, code: 1, output: `${output}${name}: ${error.message}\n`, seconds: 0 }));
+    child.on("close", (code, signal) => resolve({ name, code: code ?? (signal ? 1 : 0), output, seconds: (Date.now() - startedAt) / 1000, signal }));
+  });
+}
+
+const npx = process.platform === "win32" ? "npx.cmd" : "npx";
+let results;
+if (args.length > 0) {
+  results = [await run("vitest", npx, ["vitest", "run", ...args], { buffer: false })];
+} else {
+  process.stdout.write("npm test: type check, suite and rehearsal tests started together; the type check's and the rehearsal's output follow the suite's\n");
+  const typeCheck = run("tsc --noEmit", npx, ["tsc", "--noEmit"], { buffer: true });
+  const rehearsal = run("rehearsal tests (vitest --project rehearsal)", npx, ["vitest", "run", "--project", "rehearsal"], { buffer: true });
+  const suite = run("suite (vitest --project unit --project isolated)", npx, ["vitest", "run", "--project", "unit", "--project", "isolated"], { buffer: false });
+  results = [await suite];
+  for (const pending of [typeCheck, rehearsal]) {
+    const result = await pending;
+    process.stdout.write(`\n=== ${result.name}: ${result.code === 0 ? "passed" : `FAILED (exit ${result.code}${result.signal ? `, ${result.signal}` : ""})`} in ${result.seconds.toFixed(0)} s\n${result.output}`);
+    results.push(result);
+  }
+  process.stdout.write(`\nnpm test: ${results.map((r) => `${r.name} ${r.code === 0 ? "passed" : "FAILED"} (${r.seconds.toFixed(0)} s)`).join("; ")}\n`);
+}
+process.exitCode = results.find((r) => r.code !== 0)?.code ?? 0;

@@ -1,0 +1,69 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+/**
+ * `npm test` (scripts/test.mjs) with a stand-in `npx` first on PATH: it records each command it is given and
+ * exits with the code the test sets for that command, printing a line that names it.
+ */
+const ROOT = resolve(import.meta.dirname, "../..");
+let bin: string;
+
+function fakeNpx(exitCodes: Record<string, number>): void {
+  const script = [
+    "#!/bin/sh",
+    `echo "$*" >> "${bin}/calls"`,
+    `echo "output of $*"`,
+    ...Object.entries(exitCodes).map(([command, code]) => `[ "$*" = "${command}" ] && exit ${code}`),
+    "exit 0",
+  ].join("\n");
+  writeFileSync(join(bin, "npx"), `${script}\n`);
+  chmodSync(join(bin, "npx"), 0o755);
+}
+
+function npmTest(args: string[] = []) {
+  const result = spawnSync(process.execPath, ["scripts/test.mjs", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  const calls = readFileSync(join(bin, "calls"), "utf8").trim().split("\n").sort();
+  return { ...result, calls };
+}
+
+const SUITE = "vitest run --project unit --project isolated";
+const REHEARSAL = "vitest run --project rehearsal";
+
+describe("npm test (scripts/test.mjs)", () => {
+  beforeEach(() => {
+    bin = mkdtempSync(join(tmpdir(), "npm-test-"));
+  });
+  afterEach(() => rmSync(bin, { recursive: true, force: true }));
+
+  it("runs the type check, the suite and the rehearsal tests, and exits 0 when all pass", () => {
+    fakeNpx({});
+    const run = npmTest();
+    expect(run.status).toBe(0);
+    expect(run.calls).toEqual(["tsc --noEmit", SUITE, REHEARSAL].sort());
+    // The type check's and the rehearsal's output come after the suite's, whole, under a header each.
+    expect(run.stdout.indexOf(`output of ${SUITE}`)).toBeLessThan(run.stdout.indexOf("=== tsc --noEmit: passed"));
+    expect(run.stdout).toContain(`=== rehearsal tests (vitest --project rehearsal): passed in 0 s\noutput of ${REHEARSAL}`);
+  });
+
+  it.each([
+    ["the type check", "tsc --noEmit", 2],
+    ["the suite", SUITE, 1],
+    ["the rehearsal tests", REHEARSAL, 3],
+  ])("fails when %s fails, with its exit code, after running the others to their end", (_, command, code) => {
+    fakeNpx({ [command]: code });
+    const run = npmTest();
+    expect(run.status).toBe(code);
+    expect(run.calls).toHaveLength(3);
+    expect(run.stdout).toMatch(/FAILED/);
+  });
+
+  it("with arguments runs only vitest with them", () => {
+    fakeNpx({});
+    const run = npmTest(["test/functions/polling.test.ts", "-t", "cadence"]);
+    expect(run.status).toBe(0);
+    expect(run.calls).toEqual(["vitest run test/functions/polling.test.ts -t cadence"]);
+  });
+});
