@@ -46,8 +46,9 @@ export async function unlockEnvironment(state: DeployState): Promise<UnlockResul
 /** Completes the waiters' `Wait for lock` tasks; those already over (timed out, told before) are skipped. */
 async function handOverTo(waiters: Waiter[], me: string, lockId: string): Promise<Pick<UnlockResult, "handedOverTo">> {
   const handedOverTo = await handOverToWaiters(waiters, me, lockId);
-  if (handedOverTo.length > 0) logger.info("lock handed over", { lockId, waiters: handedOverTo });
-  return handedOverTo.length > 0 ? { handedOverTo } : {};
+  if (handedOverTo.length === 0) return {};
+  logger.info("lock handed over", { lockId, waiters: handedOverTo });
+  return { handedOverTo };
 }
 
 export const handler = stageHandler(unlockEnvironment);

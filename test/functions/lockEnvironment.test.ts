@@ -10,7 +10,7 @@ import { DescribeExecutionCommand, ExecutionDoesNotExist, SendTaskSuccessCommand
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
-import type { DeployPlan, DeployState } from "../../functions/lib/contract.js";
+import type { DeployPlan, DeployState, HandoverRequest } from "../../functions/lib/contract.js";
 import { ERROR } from "../../functions/lib/names.js";
 import { assertLockHeld } from "../../functions/lib/lock.js";
 import { awaitLockHandover, LOCK_HANDOVER_TIMEOUT_SECONDS, lockEnvironment, lockOrAwait } from "../../functions/lockEnvironment.js";
@@ -114,6 +114,20 @@ describe("lockEnvironment", () => {
     expect(sfnMock).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: OTHER_EXECUTION });
     expect(dynamoMock).toHaveReceivedCommandWith(GetItemCommand, { TableName: LOCK_TABLE, Key: LOCK_KEY, ConsistentRead: true });
     expect(dynamoMock).not.toHaveReceivedCommand(UpdateItemCommand);
+  });
+
+  it("counts the wait from now when an earlier attempt's state carries no deadline (a state written by hand, or before deadlines)", async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed());
+    dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v1"));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
+    const state = controlState({ plan: controlPlan(), image: IMAGE, lock: { status: "waiting", nextPollSeconds: 30, message: "waiting" } });
+
+    // Act
+    const result = await lockEnvironment(state);
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", deadline: NOW_SECONDS + 3600, nextPollSeconds: LOCK_HANDOVER_TIMEOUT_SECONDS });
   });
 
   it("polls no later than the deadline", async () => {
@@ -322,6 +336,18 @@ describe("lockEnvironment as Claim release (before the bake: no image yet)", () 
     expect(result).toEqual({ status: "duplicate", nextPollSeconds: 0, message: "release v2 is already being deployed by execution exec-other; nothing to do" });
   });
 
+  it("claims, and is no duplicate of itself, when this very execution holds the lock for the release (a retried Claim)", async () => {
+    // Prepare
+    dynamoMock.on(GetItemCommand).resolves(lockItem(MY_EXECUTION, "v2"));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
+
+    // Act
+    const result = await lockEnvironment(controlState({ plan: controlPlan() }));
+
+    // Assess
+    expect(result.status).toBe("claimed");
+  });
+
   it("claims a release whose earlier holder of the same release is no longer running", async () => {
     // Prepare
     dynamoMock.on(GetItemCommand).resolves(lockItem(OTHER_EXECUTION, "v2"));
@@ -416,6 +442,26 @@ describe("awaitLockHandover (Wait for lock)", () => {
     expect(result.registered).toBe(false);
     expect(dynamoMock).not.toHaveReceivedCommand(UpdateItemCommand);
     expect(sfnMock).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TOKEN });
+  });
+
+  it("with no lock in its payload at all (a definition that left $.lock out), tells its own task that nobody unlocked, and says so", async () => {
+    // Prepare
+    sfnMock.on(SendTaskSuccessCommand).resolves({});
+    const { lock: _lock, ...withoutLock } = waiting();
+
+    // Act
+    const result = await awaitLockHandover(withoutLock as unknown as HandoverRequest);
+
+    // Assess
+    expect(result).toEqual({ registered: false, message: "no holder to wait for: trying again at once" });
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TOKEN, output: JSON.stringify({ unlockedBy: "(none)", lockId: "shop#dev01" }) });
+  });
+
+  it("refuses a payload without the task token (a definition that forgot $$.Task.Token), before touching the lock", async () => {
+    const { taskToken: _token, ...withoutToken } = waiting(OTHER_EXECUTION);
+    await expect(awaitLockHandover({ ...withoutToken, taskToken: "" })).rejects.toThrow("Wait for lock needs taskToken ($$.Task.Token) in its payload");
+    expect(dynamoMock).not.toHaveReceivedAnyCommand();
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
   });
 
   it("a task that is over already (a retried invocation after the first completed it) is no error", async () => {

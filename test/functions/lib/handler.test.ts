@@ -2,6 +2,7 @@ import type { Context } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { TransientAwsError } from "../../../functions/lib/errors.js";
 import { stageHandler } from "../../../functions/lib/handler.js";
+import { logger } from "../../../functions/lib/logger.js";
 import { ERROR } from "../../../functions/lib/names.js";
 import { awsError, lambdaContext } from "../fixtures.js";
 
@@ -34,5 +35,36 @@ describe("stageHandler", () => {
     });
 
     await expect(handler({}, context)).rejects.toBe(refused);
+  });
+
+  it("starts each invocation with the logger's own keys only: keys a stage function added do not reach the next invocation", async () => {
+    // Prepare: the first invocation adds a key to its log lines; the second only logs.
+    const lines: string[] = [];
+    // Powertools writes each line with its console's info (a Console of its own in Lambda).
+    const loggerConsole = (logger as unknown as { console: { info: (line: string) => void } }).console;
+    const info = loggerConsole.info;
+    loggerConsole.info = (line: string) => void lines.push(line);
+    const handler = stageHandler(async (event: { add: boolean }) => {
+      // The tests' logs are SILENT (simulator/offlineEnvironment.ts), and each invocation starts at that level.
+      logger.setLogLevel("INFO");
+      if (event.add) logger.appendKeys({ deployOf: "v1" });
+      logger.info("stage ran");
+      return null;
+    });
+    try {
+      // Act
+      await handler({ add: true }, context);
+      await handler({ add: false }, context);
+    } finally {
+      loggerConsole.info = info;
+      logger.setLogLevel("SILENT");
+    }
+
+    // Assess
+    const logged = lines.filter((line) => line.includes("stage ran")).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged).toHaveLength(2);
+    expect(logged[0].deployOf).toBe("v1");
+    expect(logged[1]).not.toHaveProperty("deployOf");
+    expect(logged[1].function_request_id).toBe("request-1");
   });
 });
