@@ -176,7 +176,7 @@ describe("which live groups are read", () => {
 describe("suspended processes", () => {
   it("carries the operator's, except what a deploy needs, unnamed entries and a deploy's own hold; sorted with the new group's hold", async () => {
     // Arrange: an earlier run of this deploy held AlarmNotification and ScheduledActions (its tag).
-    const processes = ["Launch", "Terminate", "AddToLoadBalancer", "HealthCheck", undefined, "ScheduledActions", "AlarmNotification"];
+    const processes = ["Launch", "Terminate", "AddToLoadBalancer", "HealthCheck", undefined, "ScheduledActions", "AlarmNotification", "AZRebalance"];
     givenLive(
       [
         describedGroup(OLD_GROUP, {
@@ -193,9 +193,9 @@ describe("suspended processes", () => {
 
     // Assert
     expect(carryOver.plan.hold).toEqual(["AlarmNotification"]);
-    expect(carryOver.plan.suspend).toEqual(["AlarmNotification", "HealthCheck"]);
-    expect(suspendCalls().at(-1)).toEqual({ AutoScalingGroupName: NEW_GROUP, ScalingProcesses: ["AlarmNotification", "HealthCheck"] });
-    expect(carryOver.message(NEW_GROUP, 2)).toContain("; suspended processes HealthCheck;");
+    expect(carryOver.plan.suspend).toEqual(["AZRebalance", "AlarmNotification", "HealthCheck"]);
+    expect(suspendCalls().at(-1)).toEqual({ AutoScalingGroupName: NEW_GROUP, ScalingProcesses: ["AZRebalance", "AlarmNotification", "HealthCheck"] });
+    expect(carryOver.message(NEW_GROUP, 2)).toContain("; suspended processes AZRebalance, HealthCheck;");
   });
 
   it("a re-run adds to the hold it finds on the old group, in order", async () => {
