@@ -913,6 +913,20 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
   {
     file: "functions/lib/groupConfiguration.ts",
     mutator: "ConditionalExpression",
+    original: "policy.PolicyARN && policy.PolicyName",
+    replacement: "true",
+    reason: "every described policy has a PolicyName (PutScalingPolicy requires one) and a PolicyARN (Auto Scaling assigns one): the condition is always true",
+  },
+  {
+    file: "functions/lib/groupConfiguration.ts",
+    mutator: "LogicalOperator",
+    original: "policy.PolicyARN && policy.PolicyName",
+    replacement: "||",
+    reason: "every described policy has a PolicyName (PutScalingPolicy requires one) and a PolicyARN (Auto Scaling assigns one): the condition is always true",
+  },
+  {
+    file: "functions/lib/groupConfiguration.ts",
+    mutator: "ConditionalExpression",
     original: "policy.PolicyName && answer.PolicyARN",
     replacement: "true",
     reason: "a policy put always has a PolicyName (PutScalingPolicy requires it); an answer without PolicyARN maps the old ARN to undefined, and the alarm copy's `?? action` keeps the old ARN as without the entry",
