@@ -9,7 +9,10 @@ import { availableParallelism } from "node:os";
  * (STAGES), the simulated region attached to the SDK clients, environment variables, the working directory.
  */
 const UNIT_TESTS = ["test/functions/**/*.test.ts", "test/flow/**/*.test.ts"];
-/** The real-time rehearsal (real processes, real sockets, wall-clock deadlines): run after the rest, on its own. */
+/**
+ * The real-time rehearsal (real processes, real sockets, wall-clock deadlines): a vitest run of its own, which
+ * `npm test` (scripts/test.mjs) starts beside the suite's.
+ */
 const REHEARSAL_TESTS = ["test/rehearsal/**/*.test.ts"];
 
 export default defineConfig({
