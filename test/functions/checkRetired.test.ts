@@ -156,11 +156,27 @@ describe("checkRetired", () => {
     await expect(attempt).rejects.toMatchObject({ name: ERROR.retirementOverdue, message: expect.stringMatching(/^1 old instance\(s\) still not terminating 1 s after the deadline .*: i-old0000 Terminating:Wait\. Complete or abandon/) });
   });
 
-  it("past the deadline, keeps waiting for instances that are terminating by themselves", async () => {
-    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0, Instances: instances(2, "Terminating:Proceed", "Healthy", "i-old") })] });
+  it.each(["Terminating", "Terminating:Proceed"])("past the deadline, keeps waiting for instances that are terminating by themselves (%s)", async (lifecycleState) => {
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0, Instances: instances(2, lifecycleState, "Healthy", "i-old") })] });
     setClock(() => (NOW + 1301) * 1000);
     const result = await checkRetired(retiringState());
     expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (2 left)" });
+  });
+
+  it("is not drained while one old target has left the load balancer and another is still draining", async () => {
+    // Prepare: i-old0000 has left the target group; i-old0001 still has a request in flight.
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: instances(2, "InService", "Healthy", "i-old") })] });
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [{ Target: { Id: "i-old0001", Port: 80 }, TargetHealth: { State: "draining", Reason: "Target.DeregistrationInProgress" } }],
+    });
+    setClock(() => (NOW + 10) * 1000);
+
+    // Act
+    const result = await checkRetired(retiringState());
+
+    // Assess
+    expect(result).toMatchObject({ status: "waiting", message: "deploy: draining old instance(s) at load balancer (2 left, at most 90 s to go)" });
+    expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
   });
 
   it("while a termination hook holds the instances, says so and polls right after the hook's timeout, not every few seconds", async () => {
