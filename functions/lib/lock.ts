@@ -189,15 +189,9 @@ export async function readLockRecord(tableName: string, lockId: string): Promise
 }
 
 /**
- * Releases the lock only if `holder` holds it, and records that `holder` released it: false when it is free or
- * someone else's. The item stays (without `holder`), so a retry of the same unlock can tell it is done.
- */
-export async function releaseLock(tableName: string, lockId: string, holder: string): Promise<boolean> {
-  return (await releaseLockForWaiters(tableName, lockId, holder)).released;
-}
-
-/**
- * `releaseLock`, also returning the waiters recorded on the item when the release applied: read in the same write,
+ * Releases the lock only if `holder` holds it, and records that `holder` released it: `released` is false when it
+ * is free or someone else's. The item stays (without `holder`), so a retry of the same unlock can tell it is done.
+ * Also returns the waiters recorded on the item when the release applied: read in the same write,
  * so a waiter registers either before it (and is in the list) or after it (and its conditional write fails: it
  * goes on by itself). The waiter attributes stay on the released item, so a retried unlock finds them again; the
  * next acquisition (a PutItem) replaces the whole item.
@@ -216,7 +210,7 @@ export async function releaseLockForWaiters(tableName: string, lockId: string, h
         ReturnValues: "ALL_NEW",
       }),
     );
-    attributes = result?.Attributes;
+    attributes = result.Attributes;
   });
   return { released, waiters: released ? waitersOf(attributes) : [] };
 }

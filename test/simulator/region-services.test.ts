@@ -17,7 +17,7 @@ import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge
 import { describe, expect, it } from "vitest";
 import { allClients } from "../../functions/lib/clients.js";
 import { nowSeconds } from "../../functions/lib/clock.js";
-import { isExecutionRunning, readLock, releaseLock, takeOverLock, tryAcquireLock } from "../../functions/lib/lock.js";
+import { isExecutionRunning, readLock, releaseLockForWaiters, takeOverLock, tryAcquireLock } from "../../functions/lib/lock.js";
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
 import { launchGroup, releaseImage, simulatedWorld } from "../support/simulatedWorld.js";
 import {
@@ -152,8 +152,8 @@ describe("DynamoDB conditional writes", () => {
       const second = await tryAcquireLock(table, "webapp#staging", "exec-2", "v2");
       const takenOver = await takeOverLock(table, "webapp#staging", "exec-1", "exec-2", "v2");
       const lock = await readLock(table, "webapp#staging");
-      const wrongRelease = await releaseLock(table, "webapp#staging", "exec-1");
-      const released = await releaseLock(table, "webapp#staging", "exec-2");
+      const wrongRelease = (await releaseLockForWaiters(table, "webapp#staging", "exec-1")).released;
+      const released = (await releaseLockForWaiters(table, "webapp#staging", "exec-2")).released;
       const running = await isExecutionRunning("arn:aws:states:us-east-1:123456789012:execution:deploy:missing");
       // Assess
       expect([first, second, takenOver, wrongRelease, released]).toEqual([true, false, true, false, true]);

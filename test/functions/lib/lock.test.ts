@@ -134,8 +134,14 @@ describe("claimDelivery", () => {
 
   it("claimed before by another execution: names it; an item without its fields reads as unknown at 0", async () => {
     dynamoMock.on(PutItemCommand).rejects(conditionFailed());
-    dynamoMock.on(GetItemCommand).resolvesOnce({ Item: { deliveredTo: { S: OLD }, claimedAt: { N: "1700000000" } } }).resolvesOnce({});
+    dynamoMock
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: { deliveredTo: { S: OLD }, claimedAt: { N: "1700000000" } } })
+      .resolvesOnce({})
+      .resolvesOnce({ Item: { lockId: { S: "shop#dev01#delivery#edited-by-hand" } } });
     expect(await claimDelivery(controlSettings(), object, ME)).toEqual({ ours: false, execution: OLD, claimedAt: 1_700_000_000 });
+    // Gone (expired) between the write and the read, and an item someone edited by hand.
+    expect(await claimDelivery(controlSettings(), object, ME)).toEqual({ ours: false, execution: "(unknown)", claimedAt: 0 });
     expect(await claimDelivery(controlSettings(), object, ME)).toEqual({ ours: false, execution: "(unknown)", claimedAt: 0 });
   });
 });
