@@ -158,6 +158,21 @@ describe("Pipeline stack (dev01, application load balancer)", () => {
     expect(bakeGroup[1].Properties.SecurityGroupIngress).toBeUndefined();
   });
 
+  it("lets the state machine run the bake with exactly the actions Step Functions documents for CodeBuild's .sync", () => {
+    // "IAM policies for AWS CodeBuild", Run a Job: StartBuild, StopBuild, BatchGetBuilds on the project, plus the
+    // managed EventBridge rule. aws-cdk-lib also adds codebuild:BatchGetReports, whose only resource type is a
+    // report group (Service Authorization Reference), so definition.ts removes it.
+    const machineRole = Object.values(t.findResources("AWS::StepFunctions::StateMachine"))[0]!.Properties.RoleArn["Fn::GetAtt"][0];
+    const statements = Object.values(t.findResources("AWS::IAM::Policy"))
+      .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === machineRole))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const codeBuildActions = statements.flatMap(actionsOf).filter((action) => action.startsWith("codebuild:"));
+    expect(codeBuildActions.sort()).toEqual(["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"]);
+    const projectStatement = statements.find((s) => actionsOf(s).includes("codebuild:StartBuild"))!;
+    const [project] = Object.keys(t.findResources("AWS::CodeBuild::Project"));
+    expect(projectStatement.Resource).toEqual({ "Fn::GetAtt": [project, "Arn"] });
+  });
+
   it("publishes every end of a deploy: Step Functions' status changes to a terminal status invoke the notify function", () => {
     // Prepare: the rule on aws.states events of this state machine, and the notify function's logical id.
     const notifyId = Object.keys(t.findResources("AWS::Lambda::Function")).find((id) => id.startsWith("NotifyFunction"));
