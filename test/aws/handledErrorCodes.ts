@@ -1,6 +1,7 @@
 /**
- * Finds every AWS error code the stage functions handle by name, with the TypeScript compiler API (syntax
- * only, and imports followed by hand: a type-checked program would parse the SDKs' declarations too):
+ * Finds every AWS error code the stage functions handle by name, from the files' syntax trees (Babel's parser
+ * with its TypeScript plugin; imports followed by hand: a type-checked program would parse the SDKs' declarations
+ * too; the type check itself is TypeScript 7, which has no JavaScript API):
  * - the code arguments of `hasErrorCode(error, ...)`, string literals, arrays and spreads of constants,
  *   followed through imports (compared with error.name, Code and code: `name-or-code`);
  * - every constant array named `..._CODES` (matched the same way, e.g. TRANSIENT_AWS_CODES);
@@ -10,7 +11,8 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import ts from "typescript";
+import { parse } from "@babel/parser";
+import type * as t from "@babel/types";
 import type { CodeUse } from "./errorCodes.js";
 import { SERVICE_NAMES, SERVICE_SOURCES, type ServiceName } from "./serviceModels.js";
 
@@ -33,7 +35,42 @@ export interface HandledCodeScan {
 
 interface Source {
   file: string;
-  ast: ts.SourceFile;
+  text: string;
+  ast: t.File;
+}
+
+/** A node's children, in source order (Babel lists a node's fields in that order; comments are no children). */
+function children(node: t.Node): t.Node[] {
+  const out: t.Node[] = [];
+  for (const [key, value] of Object.entries(node)) {
+    if (key === "loc" || key === "extra" || key.endsWith("Comments")) continue;
+    for (const child of Array.isArray(value) ? value : [value])
+      if (child && typeof child === "object" && typeof (child as { type?: unknown }).type === "string") out.push(child as t.Node);
+  }
+  return out.sort((a, b) => (a.start ?? 0) - (b.start ?? 0));
+}
+
+const textOf = (source: Source, node: t.Node) => source.text.slice(node.start ?? 0, node.end ?? 0);
+
+/** A string literal or a template without substitutions: its value. */
+function stringValue(node: t.Node): string | undefined {
+  if (node.type === "StringLiteral") return node.value;
+  if (node.type === "TemplateLiteral" && node.expressions.length === 0) return node.quasis[0]?.value.cooked ?? undefined;
+  return undefined;
+}
+
+/** A file's top-level statements, with `export` declarations unwrapped. */
+function topLevel(source: Source): t.Statement[] {
+  return source.ast.program.body.map((statement) => (statement.type === "ExportNamedDeclaration" && statement.declaration ? statement.declaration : statement));
+}
+
+/** The local name -> imported name of a relative or package import's named specifiers. */
+function namedImports(statement: t.ImportDeclaration): { local: string; imported: string }[] {
+  return statement.specifiers.flatMap((specifier) =>
+    specifier.type === "ImportSpecifier"
+      ? [{ local: specifier.local.name, imported: specifier.imported.type === "Identifier" ? specifier.imported.name : specifier.imported.value }]
+      : [],
+  );
 }
 
 function tsFiles(dir: string): string[] {
@@ -58,7 +95,7 @@ export function findHandledErrorCodes(options: { root: string; files?: string[];
       } catch {
         return undefined;
       }
-      source = { file, ast: ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS) };
+      source = { file, text, ast: parse(text, { sourceType: "module", plugins: ["typescript"], sourceFilename: file }) };
       sources.set(file, source);
     }
     return source;
@@ -67,7 +104,7 @@ export function findHandledErrorCodes(options: { root: string; files?: string[];
   const allServices = [...new Set(clientServices.values())];
   const scan: HandledCodeScan = { codes: [], unresolved: [] };
   const seen = new Set<string>();
-  const where = (source: Source, node: ts.Node) => `${relative(options.root, source.file)}:${source.ast.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
+  const where = (source: Source, node: t.Node) => `${relative(options.root, source.file)}:${node.loc?.start.line ?? 0}`;
 
   const add = (literals: Literal[], use: CodeUse, via: string, services: ServiceName[]) => {
     for (const literal of literals) {
@@ -84,96 +121,98 @@ export function findHandledErrorCodes(options: { root: string; files?: string[];
     if (!source) continue;
     const used = servicesUsedBy(source, clientServices);
     const services = used.length > 0 ? used : allServices;
-    const visit = (node: ts.Node): void => {
-      if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "hasErrorCode") {
+    const visit = (node: t.Node): void => {
+      if (node.type === "CallExpression" && node.callee.type === "Identifier" && node.callee.name === "hasErrorCode") {
         for (const arg of node.arguments.slice(1)) {
-          const expression = ts.isSpreadElement(arg) ? arg.expression : arg;
+          const expression = arg.type === "SpreadElement" ? arg.argument : arg;
           const literals = resolveStrings(expression, source, load);
-          const via = ts.isSpreadElement(arg) ? `hasErrorCode ...${expression.getText(source.ast)}` : "hasErrorCode";
+          const via = arg.type === "SpreadElement" ? `hasErrorCode ...${textOf(source, expression)}` : "hasErrorCode";
           if (literals) add(literals, "name-or-code", via, services);
-          else scan.unresolved.push(`${where(source, arg)} hasErrorCode argument ${arg.getText(source.ast)}`);
+          else scan.unresolved.push(`${where(source, arg)} hasErrorCode argument ${textOf(source, arg)}`);
         }
       }
-      if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && /_CODES$/.test(node.name.text) && node.initializer) {
-        const literals = resolveStrings(node.initializer, source, load);
-        if (literals) add(literals, "name-or-code", node.name.text, services);
-        else scan.unresolved.push(`${where(source, node)} ${node.name.text}`);
+      if (node.type === "VariableDeclarator" && node.id.type === "Identifier" && /_CODES$/.test(node.id.name) && node.init) {
+        const literals = resolveStrings(node.init, source, load);
+        if (literals) add(literals, "name-or-code", node.id.name, services);
+        else scan.unresolved.push(`${where(source, node)} ${node.id.name}`);
       }
-      if (ts.isBinaryExpression(node) && [ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken].includes(node.operatorToken.kind)) {
+      if (node.type === "BinaryExpression" && ["===", "!==", "==", "!="].includes(node.operator)) {
         for (const [side, other] of [
           [node.left, node.right],
           [node.right, node.left],
         ] as const) {
-          const property = comparedProperty(side);
+          const property = comparedProperty(side, source);
           if (!property) continue;
-          const literal = ts.isStringLiteralLike(other) ? [{ text: other.text, node: other, source }] : undefined;
-          if (!literal) continue;
+          const text = stringValue(other);
+          if (text === undefined) continue;
+          const literal = [{ text, node: other, source }];
           if (property.name === "Code" || property.name === "code") add(literal, "wire-code", `.${property.name} ===`, services);
           if (property.name === "name" && /^(e|err|error|cause|caught|\w*Error)$/i.test(property.object)) add(literal, "name", ".name ===", services);
         }
       }
-      ts.forEachChild(node, visit);
+      for (const child of children(node)) visit(child);
     };
-    visit(source.ast);
+    visit(source.ast.program);
   }
   return scan;
 }
 
 interface Literal {
   text: string;
-  node: ts.Node;
+  node: t.Node;
   source: Source;
 }
 
 /** `x.Code`, `x?.Code`, `x.y.Code`: the property name and the text of its object. */
-function comparedProperty(node: ts.Expression): { name: string; object: string } | undefined {
-  if (ts.isPropertyAccessExpression(node)) return { name: node.name.text, object: node.expression.getText() };
+function comparedProperty(node: t.Node, source: Source): { name: string; object: string } | undefined {
+  if ((node.type === "MemberExpression" || node.type === "OptionalMemberExpression") && !node.computed && node.property.type === "Identifier")
+    return { name: node.property.name, object: textOf(source, node.object) };
   return undefined;
 }
 
 /** The string values an expression stands for (literals, arrays, spreads, `as const`, constants, imports). */
-function resolveStrings(expression: ts.Expression, source: Source, load: (file: string) => Source | undefined, depth = 0): Literal[] | undefined {
+function resolveStrings(expression: t.Node, source: Source, load: (file: string) => Source | undefined, depth = 0): Literal[] | undefined {
   if (depth > 10) return undefined;
-  if (ts.isStringLiteralLike(expression)) return [{ text: expression.text, node: expression, source }];
-  if (ts.isAsExpression(expression) || ts.isSatisfiesExpression(expression) || ts.isParenthesizedExpression(expression) || ts.isTypeAssertionExpression(expression))
+  const text = stringValue(expression);
+  if (text !== undefined) return [{ text, node: expression, source }];
+  if (expression.type === "TSAsExpression" || expression.type === "TSSatisfiesExpression" || expression.type === "TSTypeAssertion" || expression.type === "ParenthesizedExpression")
     return resolveStrings(expression.expression, source, load, depth + 1);
-  if (ts.isArrayLiteralExpression(expression)) {
+  if (expression.type === "ArrayExpression") {
     const out: Literal[] = [];
     for (const element of expression.elements) {
-      const inner = resolveStrings(ts.isSpreadElement(element) ? element.expression : element, source, load, depth + 1);
+      if (!element) return undefined;
+      const inner = resolveStrings(element.type === "SpreadElement" ? element.argument : element, source, load, depth + 1);
       if (!inner) return undefined;
       out.push(...inner);
     }
     return out;
   }
-  if (ts.isIdentifier(expression)) {
-    const declaration = findDeclaration(expression.text, source, load);
-    if (!declaration?.node.initializer) return undefined;
-    return resolveStrings(declaration.node.initializer, declaration.source, load, depth + 1);
+  if (expression.type === "Identifier") {
+    const declaration = findDeclaration(expression.name, source, load);
+    if (!declaration?.node.init) return undefined;
+    return resolveStrings(declaration.node.init, declaration.source, load, depth + 1);
   }
   return undefined;
 }
 
 /** A variable's declaration in the file, or, for an imported name, in the module it comes from. */
-function findDeclaration(name: string, source: Source, load: (file: string) => Source | undefined): { node: ts.VariableDeclaration; source: Source } | undefined {
-  let found: ts.VariableDeclaration | undefined;
-  const visit = (node: ts.Node): void => {
+function findDeclaration(name: string, source: Source, load: (file: string) => Source | undefined): { node: t.VariableDeclarator; source: Source } | undefined {
+  let found: t.VariableDeclarator | undefined;
+  const visit = (node: t.Node): void => {
     if (found) return;
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.name.text === name) found = node;
-    else ts.forEachChild(node, visit);
+    if (node.type === "VariableDeclarator" && node.id.type === "Identifier" && node.id.name === name) found = node;
+    else for (const child of children(node)) visit(child);
   };
-  visit(source.ast);
+  visit(source.ast.program);
   if (found) return { node: found, source };
-  for (const statement of source.ast.statements) {
-    if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
-    const bindings = statement.importClause?.namedBindings;
-    if (!bindings || !ts.isNamedImports(bindings)) continue;
-    const specifier = bindings.elements.find((e) => e.name.text === name);
+  for (const statement of topLevel(source)) {
+    if (statement.type !== "ImportDeclaration") continue;
+    const specifier = namedImports(statement).find((e) => e.local === name);
     if (!specifier) continue;
-    const module = statement.moduleSpecifier.text;
+    const module = statement.source.value;
     if (!module.startsWith(".")) return undefined;
     const target = load(resolve(dirname(source.file), module.replace(/\.js$/, ".ts")));
-    return target ? findDeclaration((specifier.propertyName ?? specifier.name).text, target, load) : undefined;
+    return target ? findDeclaration(specifier.imported, target, load) : undefined;
   }
   return undefined;
 }
@@ -183,18 +222,15 @@ function servicesOfClients(source: Source | undefined): Map<string, ServiceName>
   const packageOfClass = new Map<string, string>();
   const services = new Map<string, ServiceName>();
   if (!source) return services;
-  for (const statement of source.ast.statements) {
-    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
-      const bindings = statement.importClause?.namedBindings;
-      if (bindings && ts.isNamedImports(bindings)) for (const e of bindings.elements) packageOfClass.set(e.name.text, statement.moduleSpecifier.text);
-    }
-    if (ts.isVariableStatement(statement)) {
-      for (const declaration of statement.declarationList.declarations) {
-        const init = declaration.initializer;
-        if (!ts.isIdentifier(declaration.name) || !init || !ts.isNewExpression(init) || !ts.isIdentifier(init.expression)) continue;
-        const pkg = packageOfClass.get(init.expression.text);
+  for (const statement of topLevel(source)) {
+    if (statement.type === "ImportDeclaration") for (const e of namedImports(statement)) packageOfClass.set(e.local, statement.source.value);
+    if (statement.type === "VariableDeclaration") {
+      for (const declaration of statement.declarations) {
+        const init = declaration.init;
+        if (declaration.id.type !== "Identifier" || !init || init.type !== "NewExpression" || init.callee.type !== "Identifier") continue;
+        const pkg = packageOfClass.get(init.callee.name);
         const service = SERVICE_NAMES.find((s) => SERVICE_SOURCES[s].sdkV3 === pkg);
-        if (service) services.set(declaration.name.text, service);
+        if (service) services.set(declaration.id.name, service);
       }
     }
   }
@@ -204,14 +240,12 @@ function servicesOfClients(source: Source | undefined): Map<string, ServiceName>
 /** The services a file talks to: the clients it imports from the clients module. */
 function servicesUsedBy(source: Source, clients: Map<string, ServiceName>): ServiceName[] {
   const used = new Set<ServiceName>();
-  for (const statement of source.ast.statements) {
-    if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier) || !/clients\.js$/.test(statement.moduleSpecifier.text)) continue;
-    const bindings = statement.importClause?.namedBindings;
-    if (bindings && ts.isNamedImports(bindings))
-      for (const e of bindings.elements) {
-        const service = clients.get((e.propertyName ?? e.name).text);
-        if (service) used.add(service);
-      }
+  for (const statement of topLevel(source)) {
+    if (statement.type !== "ImportDeclaration" || !/clients\.js$/.test(statement.source.value)) continue;
+    for (const e of namedImports(statement)) {
+      const service = clients.get(e.imported);
+      if (service) used.add(service);
+    }
   }
   return [...used];
 }
