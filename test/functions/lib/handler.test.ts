@@ -66,5 +66,7 @@ describe("stageHandler", () => {
     expect(logged[0].deployOf).toBe("v1");
     expect(logged[1]).not.toHaveProperty("deployOf");
     expect(logged[1].function_request_id).toBe("request-1");
+    // Every line names the service, the key to filter all stages' logs by (CloudWatch Logs Insights).
+    expect(logged.map((line) => line.service)).toEqual(["immutable-deploy", "immutable-deploy"]);
   });
 });
