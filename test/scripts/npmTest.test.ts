@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import config from "../../vitest.config.js";
 
 /**
  * `npm test` (scripts/test.mjs) with a stand-in `npx` first on PATH: it records each command it is given and
@@ -15,6 +16,7 @@ function fakeNpx(exitCodes: Record<string, number>): void {
   const script = [
     "#!/bin/sh",
     `echo "$*" >> "${bin}/calls"`,
+    `echo "$* REHEARSAL_BESIDE_SUITE=\${REHEARSAL_BESIDE_SUITE:-unset}" >> "${bin}/environments"`,
     `echo "output of $*"`,
     ...Object.entries(exitCodes).map(([command, code]) => `[ "$*" = "${command}" ] && exit ${code}`),
     "exit 0",
@@ -26,13 +28,20 @@ function fakeNpx(exitCodes: Record<string, number>): void {
 function npmTest(args: string[] = []) {
   const result = spawnSync(process.execPath, ["scripts/test.mjs", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
   const calls = readFileSync(join(bin, "calls"), "utf8").trim().split("\n").sort();
-  return { ...result, calls };
+  const environments = readFileSync(join(bin, "environments"), "utf8").trim().split("\n").sort();
+  return { ...result, calls, environments };
 }
 
-const SUITE = "vitest run --project unit --project isolated";
+const SUITE = "vitest run --project unit --project shared --project isolated";
 const REHEARSAL = "vitest run --project rehearsal";
 
 describe("npm test (scripts/test.mjs)", () => {
+  it("the suite runs every vitest project but the rehearsal, so a project added to vitest.config.ts is never left out", () => {
+    const names = (config.test?.projects as { test: { name: string } }[]).map((project) => project.test.name);
+    expect(names).toContain("rehearsal");
+    expect(SUITE.split(" --project ").slice(1).sort()).toEqual(names.filter((name) => name !== "rehearsal").sort());
+  });
+
   beforeEach(() => {
     bin = mkdtempSync(join(tmpdir(), "npm-test-"));
   });
@@ -43,6 +52,8 @@ describe("npm test (scripts/test.mjs)", () => {
     const run = npmTest();
     expect(run.status).toBe(0);
     expect(run.calls).toEqual(["tsc --noEmit", SUITE, REHEARSAL].sort());
+    // Only the rehearsal is told that the suite runs beside it (its end-to-end test then starts no CPU hog).
+    expect(run.environments).toEqual([`tsc --noEmit REHEARSAL_BESIDE_SUITE=unset`, `${SUITE} REHEARSAL_BESIDE_SUITE=unset`, `${REHEARSAL} REHEARSAL_BESIDE_SUITE=1`].sort());
     // The type check's and the rehearsal's output come after the suite's, whole, under a header each.
     expect(run.stdout.indexOf(`output of ${SUITE}`)).toBeLessThan(run.stdout.indexOf("=== tsc --noEmit: passed"));
     expect(run.stdout).toContain(`=== rehearsal tests (vitest --project rehearsal): passed in 0 s\noutput of ${REHEARSAL}`);
