@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm test`: the type check, the test suite (vitest projects `unit`, `shared` and `isolated`) and the real-time rehearsal
+ * `npm test`: the type check, the test suite (vitest projects `unit` and `isolated`) and the real-time rehearsal
  * tests (project `rehearsal`), started together. The suite's output streams as it runs; the type check's and the
  * rehearsal's are printed whole when each has ended, after the suite's, so nothing interleaves. Exits with the
  * first non-zero exit code of the three (0 when all passed).
@@ -42,7 +42,7 @@ if (args.length > 0) {
   // The rehearsal's zero-failure claim must hold on a busy machine: here the suite keeps both cores busy for longer
   // than the rehearsal lasts, so its end-to-end test needs no CPU-bound process of its own beside it.
   const rehearsal = run("rehearsal tests (vitest --project rehearsal)", npx, ["vitest", "run", "--project", "rehearsal"], { buffer: true, env: { REHEARSAL_BESIDE_SUITE: "1" } });
-  const suite = run("suite (vitest --project unit --project shared --project isolated)", npx, ["vitest", "run", "--project", "unit", "--project", "shared", "--project", "isolated"], { buffer: false });
+  const suite = run("suite (vitest --project unit --project isolated)", npx, ["vitest", "run", "--project", "unit", "--project", "isolated"], { buffer: false });
   results = [await suite];
   for (const pending of [typeCheck, rehearsal]) {
     const result = await pending;

@@ -32,7 +32,7 @@ function npmTest(args: string[] = []) {
   return { ...result, calls, environments };
 }
 
-const SUITE = "vitest run --project unit --project shared --project isolated";
+const SUITE = "vitest run --project unit --project isolated";
 const REHEARSAL = "vitest run --project rehearsal";
 
 describe("npm test (scripts/test.mjs)", () => {
