@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { carriedOver, collectFigures, nonEquivalentScore, score, summarySection, withBenchmarkSection } from "../../scripts/mutation/summary.js";
 
@@ -160,5 +161,18 @@ describe("npm run mutation", () => {
     // Assess
     expect(run.status).toBe(2);
     expect(run.stderr.split("\n")[0]).toBe(message);
+  });
+});
+
+describe("Stryker with TypeScript 7", () => {
+  it("points Stryker's tsconfig rewriting at no file, since the project's TypeScript has no JavaScript API for it", async () => {
+    // Stryker rewrites the sandbox's tsconfig with ts.parseConfigFileTextToJson; TypeScript 7's package exports
+    // only its version, so a run would fail before testing any mutant ("ts.parseConfigFileTextToJson is not a function").
+    const ts = (await import("typescript")) as { default: Record<string, unknown> };
+    expect(ts.default.parseConfigFileTextToJson).toBeUndefined();
+    const root = path.resolve(import.meta.dirname, "../..");
+    const config = (await import(pathToFileURL(path.join(root, "stryker.config.mjs")).href)).default as { tsconfigFile?: string };
+    expect(config.tsconfigFile).toBeDefined();
+    expect(existsSync(path.resolve(root, config.tsconfigFile!))).toBe(false);
   });
 });
