@@ -80,9 +80,28 @@ async function main() {
     onLoad: ({ cached, hash }) =>
       console.error(`simulate: state machine ${cached ? `reused from .synth/cache (inputs unchanged, ${hash})` : `synthesized and cached (${hash})`}`),
   });
+  const runStartedAt = performance.now();
   const result = await runScenario(scenario, definition);
+  const runSeconds = (performance.now() - runStartedAt) / 1000;
   console.log(values.json ? JSON.stringify(result) : formatScenarioResult(result));
+  // On stderr, so that --json's standard output stays one JSON object.
+  console.error(wallTimeLine(result, process.uptime(), runSeconds));
   if (result.invariantViolations.length) process.exitCode = 1;
+}
+
+/**
+ * What the run cost in real time: the whole command (Node, tsx, the SDK and the definition loaded) and the scenario
+ * itself, beside the simulated time its steps covered.
+ */
+export function wallTimeLine(result: ScenarioResult, wallSeconds: number, runSeconds: number): string {
+  // A concurrent step has a row per deploy, each with the whole step's simSeconds: count each step once.
+  const stepSeconds = new Map<number, number>();
+  for (const row of result.steps) stepSeconds.set(row.step, Math.max(stepSeconds.get(row.step) ?? 0, row.simSeconds));
+  const simulated = [...stepSeconds.values()].reduce((sum, seconds) => sum + seconds, 0);
+  return (
+    `simulate: ${result.scenario}: ${stepSeconds.size} step(s), ${simulated} simulated s in ${wallSeconds.toFixed(1)} s of wall time ` +
+    `(${runSeconds.toFixed(1)} s running the scenario, ${(wallSeconds - runSeconds).toFixed(1)} s loading)`
+  );
 }
 
 main().catch((error: unknown) => {

@@ -7,6 +7,22 @@ import { describe, expect, it } from "vitest";
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
 describe("npm run simulate", () => {
+  it("runs a shipped scenario: --json prints only the result object; the wall time, split in loading and running, goes to stderr", () => {
+    // Act
+    const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/simulate.ts", "--scenario", "scenarios/first-deploy.json", "--json"], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+
+    // Assess
+    expect(run.status).toBe(0);
+    const result = JSON.parse(run.stdout) as { scenario: string; steps: { step: number; simSeconds: number }[] };
+    expect(result.scenario).toBe("first-deploy");
+    const line = /^simulate: first-deploy: 1 step\(s\), (\d+) simulated s in ([\d.]+) s of wall time \(([\d.]+) s running the scenario, ([\d.]+) s loading\)$/m.exec(run.stderr);
+    expect(line, run.stderr).not.toBeNull();
+    const [, simulated, wall, running, loading] = line!.map(Number);
+    expect(simulated).toBe(result.steps[0]!.simSeconds);
+    expect(running).toBeGreaterThan(0);
+    expect(Math.abs(running + loading - wall)).toBeLessThanOrEqual(0.11);
+  });
+
   it("refuses a scenario with a misspelled operation or an unknown field: exit 2, each problem with what is allowed", () => {
     // Prepare
     const dir = mkdtempSync(path.join(tmpdir(), "simulate-cli-"));
