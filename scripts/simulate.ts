@@ -93,7 +93,7 @@ async function main() {
  * What the run cost in real time: the whole command (Node, tsx, the SDK and the definition loaded) and the scenario
  * itself, beside the simulated time its steps covered.
  */
-export function wallTimeLine(result: ScenarioResult, wallSeconds: number, runSeconds: number): string {
+function wallTimeLine(result: ScenarioResult, wallSeconds: number, runSeconds: number): string {
   // A concurrent step has a row per deploy, each with the whole step's simSeconds: count each step once.
   const stepSeconds = new Map<number, number>();
   for (const row of result.steps) stepSeconds.set(row.step, Math.max(stepSeconds.get(row.step) ?? 0, row.simSeconds));
