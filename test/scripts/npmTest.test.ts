@@ -32,14 +32,15 @@ function npmTest(args: string[] = []) {
   return { ...result, calls, environments };
 }
 
-const SUITE = "vitest run --project unit --project isolated";
+const SUITE = "vitest run --project !rehearsal";
 const REHEARSAL = "vitest run --project rehearsal";
 
 describe("npm test (scripts/test.mjs)", () => {
   it("the suite runs every vitest project but the rehearsal, so a project added to vitest.config.ts is never left out", () => {
     const names = (config.test?.projects as { test: { name: string } }[]).map((project) => project.test.name);
+    // The suite selects by excluding the rehearsal project, which must exist by that name (or it would run too).
     expect(names).toContain("rehearsal");
-    expect(SUITE.split(" --project ").slice(1).sort()).toEqual(names.filter((name) => name !== "rehearsal").sort());
+    expect(SUITE.split(" --project ").slice(1)).toEqual(["!rehearsal"]);
   });
 
   beforeEach(() => {
