@@ -8,6 +8,7 @@ import { Environment } from "./Environment.js";
 import { Pipeline } from "./Pipeline.js";
 import { deployOnlyProblems, loadStageConfig, STAGES, type StageConfig, StageConfigError, stageConfigError } from "./config.js";
 import { SST_APP_NAME } from "./stackNames.js";
+import { lambdaCredentialsPlugin } from "./lambdaCredentials.js";
 import { sdkSchemaKeysPlugin, type SstEsbuildPlugin } from "./sdkSchemaKeys.js";
 
 /**
@@ -22,13 +23,15 @@ export const OFFLINE_SYNTHESIS = "immutable-deploy:offline-synthesis";
  * offline synthesis shows (and `--bundle` would need credentials). Minified: smaller packages to load at a cold
  * start (BENCHMARK.md, "Stage function bundles"); `keepNames` (SST's) keeps the error classes' names, which
  * Step Functions' Retry and Catch match. The SDK's schema files rewritten so esbuild can drop the shapes no
- * command of the function reaches (stacks/sdkSchemaKeys.ts: EC2's alone were 541 KiB of a 1 MB bundle).
+ * command of the function reaches (stacks/sdkSchemaKeys.ts: EC2's alone were 541 KiB of a 1 MB bundle). The
+ * SDK's credential chain reduced to its first link, Lambda's environment variables, the only one that answers in
+ * Lambda (stacks/lambdaCredentials.ts: the rest, with the STS and SSO clients it calls, was a third of some bundles).
  */
 export const FUNCTION_DEFAULTS = {
   runtime: "nodejs24.x",
   architecture: "arm_64",
   tracing: "active",
-  nodejs: { sourcemap: false, minify: true, esbuild: { plugins: [sdkSchemaKeysPlugin] as SstEsbuildPlugin[] } },
+  nodejs: { sourcemap: false, minify: true, esbuild: { plugins: [sdkSchemaKeysPlugin, lambdaCredentialsPlugin] as SstEsbuildPlugin[] } },
 } as const;
 
 /**

@@ -72,6 +72,8 @@ export interface BundleFigures {
   zippedBytes: number;
   /** `@aws-sdk/client-*` packages in the bundle. */
   clients: string[];
+  /** Every package (`node_modules/<name>`) that left bytes in the bundle, sorted. */
+  packages: string[];
   code: string;
 }
 
@@ -104,16 +106,18 @@ export async function bundleStageFunctions(variant: BundleVariant): Promise<Map<
     // What the output holds: the inputs of the output file that left bytes in it (metafile.inputs lists every
     // file esbuild parsed, tree-shaken or not).
     const inputs = Object.entries(result.metafile.outputs[path.relative(process.cwd(), file)].inputs);
-    const clients = [
+    const packages = [
       ...new Set(
         inputs
           .filter(([, input]) => input.bytesInOutput > 0)
-          .map(([input]) => /node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//.exec(input)?.[1])
+          // The innermost node_modules: a package nested in another's is its own.
+          .map(([input]) => /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1])
           .filter((name): name is string => Boolean(name)),
       ),
     ].sort();
+    const clients = packages.filter((name) => name.startsWith("@aws-sdk/client-")).map((name) => name.slice("@aws-sdk/".length));
     const bytes = Buffer.byteLength(code);
-    bundles.set(id, { bytes, zippedBytes: deflateRawSync(code, { level: 9 }).byteLength, clients, code });
+    bundles.set(id, { bytes, zippedBytes: deflateRawSync(code, { level: 9 }).byteLength, clients, packages, code });
   }
   return bundles;
 }

@@ -1,5 +1,10 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { bundleStageFunctions, DEPLOYED, type BundleFigures } from "../../scripts/bench/bundles.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleStageFunctions, DEPLOYED, sstEsbuild, type BundleFigures } from "../../scripts/bench/bundles.js";
+import { FUNCTION_DEFAULTS } from "../../stacks/app.js";
+import { lambdaCredentialsPlugin, MISSING_CREDENTIALS } from "../../stacks/lambdaCredentials.js";
 import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
 import { synthesizeApp } from "../../stacks/synthesize.js";
 import { allowedActions } from "../support/roleActions.js";
@@ -45,10 +50,90 @@ describe("stage function bundles, as sst deploy builds them", () => {
     }
   });
 
+  it("take credentials from Lambda's environment alone: no other link of the SDK's chain, nor the clients it calls (stacks/lambdaCredentials.ts)", () => {
+    const otherLinks = [
+      "@aws-sdk/credential-provider-node",
+      "@aws-sdk/credential-provider-ini",
+      "@aws-sdk/credential-provider-sso",
+      "@aws-sdk/credential-provider-process",
+      "@aws-sdk/credential-provider-web-identity",
+      "@aws-sdk/credential-provider-http",
+      "@aws-sdk/credential-provider-login",
+      "@aws-sdk/token-providers",
+      "@aws-sdk/nested-clients",
+      "@smithy/credential-provider-imds",
+    ];
+    for (const [id, bundle] of bundles) {
+      expect(bundle.packages.filter((name) => otherLinks.includes(name)), id).toEqual([]);
+      if (bundle.clients.length > 0) expect(bundle.packages, id).toContain("@aws-sdk/credential-provider-env");
+    }
+  });
+
   it.each(STAGE_FUNCTION_IDS)("%s carries only the SDK clients of services its role allows", (id) => {
     const bundle = bundles.get(id)!;
     const services = new Set([...(allowed.get(id) ?? [])].map((action) => action.split(":")[0]));
     expect(bundle.clients.filter((client) => !(client in IAM_PREFIX_OF_CLIENT)), "an SDK client this test does not know").toEqual([]);
     expect(bundle.clients.filter((client) => !services.has(IAM_PREFIX_OF_CLIENT[client]))).toEqual([]);
   });
+});
+
+describe("Lambda's environment as the SDK's credential chain (stacks/lambdaCredentials.ts)", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "lambda-credentials-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const saved = { ...process.env };
+  afterAll(() => {
+    for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"]) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  });
+
+  /** A DynamoDB client bundled with the deployed functions' plugins, and its credential provider. */
+  async function bundledCredentials(): Promise<() => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>> {
+    expect(FUNCTION_DEFAULTS.nodejs.esbuild.plugins).toContain(lambdaCredentialsPlugin);
+    const entry = path.join(dir, "entry.mjs");
+    writeFileSync(
+      entry,
+      'import { DynamoDBClient } from "@aws-sdk/client-dynamodb";\n' +
+        'export const credentials = () => new DynamoDBClient({ region: "us-east-1" }).config.credentials();\n',
+    );
+    const result = await sstEsbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      write: false,
+      logLevel: "silent",
+      nodePaths: [path.resolve("node_modules")],
+      plugins: [...FUNCTION_DEFAULTS.nodejs.esbuild.plugins],
+      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+    });
+    const file = path.join(dir, `bundle-${Date.now()}.mjs`);
+    writeFileSync(file, result.outputFiles[0].text);
+    return ((await import(file)) as { credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }> }).credentials;
+  }
+
+  it("answers with the keys Lambda puts in the environment, the session token too", async () => {
+    const credentials = await bundledCredentials();
+    process.env.AWS_ACCESS_KEY_ID = "ASIAEXAMPLEFROMROLE1";
+    process.env.AWS_SECRET_ACCESS_KEY = "secret-from-the-execution-role";
+    process.env.AWS_SESSION_TOKEN = "session-token-from-the-execution-role";
+    delete process.env.AWS_PROFILE;
+    const found = await credentials();
+    expect(found).toMatchObject({
+      accessKeyId: "ASIAEXAMPLEFROMROLE1",
+      secretAccessKey: "secret-from-the-execution-role",
+      sessionToken: "session-token-from-the-execution-role",
+    });
+  }, 60_000);
+
+  it("without them says where it looked, and looks nowhere else (no file, no process, no metadata service)", async () => {
+    const credentials = await bundledCredentials();
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    // The full chain would go on to this profile (and fail differently); the bundled one never reads it.
+    process.env.AWS_PROFILE = "a-profile-the-chain-would-read";
+    await expect(credentials()).rejects.toThrow(MISSING_CREDENTIALS);
+    await expect(credentials()).rejects.toMatchObject({ name: "CredentialsProviderError" });
+  }, 60_000);
 });
