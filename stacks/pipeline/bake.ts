@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
+import { AssetHashType, Duration, IgnoreStrategy, RemovalPolicy, type Stack } from "aws-cdk-lib";
 import * as codebuild from "aws-cdk-lib/aws-codebuild";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -14,6 +16,46 @@ import type { EnvironmentResources } from "../Environment.js";
 import { sessionManagerRole } from "../nag.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * What the bake takes from the repository: CodeBuild's buildspec and the Packer templates and scripts, nothing
+ * else. `.*` too: the glob `*` does not match a name that starts with a dot, so without it the source carried
+ * `.git` (the whole history, and a new asset at every commit), `.sst`, `.synth` and `.ci`.
+ */
+export const BAKE_SOURCE_EXCLUDE = ["*", ".*", "!buildspec.yml", "!packer", "!packer/**"];
+
+/**
+ * The files of the bake source (paths relative to `root`, sorted by directory), as CDK's copy selects them: an
+ * excluded entry is skipped before it is looked at, so a file another process creates and removes meanwhile is
+ * never touched.
+ */
+export function bakeSourceFiles(root: string): string[] {
+  const ignore = IgnoreStrategy.glob(root, BAKE_SOURCE_EXCLUDE);
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const file = path.join(dir, name);
+      if (ignore.completelyIgnores(file)) continue;
+      const stat = lstatSync(file);
+      if (stat.isDirectory()) walk(file);
+      else if (!ignore.ignores(file)) files.push(path.relative(root, file).split(path.sep).join("/"));
+    }
+  };
+  walk(root);
+  return files;
+}
+
+/**
+ * The bake source's hash: each file's path and content. CDK's own fingerprint (the default, `SOURCE`) looks at
+ * every entry of the project root before it applies the exclusions, so a file that another process removes in
+ * between (SST writes `.sst.config.<time>.mjs` there while it loads sst.config.ts) failed the synthesis with
+ * ENOENT (a test run with parallel syntheses did).
+ */
+export function bakeSourceHash(root: string): string {
+  const hash = createHash("sha256");
+  for (const file of bakeSourceFiles(root)) hash.update(`${file}\0${createHash("sha256").update(readFileSync(path.join(root, file))).digest("hex")}\n`);
+  return hash.digest("hex");
+}
 
 /**
  * The bake: a CodeBuild project that runs buildspec.yml (Packer, base and release images) on a temporary
@@ -30,7 +72,9 @@ export function bakeProject(stack: Stack, env: EnvironmentResources, artifacts: 
   });
   const source = new s3assets.Asset(stack, "BakeSource", {
     path: ROOT,
-    exclude: ["*", "!buildspec.yml", "!packer", "!packer/**"],
+    exclude: BAKE_SOURCE_EXCLUDE,
+    assetHashType: AssetHashType.CUSTOM,
+    assetHash: bakeSourceHash(ROOT),
   });
   const key = new kms.Key(stack, "BakeKey", { enableKeyRotation: true, description: "CodeBuild bake artifacts and logs" });
   const logGroup = new logs.LogGroup(stack, "BakeLogs", {
