@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm test`: the type check, the test suite (vitest projects `unit` and `isolated`) and the real-time rehearsal
+ * `npm test`: the type check, the test suite (every vitest project but `rehearsal`) and the real-time rehearsal
  * tests (project `rehearsal`), started together. The suite's output streams as it runs; the type check's and the
  * rehearsal's are printed whole when each has ended, after the suite's, so nothing interleaves. Exits with the
  * first non-zero exit code of the three (0 when all passed).

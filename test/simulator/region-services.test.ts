@@ -14,12 +14,12 @@ import {
 import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { allClients } from "../../functions/lib/clients.js";
 import { nowSeconds } from "../../functions/lib/clock.js";
 import { isExecutionRunning, readLock, releaseLockForWaiters, takeOverLock, tryAcquireLock } from "../../functions/lib/lock.js";
 import { IMAGE_ROLE, TAG } from "../../functions/lib/names.js";
-import { launchGroup, releaseImage, simulatedWorld } from "../support/simulatedWorld.js";
+import { launchGroup, releaseImage, simulatedWorld, detachAll, attachForTest } from "../support/simulatedWorld.js";
 import {
   DEFAULT_TIMING,
   REGION_MIDDLEWARE_NAME,
@@ -32,6 +32,9 @@ import {
   bindFunctionClock,
   leftovers,
 } from "../../simulator/region/index.js";
+
+// Test files share worker threads (vitest.config.ts): leave no region attached for the next file.
+afterEach(detachAll);
 
 describe("fault injection", () => {
   it("fails exactly the next n requests of the operation with the injected code; the SDK's own retries spend them, and every request counts", async () => {
@@ -107,7 +110,7 @@ describe("DynamoDB conditional writes", () => {
     // Prepare
     const world = simulatedWorld();
     const client = new DynamoDBClient({ region: "us-east-1" });
-    attachRegion(world.region, [client]);
+    attachForTest(world.region, [client]);
     const put = (holder: string) =>
       client.send(
         new PutItemCommand({
@@ -213,7 +216,7 @@ describe("S3, EventBridge, SNS and Step Functions", () => {
     const sns = new SNSClient({ region: "us-east-1" });
     const events = new EventBridgeClient({ region: "us-east-1" });
     const sfn = new SFNClient({ region: "us-east-1" });
-    attachRegion(world.region, [sns, events, sfn]);
+    attachForTest(world.region, [sns, events, sfn]);
     const executionArn = "arn:aws:states:us-east-1:123456789012:execution:deploy:one";
     world.region.stepFunctions.recordExecution({
       executionArn,

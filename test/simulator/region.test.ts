@@ -10,10 +10,10 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstanceHealthCommand } from "@aws-sdk/client-elastic-load-balancing";
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { allClients } from "../../functions/lib/clients.js";
 import { describeGroupsByName } from "../../functions/lib/groups.js";
-import { describeGroup, INSTANT_REGION, launchGroup, simulatedWorld } from "../support/simulatedWorld.js";
+import { describeGroup, INSTANT_REGION, launchGroup, simulatedWorld, detachAll } from "../support/simulatedWorld.js";
 import {
   DEFAULT_TIMING,
   IMMEDIATE_CONSISTENCY,
@@ -26,6 +26,9 @@ import {
   loadBalancerHealthySeconds,
   physicalMinimum,
 } from "../../simulator/region/index.js";
+
+// Test files share worker threads (vitest.config.ts): leave no region attached for the next file.
+afterEach(detachAll);
 
 const T0 = SIMULATION_EPOCH_MS;
 

@@ -1,5 +1,5 @@
 import { Match, Template } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STAGES } from "../../stacks/config.js";
 import { synthesizeApp } from "../../stacks/synthesize.js";
 
@@ -20,6 +20,10 @@ Object.assign(STAGES, {
 
 Object.assign(STAGES, {
   zones01: { domain: "example.org", hostedZoneId: "Z0987654321ZONES0001", region: "us-west-1", availabilityZones: ["us-west-1b", "us-west-1c"] },
+});
+// Test files share worker threads (vitest.config.ts): the next file sees only the configured stages.
+afterAll(() => {
+  for (const stage of ["tls01", "ssh01", "zones01"]) delete STAGES[stage];
 });
 
 async function environmentOf(stage: string) {

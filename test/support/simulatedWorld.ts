@@ -12,6 +12,7 @@ import {
   createEnvironment,
   type CreateEnvironmentOptions,
   IMMEDIATE_CONSISTENCY,
+  type RegionAttachment,
   SimulatedRegion,
   type SimulatedRegionOptions,
   type Timing,
@@ -31,6 +32,25 @@ interface WorldOptions {
   region?: Omit<SimulatedRegionOptions, "timing">;
 }
 
+/** Attachments made by `attachForTest` and `simulatedWorld`, for `detachAll`. */
+const open: RegionAttachment[] = [];
+
+/** `attachRegion`, remembered so that `detachAll` (a file's afterEach) undoes it even when the test does not. */
+export function attachForTest(region: SimulatedRegion, clients: Parameters<typeof attachRegion>[1]): RegionAttachment {
+  const attachment = attachRegion(region, clients);
+  open.push(attachment);
+  return attachment;
+}
+
+/**
+ * Detaches every region this file's tests attached and left attached: test files share worker threads
+ * (vitest.config.ts), and an attachment keeps the timers and the clock patched for the region (detaching twice is
+ * harmless).
+ */
+export function detachAll(): void {
+  for (const attachment of open.splice(0)) attachment.detach();
+}
+
 /** A region with one environment and real SDK clients (the SDK's default configuration) routed to it. */
 export function simulatedWorld(options: WorldOptions = {}) {
   const region = new SimulatedRegion({ ...(options.region ?? INSTANT_REGION), timing: options.timing });
@@ -41,7 +61,7 @@ export function simulatedWorld(options: WorldOptions = {}) {
     elbv2: new ElasticLoadBalancingV2Client({ region: "us-east-1" }),
     elb: new ElasticLoadBalancingClient({ region: "us-east-1" }),
   };
-  const attachment = attachRegion(region, Object.values(clients));
+  const attachment = attachForTest(region, Object.values(clients));
   return { region, settings, clients, attachment };
 }
 
