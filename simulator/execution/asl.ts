@@ -9,6 +9,7 @@ import "./polyfills.js";
 import { StateMachine } from "aws-local-stepfunctions";
 import type { AslDefinition } from "../../stacks/stateMachineDefinition.js";
 import { type StageFunctionId, stageFunctionOfResource } from "../../stacks/pipeline/tables.js";
+import { STATE } from "../../functions/lib/names.js";
 
 // The interpreter's state and event types are loose JSON.
 export type Json = any;
@@ -147,10 +148,30 @@ function withTokenPlaceholder(parameters: Json): Json {
 const NO_TASK_TIMEOUT_SECONDS = 24 * 3600; // real time; setTimeout cannot go past 24.8 days
 const WAIT_TASK_RESOURCE = "arn:aws:states:::simulator:wait";
 /**
- * Definitions the interpreter has validated, by their JSON (see runAsl): each simulated environment writes its
+ * Definitions the interpreter has validated, by `validationKey` (see runAsl): each simulated environment writes its
  * settings into its own copy of the definition, so the same definition comes back as a new object every scenario.
  */
 const VALIDATED = new Set<string>();
+
+/** Whether a JSON value has a key that Step Functions reads as a path or an intrinsic (`"name.$"`), at any depth. */
+function hasPathKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasPathKey);
+  if (value === null || typeof value !== "object") return false;
+  return Object.entries(value).some(([key, item]) => key.endsWith(".$") || hasPathKey(item));
+}
+
+/**
+ * What decides whether a definition is valid: the definition without the literal settings that withSettings
+ * (stacks/stateMachineDefinition.ts) writes into the Start state, which differ from one simulated environment to the
+ * next. A literal with no `.$` key is plain data to the validator, whatever its values (asl-validator checks the
+ * paths and intrinsics of `.$` keys, and the states' structure); settings with such a key are kept in the key.
+ */
+export function validationKey(definition: AslDefinition): string {
+  const start = definition.States[STATE.start];
+  const settings: unknown = start?.Parameters?.settings;
+  if (settings === undefined || hasPathKey(settings)) return JSON.stringify(definition);
+  return JSON.stringify({ ...definition, States: { ...definition.States, [STATE.start]: { ...start, Parameters: { ...start.Parameters, settings: "(literal)" } } } });
+}
 
 export async function runAsl(definition: AslDefinition, input: Json, options: AslRunOptions): Promise<AslRun> {
   const { definition: local, waits } = localDefinition(definition, options.startAt, options.context?.Execution.StartTime);
@@ -216,9 +237,9 @@ export async function runAsl(definition: AslDefinition, input: Json, options: As
 
   // A redrive starts mid-definition, where the states before it are (correctly) unreachable. A definition is
   // validated (asl-validator, which compiles its JSON schemas with ajv each time: a fifth of a scenario's CPU)
-  // on its first run only; the local copy differs between runs only by the start time written in for
-  // `$$.Execution.StartTime`.
-  const key = options.startAt ? "" : JSON.stringify(definition);
+  // on its first run only, whatever environment's settings it carries; the local copy differs between runs only by
+  // the start time written in for `$$.Execution.StartTime`.
+  const key = options.startAt ? "" : validationKey(definition);
   const validate = !options.startAt && !VALIDATED.has(key);
   const machine = new StateMachine(local as never, {
     validationOptions: validate ? { checkArn: false, checkPaths: true } : { noValidate: true },

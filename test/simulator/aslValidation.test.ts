@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { runAsl } from "../../simulator/execution/asl.js";
-import type { AslDefinition } from "../../stacks/stateMachineDefinition.js";
+import { STATE } from "../../functions/lib/names.js";
+import { runAsl, validationKey } from "../../simulator/execution/asl.js";
+import { type AslDefinition, withSettings } from "../../stacks/stateMachineDefinition.js";
 
 /**
  * runAsl validates a definition (asl-validator, through aws-local-stepfunctions) on its first run only: the
@@ -33,5 +34,39 @@ describe("runAsl validates each definition once", () => {
     // A redrive starts at B: the states before it are unreachable, so it is not validated and runs.
     expect((await runAsl(definition, {}, { taskHandler, context, startAt: "B" })).status).toBe("SUCCEEDED");
     await expect(runAsl(definition, {}, { taskHandler, context })).rejects.toThrow(/invalid/);
+  });
+});
+
+describe("validationKey: one validation for every environment's copy of a definition", () => {
+  /** A definition shaped like the deploy's: a Start Pass state whose Parameters carry the environment's settings. */
+  const deployLike = (next = "B"): AslDefinition =>
+    ({
+      StartAt: STATE.start,
+      States: {
+        [STATE.start]: { Type: "Pass", Parameters: { settings: {}, "input.$": "$" }, Next: next },
+        B: { Type: "Pass", Next: "C" },
+        C: { Type: "Succeed" },
+      },
+    }) as unknown as AslDefinition;
+  const settings = (app: string) => ({ app, environment: "dev01", loadBalancer: { kind: "application", targetGroupArn: `arn:${app}` } }) as never;
+
+  it("is the same for copies that differ only in their literal settings", () => {
+    expect(validationKey(withSettings(deployLike(), settings("shop")))).toBe(validationKey(withSettings(deployLike(), settings("blog"))));
+  });
+
+  it("differs with anything else: another state, another transition, settings with a path key", () => {
+    const key = validationKey(withSettings(deployLike(), settings("shop")));
+    expect(validationKey(withSettings(deployLike("C"), settings("shop")))).not.toBe(key);
+    const withPath = withSettings(deployLike(), { ...(settings("shop") as object), "bucket.$": "$.detail" } as never);
+    expect(validationKey(withPath)).not.toBe(key);
+    expect(validationKey(withPath)).toBe(JSON.stringify(withPath));
+    expect(validationKey(valid())).toBe(JSON.stringify(valid()));
+  });
+
+  it("still refuses a broken copy after a valid one with other settings ran", async () => {
+    const good = withSettings(deployLike(), settings("shop"));
+    const broken = withSettings(deployLike("Nowhere"), settings("blog"));
+    expect((await runAsl(good, {}, { taskHandler, context })).status).toBe("SUCCEEDED");
+    await expect(runAsl(broken, {}, { taskHandler, context })).rejects.toThrow(/invalid/);
   });
 });
