@@ -21,6 +21,8 @@ export const UNIT_TESTS = ["test/functions/**/*.test.ts", "test/flow/**/*.test.t
  * it adds; bundles: the credential variables; region, region-services: the regions they attach).
  */
 export const ISOLATED_TESTS = ["test/stacks/app.test.ts", "test/stacks/synth.test.ts"];
+/** Before each file of a shared worker: the SDK client classes without the mocks an earlier file left on them. */
+export const SHARED_WORKER_SETUP = "test/setupSharedWorker.ts";
 /**
  * The real-time rehearsal (real processes, real sockets, wall-clock deadlines): a vitest run of its own, which
  * `npm test` (scripts/test.mjs) starts beside the suite's.
@@ -39,8 +41,11 @@ export default defineConfig({
     maxWorkers: Math.max(2, availableParallelism()),
     reporters: ["default"],
     projects: [
-      { extends: true, test: { name: "unit", include: UNIT_TESTS, pool: "threads" } },
-      { extends: true, test: { name: "shared", include: ["test/**/*.test.ts"], exclude: [...UNIT_TESTS, ...ISOLATED_TESTS, ...REHEARSAL_TESTS], pool: "threads" } },
+      { extends: true, test: { name: "unit", include: UNIT_TESTS, pool: "threads", setupFiles: [SHARED_WORKER_SETUP] } },
+      {
+        extends: true,
+        test: { name: "shared", include: ["test/**/*.test.ts"], exclude: [...UNIT_TESTS, ...ISOLATED_TESTS, ...REHEARSAL_TESTS], pool: "threads", setupFiles: [SHARED_WORKER_SETUP] },
+      },
       { extends: true, test: { name: "isolated", include: ISOLATED_TESTS } },
       { extends: true, test: { name: "rehearsal", include: REHEARSAL_TESTS } },
     ],

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { globSync } from "tinyglobby";
 import { describe, expect, it } from "vitest";
-import config, { ISOLATED_TESTS, REHEARSAL_TESTS, UNIT_TESTS } from "../../vitest.config.js";
+import config, { ISOLATED_TESTS, REHEARSAL_TESTS, SHARED_WORKER_SETUP, UNIT_TESTS } from "../../vitest.config.js";
+import { CLIENT_CLASSES } from "../setupSharedWorker.js";
 
 /**
  * vitest.config.ts: which test files share a worker and which get a process of their own. vitest 3 reads
@@ -10,7 +11,7 @@ import config, { ISOLATED_TESTS, REHEARSAL_TESTS, UNIT_TESTS } from "../../vites
  * so sharing is the `threads` pool with isolation off, and a process per file is the `forks` pool.
  */
 const ROOT = resolve(import.meta.dirname, "../..");
-type Project = { test: { name: string; pool?: string; include: string[]; exclude?: string[] } };
+type Project = { test: { name: string; pool?: string; include: string[]; exclude?: string[]; setupFiles?: string[] } };
 const projects = config.test?.projects as Project[];
 const project = (name: string) => projects.find((candidate) => candidate.test.name === name)!;
 const files = (patterns: string[], ignore: string[] = []) => globSync(patterns, { cwd: ROOT, ignore }).sort();
@@ -26,6 +27,14 @@ describe("vitest projects", () => {
       ["isolated", "forks"],
       ["rehearsal", "forks"],
     ]);
+  });
+
+  it("give each file of a shared worker the SDK client classes unmocked, every one the project depends on", () => {
+    expect(project("unit").test.setupFiles).toEqual([SHARED_WORKER_SETUP]);
+    expect(project("shared").test.setupFiles).toEqual([SHARED_WORKER_SETUP]);
+    const packageJson = JSON.parse(readFileSync(resolve(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    const sdkClients = Object.keys(packageJson.dependencies).filter((name) => name.startsWith("@aws-sdk/client-"));
+    expect(CLIENT_CLASSES).toHaveLength(sdkClients.length);
   });
 
   it("take every test file exactly once", () => {
