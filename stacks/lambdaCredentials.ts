@@ -17,8 +17,6 @@ import type { SstEsbuildPlugin } from "./sdkSchemaKeys.js";
  * `fromEnv`, in place of the chain: the same credentials, a smaller module to load. Outside Lambda (tests, the
  * simulator, the CLI) nothing changes: only the bundles SST builds for the stage functions use the plugin.
  */
-export const CREDENTIAL_CHAIN_PACKAGE = "@aws-sdk/credential-provider-node";
-
 /** What a stage function says when it finds no credentials where Lambda puts them. */
 export const MISSING_CREDENTIALS =
   "immutable-deploy: the stage functions take AWS credentials only from Lambda's environment (AWS_ACCESS_KEY_ID, " +
@@ -28,7 +26,8 @@ export const MISSING_CREDENTIALS =
 /**
  * The module bundled in place of the chain: `defaultProvider`, the one export the clients import from it
  * (`credentialDefaultProvider` in each client's runtimeConfig), as the SDK's `fromEnv`. Its error is the SDK's
- * `CredentialsProviderError`, with a message that says where the credentials were looked for.
+ * `CredentialsProviderError`, with a message that says where the credentials were looked for. Should an SDK
+ * release import anything else from the chain, esbuild fails the build on the missing export.
  */
 export const ENVIRONMENT_PROVIDER_SOURCE = `
 import { fromEnv } from "@aws-sdk/credential-provider-env";

@@ -9,14 +9,14 @@ import { restoreClientClasses } from "../setupSharedWorker.js";
  * file mocked (aws-sdk-client-mock stubs the class's `send`) is the SDK's own again.
  */
 describe("the shared workers' setup", () => {
-  it("takes the stub off every client class a file mocked, and touches no other", () => {
+  it("takes the stub off every client class a file mocked, and touches no other", async () => {
     const sdkSend = EC2Client.prototype.send;
     mockClient(EC2Client);
     mockClient(DynamoDBClient);
     expect((EC2Client.prototype.send as { isSinonProxy?: boolean }).isSinonProxy).toBe(true);
-    expect(restoreClientClasses().sort()).toEqual(["DynamoDBClient", "EC2Client"]);
+    expect((await restoreClientClasses()).sort()).toEqual(["DynamoDBClient", "EC2Client"]);
     expect(EC2Client.prototype.send).toBe(sdkSend);
     expect((DynamoDBClient.prototype.send as { isSinonProxy?: boolean }).isSinonProxy).toBeUndefined();
-    expect(restoreClientClasses()).toEqual([]);
+    expect(await restoreClientClasses()).toEqual([]);
   });
 });
