@@ -49,6 +49,13 @@ describe("vitest projects", () => {
     expect(files(project("rehearsal").test.include)).toEqual(files(REHEARSAL_TESTS));
   });
 
+  it("detach, in every shared file that routes clients to a simulated region, what it attached", () => {
+    const shared = files(project("shared").test.include, project("shared").test.exclude);
+    const attaching = shared.filter((file) => /\b(simulatedWorld|attachForTest)\(/.test(readFileSync(resolve(ROOT, file), "utf8")));
+    expect(attaching.length).toBeGreaterThan(0);
+    expect(attaching.filter((file) => !/afterEach\((detachAll|\(\) => world\?\.attachment\.detach\(\))\)/.test(readFileSync(resolve(ROOT, file), "utf8")))).toEqual([]);
+  });
+
   it("leave aws-sdk-client-mock to the unit tests and app.test.ts: it stubs a client class, so every client of a shared worker", () => {
     const shared = files(project("shared").test.include, project("shared").test.exclude);
     const importsTheMock = new RegExp(`from "${["aws-sdk-client", "mock"].join("-")}"`);

@@ -15,10 +15,13 @@ import {
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_TIMING, SIMULATION_EPOCH_MS } from "../../simulator/region/index.js";
 import { nextOccurrence, parseRecurrence } from "../../functions/lib/recurrence.js";
-import { describeGroup, launchGroup, simulatedWorld } from "../support/simulatedWorld.js";
+import { describeGroup, launchGroup, simulatedWorld, detachAll } from "../support/simulatedWorld.js";
+
+// Test files share worker threads (vitest.config.ts): leave no region attached for the next file.
+afterEach(detachAll);
 
 /** Auto Scaling as an operator meets it: what AWS refuses, and what policies, hooks, protection and Standby do. */
 

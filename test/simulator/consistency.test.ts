@@ -19,7 +19,7 @@ import {
   DescribeLaunchTemplateVersionsCommand,
 } from "@aws-sdk/client-ec2";
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   ConsistencyModel,
   type ConsistencySettings,
@@ -27,7 +27,10 @@ import {
   DEFAULT_TIMING,
   IMMEDIATE_CONSISTENCY,
 } from "../../simulator/region/index.js";
-import { describeGroup, launchGroup, releaseImage, simulatedWorld } from "../support/simulatedWorld.js";
+import { describeGroup, launchGroup, releaseImage, simulatedWorld, detachAll } from "../support/simulatedWorld.js";
+
+// Test files share worker threads (vitest.config.ts): leave no region attached for the next file.
+afterEach(detachAll);
 
 /** A world where only the given delays apply (and requests take no time). */
 function worldWith(delays: Partial<ConsistencySettings>) {
