@@ -12,6 +12,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { parse } from "@babel/parser";
+import { VISITOR_KEYS } from "@babel/types";
 import type * as t from "@babel/types";
 import type { CodeUse } from "./errorCodes.js";
 import { SERVICE_NAMES, SERVICE_SOURCES, type ServiceName } from "./serviceModels.js";
@@ -39,15 +40,10 @@ interface Source {
   ast: t.File;
 }
 
-/** A node's children, in source order (Babel lists a node's fields in that order; comments are no children). */
+/** A node's children, in source order: the fields @babel/types' VISITOR_KEYS names for its type. */
 function children(node: t.Node): t.Node[] {
-  const out: t.Node[] = [];
-  for (const [key, value] of Object.entries(node)) {
-    if (key === "loc" || key === "extra" || key.endsWith("Comments")) continue;
-    for (const child of Array.isArray(value) ? value : [value])
-      if (child && typeof child === "object" && typeof (child as { type?: unknown }).type === "string") out.push(child as t.Node);
-  }
-  return out.sort((a, b) => (a.start ?? 0) - (b.start ?? 0));
+  const fields = node as unknown as Record<string, unknown>;
+  return (VISITOR_KEYS[node.type] ?? []).flatMap((key) => [fields[key]].flat().filter((child): child is t.Node => Boolean(child) && typeof (child as { type?: unknown }).type === "string"));
 }
 
 const textOf = (source: Source, node: t.Node) => source.text.slice(node.start ?? 0, node.end ?? 0);
