@@ -1,10 +1,11 @@
 import { DeregisterImageCommand, DescribeLaunchTemplateVersionsCommand } from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
-import { launchGroup, simulatedWorld } from "../support/simulatedWorld.js";
+import { detachAll, launchGroup, simulatedWorld } from "../support/simulatedWorld.js";
 import { deregisteredImagesInUse } from "../../simulator/region/index.js";
 
 let world: ReturnType<typeof simulatedWorld> | undefined;
-afterEach(() => world?.attachment.detach());
+// Test files share worker threads (vitest.config.ts): leave no region attached for the next file.
+afterEach(detachAll);
 
 describe("deregisteredImagesInUse (the scenario invariant 'the live image is always kept')", () => {
   it("is empty while the live group's image exists, and names it once it is deregistered (the seeds' defect)", async () => {
