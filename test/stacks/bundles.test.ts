@@ -88,8 +88,10 @@ describe("Lambda's environment as the SDK's credential chain (stacks/lambdaCrede
     }
   });
 
-  /** A DynamoDB client bundled with the deployed functions' plugins, and its credential provider. */
-  async function bundledCredentials(): Promise<() => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>> {
+  type Credentials = () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>;
+  /** A DynamoDB client bundled with the deployed functions' plugins: a new client's credential provider, each call. */
+  let credentials: Credentials;
+  beforeAll(async () => {
     expect(FUNCTION_DEFAULTS.nodejs.esbuild.plugins).toContain(lambdaCredentialsPlugin);
     const entry = path.join(dir, "entry.mjs");
     writeFileSync(
@@ -108,13 +110,12 @@ describe("Lambda's environment as the SDK's credential chain (stacks/lambdaCrede
       plugins: [...FUNCTION_DEFAULTS.nodejs.esbuild.plugins],
       banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
     });
-    const file = path.join(dir, `bundle-${Date.now()}.mjs`);
+    const file = path.join(dir, "bundle.mjs");
     writeFileSync(file, result.outputFiles[0].text);
-    return ((await import(file)) as { credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }> }).credentials;
-  }
+    credentials = ((await import(file)) as { credentials: Credentials }).credentials;
+  }, 60_000);
 
   it("answers with the keys Lambda puts in the environment, the session token too", async () => {
-    const credentials = await bundledCredentials();
     process.env.AWS_ACCESS_KEY_ID = "ASIAEXAMPLEFROMROLE1";
     process.env.AWS_SECRET_ACCESS_KEY = "secret-from-the-execution-role";
     process.env.AWS_SESSION_TOKEN = "session-token-from-the-execution-role";
@@ -125,15 +126,14 @@ describe("Lambda's environment as the SDK's credential chain (stacks/lambdaCrede
       secretAccessKey: "secret-from-the-execution-role",
       sessionToken: "session-token-from-the-execution-role",
     });
-  }, 60_000);
+  });
 
   it("without them says where it looked, and looks nowhere else (no file, no process, no metadata service)", async () => {
-    const credentials = await bundledCredentials();
     delete process.env.AWS_ACCESS_KEY_ID;
     delete process.env.AWS_SECRET_ACCESS_KEY;
     // The full chain would go on to this profile (and fail differently); the bundled one never reads it.
     process.env.AWS_PROFILE = "a-profile-the-chain-would-read";
     await expect(credentials()).rejects.toThrow(MISSING_CREDENTIALS);
     await expect(credentials()).rejects.toMatchObject({ name: "CredentialsProviderError" });
-  }, 60_000);
+  });
 });
