@@ -1,22 +1,6 @@
 import path from "node:path";
 import type { SstEsbuildPlugin } from "./sdkSchemaKeys.js";
 
-/**
- * The SDK's default credential chain in the stage functions' bundles is Lambda's own: the environment.
- *
- * Every SDK v3 client resolves its credentials with `@aws-sdk/credential-provider-node`, a chain of environment
- * variables, SSO, shared config and credentials files, `credential_process`, web identity tokens, the ECS
- * container endpoint and the EC2 instance metadata service. It imports most of them lazily, but esbuild bundles
- * them all, with the STS, SSO and sign-in clients they call (`@aws-sdk/nested-clients`): 132-150 KiB of each
- * minified bundle with a client, a quarter to over a third of it, which every cold start compiles and never runs.
- *
- * Lambda sets the function's credentials as environment variables (Lambda Developer Guide, "Defined runtime
- * environment variables": `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, "the access keys
- * obtained from the function's execution role"), and nothing sets `AWS_PROFILE` there, so the chain's first
- * link always answers and the others never run. This plugin bundles that first link alone, the SDK's own
- * `fromEnv`, in place of the chain: the same credentials, a smaller module to load. Outside Lambda (tests, the
- * simulator, the CLI) nothing changes: only the bundles SST builds for the stage functions use the plugin.
- */
 /** What a stage function says when it finds no credentials where Lambda puts them. */
 export const MISSING_CREDENTIALS =
   "immutable-deploy: the stage functions take AWS credentials only from Lambda's environment (AWS_ACCESS_KEY_ID, " +
@@ -46,7 +30,24 @@ export const defaultProvider = (init = {}) => {
 
 const NAMESPACE = "immutable-deploy-lambda-credentials";
 
-/** The esbuild plugin (FUNCTION_DEFAULTS.nodejs.esbuild.plugins, so `sst deploy` bundles with it). */
+/**
+ * The SDK's default credential chain in the stage functions' bundles is Lambda's own: the environment.
+ *
+ * Every SDK v3 client resolves its credentials with `@aws-sdk/credential-provider-node`, a chain of environment
+ * variables, SSO, shared config and credentials files, `credential_process`, web identity tokens, the ECS
+ * container endpoint and the EC2 instance metadata service. It imports most of them lazily, but esbuild bundles
+ * them all, with the STS, SSO and sign-in clients they call (`@aws-sdk/nested-clients`): 132-150 KiB of each
+ * minified bundle with a client, a quarter to over a third of it, which every cold start compiles and never runs.
+ *
+ * Lambda sets the function's credentials as environment variables (Lambda Developer Guide, "Defined runtime
+ * environment variables": `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, "the access keys
+ * obtained from the function's execution role"), and nothing sets `AWS_PROFILE` there, so the chain's first
+ * link always answers and the others never run. This plugin bundles that first link alone, the SDK's own
+ * `fromEnv`, in place of the chain: the same credentials, a smaller module to load. Outside Lambda (tests, the
+ * simulator, the CLI) nothing changes: only the bundles SST builds for the stage functions use the plugin.
+ *
+ * The esbuild plugin is in FUNCTION_DEFAULTS.nodejs.esbuild.plugins, so `sst deploy` bundles with it.
+ */
 export const lambdaCredentialsPlugin: SstEsbuildPlugin = {
   name: "immutable-deploy:lambda-environment-credentials",
   setup(build) {
