@@ -330,6 +330,7 @@ function localDefinition(definition: AslDefinition, startAt?: string, startTime?
   }
   const waits = new Map<string, WaitSpec>();
   for (const [name, state] of Object.entries(copy.States)) {
+    if (state.Type === "Choice") state.Choices = state.Choices.map(withNegatedTypeTests);
     if (state.Type === "Wait") {
       waits.set(name, { Seconds: state.Seconds, SecondsPath: state.SecondsPath });
       copy.States[name] = {
@@ -356,6 +357,25 @@ function localDefinition(definition: AslDefinition, startAt?: string, startTime?
     }
   }
   return { definition: copy, waits };
+}
+
+/** Choice rules that test a variable's kind: `false` asks for the opposite. */
+const TYPE_TESTS = ["IsPresent", "IsNull", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp"] as const;
+
+/**
+ * `{"Variable": "$.x", "IsPresent": false}` -> `{"Not": {"Variable": "$.x", "IsPresent": true}}`, at any depth of a
+ * Choice rule. The States Language makes these tests booleans, `false` matching when the variable is absent (not
+ * null, ...): aws-cdk-lib's `Condition.isNotPresent` writes `"IsPresent": false`. aws-local-stepfunctions 3.0.0
+ * never matches a `false` one (`return IsPresentTrue && varValue !== void 0`), so the simulator rewrites it.
+ */
+export function withNegatedTypeTests(rule: Json): Json {
+  if (Array.isArray(rule.And)) return { ...rule, And: rule.And.map(withNegatedTypeTests) };
+  if (Array.isArray(rule.Or)) return { ...rule, Or: rule.Or.map(withNegatedTypeTests) };
+  if (rule.Not) return { ...rule, Not: withNegatedTypeTests(rule.Not) };
+  const test = TYPE_TESTS.find((key) => rule[key] === false);
+  if (!test) return rule;
+  const { Next, ...condition } = rule;
+  return { Not: { ...condition, [test]: true }, ...(Next !== undefined && { Next }) };
 }
 
 /** `{"x.$": "$$.Execution.StartTime"}` -> `{"x": startTime}`, at any depth of a Parameters object. */
