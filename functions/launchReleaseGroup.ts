@@ -27,6 +27,7 @@ import { launchTemplatesOf, launchTemplateVersionDescription, listLaunchTemplate
 import { attachedTargets, groupAttachmentParameters, targetId, trafficTargets, type TrafficTarget } from "./lib/loadBalancer.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
+import { retryWhileNotYetVisible } from "./lib/polling.js";
 import { liveTargetGroup, otherTargetGroup, readRouting } from "./lib/trafficRule.js";
 import { AUTO_SCALING_SERVICE, AUTO_SCALING_SERVICE_LINKED_ROLE, IMAGE_ROLE, TAG } from "./lib/names.js";
 
@@ -132,18 +133,15 @@ function groupTags(state: DeployState, plan: DeployPlan, carryOver: CarryOver): 
   ];
 }
 
-/**
- * The group for this execution: created now, or the one an earlier run of this execution created, with the
- * live group's configuration and the stage's (functions/lib/groupConfiguration.ts) at the live groups' capacity.
- */
-async function ensureGroup(
+/** Creates the group; one that exists already (an earlier run's) is fine, ensureGroup checks whose it is. */
+async function createGroup(
   state: DeployState,
   plan: DeployPlan,
   version: string,
   versionCreatedAt: number,
   carryOver: CarryOver,
   target: TrafficTarget,
-): Promise<AutoScalingGroup> {
+): Promise<void> {
   const { settings } = state;
   const { min, desired, max } = carryOver.plan.capacity;
   try {
@@ -184,9 +182,27 @@ async function ensureGroup(
     }
     logger.info("auto scaling group already exists", { groupName: plan.groupName });
   }
+}
 
-  const [group] = await describeGroupsByName([plan.groupName]);
-  if (!group) throw new NotYetVisibleError(`group ${plan.groupName} was created but is not visible yet`);
+/**
+ * The group for this execution: created now, or the one an earlier run of this execution created, with the
+ * live group's configuration and the stage's (functions/lib/groupConfiguration.ts) at the live groups' capacity.
+ */
+async function ensureGroup(
+  state: DeployState,
+  plan: DeployPlan,
+  version: string,
+  versionCreatedAt: number,
+  carryOver: CarryOver,
+  target: TrafficTarget,
+): Promise<AutoScalingGroup> {
+  // Auto Scaling accepts the new version, then lists the new group, seconds late: each asked again here, not by a Retry.
+  await retryWhileNotYetVisible(() => createGroup(state, plan, version, versionCreatedAt, carryOver, target));
+  const group = await retryWhileNotYetVisible(async () => {
+    const [found] = await describeGroupsByName([plan.groupName]);
+    if (!found) throw new NotYetVisibleError(`group ${plan.groupName} was created but is not visible yet`);
+    return found;
+  });
   if (isBeingDeleted(group)) {
     throw new StillInUseError(`group ${plan.groupName} is being deleted; it is created again once it is gone`);
   }

@@ -1,4 +1,5 @@
 import type { CheckResult, LaunchResult, TimeWindow } from "./contract.js";
+import { NotYetVisibleError } from "./errors.js";
 
 /**
  * When the wait loops poll next. A fixed cadence either wastes state transitions (polling while nothing can
@@ -33,8 +34,12 @@ export const REPLACEMENT_POLL_SECONDS = 15;
  * within seconds of the detach), so the check asks every few seconds instead of sleeping through the whole delay.
  */
 export const DRAIN_POLL_SECONDS = 5;
-/** Instances terminating after scale-in: EC2 shutdown takes tens of seconds. */
-export const TERMINATION_POLL_SECONDS = 5;
+/**
+ * Instances terminating after scale-in: EC2 shutdown takes tens of seconds, and nothing tells when it ends. Only
+ * Delete, retention and Unlock follow, so every second between the last termination and the check that sees it
+ * is a second the deploy holds the lock for nothing: the shortest poll (about 15 polls for a 30 s shutdown).
+ */
+export const TERMINATION_POLL_SECONDS = POLL_BOUNDS.minSeconds;
 
 export type PollPlan = {
   /** Epoch seconds of this check. */
@@ -94,4 +99,26 @@ export function newGroupGone(launch: LaunchResult): CheckResult & { healthy: num
     healthy: 0,
     desired: launch.desiredCapacity,
   };
+}
+
+/**
+ * Waiting for eventual consistency inside the invocation: AWS makes a new resource usable seconds after its
+ * creation (Auto Scaling refuses a launch-template version for 1-5 s: docs/simulator-region.md, "Eventual
+ * consistency"). Leaving each such wait to the state machine's Retry costs a failed invocation, a back-off of 2 s
+ * doubling with full jitter, and a new invocation each time (about 10 s for a 3 s delay); here the function asks
+ * again every `everySeconds`, up to `attempts` times in all (15 s, well inside a stage function's time), then lets
+ * `NotYetVisible` reach the Retry as before.
+ */
+export const SETTLE_POLL = { everySeconds: 1, attempts: 15 } as const;
+
+/** Runs `attempt` again while it throws `NotYetVisibleError`, at most `poll.attempts` times (then rethrows). */
+export async function retryWhileNotYetVisible<T>(attempt: () => Promise<T>, poll: { everySeconds: number; attempts: number } = SETTLE_POLL): Promise<T> {
+  for (let tried = 1; ; tried += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof NotYetVisibleError) || tried >= poll.attempts) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, poll.everySeconds * 1000));
+  }
 }

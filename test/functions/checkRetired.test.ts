@@ -15,6 +15,7 @@ import { checkRetired, handler } from "../../functions/checkRetired.js";
 import type { RetirementResult } from "../../functions/lib/contract.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
+import { TERMINATION_POLL_SECONDS } from "../../functions/lib/polling.js";
 import { awsError, deployState, EXECUTION_ID, givenLockHeldBy, group, instances, lambdaContext, NOW, OLD_GROUP } from "./fixtures.js";
 
 const autoScalingMock = mockClient(AutoScalingClient);
@@ -101,7 +102,7 @@ describe("checkRetired", () => {
 
     // Assess
     expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
-    expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (3 left)" });
+    expect(result).toEqual({ status: "waiting", nextPollSeconds: TERMINATION_POLL_SECONDS, message: "deploy: waiting for old instance(s) to terminate (3 left)" });
   });
 
   it("a group busy with a scaling activity fails the check with StillInUse, which the state machine retries", async () => {
@@ -160,7 +161,7 @@ describe("checkRetired", () => {
     autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0, Instances: instances(2, lifecycleState, "Healthy", "i-old") })] });
     setClock(() => (NOW + 1301) * 1000);
     const result = await checkRetired(retiringState());
-    expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (2 left)" });
+    expect(result).toEqual({ status: "waiting", nextPollSeconds: TERMINATION_POLL_SECONDS, message: "deploy: waiting for old instance(s) to terminate (2 left)" });
   });
 
   it("is not drained while one old target has left the load balancer and another is still draining", async () => {
@@ -238,7 +239,7 @@ describe("checkRetired", () => {
 
       // Assess
       expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
-      expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (3 left)" });
+      expect(result).toEqual({ status: "waiting", nextPollSeconds: TERMINATION_POLL_SECONDS, message: "deploy: waiting for old instance(s) to terminate (3 left)" });
     });
 
     it("at retiredBy itself, still waits for instances that are not terminating", async () => {
@@ -300,7 +301,7 @@ describe("checkRetired", () => {
       const result = await checkRetired(retiringState());
 
       // Assess
-      expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (1 left)" });
+      expect(result).toEqual({ status: "waiting", nextPollSeconds: TERMINATION_POLL_SECONDS, message: "deploy: waiting for old instance(s) to terminate (1 left)" });
     });
   });
 
@@ -351,7 +352,7 @@ describe("checkRetired", () => {
       const result = await checkRetired(deployState("application", { retirement: hooks(600) }));
 
       // Assess
-      expect(result.nextPollSeconds).toBe(5);
+      expect(result.nextPollSeconds).toBe(TERMINATION_POLL_SECONDS);
     });
 
     it("names the hooks when one instance waits for them beside one terminating, and not when none waits", async () => {
@@ -366,7 +367,7 @@ describe("checkRetired", () => {
 
       // Assess
       expect(oneWaits.message).toBe(`deploy: waiting for old instance(s) to terminate (2 left; termination hook hook0 of ${OLD_GROUP} holds each for up to 3600 s, then ABANDON)`);
-      expect(noneWaits).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (2 left)" });
+      expect(noneWaits).toEqual({ status: "waiting", nextPollSeconds: TERMINATION_POLL_SECONDS, message: "deploy: waiting for old instance(s) to terminate (2 left)" });
     });
 
     it("an instance in Terminating:Wait without known hooks polls every few seconds", async () => {
@@ -378,7 +379,7 @@ describe("checkRetired", () => {
       const result = await checkRetired(retiringState());
 
       // Assess
-      expect(result).toEqual({ status: "waiting", nextPollSeconds: 5, message: "deploy: waiting for old instance(s) to terminate (1 left)" });
+      expect(result).toEqual({ status: "waiting", nextPollSeconds: TERMINATION_POLL_SECONDS, message: "deploy: waiting for old instance(s) to terminate (1 left)" });
     });
   });
 

@@ -19,10 +19,11 @@ import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { handler, launchReleaseGroup } from "../../functions/launchReleaseGroup.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR, TAG } from "../../functions/lib/names.js";
+import { SETTLE_POLL } from "../../functions/lib/polling.js";
 import {
   awsError,
   CLASSIC_LB_NAME,
@@ -91,7 +92,17 @@ beforeEach(() => {
   ec2Mock.reset();
   setClock(() => NOW * 1000);
 });
-afterEach(() => resetClock());
+afterEach(() => {
+  resetClock();
+  vi.useRealTimers();
+});
+
+/** Runs a launch on fake timers (its in-function waits for eventual consistency) until it settles. */
+async function settledLaunch(launch: Promise<unknown>): Promise<{ value?: unknown; error?: unknown }> {
+  const outcome = launch.then((value) => ({ value }), (error: unknown) => ({ error }));
+  await vi.runAllTimersAsync();
+  return outcome;
+}
 
 describe("launchReleaseGroup", () => {
   it("launches nothing when another deploy has taken the lock over (a late redrive)", async () => {
@@ -277,17 +288,40 @@ describe("launchReleaseGroup", () => {
     expect(autoScalingMock).not.toHaveReceivedCommand(CreateAutoScalingGroupCommand);
   });
 
-  it("right after the version was created, 'not a fully-formed launch template' is eventual consistency: NotYetVisible (retried)", async () => {
+  it("right after the version was created, 'not a fully-formed launch template' is eventual consistency: asked again each second, then NotYetVisible (retried)", async () => {
     // Prepare: the version was just created (CreateTime now); Auto Scaling does not see it yet.
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
     givenNoVersionYet();
     ec2Mock.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 5, CreateTime: new Date(NOW * 1000) } });
     autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("ValidationError", "You must use a valid fully-formed launch template. The specified launch template version does not exist."));
 
     // Act
-    const launch = launchReleaseGroup(launchState());
+    const { error } = await settledLaunch(launchReleaseGroup(launchState()));
 
     // Assess
-    await expect(launch).rejects.toMatchObject({ name: ERROR.notYetVisible, message: expect.stringContaining("launch template version 5 (created 0 s ago) is not usable by Auto Scaling yet") });
+    expect(error).toMatchObject({ name: ERROR.notYetVisible, message: expect.stringContaining("launch template version 5 (created 0 s ago) is not usable by Auto Scaling yet") });
+    expect(autoScalingMock).toHaveReceivedCommandTimes(CreateAutoScalingGroupCommand, SETTLE_POLL.attempts);
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateLaunchTemplateVersionCommand, 1);
+  });
+
+  it("Auto Scaling accepts the new version, then lists the new group, seconds late: one invocation launches", async () => {
+    // Prepare: two refusals of the version, then the group is missing from one describe.
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
+    givenNoVersionYet();
+    ec2Mock.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 5, CreateTime: new Date(NOW * 1000) } });
+    const notUsableYet = awsError("ValidationError", "You must use a valid fully-formed launch template. The specified launch template version 5 does not exist.");
+    autoScalingMock.on(CreateAutoScalingGroupCommand).rejectsOnce(notUsableYet).rejectsOnce(notUsableYet).resolves({});
+    const created = group(NEW_GROUP, { Tags: [{ Key: TAG.execution, Value: EXECUTION_ID }] });
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [NEW_GROUP] }).resolvesOnce({ AutoScalingGroups: [] }).resolves({ AutoScalingGroups: [created] });
+
+    // Act
+    const { value, error } = await settledLaunch(launchReleaseGroup(launchState()));
+
+    // Assess
+    expect(error).toBeUndefined();
+    expect(value).toMatchObject({ groupName: NEW_GROUP });
+    expect(autoScalingMock).toHaveReceivedCommandTimes(CreateAutoScalingGroupCommand, 3);
+    expect(autoScalingMock).toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [NEW_GROUP] });
   });
 
   it("minutes after the version was created, the same answer is a real rejection: LaunchFailed", async () => {
@@ -542,14 +576,15 @@ describe("launchReleaseGroup", () => {
       ["without an execution tag", [group(NEW_GROUP, { Tags: [] })], ERROR.launchFailed, `group ${NEW_GROUP} already exists and belongs to no deploy execution`],
     ])("a group of the new group's name %s: %s", async (_, groups, name, message) => {
       // Prepare
+      vi.useFakeTimers({ toFake: ["setTimeout"] });
       autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("AlreadyExistsFault"));
       autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: groups });
 
       // Act
-      const launch = launchReleaseGroup(launchState());
+      const { error } = await settledLaunch(launchReleaseGroup(launchState()));
 
       // Assess
-      await expect(launch).rejects.toMatchObject({ name, message });
+      expect(error).toMatchObject({ name, message });
     });
   });
 

@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { LaunchResult } from "../../functions/lib/contract.js";
-import { listSome, newGroupGone, nextPeriodicChangeAt, nextPollSeconds, POLL_BOUNDS } from "../../functions/lib/polling.js";
+import { NotYetVisibleError, StillInUseError } from "../../functions/lib/errors.js";
+import { listSome, newGroupGone, nextPeriodicChangeAt, nextPollSeconds, POLL_BOUNDS, retryWhileNotYetVisible, SETTLE_POLL, TERMINATION_POLL_SECONDS } from "../../functions/lib/polling.js";
 
 const NOW = 1_000_000;
 
@@ -109,5 +110,69 @@ describe("newGroupGone", () => {
       healthy: 0,
       desired: 3,
     });
+  });
+});
+
+describe("retryWhileNotYetVisible", () => {
+  afterEach(() => vi.useRealTimers());
+
+  /** An attempt that is not visible `times` times, then answers; it records when (fake ms) each try ran. */
+  function visibleAfter(times: number) {
+    const triedAt: number[] = [];
+    const attempt = async () => {
+      triedAt.push(Date.now());
+      if (triedAt.length <= times) throw new NotYetVisibleError(`not yet (${triedAt.length})`);
+      return "visible";
+    };
+    return { attempt, triedAt };
+  }
+
+  it("asks again every second until the resource is visible, in the same invocation", async () => {
+    // Prepare
+    vi.useFakeTimers({ now: 0, toFake: ["setTimeout", "Date"] });
+    const { attempt, triedAt } = visibleAfter(3);
+
+    // Act
+    const result = retryWhileNotYetVisible(attempt);
+    await vi.runAllTimersAsync();
+
+    // Assess
+    await expect(result).resolves.toBe("visible");
+    expect(triedAt).toEqual([0, 1000, 2000, 3000]);
+  });
+
+  it("gives up after SETTLE_POLL.attempts tries with the last NotYetVisible (the state machine's Retry takes over)", async () => {
+    // Prepare
+    vi.useFakeTimers({ now: 0, toFake: ["setTimeout", "Date"] });
+    const { attempt, triedAt } = visibleAfter(Infinity);
+
+    // Act
+    const result = retryWhileNotYetVisible(attempt);
+    const settled = expect(result).rejects.toThrow(`not yet (${SETTLE_POLL.attempts})`);
+    await vi.runAllTimersAsync();
+
+    // Assess
+    await settled;
+    expect(triedAt).toHaveLength(SETTLE_POLL.attempts);
+    expect(triedAt.at(-1)).toBe((SETTLE_POLL.attempts - 1) * SETTLE_POLL.everySeconds * 1000);
+  });
+
+  it("passes any other error on at once", async () => {
+    // Prepare
+    let tries = 0;
+    const attempt = async () => {
+      tries += 1;
+      throw new StillInUseError("busy");
+    };
+
+    // Act + Assess
+    await expect(retryWhileNotYetVisible(attempt)).rejects.toThrow("busy");
+    expect(tries).toBe(1);
+  });
+});
+
+describe("TERMINATION_POLL_SECONDS", () => {
+  it("is the shortest poll: the deploy holds the lock until it sees the last old instance gone", () => {
+    expect(TERMINATION_POLL_SECONDS).toBe(POLL_BOUNDS.minSeconds);
   });
 });
