@@ -22,6 +22,7 @@ const ENTERED: Partial<Record<string, string>> = {
   [STATE.launch]: "deploy: creating new autoscaling group using the release image...",
   [STATE.retire]: "deploy: removing instances in outdated group(s) from the load balancer...",
   [STATE.deleteOldGroups]: "deploy: deleting outdated group(s) and launch template versions...",
+  [STATE.imageRetentionWhileRetiring]: "deploy: deregistering old release images (keeping the live and recent ones) while old instances terminate...",
   [STATE.imageRetention]: "deploy: deregistering old release images (keeping the live and recent ones)...",
   [STATE.rollback]: "deploy: rolling back: deleting the new group, restoring the old one...",
 };

@@ -9,6 +9,7 @@ import {
   DescribeLaunchTemplateVersionsCommand,
   type DescribeLaunchTemplateVersionsCommandInput,
   type Image,
+  type LaunchTemplateVersion,
   paginateDescribeImages,
   paginateDescribeSnapshots,
 } from "@aws-sdk/client-ec2";
@@ -24,7 +25,7 @@ import {
 } from "./lib/errors.js";
 import { describeAppGroups, describeEnvironmentGroups, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { launchTemplatesOf, listLaunchTemplateVersions } from "./lib/launchTemplates.js";
+import { groupNameOfVersion, launchTemplatesOf, listLaunchTemplateVersions, versionsUsedBy } from "./lib/launchTemplates.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 import { IMAGE_ROLE, retainedByTag, TAG } from "./lib/names.js";
@@ -60,7 +61,11 @@ export async function applyImageRetention(state: DeployState): Promise<Retention
     return { kept: [], deregistered: [], released: [], deletedSnapshots: [], skipped: true };
   }
 
-  const inUse = await imagesInUse(settings);
+  // The groups this deploy retires count as deleted already: retention runs while their instances terminate
+  // (definition.ts), and judges exactly what it would judge after Delete (their versions go with them).
+  const newGroupName = state.launch?.groupName ?? plan?.groupName;
+  const retiring = new Set((state.retirement?.groups ?? []).filter((name) => name !== newGroupName));
+  const inUse = await imagesInUse(settings, retiring);
   const liveImageId = state.image?.imageId;
   const protectedIds = new Set([...inUse, liveImageId, plan?.imageId].filter((id): id is string => Boolean(id)));
   // This environment's images: baked here, claimed here (promoted earlier), or live or in use here (promoted now).
@@ -88,7 +93,7 @@ export async function applyImageRetention(state: DeployState): Promise<Retention
     protectedIds.has(image.ImageId ?? "") || previous.has(image.ImageId) || image.State === "pending" || bakedBeside(image);
   const kept = images.filter(isKept);
   await claimImages(kept.filter((image) => image.State === "available"), settings.environment);
-  const { released, unclaimed } = await withdrawClaims(images.filter((image) => !isKept(image)), settings);
+  const { released, unclaimed } = await withdrawClaims(images.filter((image) => !isKept(image)), settings, retiring);
 
   // Oldest first (images are newest first), at most RETENTION_BATCH; the rest wait for the next deploy.
   const batch = unclaimed.slice(-RETENTION_BATCH).reverse();
@@ -175,13 +180,13 @@ async function claimImages(images: Image[], environment: string): Promise<void> 
  * or a group of the app (any environment) launches from are `released`: they stay. The rest are `unclaimed`,
  * read again after the withdrawal so that a claim another environment added meanwhile still saves an image.
  */
-async function withdrawClaims(expired: Image[], settings: EnvironmentSettings): Promise<{ released: Image[]; unclaimed: Image[] }> {
+async function withdrawClaims(expired: Image[], settings: EnvironmentSettings, retiring: Set<string>): Promise<{ released: Image[]; unclaimed: Image[] }> {
   const claimed = expired.filter((image) => claimsOf(image).includes(settings.environment)).map((image) => image.ImageId as string);
   if (claimed.length > 0) await ec2.send(new DeleteTagsCommand({ Resources: claimed, Tags: [{ Key: retainedByTag(settings.environment) }] }));
   const claimedElsewhere = (image: Image) => claimsOf(image).some((environment) => environment !== settings.environment);
   let candidates = expired.filter((image) => !claimedElsewhere(image));
   if (candidates.length > 0) {
-    const usedByApp = await imagesUsedByAppGroups(settings);
+    const usedByApp = await imagesUsedByAppGroups(settings, retiring);
     candidates = candidates.filter((image) => !usedByApp.has(image.ImageId as string));
   }
   let gone = new Set<Image>();
@@ -212,16 +217,16 @@ async function describeImagesById(imageIds: string[]): Promise<Image[]> {
  * template, mixed-instances templates and overrides, their instances' templates) and every remaining version
  * of the environment's launch template.
  */
-export async function imagesInUse(settings: EnvironmentSettings): Promise<Set<string>> {
-  const groups = await describeEnvironmentGroups(settings);
-  const imageIds = new Set<string>(await imagesOfAllVersions(settings.launchTemplateId));
+export async function imagesInUse(settings: EnvironmentSettings, retiring: ReadonlySet<string> = new Set()): Promise<Set<string>> {
+  const groups = (await describeEnvironmentGroups(settings)).filter((group) => !retiring.has(group.AutoScalingGroupName ?? ""));
+  const imageIds = new Set<string>(await imagesOfRemainingVersions(settings.launchTemplateId, groups, retiring));
   for (const id of await imagesOfGroups(groups, settings.launchTemplateId)) imageIds.add(id);
   return imageIds;
 }
 
-/** Every image a group of the app launches from, in any environment (the versions the groups name). */
-async function imagesUsedByAppGroups(settings: EnvironmentSettings): Promise<Set<string>> {
-  return new Set(await imagesOfGroups(await describeAppGroups(settings.app)));
+/** Every image a group of the app launches from, in any environment (the versions the groups name), but the retiring ones'. */
+async function imagesUsedByAppGroups(settings: EnvironmentSettings, retiring: ReadonlySet<string>): Promise<Set<string>> {
+  return new Set(await imagesOfGroups((await describeAppGroups(settings.app)).filter((group) => !retiring.has(group.AutoScalingGroupName ?? ""))));
 }
 
 /** The images of the launch-template versions the groups name, except those of `skipTemplateId` (read whole elsewhere). */
@@ -245,10 +250,19 @@ async function imagesOfGroups(groups: AutoScalingGroup[], skipTemplateId?: strin
   return imageIds;
 }
 
-async function imagesOfAllVersions(launchTemplateId: string): Promise<string[]> {
+/**
+ * The images of the launch template's versions, but those Delete removes with the retiring groups (deleteOldGroups.ts:
+ * a version this project created for a retiring group, neither the default nor named by a remaining group).
+ */
+async function imagesOfRemainingVersions(launchTemplateId: string, remaining: AutoScalingGroup[], retiring: ReadonlySet<string>): Promise<string[]> {
   const imageIds: string[] = [];
   try {
-    for (const version of await listLaunchTemplateVersions(launchTemplateId)) addAmi(imageIds, version.LaunchTemplateData?.ImageId);
+    const versions = await listLaunchTemplateVersions(launchTemplateId);
+    const used = versionsUsedBy(remaining, launchTemplateId);
+    if (used.has("$Latest")) used.add(String(Math.max(0, ...versions.map((version) => version.VersionNumber ?? 0))));
+    const goesWithRetiring = (version: LaunchTemplateVersion) =>
+      retiring.has(groupNameOfVersion(version) ?? "") && !version.DefaultVersion && !used.has(String(version.VersionNumber));
+    for (const version of versions) if (!goesWithRetiring(version)) addAmi(imageIds, version.LaunchTemplateData?.ImageId);
   } catch (error) {
     if (!hasErrorCode(error, ...LAUNCH_TEMPLATE_GONE_CODES)) throw error;
   }

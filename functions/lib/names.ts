@@ -106,7 +106,10 @@ export const STATE = {
   checkRetired: "Check old groups retired",
   retired: "Old groups retired?",
   waitForRetirement: "Wait for retirement",
+  /** Retention, run while the old instances terminate (as if their groups were deleted already). */
+  imageRetentionWhileRetiring: "Apply image retention meanwhile",
   deleteOldGroups: "Delete old groups",
+  imagesRetained: "Images retained?",
   imageRetention: "Apply image retention",
   unlock: "Unlock environment",
   succeeded: "Deploy succeeded",

@@ -172,7 +172,12 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   const checkRetired = invoke(STATE.checkRetired);
   const retiredLoop = waitLoop(STATE.checkRetired, STATE.retired, STATE.waitForRetirement);
   const deleteOldGroups = invoke(STATE.deleteOldGroups);
+  // Retention waits for nothing the old instances do: it counts the groups being retired, and the versions Delete
+  // removes with them, as deleted already (applyImageRetention.ts). So it runs during the retirement wait, off the
+  // path to Unlock; after Delete only when the check never waited (nothing was left to terminate).
+  const imageRetentionWhileRetiring = invoke(STATE.imageRetentionWhileRetiring);
   const imageRetention = invoke(STATE.imageRetention);
+  const retentionResult = resultPathOf(STATE.imageRetention);
   const unlock = invoke(STATE.unlock);
   unlock.next(new sfn.Succeed(stack, STATE.succeeded));
 
@@ -219,10 +224,17 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   retire.next(checkRetired);
   // Overdue old instances make the check throw RetirementOverdue: it stops there, lock held, for a redrive.
   retiredLoop.wire(checkRetired, deleteOldGroups);
-  deleteOldGroups.next(imageRetention).next(unlock);
+  // After `ready` (wire's first rule): the first time the loop waits, retention runs, then the wait goes on.
+  retiredLoop.choice.when(
+    sfn.Condition.and(sfn.Condition.stringEquals(`${resultPathOf(STATE.checkRetired)}.status`, "waiting"), sfn.Condition.isNotPresent(retentionResult)),
+    imageRetentionWhileRetiring.next(retiredLoop.wait),
+  );
+  deleteOldGroups.next(
+    new sfn.Choice(stack, STATE.imagesRetained).when(sfn.Condition.isPresent(retentionResult), unlock).otherwise(imageRetention.next(unlock)),
+  );
 
   // What each failure path catches. Every task after Lock first: a lost lock ends the run where it is.
-  const afterLock = [launch, checkGroup, checkLoadBalancer, shiftTraffic, retire, checkRetired, deleteOldGroups, imageRetention, unlock, rollback, unlockAfterRollback, unlockAfterFailure];
+  const afterLock = [launch, checkGroup, checkLoadBalancer, shiftTraffic, retire, checkRetired, imageRetentionWhileRetiring, deleteOldGroups, imageRetention, unlock, rollback, unlockAfterRollback, unlockAfterFailure];
   for (const task of afterLock) task.addCatch(superseded, { errors: [ERROR.lockLost], resultPath: RESULT_PATH.error });
   // Before Launch, unlock (before Lock there is nothing to release: Unlock says so); from Launch to the end of the
   // bake time, roll back; a failed rollback still unlocks.

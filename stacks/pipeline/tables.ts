@@ -50,6 +50,7 @@ export const TASK_STATES = {
   [STATE.retire]: { fn: "retireGroups", result: "retirement" },
   [STATE.checkRetired]: { fn: "checkRetired", result: "retired" },
   [STATE.deleteOldGroups]: { fn: "deleteOldGroups", result: "cleanup" },
+  [STATE.imageRetentionWhileRetiring]: { fn: "applyImageRetention", result: "retention" },
   [STATE.imageRetention]: { fn: "applyImageRetention", result: "retention" },
   [STATE.rollback]: { fn: "rollback", result: "rollback" },
   [STATE.unlock]: { fn: "unlockEnvironment", result: "unlock" },

@@ -77,6 +77,8 @@ describe("release and watch", () => {
     expect(run.json.deploy).toMatchObject({ outcome: "succeeded", release: "v1", status: "SUCCEEDED", startedBy: "upload s3://webapp-dev01-artifacts/releases/v1.tgz" });
     const object = w.region.s3.buckets.get("webapp-dev01-artifacts")!.objects.get("releases/v1.tgz")!;
     expect([...object.body.slice(0, 2)]).toEqual([0x1f, 0x8b]);
+    // The rehearsal prints the outcome once it is notified, which may come after release returned.
+    await w.runUntil(() => (rehearsal.get(run.json.deploy.execution) ?? []).includes("deploy: succeeded"));
     expect(run.json.progress.map(text)).toEqual(rehearsal.get(run.json.deploy.execution));
     expect(run.json.progress.map(text)).toContain("deploy: new instance(s) are healthy at load balancer (2/2)");
     expect(liveRelease(w)).toBe("v1");

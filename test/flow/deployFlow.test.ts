@@ -412,6 +412,61 @@ describe("deploy state machine flow", () => {
     expect(run.visited.filter((visited) => (cleanup as string[]).includes(visited))).toEqual([]);
   });
 
+  describe("image retention runs while the old instances terminate, off the path to Unlock", () => {
+    const tasks = (run: FlowRun) => run.visited.filter((s) => definition.States[s].Type === "Task");
+    const terminating = () => happyDoubles({ checkRetired: sequence(waiting, waiting, ready) });
+
+    it("once, at the first wait, and not again after Delete", async () => {
+      // Act
+      const run = await runFlow(definition, terminating(), s3Event);
+      // Assess
+      expect(run.status).toBe("SUCCEEDED");
+      expect(tasks(run).slice(-7)).toEqual([
+        STATE.retire,
+        STATE.checkRetired,
+        STATE.imageRetentionWhileRetiring,
+        STATE.checkRetired,
+        STATE.checkRetired,
+        STATE.deleteOldGroups,
+        STATE.unlock,
+      ]);
+      expect(run.visited.filter((s) => s === STATE.waitForRetirement)).toHaveLength(2);
+      expect(run.inputs[STATE.unlock].retention).toEqual({ kept: [], deregistered: [], deletedSnapshots: [], skipped: false });
+    });
+
+    it("after Delete when the first check found nothing left to terminate", async () => {
+      // Act
+      const run = await runFlow(definition, happyDoubles(), s3Event);
+      // Assess
+      expect(called(run, STATE.imageRetentionWhileRetiring)).toBe(0);
+      expect(run.visited.slice(-5)).toEqual([STATE.deleteOldGroups, STATE.imagesRetained, STATE.imageRetention, STATE.unlock, STATE.succeeded]);
+    });
+
+    it("a failure there stops the execution there, lock held; a redrive resumes there and runs retention once", async () => {
+      // Prepare
+      const failing = happyDoubles({ checkRetired: sequence(waiting, ready), applyImageRetention: sequence(namedError("AccessDenied", "not authorized")) });
+      // Act
+      const first = await runFlow(definition, failing, s3Event);
+      const redrive = await runFlow(definition, happyDoubles({ checkRetired: sequence(ready) }), first.inputs[STATE.imageRetentionWhileRetiring], {
+        startAt: STATE.imageRetentionWhileRetiring,
+      });
+      // Assess
+      expect(first).toMatchObject({ status: "FAILED", failedState: STATE.imageRetentionWhileRetiring, error: "AccessDenied" });
+      expect(called(first, STATE.unlock) + called(first, STATE.unlockAfterFailure) + called(first, STATE.rollback)).toBe(0);
+      expect(redrive.status).toBe("SUCCEEDED");
+      expect(tasks(redrive)).toEqual([STATE.imageRetentionWhileRetiring, STATE.checkRetired, STATE.deleteOldGroups, STATE.unlock]);
+    });
+
+    it("a lost lock there ends the run, changing nothing", async () => {
+      // Act
+      const run = await runFlow(definition, happyDoubles({ checkRetired: sequence(waiting, ready), applyImageRetention: sequence(namedError(ERROR.lockLost, "held by execution deploy-0007")) }), s3Event);
+      // Assess
+      expect(run).toMatchObject({ status: "FAILED", error: ERROR.lockLost });
+      expect(run.visited.at(-1)).toBe(STATE.superseded);
+      expect(called(run, STATE.deleteOldGroups) + called(run, STATE.unlock)).toBe(0);
+    });
+  });
+
   it.each([...INVOCATION_ERRORS])("%s on a task is retried (the task is idempotent), never a reason to roll back", async (errorName) => {
     // Prepare: the launch function crashes, times out, or Lambda fails it, twice; the third run goes through.
     const doubles = happyDoubles({
@@ -519,13 +574,15 @@ describe("critical states on their own", () => {
       expect(catchers(state)).toEqual([`States.ALL -> ${STATE.unlockAfterFailure}`]);
     for (const state of [STATE.launch, STATE.checkGroupHealth, STATE.checkLoadBalancerHealth, STATE.shiftTraffic])
       expect(catchers(state)).toEqual([lost, `States.ALL -> ${STATE.rollback}`]);
-    for (const [state] of AFTER_CUTOVER) expect(catchers(state)).toEqual([lost]);
+    for (const state of [...AFTER_CUTOVER.map(([name]) => name), STATE.imageRetentionWhileRetiring]) expect(catchers(state)).toEqual([lost]);
     expect(catchers(STATE.rollback)).toEqual([lost, `States.ALL -> ${STATE.unlockAfterFailure}`]);
     expect(definition.States[STATE.rollback].Catch[1].ResultPath).toBe("$.rollbackError");
     for (const state of [STATE.failed, STATE.rolledBack, STATE.superseded])
       expect(definition.States[state]).toMatchObject({ Type: "Fail", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
     // The retirement check reports an overdue retirement by throwing: its loop has no `failed` branch to a Fail state.
-    expect(definition.States[STATE.retired].Choices.map((c: { StringEquals: string }) => c.StringEquals)).toEqual(["ready"]);
+    // (Its other rule only sends the first wait through retention.)
+    expect(definition.States[STATE.retired].Choices.map((c: { Next: string }) => c.Next)).toEqual([STATE.deleteOldGroups, STATE.imageRetentionWhileRetiring]);
+    expect(definition.States[STATE.retired].Choices[0]).toMatchObject({ Variable: "$.retired.status", StringEquals: "ready" });
   });
 
   it("the bake passes the plan's bake request to CodeBuild and waits for the build (.sync)", () => {

@@ -21,6 +21,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { applyImageRetention, handler, imagesInUse, RETENTION_BATCH } from "../../functions/applyImageRetention.js";
+import { launchTemplateVersionDescription } from "../../functions/lib/launchTemplates.js";
 import { ERROR, retainedByTag, TAG } from "../../functions/lib/names.js";
 import { awsError, controlPlan, controlState, environmentGroup, lambdaContext, LAUNCH_TEMPLATE_ID, MY_EXECUTION, releaseImage } from "./controlFixtures.js";
 import { givenLockHeldBy } from "./fixtures.js";
@@ -731,6 +732,33 @@ describe("applyImageRetention, the finer points", () => {
       // Assess
       await expect(attempt).rejects.toMatchObject({ name: "RequestLimitExceeded" });
       expect(ec2Mock).not.toHaveReceivedCommand(DeregisterImageCommand);
+    });
+
+    it("imagesInUse: the groups being retired and the versions Delete removes with them protect nothing (retention runs while they terminate)", async () => {
+      // Prepare: v2's group is being retired; it names version 2 (created for it), which nothing else names.
+      mockEnvironment();
+      const retiringName = "shop-dev01-v2-22222222";
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+        AutoScalingGroups: [
+          environmentGroup({ name: "shop-dev01-v7-77777777", release: "v7", launchTemplateVersion: "8" }),
+          environmentGroup({ name: retiringName, release: "v2", launchTemplateVersion: "2" }),
+        ],
+      });
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID }).resolves({
+        LaunchTemplateVersions: [
+          { VersionNumber: 8, VersionDescription: launchTemplateVersionDescription("shop-dev01-v7-77777777"), LaunchTemplateData: { ImageId: LIVE } },
+          { VersionNumber: 2, VersionDescription: launchTemplateVersionDescription(retiringName), LaunchTemplateData: { ImageId: IMAGES.v2.ImageId } },
+          { VersionNumber: 1, DefaultVersion: true, LaunchTemplateData: { ImageId: IMAGES.v3.ImageId } },
+        ],
+      });
+
+      // Act
+      const whileRetiring = await imagesInUse(liveState().settings, new Set([retiringName]));
+      const before = await imagesInUse(liveState().settings);
+
+      // Assess: the default version keeps its image; v2's group and version keep nothing once it is retiring.
+      expect([...whileRetiring].sort()).toEqual([IMAGES.v3.ImageId, LIVE].sort());
+      expect([...before].sort()).toEqual([IMAGES.v2.ImageId, IMAGES.v3.ImageId, LIVE].sort());
     });
 
     it("imagesInUse: the AMIs the environment's groups and its launch template's versions name, nothing else", async () => {
