@@ -32,6 +32,13 @@ function unhealthyReason(instances: Instance[], desired: number, activities: Act
   return parts.join("; ");
 }
 
+/**
+ * How long after its creation a group Auto Scaling does not list is taken for one not listed yet (eventual
+ * consistency: 1-5 s in the simulated region, docs/simulator-region.md; the EC2 API guide advises waiting "a couple
+ * of seconds" and longer), not for one deleted behind the deploy's back.
+ */
+export const GROUP_LISTING_GRACE_SECONDS = 60;
+
 export async function checkGroupHealth(state: DeployState): Promise<GroupHealthResult> {
   const { launch } = state;
   if (!launch) throw new Error("checkGroupHealth needs $.launch");
@@ -39,7 +46,20 @@ export async function checkGroupHealth(state: DeployState): Promise<GroupHealthR
   await assertLockHeld(state.settings, state.execution.id);
   const now = nowSeconds();
   const group = await describeLiveGroup(launch.groupName);
-  if (!group) return { ...newGroupGone(launch), checkedAt: now };
+  if (!group) {
+    // Launch does not read back a group it just created: Auto Scaling lists a new one seconds late.
+    if (launch.createdAt !== undefined && now - launch.createdAt < GROUP_LISTING_GRACE_SECONDS) {
+      return {
+        status: "waiting",
+        nextPollSeconds: nextPollSeconds({ now, deadline: launch.healthyBy, everySeconds: BOOT_POLL_SECONDS }),
+        message: `deploy: new group ${launch.groupName} not listed by Auto Scaling yet (created ${now - launch.createdAt} s ago)`,
+        healthy: 0,
+        desired: launch.desiredCapacity,
+        checkedAt: now,
+      };
+    }
+    return { ...newGroupGone(launch), checkedAt: now };
+  }
 
   const instances = group.Instances ?? [];
   const healthy = instances.filter(isHealthyInService).length;

@@ -133,7 +133,7 @@ function groupTags(state: DeployState, plan: DeployPlan, carryOver: CarryOver): 
   ];
 }
 
-/** Creates the group; one that exists already (an earlier run's) is fine, ensureGroup checks whose it is. */
+/** Creates the group (true); one that exists already (an earlier run's) is fine (false): ensureGroup checks whose it is. */
 async function createGroup(
   state: DeployState,
   plan: DeployPlan,
@@ -141,7 +141,7 @@ async function createGroup(
   versionCreatedAt: number,
   carryOver: CarryOver,
   target: TrafficTarget,
-): Promise<void> {
+): Promise<boolean> {
   const { settings } = state;
   const { min, desired, max } = carryOver.plan.capacity;
   try {
@@ -162,6 +162,7 @@ async function createGroup(
       }),
     );
     logger.info("created auto scaling group", { groupName: plan.groupName, version, desired });
+    return true;
   } catch (error) {
     // Auto Scaling sees a new version late and refuses it meanwhile (errors.ts, isLaunchTemplateNotUsableYet).
     const age = nowSeconds() - versionCreatedAt;
@@ -181,12 +182,19 @@ async function createGroup(
       rejectedLaunch(error, `cannot create group ${plan.groupName}`);
     }
     logger.info("auto scaling group already exists", { groupName: plan.groupName });
+    return false;
   }
 }
+
+/** The new group as this run created it, or as an earlier run of this execution did. */
+type EnsuredGroup = { created: true; createdAt: number } | { created: false; group: AutoScalingGroup };
 
 /**
  * The group for this execution: created now, or the one an earlier run of this execution created, with the
  * live group's configuration and the stage's (functions/lib/groupConfiguration.ts) at the live groups' capacity.
+ * A group created now is what this run asked for: it is not read back (Auto Scaling lists a new group 1-5 s late,
+ * and its instances take longer than that to boot; Check group health waits for the listing). An existing one is
+ * read, and must be this execution's.
  */
 async function ensureGroup(
   state: DeployState,
@@ -195,12 +203,13 @@ async function ensureGroup(
   versionCreatedAt: number,
   carryOver: CarryOver,
   target: TrafficTarget,
-): Promise<AutoScalingGroup> {
-  // Auto Scaling accepts the new version, then lists the new group, seconds late: each asked again here, not by a Retry.
-  await retryWhileNotYetVisible(() => createGroup(state, plan, version, versionCreatedAt, carryOver, target));
+): Promise<EnsuredGroup> {
+  // Auto Scaling accepts a new version seconds late: asked again here, not by a Retry (the same for the listing below).
+  const createdAt = nowSeconds();
+  if (await retryWhileNotYetVisible(() => createGroup(state, plan, version, versionCreatedAt, carryOver, target))) return { created: true, createdAt };
   const group = await retryWhileNotYetVisible(async () => {
     const [found] = await describeGroupsByName([plan.groupName]);
-    if (!found) throw new NotYetVisibleError(`group ${plan.groupName} was created but is not visible yet`);
+    if (!found) throw new NotYetVisibleError(`group ${plan.groupName} exists but is not listed yet`);
     return found;
   });
   if (isBeingDeleted(group)) {
@@ -212,7 +221,7 @@ async function ensureGroup(
       `group ${plan.groupName} already exists and belongs to ${owner ? `execution ${owner}` : "no deploy execution"}`,
     );
   }
-  return group;
+  return { created: false, group };
 }
 
 /**
@@ -237,23 +246,26 @@ export async function launchReleaseGroup(state: DeployState): Promise<LaunchResu
   const { version, createdAt: versionCreatedAt } = await ensureLaunchTemplateVersion(state.settings, plan, imageId);
   const target = await idleTarget(state.settings);
   const carryOver = await prepareCarryOver(state, plan.groupName, target);
-  const group = await ensureGroup(state, plan, version, versionCreatedAt, carryOver, target);
+  const ensured = await ensureGroup(state, plan, version, versionCreatedAt, carryOver, target);
   await carryOver.apply(plan.groupName);
 
-  // From the group's creation time, so a re-run or redrive keeps the deadline the first run set.
-  const createdAt = group.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : nowSeconds();
-  const pinnedVersion = launchTemplatesOf(group)[0]?.Version ?? version;
+  // A group created now has what this run asked for; one an earlier run created is read: its creation time (a re-run
+  // or redrive keeps the deadline the first run set, to within the second the first run took to create it), the
+  // version it is pinned to, its desired capacity and where the first run attached it.
+  const group = ensured.created ? undefined : ensured.group;
+  const createdAt = ensured.created ? ensured.createdAt : group?.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : nowSeconds();
+  const pinnedVersion = (group && launchTemplatesOf(group)[0]?.Version) ?? version;
   if (pinnedVersion !== version) {
     logger.warn("group is pinned to another launch template version", { groupName: plan.groupName, pinnedVersion, version });
   }
-  const desiredCapacity = group.DesiredCapacity ?? carryOver.plan.capacity.desired;
-  // A re-run finds the group attached where the first run put it.
-  const attachedTo = attachedTargets(group, state.settings.loadBalancer)[0] ?? target;
+  const desiredCapacity = group?.DesiredCapacity ?? carryOver.plan.capacity.desired;
+  const attachedTo = (group && attachedTargets(group, state.settings.loadBalancer)[0]) ?? target;
   return {
     groupName: plan.groupName,
     target: targetId(attachedTo),
     launchTemplateVersion: pinnedVersion,
     desiredCapacity,
+    createdAt,
     healthyBy: createdAt + timeouts.groupHealthySeconds + timeouts.loadBalancerHealthySeconds,
     message: carryOver.message(plan.groupName, desiredCapacity),
   };

@@ -383,6 +383,12 @@ export interface LaunchResult {
   desiredCapacity: number;
   /** Epoch seconds: the new group must be healthy in the group and the load balancer by then. */
   healthyBy: number;
+  /**
+   * Epoch seconds the group was created (by this run: just before its create call). Until GROUP_LISTING_GRACE_SECONDS
+   * after it, Check group health takes a group Auto Scaling does not list for one not listed yet. Absent in launches
+   * made before it existed.
+   */
+  createdAt?: number;
   /** What the new group got: its capacity, what was carried over from the live group, what the configuration applied. */
   message?: string;
 }

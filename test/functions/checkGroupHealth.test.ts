@@ -7,7 +7,7 @@ import {
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkGroupHealth, handler } from "../../functions/checkGroupHealth.js";
+import { checkGroupHealth, GROUP_LISTING_GRACE_SECONDS, handler } from "../../functions/checkGroupHealth.js";
 import type { GroupHealthResult } from "../../functions/lib/contract.js";
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { ERROR } from "../../functions/lib/names.js";
@@ -223,6 +223,22 @@ describe("checkGroupHealth", () => {
 
     // Assess
     expect(result).toMatchObject({ status: "failed", message: expect.stringContaining("no longer exists") });
+  });
+
+  it.each([
+    ["created 5 s ago: not listed yet, waiting", 5, { status: "waiting", nextPollSeconds: 5, healthy: 0, desired: 2, message: `deploy: new group ${NEW_GROUP} not listed by Auto Scaling yet (created 5 s ago)` }],
+    [`created ${GROUP_LISTING_GRACE_SECONDS} s ago: gone`, GROUP_LISTING_GRACE_SECONDS, { status: "failed", message: expect.stringContaining("no longer exists") }],
+  ])("a group Auto Scaling does not list, %s", async (_, age, expected) => {
+    // Prepare: Launch created the group without reading it back.
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+    const state = deployState();
+    state.launch = { ...state.launch!, createdAt: NOW - age };
+
+    // Act
+    const result = await checkGroupHealth(state);
+
+    // Assess
+    expect(result).toMatchObject(expected);
   });
 
   it("a throttled describe reaches the state machine as TransientAwsError", async () => {

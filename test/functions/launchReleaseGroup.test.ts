@@ -53,8 +53,10 @@ const cloudWatchMock = mockClient(CloudWatchClient);
 // Where traffic goes now: the new group is attached to the target group that gets none.
 const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
 const DESCRIPTION = `immutable-deploy group ${NEW_GROUP}`;
+/** When the group the mocks describe was created (an earlier run's): a group created now is not read back. */
 const CREATED = NOW - 100;
-const HEALTHY_BY = CREATED + 900 + 900;
+/** A group created now must be healthy by now + groupHealthySeconds + loadBalancerHealthySeconds. */
+const HEALTHY_BY = NOW + 900 + 900;
 
 /** A state as Launch receives it: no $.launch yet. */
 const launchState = (kind: "application" | "classic" = "application") => deployState(kind, { launch: undefined });
@@ -179,6 +181,7 @@ describe("launchReleaseGroup", () => {
       launchTemplateVersion: "5",
       desiredCapacity: 2,
       healthyBy: HEALTHY_BY,
+      createdAt: NOW,
       message: `launch: ${NEW_GROUP} with 2 instance(s) (configured 2)`,
     });
   });
@@ -304,24 +307,22 @@ describe("launchReleaseGroup", () => {
     expect(ec2Mock).toHaveReceivedCommandTimes(CreateLaunchTemplateVersionCommand, 1);
   });
 
-  it("Auto Scaling accepts the new version, then lists the new group, seconds late: one invocation launches", async () => {
-    // Prepare: two refusals of the version, then the group is missing from one describe.
+  it("Auto Scaling accepts the new version seconds late: one invocation launches, and does not read the new group back", async () => {
+    // Prepare: two refusals of the version; Auto Scaling does not list the new group yet.
     vi.useFakeTimers({ toFake: ["setTimeout"] });
     givenNoVersionYet();
     ec2Mock.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 5, CreateTime: new Date(NOW * 1000) } });
     const notUsableYet = awsError("ValidationError", "You must use a valid fully-formed launch template. The specified launch template version 5 does not exist.");
     autoScalingMock.on(CreateAutoScalingGroupCommand).rejectsOnce(notUsableYet).rejectsOnce(notUsableYet).resolves({});
-    const created = group(NEW_GROUP, { Tags: [{ Key: TAG.execution, Value: EXECUTION_ID }] });
-    autoScalingMock.on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [NEW_GROUP] }).resolvesOnce({ AutoScalingGroups: [] }).resolves({ AutoScalingGroups: [created] });
 
     // Act
     const { value, error } = await settledLaunch(launchReleaseGroup(launchState()));
 
-    // Assess
+    // Assess: the result is what this run created: its version, capacity, target and creation time.
     expect(error).toBeUndefined();
-    expect(value).toMatchObject({ groupName: NEW_GROUP });
+    expect(value).toMatchObject({ groupName: NEW_GROUP, launchTemplateVersion: "5", desiredCapacity: 2, target: ALTERNATE_TARGET_GROUP_ARN, createdAt: NOW });
     expect(autoScalingMock).toHaveReceivedCommandTimes(CreateAutoScalingGroupCommand, 3);
-    expect(autoScalingMock).toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [NEW_GROUP] });
+    expect(autoScalingMock).not.toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [NEW_GROUP] });
   });
 
   it("minutes after the version was created, the same answer is a real rejection: LaunchFailed", async () => {
@@ -528,9 +529,9 @@ describe("launchReleaseGroup", () => {
       );
     });
 
-    it("reports the group's desired capacity as it is now (scaled out since its creation)", async () => {
+    it("a re-run reports the group's desired capacity as it is now (scaled out since the first run created it)", async () => {
       // Prepare
-      autoScalingMock.on(CreateAutoScalingGroupCommand).resolves({});
+      autoScalingMock.on(CreateAutoScalingGroupCommand).rejects(awsError("AlreadyExistsFault"));
       autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [{ ...createdGroup(), DesiredCapacity: 3 }] });
 
       // Act
@@ -571,7 +572,7 @@ describe("launchReleaseGroup", () => {
     });
 
     it.each([
-      ["not visible yet after its creation", [], ERROR.notYetVisible, `group ${NEW_GROUP} was created but is not visible yet`],
+      ["not listed yet (an earlier run created it moments ago)", [], ERROR.notYetVisible, `group ${NEW_GROUP} exists but is not listed yet`],
       ["being deleted", [group(NEW_GROUP, { Status: "Delete in progress", Tags: [{ Key: TAG.execution, Value: EXECUTION_ID }] })], ERROR.stillInUse, `group ${NEW_GROUP} is being deleted; it is created again once it is gone`],
       ["without an execution tag", [group(NEW_GROUP, { Tags: [] })], ERROR.launchFailed, `group ${NEW_GROUP} already exists and belongs to no deploy execution`],
     ])("a group of the new group's name %s: %s", async (_, groups, name, message) => {
