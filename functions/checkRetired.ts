@@ -1,13 +1,13 @@
-import type { AutoScalingGroup, Instance } from "@aws-sdk/client-auto-scaling";
+import type { Instance } from "@aws-sdk/client-auto-scaling";
 import { nowSeconds } from "./lib/clock.js";
 import type { CheckResult, DeployState, RetirementResult } from "./lib/contract.js";
 import { RetirementOverdueError } from "./lib/errors.js";
-import { describeGroupsByName, isBeingDeleted, releaseHeldInstances, scaleGroupsToZero } from "./lib/groups.js";
+import { describeGroupsByName } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
-import { describeInstanceHealth } from "./lib/loadBalancer.js";
 import { DRAIN_POLL_SECONDS, listSome, nextPollSeconds, TERMINATION_POLL_SECONDS } from "./lib/polling.js";
+import { emptyGroups, leftTheLoadBalancer } from "./lib/retirement.js";
 
 /** Instances on their way out by themselves: past the deadline they are waited for, not reported. */
 const PROGRESSING = new Set(["Terminating", "Terminating:Proceed"]);
@@ -27,32 +27,6 @@ function nextHookTimeout(retirement: RetirementResult, now: number): number | un
   return moments.length > 0 ? Math.min(...moments) : undefined;
 }
 
-/** Scales the old groups to 0 and lets them empty: protected and Standby instances are released first. */
-async function emptyGroups(retirement: RetirementResult, groups: AutoScalingGroup[]): Promise<AutoScalingGroup[]> {
-  const live = groups.filter((group) => !isBeingDeleted(group));
-  await scaleGroupsToZero(live);
-  const released = await releaseHeldInstances(live);
-  if (released.unprotected.length === 0 && released.outOfStandby.length === 0) return groups;
-  // ExitStandby raised the desired capacity again: read the groups anew and scale them back to 0.
-  const fresh = await describeGroupsByName(retirement.groups);
-  await scaleGroupsToZero(fresh.filter((group) => !isBeingDeleted(group)));
-  return fresh;
-}
-
-/**
- * Whether every instance of the old groups has left the load balancer (draining over). ALB and classic ELB both
- * complete a deregistration as soon as the target has no in-flight requests and no active connections ("If a
- * deregistering target has no in-flight requests and no active connections, Elastic Load Balancing immediately
- * completes the deregistration process": ELB User Guide, "Deregistration delay" (ALB) and "Configure connection
- * draining for your Classic Load Balancer"), and then no longer lists it (a classic ELB reports it `OutOfService:
- * Instance is not currently registered with the LoadBalancer`, which the unlisted describe leaves out). One call.
- */
-async function leftTheLoadBalancer(state: DeployState, groups: AutoScalingGroup[]): Promise<boolean> {
-  const instanceIds = groups.flatMap((group) => group.Instances ?? []).map((instance) => instance.InstanceId ?? "");
-  const health = await describeInstanceHealth(state.settings.loadBalancer, instanceIds);
-  return health.every((instance) => instance.state === "not registered");
-}
-
 /**
  * Waits until the old groups have no instance left (or are gone). Once the load balancer has drained them (its
  * targets have left it, or at the latest `drainedBy`, the deregistration delay), it scales them to 0 and releases instances that scale-in would never terminate (scale-in
@@ -69,8 +43,8 @@ export async function checkRetired(state: DeployState): Promise<CheckResult> {
   const { drainedBy } = retirement;
   let groups = await describeGroupsByName(retirement.groups);
   // Drained: the delay is over, or the load balancer let every old target go before it (nothing in flight).
-  const drained = now >= drainedBy || (await leftTheLoadBalancer(state, groups));
-  if (drained) groups = await emptyGroups(retirement, groups);
+  const drained = now >= drainedBy || (await leftTheLoadBalancer(state.settings.loadBalancer, groups));
+  if (drained) groups = await emptyGroups(retirement.groups, groups);
 
   const remaining: Instance[] = groups.flatMap((group) => group.Instances ?? []);
   if (remaining.length === 0) {

@@ -2,11 +2,12 @@ import type { AutoScalingGroup } from "@aws-sdk/client-auto-scaling";
 import { nowSeconds } from "./lib/clock.js";
 import type { DeployState, RetirementResult } from "./lib/contract.js";
 import { releaseScaleIn } from "./lib/groupConfiguration.js";
-import { describeGroupsByName, isBeingDeleted, scaleGroupsToZero, terminationHooks } from "./lib/groups.js";
+import { describeGroupsByName, isBeingDeleted, terminationHooks } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
 import { attachedTargets, describeLoadBalancer, detachGroup, isAttached } from "./lib/loadBalancer.js";
 import { logger } from "./lib/logger.js";
 import { assertLockHeld } from "./lib/lock.js";
+import { emptyGroups, leftTheLoadBalancer } from "./lib/retirement.js";
 
 const hasRunningInstances = (group: AutoScalingGroup) =>
   (group.Instances ?? []).some((instance) => !instance.LifecycleState?.startsWith("Terminat"));
@@ -57,8 +58,11 @@ export async function retireGroups(state: DeployState): Promise<RetirementResult
   const hooks = await terminationHooks(names);
   const hookSeconds = Math.max(0, ...hooks.map((hook) => hook.heartbeatTimeout));
   const now = nowSeconds();
-  const drainedBy = draining ? Math.max(now, drainFrom + settings.drainingSeconds) : now;
-  if (drainedBy <= now) await scaleGroupsToZero(groups);
+  let drainedBy = draining ? Math.max(now, drainFrom + settings.drainingSeconds) : now;
+  // Nothing in flight: the load balancer has let the instances go already (usually within the second of the detach,
+  // checkRetired.ts); then they are scaled in now, not at the first check, and the wait is for termination only.
+  if (drainedBy > now && (await leftTheLoadBalancer(settings.loadBalancer, groups))) drainedBy = now;
+  if (drainedBy <= now) await emptyGroups(names, groups);
   return {
     groups: names,
     drainedBy,

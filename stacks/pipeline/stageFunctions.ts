@@ -183,9 +183,10 @@ export function stageFunctions(stack: Stack, deps: StageFunctionDeps): Record<St
     },
     retireGroups: (allow) => {
       readLock(allow);
-      // The old groups' termination hooks bound the wait for their instances.
-      allow([...describeGroups, "autoscaling:DescribeLifecycleHooks"], ["*"]);
-      allow(["autoscaling:UpdateAutoScalingGroup", ...lbAttach], [groupArns], tagConditions);
+      // The old groups' termination hooks bound the wait for their instances; the load balancer says whether it let
+      // them go already (nothing in flight), and then they are scaled in at once, held instances released.
+      allow([...describeGroups, "autoscaling:DescribeLifecycleHooks", targetHealth], ["*"]);
+      allow(["autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection", "autoscaling:ExitStandby", ...lbAttach], [groupArns], tagConditions);
       releaseHold(allow);
     },
     checkRetired: (allow) => {

@@ -8,6 +8,8 @@ import {
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DescribeInstanceHealthCommand, ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
+import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handler, retireGroups } from "../../functions/retireGroups.js";
@@ -15,6 +17,7 @@ import { resetClock, setClock } from "../../functions/lib/clock.js";
 import type { CutoverResult } from "../../functions/lib/contract.js";
 import { ERROR } from "../../functions/lib/names.js";
 import {
+  ALTERNATE_TARGET_GROUP_ARN,
   awsError,
   CLASSIC_LB_NAME,
   deployState,
@@ -32,6 +35,17 @@ import {
 
 const autoScalingMock = mockClient(AutoScalingClient);
 const dynamoMock = mockClient(DynamoDBClient);
+const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
+const elbMock = mockClient(ElasticLoadBalancingClient);
+/** The load balancer still drains these instances (an ALB's target groups, a classic ELB), unless a test says otherwise. */
+function givenDraining(instanceIds: string[]) {
+  elbv2Mock.on(DescribeTargetHealthCommand).resolves({
+    TargetHealthDescriptions: instanceIds.map((Id) => ({ Target: { Id, Port: 80 }, TargetHealth: { State: "draining", Reason: "Target.DeregistrationInProgress" } })),
+  });
+  elbMock.on(DescribeInstanceHealthCommand).resolves({
+    InstanceStates: instanceIds.map((InstanceId) => ({ InstanceId, State: "InService", Description: "Instance deregistration currently in progress." })),
+  });
+}
 const lockHeldBy = (holder: string) => givenLockHeldBy(dynamoMock, holder);
 const DRAINED_BY = NOW + 300;
 /** $.cutover once traffic is all on the new group, since `percentSince`. */
@@ -51,6 +65,9 @@ beforeEach(() => {
   dynamoMock.reset();
   lockHeldBy(EXECUTION_ID);
   autoScalingMock.on(DescribeLifecycleHooksCommand).resolves({ LifecycleHooks: [] });
+  elbv2Mock.reset();
+  elbMock.reset();
+  givenDraining(["i-old0000", "i-old0001", "i-old0002", "i-new0000", "i-new0001", "i-new0002"]);
   setClock(() => NOW * 1000);
 });
 afterEach(() => resetClock());
@@ -84,6 +101,36 @@ describe("retireGroups", () => {
     expect(autoScalingMock).toHaveReceivedCommandWith(detach as never, { AutoScalingGroupName: OLD_GROUP, ...names } as never);
     expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
     expect(result).toEqual({ groups: [OLD_GROUP], drainedBy: DRAINED_BY, retiredBy: DRAINED_BY + 1200 });
+  });
+
+  it.each(["application" as const, "classic" as const])("on the %s load balancer, scales in at once when nothing was in flight (the load balancer let the instances go at the detach)", async (kind) => {
+    // Prepare: neither target group (nor the classic ELB) lists the old instances any more.
+    givenDraining([]);
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { kind, Instances: instances(2, "InService", "Healthy", "i-old") })] });
+
+    // Act
+    const result = await retireGroups(deployState(kind));
+
+    // Assess: drained now; the wait is for termination only.
+    expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
+    expect(result).toEqual({ groups: [OLD_GROUP], drainedBy: NOW, retiredBy: NOW + 1200 });
+    if (kind === "application") expect(elbv2Mock).toHaveReceivedCommandTimes(DescribeTargetHealthCommand, 2);
+  });
+
+  it("waits for the drain when the second target group still drains an old instance", async () => {
+    // Prepare: the first target group does not list them; the alternate one (where this old group served) does.
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [] });
+    elbv2Mock.on(DescribeTargetHealthCommand, { TargetGroupArn: ALTERNATE_TARGET_GROUP_ARN }).resolves({
+      TargetHealthDescriptions: [{ Target: { Id: "i-old0001", Port: 80 }, TargetHealth: { State: "draining" } }],
+    });
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { Instances: instances(2, "InService", "Healthy", "i-old") })] });
+
+    // Act
+    const result = await retireGroups(deployState());
+
+    // Assess
+    expect(autoScalingMock).not.toHaveReceivedCommand(UpdateAutoScalingGroupCommand);
+    expect(result.drainedBy).toBe(DRAINED_BY);
   });
 
   it("never touches the new group, even if Prepare listed it", async () => {
