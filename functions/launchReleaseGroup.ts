@@ -133,15 +133,18 @@ function groupTags(state: DeployState, plan: DeployPlan, carryOver: CarryOver): 
   ];
 }
 
+/** What the new group is created from: the version (and when it was created), the carried-over configuration, the target. */
+interface GroupRequest {
+  state: DeployState;
+  plan: DeployPlan;
+  version: string;
+  versionCreatedAt: number;
+  carryOver: CarryOver;
+  target: TrafficTarget;
+}
+
 /** Creates the group (true); one that exists already (an earlier run's) is fine (false): ensureGroup checks whose it is. */
-async function createGroup(
-  state: DeployState,
-  plan: DeployPlan,
-  version: string,
-  versionCreatedAt: number,
-  carryOver: CarryOver,
-  target: TrafficTarget,
-): Promise<boolean> {
+async function createGroup({ state, plan, version, versionCreatedAt, carryOver, target }: GroupRequest): Promise<boolean> {
   const { settings } = state;
   const { min, desired, max } = carryOver.plan.capacity;
   try {
@@ -196,17 +199,11 @@ type EnsuredGroup = { created: true; createdAt: number } | { created: false; gro
  * and its instances take longer than that to boot; Check group health waits for the listing). An existing one is
  * read, and must be this execution's.
  */
-async function ensureGroup(
-  state: DeployState,
-  plan: DeployPlan,
-  version: string,
-  versionCreatedAt: number,
-  carryOver: CarryOver,
-  target: TrafficTarget,
-): Promise<EnsuredGroup> {
+async function ensureGroup(request: GroupRequest): Promise<EnsuredGroup> {
+  const { state, plan } = request;
   // Auto Scaling accepts a new version seconds late: asked again here, not by a Retry (the same for the listing below).
   const createdAt = nowSeconds();
-  if (await retryWhileNotYetVisible(() => createGroup(state, plan, version, versionCreatedAt, carryOver, target))) return { created: true, createdAt };
+  if (await retryWhileNotYetVisible(() => createGroup(request))) return { created: true, createdAt };
   const group = await retryWhileNotYetVisible(async () => {
     const [found] = await describeGroupsByName([plan.groupName]);
     if (!found) throw new NotYetVisibleError(`group ${plan.groupName} exists but is not listed yet`);
@@ -246,7 +243,7 @@ export async function launchReleaseGroup(state: DeployState): Promise<LaunchResu
   const { version, createdAt: versionCreatedAt } = await ensureLaunchTemplateVersion(state.settings, plan, imageId);
   const target = await idleTarget(state.settings);
   const carryOver = await prepareCarryOver(state, plan.groupName, target);
-  const ensured = await ensureGroup(state, plan, version, versionCreatedAt, carryOver, target);
+  const ensured = await ensureGroup({ state, plan, version, versionCreatedAt, carryOver, target });
   await carryOver.apply(plan.groupName);
 
   // A group created now has what this run asked for; one an earlier run created is read: its creation time (a re-run
