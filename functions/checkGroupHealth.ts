@@ -9,6 +9,7 @@ import { logger } from "./lib/logger.js";
 import {
   BOOT_POLL_SECONDS,
   FAILED_LAUNCHES_TO_GIVE_UP,
+  LAUNCH_TEMPLATE_SETTLE_SECONDS,
   listSome,
   nextPollSeconds,
   REPLACEMENT_POLL_SECONDS,
@@ -34,10 +35,11 @@ function unhealthyReason(instances: Instance[], desired: number, activities: Act
 
 /**
  * How long after its creation a group Auto Scaling does not list is taken for one not listed yet (eventual
- * consistency: 1-5 s in the simulated region, docs/simulator-region.md; the EC2 API guide advises waiting "a couple
- * of seconds" and longer), not for one deleted behind the deploy's back.
+ * consistency: 1-5 s in the simulated region, docs/simulator-region.md; the EC2 API guide gives no bound and advises
+ * retrying with growing waits), not for one deleted behind the deploy's back: the window Launch gives Auto Scaling
+ * to accept a new launch-template version (LAUNCH_TEMPLATE_SETTLE_SECONDS), as generous as the Retry Launch had.
  */
-export const GROUP_LISTING_GRACE_SECONDS = 60;
+export const GROUP_LISTING_GRACE_SECONDS = LAUNCH_TEMPLATE_SETTLE_SECONDS;
 
 export async function checkGroupHealth(state: DeployState): Promise<GroupHealthResult> {
   const { launch } = state;

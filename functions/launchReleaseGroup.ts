@@ -27,7 +27,7 @@ import { launchTemplatesOf, launchTemplateVersionDescription, listLaunchTemplate
 import { attachedTargets, groupAttachmentParameters, targetId, trafficTargets, type TrafficTarget } from "./lib/loadBalancer.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
-import { retryWhileNotYetVisible } from "./lib/polling.js";
+import { LAUNCH_TEMPLATE_SETTLE_SECONDS, retryWhileNotYetVisible } from "./lib/polling.js";
 import { liveTargetGroup, otherTargetGroup, readRouting } from "./lib/trafficRule.js";
 import { AUTO_SCALING_SERVICE, AUTO_SCALING_SERVICE_LINKED_ROLE, IMAGE_ROLE, TAG } from "./lib/names.js";
 
@@ -63,11 +63,6 @@ function mergeTagSpecifications(
   return merged;
 }
 
-/**
- * How long after a launch-template version was created Auto Scaling's "You must use a valid fully-formed launch
- * template" is taken for eventual consistency (`NotYetVisible`, retried) rather than a real rejection.
- */
-export const LAUNCH_TEMPLATE_SETTLE_SECONDS = 300;
 
 const createdSeconds = (date: Date | undefined) => (date ? Math.floor(date.getTime() / 1000) : nowSeconds());
 
@@ -143,10 +138,14 @@ interface GroupRequest {
   target: TrafficTarget;
 }
 
-/** Creates the group (true); one that exists already (an earlier run's) is fine (false): ensureGroup checks whose it is. */
-async function createGroup({ state, plan, version, versionCreatedAt, carryOver, target }: GroupRequest): Promise<boolean> {
+/**
+ * Creates the group, answering when (epoch seconds, just before the call that created it); one that exists already
+ * (an earlier run's) is fine (undefined): ensureGroup checks whose it is.
+ */
+async function createGroup({ state, plan, version, versionCreatedAt, carryOver, target }: GroupRequest): Promise<number | undefined> {
   const { settings } = state;
   const { min, desired, max } = carryOver.plan.capacity;
+  const calledAt = nowSeconds();
   try {
     await autoScaling.send(
       new CreateAutoScalingGroupCommand({
@@ -165,7 +164,7 @@ async function createGroup({ state, plan, version, versionCreatedAt, carryOver, 
       }),
     );
     logger.info("created auto scaling group", { groupName: plan.groupName, version, desired });
-    return true;
+    return calledAt;
   } catch (error) {
     // Auto Scaling sees a new version late and refuses it meanwhile (errors.ts, isLaunchTemplateNotUsableYet).
     const age = nowSeconds() - versionCreatedAt;
@@ -185,7 +184,7 @@ async function createGroup({ state, plan, version, versionCreatedAt, carryOver, 
       rejectedLaunch(error, `cannot create group ${plan.groupName}`);
     }
     logger.info("auto scaling group already exists", { groupName: plan.groupName });
-    return false;
+    return undefined;
   }
 }
 
@@ -202,8 +201,8 @@ type EnsuredGroup = { created: true; createdAt: number } | { created: false; gro
 async function ensureGroup(request: GroupRequest): Promise<EnsuredGroup> {
   const { state, plan } = request;
   // Auto Scaling accepts a new version seconds late: asked again here, not by a Retry (the same for the listing below).
-  const createdAt = nowSeconds();
-  if (await retryWhileNotYetVisible(() => createGroup(request))) return { created: true, createdAt };
+  const createdAt = await retryWhileNotYetVisible(() => createGroup(request));
+  if (createdAt !== undefined) return { created: true, createdAt };
   const group = await retryWhileNotYetVisible(async () => {
     const [found] = await describeGroupsByName([plan.groupName]);
     if (!found) throw new NotYetVisibleError(`group ${plan.groupName} exists but is not listed yet`);

@@ -102,6 +102,12 @@ export function newGroupGone(launch: LaunchResult): CheckResult & { healthy: num
 }
 
 /**
+ * How long after a launch-template version was created Auto Scaling's "You must use a valid fully-formed launch
+ * template" is taken for eventual consistency (`NotYetVisible`, retried) rather than a real rejection.
+ */
+export const LAUNCH_TEMPLATE_SETTLE_SECONDS = 300;
+
+/**
  * Waiting for eventual consistency inside the invocation: AWS makes a new resource usable seconds after its
  * creation (Auto Scaling refuses a launch-template version for 1-5 s: docs/simulator-region.md, "Eventual
  * consistency"). Leaving each such wait to the state machine's Retry costs a failed invocation, a back-off of 2 s

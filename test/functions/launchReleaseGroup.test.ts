@@ -308,8 +308,9 @@ describe("launchReleaseGroup", () => {
   });
 
   it("Auto Scaling accepts the new version seconds late: one invocation launches, and does not read the new group back", async () => {
-    // Prepare: two refusals of the version; Auto Scaling does not list the new group yet.
-    vi.useFakeTimers({ toFake: ["setTimeout"] });
+    // Prepare: two refusals of the version; Auto Scaling does not list the new group yet. The clock moves with the waits.
+    vi.useFakeTimers({ now: NOW * 1000, toFake: ["setTimeout", "Date"] });
+    setClock(() => Date.now());
     givenNoVersionYet();
     ec2Mock.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 5, CreateTime: new Date(NOW * 1000) } });
     const notUsableYet = awsError("ValidationError", "You must use a valid fully-formed launch template. The specified launch template version 5 does not exist.");
@@ -318,9 +319,9 @@ describe("launchReleaseGroup", () => {
     // Act
     const { value, error } = await settledLaunch(launchReleaseGroup(launchState()));
 
-    // Assess: the result is what this run created: its version, capacity, target and creation time.
+    // Assess: the result is what this run created: its version, capacity, target and creation time (the third call's).
     expect(error).toBeUndefined();
-    expect(value).toMatchObject({ groupName: NEW_GROUP, launchTemplateVersion: "5", desiredCapacity: 2, target: ALTERNATE_TARGET_GROUP_ARN, createdAt: NOW });
+    expect(value).toMatchObject({ groupName: NEW_GROUP, launchTemplateVersion: "5", desiredCapacity: 2, target: ALTERNATE_TARGET_GROUP_ARN, createdAt: NOW + 2, healthyBy: NOW + 2 + 900 + 900 });
     expect(autoScalingMock).toHaveReceivedCommandTimes(CreateAutoScalingGroupCommand, 3);
     expect(autoScalingMock).not.toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [NEW_GROUP] });
   });
