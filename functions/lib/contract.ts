@@ -606,3 +606,12 @@ export const RESULT_PATH = {
 } as const satisfies ResultPaths;
 export type ResultPart = keyof typeof RESULT_PATH;
 
+
+/**
+ * The event the state machine sends (an Event invocation, not waited for) to a function it will need in a few
+ * seconds, so that Lambda has an execution environment of it ready: Init runs then, not on the deploy's path.
+ */
+export const WARM_UP_EVENT = { warmUp: true } as const;
+
+/** What a stage function answers to WARM_UP_EVENT (functions/lib/handler.ts): it does nothing else, no AWS call. */
+export const WARMED_UP = { warmedUp: true } as const;

@@ -1,5 +1,6 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { WARMED_UP } from "./contract.js";
 import { classifyError } from "./errors.js";
 import { logger } from "./logger.js";
 
@@ -15,5 +16,19 @@ export function stageHandler<E, R>(fn: (event: E) => Promise<R>) {
     } catch (error) {
       throw classifyError(error);
     }
-  }).use(injectLambdaContext(logger, { clearState: true }));
+  })
+    .use(warmUp)
+    .use(injectLambdaContext(logger, { clearState: true }));
 }
+
+const isWarmUp = (event: unknown): boolean => typeof event === "object" && event !== null && (event as { warmUp?: unknown }).warmUp === true;
+
+/** Ends a warm-up invocation (WARM_UP_EVENT, contract.ts) before anything else runs (middy's early return: a `before` that sets the response). */
+const warmUp: middy.MiddlewareObj = {
+  before: (request) => {
+    if (isWarmUp(request.event)) {
+      request.response = WARMED_UP;
+      return WARMED_UP;
+    }
+  },
+};

@@ -108,6 +108,9 @@ export const STATE = {
   waitForRetirement: "Wait for retirement",
   /** Retention, run while the old instances terminate (as if their groups were deleted already). */
   imageRetentionWhileRetiring: "Apply image retention meanwhile",
+  /** Event invocations (not waited for) of the two functions that run once the old instances are gone. */
+  warmUpDelete: "Warm up Delete old groups",
+  warmUpUnlock: "Warm up Unlock environment",
   deleteOldGroups: "Delete old groups",
   imagesRetained: "Images retained?",
   imageRetention: "Apply image retention",

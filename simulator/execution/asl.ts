@@ -19,11 +19,14 @@ export type TaskTarget =
   | { kind: "lambda"; fn: StageFunctionId }
   /** `lambda:invoke.waitForTaskToken`: invokes the function with the payload, then waits for its task token's answer. */
   | { kind: "lambda-callback"; fn: StageFunctionId }
+  /** `lambda:invoke` with `InvocationType: Event`: Lambda queues the invocation and answers 202 at once. */
+  | { kind: "lambda-event"; fn: StageFunctionId }
   | { kind: "codebuild-sync" }
   | { kind: "other"; resource: string };
 
 export const CODEBUILD_SYNC_RESOURCE = "arn:aws:states:::codebuild:startBuild.sync";
 export const LAMBDA_CALLBACK_RESOURCE = "arn:aws:states:::lambda:invoke.waitForTaskToken";
+export const LAMBDA_INVOKE_RESOURCE = "arn:aws:states:::lambda:invoke";
 
 export function taskTarget(state: Json): TaskTarget {
   const resource = String(state?.Resource ?? "");
@@ -31,6 +34,10 @@ export function taskTarget(state: Json): TaskTarget {
   if (resource === LAMBDA_CALLBACK_RESOURCE) {
     const fn = stageFunctionOfResource(String(state?.Parameters?.FunctionName ?? ""));
     if (fn) return { kind: "lambda-callback", fn };
+  }
+  if (resource === LAMBDA_INVOKE_RESOURCE && state?.Parameters?.InvocationType === "Event") {
+    const fn = stageFunctionOfResource(String(state?.Parameters?.FunctionName ?? ""));
+    if (fn) return { kind: "lambda-event", fn };
   }
   if (resource.startsWith("arn:aws:lambda:")) {
     const fn = stageFunctionOfResource(resource);

@@ -258,6 +258,18 @@ export class DeployRunner {
                 }),
               );
             });
+        if (target.kind === "lambda-event")
+          return (parameters) =>
+            unlessStopped(alive, () => {
+              lambdaInvocations += 1;
+              return execution.history.serviceTask(stateName, state.Resource, parameters, async () => {
+                // Lambda queues an Event invocation and answers 202 once the request is in (one API call's
+                // latency); the function runs beside the execution, which goes on. Its errors reach no one.
+                await this.region.scheduler.sleep(this.region.apiLatencyMs / 1000);
+                void this.invokeHandler(execution.arn, target.fn, parameters.Payload ?? {}, () => (lambdaColdStarts += 1)).catch(() => undefined);
+                return { StatusCode: 202, Payload: "" };
+              });
+            });
         if (target.kind === "lambda-callback")
           return (parameters) =>
             unlessStopped(alive, () => {

@@ -4,7 +4,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Function } from "sst/constructs";
-import { BAKE_VARIABLES, type EnvironmentSettings, RESULT_PATH } from "../../functions/lib/contract.js";
+import { BAKE_VARIABLES, type EnvironmentSettings, RESULT_PATH, WARM_UP_EVENT } from "../../functions/lib/contract.js";
 import { ERROR, INVOCATION_ERRORS, RETRY_BUDGET, STATE, TRANSIENT_ERRORS } from "../../functions/lib/names.js";
 import { resultPathOf, type StageFunctionId, TASK_STATES, type TaskStateName } from "./tables.js";
 
@@ -178,6 +178,22 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   const imageRetentionWhileRetiring = invoke(STATE.imageRetentionWhileRetiring);
   const imageRetention = invoke(STATE.imageRetention);
   const retentionResult = resultPathOf(STATE.imageRetention);
+  // Delete and Unlock follow the last old instance's termination at once, each run once per deploy: without this,
+  // each would start in a new execution environment (its Init on the deploy's path). An Event invocation during the
+  // wait has Lambda make one ready; the function answers WARM_UP_EVENT at once (functions/lib/handler.ts). Nothing
+  // waits for it, and a failed one changes nothing (AWS does not promise to keep the environment either).
+  const warmUp = (state: string, fnId: StageFunctionId) => {
+    const task = new tasks.LambdaInvoke(stack, state, {
+      lambdaFunction: fn[fnId],
+      invocationType: tasks.LambdaInvocationType.EVENT,
+      payload: sfn.TaskInput.fromObject({ ...WARM_UP_EVENT }),
+      retryOnServiceExceptions: false,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    return task;
+  };
+  const warmUpDelete = warmUp(STATE.warmUpDelete, TASK_STATES[STATE.deleteOldGroups].fn);
+  const warmUpUnlock = warmUp(STATE.warmUpUnlock, TASK_STATES[STATE.unlock].fn);
   const unlock = invoke(STATE.unlock);
   unlock.next(new sfn.Succeed(stack, STATE.succeeded));
 
@@ -227,8 +243,10 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   // After `ready` (wire's first rule): the first time the loop waits, retention runs, then the wait goes on.
   retiredLoop.choice.when(
     sfn.Condition.and(sfn.Condition.stringEquals(`${resultPathOf(STATE.checkRetired)}.status`, "waiting"), sfn.Condition.isNotPresent(retentionResult)),
-    imageRetentionWhileRetiring.next(retiredLoop.wait),
+    imageRetentionWhileRetiring.next(warmUpDelete).next(warmUpUnlock).next(retiredLoop.wait),
   );
+  warmUpDelete.addCatch(warmUpUnlock, { resultPath: sfn.JsonPath.DISCARD });
+  warmUpUnlock.addCatch(retiredLoop.wait, { resultPath: sfn.JsonPath.DISCARD });
   deleteOldGroups.next(
     new sfn.Choice(stack, STATE.imagesRetained).when(sfn.Condition.isPresent(retentionResult), unlock).otherwise(imageRetention.next(unlock)),
   );

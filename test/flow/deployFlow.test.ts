@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { type DeployState, RESULT_PATH } from "../../functions/lib/contract.js";
+import { type DeployState, RESULT_PATH, WARM_UP_EVENT } from "../../functions/lib/contract.js";
 import { readBakedImage } from "../../functions/readBakedImage.js";
 import { ERROR, INVOCATION_ERRORS, LAMBDA_ERROR, RETRY_BUDGET, STATE, TRANSIENT_ERRORS } from "../../functions/lib/names.js";
 import { taskTarget } from "../../simulator/execution/asl.js";
@@ -421,10 +421,12 @@ describe("deploy state machine flow", () => {
       const run = await runFlow(definition, terminating(), s3Event);
       // Assess
       expect(run.status).toBe("SUCCEEDED");
-      expect(tasks(run).slice(-7)).toEqual([
+      expect(tasks(run).slice(-9)).toEqual([
         STATE.retire,
         STATE.checkRetired,
         STATE.imageRetentionWhileRetiring,
+        STATE.warmUpDelete,
+        STATE.warmUpUnlock,
         STATE.checkRetired,
         STATE.checkRetired,
         STATE.deleteOldGroups,
@@ -454,7 +456,23 @@ describe("deploy state machine flow", () => {
       expect(first).toMatchObject({ status: "FAILED", failedState: STATE.imageRetentionWhileRetiring, error: "AccessDenied" });
       expect(called(first, STATE.unlock) + called(first, STATE.unlockAfterFailure) + called(first, STATE.rollback)).toBe(0);
       expect(redrive.status).toBe("SUCCEEDED");
-      expect(tasks(redrive)).toEqual([STATE.imageRetentionWhileRetiring, STATE.checkRetired, STATE.deleteOldGroups, STATE.unlock]);
+      expect(tasks(redrive)).toEqual([STATE.imageRetentionWhileRetiring, STATE.warmUpDelete, STATE.warmUpUnlock, STATE.checkRetired, STATE.deleteOldGroups, STATE.unlock]);
+    });
+
+    it("warms Delete and Unlock up with Event invocations, which nothing waits for and whose failure changes nothing", async () => {
+      // Act
+      const run = await runFlow(definition, terminating(), s3Event);
+      // Assess: each function once, with the warm-up event; the doubles (the real work) ran once each, later.
+      const warmUps = run.calls.filter((call) => call.state === STATE.warmUpDelete || call.state === STATE.warmUpUnlock);
+      expect(warmUps.map(({ target, input }) => ({ target, input }))).toEqual([
+        { target: "deleteOldGroups", input: WARM_UP_EVENT },
+        { target: "unlockEnvironment", input: WARM_UP_EVENT },
+      ]);
+      for (const state of [STATE.warmUpDelete, STATE.warmUpUnlock]) {
+        expect(definition.States[state]).toMatchObject({ Resource: "arn:aws:states:::lambda:invoke", Parameters: { InvocationType: "Event" }, ResultPath: null });
+        expect(definition.States[state].Retry).toBeUndefined();
+        expect(definition.States[state].Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: definition.States[state].Next }]);
+      }
     });
 
     it("a lost lock there ends the run, changing nothing", async () => {

@@ -743,5 +743,24 @@ describe("the simulator runs what each Task's Resource names", () => {
   });
 });
 
+describe("Delete old groups and Unlock environment start warm (warm-up invocations during the retirement wait)", () => {
+  it("without the warm-ups, the second deploy pays two more cold starts, seconds after the last old instance is gone", async () => {
+    // Prepare: the same definition with the retention's Next straight to the wait (no warm-up invocations).
+    const withoutWarmUps = mutated((states) => {
+      states[STATE.imageRetentionWhileRetiring].Next = STATE.waitForRetirement;
+      delete states[STATE.warmUpDelete];
+      delete states[STATE.warmUpUnlock];
+    });
+    // Act
+    const [, warm] = (await result("normal-deploy")).steps;
+    const [, cold] = (await runScenario(readScenario("normal-deploy"), withoutWarmUps)).steps;
+    // Assess: the warm-ups are two more invocations, and two Init phases (1 s each) fewer on the path to the end.
+    expect(cold.outcome).toBe("succeeded");
+    expect(warm.lambdaInvocations - cold.lambdaInvocations).toBe(2);
+    expect(warm.lambdaColdStarts).toBe(cold.lambdaColdStarts);
+    expect(cold.simSeconds - warm.simSeconds).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describeApiCallChecks(runs);
 describeIamCoverage(runs);

@@ -1,6 +1,7 @@
 import type { Context } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { TransientAwsError } from "../../../functions/lib/errors.js";
+import { WARM_UP_EVENT, WARMED_UP } from "../../../functions/lib/contract.js";
 import { stageHandler } from "../../../functions/lib/handler.js";
 import { logger } from "../../../functions/lib/logger.js";
 import { ERROR } from "../../../functions/lib/names.js";
@@ -13,6 +14,24 @@ describe("stageHandler", () => {
     const handler = stageHandler(async (event: { n: number }) => ({ doubled: event.n * 2 }));
 
     expect(await handler({ n: 21 }, context)).toEqual({ doubled: 42 });
+  });
+
+  it("answers a warm-up event without running the stage function", async () => {
+    // Prepare
+    let ran = 0;
+    const handler = stageHandler(async () => {
+      ran += 1;
+      return { acted: true };
+    });
+
+    // Act
+    const answer = await handler({ ...WARM_UP_EVENT }, context);
+
+    // Assess
+    expect(answer).toEqual(WARMED_UP);
+    expect(ran).toBe(0);
+    expect(await handler({ warmUp: "true" }, context)).toEqual({ acted: true });
+    expect(ran).toBe(1);
   });
 
   it("re-throws throttling as TransientAwsError, with the error as its cause", async () => {
