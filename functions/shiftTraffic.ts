@@ -191,7 +191,9 @@ export async function shiftTraffic(state: DeployState): Promise<CutoverResult> {
   const firstRelease = servingGroupNames(state).length === 0;
   const config = firstRelease ? { ...settings.cutover, strategy: "all-at-once" as const, bakeTimeSeconds: 0, approval: undefined } : settings.cutover;
   const levels = trafficLevels(config.strategy, config.stepPercent);
-  let current = state.cutover ?? (await begin(state, target, config.strategy, now));
+  // `endsNext` says something about the next poll only: never carried over from the last one.
+  const { endsNext: _, ...carried } = state.cutover ?? (await begin(state, target, config.strategy, now));
+  let current: CutoverResult = carried;
 
   // A breach seen earlier whose switch back was not complete (classic ELB: old instances coming back).
   if (current.breach) {
@@ -261,10 +263,13 @@ export async function shiftTraffic(state: DeployState): Promise<CutoverResult> {
         nextPollSeconds: 0,
         message: `cutover: 100 % of requests on the new release (${where}) since ${time(current.percentSince)}; bake time over, nothing breached${bothGroupsRunning(state, now)}`,
       };
+    const nextPoll = Math.max(1, Math.min(WATCH_POLL_SECONDS, endsAt - now));
     return {
       ...current,
       status: "waiting",
-      nextPollSeconds: Math.max(1, Math.min(WATCH_POLL_SECONDS, endsAt - now)),
+      nextPollSeconds: nextPoll,
+      // The next poll is the one at the end of the bake time: the state machine warms Retire up meanwhile.
+      ...(now + nextPoll >= endsAt && { endsNext: true }),
       message: `cutover: 100 % of requests on the new release (${where}); bake time until ${time(endsAt)}, old groups ready${bothGroupsRunning(state, now)}`,
     };
   }

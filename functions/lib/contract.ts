@@ -446,6 +446,8 @@ export interface CutoverResult extends CheckResult {
   approvedAt?: number;
   /** What failed, when it was seen, and when traffic was back on the old groups. */
   breach?: { what: string; at: number; switchedBackAt: number };
+  /** Set on the poll whose next poll comes at the end of the bake time (the state machine then warms Retire up). */
+  endsNext?: true;
 }
 
 /** A termination lifecycle hook of a group being retired: its instances may wait this long before terminating. */

@@ -102,6 +102,8 @@ export const STATE = {
   cutoverDone: "Cutover done?",
   waitForCutover: "Watch new release",
   cutoverBreached: "Release failed under traffic",
+  /** An Event invocation of Retire's function during the last watch before the end of the bake time. */
+  warmUpRetire: "Warm up Retire old groups",
   retire: "Retire old groups",
   checkRetired: "Check old groups retired",
   retired: "Old groups retired?",

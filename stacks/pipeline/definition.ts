@@ -165,6 +165,21 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   const shiftTraffic = invoke(STATE.shiftTraffic);
   const cutoverLoop = waitLoop(STATE.shiftTraffic, STATE.cutoverDone, STATE.waitForCutover);
 
+  // Retire, Delete and Unlock each run once per deploy, right when the one before them is over (the end of the bake
+  // time, the last old instance's termination): without this, each would start in a new execution environment, its
+  // Init on the deploy's path. An Event invocation shortly before has Lambda make one ready; the function answers
+  // WARM_UP_EVENT at once (functions/lib/handler.ts). Nothing waits for it, and a failed one changes nothing (AWS
+  // does not promise to keep an idle environment either).
+  const warmUp = (state: string, fnId: StageFunctionId) =>
+    new tasks.LambdaInvoke(stack, state, {
+      lambdaFunction: fn[fnId],
+      invocationType: tasks.LambdaInvocationType.EVENT,
+      payload: sfn.TaskInput.fromObject({ ...WARM_UP_EVENT }),
+      retryOnServiceExceptions: false,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+  const warmUpRetire = warmUp(STATE.warmUpRetire, TASK_STATES[STATE.retire].fn);
+
   // 9-12. Point of no return, at the end of the bake time: nothing is rolled back from here on; a failure stops
   // the execution at the failing state with the lock held, and a redrive resumes there (every task is
   // idempotent). The outcome notification follows the execution's status (an EventBridge rule, not a state).
@@ -178,20 +193,6 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   const imageRetentionWhileRetiring = invoke(STATE.imageRetentionWhileRetiring);
   const imageRetention = invoke(STATE.imageRetention);
   const retentionResult = resultPathOf(STATE.imageRetention);
-  // Delete and Unlock follow the last old instance's termination at once, each run once per deploy: without this,
-  // each would start in a new execution environment (its Init on the deploy's path). An Event invocation during the
-  // wait has Lambda make one ready; the function answers WARM_UP_EVENT at once (functions/lib/handler.ts). Nothing
-  // waits for it, and a failed one changes nothing (AWS does not promise to keep the environment either).
-  const warmUp = (state: string, fnId: StageFunctionId) => {
-    const task = new tasks.LambdaInvoke(stack, state, {
-      lambdaFunction: fn[fnId],
-      invocationType: tasks.LambdaInvocationType.EVENT,
-      payload: sfn.TaskInput.fromObject({ ...WARM_UP_EVENT }),
-      retryOnServiceExceptions: false,
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    return task;
-  };
   const warmUpDelete = warmUp(STATE.warmUpDelete, TASK_STATES[STATE.deleteOldGroups].fn);
   const warmUpUnlock = warmUp(STATE.warmUpUnlock, TASK_STATES[STATE.unlock].fn);
   const unlock = invoke(STATE.unlock);
@@ -237,6 +238,13 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   groupLoop.wire(checkGroup, checkLoadBalancer, { state: STATE.groupUnhealthy, error: ERROR.releaseUnhealthy, then: rollback });
   loadBalancerLoop.wire(checkLoadBalancer, shiftTraffic, { state: STATE.healthDeadlinePassed, error: ERROR.releaseUnhealthy, then: rollback });
   cutoverLoop.wire(shiftTraffic, retire, { state: STATE.cutoverBreached, error: ERROR.cutoverBreached, then: rollback });
+  // After `ready` and `failed`: the watch whose next poll ends the bake time warms Retire up, then waits as usual.
+  const cutoverResult = resultPathOf(STATE.shiftTraffic);
+  cutoverLoop.choice.when(
+    sfn.Condition.and(sfn.Condition.isPresent(`${cutoverResult}.endsNext`), sfn.Condition.booleanEquals(`${cutoverResult}.endsNext`, true)),
+    warmUpRetire.next(cutoverLoop.wait),
+  );
+  warmUpRetire.addCatch(cutoverLoop.wait, { resultPath: sfn.JsonPath.DISCARD });
   retire.next(checkRetired);
   // Overdue old instances make the check throw RetirementOverdue: it stops there, lock held, for a redrive.
   retiredLoop.wire(checkRetired, deleteOldGroups);

@@ -475,6 +475,22 @@ describe("deploy state machine flow", () => {
       }
     });
 
+    it("the watch before the end of the bake time warms Retire up (endsNext), then waits as usual", async () => {
+      // Act
+      const lastWatch = { status: "waiting", nextPollSeconds: 10, message: "bake time", endsNext: true };
+      const run = await runFlow(definition, happyDoubles({ shiftTraffic: sequence(waiting, lastWatch, ready) }), s3Event);
+      // Assess
+      expect(run.status).toBe("SUCCEEDED");
+      expect(run.calls.filter((call) => call.state === STATE.warmUpRetire).map(({ target, input }) => ({ target, input }))).toEqual([{ target: "retireGroups", input: WARM_UP_EVENT }]);
+      const cutover = run.visited.slice(run.visited.indexOf(STATE.shiftTraffic), run.visited.indexOf(STATE.retire));
+      expect(cutover).toEqual([
+        STATE.shiftTraffic, STATE.cutoverDone, STATE.waitForCutover,
+        STATE.shiftTraffic, STATE.cutoverDone, STATE.warmUpRetire, STATE.waitForCutover,
+        STATE.shiftTraffic, STATE.cutoverDone,
+      ]);
+      expect(definition.States[STATE.warmUpRetire].Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: STATE.waitForCutover }]);
+    });
+
     it("a lost lock there ends the run, changing nothing", async () => {
       // Act
       const run = await runFlow(definition, happyDoubles({ checkRetired: sequence(waiting, ready), applyImageRetention: sequence(namedError(ERROR.lockLost, "held by execution deploy-0007")) }), s3Event);

@@ -450,6 +450,20 @@ describe("shiftTraffic, watching a level", () => {
     });
   });
 
+  it("marks the watch whose next poll ends the bake time (endsNext: the state machine warms Retire up), and only that one", async () => {
+    // Act
+    const early = await shiftTraffic(state("application", {}, at(100, NOW - 500, { bakeTimeEndsAt: NOW + 100 })));
+    const last = await shiftTraffic(state("application", {}, at(100, NOW - 590, { bakeTimeEndsAt: NOW + 10 })));
+    const over = await shiftTraffic(state("application", {}, at(100, NOW - 600, { bakeTimeEndsAt: NOW, endsNext: true })));
+
+    // Assess
+    expect(early).toMatchObject({ status: "waiting", nextPollSeconds: 15 });
+    expect(early.endsNext).toBeUndefined();
+    expect(last).toMatchObject({ status: "waiting", nextPollSeconds: 10, endsNext: true });
+    expect(over.status).toBe("ready");
+    expect(over.endsNext).toBeUndefined();
+  });
+
   it("waits out the bake time, then is ready (the point of no return)", async () => {
     // Act
     const baking = await shiftTraffic(state("application", {}, at(100, NOW - 595, { bakeTimeEndsAt: NOW + 5 })));

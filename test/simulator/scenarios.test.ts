@@ -743,20 +743,23 @@ describe("the simulator runs what each Task's Resource names", () => {
   });
 });
 
-describe("Delete old groups and Unlock environment start warm (warm-up invocations during the retirement wait)", () => {
-  it("without the warm-ups, the second deploy pays two more cold starts, seconds after the last old instance is gone", async () => {
-    // Prepare: the same definition with the retention's Next straight to the wait (no warm-up invocations).
+describe("Retire, Delete old groups and Unlock environment start warm (warm-up invocations shortly before each)", () => {
+  it("without the warm-ups, the second deploy pays three more cold starts on its path to the end", async () => {
+    // Prepare: the same definition without the warm-up invocations (each one's predecessor goes straight on).
     const withoutWarmUps = mutated((states) => {
       states[STATE.imageRetentionWhileRetiring].Next = STATE.waitForRetirement;
       delete states[STATE.warmUpDelete];
       delete states[STATE.warmUpUnlock];
+      states[STATE.cutoverDone].Choices = states[STATE.cutoverDone].Choices.filter((rule: { Next: string }) => rule.Next !== STATE.warmUpRetire);
+      delete states[STATE.warmUpRetire];
     });
     // Act
     const [, warm] = (await result("normal-deploy")).steps;
     const [, cold] = (await runScenario(readScenario("normal-deploy"), withoutWarmUps)).steps;
-    // Assess: the warm-ups are two more invocations, and two Init phases (1 s each) fewer on the path to the end.
+    // Assess: the warm-ups are three more invocations, and three Init phases (1 s each) fewer on the path to the end
+    // (less the Retire warm-up's own task, which the last watch's wait follows).
     expect(cold.outcome).toBe("succeeded");
-    expect(warm.lambdaInvocations - cold.lambdaInvocations).toBe(2);
+    expect(warm.lambdaInvocations - cold.lambdaInvocations).toBe(3);
     expect(warm.lambdaColdStarts).toBe(cold.lambdaColdStarts);
     expect(cold.simSeconds - warm.simSeconds).toBeGreaterThanOrEqual(2);
   });
