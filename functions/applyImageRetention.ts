@@ -215,7 +215,9 @@ async function describeImagesById(imageIds: string[]): Promise<Image[]> {
 /**
  * Every image a launch could still use: the launch-template versions the environment's groups name (their own
  * template, mixed-instances templates and overrides, their instances' templates) and every remaining version
- * of the environment's launch template.
+ * of the environment's launch template. `retiring` groups count as deleted, with the versions Delete removes with
+ * them: they never launch again (scaled to 0, deleted next), and an AMI deregistered under running instances does
+ * not affect them.
  */
 export async function imagesInUse(settings: EnvironmentSettings, retiring: ReadonlySet<string> = new Set()): Promise<Set<string>> {
   const groups = (await describeEnvironmentGroups(settings)).filter((group) => !retiring.has(group.AutoScalingGroupName ?? ""));
