@@ -11,5 +11,12 @@ import base from "./vitest.config.js";
  */
 export default defineConfig({
   ...base,
-  test: { ...base.test, projects: undefined, include: ["test/functions/**/*.test.ts", "test/aws/errorCodes.test.ts"] },
+  test: {
+    ...base.test,
+    projects: undefined,
+    include: ["test/functions/**/*.test.ts", "test/aws/errorCodes.test.ts"],
+    // Stryker's vitest runner runs the tests in the threads pool, which vitest.config.ts shares between files (for its
+    // own projects, with a setup file that takes aws-sdk-client-mock's stubs off): here each file gets a fresh one.
+    poolOptions: { ...base.test?.poolOptions, threads: { isolate: true } },
+  },
 });

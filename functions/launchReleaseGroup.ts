@@ -188,8 +188,11 @@ async function createGroup({ state, plan, version, versionCreatedAt, carryOver, 
   }
 }
 
-/** The new group as this run created it, or as an earlier run of this execution did. */
-type EnsuredGroup = { created: true; createdAt: number } | { created: false; group: AutoScalingGroup };
+/**
+ * The new group: when it was created (epoch seconds; a re-run or redrive keeps the deadline the first run set, to
+ * within the second that run took to create it) and, when an earlier run created it, the group as read.
+ */
+type EnsuredGroup = { createdAt: number; existing?: AutoScalingGroup };
 
 /**
  * The group for this execution: created now, or the one an earlier run of this execution created, with the
@@ -201,8 +204,8 @@ type EnsuredGroup = { created: true; createdAt: number } | { created: false; gro
 async function ensureGroup(request: GroupRequest): Promise<EnsuredGroup> {
   const { state, plan } = request;
   // Auto Scaling accepts a new version seconds late: asked again here, not by a Retry (the same for the listing below).
-  const createdAt = await retryWhileNotYetVisible(() => createGroup(request));
-  if (createdAt !== undefined) return { created: true, createdAt };
+  const calledAt = await retryWhileNotYetVisible(() => createGroup(request));
+  if (calledAt !== undefined) return { createdAt: calledAt };
   const group = await retryWhileNotYetVisible(async () => {
     const [found] = await describeGroupsByName([plan.groupName]);
     if (!found) throw new NotYetVisibleError(`group ${plan.groupName} exists but is not listed yet`);
@@ -217,7 +220,7 @@ async function ensureGroup(request: GroupRequest): Promise<EnsuredGroup> {
       `group ${plan.groupName} already exists and belongs to ${owner ? `execution ${owner}` : "no deploy execution"}`,
     );
   }
-  return { created: false, group };
+  return { createdAt: group.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : nowSeconds(), existing: group };
 }
 
 /**
@@ -242,20 +245,17 @@ export async function launchReleaseGroup(state: DeployState): Promise<LaunchResu
   const { version, createdAt: versionCreatedAt } = await ensureLaunchTemplateVersion(state.settings, plan, imageId);
   const target = await idleTarget(state.settings);
   const carryOver = await prepareCarryOver(state, plan.groupName, target);
-  const ensured = await ensureGroup({ state, plan, version, versionCreatedAt, carryOver, target });
+  const { createdAt, existing } = await ensureGroup({ state, plan, version, versionCreatedAt, carryOver, target });
   await carryOver.apply(plan.groupName);
 
-  // A group created now has what this run asked for; one an earlier run created is read: its creation time (a re-run
-  // or redrive keeps the deadline the first run set, to within the second the first run took to create it), the
-  // version it is pinned to, its desired capacity and where the first run attached it.
-  const group = ensured.created ? undefined : ensured.group;
-  const createdAt = ensured.created ? ensured.createdAt : group?.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : nowSeconds();
-  const pinnedVersion = (group && launchTemplatesOf(group)[0]?.Version) ?? version;
+  // A group created now has what this run asked for; one an earlier run created says which version it is pinned to,
+  // its desired capacity and where that run attached it.
+  const pinnedVersion = (existing && launchTemplatesOf(existing)[0]?.Version) ?? version;
   if (pinnedVersion !== version) {
     logger.warn("group is pinned to another launch template version", { groupName: plan.groupName, pinnedVersion, version });
   }
-  const desiredCapacity = group?.DesiredCapacity ?? carryOver.plan.capacity.desired;
-  const attachedTo = (group && attachedTargets(group, state.settings.loadBalancer)[0]) ?? target;
+  const desiredCapacity = existing?.DesiredCapacity ?? carryOver.plan.capacity.desired;
+  const attachedTo = (existing && attachedTargets(existing, state.settings.loadBalancer)[0]) ?? target;
   return {
     groupName: plan.groupName,
     target: targetId(attachedTo),

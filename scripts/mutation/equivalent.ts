@@ -134,6 +134,27 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
     reason: "LifecycleState is required in an Auto Scaling Instance (the service model), so the fallback is never used",
   },
   {
+    file: "functions/lib/retirement.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason: "a group without Instances then adds one string, whose InstanceId is undefined, so the id \"\": no load balancer lists it, so \"not registered\", as with no instance at all",
+  },
+  {
+    file: "functions/lib/retirement.ts",
+    mutator: "StringLiteral",
+    original: '""',
+    replacement: '"Stryker was here!"',
+    reason: "InstanceId is required in an Auto Scaling Instance (the service model), so the fallback is never used",
+  },
+  {
+    file: "functions/checkGroupHealth.ts",
+    mutator: "ConditionalExpression",
+    original: "launch.createdAt !== undefined",
+    replacement: "true",
+    reason: "without createdAt, now - undefined is NaN and NaN < GROUP_LISTING_GRACE_SECONDS is false: the group is gone, as the guard says",
+  },
+  {
     file: "functions/checkGroupHealth.ts",
     mutator: "OptionalChaining",
     original: "instance.LifecycleState?.startsWith",

@@ -16,5 +16,7 @@ export default defineConfig({
     // Each test file synthesizes the state machine: a definition cached by its inputs' hash would be the same for
     // every mutant (Stryker puts all mutants into one instrumented file and switches them at run time).
     env: { DEFINITION_CACHE: "off" },
+    // Stryker's vitest runner uses the threads pool, which vitest.config.ts shares between files: a fresh one each.
+    poolOptions: { ...base.test?.poolOptions, threads: { isolate: true } },
   },
 });

@@ -31,7 +31,9 @@ describe("stageHandler", () => {
     expect(answer).toEqual(WARMED_UP);
     expect(ran).toBe(0);
     expect(await handler({ warmUp: "true" }, context)).toEqual({ acted: true });
-    expect(ran).toBe(1);
+    expect(await handler(null as never, context)).toEqual({ acted: true });
+    expect(await handler("warmUp" as never, context)).toEqual({ acted: true });
+    expect(ran).toBe(3);
   });
 
   it("re-throws throttling as TransientAwsError, with the error as its cause", async () => {
