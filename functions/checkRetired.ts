@@ -1,6 +1,6 @@
 import type { Instance } from "@aws-sdk/client-auto-scaling";
 import { nowSeconds } from "./lib/clock.js";
-import type { CheckResult, DeployState, RetirementResult } from "./lib/contract.js";
+import type { DeployState, RetiredCheckResult, RetirementResult } from "./lib/contract.js";
 import { RetirementOverdueError } from "./lib/errors.js";
 import { describeGroupsByName } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
@@ -34,11 +34,13 @@ function nextHookTimeout(retirement: RetirementResult, now: number): number | un
  * groups' longest termination hook, `retireSeconds`), instances that are not on their way out make it throw
  * `RetirementOverdue`: the execution stops here with the lock held, and a redrive checks again.
  */
-export async function checkRetired(state: DeployState): Promise<CheckResult> {
+export async function checkRetired(state: DeployState): Promise<RetiredCheckResult> {
   const { retirement } = state;
   if (!retirement) throw new Error("checkRetired needs $.retirement");
   // It scales groups: a superseded execution (a late redrive) must not.
-  await assertLockHeld(state.settings, state.execution.id);
+  const lock = await assertLockHeld(state.settings, state.execution.id);
+  // A deploy queued behind this one launches the moment it unlocks: said while waiting, so its functions warm up.
+  const queued = lock.waiters ? { queued: true as const } : {};
   const now = nowSeconds();
   const { drainedBy } = retirement;
   let groups = await describeGroupsByName(retirement.groups);
@@ -64,6 +66,7 @@ export async function checkRetired(state: DeployState): Promise<CheckResult> {
   if (!drained) {
     return {
       status: "waiting",
+      ...queued,
       // Draining ends when the last in-flight request does, at the latest at drainedBy: ask the load balancer again soon.
       nextPollSeconds: Math.min(
         nextPollSeconds({ now, deadline: retirement.retiredBy, changeAt: drainedBy }),
@@ -78,6 +81,7 @@ export async function checkRetired(state: DeployState): Promise<CheckResult> {
   const deadline = Math.max(retirement.retiredBy, now + TERMINATION_POLL_SECONDS);
   return {
     status: "waiting",
+    ...queued,
     nextPollSeconds:
       hookTimeout !== undefined
         ? nextPollSeconds({ now, deadline, changeAt: hookTimeout })

@@ -450,6 +450,15 @@ export interface CutoverResult extends CheckResult {
   endsNext?: true;
 }
 
+/** Check old groups retired's result ($.retired). */
+export interface RetiredCheckResult extends CheckResult {
+  /**
+   * On `waiting`, when another deploy waits for this one's lock (functions/lib/lock.ts, `registerWaiter`): it
+   * launches the moment this one unlocks, so the state machine warms its first functions up meanwhile.
+   */
+  queued?: true;
+}
+
 /** A termination lifecycle hook of a group being retired: its instances may wait this long before terminating. */
 export interface TerminationHook {
   group: string;
@@ -574,7 +583,7 @@ export interface DeployState {
   loadBalancerHealth?: LoadBalancerHealthResult;
   cutover?: CutoverResult;
   retirement?: RetirementResult;
-  retired?: CheckResult;
+  retired?: RetiredCheckResult;
   cleanup?: CleanupResult;
   retention?: RetentionResult;
   rollback?: RollbackResult;

@@ -37,6 +37,11 @@ export interface LockItem {
   approval?: OperatorRequest;
   /** An operator asked the holder to switch back and roll back during its cutover (`requestCutoverAction`). */
   rollbackRequest?: OperatorRequest;
+  /**
+   * The other deploys registered to be woken when the holder unlocks (`registerWaiter`), when there are any. A
+   * waiter that went on by itself since (its wait timed out) may still be listed until the next acquisition.
+   */
+  waiters?: string[];
 }
 
 /** Who asked, and when (epoch seconds). */
@@ -119,6 +124,9 @@ function fromItem(item: Record<string, AttributeValue> | undefined): LockItem | 
   const holder = item.holder.S;
   const approval = operatorRequest(item, "approve", holder);
   const rollbackRequest = operatorRequest(item, "rollback", holder);
+  const waiters = waitersOf(item)
+    .map((waiter) => waiter.execution)
+    .filter((execution) => execution !== holder);
   return {
     lockId: item.lockId.S,
     holder,
@@ -126,6 +134,7 @@ function fromItem(item: Record<string, AttributeValue> | undefined): LockItem | 
     acquiredAt: Number(item.acquiredAt?.N ?? 0),
     ...(approval && { approval }),
     ...(rollbackRequest && { rollbackRequest }),
+    ...(waiters.length > 0 && { waiters }),
   };
 }
 

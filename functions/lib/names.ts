@@ -113,6 +113,12 @@ export const STATE = {
   /** Event invocations (not waited for) of the two functions that run once the old instances are gone. */
   warmUpDelete: "Warm up Delete old groups",
   warmUpUnlock: "Warm up Unlock environment",
+  /** Whether another deploy waits for the lock (Check old groups retired's `queued`). */
+  deployQueued: "Deploy queued behind?",
+  /** Event invocations of the first functions of the swap, for the deploy queued behind (it launches at the unlock). */
+  warmUpLaunch: "Warm up Launch release group",
+  warmUpCheckGroupHealth: "Warm up Check group health",
+  warmUpCheckLoadBalancerHealth: "Warm up Check load balancer health",
   deleteOldGroups: "Delete old groups",
   imagesRetained: "Images retained?",
   imageRetention: "Apply image retention",

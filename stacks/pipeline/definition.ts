@@ -195,6 +195,13 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   const retentionResult = resultPathOf(STATE.imageRetention);
   const warmUpDelete = warmUp(STATE.warmUpDelete, TASK_STATES[STATE.deleteOldGroups].fn);
   const warmUpUnlock = warmUp(STATE.warmUpUnlock, TASK_STATES[STATE.unlock].fn);
+  // A deploy queued behind this one (Check old groups retired says `queued`) launches the moment this one unlocks,
+  // its Launch and health checks long idle: warm them up for it too.
+  const deployQueued = new sfn.Choice(stack, STATE.deployQueued);
+  const queuedResult = `${resultPathOf(STATE.checkRetired)}.queued`;
+  const warmUpLaunch = warmUp(STATE.warmUpLaunch, TASK_STATES[STATE.launch].fn);
+  const warmUpCheckGroup = warmUp(STATE.warmUpCheckGroupHealth, TASK_STATES[STATE.checkGroupHealth].fn);
+  const warmUpCheckLoadBalancer = warmUp(STATE.warmUpCheckLoadBalancerHealth, TASK_STATES[STATE.checkLoadBalancerHealth].fn);
   const unlock = invoke(STATE.unlock);
   unlock.next(new sfn.Succeed(stack, STATE.succeeded));
 
@@ -251,10 +258,19 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   // After `ready` (wire's first rule): the first time the loop waits, retention runs, then the wait goes on.
   retiredLoop.choice.when(
     sfn.Condition.and(sfn.Condition.stringEquals(`${resultPathOf(STATE.checkRetired)}.status`, "waiting"), sfn.Condition.isNotPresent(retentionResult)),
-    imageRetentionWhileRetiring.next(warmUpDelete).next(warmUpUnlock).next(retiredLoop.wait),
+    imageRetentionWhileRetiring.next(warmUpDelete).next(warmUpUnlock).next(deployQueued),
   );
+  deployQueued
+    .when(
+      sfn.Condition.and(sfn.Condition.isPresent(queuedResult), sfn.Condition.booleanEquals(queuedResult, true)),
+      warmUpLaunch.next(warmUpCheckGroup).next(warmUpCheckLoadBalancer).next(retiredLoop.wait),
+    )
+    .otherwise(retiredLoop.wait);
   warmUpDelete.addCatch(warmUpUnlock, { resultPath: sfn.JsonPath.DISCARD });
-  warmUpUnlock.addCatch(retiredLoop.wait, { resultPath: sfn.JsonPath.DISCARD });
+  warmUpUnlock.addCatch(deployQueued, { resultPath: sfn.JsonPath.DISCARD });
+  warmUpLaunch.addCatch(warmUpCheckGroup, { resultPath: sfn.JsonPath.DISCARD });
+  warmUpCheckGroup.addCatch(warmUpCheckLoadBalancer, { resultPath: sfn.JsonPath.DISCARD });
+  warmUpCheckLoadBalancer.addCatch(retiredLoop.wait, { resultPath: sfn.JsonPath.DISCARD });
   deleteOldGroups.next(
     new sfn.Choice(stack, STATE.imagesRetained).when(sfn.Condition.isPresent(retentionResult), unlock).otherwise(imageRetention.next(unlock)),
   );

@@ -475,6 +475,24 @@ describe("deploy state machine flow", () => {
       }
     });
 
+    it("when another deploy is queued behind this one, also warms up its Launch and health checks, then waits as usual", async () => {
+      // Act
+      const queued = await runFlow(definition, happyDoubles({ checkRetired: sequence({ ...waiting, queued: true }, waiting, ready) }), s3Event);
+      const alone = await runFlow(definition, terminating(), s3Event);
+      // Assess: Event invocations of the queued deploy's first functions, after Delete's and Unlock's, once.
+      expect(queued.status).toBe("SUCCEEDED");
+      const warmUps = (run: FlowRun) => run.calls.filter((call) => JSON.stringify(call.input) === JSON.stringify(WARM_UP_EVENT)).map((call) => call.target);
+      expect(warmUps(queued)).toEqual(["deleteOldGroups", "unlockEnvironment", "launchReleaseGroup", "checkGroupHealth", "checkLoadBalancerHealth"]);
+      expect(warmUps(alone)).toEqual(["deleteOldGroups", "unlockEnvironment"]);
+      const retirementWait = queued.visited.slice(queued.visited.indexOf(STATE.warmUpUnlock), queued.visited.indexOf(STATE.waitForRetirement) + 1);
+      expect(retirementWait).toEqual([STATE.warmUpUnlock, STATE.deployQueued, STATE.warmUpLaunch, STATE.warmUpCheckGroupHealth, STATE.warmUpCheckLoadBalancerHealth, STATE.waitForRetirement]);
+      // A failed warm-up changes nothing: each catches everything and goes on to the next.
+      for (const state of [STATE.warmUpLaunch, STATE.warmUpCheckGroupHealth, STATE.warmUpCheckLoadBalancerHealth]) {
+        expect(definition.States[state]).toMatchObject({ Resource: "arn:aws:states:::lambda:invoke", Parameters: { InvocationType: "Event" }, ResultPath: null });
+        expect(definition.States[state].Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: null, Next: definition.States[state].Next }]);
+      }
+    });
+
     it("the watch before the end of the bake time warms Retire up (endsNext), then waits as usual", async () => {
       // Act
       const lastWatch = { status: "waiting", nextPollSeconds: 10, message: "bake time", endsNext: true };

@@ -118,6 +118,41 @@ describe("checkRetired", () => {
     await expect(attempt).rejects.toMatchObject({ name: ERROR.stillInUse, message: expect.stringContaining(`group ${OLD_GROUP} cannot be resized yet`) });
   });
 
+  it("says `queued` while it waits when another deploy waits for the lock, so the state machine warms its functions up", async () => {
+    // Prepare: a deploy registered to be woken at the unlock, and this execution's own token from an earlier wait of
+    // its own (the item keeps it until the next acquisition).
+    const queuedDeploy = "arn:aws:states:us-east-1:123456789012:execution:deploy:run-3";
+    givenLockHeldBy(dynamoMock, EXECUTION_ID, [queuedDeploy, EXECUTION_ID]);
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: instances(3, "InService", "Healthy", "i-old") })] });
+    setClock(() => (NOW + 70) * 1000);
+
+    // Act: while draining, then while terminating, then once retired.
+    const draining = await checkRetired(retiringState());
+    setClock(() => (NOW + 101) * 1000);
+    const terminating = await checkRetired(retiringState());
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+    const retired = await checkRetired(retiringState());
+
+    // Assess
+    expect(draining).toMatchObject({ status: "waiting", queued: true });
+    expect(terminating).toMatchObject({ status: "waiting", queued: true });
+    expect(retired).not.toHaveProperty("queued");
+  });
+
+  it("says nothing of `queued` when the only waiter on the lock is this execution itself (from an earlier wait)", async () => {
+    // Prepare
+    givenLockHeldBy(dynamoMock, EXECUTION_ID, [EXECUTION_ID]);
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: instances(3, "InService", "Healthy", "i-old") })] });
+    setClock(() => (NOW + 101) * 1000);
+
+    // Act
+    const result = await checkRetired(retiringState());
+
+    // Assess
+    expect(result.status).toBe("waiting");
+    expect(result).not.toHaveProperty("queued");
+  });
+
   it("does not scale again a group already at 0", async () => {
     // Prepare
     autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { MinSize: 0, DesiredCapacity: 0, Instances: instances(1, "Terminating", "Healthy", "i-old") })] });

@@ -143,10 +143,18 @@ export const lambdaContext = {
   succeed: () => undefined,
 };
 
-/** Makes a mocked DynamoDB client answer that `holder` holds this environment's deploy lock. */
-export function givenLockHeldBy(dynamoMock: { on: (command: typeof GetItemCommand) => { resolves: (output: GetItemCommandOutput) => unknown } }, holder: string) {
+/**
+ * Makes a mocked DynamoDB client answer that `holder` holds this environment's deploy lock, with the task tokens of
+ * `waiters` (execution ARNs) registered on it (functions/lib/lock.ts, `registerWaiter`).
+ */
+export function givenLockHeldBy(
+  dynamoMock: { on: (command: typeof GetItemCommand) => { resolves: (output: GetItemCommandOutput) => unknown } },
+  holder: string,
+  waiters: string[] = [],
+) {
+  const waiterAttributes = Object.fromEntries(waiters.map((waiter) => [`waiter:${waiter}`, { S: `token-of-${waiter}` }]));
   dynamoMock.on(GetItemCommand).resolves({
-    Item: { lockId: { S: "shop#dev01" }, holder: { S: holder }, release: { S: "v2" }, acquiredAt: { N: "1" } },
+    Item: { lockId: { S: "shop#dev01" }, holder: { S: holder }, release: { S: "v2" }, acquiredAt: { N: "1" }, ...waiterAttributes },
     $metadata: {},
   });
 }

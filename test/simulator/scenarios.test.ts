@@ -743,13 +743,15 @@ describe("the simulator runs what each Task's Resource names", () => {
   });
 });
 
+/** The warm-ups a deploy sends for the one queued behind it. */
+const QUEUED_WARM_UPS = [STATE.warmUpLaunch, STATE.warmUpCheckGroupHealth, STATE.warmUpCheckLoadBalancerHealth];
+
 describe("Retire, Delete old groups and Unlock environment start warm (warm-up invocations shortly before each)", () => {
   it("without the warm-ups, the second deploy pays three more cold starts on its path to the end", async () => {
     // Prepare: the same definition without the warm-up invocations (each one's predecessor goes straight on).
     const withoutWarmUps = mutated((states) => {
       states[STATE.imageRetentionWhileRetiring].Next = STATE.waitForRetirement;
-      delete states[STATE.warmUpDelete];
-      delete states[STATE.warmUpUnlock];
+      for (const state of [STATE.warmUpDelete, STATE.warmUpUnlock, STATE.deployQueued, ...QUEUED_WARM_UPS]) delete states[state];
       states[STATE.cutoverDone].Choices = states[STATE.cutoverDone].Choices.filter((rule: { Next: string }) => rule.Next !== STATE.warmUpRetire);
       delete states[STATE.warmUpRetire];
     });
@@ -762,6 +764,28 @@ describe("Retire, Delete old groups and Unlock environment start warm (warm-up i
     expect(warm.lambdaInvocations - cold.lambdaInvocations).toBe(3);
     expect(warm.lambdaColdStarts).toBe(cold.lambdaColdStarts);
     expect(cold.simSeconds - warm.simSeconds).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a deploy queued behind another launches warm: the holder warms its Launch and health checks up while it retires", async () => {
+    // Prepare: the same definition without the warm-ups for the queued deploy (Deploy queued behind? always waits).
+    const withoutQueuedWarmUps = mutated((states) => {
+      states[STATE.warmUpUnlock].Next = STATE.waitForRetirement;
+      states[STATE.warmUpUnlock].Catch[0].Next = STATE.waitForRetirement;
+      for (const state of [STATE.deployQueued, ...QUEUED_WARM_UPS]) delete states[state];
+    });
+    // Act
+    const [, ...warm] = (await result("concurrent-releases")).steps;
+    const [, ...cold] = (await runScenario(readScenario("concurrent-releases"), withoutQueuedWarmUps)).steps;
+    // Assess: the deploy that held the lock sends three more invocations, each an Init phase (the functions are long
+    // idle); the one queued behind it starts Launch, Check group health and Check load balancer health in a warm
+    // environment (three Init phases fewer) and finishes earlier after the unlock.
+    const byFinish = (steps: typeof warm) => [...steps].sort((a, b) => a.finishSeconds! - b.finishSeconds!);
+    const [holder, queued] = byFinish(warm);
+    const [coldHolder, coldQueued] = byFinish(cold);
+    expect([holder.release, queued.release]).toEqual([coldHolder.release, coldQueued.release]);
+    expect(holder.lambdaColdStarts - coldHolder.lambdaColdStarts).toBe(3);
+    expect(coldQueued.lambdaColdStarts - queued.lambdaColdStarts).toBe(3);
+    expect(coldQueued.finishSeconds! - coldHolder.finishSeconds!).toBeGreaterThan(queued.finishSeconds! - holder.finishSeconds!);
   });
 });
 
