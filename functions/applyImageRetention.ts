@@ -9,7 +9,6 @@ import {
   DescribeLaunchTemplateVersionsCommand,
   type DescribeLaunchTemplateVersionsCommandInput,
   type Image,
-  type LaunchTemplateVersion,
   paginateDescribeImages,
   paginateDescribeSnapshots,
 } from "@aws-sdk/client-ec2";
@@ -25,7 +24,7 @@ import {
 } from "./lib/errors.js";
 import { describeAppGroups, describeEnvironmentGroups, tagValue } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { groupNameOfVersion, launchTemplatesOf, listLaunchTemplateVersions, versionsUsedBy } from "./lib/launchTemplates.js";
+import { launchTemplatesOf, listLaunchTemplateVersions, versionsGoneWith } from "./lib/launchTemplates.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 import { IMAGE_ROLE, retainedByTag, TAG } from "./lib/names.js";
@@ -65,7 +64,7 @@ export async function applyImageRetention(state: DeployState): Promise<Retention
   // (definition.ts), and judges exactly what it would judge after Delete (their versions go with them).
   const newGroupName = state.launch?.groupName ?? plan?.groupName;
   const retiring = new Set((state.retirement?.groups ?? []).filter((name) => name !== newGroupName));
-  const inUse = await imagesInUse(settings, retiring);
+  const inUse = await imagesInUse(settings, retiring, state.launch ? [state.launch.launchTemplateVersion] : []);
   const liveImageId = state.image?.imageId;
   const protectedIds = new Set([...inUse, liveImageId, plan?.imageId].filter((id): id is string => Boolean(id)));
   // This environment's images: baked here, claimed here (promoted earlier), or live or in use here (promoted now).
@@ -214,14 +213,15 @@ async function describeImagesById(imageIds: string[]): Promise<Image[]> {
 
 /**
  * Every image a launch could still use: the launch-template versions the environment's groups name (their own
- * template, mixed-instances templates and overrides, their instances' templates) and every remaining version
- * of the environment's launch template. `retiring` groups count as deleted, with the versions Delete removes with
- * them: they never launch again (scaled to 0, deleted next), and an AMI deregistered under running instances does
- * not affect them.
+ * template, mixed-instances templates and overrides, their instances' templates) and every version of the
+ * environment's launch template that Delete old groups keeps (`keep`: the new group's). `retiring` groups count as
+ * deleted, with the versions Delete removes with them: they never launch again (scaled to 0, deleted next), and an
+ * AMI deregistered under running instances does not affect them. So do versions this project created for groups
+ * that are gone (a Delete that failed left them): Delete removes them next, and nothing launches from them.
  */
-export async function imagesInUse(settings: EnvironmentSettings, retiring: ReadonlySet<string> = new Set()): Promise<Set<string>> {
+export async function imagesInUse(settings: EnvironmentSettings, retiring: ReadonlySet<string> = new Set(), keep: readonly string[] = []): Promise<Set<string>> {
   const groups = (await describeEnvironmentGroups(settings)).filter((group) => !retiring.has(group.AutoScalingGroupName ?? ""));
-  const imageIds = new Set<string>(await imagesOfRemainingVersions(settings.launchTemplateId, groups, retiring));
+  const imageIds = new Set<string>(await imagesOfRemainingVersions(settings.launchTemplateId, groups, keep));
   for (const id of await imagesOfGroups(groups, settings.launchTemplateId)) imageIds.add(id);
   return imageIds;
 }
@@ -252,19 +252,13 @@ async function imagesOfGroups(groups: AutoScalingGroup[], skipTemplateId?: strin
   return imageIds;
 }
 
-/**
- * The images of the launch template's versions, but those Delete removes with the retiring groups (deleteOldGroups.ts:
- * a version this project created for a retiring group, neither the default nor named by a remaining group).
- */
-async function imagesOfRemainingVersions(launchTemplateId: string, remaining: AutoScalingGroup[], retiring: ReadonlySet<string>): Promise<string[]> {
+/** The images of the launch template's versions, but those Delete removes once only `remaining` are left (`versionsGoneWith`). */
+async function imagesOfRemainingVersions(launchTemplateId: string, remaining: AutoScalingGroup[], keep: readonly string[]): Promise<string[]> {
   const imageIds: string[] = [];
   try {
     const versions = await listLaunchTemplateVersions(launchTemplateId);
-    const used = versionsUsedBy(remaining, launchTemplateId);
-    if (used.has("$Latest")) used.add(String(Math.max(0, ...versions.map((version) => version.VersionNumber ?? 0))));
-    const goesWithRetiring = (version: LaunchTemplateVersion) =>
-      retiring.has(groupNameOfVersion(version) ?? "") && !version.DefaultVersion && !used.has(String(version.VersionNumber));
-    for (const version of versions) if (!goesWithRetiring(version)) addAmi(imageIds, version.LaunchTemplateData?.ImageId);
+    const gone = new Set(versionsGoneWith(versions, remaining, launchTemplateId, keep));
+    for (const version of versions) if (!gone.has(version)) addAmi(imageIds, version.LaunchTemplateData?.ImageId);
   } catch (error) {
     if (!hasErrorCode(error, ...LAUNCH_TEMPLATE_GONE_CODES)) throw error;
   }

@@ -2,32 +2,15 @@ import type { CleanupResult, DeployState, EnvironmentSettings } from "./lib/cont
 import { deleteOrphanedAlarmCopies } from "./lib/groupConfiguration.js";
 import { deleteGroup, describeEnvironmentGroups, describeGroupsByName, isBeingDeleted } from "./lib/groups.js";
 import { stageHandler } from "./lib/handler.js";
-import { deleteLaunchTemplateVersions, groupNameOfVersion, listLaunchTemplateVersions, versionsUsedBy } from "./lib/launchTemplates.js";
+import { deleteLaunchTemplateVersions, listLaunchTemplateVersions, versionsGoneWith } from "./lib/launchTemplates.js";
 import { assertLockHeld } from "./lib/lock.js";
 import { logger } from "./lib/logger.js";
 
-/**
- * Versions this project created for groups that no longer exist. Kept: the default version, every version
- * a remaining group of the environment uses (`$Latest` keeps the newest), and the versions of remaining groups.
- */
+/** The launch-template versions nothing uses once the groups being deleted are gone (`versionsGoneWith`). */
 async function unusedLaunchTemplateVersions(settings: EnvironmentSettings, keep: string[]): Promise<string[]> {
   const remaining = (await describeEnvironmentGroups(settings)).filter((group) => !isBeingDeleted(group));
-  const remainingNames = new Set(remaining.map((group) => group.AutoScalingGroupName));
-  const used = new Set([...versionsUsedBy(remaining, settings.launchTemplateId), ...keep]);
   const versions = await listLaunchTemplateVersions(settings.launchTemplateId);
-  const newest = Math.max(0, ...versions.map((version) => version.VersionNumber ?? 0));
-  if (used.has("$Latest")) used.add(String(newest));
-  return versions
-    .filter((version) => {
-      const groupName = groupNameOfVersion(version);
-      return (
-        groupName !== undefined &&
-        !version.DefaultVersion &&
-        !remainingNames.has(groupName) &&
-        !used.has(String(version.VersionNumber))
-      );
-    })
-    .map((version) => String(version.VersionNumber));
+  return versionsGoneWith(versions, remaining, settings.launchTemplateId, keep).map((version) => String(version.VersionNumber));
 }
 
 /**

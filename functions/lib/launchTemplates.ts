@@ -77,6 +77,27 @@ export function versionsUsedBy(groups: AutoScalingGroup[], launchTemplateId: str
   );
 }
 
+/**
+ * The versions Delete old groups removes once only `remaining` groups are left: those this project created for a
+ * group not among them, but the default version, every version a remaining group uses (`$Latest`: the newest) and
+ * `keep` (the new group's, which Auto Scaling may not list yet). Image retention, run while the old groups
+ * terminate, counts the same versions as gone.
+ */
+export function versionsGoneWith(
+  versions: LaunchTemplateVersion[],
+  remaining: AutoScalingGroup[],
+  launchTemplateId: string,
+  keep: readonly string[] = [],
+): LaunchTemplateVersion[] {
+  const remainingNames = new Set(remaining.map((group) => group.AutoScalingGroupName));
+  const used = new Set([...versionsUsedBy(remaining, launchTemplateId), ...keep]);
+  if (used.has("$Latest")) used.add(String(Math.max(0, ...versions.map((version) => version.VersionNumber ?? 0))));
+  return versions.filter((version) => {
+    const groupName = groupNameOfVersion(version);
+    return groupName !== undefined && !version.DefaultVersion && !remainingNames.has(groupName) && !used.has(String(version.VersionNumber));
+  });
+}
+
 /** Deletes launch-template versions in batches; a version already gone counts as deleted. */
 export async function deleteLaunchTemplateVersions(launchTemplateId: string, versions: string[]): Promise<string[]> {
   const deleted: string[] = [];

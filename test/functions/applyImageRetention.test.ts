@@ -761,6 +761,31 @@ describe("applyImageRetention, the finer points", () => {
       expect([...before].sort()).toEqual([IMAGES.v2.ImageId, IMAGES.v3.ImageId, LIVE].sort());
     });
 
+    it("imagesInUse: a version Delete removes anyway (its group is gone) protects nothing; the new group's (keep) does, listed or not", async () => {
+      // Prepare: version 5 was created for a group deleted long ago (a failed Delete left it); version 9 for the new
+      // group, which Auto Scaling does not list yet.
+      mockEnvironment();
+      autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+        AutoScalingGroups: [environmentGroup({ name: "shop-dev01-v7-77777777", release: "v7", launchTemplateVersion: "8" })],
+      });
+      ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: LAUNCH_TEMPLATE_ID }).resolves({
+        LaunchTemplateVersions: [
+          { VersionNumber: 9, VersionDescription: launchTemplateVersionDescription("shop-dev01-v8-88888888"), LaunchTemplateData: { ImageId: IMAGES.v5.ImageId } },
+          { VersionNumber: 8, VersionDescription: launchTemplateVersionDescription("shop-dev01-v7-77777777"), LaunchTemplateData: { ImageId: LIVE } },
+          { VersionNumber: 5, VersionDescription: launchTemplateVersionDescription("shop-dev01-v4-44444444"), LaunchTemplateData: { ImageId: IMAGES.v4.ImageId } },
+          { VersionNumber: 1, DefaultVersion: true, LaunchTemplateData: { ImageId: IMAGES.v3.ImageId } },
+        ],
+      });
+
+      // Act
+      const withKeep = await imagesInUse(liveState().settings, new Set(), ["9"]);
+      const withoutKeep = await imagesInUse(liveState().settings);
+
+      // Assess: the live group's and the default version's images, and the new group's only when kept.
+      expect([...withKeep].sort()).toEqual([IMAGES.v5.ImageId, IMAGES.v3.ImageId, LIVE].sort());
+      expect([...withoutKeep].sort()).toEqual([IMAGES.v3.ImageId, LIVE].sort());
+    });
+
     it("imagesInUse: the AMIs the environment's groups and its launch template's versions name, nothing else", async () => {
       // Prepare: besides an SSM parameter, one version of the environment's template names no image.
       mockEnvironment();
