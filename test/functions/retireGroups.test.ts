@@ -161,6 +161,20 @@ describe("retireGroups", () => {
     expect(result.drainedBy).toBe(NOW);
   });
 
+  it("asks the load balancer nothing when nothing drains, and scales in a detached group that lists no instance", async () => {
+    // Prepare: detached, desired 2, but Auto Scaling lists no instance (Instances is optional in its answer).
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: undefined })] });
+
+    // Act
+    const result = await retireGroups(deployState());
+
+    // Assess: nothing to drain, so no target-health read, and the scale-in now.
+    expect(result.drainedBy).toBe(NOW);
+    expect(elbv2Mock).not.toHaveReceivedCommand(DescribeTargetHealthCommand);
+    expect(elbMock).not.toHaveReceivedCommand(DescribeInstanceHealthCommand);
+    expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
+  });
+
   it("on a re-run after the detach (redrive) does not detach again, and drains in full before scale-in", async () => {
     // Prepare
     autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: instances(2, "InService", "Healthy", "i-old") })] });
@@ -288,9 +302,10 @@ describe("retireGroups", () => {
     // Act
     const result = await retireGroups(state);
 
-    // Assess
+    // Assess: nothing drains, so the load balancer is not asked either.
     expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
     expect(result.drainedBy).toBe(NOW);
+    expect(elbMock).not.toHaveReceivedCommand(DescribeInstanceHealthCommand);
   });
 
   it("on an ALB, a redrive that finds the old group detached drains in full from now, whatever the cutover's time", async () => {
