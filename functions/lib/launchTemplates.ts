@@ -87,7 +87,7 @@ export function versionsGoneWith(
   versions: LaunchTemplateVersion[],
   remaining: AutoScalingGroup[],
   launchTemplateId: string,
-  keep: readonly string[] = [],
+  keep: readonly string[],
 ): LaunchTemplateVersion[] {
   const remainingNames = new Set(remaining.map((group) => group.AutoScalingGroupName));
   const used = new Set([...versionsUsedBy(remaining, launchTemplateId), ...keep]);
