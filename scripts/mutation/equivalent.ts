@@ -114,6 +114,13 @@ export const EQUIVALENT_MUTANTS: EquivalentMutant[] = [
   },
   {
     file: "functions/retireGroups.ts",
+    mutator: "ArrayDeclaration",
+    original: "[]",
+    replacement: '["Stryker was here"]',
+    reason: "only for a group whose answer lists no Instances: the made-up entry makes it look running, so it drains, but leftTheLoadBalancer reads the same absent list (no instance registered anywhere, no call), so drainedBy is now again and the scale-in the same",
+  },
+  {
+    file: "functions/retireGroups.ts",
     mutator: "OptionalChaining",
     original: "instance.LifecycleState?.startsWith",
     replacement: "instance.LifecycleState.startsWith",

@@ -161,16 +161,19 @@ describe("retireGroups", () => {
     expect(result.drainedBy).toBe(NOW);
   });
 
-  it("asks the load balancer nothing when nothing drains, and scales in a detached group that lists no instance", async () => {
-    // Prepare: detached, desired 2, but Auto Scaling lists no instance (Instances is optional in its answer).
-    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group(OLD_GROUP, { attached: false, Instances: undefined })] });
+  it("does not drain old instances that are terminating already, and asks the load balancer nothing (classic, just after the cutover detached them)", async () => {
+    // Prepare: the cutover detached the old group 10 s ago; its instances terminate, the ELB still lists them deregistering.
+    const state = deployState("classic", { cutover: cutoverAt100(NOW - 10, CLASSIC_LB_NAME) });
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [group(OLD_GROUP, { kind: "classic", attached: false, Instances: instances(2, "Terminating", "Healthy", "i-old") })],
+    });
+    givenDraining(["i-old0000", "i-old0001"]);
 
     // Act
-    const result = await retireGroups(deployState());
+    const result = await retireGroups(state);
 
-    // Assess: nothing to drain, so no target-health read, and the scale-in now.
+    // Assess: nothing of theirs drains any more: no wait, no load-balancer read, the scale-in now.
     expect(result.drainedBy).toBe(NOW);
-    expect(elbv2Mock).not.toHaveReceivedCommand(DescribeTargetHealthCommand);
     expect(elbMock).not.toHaveReceivedCommand(DescribeInstanceHealthCommand);
     expect(autoScalingMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: OLD_GROUP, MinSize: 0, DesiredCapacity: 0 });
   });
