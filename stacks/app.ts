@@ -21,8 +21,11 @@ export const OFFLINE_SYNTHESIS = "immutable-deploy:offline-synthesis";
  * Every Lambda of the app. No source maps: SST would upload them through a custom resource of its own that
  * needs its bootstrap bucket, looked up in the account, so what a deploy creates would differ from what the
  * offline synthesis shows (and `--bundle` would need credentials). Minified: smaller packages to load at a cold
- * start (BENCHMARK.md, "Stage function bundles"); `keepNames` (SST's) keeps the error classes' names, which
- * Step Functions' Retry and Catch match. The SDK's schema files rewritten so esbuild can drop the shapes no
+ * start (BENCHMARK.md, "Stage function bundles"). Without SST's `keepNames`: it wraps every function and class in
+ * a `__name()` call (797 in Launch's bundle, 22 KB) that each cold start compiles and runs, to keep `.name` through
+ * minification, and nothing here reads a function's or a class's name: the errors Step Functions' Retry and Catch
+ * match set `name` themselves (functions/lib/errors.ts, the SDK's exceptions alike; test/stacks/bundles.test.ts
+ * runs every bundle to show it). The SDK's schema files rewritten so esbuild can drop the shapes no
  * command of the function reaches (stacks/sdkSchemaKeys.ts: EC2's alone were 541 KiB of a 1 MB bundle). The
  * SDK's credential chain reduced to its first link, Lambda's environment variables, the only one that answers in
  * Lambda (stacks/lambdaCredentials.ts: the rest, with the STS and SSO clients it calls, was a third of some bundles).
@@ -31,7 +34,7 @@ export const FUNCTION_DEFAULTS = {
   runtime: "nodejs24.x",
   architecture: "arm_64",
   tracing: "active",
-  nodejs: { sourcemap: false, minify: true, esbuild: { plugins: [sdkSchemaKeysPlugin, lambdaCredentialsPlugin] as SstEsbuildPlugin[] } },
+  nodejs: { sourcemap: false, minify: true, esbuild: { keepNames: false, plugins: [sdkSchemaKeysPlugin, lambdaCredentialsPlugin] as SstEsbuildPlugin[] } },
 } as const;
 
 /**

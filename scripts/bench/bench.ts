@@ -371,7 +371,7 @@ async function main() {
     "## Stage function bundles",
     "",
     "As `sst deploy` builds them (SST v2's own esbuild, 0.18.13, with its options for ESM: the SDK bundled,",
-    "`keepNames`, SST's banner; the app's `minify`, no source maps and its two plugins: the one that lets esbuild",
+    "SST's banner; the app's `minify`, `keepNames` off, no source maps and its two plugins: the one that lets esbuild",
     "drop the SDK schemas no command uses, stacks/sdkSchemaKeys.ts, and the SDK's credential chain reduced to",
     "Lambda's environment variables, stacks/lambdaCredentials.ts; scripts/bench/bundles.ts), beside main before issue 17",
     "(every SDK client created at module load, not minified). Zipped: deflate, as in the deployment package.",

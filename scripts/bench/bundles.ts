@@ -2,8 +2,8 @@
  * The stage functions' bundles as `sst deploy` builds them: the esbuild options of SST v2's Node runtime handler
  * (node_modules/sst/runtime/handlers/node.js, `build`, ESM branch: bundle, platform node, format esm, target esnext,
  * mainFields module/main, keepNames, SST's createRequire banner, `sharp` and `pg-native` external, the SDK bundled
- * (nothing is left to the runtime for ESM), and the app's `nodejs` props: sourcemap off, `minify` as
- * FUNCTION_DEFAULTS sets it, with its esbuild plugins). For each: size raw and zipped (deflate, as in the deployment package), the SDK
+ * (nothing is left to the runtime for ESM), and the app's `nodejs` props: sourcemap off, `minify` and the esbuild
+ * options as FUNCTION_DEFAULTS sets them: `keepNames` off, its plugins). For each: size raw and zipped (deflate, as in the deployment package), the SDK
  * client packages inside, and an import-time proxy: a fresh `node` importing the bundle (module scope only, no
  * invocation) against a bare `node`, median of several runs on this machine.
  */
@@ -38,6 +38,8 @@ const SST_ESM_BANNER = [
 export interface BundleVariant {
   name: string;
   minify: boolean;
+  /** esbuild's keepNames: SST sets it, the app may override it (FUNCTION_DEFAULTS.nodejs.esbuild). */
+  keepNames: boolean;
   /** Today's build on main: every SDK client created at module load, whether the function uses it or not. */
   allClients: boolean;
   /** esbuild plugins of the build. */
@@ -47,8 +49,14 @@ export interface BundleVariant {
 /** The app's esbuild plugins (FUNCTION_DEFAULTS.nodejs.esbuild): SST passes them to its build. */
 const APP_PLUGINS: Plugin[] = [...FUNCTION_DEFAULTS.nodejs.esbuild.plugins];
 
-export const DEPLOYED: BundleVariant = { name: "as deployed", minify: FUNCTION_DEFAULTS.nodejs.minify, allClients: false, plugins: APP_PLUGINS };
-export const BEFORE_ISSUE_17: BundleVariant = { name: "main before issue 17", minify: false, allClients: true, plugins: [] };
+export const DEPLOYED: BundleVariant = {
+  name: "as deployed",
+  minify: FUNCTION_DEFAULTS.nodejs.minify,
+  keepNames: FUNCTION_DEFAULTS.nodejs.esbuild.keepNames,
+  allClients: false,
+  plugins: APP_PLUGINS,
+};
+export const BEFORE_ISSUE_17: BundleVariant = { name: "main before issue 17", minify: false, keepNames: true, allClients: true, plugins: [] };
 
 /** The commit the benchmark compares with (main before issue 17). */
 export const BASELINE_COMMIT = "a2c7260";
@@ -84,7 +92,7 @@ export async function bundleStageFunctions(variant: BundleVariant): Promise<Map<
     entryPoints: Object.fromEntries(STAGE_FUNCTION_IDS.map((id) => [id, path.join(ROOT, "functions", `${id}.ts`)])),
     platform: "node",
     external: ["sharp", "pg-native"],
-    keepNames: true,
+    keepNames: variant.keepNames,
     bundle: true,
     logLevel: "silent",
     metafile: true,

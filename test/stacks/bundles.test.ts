@@ -1,7 +1,12 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WARMED_UP } from "../../functions/lib/contract.js";
+import { ERROR } from "../../functions/lib/names.js";
 import { bundleStageFunctions, DEPLOYED, sstEsbuild, type BundleFigures } from "../../scripts/bench/bundles.js";
 import { FUNCTION_DEFAULTS } from "../../stacks/app.js";
 import { lambdaCredentialsPlugin, MISSING_CREDENTIALS } from "../../stacks/lambdaCredentials.js";
@@ -66,6 +71,64 @@ describe("stage function bundles, as sst deploy builds them", () => {
     for (const [id, bundle] of bundles) {
       expect(bundle.packages.filter((name) => otherLinks.includes(name)), id).toEqual([]);
       if (bundle.clients.length > 0) expect(bundle.packages, id).toContain("@aws-sdk/credential-provider-env");
+    }
+  });
+
+  it("run as deployed, without keepNames: each answers the warm-up, and errors keep the names Retry and Catch match", async () => {
+    // Prepare: the bundles on disk, and an endpoint that answers every DynamoDB request with ResourceNotFoundException.
+    expect(DEPLOYED.keepNames).toBe(false);
+    const dir = mkdtempSync(path.join(tmpdir(), "stage-bundles-"));
+    const endpoint = createServer((request, response) => {
+      request.resume();
+      request.on("end", () => {
+        response.writeHead(400, { "content-type": "application/x-amz-json-1.0" });
+        response.end(JSON.stringify({ __type: "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", message: "Requested resource not found" }));
+      });
+    });
+    await new Promise<void>((listening) => endpoint.listen(0, "127.0.0.1", listening));
+    try {
+      for (const [id, bundle] of bundles) writeFileSync(path.join(dir, `${id}.mjs`), bundle.code);
+      const states = {
+        readBakedImage: { bake: { Build: { ExportedEnvironmentVariables: [] } } },
+        checkRetired: {
+          settings: { app: "shop", environment: "dev01", lockTableName: "locks" },
+          execution: { id: "arn:aws:states:us-east-1:123456789012:execution:deploy:run-1" },
+          retirement: { groups: [], drainedBy: 0, retiredBy: 0 },
+        },
+      };
+      const script = `
+        const context = { functionName: "f", functionVersion: "$LATEST", invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:f",
+          memoryLimitInMB: "256", awsRequestId: "r", logGroupName: "g", logStreamName: "s", getRemainingTimeInMillis: () => 30000 };
+        const [dir, ids, states] = [process.argv[1], JSON.parse(process.argv[2]), JSON.parse(process.argv[3])];
+        const answers = {};
+        for (const id of ids) {
+          const { handler } = await import(dir + "/" + id + ".mjs");
+          const warmUp = await handler({ warmUp: true }, context);
+          const failure = states[id] ? await handler(states[id], context).then(() => undefined, (error) => error.name) : undefined;
+          answers[id] = { warmUp, failure };
+        }
+        console.log(JSON.stringify(answers));`;
+      const port = (endpoint.address() as AddressInfo).port;
+      const env = { PATH: process.env.PATH, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "AKIAOFFLINEDUMMY0000", AWS_SECRET_ACCESS_KEY: "dummy",
+        AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", POWERTOOLS_LOG_LEVEL: "SILENT" };
+
+      // Act: a fresh node, as Lambda's runtime imports a handler.
+      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+        execFile(process.execPath, ["--input-type=module", "-e", script, dir, JSON.stringify([...bundles.keys()]), JSON.stringify(states)], { env }, (error, stdout, stderr) =>
+          done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+
+      // Assess
+      expect(run.code, run.stderr).toBe(0);
+      const answers = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Record<string, { warmUp: unknown; failure?: string }>;
+      expect(Object.keys(answers).sort()).toEqual([...STAGE_FUNCTION_IDS].sort());
+      for (const [id, answer] of Object.entries(answers)) expect(answer.warmUp, id).toEqual(WARMED_UP);
+      expect(answers.readBakedImage.failure).toBe(ERROR.bakeFailed);
+      expect(answers.checkRetired.failure).toBe("ResourceNotFoundException");
+    } finally {
+      endpoint.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
