@@ -13,6 +13,7 @@ import type { InitializeHandler, InitializeHandlerArguments, MiddlewareStack } f
 import { resetClock, setClock } from "../../functions/lib/clock.js";
 import { SERVICE_BY_CLIENT, type ServiceName } from "./errors.js";
 import type { SimulatedRegion } from "./region.js";
+import { RegionSigner } from "./signing.js";
 import { RegionHttpHandler } from "./transport.js";
 import { currentRegionTime, installRegionTime, onRegionTime } from "./virtualTime.js";
 
@@ -67,7 +68,8 @@ function serviceOf(client: AttachableClient): ServiceName | undefined {
 /**
  * Routes every command of `clients` (e.g. `allClients` from functions/lib/clients.ts, or any SDK v3 client)
  * to `region` at the transport: each client's `requestHandler` becomes the region (transport.ts), so the
- * client's own serializers, retry strategy, signing and error parsing all run. Its requests run on region time
+ * client's own serializers, retry strategy, signing middleware and error parsing all run; its SigV4 signer is the
+ * region's stand-in (signing.ts: the real credential scope, which the region checks, without the hashing). Its requests run on region time
  * (virtualTime.ts): retry back-offs and latency take virtual time. `detach()` undoes it.
  */
 export function attachRegion(region: SimulatedRegion, clients: readonly AttachableClient[]): RegionAttachment {
@@ -76,14 +78,19 @@ export function attachRegion(region: SimulatedRegion, clients: readonly Attachab
   const warmUps: Promise<unknown>[] = [];
   for (const client of clients) {
     const service = serviceOf(client);
-    const config = client.config as { requestHandler?: unknown };
+    const config = client.config as { requestHandler?: unknown; signerConstructor?: unknown };
     const original = config.requestHandler;
     config.requestHandler = new RegionHttpHandler(region, service ?? ("unknown" as ServiceName));
+    // SigV4 with the real credential scope and a stand-in signature (signing.ts); a client that brings its own
+    // signer class (S3's multi-region signer) keeps it.
+    const ownSigner = "signerConstructor" in config;
+    if (!ownSigner) config.signerConstructor = RegionSigner;
     client.middlewareStack.add(onRegionTimeMiddleware(region), { step: "initialize", priority: "high", name: REGION_MIDDLEWARE_NAME, override: true });
     // Clients with `cacheMiddleware` keep resolved handlers; drop them so the change applies.
     delete (client as { handlers?: unknown }).handlers;
     restores.push(() => {
       config.requestHandler = original;
+      if (!ownSigner) delete config.signerConstructor;
       client.middlewareStack.remove(REGION_MIDDLEWARE_NAME);
       delete (client as { handlers?: unknown }).handlers;
     });

@@ -9,6 +9,7 @@
 import type { HttpRequest, HttpResponse, RequestHandler } from "@smithy/types";
 import { LostResponse, type RegionError, type ServiceName } from "./errors.js";
 import type { RegionAnswer, SimulatedRegion } from "./region.js";
+import { signatureProblem } from "./signing.js";
 import { UnmodelledOperationError } from "./region.js";
 import { currentRegionTime, outsideRegionTime, sleepOnRegionTime } from "./virtualTime.js";
 import { jsonContentType, queryCompatibleErrorHeader, readJsonRequest, writeJsonError, writeJsonResponse } from "./wire/json.js";
@@ -46,6 +47,15 @@ function header(request: HttpRequest, name: string): string | undefined {
   return key === undefined ? undefined : request.headers[key];
 }
 
+/** The error AWS answers a request whose signature it refuses with (signing.ts), in the service's protocol's words. */
+function signatureError(model: ServiceModel, problem: NonNullable<ReturnType<typeof signatureProblem>>): Pick<RegionError, "code" | "message" | "fault" | "httpStatusCode"> {
+  if (problem.kind === "missing") return { code: model.metadata.protocol === "json" ? "MissingAuthenticationTokenException" : "MissingAuthenticationToken", message: problem.message, fault: "client", httpStatusCode: 403 };
+  if (problem.kind === "malformed") return { code: "IncompleteSignature", message: problem.message, fault: "client", httpStatusCode: 400 };
+  return model.metadata.protocol === "json"
+    ? { code: "InvalidSignatureException", message: problem.message, fault: "client", httpStatusCode: 400 }
+    : { code: "SignatureDoesNotMatch", message: problem.message, fault: "client", httpStatusCode: 403 };
+}
+
 /** A request that never gets an answer (a frozen Lambda sandbox's, or one whose answer was lost). */
 const never = <T>() => new Promise<T>(() => undefined);
 
@@ -70,6 +80,9 @@ export class RegionHttpHandler implements RequestHandler<HttpRequest, HttpRespon
     if (time.warmUp) {
       return { response: this.errorResponse(model, { code: WARM_UP_ERROR_CODE, message: "warm-up", fault: "client", httpStatusCode: 400 }, requestId, request.method) };
     }
+    // AWS authenticates a request before it reads it: a signature scoped to another region or service is refused.
+    const signature = signatureProblem(header(request, "authorization"), { region: this.region.regionName, service: model.metadata.endpointPrefix ?? "" });
+    if (signature) return { response: this.errorResponse(model, signatureError(model, signature), requestId, request.method) };
     if (!model.operations[operation]) {
       this.region.unmodelledCalls.push(`${this.service}:${operation}`);
       throw new UnmodelledOperationError(`${this.service}:${operation || "(no operation)"}`);

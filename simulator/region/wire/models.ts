@@ -28,6 +28,8 @@ export interface ServiceModel {
     apiVersion: string;
     protocol: "query" | "ec2" | "json" | "rest-xml" | "rest-json";
     serviceId?: string;
+    /** The endpoint's prefix, which is also the service's SigV4 signing name for every service the region answers. */
+    endpointPrefix?: string;
     xmlNamespace?: string;
     targetPrefix?: string;
     jsonVersion?: string;
