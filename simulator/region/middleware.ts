@@ -69,8 +69,8 @@ function serviceOf(client: AttachableClient): ServiceName | undefined {
  * Routes every command of `clients` (e.g. `allClients` from functions/lib/clients.ts, or any SDK v3 client)
  * to `region` at the transport: each client's `requestHandler` becomes the region (transport.ts), so the
  * client's own serializers, retry strategy, signing middleware and error parsing all run; its SigV4 signer is the
- * region's stand-in (signing.ts: the real credential scope, which the region checks, without the hashing). Its requests run on region time
- * (virtualTime.ts): retry back-offs and latency take virtual time. `detach()` undoes it.
+ * region's stand-in (signing.ts: the real credential scope, which the region checks, without the hashing). Its
+ * requests run on region time (virtualTime.ts): retry back-offs and latency take virtual time. `detach()` undoes it.
  */
 export function attachRegion(region: SimulatedRegion, clients: readonly AttachableClient[]): RegionAttachment {
   const uninstall = installRegionTime();
