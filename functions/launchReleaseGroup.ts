@@ -63,7 +63,6 @@ function mergeTagSpecifications(
   return merged;
 }
 
-
 const createdSeconds = (date: Date | undefined) => (date ? Math.floor(date.getTime() / 1000) : nowSeconds());
 
 /** The version for this group: the one an earlier run created, or a new one from the template's default. */
@@ -220,7 +219,7 @@ async function ensureGroup(request: GroupRequest): Promise<EnsuredGroup> {
       `group ${plan.groupName} already exists and belongs to ${owner ? `execution ${owner}` : "no deploy execution"}`,
     );
   }
-  return { createdAt: group.CreatedTime ? Math.floor(group.CreatedTime.getTime() / 1000) : nowSeconds(), existing: group };
+  return { createdAt: createdSeconds(group.CreatedTime), existing: group };
 }
 
 /**

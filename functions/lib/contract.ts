@@ -617,7 +617,6 @@ export const RESULT_PATH = {
 } as const satisfies ResultPaths;
 export type ResultPart = keyof typeof RESULT_PATH;
 
-
 /**
  * The event the state machine sends (an Event invocation, not waited for) to a function it will need in a few
  * seconds, so that Lambda has an execution environment of it ready: Init runs then, not on the deploy's path.

@@ -178,6 +178,17 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
       retryOnServiceExceptions: false,
       resultPath: sfn.JsonPath.DISCARD,
     });
+  /** Warm-ups in a row, then `then`: each goes on to the next whether its invocation worked or not. */
+  const warmUpsThen = (then: sfn.IChainable, ...warmUps: tasks.LambdaInvoke[]): sfn.IChainable => {
+    for (const [index, task] of warmUps.entries()) {
+      const next = warmUps[index + 1] ?? then;
+      task.next(next);
+      task.addCatch(next, { resultPath: sfn.JsonPath.DISCARD });
+    }
+    return warmUps[0];
+  };
+  /** A boolean flag a check may set: present and true (a comparison on a missing field fails the execution). */
+  const flagSet = (path: string) => sfn.Condition.and(sfn.Condition.isPresent(path), sfn.Condition.booleanEquals(path, true));
   const warmUpRetire = warmUp(STATE.warmUpRetire, TASK_STATES[STATE.retire].fn);
 
   // 9-12. Point of no return, at the end of the bake time: nothing is rolled back from here on; a failure stops
@@ -198,7 +209,6 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   // A deploy queued behind this one (Check old groups retired says `queued`) launches the moment this one unlocks,
   // its Launch and health checks long idle: warm them up for it too.
   const deployQueued = new sfn.Choice(stack, STATE.deployQueued);
-  const queuedResult = `${resultPathOf(STATE.checkRetired)}.queued`;
   const warmUpLaunch = warmUp(STATE.warmUpLaunch, TASK_STATES[STATE.launch].fn);
   const warmUpCheckGroup = warmUp(STATE.warmUpCheckGroupHealth, TASK_STATES[STATE.checkGroupHealth].fn);
   const warmUpCheckLoadBalancer = warmUp(STATE.warmUpCheckLoadBalancerHealth, TASK_STATES[STATE.checkLoadBalancerHealth].fn);
@@ -246,31 +256,18 @@ export function deployDefinition(stack: Stack, { fn, bakeProject, settings }: De
   loadBalancerLoop.wire(checkLoadBalancer, shiftTraffic, { state: STATE.healthDeadlinePassed, error: ERROR.releaseUnhealthy, then: rollback });
   cutoverLoop.wire(shiftTraffic, retire, { state: STATE.cutoverBreached, error: ERROR.cutoverBreached, then: rollback });
   // After `ready` and `failed`: the watch whose next poll ends the bake time warms Retire up, then waits as usual.
-  const cutoverResult = resultPathOf(STATE.shiftTraffic);
-  cutoverLoop.choice.when(
-    sfn.Condition.and(sfn.Condition.isPresent(`${cutoverResult}.endsNext`), sfn.Condition.booleanEquals(`${cutoverResult}.endsNext`, true)),
-    warmUpRetire.next(cutoverLoop.wait),
-  );
-  warmUpRetire.addCatch(cutoverLoop.wait, { resultPath: sfn.JsonPath.DISCARD });
+  cutoverLoop.choice.when(flagSet(`${resultPathOf(STATE.shiftTraffic)}.endsNext`), warmUpsThen(cutoverLoop.wait, warmUpRetire));
   retire.next(checkRetired);
   // Overdue old instances make the check throw RetirementOverdue: it stops there, lock held, for a redrive.
   retiredLoop.wire(checkRetired, deleteOldGroups);
   // After `ready` (wire's first rule): the first time the loop waits, retention runs, then the wait goes on.
   retiredLoop.choice.when(
     sfn.Condition.and(sfn.Condition.stringEquals(`${resultPathOf(STATE.checkRetired)}.status`, "waiting"), sfn.Condition.isNotPresent(retentionResult)),
-    imageRetentionWhileRetiring.next(warmUpDelete).next(warmUpUnlock).next(deployQueued),
+    imageRetentionWhileRetiring.next(warmUpsThen(deployQueued, warmUpDelete, warmUpUnlock)),
   );
   deployQueued
-    .when(
-      sfn.Condition.and(sfn.Condition.isPresent(queuedResult), sfn.Condition.booleanEquals(queuedResult, true)),
-      warmUpLaunch.next(warmUpCheckGroup).next(warmUpCheckLoadBalancer).next(retiredLoop.wait),
-    )
+    .when(flagSet(`${resultPathOf(STATE.checkRetired)}.queued`), warmUpsThen(retiredLoop.wait, warmUpLaunch, warmUpCheckGroup, warmUpCheckLoadBalancer))
     .otherwise(retiredLoop.wait);
-  warmUpDelete.addCatch(warmUpUnlock, { resultPath: sfn.JsonPath.DISCARD });
-  warmUpUnlock.addCatch(deployQueued, { resultPath: sfn.JsonPath.DISCARD });
-  warmUpLaunch.addCatch(warmUpCheckGroup, { resultPath: sfn.JsonPath.DISCARD });
-  warmUpCheckGroup.addCatch(warmUpCheckLoadBalancer, { resultPath: sfn.JsonPath.DISCARD });
-  warmUpCheckLoadBalancer.addCatch(retiredLoop.wait, { resultPath: sfn.JsonPath.DISCARD });
   deleteOldGroups.next(
     new sfn.Choice(stack, STATE.imagesRetained).when(sfn.Condition.isPresent(retentionResult), unlock).otherwise(imageRetention.next(unlock)),
   );
