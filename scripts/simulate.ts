@@ -5,6 +5,8 @@
  */
 import "../simulator/offlineEnvironment.js";
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { UsageError, readOptions } from "./cli.js";
 import { loadDeployDefinition } from "../stacks/stateMachineDefinition.js";
 import { parseScenario, runScenario, type ScenarioResult } from "../simulator/scenarios/scenario.js";
@@ -60,14 +62,23 @@ export function formatScenarioResult(result: ScenarioResult): string {
   return lines.join("\n");
 }
 
-async function main() {
-  const values = readOptions(process.argv.slice(2), {
-    scenario: { type: "string", allowed: "a scenario file (JSON), e.g. scenarios/normal-deploy.json" },
+const SCENARIO_ALLOWED = "a scenario file (JSON), e.g. scenarios/normal-deploy.json";
+
+/** The command line read, before anything is loaded: a UsageError names the option and what is allowed. */
+export function readSimulateOptions(argv: string[]): { help: true } | { help: false; scenario: string; json: boolean } {
+  const values = readOptions(argv, {
+    scenario: { type: "string", allowed: SCENARIO_ALLOWED },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
+  if (values.help) return { help: true };
+  if (!values.scenario) throw new UsageError("--scenario", "missing", SCENARIO_ALLOWED);
+  return { help: false, scenario: values.scenario, json: values.json ?? false };
+}
+
+async function main() {
+  const values = readSimulateOptions(process.argv.slice(2));
   if (values.help) return console.log(USAGE);
-  if (!values.scenario) throw new UsageError("--scenario", "missing", "a scenario file (JSON), e.g. scenarios/normal-deploy.json");
   let scenario: unknown;
   try {
     scenario = JSON.parse(await readFile(values.scenario, "utf8"));
@@ -104,8 +115,11 @@ function wallTimeLine(result: ScenarioResult, wallSeconds: number, runSeconds: n
   );
 }
 
-main().catch((error: unknown) => {
-  console.error(`simulate: ${error instanceof Error ? error.message : String(error)}`);
-  if (error instanceof UsageError) console.error(`(npm run simulate -- --help lists every option)`);
-  process.exit(2);
-});
+// Run as the command (`npm run simulate`), not when a test imports readSimulateOptions.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((error: unknown) => {
+    console.error(`simulate: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof UsageError) console.error(`(npm run simulate -- --help lists every option)`);
+    process.exit(2);
+  });
+}

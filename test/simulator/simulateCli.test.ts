@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { UsageError } from "../../scripts/cli.js";
+import { readSimulateOptions } from "../../scripts/simulate.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -41,16 +43,29 @@ describe("npm run simulate", () => {
     }
   });
 
-  it.each([
-    [["--scenaro", "x.json"], 'simulate: --scenaro: unknown option (did you mean "--scenario"?); allowed: --scenario, --json, --help'],
-    [[], "simulate: --scenario: missing; allowed: a scenario file (JSON), e.g. scenarios/normal-deploy.json"],
-    [["--scenario"], "simulate: --scenario: no value; allowed: a scenario file (JSON), e.g. scenarios/normal-deploy.json"],
-  ])("%j is a usage error: exit 2, one line naming the option and what is allowed, before any synthesis", (args, message) => {
+  it("a usage error exits 2 with one line naming the option and what is allowed, and a pointer to --help, before any synthesis", () => {
     // Act
-    const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/simulate.ts", ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/simulate.ts", "--scenaro", "x.json"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
     // Assess
     expect(run.status).toBe(2);
-    expect(run.stderr).toBe(`${message}\n(npm run simulate -- --help lists every option)\n`);
+    expect(run.stderr).toBe('simulate: --scenaro: unknown option (did you mean "--scenario"?); allowed: --scenario, --json, --help\n(npm run simulate -- --help lists every option)\n');
     expect(run.stdout).toBe("");
+  });
+
+  // The command line itself, read in this process (the command above prints what it throws): a process each cost
+  // a Node start and tsx's load (issue 17 item 8).
+  it.each([
+    [[], "--scenario: missing; allowed: a scenario file (JSON), e.g. scenarios/normal-deploy.json"],
+    [["--scenario"], "--scenario: no value; allowed: a scenario file (JSON), e.g. scenarios/normal-deploy.json"],
+    [["--scenario", "a.json", "b.json"], "b.json: not an option; allowed: only options: --scenario, --json, --help"],
+  ])("%j is a usage error naming the option and what is allowed", (args, message) => {
+    expect(() => readSimulateOptions(args)).toThrow(UsageError);
+    expect(() => readSimulateOptions(args)).toThrow(message);
+  });
+
+  it("reads --scenario, --json and --help", () => {
+    expect(readSimulateOptions(["--scenario", "s.json", "--json"])).toEqual({ help: false, scenario: "s.json", json: true });
+    expect(readSimulateOptions(["--scenario=s.json"])).toEqual({ help: false, scenario: "s.json", json: false });
+    expect(readSimulateOptions(["-h"])).toEqual({ help: true });
   });
 });
