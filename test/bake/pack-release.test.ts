@@ -2,9 +2,10 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { list } from "tar";
-import { packRelease, RELEASE_MANIFEST } from "../../scripts/pack-release.js";
+import { UsageError } from "../../scripts/cli.js";
+import { packRelease, packReleaseCli, RELEASE_MANIFEST } from "../../scripts/pack-release.js";
 import { usePrivateTempFolder } from "../tempFolder.js";
 import { exampleAppDir, repoRoot } from "./support.js";
 
@@ -108,32 +109,42 @@ describe("packRelease", () => {
 });
 
 describe("pack-release on the command line", () => {
-  it("--help prints the usage and exits 0", () => {
-    const result = packReleaseCommand("--help");
-    expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^Usage: npx tsx scripts\/pack-release.ts --release <label>/);
-    expect(result.stdout).toContain("--out <file>");
-    expect(result.stderr).toBe("");
+  // Three cases as a user runs them (the command above, one usage error, one failure); the rest read the command
+  // line in this process (packReleaseCli, what the command runs): a process each cost a Node start and tsx's load.
+  it("--help prints the usage and exits 0", async () => {
+    let stdout = "";
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
+    try {
+      expect(await packReleaseCli(["--help"])).toBe(0);
+    } finally {
+      write.mockRestore();
+    }
+    expect(stdout).toMatch(/^Usage: npx tsx scripts\/pack-release.ts --release <label>/);
+    expect(stdout).toContain("--out <file>");
+  });
+
+  it("a usage error is one line naming the option, the value and what is allowed, and a pointer to --help; exit 2", () => {
+    const result = packReleaseCommand("--release", "v2", "--out", "x.zip");
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe("pack-release: --out: x.zip; allowed: a file path ending in .tgz (the pipeline only deploys releases/*.tgz)\n(npx tsx scripts/pack-release.ts --help lists every option)\n");
+    expect(result.stdout).toBe("");
   });
 
   it.each([
-    [["--release", "v2", "--out", "x.zip"], "--out: x.zip; allowed: a file path ending in .tgz (the pipeline only deploys releases/*.tgz)"],
     [[], '--release: missing; allowed: 1-64 letters, digits, ".", "_", "-", "+", starting with a letter or digit'],
     [["--release", "v2/../x"], '--release: v2/../x; allowed: 1-64 letters, digits, ".", "_", "-", "+", starting with a letter or digit'],
     [["--release", "v2", "--app", "no-such-folder"], "--app: no-such-folder; allowed: an existing app folder, holding package.json and package-lock.json"],
     [["--release"], '--release: no value; allowed: 1-64 letters, digits, ".", "_", "-", "+", starting with a letter or digit'],
     [["--release", "v2", "--zip"], "--zip: unknown option; allowed: --release, --app, --out, --help"],
     [["v2"], "v2: not an option; allowed: only options: --release, --app, --out, --help"],
-  ])("%j is a usage error: one line naming the option, the value and what is allowed, exit 2", (args, message) => {
-    const result = packReleaseCommand(...args);
-    expect(result.status).toBe(2);
-    expect(result.stderr).toBe(`pack-release: ${message}\n(npx tsx scripts/pack-release.ts --help lists every option)\n`);
-    expect(result.stdout).toBe("");
+  ])("%j is a usage error naming the option, the value and what is allowed", async (args, message) => {
+    const refused = packReleaseCli(args);
+    await expect(refused).rejects.toThrow(UsageError);
+    await expect(refused).rejects.toThrow(message);
   });
 
-  it("writes nothing when an option is wrong", () => {
-    const result = packReleaseCommand("--release", "v2", "--out", join(temp.path, "v2.zip"));
-    expect(result.status).toBe(2);
+  it("writes nothing when an option is wrong", async () => {
+    await expect(packReleaseCli(["--release", "v2", "--out", join(temp.path, "v2.zip")])).rejects.toThrow(UsageError);
     expect(existsSync(join(temp.path, "v2.zip"))).toBe(false);
   });
 
