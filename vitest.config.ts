@@ -15,12 +15,14 @@ import { availableParallelism } from "node:os";
  */
 export const UNIT_TESTS = ["test/functions/**/*.test.ts", "test/flow/**/*.test.ts"];
 /**
- * A process of their own: files that change what the process shares and cannot put it back. SST's project state
- * and TMPDIR (app, synth), a mocked EC2 client class (app: aws-sdk-client-mock stubs the class, so every client of
- * the process). Files that change it and put it back in an `afterAll`/`afterEach` share (environment: the stages
- * it adds; bundles: the credential variables; region, region-services: the regions they attach).
+ * A process of their own: files that change what the process shares and cannot put it back: a mocked EC2 client
+ * class (app: aws-sdk-client-mock stubs the class, so every client of the process). Files that change it and put it
+ * back in an `afterAll`/`afterEach`/`finally` share (environment: the stages it adds; bundles: the credential and
+ * npm variables; synth: TMPDIR, which a worker thread has a copy of; region, region-services: the regions they
+ * attach). synth.test.ts shares since its child process no longer bundles: its syntheses reuse the worker's
+ * aws-cdk-lib and SST instead of loading them in a process of their own (issue 17 item 8).
  */
-export const ISOLATED_TESTS = ["test/stacks/app.test.ts", "test/stacks/synth.test.ts"];
+export const ISOLATED_TESTS = ["test/stacks/app.test.ts"];
 /** Before each file of a shared worker: the SDK client classes without the mocks an earlier file left on them. */
 export const SHARED_WORKER_SETUP = "test/setupSharedWorker.ts";
 /**

@@ -27,7 +27,16 @@ export interface SynthesizedApp {
   nagErrors(id: StackId): string[];
   /** What only `sst deploy` decides or refuses: lookups it makes, placeholders it refuses. */
   notes: string[];
+  /** The code SST built, by handler (`functions/readBakedImage.handler`): the bundled functions only. */
+  bundles: Map<string, { dir: string; handler: string }>;
 }
+
+/**
+ * What `bundle` builds with esbuild, as a deploy does: every function (`true`), none (a placeholder file each), or
+ * the functions whose handler is listed (`functions/readBakedImage.handler`; the tests build one to compare SST's
+ * build with scripts/bench/bundles.ts's, instead of bundling every function once more).
+ */
+export type BundleOption = boolean | readonly string[];
 
 /** Plain syntheses (no nag, no bundle) of this process, by stage: the same stage is synthesized once. */
 const synthesized = new Map<string, Promise<SynthesizedApp>>();
@@ -40,7 +49,7 @@ const synthesized = new Map<string, Promise<SynthesizedApp>>();
  * assembly goes to a temporary directory removed before this returns: everything is read into memory first.
  * A plain synthesis is done once per stage and process (the simulator, the rehearsal and the tests read it again).
  */
-export function synthesizeApp(stage: string, options: { nag?: boolean; bundle?: boolean } = {}): Promise<SynthesizedApp> {
+export function synthesizeApp(stage: string, options: { nag?: boolean; bundle?: BundleOption } = {}): Promise<SynthesizedApp> {
   if (options.nag || options.bundle) return synthesizeAppNow(stage, options);
   let synthesis = synthesized.get(stage);
   if (!synthesis) {
@@ -51,7 +60,7 @@ export function synthesizeApp(stage: string, options: { nag?: boolean; bundle?: 
   return synthesis;
 }
 
-async function synthesizeAppNow(stage: string, options: { nag?: boolean; bundle?: boolean }): Promise<SynthesizedApp> {
+async function synthesizeAppNow(stage: string, options: { nag?: boolean; bundle?: BundleOption }): Promise<SynthesizedApp> {
   const config = loadStageConfig(stage); // fail early, with the configuration error, before SST starts
   await initOfflineProject(stage);
   const outdir = await mkdtemp(path.join(os.tmpdir(), SYNTH_DIR_PREFIX));
@@ -68,7 +77,7 @@ async function synthesizeAppNow(stage: string, options: { nag?: boolean; bundle?
     );
     if (options.nag) Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
     await sstConfig.stacks(app);
-    await finishOffline(app, { bundle: options.bundle ?? false, placeholderDir: path.join(outdir, "placeholder-code") });
+    const bundles = await finishOffline(app, { bundle: options.bundle ?? false, placeholderDir: path.join(outdir, "placeholder-code") });
     const assembly = app.synth();
     const stackName = (id: StackId) => sstStackName(stage, id);
     const stacks = new Map(
@@ -89,6 +98,7 @@ async function synthesizeAppNow(stage: string, options: { nag?: boolean; bundle?
       template: (id) => stacks.get(id)!.template,
       nagErrors: (id) => stacks.get(id)!.nagErrors,
       notes: [...lookups, ...deployOnlyProblems(config).map((problem) => `sst deploy refuses ${problem}`)],
+      bundles,
     };
   } finally {
     await rm(outdir, { recursive: true, force: true });
@@ -151,23 +161,29 @@ function cachedLookups(): Record<string, unknown> {
  * - SST's bootstrap-bucket lookup, needed only to upload source maps, is skipped as SST skips it in its own
  *   tests: the app builds no source maps (FUNCTION_DEFAULTS), so a deploy adds nothing there either.
  */
-async function finishOffline(app: App, options: { bundle: boolean; placeholderDir: string }): Promise<void> {
+async function finishOffline(app: App, options: { bundle: BundleOption; placeholderDir: string }): Promise<Map<string, { dir: string; handler: string }>> {
   app.isRunningSSTTest = () => true;
   const builder = useRuntimeHandlers();
   const build = builder.build;
-  if (!options.bundle) {
-    builder.build = async (functionID: string) => {
-      const props = useFunctions().fromID(functionID);
-      if (!props?.handler) return { type: "error" as const, errors: [`function ${functionID} has no handler`] };
-      const out = path.join(options.placeholderDir, functionID);
-      await mkdir(out, { recursive: true });
-      await writeFile(path.join(out, "placeholder.mjs"), "// offline synthesis: the code is built by sst deploy\n");
-      return { type: "success" as const, handler: props.handler, out, sourcemap: undefined };
-    };
-  }
+  const bundles = new Map<string, { dir: string; handler: string }>();
+  const bundled = (handler: string) => (typeof options.bundle === "boolean" ? options.bundle : options.bundle.includes(handler));
+  builder.build = async (functionID: string, mode) => {
+    const props = useFunctions().fromID(functionID);
+    if (!props?.handler) return { type: "error" as const, errors: [`function ${functionID} has no handler`] };
+    if (bundled(props.handler)) {
+      const result = await build(functionID, mode);
+      if (result.type === "success") bundles.set(props.handler, { dir: result.out, handler: result.handler });
+      return result;
+    }
+    const out = path.join(options.placeholderDir, functionID);
+    await mkdir(out, { recursive: true });
+    await writeFile(path.join(out, "placeholder.mjs"), "// offline synthesis: the code is built by sst deploy\n");
+    return { type: "success" as const, handler: props.handler, out, sourcemap: undefined };
+  };
   try {
     await app.finish();
   } finally {
     builder.build = build;
   }
+  return bundles;
 }

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,7 +11,7 @@ import { bundleStageFunctions, DEPLOYED, sstEsbuild, type BundleFigures } from "
 import { FUNCTION_DEFAULTS } from "../../stacks/app.js";
 import { lambdaCredentialsPlugin, MISSING_CREDENTIALS } from "../../stacks/lambdaCredentials.js";
 import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
-import { synthesizeApp } from "../../stacks/synthesize.js";
+import { STACK_IDS, synthesizeApp } from "../../stacks/synthesize.js";
 import { allowedActions } from "../support/roleActions.js";
 
 /**
@@ -131,6 +131,35 @@ describe("stage function bundles, as sst deploy builds them", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("are what sst deploy builds: SST's own build of deleteOldGroups is this bundle byte for byte, and bundled code changes no resource", async () => {
+    // Prepare: SST's Node handler builds one function as a deploy does (its esbuild options with the app's props,
+    // then its npm install, kept offline here); every other function is a placeholder. Bundling all fourteen this
+    // way cost 10 s of CPU per test run (issue 17 item 8): one shows the benchmark's options are SST's.
+    const handler = "functions/deleteOldGroups.handler";
+    const npmSettings = { npm_config_offline: "true", npm_config_update_notifier: "false", npm_config_audit: "false", npm_config_fund: "false" };
+    const saved = Object.fromEntries(Object.keys(npmSettings).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, npmSettings);
+    let withBundle: Awaited<ReturnType<typeof synthesizeApp>>;
+    try {
+      // Act
+      withBundle = await synthesizeApp("dev01", { bundle: [handler] });
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+
+    // Assess
+    expect([...withBundle.bundles.keys()]).toEqual([handler]);
+    const built = withBundle.bundles.get(handler)!;
+    expect(readFileSync(path.join(built.dir, built.handler.replace(/\.[^.]+$/, ".mjs")), "utf8")).toBe(bundles.get("deleteOldGroups")!.code);
+    const placeholder = await synthesizeApp("dev01");
+    const shape = (template: Record<string, any>) =>
+      Object.fromEntries(Object.entries(template.Resources as Record<string, { Type: string; Properties?: { Runtime?: string } }>).map(([id, r]) => [id, [r.Type, r.Properties?.Runtime]]));
+    for (const id of STACK_IDS) expect(shape(withBundle.template(id)), id).toEqual(shape(placeholder.template(id)));
+  }, 120_000);
 
   it.each(STAGE_FUNCTION_IDS)("%s carries only the SDK clients of services its role allows", (id) => {
     const bundle = bundles.get(id)!;

@@ -5,8 +5,9 @@ import { STACK_IDS, synthesizeApp } from "../../stacks/synthesize.js";
 
 /**
  * cdk-nag AwsSolutions on every stack of every configured stage. The Lambda code is SST's placeholder, with
- * the runtime a deploy gives each function (synth.test.ts proves the bundled templates are the same but for
- * the code, and runs the bundled synthesis with --nag). Every suppression in stacks/ carries its reason.
+ * the runtime a deploy gives each function (bundles.test.ts proves a template with bundled code has the same
+ * resources and runtimes; synth.test.ts runs `npm run synth -- --nag` as a command). Every suppression in stacks/
+ * carries its reason.
  */
 describe.each(Object.keys(STAGES))("cdk-nag AwsSolutions (%s)", (stage) => {
   it("leaves no unsuppressed error on any stack, with the stage functions on the runtime a deploy gives them", async () => {
