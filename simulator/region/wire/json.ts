@@ -4,7 +4,7 @@
  * (timestamps as epoch seconds -> Date, blobs as base64 -> bytes), answers written back the same way, errors
  * as `x-amzn-ErrorType` plus `{"__type", "message"}`.
  */
-import { type ServiceModel, type ShapeNode, resolveShape, shapeType } from "./models.js";
+import { membersOf, type ServiceModel, type ShapeNode, resolveShape, shapeType } from "./models.js";
 
 function memberKey(node: ShapeNode, memberName: string): string {
   return node.locationName ?? memberName;
@@ -38,16 +38,34 @@ const TO_WIRE: Direction = {
   blob: (value) => Buffer.from(value as Uint8Array).toString("base64"),
 };
 
+/** A structure's members by the key they are read from, with the key they are written to: once per shape and direction. */
+function memberKeys(shape: ShapeNode, direction: Direction): Map<string, { node: ShapeNode; targetKey: string }> {
+  const cache = direction === TO_WIRE ? TO_WIRE_KEYS : FROM_WIRE_KEYS;
+  let keys = cache.get(shape);
+  if (!keys) {
+    keys = new Map(membersOf(shape).map(([memberName, member]) => [direction.sourceKey(member, memberName), { node: member, targetKey: direction.targetKey(member, memberName) }]));
+    cache.set(shape, keys);
+  }
+  return keys;
+}
+const TO_WIRE_KEYS = new WeakMap<ShapeNode, Map<string, { node: ShapeNode; targetKey: string }>>();
+const FROM_WIRE_KEYS = new WeakMap<ShapeNode, Map<string, { node: ShapeNode; targetKey: string }>>();
+
 function convert(node: ShapeNode, value: unknown, model: ServiceModel, direction: Direction): unknown {
   if (value === null || value === undefined) return undefined;
   const shape = resolveShape(model, node);
   switch (shapeType(shape)) {
     case "structure": {
+      // The keys present, each looked up among the members (a history event has 3 of its 60): anything else in the
+      // value never reaches the other side.
       const source = value as Record<string, unknown>;
+      const members = memberKeys(shape, direction);
       const out: Record<string, unknown> = {};
-      for (const [memberName, member] of Object.entries(shape.members ?? {})) {
-        const converted = convert(member, source[direction.sourceKey(member, memberName)], model, direction);
-        if (converted !== undefined) out[direction.targetKey(member, memberName)] = converted;
+      for (const key of Object.keys(source)) {
+        const member = members.get(key);
+        if (!member) continue;
+        const converted = convert(member.node, source[key], model, direction);
+        if (converted !== undefined) out[member.targetKey] = converted;
       }
       return out;
     }

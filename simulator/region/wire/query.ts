@@ -9,7 +9,7 @@
  * The parameter names mirror aws-sdk v2's QueryParamSerializer (`lib/query/query_param_serializer.js`), which
  * builds the same names the SDK v3 sends.
  */
-import { type ServiceModel, type ShapeNode, resolveShape, shapeType } from "./models.js";
+import { membersOf, type ServiceModel, type ShapeNode, resolveShape, shapeType } from "./models.js";
 
 type Dialect = "query" | "ec2";
 
@@ -162,7 +162,7 @@ function writeMember(name: string, node: ShapeNode, value: unknown, model: Servi
 /** The members the model knows, under their wire names; anything else in `value` never reaches the wire. */
 function writeStructure(shape: ShapeNode, value: Record<string, unknown>, model: ServiceModel, dialect: Dialect): string {
   let xml = "";
-  for (const [memberName, member] of Object.entries(shape.members ?? {})) {
+  for (const [memberName, member] of membersOf(shape)) {
     const memberValue = value?.[memberName];
     if (memberValue === undefined || memberValue === null) continue;
     xml += writeMember(member.xmlName ?? member.locationName ?? memberName, member, memberValue, model, dialect);
