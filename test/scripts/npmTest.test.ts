@@ -6,23 +6,27 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import config from "../../vitest.config.js";
 
 /**
- * `npm test` (scripts/test.mjs) with a stand-in `npx` first on PATH: it records each command it is given and
- * exits with the code the test sets for that command, printing a line that names it.
+ * `npm test` (scripts/test.mjs) with a stand-in `tsc` and `vitest` first on PATH, where npm puts node_modules/.bin:
+ * each records the command it is given and exits with the code the test sets for that command, printing a line
+ * that names it.
  */
 const ROOT = resolve(import.meta.dirname, "../..");
 let bin: string;
 
-function fakeNpx(exitCodes: Record<string, number>): void {
-  const script = [
-    "#!/bin/sh",
-    `echo "$*" >> "${bin}/calls"`,
-    `echo "$* REHEARSAL_BESIDE_SUITE=\${REHEARSAL_BESIDE_SUITE:-unset}" >> "${bin}/environments"`,
-    `echo "output of $*"`,
-    ...Object.entries(exitCodes).map(([command, code]) => `[ "$*" = "${command}" ] && exit ${code}`),
-    "exit 0",
-  ].join("\n");
-  writeFileSync(join(bin, "npx"), `${script}\n`);
-  chmodSync(join(bin, "npx"), 0o755);
+function fakeTools(exitCodes: Record<string, number>): void {
+  for (const tool of ["tsc", "vitest"]) {
+    const script = [
+      "#!/bin/sh",
+      `set -- ${tool} "$@"`,
+      `echo "$*" >> "${bin}/calls"`,
+      `echo "$* REHEARSAL_BESIDE_SUITE=\${REHEARSAL_BESIDE_SUITE:-unset}" >> "${bin}/environments"`,
+      `echo "output of $*"`,
+      ...Object.entries(exitCodes).map(([command, code]) => `[ "$*" = "${command}" ] && exit ${code}`),
+      "exit 0",
+    ].join("\n");
+    writeFileSync(join(bin, tool), `${script}\n`);
+    chmodSync(join(bin, tool), 0o755);
+  }
 }
 
 function npmTest(args: string[] = []) {
@@ -49,23 +53,23 @@ describe("npm test (scripts/test.mjs)", () => {
   afterEach(() => rmSync(bin, { recursive: true, force: true }));
 
   it("runs the type check, the suite and the rehearsal tests, and exits 0 when all pass", () => {
-    fakeNpx({});
+    fakeTools({});
     const run = npmTest();
     expect(run.status).toBe(0);
-    expect(run.calls).toEqual(["tsc --noEmit", SUITE, REHEARSAL].sort());
+    expect(run.calls).toEqual(["tsc --noEmit --singleThreaded", SUITE, REHEARSAL].sort());
     // Only the rehearsal is told that the suite runs beside it (its end-to-end test then starts no CPU hog).
-    expect(run.environments).toEqual([`tsc --noEmit REHEARSAL_BESIDE_SUITE=unset`, `${SUITE} REHEARSAL_BESIDE_SUITE=unset`, `${REHEARSAL} REHEARSAL_BESIDE_SUITE=1`].sort());
+    expect(run.environments).toEqual([`tsc --noEmit --singleThreaded REHEARSAL_BESIDE_SUITE=unset`, `${SUITE} REHEARSAL_BESIDE_SUITE=unset`, `${REHEARSAL} REHEARSAL_BESIDE_SUITE=1`].sort());
     // The type check's and the rehearsal's output come after the suite's, whole, under a header each.
     expect(run.stdout.indexOf(`output of ${SUITE}`)).toBeLessThan(run.stdout.indexOf("=== tsc --noEmit: passed"));
     expect(run.stdout).toContain(`=== rehearsal tests (vitest --project rehearsal): passed in 0 s\noutput of ${REHEARSAL}`);
   });
 
   it.each([
-    ["the type check", "tsc --noEmit", 2],
+    ["the type check", "tsc --noEmit --singleThreaded", 2],
     ["the suite", SUITE, 1],
     ["the rehearsal tests", REHEARSAL, 3],
   ])("fails when %s fails, with its exit code, after running the others to their end", (_, command, code) => {
-    fakeNpx({ [command]: code });
+    fakeTools({ [command]: code });
     const run = npmTest();
     expect(run.status).toBe(code);
     expect(run.calls).toHaveLength(3);
@@ -73,7 +77,7 @@ describe("npm test (scripts/test.mjs)", () => {
   });
 
   it("with arguments runs only vitest with them", () => {
-    fakeNpx({});
+    fakeTools({});
     const run = npmTest(["test/functions/polling.test.ts", "-t", "cadence"]);
     expect(run.status).toBe(0);
     expect(run.calls).toEqual(["vitest run test/functions/polling.test.ts -t cadence"]);
