@@ -351,10 +351,14 @@ export class StepFunctionsService {
     const offset = decodeToken(input.nextToken);
     if (offset === undefined) throw awsError("SFN", "InvalidToken", `Invalid Token: '${input.nextToken}'`);
     const max = Math.min(input.maxResults && input.maxResults > 0 ? input.maxResults : DEFAULT_HISTORY_PAGE, MAX_HISTORY_PAGE);
-    const ordered = input.reverseOrder ? [...execution.history].reverse() : execution.history;
-    const end = offset + max;
-    const events = ordered.slice(offset, end).map((event) => (input.includeExecutionData === false ? withoutData(event) : structuredClone(event)));
-    return { events, nextToken: end < ordered.length ? encodeToken(end) : undefined };
+    // The page only: newest first counts from the end (a watch reads 25 of a history of hundreds, every poll). The
+    // events go out as they are recorded: the transport writes them to the wire at once, and no handler keeps them.
+    const history = execution.history;
+    const start = Math.min(offset, history.length);
+    const end = Math.min(offset + max, history.length);
+    const page = input.reverseOrder ? history.slice(history.length - end, history.length - start).reverse() : history.slice(start, end);
+    const events = input.includeExecutionData === false ? page.map(withoutData) : page;
+    return { events, nextToken: end < history.length ? encodeToken(end) : undefined };
   }
 
   private describeStateMachine(input: DescribeStateMachineCommandInput): Output<DescribeStateMachineCommandOutput> {
