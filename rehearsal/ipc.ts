@@ -12,8 +12,9 @@ import { type ChildProcess, fork } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** Command name -> what it takes and what its reply carries. */
 export type CommandMap = Record<string, { input: unknown; output: unknown }>;
@@ -49,32 +50,45 @@ const STDERR_LINES_KEPT = 20;
  * Each helper's TypeScript source bundled into one JavaScript file, once per orchestrator process, with esbuild (as
  * tsx compiles it, without tsx's loader in every helper: 0.35 s of CPU at each start, 19 helpers per `npm test`).
  * The file goes to node_modules/.cache/immutable-deploy/helpers/, named by its content, so it is written once per
- * change of the sources and nothing is left in the temp folder. Packages stay imports, resolved from there.
+ * change of the sources and nothing is left in the temp folder. Packages stay imports, resolved from there. Where
+ * it cannot be written (a read-only checkout), the helper runs from its source with tsx's loader, as before.
  */
-const HELPER_DIR = fileURLToPath(new URL("../node_modules/.cache/immutable-deploy/helpers/", import.meta.url));
-const bundledHelpers = new Map<string, Promise<string>>();
-function bundledHelper(entry: URL): Promise<string> {
+export const HELPER_DIR = fileURLToPath(new URL("../node_modules/.cache/immutable-deploy/helpers/", import.meta.url));
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+/** What a helper is forked from: its bundle, or (when that could not be written) its source with tsx's loader. */
+export interface HelperModule {
+  file: string;
+  execArgv: string[];
+}
+const helperModules = new Map<string, Promise<HelperModule>>();
+
+export function helperModule(entry: URL, dir = HELPER_DIR): Promise<HelperModule> {
   const source = fileURLToPath(entry);
-  let bundled = bundledHelpers.get(source);
-  if (!bundled) {
-    bundled = (async () => {
-      const { build } = await import("esbuild");
-      const result = await build({ entryPoints: [source], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", write: false, logLevel: "silent" });
-      const code = result.outputFiles[0].text;
-      const file = join(HELPER_DIR, `${basename(source, ".ts")}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
-      if (!existsSync(file)) {
-        await mkdir(HELPER_DIR, { recursive: true });
-        // Another orchestrator may write the same file at once: write aside, then rename (atomic).
-        const partial = `${file}.${process.pid}.partial`;
-        await writeFile(partial, code);
-        await rename(partial, file);
-      }
-      return file;
-    })();
-    bundledHelpers.set(source, bundled);
-    bundled.catch(() => bundledHelpers.delete(source));
+  const key = `${dir}\0${source}`;
+  let module = helperModules.get(key);
+  if (!module) {
+    module = bundleHelper(source, dir).then(
+      (file) => ({ file, execArgv: [] }),
+      () => ({ file: source, execArgv: ["--import", TSX_LOADER] }),
+    );
+    helperModules.set(key, module);
   }
-  return bundled;
+  return module;
+}
+
+async function bundleHelper(source: string, dir: string): Promise<string> {
+  const { build } = await import("esbuild");
+  const result = await build({ entryPoints: [source], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", write: false, logLevel: "silent" });
+  const code = result.outputFiles[0].text;
+  const file = join(dir, `${basename(source, ".ts")}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
+  if (!existsSync(file)) {
+    await mkdir(dir, { recursive: true });
+    // Another orchestrator may write the same file at once: write aside, then rename (atomic).
+    const partial = `${file}.${process.pid}.partial`;
+    await writeFile(partial, code);
+    await rename(partial, file);
+  }
+  return file;
 }
 
 /** Every helper still running, killed (SIGKILL) if the orchestrator exits without stopping them. */
@@ -137,8 +151,9 @@ export class HelperProcess<C extends CommandMap, E extends EventMap = EventMap> 
    * Rejects, with the helper's stderr, when it exits or does not get ready in time.
    */
   static async start<C extends CommandMap, E extends EventMap = EventMap>(entry: URL, options: HelperProcessOptions): Promise<HelperProcess<C, E>> {
-    const child = fork(await bundledHelper(entry), [], {
-      execArgv: [],
+    const { file, execArgv } = await helperModule(entry);
+    const child = fork(file, [], {
+      execArgv,
       // Helpers print nothing on stdout (it may carry the --json summary); stderr is kept for errors.
       stdio: ["ignore", "ignore", "pipe", "ipc"],
       serialization: "advanced",

@@ -1,6 +1,11 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { HELPER_DIR, helperModule } from "../../rehearsal/ipc.js";
 import { LoadGenerator } from "../../rehearsal/loadGenerator.js";
 import { LoadGeneratorClient } from "../../rehearsal/loadGeneratorClient.js";
 import { closeServer, isAlive } from "./helpers.js";
@@ -72,5 +77,32 @@ describe("LoadGenerator", () => {
     expect(report.servedBy).toEqual({ v1: report.requests });
     expect(again).toEqual(report);
     expect(isAlive(load.pid)).toBe(false);
+  });
+});
+
+describe("helper modules (rehearsal/ipc.ts)", () => {
+  it("are bundled once into JavaScript named by their content, and run from their source with tsx where that cannot be written", async () => {
+    // Prepare: a file where the fallback's folder would be, so that folder cannot be made.
+    const entry = new URL("../../rehearsal/loadGeneratorProcess.ts", import.meta.url);
+    const scratch = mkdtempSync(join(tmpdir(), "helper-modules-"));
+    const blocked = join(scratch, "not-a-folder");
+    writeFileSync(blocked, "");
+    try {
+      // Act
+      const bundled = await helperModule(entry);
+      const again = await helperModule(entry);
+      const fallback = await helperModule(entry, join(blocked, "helpers"));
+
+      // Assess: self-contained JavaScript (the local modules inlined), forked without a loader.
+      expect(bundled.execArgv).toEqual([]);
+      expect(bundled.file.startsWith(HELPER_DIR)).toBe(true);
+      expect(bundled.file).toMatch(/loadGeneratorProcess-[0-9a-f]{16}\.mjs$/);
+      expect(readFileSync(bundled.file, "utf8")).not.toMatch(/from "\.\.?\//);
+      expect(again).toBe(bundled);
+      expect(fallback.file).toBe(fileURLToPath(entry));
+      expect(fallback.execArgv).toEqual(["--import", expect.stringMatching(/\/tsx\/.*\.mjs$/)]);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });
