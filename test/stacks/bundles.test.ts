@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -136,8 +136,24 @@ describe("stage function bundles, as sst deploy builds them", () => {
     // Prepare: SST's Node handler builds one function as a deploy does (its esbuild options with the app's props,
     // then its npm install, kept offline here); every other function is a placeholder. Bundling all fourteen this
     // way cost 10 s of CPU per test run (issue 17 item 8): one shows the benchmark's options are SST's.
+    // npm's registry and proxies point at a listener that counts connections: there must be none.
     const handler = "functions/deleteOldGroups.handler";
-    const npmSettings = { npm_config_offline: "true", npm_config_update_notifier: "false", npm_config_audit: "false", npm_config_fund: "false" };
+    let connections = 0;
+    const trap = createNetServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((listening) => trap.listen(0, "127.0.0.1", listening));
+    const trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+    const npmSettings = {
+      npm_config_offline: "true",
+      npm_config_update_notifier: "false",
+      npm_config_audit: "false",
+      npm_config_fund: "false",
+      npm_config_registry: trapUrl,
+      npm_config_proxy: trapUrl,
+      npm_config_https_proxy: trapUrl,
+    };
     const saved = Object.fromEntries(Object.keys(npmSettings).map((name) => [name, process.env[name]]));
     Object.assign(process.env, npmSettings);
     let withBundle: Awaited<ReturnType<typeof synthesizeApp>>;
@@ -149,9 +165,11 @@ describe("stage function bundles, as sst deploy builds them", () => {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
+      trap.close();
     }
 
     // Assess
+    expect(connections).toBe(0);
     expect([...withBundle.bundles.keys()]).toEqual([handler]);
     const built = withBundle.bundles.get(handler)!;
     expect(readFileSync(path.join(built.dir, built.handler.replace(/\.[^.]+$/, ".mjs")), "utf8")).toBe(bundles.get("deleteOldGroups")!.code);
