@@ -9,9 +9,7 @@
  */
 import "../simulator/offlineEnvironment.js";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { USAGE_EXIT_CODE, UsageError, choiceOption, integerOption, readOptions, shown } from "../scripts/cli.js";
+import { USAGE_EXIT_CODE, UsageError, choiceOption, integerOption, readOptions, shown, runsAsCommand } from "../scripts/cli.js";
 import type { LoadBalancerKind } from "../simulator/region/timing.js";
 import { ProgressPrinter } from "./progress.js";
 import type { LiveRehearsal, RehearsalOptions, RehearsalSummary } from "./rehearsal.js";
@@ -255,7 +253,7 @@ async function asTheCliShowsIt(live: LiveRehearsal, url: string): Promise<string
   return text;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+if (runsAsCommand(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error) => {

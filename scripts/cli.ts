@@ -4,8 +4,18 @@
  * value and what is allowed (`--port: 70000; allowed: an integer from 1 to 65535`), exit code 2; never a
  * stack trace. (`packer/base-hash.mjs` follows the same form in plain JS: CodeBuild runs it with bare node.)
  */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { didYouMean } from "../functions/lib/didYouMean.js";
+
+/**
+ * Whether the module at `moduleUrl` (its `import.meta.url`) is the one Node was started with: a command's main runs
+ * then, and not when a test or another module imports what the command exports.
+ */
+export function runsAsCommand(moduleUrl: string): boolean {
+  return Boolean(process.argv[1]) && moduleUrl === pathToFileURL(resolve(process.argv[1])).href;
+}
 
 /** Exit code of a usage error (bad option or value), as most Unix tools use it. */
 export const USAGE_EXIT_CODE = 2;

@@ -11,11 +11,10 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
-import { pathToFileURL } from "node:url";
 import { create } from "tar";
 import { RELEASE_LABEL_PATTERN, RELEASE_LABEL_RULE } from "../functions/lib/contract.js";
 import { DEFAULTS } from "../functions/lib/names.js";
-import { UsageError, readOptions, runCommand, shown } from "./cli.js";
+import { UsageError, readOptions, runCommand, shown, runsAsCommand } from "./cli.js";
 
 export interface PackReleaseOptions {
   /** The app folder (holds package.json and package-lock.json). */
@@ -161,6 +160,6 @@ export async function packReleaseCli(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+if (runsAsCommand(import.meta.url)) {
   runCommand("pack-release", "npx tsx scripts/pack-release.ts --help", () => packReleaseCli(process.argv.slice(2)));
 }

@@ -14,8 +14,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg, release as osRelease, totalmem, type as osType } from "node:os";
 import { resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { integerOption, readOptions, runCommand } from "./cli.js";
+import { fileURLToPath } from "node:url";
+import { integerOption, readOptions, runCommand, runsAsCommand } from "./cli.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DEFAULT_CONFIGURATIONS = ["", "--load-balancer classic --releases 3 --instances 3 --keep-alive"];
@@ -242,6 +242,6 @@ export async function rehearsalUnderLoad(argv: string[]): Promise<number> {
   return results.every((result) => result.ok && result.failedRequests === 0) ? 0 : 1;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+if (runsAsCommand(import.meta.url)) {
   runCommand("rehearsal-under-load", "npx tsx scripts/rehearsal-under-load.ts --help", () => rehearsalUnderLoad(process.argv.slice(2)));
 }

@@ -5,9 +5,7 @@
  */
 import "../simulator/offlineEnvironment.js";
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { UsageError, readOptions } from "./cli.js";
+import { UsageError, readOptions, runsAsCommand } from "./cli.js";
 import { loadDeployDefinition } from "../stacks/stateMachineDefinition.js";
 import { parseScenario, runScenario, type ScenarioResult } from "../simulator/scenarios/scenario.js";
 
@@ -116,7 +114,7 @@ function wallTimeLine(result: ScenarioResult, wallSeconds: number, runSeconds: n
 }
 
 // Run as the command (`npm run simulate`), not when a test imports readSimulateOptions.
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+if (runsAsCommand(import.meta.url)) {
   main().catch((error: unknown) => {
     console.error(`simulate: ${error instanceof Error ? error.message : String(error)}`);
     if (error instanceof UsageError) console.error(`(npm run simulate -- --help lists every option)`);
