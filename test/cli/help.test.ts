@@ -19,20 +19,18 @@ interface Ran {
   code: number;
   stdout: string;
   stderr: string;
-  ms: number;
 }
 
 function runBin(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Ran> {
-  const started = performance.now();
   return new Promise((done) => {
     execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: 60_000 }, (error, stdout, stderr) => {
-      done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: performance.now() - started });
+      done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }
 
 /** `runCli` as the bin runs it, its output captured. */
-async function runInProcess(args: string[]): Promise<Omit<Ran, "ms">> {
+async function runInProcess(args: string[]): Promise<Ran> {
   let stdout = "";
   let stderr = "";
   const code = await runCli(args, { io: { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), isTTY: false, env: {} } });
