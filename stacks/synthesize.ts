@@ -28,7 +28,13 @@ export interface SynthesizedApp {
   /** What only `sst deploy` decides or refuses: lookups it makes, placeholders it refuses. */
   notes: string[];
   /** The code SST built, by handler (`functions/readBakedImage.handler`): the bundled functions only. */
-  bundles: Map<string, { dir: string; handler: string }>;
+  bundles: Map<string, BuiltFunction>;
+}
+
+/** Where SST put a function's build, and its handler there (`functions/readBakedImage.handler`). */
+export interface BuiltFunction {
+  dir: string;
+  handler: string;
 }
 
 /**
@@ -161,11 +167,11 @@ function cachedLookups(): Record<string, unknown> {
  * - SST's bootstrap-bucket lookup, needed only to upload source maps, is skipped as SST skips it in its own
  *   tests: the app builds no source maps (FUNCTION_DEFAULTS), so a deploy adds nothing there either.
  */
-async function finishOffline(app: App, options: { bundle: BundleOption; placeholderDir: string }): Promise<Map<string, { dir: string; handler: string }>> {
+async function finishOffline(app: App, options: { bundle: BundleOption; placeholderDir: string }): Promise<Map<string, BuiltFunction>> {
   app.isRunningSSTTest = () => true;
   const builder = useRuntimeHandlers();
   const build = builder.build;
-  const bundles = new Map<string, { dir: string; handler: string }>();
+  const bundles = new Map<string, BuiltFunction>();
   const bundled = (handler: string) => (typeof options.bundle === "boolean" ? options.bundle : options.bundle.includes(handler));
   builder.build = async (functionID: string, mode) => {
     const props = useFunctions().fromID(functionID);

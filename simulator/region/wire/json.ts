@@ -38,8 +38,11 @@ const TO_WIRE: Direction = {
   blob: (value) => Buffer.from(value as Uint8Array).toString("base64"),
 };
 
+/** A structure's member, and the key it is written to. */
+type MemberKey = { node: ShapeNode; targetKey: string };
+
 /** A structure's members by the key they are read from, with the key they are written to: once per shape and direction. */
-function memberKeys(shape: ShapeNode, direction: Direction): Map<string, { node: ShapeNode; targetKey: string }> {
+function memberKeys(shape: ShapeNode, direction: Direction): Map<string, MemberKey> {
   const cache = direction === TO_WIRE ? TO_WIRE_KEYS : FROM_WIRE_KEYS;
   let keys = cache.get(shape);
   if (!keys) {
@@ -48,8 +51,8 @@ function memberKeys(shape: ShapeNode, direction: Direction): Map<string, { node:
   }
   return keys;
 }
-const TO_WIRE_KEYS = new WeakMap<ShapeNode, Map<string, { node: ShapeNode; targetKey: string }>>();
-const FROM_WIRE_KEYS = new WeakMap<ShapeNode, Map<string, { node: ShapeNode; targetKey: string }>>();
+const TO_WIRE_KEYS = new WeakMap<ShapeNode, Map<string, MemberKey>>();
+const FROM_WIRE_KEYS = new WeakMap<ShapeNode, Map<string, MemberKey>>();
 
 function convert(node: ShapeNode, value: unknown, model: ServiceModel, direction: Direction): unknown {
   if (value === null || value === undefined) return undefined;
