@@ -505,7 +505,10 @@ describe("failure paths users can trust (issue 12)", () => {
 
 describe("the second edition's invariants catch what they are for", () => {
   /** A scenario up to the step that shows the violation: the steps after it only cost time. */
-  const firstSteps = (name: string, steps: number) => ({ ...readScenario(name), steps: readScenario(name).steps.slice(0, steps) });
+  const firstSteps = (name: string, steps: number) => {
+    const scenario = readScenario(name);
+    return { ...scenario, steps: scenario.steps.slice(0, steps) };
+  };
 
   it("a failed step is checked too: a failure that keeps the lock leaves it behind", async () => {
     // The unlock after a rollback invoking Prepare instead: the lock stays with an execution that ended in a Fail state.
