@@ -9,6 +9,7 @@ import { Pipeline } from "./Pipeline.js";
 import { deployOnlyProblems, loadStageConfig, STAGES, type StageConfig, StageConfigError, stageConfigError } from "./config.js";
 import { SST_APP_NAME } from "./stackNames.js";
 import { lambdaCredentialsPlugin } from "./lambdaCredentials.js";
+import { sdkEventStreamsPlugin } from "./sdkEventStreams.js";
 import { sdkSchemaKeysPlugin, type SstEsbuildPlugin } from "./sdkSchemaKeys.js";
 
 /**
@@ -29,12 +30,14 @@ export const OFFLINE_SYNTHESIS = "immutable-deploy:offline-synthesis";
  * command of the function reaches (stacks/sdkSchemaKeys.ts: EC2's alone were 541 KiB of a 1 MB bundle). The
  * SDK's credential chain reduced to its first link, Lambda's environment variables, the only one that answers in
  * Lambda (stacks/lambdaCredentials.ts: the rest, with the STS and SSO clients it calls, was a third of some bundles).
+ * The SDK's event-stream support left out: no operation the functions call streams events, and its lazy import
+ * made esbuild wrap most of the SDK's core in initializers that V8 parses twice (stacks/sdkEventStreams.ts).
  */
 export const FUNCTION_DEFAULTS = {
   runtime: "nodejs24.x",
   architecture: "arm_64",
   tracing: "active",
-  nodejs: { sourcemap: false, minify: true, esbuild: { keepNames: false, plugins: [sdkSchemaKeysPlugin, lambdaCredentialsPlugin] as SstEsbuildPlugin[] } },
+  nodejs: { sourcemap: false, minify: true, esbuild: { keepNames: false, plugins: [sdkSchemaKeysPlugin, lambdaCredentialsPlugin, sdkEventStreamsPlugin] as SstEsbuildPlugin[] } },
 } as const;
 
 /**

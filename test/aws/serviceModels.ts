@@ -102,6 +102,8 @@ interface BotocoreShape {
   error?: { code?: string; httpStatusCode?: number };
   streaming?: boolean;
   document?: boolean;
+  /** A union of events an operation streams (its member is `streaming` on the operation's input or output). */
+  eventstream?: boolean;
 }
 
 interface BotocoreModel {
