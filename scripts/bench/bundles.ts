@@ -134,6 +134,8 @@ const median = (samples: number[]) => [...samples].sort((a, b) => a - b)[Math.fl
 
 export interface ImportTimes {
   bareNodeSeconds: number;
+  /** Median seconds for `node` running an empty ES module: what loading any module adds to a bare node. */
+  emptyModuleSeconds: number;
   /** By function: median seconds for `node bundle.mjs` (module scope only), process start to exit. */
   seconds: Record<string, number>;
   /** By function: median CPU seconds (user + system, all threads) of the import itself, measured in the process. */
@@ -145,9 +147,17 @@ const IMPORT_AND_MEASURE =
   "const before = process.cpuUsage(); await import(process.argv[1]); const used = process.cpuUsage(before); " +
   "console.log((used.user + used.system) / 1e6);";
 
+/** The module each round also imports: the wall time of an ES module that does nothing. */
+const EMPTY_MODULE = "(an empty module)";
+
 /**
- * Imports each bundle in a fresh node, `times` rounds, beside a bare node; medians. Each round runs the bare
- * node and every bundle once, in turn, so a change in the machine's load during the run touches them alike.
+ * Each bundle imported by a fresh node, `times` rounds, beside a bare node; medians. Each round runs the bare
+ * node and every module once, in turn, so a change in the machine's load during the run touches them alike.
+ *
+ * Two processes per module: the wall time is `node <bundle>.mjs`, nothing else in the process; the CPU time is
+ * measured around the import in a second one, which must then print it (setting up `console` and a piped
+ * `process.stdout` and linking a module around the import took 6-10 ms of wall time per process, which the
+ * wall figure used to count as the bundle's).
  */
 export function importTimes(bundles: Record<string, string>, times = 7): ImportTimes {
   const dir = mkdtempSync(path.join(tmpdir(), "bundle-import-"));
@@ -155,26 +165,29 @@ export function importTimes(bundles: Record<string, string>, times = 7): ImportT
     const wall: Record<string, number[]> = {};
     const cpu: Record<string, number[]> = {};
     const bare: number[] = [];
-    for (const [name, code] of Object.entries(bundles)) writeFileSync(path.join(dir, `${name}.mjs`), code);
+    const modules = { [EMPTY_MODULE]: "", ...bundles };
+    for (const [name, code] of Object.entries(modules)) writeFileSync(path.join(dir, `${name}.mjs`), code);
+    const options = { env: { ...process.env, AWS_REGION: "us-east-1" }, encoding: "utf8" } as const;
     for (let round = 0; round < times; round++) {
       let started = process.hrtime.bigint();
       spawnSync(process.execPath, ["-e", ""]);
       bare.push(Number(process.hrtime.bigint() - started) / 1e9);
-      for (const name of Object.keys(bundles)) {
+      for (const name of Object.keys(modules)) {
         const file = path.join(dir, `${name}.mjs`);
         started = process.hrtime.bigint();
-        const run = spawnSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", IMPORT_AND_MEASURE, file], {
-          env: { ...process.env, AWS_REGION: "us-east-1" },
-          encoding: "utf8",
-        });
+        const imported = spawnSync(process.execPath, ["--no-warnings", file], options);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        if (run.status !== 0) throw new Error(`importing ${name} failed: ${run.stderr}`);
+        const measured = spawnSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", IMPORT_AND_MEASURE, file], options);
+        for (const run of [imported, measured]) if (run.status !== 0) throw new Error(`importing ${name} failed: ${run.stderr}`);
         (wall[name] ??= []).push(seconds);
-        (cpu[name] ??= []).push(Number(run.stdout.trim()));
+        (cpu[name] ??= []).push(Number(measured.stdout.trim()));
       }
     }
     const medians = (samples: Record<string, number[]>) => Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
-    return { bareNodeSeconds: median(bare), seconds: medians(wall), cpuSeconds: medians(cpu) };
+    const { [EMPTY_MODULE]: emptyModuleSeconds, ...seconds } = medians(wall);
+    const cpuSeconds = medians(cpu);
+    delete cpuSeconds[EMPTY_MODULE];
+    return { bareNodeSeconds: median(bare), emptyModuleSeconds, seconds, cpuSeconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
