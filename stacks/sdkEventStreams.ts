@@ -28,7 +28,7 @@ const NAMESPACE = "immutable-deploy-no-event-streams";
  * `@smithy/core`'s HTTP protocols (HttpProtocol.js, `loadEventStreamCapability`) load `@smithy/core/event-streams`
  * with `import()` when an operation serializes or deserializes an event stream. esbuild, bundling without code
  * splitting, keeps a dynamically imported module in the bundle and wraps it, and every module it reaches, in a
- * lazy initializer (`__esm`): 162 of `@smithy/core`'s and `@aws-sdk/core`'s modules in Launch's bundle, whose
+ * lazy initializer (`__esm`): 162 modules of `@smithy/core` and `@smithy/types` in Launch's bundle, whose
  * code V8 then parses twice at a cold start (once as a lazy function, once when the initializer runs at module
  * load), plus 15-20 KiB of event-stream code and `node:zlib` (its CRC32) that nothing runs.
  *

@@ -102,7 +102,7 @@ interface BotocoreShape {
   error?: { code?: string; httpStatusCode?: number };
   streaming?: boolean;
   document?: boolean;
-  /** A union of events an operation streams (its member is `streaming` on the operation's input or output). */
+  /** The events an operation streams (S3's SelectObjectContentEventStream). */
   eventstream?: boolean;
 }
 

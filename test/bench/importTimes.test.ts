@@ -3,7 +3,7 @@ import { importTimes } from "../../scripts/bench/bundles.js";
 
 /** scripts/bench/bundles.ts `importTimes`: the bench's import proxy. Its figures are seconds, printed, never asserted. */
 describe("importTimes", () => {
-  it("measures every module and the harness on an empty one, and reports each module's CPU from its own process", () => {
+  it("measures every module, a bare node and an empty module, and reports each module's own CPU time", () => {
     const times = importTimes({ small: "export const x = 1;", busy: "let n = 0; for (let i = 0; i < 3e7; i++) n += i; export const x = n;" }, 1);
     expect(Object.keys(times.seconds).sort()).toEqual(["busy", "small"]);
     expect(Object.keys(times.cpuSeconds).sort()).toEqual(["busy", "small"]);

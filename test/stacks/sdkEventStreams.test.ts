@@ -82,9 +82,6 @@ describe("sdkEventStreamsPlugin", () => {
   });
 
   it("the stand-in fails with a message that names the plugin, should an operation ever ask for event streams", async () => {
-    const result = await bundle("stand-in", `export * from ${JSON.stringify(EVENT_STREAMS_MODULE)};\n`).catch((error: Error) => error);
-    // A static import is refused (next test); the stand-in itself is what the dynamic import gets.
-    expect(result).toBeInstanceOf(Error);
     const dynamic = await bundle("dynamic", `export const load = () => import(${JSON.stringify(EVENT_STREAMS_MODULE)});\n`);
     const file = path.join(dir, "dynamic.bundle.mjs");
     writeFileSync(file, dynamic.outputFiles[0].text);
