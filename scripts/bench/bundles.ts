@@ -85,27 +85,42 @@ export interface BundleFigures {
   code: string;
 }
 
-/** Every stage function's bundle: one esbuild build with an entry point per function (the SDK is parsed once). */
-export async function bundleStageFunctions(variant: BundleVariant): Promise<Map<StageFunctionId, BundleFigures>> {
-  const outdir = path.join(ROOT, ".build", "bundles");
-  const result = await sstEsbuild.build({
-    entryPoints: Object.fromEntries(STAGE_FUNCTION_IDS.map((id) => [id, path.join(ROOT, "functions", `${id}.ts`)])),
-    platform: "node",
+/** SST's esbuild options for an ES module function (node.js, `build`), with the variant's own; nothing is written. */
+function sstBuildOptions(variant: BundleVariant) {
+  return {
+    platform: "node" as const,
     external: ["sharp", "pg-native"],
     keepNames: variant.keepNames,
     bundle: true,
-    logLevel: "silent",
-    metafile: true,
-    format: "esm",
+    logLevel: "silent" as const,
+    metafile: true as const,
+    format: "esm" as const,
     target: "esnext",
     mainFields: ["module", "main"],
     banner: { js: SST_ESM_BANNER },
     sourcemap: false,
     minify: variant.minify,
-    write: false,
+    write: false as const,
+    plugins: [...variant.plugins, ...(variant.allClients ? [everyClientAtLoad] : [])],
+  };
+}
+
+/**
+ * One module (`entry`, a file anywhere) bundled as SST bundles a stage function, its packages found in the
+ * project's node_modules: for tests of what the plugins do to code.
+ */
+export function bundleModule(entry: string, variant: BundleVariant = DEPLOYED) {
+  return sstEsbuild.build({ ...sstBuildOptions(variant), entryPoints: [entry], nodePaths: [path.join(ROOT, "node_modules")] });
+}
+
+/** Every stage function's bundle: one esbuild build with an entry point per function (the SDK is parsed once). */
+export async function bundleStageFunctions(variant: BundleVariant): Promise<Map<StageFunctionId, BundleFigures>> {
+  const outdir = path.join(ROOT, ".build", "bundles");
+  const result = await sstEsbuild.build({
+    ...sstBuildOptions(variant),
+    entryPoints: Object.fromEntries(STAGE_FUNCTION_IDS.map((id) => [id, path.join(ROOT, "functions", `${id}.ts`)])),
     outdir,
     outExtension: { ".js": ".mjs" },
-    plugins: [...variant.plugins, ...(variant.allClients ? [everyClientAtLoad] : [])],
   });
   const bundles = new Map<StageFunctionId, BundleFigures>();
   for (const id of STAGE_FUNCTION_IDS) {

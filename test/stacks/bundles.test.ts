@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WARMED_UP } from "../../functions/lib/contract.js";
 import { ERROR } from "../../functions/lib/names.js";
-import { bundleStageFunctions, DEPLOYED, sstEsbuild, type BundleFigures } from "../../scripts/bench/bundles.js";
+import { bundleModule, bundleStageFunctions, DEPLOYED, type BundleFigures } from "../../scripts/bench/bundles.js";
 import { FUNCTION_DEFAULTS } from "../../stacks/app.js";
 import { lambdaCredentialsPlugin, MISSING_CREDENTIALS } from "../../stacks/lambdaCredentials.js";
 import { STAGE_FUNCTION_IDS } from "../../stacks/pipeline/tables.js";
@@ -209,17 +209,7 @@ describe("Lambda's environment as the SDK's credential chain (stacks/lambdaCrede
       'import { DynamoDBClient } from "@aws-sdk/client-dynamodb";\n' +
         'export const credentials = () => new DynamoDBClient({ region: "us-east-1" }).config.credentials();\n',
     );
-    const result = await sstEsbuild.build({
-      entryPoints: [entry],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      write: false,
-      logLevel: "silent",
-      nodePaths: [path.resolve("node_modules")],
-      plugins: [...FUNCTION_DEFAULTS.nodejs.esbuild.plugins],
-      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-    });
+    const result = await bundleModule(entry);
     const file = path.join(dir, "bundle.mjs");
     writeFileSync(file, result.outputFiles[0].text);
     credentials = ((await import(file)) as { credentials: Credentials }).credentials;
